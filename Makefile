@@ -1,0 +1,35 @@
+# Two commands: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build of torch is installed first so that the open range in pyproject.toml is already
+# met; a CUDA user sets e.g. TORCH="torch==2.13.0" TORCH_INDEX=https://download.pytorch.org/whl/cu126
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+PYTEST_ARGS ?=
+ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.softmax-lab-installed
+
+.PHONY: run test lint bench clean
+
+run: $(STAMP)
+	$(BIN)/python main.py $(ARGS)
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check core tests/core
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(ARGS)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

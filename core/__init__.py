@@ -1,0 +1,27 @@
+"""Softmax Lab's computation: torch-exact softmax and cross-entropy, loading, no Qt anywhere."""
+
+from core.devices import DTYPES, available_devices, resolve_device, resolve_dtype
+from core.evaluation import REDUCTIONS, Evaluation, Options, evaluate
+from core.scratch import (
+    ScratchResult,
+    cross_entropy_onehot,
+    one_hot,
+    softmax_naive,
+    softmax_stable,
+)
+
+__all__ = [
+    "DTYPES",
+    "REDUCTIONS",
+    "Evaluation",
+    "Options",
+    "ScratchResult",
+    "available_devices",
+    "cross_entropy_onehot",
+    "evaluate",
+    "one_hot",
+    "resolve_device",
+    "resolve_dtype",
+    "softmax_naive",
+    "softmax_stable",
+]
