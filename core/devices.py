@@ -66,7 +66,7 @@ def resolve_device(name: str | torch.device) -> ResolvedDevice:
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    """Map ``"float32"`` (or a torch floating dtype) to the torch dtype; anything else is an error."""
+    """Map ``"float32"`` (or a torch floating dtype) to the torch dtype; anything else raises."""
     if isinstance(dtype, torch.dtype):
         if dtype in DTYPES.values():
             return dtype

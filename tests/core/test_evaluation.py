@@ -316,3 +316,28 @@ class TestDevices:
         assert gpu.device.startswith("cuda")
         np.testing.assert_allclose(gpu.losses, cpu.losses, rtol=1e-12)
         np.testing.assert_allclose(gpu.gradient, cpu.gradient, rtol=1e-10, atol=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.data())
+def test_with_rows_equals_a_full_recompute(problem, data):
+    logits, target, options = problem
+    n, c = logits.shape
+    rows = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    new_rows = data.draw(hnp.arrays(np.float64, (len(rows), c),
+                                    elements=st.floats(-30, 30) | st.just(-np.inf)))
+    patched = evaluate(logits, target, **options).with_rows(rows, new_rows)
+    edited = logits.copy()
+    edited[rows] = new_rows
+    full = evaluate(edited, target, **options)
+    tol = TOL[options["dtype"]]
+    for name in ("losses", "confidence", "margin", "entropy", "p_true"):
+        np.testing.assert_allclose(getattr(patched, name), getattr(full, name), equal_nan=True,
+                                   **tol)
+    np.testing.assert_array_equal(patched.predictions, full.predictions)
+    np.testing.assert_array_equal(patched.correct, full.correct)
+    np.testing.assert_array_equal(patched.finite, full.finite)
+    np.testing.assert_allclose(np.asarray(patched.loss, dtype=float),
+                               np.asarray(full.loss, dtype=float), equal_nan=True, **tol)
+    np.testing.assert_allclose(patched.probabilities, full.probabilities, equal_nan=True, **tol)
+    np.testing.assert_allclose(patched.gradient, full.gradient, equal_nan=True, **tol)

@@ -1,0 +1,66 @@
+"""Colours and sizes shared by every view, so a theme or a presentation scale changes them all.
+
+The palette is Okabe-Ito (colour-blind safe). Correct and incorrect never differ by colour
+alone: views also use a mark (✓/✗) or a symbol shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    background: str
+    foreground: str
+    grid_alpha: float
+    logit: str  # logit bars
+    probability: str  # probability bars
+    correct: str
+    incorrect: str
+    ignored: str
+    true_class: str  # outline / marker of the true class
+    predicted: str  # outline / marker of the predicted class
+    selection: str
+    reduced_line: str
+    heatmap: str  # a pyqtgraph colormap name
+    scale: float = 1.0  # presentation scale for fonts, line widths and markers
+
+    def px(self, size: float) -> int:
+        """A size in pixels at this theme's scale."""
+        return max(1, round(size * self.scale))
+
+    def scaled(self, scale: float) -> Theme:
+        return replace(self, scale=scale)
+
+
+LIGHT = Theme(
+    name="light",
+    background="#ffffff",
+    foreground="#222222",
+    grid_alpha=0.25,
+    logit="#56B4E9",
+    probability="#0072B2",
+    correct="#0072B2",
+    incorrect="#D55E00",
+    ignored="#999999",
+    true_class="#009E73",
+    predicted="#E69F00",
+    selection="#CC79A7",
+    reduced_line="#222222",
+    heatmap="viridis",
+)
+
+DARK = replace(
+    LIGHT,
+    name="dark",
+    background="#1e1e1e",
+    foreground="#e6e6e6",
+    logit="#56B4E9",
+    probability="#7FB8E6",
+    correct="#56B4E9",
+    reduced_line="#e6e6e6",
+)
+
+THEMES = {t.name: t for t in (LIGHT, DARK)}
