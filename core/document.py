@@ -1,0 +1,490 @@
+"""The one document the window edits: logits, targets, class names and options, with undo.
+
+Every edit goes through a command on the undo history; after it the document re-evaluates through
+:func:`core.evaluate` and tells its listeners what changed. An edit that ``evaluate`` rejects
+(a label out of range, a negative weight) is rolled back and raises ``ValueError``: the previous
+state always stays. No Qt here: the window adapts the listener calls to signals.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from core.evaluation import Evaluation, evaluate
+
+TARGET_MODES = ("index", "probability")
+IGNORE_INDEX = -100
+
+
+class Change(enum.Flag):
+    """What an edit touched, so views can skip what did not move."""
+
+    NONE = 0
+    LOGITS = enum.auto()
+    TARGETS = enum.auto()
+    NAMES = enum.auto()
+    STRUCTURE = enum.auto()  # rows or classes added or removed
+    SETTINGS = enum.auto()
+    ALL = LOGITS | TARGETS | NAMES | STRUCTURE | SETTINGS
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option besides the data. ``weight`` is a tuple so that Settings stays hashable."""
+
+    temperature: float = 1.0
+    label_smoothing: float = 0.0
+    reduction: str = "mean"
+    weight: tuple[float, ...] | None = None
+    ignore_index: int = IGNORE_INDEX
+    device: str = "cpu"
+    dtype: str = "float32"
+    target_mode: str = "index"
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "label_smoothing": self.label_smoothing,
+            "reduction": self.reduction,
+            "weight": None if self.weight is None else np.asarray(self.weight),
+            "ignore_index": self.ignore_index,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+
+@dataclass
+class Command:
+    """One undoable step. ``merge_key`` lets a drag fold its many moves into one step."""
+
+    text: str
+    redo: Callable[[], None]
+    undo: Callable[[], None]
+    change: Change
+    rows: np.ndarray | None = None  # rows whose logits alone changed, for a per-row recompute
+    merge_key: object = None
+    merge: Callable[[Command], bool] | None = field(default=None, repr=False)
+    payload: Any = field(default=None, repr=False)  # what a later command hands to ``merge``
+
+
+class Document:
+    """Logits (N, C), hard labels (N,), soft targets (N, C), class names and settings."""
+
+    def __init__(
+        self,
+        logits: Any,
+        labels: Any = None,
+        class_names: Sequence[str] | None = None,
+        soft_targets: Any = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self._listeners: list[Callable[[Change], None]] = []
+        self._undo: list[Command] = []
+        self._redo: list[Command] = []
+        self._clean_index: int | None = 0
+        self._set_all(*self._normalise(logits, labels, class_names, soft_targets),
+                      settings or Settings())
+        self.evaluation: Evaluation = self._evaluate()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.logits.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.logits.shape[1])
+
+    def target(self) -> np.ndarray:
+        """What ``evaluate`` gets: labels (N,) or soft targets (N, C), by the target mode."""
+        return self.soft_targets if self.settings.target_mode == "probability" else self.labels
+
+    def snapshot(self) -> tuple:
+        """A comparable copy of the whole state (for tests and the monkey test)."""
+        return (self.logits.copy(), self.labels.copy(), self.soft_targets.copy(),
+                list(self.class_names), self.settings)
+
+    # --- listeners and history ------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Change], None]) -> None:
+        self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[Change], None]) -> None:
+        self._listeners.remove(callback)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str:
+        return self._undo[-1].text if self._undo else ""
+
+    @property
+    def redo_text(self) -> str:
+        return self._redo[-1].text if self._redo else ""
+
+    @property
+    def is_modified(self) -> bool:
+        return self._clean_index != len(self._undo)
+
+    def mark_clean(self) -> None:
+        self._clean_index = len(self._undo)
+
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        command = self._undo.pop()
+        command.undo()
+        self._redo.append(command)
+        self._after(command.change, command.rows)
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        command = self._redo.pop()
+        command.redo()
+        self._undo.append(command)
+        self._after(command.change, command.rows)
+
+    def end_merge(self) -> None:
+        """Close the current merge (a drag ended): the next edit starts a new undo step."""
+        if self._undo:
+            self._undo[-1].merge_key = None
+
+    def push(self, command: Command) -> None:
+        """Apply ``command``; if the result does not evaluate, roll it back and raise."""
+        command.redo()
+        try:
+            evaluation = self._evaluate(command.change, command.rows)
+        except ValueError:
+            command.undo()
+            raise
+        top = self._undo[-1] if self._undo else None
+        merged = (
+            top is not None
+            and command.merge_key is not None
+            and top.merge_key == command.merge_key
+            and top.merge is not None
+            and top.merge(command)
+        )
+        if not merged:
+            if self._clean_index is not None and self._clean_index > len(self._undo):
+                self._clean_index = None  # the clean state was undone and is now unreachable
+            self._undo.append(command)
+        self._redo.clear()
+        self.evaluation = evaluation
+        self._notify(command.change)
+
+    def _after(self, change: Change, rows: np.ndarray | None) -> None:
+        self.evaluation = self._evaluate(change, rows)
+        self._notify(change)
+
+    def _notify(self, change: Change) -> None:
+        for callback in list(self._listeners):
+            callback(change)
+
+    def _evaluate(self, change: Change = Change.ALL, rows: np.ndarray | None = None) -> Evaluation:
+        current = getattr(self, "evaluation", None)
+        if (change == Change.LOGITS and rows is not None and current is not None
+                and len(rows) * 4 < self.n_samples):
+            # Only these rows moved: reuse the rest (an edit costs the same at 50,000 rows).
+            return current.with_rows(rows, self.logits[rows])
+        return evaluate(self.logits, self.target(), **self.settings.evaluate_kwargs())
+
+    # --- edits ----------------------------------------------------------------------------------
+
+    def set_logits(self, rows: Sequence[int], cols: Sequence[int], values: Any, *,
+                   text: str = "Edit logits", merge_key: object = None) -> None:
+        """Write a block of logits (any float: ``inf``/``-inf``/NaN are data)."""
+        r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
+        new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
+        self._ensure_writable()
+        old = self.logits[np.ix_(r, c)].copy()
+        box = {"new": new}
+
+        def redo() -> None:
+            self.logits[np.ix_(r, c)] = box["new"]
+
+        def undo() -> None:
+            self.logits[np.ix_(r, c)] = old
+
+        def merge(later: Command) -> bool:
+            # The same cells again (a drag): keep the first "before", take the latest "after".
+            box["new"] = later.payload
+            return True
+
+        self.push(Command(text, redo, undo, Change.LOGITS, rows=np.unique(r),
+                          merge_key=merge_key, merge=merge, payload=new))
+
+    def set_labels(self, rows: Sequence[int], labels: Any, *, text: str = "Edit labels") -> None:
+        r = self._index(rows, self.n_samples)
+        new = np.broadcast_to(self._labels_array(labels), (len(r),)).copy()
+        self._set_array("labels", np.ix_(r), new, text, Change.TARGETS)
+
+    def set_soft_targets(self, rows: Sequence[int], cols: Sequence[int], values: Any, *,
+                         text: str = "Edit target probabilities") -> None:
+        r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
+        new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
+        if not np.isfinite(new).all() or (new < 0).any():
+            raise ValueError("target probabilities must be finite numbers >= 0")
+        self._set_array("soft_targets", np.ix_(r, c), new, text, Change.TARGETS)
+
+    def rename_class(self, col: int, name: str) -> None:
+        name = str(name).strip()
+        if not name:
+            raise ValueError("a class name cannot be empty")
+        if name in self.class_names and self.class_names.index(name) != col:
+            raise ValueError(f"there is already a class named {name!r}")
+        old = self.class_names[col]
+
+        def redo() -> None:
+            self.class_names[col] = name
+
+        def undo() -> None:
+            self.class_names[col] = old
+
+        self.push(Command(f"Rename class {old!r} to {name!r}", redo, undo, Change.NAMES))
+
+    def set_settings(self, text: str | None = None, **changes: Any) -> None:
+        """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate."""
+        names = {f.name for f in fields(Settings)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        if "weight" in changes and changes["weight"] is not None:
+            changes["weight"] = tuple(float(w) for w in np.asarray(changes["weight"]).ravel())
+        if changes.get("target_mode", self.settings.target_mode) not in TARGET_MODES:
+            raise ValueError(f"target mode must be one of {TARGET_MODES}")
+        old, new = self.settings, replace(self.settings, **changes)
+        if new == old:
+            return
+        old_soft = self.soft_targets
+        to_soft = new.target_mode == "probability" and old.target_mode == "index"
+
+        def redo() -> None:
+            self.settings = new
+            if to_soft:
+                # Entering probability mode starts from the one-hot of the current labels.
+                self.soft_targets = _one_hot(self.labels, self.n_classes, new.ignore_index)
+
+        def undo() -> None:
+            self.settings = old
+            self.soft_targets = old_soft
+
+        label = text or "Change " + ", ".join(sorted(changes))
+        change = Change.SETTINGS | (Change.TARGETS if to_soft else Change.NONE)
+        self.push(Command(label, redo, undo, change, merge_key=None))
+
+    def insert_samples(self, at: int, logits: Any, labels: Any = None,
+                       soft_targets: Any = None, *, text: str = "Add samples") -> None:
+        block = np.atleast_2d(np.asarray(logits, dtype=np.float64))
+        if block.shape[1] != self.n_classes:
+            raise ValueError(f"new rows need {self.n_classes} logits, got {block.shape[1]}")
+        k = block.shape[0]
+        lab = (np.zeros(k, dtype=np.int64) if labels is None
+               else np.broadcast_to(self._labels_array(labels), (k,)).copy())
+        soft = (_one_hot(lab, self.n_classes, self.settings.ignore_index) if soft_targets is None
+                else np.atleast_2d(np.asarray(soft_targets, dtype=np.float64)))
+        at = int(np.clip(at, 0, self.n_samples))
+        positions = np.arange(at, at + k)
+        self._structural(text, rows_insert=(positions, block, lab, soft))
+
+    def remove_samples(self, rows: Sequence[int], *, text: str = "Remove samples") -> None:
+        r = np.unique(self._index(rows, self.n_samples))
+        if len(r) >= self.n_samples:
+            raise ValueError("the table needs at least one sample")
+        self._structural(text, rows_remove=r)
+
+    def duplicate_samples(self, rows: Sequence[int]) -> None:
+        r = np.unique(self._index(rows, self.n_samples))
+        self.insert_samples(int(r[-1]) + 1, self.logits[r], self.labels[r], self.soft_targets[r],
+                            text="Duplicate samples")
+
+    def insert_class(self, at: int, name: str | None = None, logits: Any = 0.0, *,
+                     text: str = "Add class") -> None:
+        at = int(np.clip(at, 0, self.n_classes))
+        name = name or self._free_name()
+        if name in self.class_names:
+            raise ValueError(f"there is already a class named {name!r}")
+        column = np.broadcast_to(np.asarray(logits, dtype=np.float64), (self.n_samples,)).copy()
+        self._structural(text, class_insert=(at, name, column))
+
+    def remove_classes(self, cols: Sequence[int], *, text: str = "Remove classes") -> None:
+        c = np.unique(self._index(cols, self.n_classes))
+        if len(c) >= self.n_classes:
+            raise ValueError("the table needs at least one class")
+        self._structural(text, classes_remove=c)
+
+    def duplicate_class(self, col: int) -> None:
+        base = self.class_names[col]
+        name = base + " copy"
+        i = 2
+        while name in self.class_names:
+            name, i = f"{base} copy {i}", i + 1
+        self.insert_class(col + 1, name, self.logits[:, col], text="Duplicate class")
+
+    def replace_all(self, logits: Any, labels: Any = None, class_names: Sequence[str] | None = None,
+                    soft_targets: Any = None, settings: Settings | None = None, *,
+                    text: str = "Replace table") -> None:
+        """Swap in a whole new table (a preset, a random table, a loaded file) as one step."""
+        new = self._normalise(logits, labels, class_names, soft_targets)
+        new_settings = settings or replace(self.settings, weight=None)
+        old = (self.logits, self.labels, list(self.class_names), self.soft_targets, self.settings)
+
+        def redo() -> None:
+            self._set_all(new[0], new[1], list(new[2]), new[3], new_settings)
+
+        def undo() -> None:
+            self._set_all(old[0], old[1], list(old[2]), old[3], old[4])
+
+        self.push(Command(text, redo, undo, Change.ALL))
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _set_all(self, logits, labels, class_names, soft, settings: Settings) -> None:
+        self.logits = logits
+        self.labels = labels
+        self.class_names = list(class_names)
+        self.soft_targets = soft
+        self.settings = settings
+
+    def _normalise(self, logits, labels, class_names, soft):
+        array = np.asarray(logits)
+        if array.dtype.kind not in "fiub":
+            raise ValueError("logits must be numbers")
+        if array.ndim == 1:
+            array = array[None, :]
+        if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+            raise ValueError(f"logits must be a non-empty samples x classes table, "
+                             f"got shape {array.shape}")
+        if array.dtype.kind != "f" or array.dtype == np.float16:
+            array = array.astype(np.float64)
+        n, c = array.shape
+        lab = np.zeros(n, dtype=np.int64) if labels is None else self._labels_array(labels)
+        if lab.shape != (n,):
+            raise ValueError(f"got {lab.size} labels for {n} samples")
+        names = [f"class {i}" for i in range(c)] if class_names is None else list(class_names)
+        if len(names) != c:
+            raise ValueError(f"got {len(names)} class names for {c} classes")
+        if len(set(names)) != len(names):
+            raise ValueError("class names must be unique")
+        ignore = getattr(getattr(self, "settings", None), "ignore_index", IGNORE_INDEX)
+        if soft is None:
+            soft_array = _one_hot(lab, c, ignore)
+        else:
+            soft_array = np.asarray(soft, dtype=np.float64)
+            if soft_array.shape != (n, c):
+                raise ValueError(f"soft targets must be {n} x {c}")
+        return array, lab, names, soft_array
+
+    @staticmethod
+    def _labels_array(labels: Any) -> np.ndarray:
+        array = np.atleast_1d(np.asarray(labels))
+        if array.dtype.kind == "f":
+            if not (np.isfinite(array).all() and (array == np.round(array)).all()):
+                raise ValueError("labels must be whole numbers")
+        elif array.dtype.kind not in "iub":
+            raise ValueError("labels must be whole numbers")
+        return array.astype(np.int64)
+
+    @staticmethod
+    def _index(index: Sequence[int], size: int) -> np.ndarray:
+        array = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        if array.size and (array.min() < 0 or array.max() >= size):
+            raise ValueError(f"index out of range 0..{size - 1}")
+        return array
+
+    def _ensure_writable(self) -> None:
+        # A memory-mapped file is read-only: copy it on the first edit, never before.
+        if not self.logits.flags.writeable:
+            self.logits = np.array(self.logits)
+
+    def _set_array(self, name: str, where: tuple, new: np.ndarray, text: str,
+                   change: Change) -> None:
+        old = getattr(self, name)[where].copy()
+
+        def redo() -> None:
+            getattr(self, name)[where] = new
+
+        def undo() -> None:
+            getattr(self, name)[where] = old
+
+        self.push(Command(text, redo, undo, change))
+
+    def _free_name(self) -> str:
+        i = self.n_classes
+        while f"class {i}" in self.class_names:
+            i += 1
+        return f"class {i}"
+
+    def _structural(self, text: str, *, rows_insert=None, rows_remove=None, class_insert=None,
+                    classes_remove=None) -> None:
+        """Row and class insertions/removals: arrays are rebuilt, so undo keeps the old ones.
+
+        Keeping references (not copies) of the previous arrays is free, and restoring them on
+        undo is exact whatever happened in between.
+        """
+        before = (self.logits, self.labels, list(self.class_names), self.soft_targets,
+                  self.settings)
+        logits, labels, names, soft, settings = before
+        if rows_insert is not None:
+            positions, block, lab, sblock = rows_insert
+            at = int(positions[0])
+            logits = np.insert(logits, at, block.astype(logits.dtype), axis=0)
+            labels = np.insert(labels, at, lab)
+            soft = np.insert(soft, at, sblock, axis=0)
+        if rows_remove is not None:
+            logits = np.delete(logits, rows_remove, axis=0)
+            labels = np.delete(labels, rows_remove)
+            soft = np.delete(soft, rows_remove, axis=0)
+        if class_insert is not None:
+            at, name, column = class_insert
+            logits = np.insert(logits, at, column.astype(logits.dtype), axis=1)
+            soft = np.insert(soft, at, 0.0, axis=1)
+            names = [*names[:at], name, *names[at:]]
+            shifted = (labels >= at) & (labels != settings.ignore_index)
+            labels = np.where(shifted, labels + 1, labels)
+            if settings.weight is not None:
+                weight = list(settings.weight)
+                weight.insert(at, 1.0)
+                settings = replace(settings, weight=tuple(weight))
+        if classes_remove is not None:
+            keep = np.setdiff1d(np.arange(logits.shape[1]), classes_remove)
+            logits = logits[:, keep]
+            soft = soft[:, keep]
+            names = [names[i] for i in keep]
+            # Labels of a removed class become "ignored"; later classes shift left.
+            removed = np.isin(labels, classes_remove)
+            shift = np.searchsorted(classes_remove, labels)
+            labels = np.where(removed, settings.ignore_index,
+                              np.where(labels == settings.ignore_index, labels, labels - shift))
+            if settings.weight is not None:
+                settings = replace(settings, weight=tuple(settings.weight[i] for i in keep))
+        after = (logits, labels, names, soft, settings)
+
+        def redo() -> None:
+            self._set_all(after[0], after[1], list(after[2]), after[3], after[4])
+
+        def undo() -> None:
+            self._set_all(before[0], before[1], list(before[2]), before[3], before[4])
+
+        self.push(Command(text, redo, undo, Change.STRUCTURE | Change.TARGETS))
+
+
+def _one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
+    out = np.zeros((len(labels), n_classes))
+    valid = (labels >= 0) & (labels < n_classes) & (labels != ignore_index)
+    out[np.flatnonzero(valid), labels[valid]] = 1.0
+    return out
+

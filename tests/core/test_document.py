@@ -1,0 +1,267 @@
+"""The document: every edit undoable, bad edits rejected with the state untouched."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import evaluate
+from core.document import Change, Document, Settings
+from core.presets import PRESETS, preset_by_name
+
+
+def make(n=3, c=3):
+    rng = np.random.default_rng(0)
+    return Document(rng.normal(size=(n, c)), rng.integers(0, c, n))
+
+
+def assert_same_state(a, b):
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+        else:
+            assert x == y
+
+
+def assert_evaluation_current(doc):
+    expected = evaluate(doc.logits, doc.target(), **doc.settings.evaluate_kwargs())
+    np.testing.assert_allclose(doc.evaluation.losses, expected.losses, rtol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(doc.evaluation.predictions, expected.predictions)
+
+
+class TestEdits:
+    def test_cell_edit_recomputes_and_notifies(self):
+        doc = make()
+        seen = []
+        doc.subscribe(seen.append)
+        doc.set_logits([1], [2], 5.0)
+        assert doc.logits[1, 2] == 5.0
+        assert seen == [Change.LOGITS]
+        assert_evaluation_current(doc)
+
+    def test_undo_redo_restore_exactly(self):
+        doc = make()
+        start = doc.snapshot()
+        doc.set_logits([0, 1], [0, 1], [[9, 8], [7, 6]])
+        edited = doc.snapshot()
+        doc.undo()
+        assert_same_state(doc.snapshot(), start)
+        assert_evaluation_current(doc)
+        doc.redo()
+        assert_same_state(doc.snapshot(), edited)
+        assert doc.undo_text == "Edit logits"
+
+    def test_non_finite_logits_are_data(self):
+        doc = make()
+        doc.set_logits([0], [0], np.nan)
+        doc.set_logits([1], [1], -np.inf)
+        assert not doc.evaluation.finite[0]
+        assert doc.evaluation.finite[1]
+
+    def test_bad_label_is_rejected_and_nothing_changes(self):
+        doc = make()
+        start = doc.snapshot()
+        with pytest.raises(ValueError, match="out of range"):
+            doc.set_labels([0], [7])
+        assert_same_state(doc.snapshot(), start)
+        assert not doc.can_undo
+
+    def test_bad_settings_are_rejected(self):
+        doc = make()
+        start = doc.snapshot()
+        for bad in ({"temperature": 0}, {"label_smoothing": 2}, {"weight": [1, -1, 1]},
+                    {"weight": [1, 1]}, {"reduction": "avg"}, {"target_mode": "x"},
+                    {"nonsense": 1}):
+            with pytest.raises(ValueError):
+                doc.set_settings(**bad)
+        assert_same_state(doc.snapshot(), start)
+
+    def test_drag_merges_into_one_undo_step(self):
+        doc = make()
+        start = doc.snapshot()
+        for value in (1.0, 2.0, 3.0):
+            doc.set_logits([0], [1], value, merge_key=("drag", 1))
+        doc.end_merge()
+        doc.set_logits([0], [1], 4.0, merge_key=("drag", 1))
+        doc.undo()
+        assert doc.logits[0, 1] == 3.0
+        doc.undo()
+        assert_same_state(doc.snapshot(), start)
+        assert not doc.can_undo
+
+    def test_soft_mode_starts_from_one_hot_labels(self):
+        doc = Document([[2.0, 1.0, 0.1]], [0])
+        doc.set_settings(target_mode="probability")
+        np.testing.assert_array_equal(doc.soft_targets, [[1, 0, 0]])
+        assert doc.evaluation.loss == pytest.approx(0.4170, abs=5e-5)
+        doc.set_soft_targets([0], [0, 1], [[0.5, 0.5]])
+        expected = evaluate([[2.0, 1.0, 0.1]], [[0.5, 0.5, 0.0]])
+        assert doc.evaluation.loss == pytest.approx(expected.loss)
+        with pytest.raises(ValueError):
+            doc.set_soft_targets([0], [0], -1)
+
+    def test_modified_flag(self):
+        doc = make()
+        assert not doc.is_modified
+        doc.set_logits([0], [0], 1.0)
+        assert doc.is_modified
+        doc.mark_clean()
+        assert not doc.is_modified
+        doc.undo()
+        assert doc.is_modified
+
+
+class TestStructure:
+    def test_add_remove_duplicate_samples(self):
+        doc = make()
+        start = doc.snapshot()
+        doc.insert_samples(1, [[1.0, 2.0, 3.0]], [2])
+        assert doc.n_samples == 4
+        assert doc.labels[1] == 2
+        doc.duplicate_samples([0])
+        np.testing.assert_array_equal(doc.logits[1], doc.logits[0])
+        doc.remove_samples([0, 2])
+        assert doc.n_samples == 3
+        assert_evaluation_current(doc)
+        for _ in range(3):
+            doc.undo()
+        assert_same_state(doc.snapshot(), start)
+
+    def test_cannot_remove_every_sample_or_class(self):
+        doc = make()
+        with pytest.raises(ValueError, match="at least one sample"):
+            doc.remove_samples([0, 1, 2])
+        with pytest.raises(ValueError, match="at least one class"):
+            doc.remove_classes([0, 1, 2])
+
+    def test_removing_a_class_remaps_labels_and_weights(self):
+        doc = Document(np.zeros((3, 3)), [0, 1, 2], ["a", "b", "c"])
+        doc.set_settings(weight=[1.0, 2.0, 3.0])
+        start = doc.snapshot()
+        doc.remove_classes([1])
+        assert doc.class_names == ["a", "c"]
+        assert doc.labels.tolist() == [0, -100, 1]
+        assert doc.settings.weight == (1.0, 3.0)
+        assert_evaluation_current(doc)
+        doc.undo()
+        assert_same_state(doc.snapshot(), start)
+
+    def test_adding_a_class_shifts_labels(self):
+        doc = Document(np.zeros((3, 3)), [0, 1, -100], ["a", "b", "c"])
+        doc.insert_class(1, "new", 5.0)
+        assert doc.class_names == ["a", "new", "b", "c"]
+        assert doc.labels.tolist() == [0, 2, -100]
+        assert (doc.logits[:, 1] == 5.0).all()
+        doc.duplicate_class(0)
+        assert doc.class_names[1] == "a copy"
+        with pytest.raises(ValueError, match="already"):
+            doc.insert_class(0, "a")
+
+    def test_rename(self):
+        doc = Document(np.zeros((1, 2)), [0], ["a", "b"])
+        doc.rename_class(0, "cat")
+        assert doc.class_names == ["cat", "b"]
+        with pytest.raises(ValueError):
+            doc.rename_class(1, "cat")
+        with pytest.raises(ValueError):
+            doc.rename_class(1, "  ")
+        doc.undo()
+        assert doc.class_names == ["a", "b"]
+
+
+def test_large_table_edit_recomputes_only_the_row():
+    rng = np.random.default_rng(0)
+    doc = Document(rng.normal(size=(2000, 50)).astype(np.float32), rng.integers(0, 50, 2000))
+    doc.set_logits([7], [3], 40.0)
+    assert doc.evaluation.predictions[7] == 3
+    assert_evaluation_current(doc)
+    doc.undo()
+    assert_evaluation_current(doc)
+
+
+def test_memory_mapped_logits_are_copied_on_first_edit(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((4, 3), dtype=np.float32))
+    mm = np.load(path, mmap_mode="r")
+    doc = Document(mm, [0, 1, 2, 0])
+    assert np.shares_memory(doc.logits, mm)
+    assert not doc.logits.flags.writeable
+    doc.set_logits([0], [0], 3.0)
+    assert not np.shares_memory(doc.logits, mm)
+    assert doc.logits[0, 0] == 3.0
+    assert mm[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_every_preset_loads_and_undoes(preset):
+    doc = make()
+    start = doc.snapshot()
+    preset.apply(doc)
+    assert doc.n_samples == len(preset.logits)
+    assert_evaluation_current(doc)
+    doc.undo()
+    assert_same_state(doc.snapshot(), start)
+
+
+@pytest.mark.parametrize(("name", "loss"), [
+    ("Batch, good predictions", 0.3018), ("Batch, bad predictions", 1.6242),
+    ("Single sample, good", 0.4170), ("Single sample, bad", 1.8406),
+    ("One-hot target, good probabilities", 0.3567),
+    ("One-hot target, bad probabilities", 2.3026),
+    ("Uniform", round(math.log(5), 4)),
+])
+def test_presets_reproduce_the_notebook(name, loss):
+    doc = preset_by_name(name).new_document()
+    assert round(doc.evaluation.loss, 4) == loss
+
+
+ACTIONS = st.sampled_from(["cell", "label", "add_row", "remove_row", "add_class",
+                           "remove_class", "setting", "undo", "redo", "bad_label"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(ACTIONS, st.integers(0, 1000), st.floats(-50, 50)), max_size=40))
+def test_random_edit_sequences_undo_to_the_start(steps):
+    doc = make(4, 3)
+    start = doc.snapshot()
+    for action, k, x in steps:
+        n, c = doc.n_samples, doc.n_classes
+        try:
+            if action == "cell":
+                doc.set_logits([k % n], [k % c], x)
+            elif action == "label":
+                doc.set_labels([k % n], k % c)
+            elif action == "add_row":
+                doc.insert_samples(k % (n + 1), [[x] * c], [k % c])
+            elif action == "remove_row":
+                doc.remove_samples([k % n])
+            elif action == "add_class":
+                doc.insert_class(k % (c + 1), None, x)
+            elif action == "remove_class":
+                doc.remove_classes([k % c])
+            elif action == "setting":
+                doc.set_settings(temperature=0.1 + abs(x), label_smoothing=(k % 10) / 10)
+            elif action == "undo":
+                doc.undo()
+            elif action == "redo":
+                doc.redo()
+            elif action == "bad_label":
+                doc.set_labels([k % n], c + 3)
+        except ValueError:
+            pass
+        assert_evaluation_current(doc)
+    while doc.can_undo:
+        doc.undo()
+    assert_same_state(doc.snapshot(), start)
+    assert_evaluation_current(doc)
+
+
+def test_settings_reach_evaluate():
+    doc = make()
+    doc.set_settings(temperature=2.0, reduction="sum", label_smoothing=0.1, weight=[1, 2, 3])
+    assert doc.settings == Settings(temperature=2.0, reduction="sum", label_smoothing=0.1,
+                                    weight=(1.0, 2.0, 3.0))
+    assert doc.evaluation.options.reduction == "sum"
+    assert_evaluation_current(doc)
