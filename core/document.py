@@ -227,6 +227,39 @@ class Document:
         self.push(Command(text, redo, undo, Change.LOGITS, rows=np.unique(r),
                           merge_key=merge_key, merge=merge, payload=new))
 
+    def paste_logits(self, row: int, col: int, block: Any) -> str:
+        """Paste a block at (row, col) as one undo step; returns what happened, in words.
+
+        Rows past the end grow the table (new samples get label 0); columns past the last class
+        are clipped, since a paste should not invent classes.
+        """
+        block = np.atleast_2d(np.asarray(block, dtype=np.float64))
+        row = int(np.clip(row, 0, self.n_samples - 1))
+        col = int(np.clip(col, 0, self.n_classes - 1))
+        k, m = block.shape
+        extra = max(0, row + k - self.n_samples)
+        width = min(m, self.n_classes - col)
+        clipped = block[:, :width]
+        notes = [f"pasted {k} x {width}"]
+        if extra:
+            notes.append(f"added {extra} sample{'s' if extra > 1 else ''}")
+        if width < m:
+            notes.append(f"clipped {m - width} column{'s' if m - width > 1 else ''} that did not "
+                         f"fit ({self.n_classes} classes)")
+        if not extra:
+            self.set_logits(range(row, row + k), range(col, col + width), clipped,
+                            text=f"Paste {k} x {width}")
+            return ", ".join(notes)
+        logits = np.concatenate([self.logits, np.zeros((extra, self.n_classes),
+                                                       dtype=self.logits.dtype)])
+        logits[row:row + k, col:col + width] = clipped
+        labels = np.concatenate([self.labels, np.zeros(extra, dtype=np.int64)])
+        soft = np.concatenate([self.soft_targets,
+                               _one_hot(np.zeros(extra, dtype=np.int64), self.n_classes,
+                                        self.settings.ignore_index)])
+        self._replace_arrays(f"Paste {k} x {width}", logits, labels, soft)
+        return ", ".join(notes)
+
     def set_labels(self, rows: Sequence[int], labels: Any, *, text: str = "Edit labels") -> None:
         r = self._index(rows, self.n_samples)
         new = np.broadcast_to(self._labels_array(labels), (len(r),)).copy()
@@ -256,8 +289,12 @@ class Document:
 
         self.push(Command(f"Rename class {old!r} to {name!r}", redo, undo, Change.NAMES))
 
-    def set_settings(self, text: str | None = None, **changes: Any) -> None:
-        """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate."""
+    def set_settings(self, text: str | None = None, *, merge_key: object = None,
+                     **changes: Any) -> None:
+        """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate.
+
+        Consecutive changes with the same ``merge_key`` (a slider being dragged) are one step.
+        """
         names = {f.name for f in fields(Settings)}
         unknown = set(changes) - names
         if unknown:
@@ -271,9 +308,10 @@ class Document:
             return
         old_soft = self.soft_targets
         to_soft = new.target_mode == "probability" and old.target_mode == "index"
+        box = {"new": new}
 
         def redo() -> None:
-            self.settings = new
+            self.settings = box["new"]
             if to_soft:
                 # Entering probability mode starts from the one-hot of the current labels.
                 self.soft_targets = _one_hot(self.labels, self.n_classes, new.ignore_index)
@@ -282,9 +320,14 @@ class Document:
             self.settings = old
             self.soft_targets = old_soft
 
+        def merge(later: Command) -> bool:
+            box["new"] = later.payload
+            return True
+
         label = text or "Change " + ", ".join(sorted(changes))
         change = Change.SETTINGS | (Change.TARGETS if to_soft else Change.NONE)
-        self.push(Command(label, redo, undo, change, merge_key=None))
+        self.push(Command(label, redo, undo, change, merge_key=merge_key,
+                          merge=None if to_soft else merge, payload=new))
 
     def insert_samples(self, at: int, logits: Any, labels: Any = None,
                        soft_targets: Any = None, *, text: str = "Add samples") -> None:
@@ -421,6 +464,18 @@ class Document:
             getattr(self, name)[where] = old
 
         self.push(Command(text, redo, undo, change))
+
+    def _replace_arrays(self, text: str, logits: np.ndarray, labels: np.ndarray,
+                        soft: np.ndarray) -> None:
+        before = (self.logits, self.labels, self.soft_targets)
+
+        def redo() -> None:
+            self.logits, self.labels, self.soft_targets = logits, labels, soft
+
+        def undo() -> None:
+            self.logits, self.labels, self.soft_targets = before
+
+        self.push(Command(text, redo, undo, Change.STRUCTURE | Change.LOGITS | Change.TARGETS))
 
     def _free_name(self) -> str:
         i = self.n_classes

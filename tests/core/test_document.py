@@ -265,3 +265,36 @@ def test_settings_reach_evaluate():
                                     weight=(1.0, 2.0, 3.0))
     assert doc.evaluation.options.reduction == "sum"
     assert_evaluation_current(doc)
+
+
+class TestPaste:
+    def test_paste_inside_the_table_is_one_step(self):
+        doc = make()
+        start = doc.snapshot()
+        message = doc.paste_logits(1, 1, [[1, 2], [3, 4]])
+        assert message == "pasted 2 x 2"
+        np.testing.assert_array_equal(doc.logits[1:, 1:], [[1, 2], [3, 4]])
+        doc.undo()
+        assert_same_state(doc.snapshot(), start)
+
+    def test_paste_grows_rows_and_clips_columns(self):
+        doc = make()
+        start = doc.snapshot()
+        message = doc.paste_logits(2, 1, np.arange(12.0).reshape(3, 4))
+        assert doc.n_samples == 5
+        assert "added 2 samples" in message
+        assert "clipped 2 columns" in message
+        np.testing.assert_array_equal(doc.logits[2:, 1:], [[0, 1], [4, 5], [8, 9]])
+        assert_evaluation_current(doc)
+        doc.undo()
+        assert_same_state(doc.snapshot(), start)
+
+
+def test_slider_drag_of_settings_is_one_undo_step():
+    doc = make()
+    for t in (0.5, 0.7, 0.9):
+        doc.set_settings(temperature=t, merge_key="temperature")
+    assert doc.settings.temperature == 0.9
+    doc.undo()
+    assert doc.settings.temperature == 1.0
+    assert not doc.can_undo
