@@ -1,0 +1,84 @@
+"""Command line and application start-up for Softmax Lab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="softmax-lab",
+        description="See and touch softmax, cross-entropy and logits.",
+    )
+    parser.add_argument("file", nargs="?", help="a logits file to open (.npy .npz .pt .csv)")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="render the main window off screen, save it and exit")
+    parser.add_argument("--size", default="1280x800", metavar="WxH",
+                        help="window size, e.g. 1280x800 (default) or 1024x640")
+    parser.add_argument("--device", help="compute device: cpu, cuda, cuda:1, mps")
+    parser.add_argument("--dtype", choices=["float16", "bfloat16", "float32", "float64"],
+                        help="compute dtype")
+    parser.add_argument("--theme", choices=["light", "dark"], default="light")
+    parser.add_argument("--preset", metavar="NAME", help="start on a preset (see the menu)")
+    return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--size must look like 1280x800, not {text!r}") from None
+    return w, h
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    width, height = _size(args.size)
+    if args.screenshot:
+        # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Softmax Lab")
+    app.setOrganizationName("Softmax Lab")
+
+    from core.presets import PRESETS
+    from gui.main_window import MainWindow
+    from gui.theme import THEMES
+
+    window = MainWindow(theme=THEMES[args.theme])
+    if args.preset:
+        names = [p.name.lower() for p in PRESETS]
+        if args.preset.lower() not in names:
+            print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}",
+                  file=sys.stderr)
+            return 2
+        window.apply_preset(names.index(args.preset.lower()))
+        window.document.mark_clean()
+    changes = {k: v for k, v in (("device", args.device), ("dtype", args.dtype)) if v}
+    if changes:
+        try:
+            window.document.set_settings(**changes)
+        except ValueError as exc:
+            print(f"softmax-lab: {exc}", file=sys.stderr)
+            return 2
+        window.document.mark_clean()
+    window.resize(width, height)
+    window.show()
+    if args.screenshot:
+        app.processEvents()
+        ok = window.save_screenshot(args.screenshot)
+        window.close()
+        if not ok:
+            print(f"could not write {args.screenshot}", file=sys.stderr)
+            return 1
+        print(f"saved {args.screenshot}")
+        return 0
+    return app.exec()

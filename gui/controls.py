@@ -1,0 +1,167 @@
+"""The options panel: device, dtype, temperature, smoothing, reduction, weights, target mode.
+
+Widgets write into the document (which validates); document changes are written back into the
+widgets with their signals blocked, so there is no feedback loop.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QSlider,
+    QWidget,
+)
+
+from core import DTYPES, REDUCTIONS, available_devices
+from core.document import TARGET_MODES, Change, Document
+from core.parsing import parse_number
+
+T_MIN, T_MAX = 0.05, 20.0
+SLIDER_STEPS = 1000
+TARGET_MODE_TEXT = {"index": "class index", "probability": "probabilities"}
+
+
+def slider_to_temperature(position: int) -> float:
+    """Log scale: equal slider distances are equal ratios of T (0.05 … 20)."""
+    lo, hi = math.log10(T_MIN), math.log10(T_MAX)
+    return 10 ** (lo + (hi - lo) * position / SLIDER_STEPS)
+
+
+def temperature_to_slider(temperature: float) -> int:
+    lo, hi = math.log10(T_MIN), math.log10(T_MAX)
+    t = min(max(temperature, T_MIN), T_MAX)
+    return round((math.log10(t) - lo) / (hi - lo) * SLIDER_STEPS)
+
+
+class ControlsPanel(QWidget):
+    """Every option of the loss, bound to one document."""
+
+    sigMessage = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        self.device.setToolTip("where torch computes (CPU, CUDA, MPS)")
+        self.dtype = QComboBox()
+        self.dtype.addItems(list(DTYPES))
+        self.dtype.setToolTip("precision of the logits and the arithmetic")
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device, 1)
+        device_row.addWidget(self.dtype, 1)
+        form.addRow("Device", device_row)
+
+        self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
+        self.temperature_slider.setRange(0, SLIDER_STEPS)
+        self.temperature_slider.setToolTip("temperature T, log scale 0.05 … 20: p = softmax(z / T)")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setDecimals(4)
+        self.temperature.setRange(0.0001, 1000.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setToolTip("exact temperature")
+        # Typing "0.5" must not apply 0 then 0.5: commit on Enter or focus-out only.
+        self.temperature.setKeyboardTracking(False)
+        t_row = QHBoxLayout()
+        t_row.addWidget(self.temperature_slider, 3)
+        t_row.addWidget(self.temperature, 1)
+        form.addRow("Temperature T", t_row)
+
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 1.0)
+        self.smoothing.setDecimals(3)
+        self.smoothing.setSingleStep(0.05)
+        self.smoothing.setKeyboardTracking(False)
+        self.smoothing.setToolTip("label smoothing ε: target = (1 − ε)·one-hot + ε / C")
+        self.reduction = QComboBox()
+        self.reduction.addItems(list(REDUCTIONS))
+        self.reduction.setToolTip("how per-sample losses become one number")
+        loss_row = QHBoxLayout()
+        loss_row.addWidget(self.smoothing, 1)
+        loss_row.addWidget(self.reduction, 1)
+        form.addRow("Smoothing, reduction", loss_row)
+
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("none (all 1) — e.g. 1, 2, 0.5")
+        self.weights.setToolTip("one weight per class, comma separated; empty for none")
+        form.addRow("Class weights", self.weights)
+
+        self.target_mode = QComboBox()
+        for mode in TARGET_MODES:
+            self.target_mode.addItem(TARGET_MODE_TEXT[mode], mode)
+        self.target_mode.setToolTip("hard labels, or a probability row per sample (soft labels)")
+        form.addRow("Targets", self.target_mode)
+
+        self.device.currentTextChanged.connect(lambda v: self._set(device=v))
+        self.dtype.currentTextChanged.connect(lambda v: self._set(dtype=v))
+        self.temperature_slider.valueChanged.connect(self._on_slider)
+        self.temperature_slider.sliderReleased.connect(self._doc.end_merge)
+        self.temperature.valueChanged.connect(
+            lambda v: self._set(temperature=v, merge_key="temperature"))
+        self.temperature.editingFinished.connect(self._doc.end_merge)
+        self.smoothing.valueChanged.connect(
+            lambda v: self._set(label_smoothing=v, merge_key="smoothing"))
+        self.smoothing.editingFinished.connect(self._doc.end_merge)
+        self.reduction.currentTextChanged.connect(lambda v: self._set(reduction=v))
+        self.weights.editingFinished.connect(self._on_weights)
+        self.target_mode.currentIndexChanged.connect(
+            lambda i: self._set(target_mode=self.target_mode.itemData(i)))
+
+        document.subscribe(self._on_document_changed)
+        self.refresh()
+
+    def _set(self, merge_key: object = None, **changes) -> None:
+        try:
+            self._doc.set_settings(merge_key=merge_key, **changes)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+            self.refresh()
+
+    def _on_slider(self, position: int) -> None:
+        self._set(temperature=round(slider_to_temperature(position), 4),
+                  merge_key="temperature")
+
+    def _on_weights(self) -> None:
+        text = self.weights.text().strip()
+        if not text:
+            self._set(weight=None)
+            return
+        try:
+            values = [parse_number(v) for v in text.replace(";", ",").split(",") if v.strip()]
+        except ValueError as exc:
+            self.sigMessage.emit(f"Weights not changed: {exc}")
+            self.refresh()
+            return
+        self._set(weight=values)
+
+    def _on_document_changed(self, change: Change) -> None:
+        if change & (Change.SETTINGS | Change.STRUCTURE):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Write the document's settings into the widgets without echoing them back."""
+        s = self._doc.settings
+        widgets = (self.device, self.dtype, self.temperature_slider, self.temperature,
+                   self.smoothing, self.reduction, self.weights, self.target_mode)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        if self.device.findText(s.device) < 0:
+            self.device.addItem(s.device)
+        self.device.setCurrentText(s.device)
+        self.dtype.setCurrentText(s.dtype)
+        self.temperature_slider.setValue(temperature_to_slider(s.temperature))
+        self.temperature.setValue(s.temperature)
+        self.smoothing.setValue(s.label_smoothing)
+        self.reduction.setCurrentText(s.reduction)
+        self.weights.setText("" if s.weight is None else ", ".join(f"{w:g}" for w in s.weight))
+        self.target_mode.setCurrentIndex(self.target_mode.findData(s.target_mode))
+        del blockers

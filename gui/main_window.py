@@ -1,0 +1,374 @@
+"""Softmax Lab's main window: the table and options on the left, live plots on the right.
+
+The window owns one :class:`core.document.Document`. Widgets write edits into it; on every change
+it re-evaluates (in ``core``) and the window pushes the new numbers into the views, which update
+their existing plot items in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.document import Change, Document
+from core.explain import compare_softmaxes, explain_sample
+from core.presets import DEFAULT_PRESET, PRESETS
+from gui.controls import ControlsPanel
+from gui.explain import FormulaPanel, ScratchPanel
+from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
+from gui.table_model import LogitsTableModel, format_value
+from gui.table_view import LogitsTableView
+from gui.theme import LIGHT, Theme
+
+HEATMAP_MAX_ROWS = 2000
+
+
+class MainWindow(QMainWindow):
+    """The whole app in one window; ``MainWindow()`` opens on the notebook's batched example."""
+
+    def __init__(self, document: Document | None = None, theme: Theme = LIGHT,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Softmax Lab")
+        self.document = document or DEFAULT_PRESET.new_document()
+        self.theme = theme
+        self._selected = 0
+        self._drag_serial = 0
+        self._preset_index = 0
+
+        self.table_model = LogitsTableModel(self.document, theme, self)
+        self.table = LogitsTableView()
+        self.table.setModel(self.table_model)
+        self.controls = ControlsPanel(self.document)
+        self.formula_panel = FormulaPanel()
+        self.scratch_panel = ScratchPanel()
+        self.sample_plot = SamplePlot(theme)
+        self.loss_plot = LossPlot(theme)
+        self.heatmap = ProbabilityHeatmap(theme)
+        self.curve_plot = LossCurvePlot(theme)
+        self.gradient_plot = GradientPlot(theme)
+        self.summary = QLabel()
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_layout()
+        self._build_menus()
+        self._connect()
+        self.statusBar().addPermanentWidget(self.summary)
+        self.resize(1280, 800)
+        self.refresh()
+        self._select_table_row(0)
+
+    # --- construction ---------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.controls, "Options")
+        self.side_tabs.addTab(self.formula_panel, "Formula")
+        self.side_tabs.addTab(self.scratch_panel, "From scratch vs torch")
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.table)
+        left.addWidget(self.side_tabs)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.loss_plot)
+        middle.addWidget(self.gradient_plot)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.heatmap)
+        bottom.addWidget(self.curve_plot)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.sample_plot)
+        right.addWidget(middle)
+        right.addWidget(bottom)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 7)
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.splitter)
+        self.setCentralWidget(holder)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Save &screenshot…", self._save_screenshot_dialog,
+                     tip="Save the whole window as a PNG")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo", self.document.undo,
+                                        QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit, "&Redo", self.document.redo,
+                                        ["Ctrl+Shift+Z", "Ctrl+Y"])
+        edit.addSeparator()
+        self._action(edit, "&Copy", self.table.copy_selection, QKeySequence.StandardKey.Copy)
+        self._action(edit, "&Paste", self._paste, QKeySequence.StandardKey.Paste)
+        edit.addSeparator()
+        self._action(edit, "Add sample", self.add_sample, "Ctrl+Return",
+                     tip="Add a sample below the selected one")
+        self._action(edit, "Duplicate sample", self.duplicate_sample, "Ctrl+D")
+        self._action(edit, "Remove sample", self.remove_sample, "Ctrl+Backspace")
+        edit.addSeparator()
+        self._action(edit, "Add class", self.add_class, "Ctrl+Shift+Return")
+        self._action(edit, "Duplicate class", self.duplicate_class, "Ctrl+Shift+D")
+        self._action(edit, "Remove class", self.remove_class, "Ctrl+Shift+Backspace")
+        self._action(edit, "Rename class…", self._rename_current_class, "F2")
+        edit.addSeparator()
+        self._action(edit, "Randomize logits", self.randomize, "Ctrl+R")
+        self._action(edit, "Reset to the notebook example", self.reset)
+        for action in edit.actions():
+            # The table has its own copy/paste key handling; avoid ambiguous shortcuts.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+        view = bar.addMenu("&View")
+        self.probabilities_action = QAction("Show &probabilities in the table", self)
+        self.probabilities_action.setCheckable(True)
+        self.probabilities_action.setShortcut(QKeySequence("Ctrl+P"))
+        self.probabilities_action.toggled.connect(self.table_model.set_show_probabilities)
+        view.addAction(self.probabilities_action)
+
+        presets = bar.addMenu("&Presets")
+        group = QActionGroup(self)
+        self.preset_actions: list[QAction] = []
+        for i, preset in enumerate(PRESETS):
+            action = QAction(preset.name, self, checkable=True)
+            action.setStatusTip(preset.description)
+            action.triggered.connect(lambda _=False, i=i: self.apply_preset(i))
+            group.addAction(action)
+            presets.addAction(action)
+            self.preset_actions.append(action)
+        self.preset_actions[0].setChecked(True)
+        presets.addSeparator()
+        self._action(presets, "Next preset", lambda: self.step_preset(1), "PgDown")
+        self._action(presets, "Previous preset", lambda: self.step_preset(-1), "PgUp")
+
+    def _connect(self) -> None:
+        self.document.subscribe(self._on_document_changed)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.select_sample(current.row()))
+        self.table_model.modelReset.connect(self._after_model_reset)
+        self.table_model.sigRejected.connect(self.show_message)
+        self.table.sigMessage.connect(self.show_message)
+        self.controls.sigMessage.connect(self.show_message)
+        for plot in (self.loss_plot, self.heatmap, self.curve_plot):
+            plot.sigSampleClicked.connect(self._select_table_row)
+        self.sample_plot.sigLogitDragged.connect(self._on_logit_dragged)
+        self.sample_plot.sigDragFinished.connect(self._on_drag_finished)
+
+    # --- selection ------------------------------------------------------------------------------
+
+    @property
+    def selected_sample(self) -> int:
+        return self._selected
+
+    def select_sample(self, row: int) -> None:
+        if 0 <= row < self.document.n_samples and row != self._selected:
+            self._selected = row
+            self._refresh_selected()
+            self._refresh_dataset_markers()
+
+    def _select_table_row(self, row: int) -> None:
+        """Select a sample from a plot click: the table follows, which selects it everywhere."""
+        if not 0 <= row < self.document.n_samples:
+            return
+        column = max(0, self.table.currentIndex().column())
+        index = self.table_model.index(row, column)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.table.scrollTo(index)
+        self.select_sample(row)
+
+    def _after_model_reset(self) -> None:
+        self._selected = min(self._selected, self.document.n_samples - 1)
+        self._select_table_row(self._selected)
+
+    # --- edits ----------------------------------------------------------------------------------
+
+    def _guard(self, edit, *args) -> None:
+        try:
+            edit(*args)
+        except ValueError as exc:
+            self.show_message(f"Not changed: {exc}")
+
+    def add_sample(self) -> None:
+        at = self._selected + 1
+        self._guard(self.document.insert_samples, at,
+                    np.zeros((1, self.document.n_classes)), [0])
+        self._select_table_row(at)
+
+    def duplicate_sample(self) -> None:
+        self._guard(self.document.duplicate_samples, [self._selected])
+        self._select_table_row(self._selected + 1)
+
+    def remove_sample(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()} or {self._selected})
+        self._guard(self.document.remove_samples, rows)
+
+    def _current_class(self) -> int:
+        kind, cls = self.table_model.column_kind(max(0, self.table.currentIndex().column()))
+        return cls if kind.value in ("class", "soft") else self.document.n_classes - 1
+
+    def add_class(self) -> None:
+        self._guard(self.document.insert_class, self._current_class() + 1)
+
+    def duplicate_class(self) -> None:
+        self._guard(self.document.duplicate_class, self._current_class())
+
+    def remove_class(self) -> None:
+        self._guard(self.document.remove_classes, [self._current_class()])
+
+    def _rename_current_class(self) -> None:
+        self.table._rename_class(self._current_class())
+
+    def randomize(self, seed: int | None = None) -> None:
+        rng = np.random.default_rng(seed)
+        n, c = self.document.n_samples, self.document.n_classes
+        self._guard(lambda: self.document.replace_all(
+            rng.normal(0.0, 2.0, size=(n, c)).round(2), rng.integers(0, c, n),
+            self.document.class_names, settings=self.document.settings,
+            text="Randomize logits"))
+
+    def reset(self) -> None:
+        self.apply_preset(0)
+
+    def apply_preset(self, index: int) -> None:
+        self._preset_index = index % len(PRESETS)
+        preset = PRESETS[self._preset_index]
+        self._guard(preset.apply, self.document)
+        self.preset_actions[self._preset_index].setChecked(True)
+        self.show_message(f"{preset.name}: {preset.description}")
+
+    def step_preset(self, step: int) -> None:
+        self.apply_preset(self._preset_index + step)
+
+    def _paste(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        self.table.paste(QGuiApplication.clipboard().text())
+
+    def _on_logit_dragged(self, cls: int, value: float) -> None:
+        self._guard(lambda: self.document.set_logits(
+            [self._selected], [cls], round(value, 3), text="Drag logit",
+            merge_key=("drag", self._drag_serial)))
+
+    def _on_drag_finished(self, _cls: int) -> None:
+        self.document.end_merge()
+        self._drag_serial += 1
+
+    # --- document -> views ----------------------------------------------------------------------
+
+    def _on_document_changed(self, change: Change) -> None:
+        self._selected = min(self._selected, self.document.n_samples - 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Push the document's current numbers into every view."""
+        self._refresh_selected()
+        self._refresh_dataset()
+        self._refresh_status()
+        self.undo_action.setEnabled(self.document.can_undo)
+        self.undo_action.setText(f"&Undo {self.document.undo_text}".rstrip())
+        self.redo_action.setEnabled(self.document.can_redo)
+        self.redo_action.setText(f"&Redo {self.document.redo_text}".rstrip())
+        self.setWindowModified(self.document.is_modified)
+
+    def _true_class(self, row: int) -> int | None:
+        ev = self.document.evaluation
+        return int(ev.targets[row]) if ev.valid[row] else None
+
+    def _refresh_selected(self) -> None:
+        doc, ev, row = self.document, self.document.evaluation, self._selected
+        names = doc.class_names
+        probabilities = ev.probabilities_of([row])[0]
+        true_class = self._true_class(row)
+        self.sample_plot.set_sample(np.asarray(doc.logits[row], dtype=np.float64),
+                                    probabilities, names, true_class, int(ev.predictions[row]))
+        self.gradient_plot.set_gradient(ev.gradient_of([row])[0], names, true_class)
+        self.formula_panel.set_explanation(explain_sample(ev, doc.logits[row], row), names)
+        self.scratch_panel.set_comparison(
+            compare_softmaxes(doc.logits[row], doc.settings.temperature, doc.settings.dtype,
+                              probabilities), names)
+
+    def _refresh_dataset(self) -> None:
+        ev = self.document.evaluation
+        reduced = None if ev.options.reduction == "none" else float(ev.loss)
+        self.loss_plot.set_losses(ev.losses, ev.correct, ev.valid, ev.finite, reduced,
+                                  ev.options.reduction, self._selected)
+        self.curve_plot.set_points(ev.p_true, ev.correct, ev.valid, self._selected)
+        n = ev.n_samples
+        rows = None if n <= HEATMAP_MAX_ROWS else np.linspace(0, n - 1, HEATMAP_MAX_ROWS,
+                                                              dtype=np.int64)
+        probabilities = ev.probabilities if rows is None else ev.probabilities_of(rows)
+        shown = slice(None) if rows is None else rows
+        self.heatmap.set_probabilities(probabilities, ev.targets[shown], ev.valid[shown],
+                                       self.document.class_names, self._selected, rows)
+
+    def _refresh_dataset_markers(self) -> None:
+        # Only the selection moved: the dataset plots redraw their selection marks.
+        self._refresh_dataset()
+
+    def _refresh_status(self) -> None:
+        ev = self.document.evaluation
+        s = self.document.settings
+        if ev.options.reduction == "none":
+            loss_text = f"loss: per sample (sum {format_value(float(np.nansum(ev.losses)))})"
+        else:
+            loss_text = f"{ev.options.reduction} loss = {format_value(float(ev.loss))}"
+        n_valid = int(ev.valid.sum())
+        parts = [loss_text, f"accuracy {int(ev.correct.sum())}/{n_valid}",
+                 f"{ev.n_samples} × {ev.n_classes}", f"{ev.device} · {ev.dtype}",
+                 f"T = {s.temperature:g}"]
+        if ev.n_nonfinite:
+            parts.append(f"⚠ {ev.n_nonfinite} non-finite row{'s' if ev.n_nonfinite > 1 else ''}")
+        if ev.device_fallback:
+            parts.append(f"⚠ {ev.device_fallback}")
+        self.summary.setText("   ·   ".join(parts))
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # --- output ---------------------------------------------------------------------------------
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        return self.grab().save(str(path))
+
+    def _save_screenshot_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "softmax-lab.png",
+                                              "PNG image (*.png)")
+        if path:
+            ok = self.save_screenshot(path)
+            self.show_message(f"Saved {path}" if ok else f"Could not save {path}")
+
+    def sizeHint(self) -> QSize:
+        return QSize(1280, 800)

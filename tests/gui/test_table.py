@@ -1,0 +1,193 @@
+"""The logits table, driven as a user drives it: type, pick a label, paste, copy."""
+
+import numpy as np
+import pytest
+import shiboken6
+import torch
+import torch.nn.functional as F
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+from core.document import Document
+from core.presets import DEFAULT_PRESET
+from gui.table_model import Column, LogitsTableModel
+from gui.table_view import LogitsTableView
+
+
+@pytest.fixture
+def table(qtbot):
+    doc = DEFAULT_PRESET.new_document()
+    model = LogitsTableModel(doc)
+    view = LogitsTableView()
+    view.setModel(model)
+    view.resize(700, 300)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, model, doc
+
+
+def type_into(qtbot, view, index, text):
+    """Select a cell, open its editor as a double-click would, type, press Enter."""
+    view.setCurrentIndex(index)
+    view.edit(index)
+    editors = [e for e in view.findChildren(QLineEdit) if e.isVisible()]
+    assert len(editors) == 1, "no cell editor opened"
+    editor = editors[0]
+    editor.selectAll()
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    # The delegate commits on a queued call, as after a real key press.
+    qtbot.waitUntil(lambda: not shiboken6.isValid(editor) or not editor.isVisible())
+
+
+def torch_losses(doc):
+    return F.cross_entropy(torch.tensor(doc.logits), torch.tensor(doc.labels),
+                           reduction="none").numpy()
+
+
+def test_columns(table):
+    view, model, doc = table
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers == ["class 0", "class 1", "class 2", "label", "pred", "p(true)", "loss",
+                       "✓/✗"]
+    assert model.rowCount() == 3
+    assert model.index(0, 3).data() == "class 2"
+
+
+def test_typing_a_logit_updates_the_results(qtbot, table):
+    view, model, doc = table
+    type_into(qtbot, view, model.index(0, 0), "5")
+    assert doc.logits[0, 0] == 5.0
+    expected = torch_losses(doc)
+    loss_col = model.column_of(Column.LOSS)
+    assert model.index(0, loss_col).data() == f"{expected[0]:.4f}"
+    assert model.index(0, model.column_of(Column.PREDICTION)).data() == "class 0"
+    assert model.index(0, model.column_of(Column.MARK)).data() == "✗"
+
+
+@pytest.mark.parametrize("junk", ["abc", "1,5", "", "1e", "--2"])
+def test_junk_is_rejected_and_nothing_changes(qtbot, table, junk):
+    view, model, doc = table
+    before = doc.snapshot()
+    with qtbot.waitSignal(model.sigRejected) as blocker:
+        type_into(qtbot, view, model.index(1, 1), junk)
+    assert "Not changed" in blocker.args[0]
+    np.testing.assert_array_equal(doc.logits, before[0])
+    assert not doc.can_undo
+
+
+def test_inf_and_nan_are_accepted_and_flagged(qtbot, table):
+    view, model, doc = table
+    type_into(qtbot, view, model.index(0, 1), "-inf")
+    assert doc.logits[0, 1] == -np.inf
+    assert model.index(0, 1).data() == "−∞"
+    type_into(qtbot, view, model.index(2, 0), "nan")
+    assert model.index(2, 0).data() == "NaN"
+    assert model.index(2, model.column_of(Column.MARK)).data() == "⚠"
+    assert model.index(2, model.column_of(Column.LOSS)).data() == "NaN"
+
+
+def test_label_combo_and_ignore(qtbot, table):
+    view, model, doc = table
+    index = model.index(0, model.column_of(Column.LABEL))
+    view.setCurrentIndex(index)
+    view.edit(index)
+    combo = view.findChild(QComboBox)
+    assert [combo.itemText(i) for i in range(combo.count())][-1] == "ignore"
+    combo.setCurrentIndex(0)
+    combo.activated.emit(0)
+    view.closeEditor(combo, view.itemDelegate().EndEditHint.NoHint)
+    assert doc.labels[0] == 0
+    assert model.setData(index, "ignore")
+    assert doc.labels[0] == -100
+    assert model.index(0, model.column_of(Column.MARK)).data() == "—"
+    assert not model.setData(index, "no such class")
+
+
+def test_probability_view_and_tint(table):
+    view, model, doc = table
+    model.set_show_probabilities(True)
+    p = torch.softmax(torch.tensor(doc.logits), 1).numpy()
+    assert model.index(1, 0).data() == f"{p[1, 0]:.4f}"
+    assert not model.flags(model.index(1, 0)) & Qt.ItemFlag.ItemIsEditable
+    strong = model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole).color().alphaF()
+    weak = model.index(1, 2).data(Qt.ItemDataRole.BackgroundRole).color().alphaF()
+    assert strong > weak
+
+
+def test_paste_a_printed_tensor_and_undo(qtbot, table):
+    view, model, doc = table
+    before = doc.snapshot()
+    view.setCurrentIndex(model.index(1, 0))
+    QGuiApplication.clipboard().setText("tensor([[9., 8., 7.],\n        [6., 5., 4.]])")
+    with qtbot.waitSignal(view.sigMessage) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args[0] == "Pasted 2 x 3"
+    np.testing.assert_array_equal(doc.logits[1:], [[9, 8, 7], [6, 5, 4]])
+    doc.undo()
+    np.testing.assert_array_equal(doc.logits, before[0])
+
+
+def test_paste_larger_than_the_table_grows_it_and_says_so(qtbot, table):
+    view, model, doc = table
+    view.setCurrentIndex(model.index(2, 1))
+    with qtbot.waitSignal(view.sigMessage) as blocker:
+        view.paste("1\t2\t3\n4\t5\t6")
+    assert "added 1 sample" in blocker.args[0]
+    assert "clipped 1 column" in blocker.args[0]
+    assert model.rowCount() == 4
+
+
+def test_paste_junk_changes_nothing(qtbot, table):
+    view, model, doc = table
+    before = doc.snapshot()
+    view.setCurrentIndex(model.index(0, 0))
+    with qtbot.waitSignal(view.sigMessage) as blocker:
+        view.paste("1\tbanana")
+    assert blocker.args[0].startswith("Not pasted")
+    np.testing.assert_array_equal(doc.logits, before[0])
+
+
+def test_copy_selection_is_exact(qtbot, table):
+    view, model, doc = table
+    view.selectionModel().select(model.index(0, 0), view.selectionModel().SelectionFlag.Select)
+    view.selectionModel().select(model.index(1, 1), view.selectionModel().SelectionFlag.Select)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    text = QGuiApplication.clipboard().text()
+    assert text == "0.1\t1.0\n2.0\t1.0"
+
+
+def test_soft_label_mode_edits_target_rows(qtbot, table):
+    view, model, doc = table
+    doc.set_settings(target_mode="probability")
+    assert model.columnCount() == 3 + 3 + 4
+    assert model.headerData(3, Qt.Orientation.Horizontal) == "q(class 0)"
+    type_into(qtbot, view, model.index(0, 3), "0.5")
+    assert doc.soft_targets[0].tolist() == [0.5, 0.0, 1.0]
+    expected = F.cross_entropy(torch.tensor(doc.logits), torch.tensor(doc.soft_targets),
+                               reduction="none").numpy()
+    assert model.index(0, model.column_of(Column.LOSS)).data() == f"{expected[0]:.4f}"
+    with qtbot.waitSignal(model.sigRejected):
+        type_into(qtbot, view, model.index(0, 4), "-1")
+
+
+def test_rename_class_from_the_view(table):
+    view, model, doc = table
+    view.rename_class(0, "cat")
+    assert model.headerData(0, Qt.Orientation.Horizontal) == "cat"
+    assert model.index(1, model.column_of(Column.LABEL)).data() == "cat"
+
+
+def test_large_table_model_is_virtual():
+    rng = np.random.default_rng(0)
+    doc = Document(rng.normal(size=(100_000, 50)).astype(np.float32),
+                   rng.integers(0, 50, 100_000))
+    model = LogitsTableModel(doc)
+    assert model.rowCount() == 100_000
+    assert model.index(99_999, 0).data() == f"{doc.logits[99_999, 0]:.4f}"
+    model.set_show_probabilities(True)
+    p = doc.evaluation.probabilities_of([99_999])[0]
+    assert model.index(99_999, 3).data() == f"{p[3]:.4f}"
