@@ -40,9 +40,8 @@ def run(argv: list[str]) -> int:
         # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtWidgets import QApplication
-
     import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
