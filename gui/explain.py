@@ -1,0 +1,441 @@
+"""The selected sample written out: softmax and loss formulas with live numbers, and the textbook
+numpy softmaxes next to torch's. Only formatting lives here; every number comes from core.explain.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
+from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+
+from core.explain import SHOWN_CLASSES, SampleExplanation, SoftmaxComparison
+from gui.theme import LIGHT, Theme
+
+MINUS = "−"
+NAME_CHARS = 18  # longer class names are elided so the number columns keep their room
+
+
+def format_number(value: float, digits: int = 4) -> str:
+    """``digits`` decimals for everyday sizes, scientific for tiny/huge ones, words for NaN/∞.
+
+    Probabilities like 0.6590 read as the notebook prints them; 3.2e−12 is not flattened to 0.
+    """
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else f"{MINUS}∞"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1e5 or magnitude < 10 ** -digits:
+        mantissa, exponent = f"{value:.{max(1, digits - 1)}e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    else:
+        text = f"{value:.{digits}f}"
+    return text.replace("-", MINUS)
+
+
+def format_short(value: float) -> str:
+    """A parameter such as T, ε or a class weight: as few digits as it needs (2, 0.1, 0.05)."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else f"{MINUS}∞"
+    return f"{value:.4g}".replace("-", MINUS)
+
+
+def format_difference(value: float) -> str:
+    """A max |difference|, to one significant digit: 3e−8."""
+    value = float(value)
+    if value == 0:
+        return "0"
+    if not math.isfinite(value):
+        return format_short(value)
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}".replace("-", MINUS)
+
+
+def class_label(class_names: list[str], index: int) -> str:
+    name = class_names[index] if 0 <= index < len(class_names) else f"class {index}"
+    if len(name) > NAME_CHARS:
+        name = name[: NAME_CHARS - 1] + "…"
+    return name
+
+
+def _header_row(left: list[str], right: list[str]) -> str:
+    """A table header: text columns left-aligned, number columns right-aligned over their digits."""
+    cells = [f"<th align='left'>{h}</th>" for h in left]
+    cells += [f"<th align='right'>{h}</th>" for h in right]
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _tint(color: str, background: str, amount: float) -> str:
+    """``color`` blended into ``background``: a banner fill that reads on light and dark themes."""
+    a, b = QColor(color), QColor(background)
+    mix = [round(a_c * amount + b_c * (1 - amount))
+           for a_c, b_c in ((a.red(), b.red()), (a.green(), b.green()), (a.blue(), b.blue()))]
+    return QColor(*mix).name()
+
+
+class _RichPanel(QWidget):
+    """Shared plumbing: a read-only rich-text browser that follows the theme and font scale."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme: Theme = LIGHT
+        self._font_scale = 1.0
+        base = self.font().pointSizeF()
+        self._base_point_size = base if base > 0 else 10.0
+        self._browser = QTextBrowser(self)
+        self._browser.setOpenLinks(False)
+        self._browser.setReadOnly(True)
+        self._browser.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._browser.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+
+    def set_theme(self, theme: Theme) -> None:
+        """Colours from ``theme``; its ``scale`` becomes the font scale (last call wins)."""
+        self._theme = theme
+        self._font_scale = theme.scale
+        self._apply_style()
+        self._render()
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presentation size: fonts at ``scale`` × the application's size."""
+        if not math.isfinite(scale) or scale <= 0:
+            return
+        self._font_scale = float(scale)
+        self._apply_style()
+        self._render()
+
+    def text(self) -> str:
+        """What the panel shows, as plain text."""
+        return self._browser.toPlainText()
+
+    def _apply_style(self) -> None:
+        theme = self._theme
+        font = QFont(self.font())
+        font.setPointSizeF(max(1.0, self._base_point_size * self._font_scale))
+        self.setFont(font)
+        self._browser.document().setDefaultFont(font)
+        palette = self.palette()
+        for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
+            palette.setColor(role, QColor(theme.background))
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+            palette.setColor(role, QColor(theme.foreground))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
+        # Tight paragraphs and padded columns: a 420-px side panel should hold the whole story.
+        self._browser.document().setDefaultStyleSheet(
+            "p { margin-top: 2px; margin-bottom: 4px; }"
+            " td { padding-left: 8px; padding-right: 2px; }"
+            f" th {{ padding-left: 8px; padding-right: 2px; font-weight: bold;"
+            f" border-bottom: 1px solid {theme.ignored}; }}"
+        )
+        self._browser.setStyleSheet(
+            f"QTextBrowser {{ background-color: {theme.background}; color: {theme.foreground};"
+            f" border: none; }}"
+        )
+
+    def _render(self) -> None:
+        raise NotImplementedError
+
+    # --- small HTML helpers ----------------------------------------------------------------------
+
+    def _cell(self, value: float, *, bold: bool = False) -> str:
+        text = format_number(value)
+        style = "" if math.isfinite(value) else f" style='color:{self._theme.incorrect}'"
+        if bold:
+            text = f"<b>{text}</b>"
+        return f"<td align='right'{style}>{text}</td>"
+
+    def _muted(self, text: str) -> str:
+        return f"<span style='color:{self._theme.ignored}'>{text}</span>"
+
+    def _warning(self, text: str) -> str:
+        return (f"<p style='color:{self._theme.incorrect}'><b>⚠</b> {html.escape(text)}</p>")
+
+
+class FormulaPanel(_RichPanel):
+    """p_i = e^(z_i/T) / Σ_j e^(z_j/T) and the loss with the selected sample's numbers in."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._explanation: SampleExplanation | None = None
+        self._class_names: list[str] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._browser)
+        self._apply_style()
+        self._render()
+
+    def set_explanation(self, expl: SampleExplanation | None, class_names: list[str]) -> None:
+        """Show ``expl`` (None clears the panel)."""
+        self._explanation = expl
+        self._class_names = list(class_names)
+        self._render()
+
+    def _render(self) -> None:
+        expl = self._explanation
+        if expl is None:
+            self._browser.setHtml(self._muted("Select a sample to see its softmax and loss "
+                                              "written out."))
+            return
+        parts = [self._softmax_html(expl), self._loss_html(expl), self._reduction_html(expl)]
+        self._browser.setHtml("".join(parts))
+
+    def _name(self, index: int) -> str:
+        return html.escape(class_label(self._class_names, index))
+
+    def _softmax_html(self, expl: SampleExplanation) -> str:
+        theme = self._theme
+        t_is_one = expl.temperature == 1.0
+        out = [f"<p><b>Sample {expl.index}</b> · T = {format_short(expl.temperature)}"
+               f" · {html.escape(expl.dtype)}</p>"]
+        # Non-finite rows lead with the plain-language reason, before any NaN in the table.
+        out.extend(self._warning(note) for note in expl.notes)
+        # One formula per line, never broken inside: a wrapped superscript is unreadable.
+        tight = "style='white-space:nowrap; margin-bottom:0px'"
+        out.append(f"<p {tight}><b>Softmax</b>: p<sub>i</sub> = e<sup>z<sub>i</sub>/T</sup> / "
+                   "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T</sup></p>"
+                   f"<p {tight}>= e<sup>z<sub>i</sub>/T − m</sup> / "
+                   "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T − m</sup></p>"
+                   f"<p>m = max z/T = {format_number(expl.max_scaled)} "
+                   f"{self._muted('(subtracting m keeps every exp ≤ 1: no overflow)')}</p>")
+        head = ["z<sub>i</sub>"] + ([] if t_is_one else ["z<sub>i</sub>/T"])
+        head += ["e<sup>z<sub>i</sub>/T − m</sup>", "p<sub>i</sub>"]
+        rows = [_header_row(["", "class"], head)]
+        shown = expl.shown_classes()
+        for i in shown.indices.tolist():
+            marks = []
+            color = theme.foreground
+            if i == expl.true_class:
+                marks.append("y")
+                color = theme.true_class
+            # argmax of a NaN row is meaningless, so ŷ is only marked where p is a number.
+            if i == expl.predicted_class and math.isfinite(expl.probabilities[i]):
+                marks.append("ŷ")
+                if i != expl.true_class:
+                    color = theme.predicted
+            cells = [f"<td style='color:{color}'><b>{' '.join(marks)}</b></td>",
+                     f"<td style='color:{color}'>{self._name(i)}</td>",
+                     self._cell(expl.z[i])]
+            if not t_is_one:
+                cells.append(self._cell(expl.scaled[i]))
+            cells += [self._cell(expl.exp_terms[i]), self._cell(expl.probabilities[i], bold=True)]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        n_blank = 3 if t_is_one else 4
+        rows.append("<tr>" + "<td></td>" * (n_blank - 1)
+                    + "<td align='right'>Σ<sub>j</sub> =</td>"
+                    + self._cell(expl.exp_sum) + "<td></td></tr>")
+        out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
+        if shown.n_hidden:
+            out.append(f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes (Σ p = ')}"
+                       f"{self._muted(format_number(shown.hidden_total) + ')')}</p>")
+        out.append(f"<p>{self._muted('y = target class, ŷ = predicted (the largest p)')}</p>")
+        return "".join(out)
+
+    def _loss_html(self, expl: SampleExplanation) -> str:
+        out = ["<p style='margin-top:8px'><b>Loss</b> (cross-entropy)</p>"]
+        if expl.ignored:
+            out.append(self._warning(
+                f"This sample is ignored (label = ignore_index = {format_short(expl.ignore_index)})"
+                f": it adds 0 to the loss."))
+            return "".join(out)
+        weighted = expl.weight is not None
+        hard = expl.target_kind == "index" and not expl.smoothed
+        if hard and expl.true_class is not None:
+            y = expl.true_class
+            p_y = format_number(expl.probabilities[y])
+            name = f"y = <b>{self._name(y)}</b> (class {y})"
+            if weighted:
+                out.append(f"<p>w<sub>y</sub> · (−log p<sub>y</sub>), {name}<br>"
+                           f"= {format_short(expl.sample_weight)} · (−log {p_y})")
+            else:
+                out.append(f"<p>−log p<sub>y</sub>, {name}<br>= −log {p_y}")
+            out.append(f" = <b>{format_number(expl.loss)}</b></p>")
+        else:
+            out.append(self._soft_loss_html(expl))
+        return "".join(out)
+
+    def _soft_loss_html(self, expl: SampleExplanation) -> str:
+        weighted = expl.weight is not None
+        w = "w<sub>c</sub> " if weighted else ""
+        out = [f"<p>−Σ<sub>c</sub> {w}q<sub>c</sub> log p<sub>c</sub>"]
+        eps = format_short(expl.label_smoothing)
+        c = f"{expl.n_classes:,}"
+        if expl.target_kind == "index" and expl.true_class is not None:
+            y = expl.true_class
+            out.append(f", y = <b>{self._name(y)}</b> (class {y})<br>q = (1 − ε)·onehot(y) + ε/C,"
+                       f" ε = {eps}, C = {c}")
+        elif expl.smoothed:
+            out.append(f"<br>q = (1 − ε)·target + ε/C, ε = {eps}, C = {c}")
+        else:
+            out.append("<br>q = the target distribution")
+        out.append("</p>")
+        head = ["q<sub>c</sub>"] + (["w<sub>c</sub>"] if weighted else [])
+        head += ["log p<sub>c</sub>", f"−{w}q<sub>c</sub> log p<sub>c</sub>"]
+        rows = [_header_row(["class"], head)]
+        terms = expl.shown_loss_terms()
+        for i in terms.indices.tolist():
+            cells = [f"<td>{self._name(i)}</td>", self._cell(expl.target_row[i])]
+            if expl.weight is not None:
+                cells.append(f"<td align='right'>{format_short(expl.weight[i])}</td>")
+            cells += [self._cell(expl.log_probabilities[i]), self._cell(expl.loss_terms[i])]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
+        if terms.n_hidden:
+            out.append(f"<p>{self._muted(f'… and {terms.n_hidden:,} more terms (Σ = ')}"
+                       f"{self._muted(format_number(terms.hidden_total) + ')')}</p>")
+        if not len(terms.indices):
+            out.append(f"<p>{self._muted('every term is 0 (the target gives no weight)')}</p>")
+        out.append(f"<p>= <b>{format_number(expl.loss)}</b></p>")
+        return "".join(out)
+
+    def _reduction_html(self, expl: SampleExplanation) -> str:
+        reduced = format_number(expl.reduced_loss) if expl.reduced_loss is not None else ""
+        n = f"{expl.n_samples:,}"
+        samples = "sample" if expl.n_samples == 1 else "samples"
+        if expl.reduction == "mean":
+            over = n if expl.n_counted == expl.n_samples else f"{expl.n_counted:,} of {n}"
+            skipped = expl.n_samples - expl.n_counted
+            ignored = f", {skipped:,} ignored" if skipped else ""
+            denominator = format_short(expl.denominator)
+            by = f"÷ Σ weights = {denominator}" if expl.weight is not None else f"÷ {denominator}"
+            text = f"mean over {over} {samples}{ignored} ({by}) = <b>{reduced}</b>"
+            if expl.denominator == 0:
+                text += " (nothing to average: 0 / 0)"
+        elif expl.reduction == "sum":
+            text = f"sum over {n} {samples} = <b>{reduced}</b>"
+        else:
+            text = (f"none: per-sample losses, no reduction; this sample's is "
+                    f"<b>{format_number(expl.loss)}</b>")
+        return f"<p style='margin-top:8px'><b>Reduction</b>: {text}</p>"
+
+
+class ScratchPanel(_RichPanel):
+    """From scratch vs torch: numpy naive softmax, numpy stable softmax and torch, side by side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._comparison: SoftmaxComparison | None = None
+        self._class_names: list[str] = []
+        self._warning_shown = False
+        self._title = QLabel("<b>From scratch vs torch</b>", self)
+        self._banner = QLabel(self)
+        self._banner.setWordWrap(True)
+        self._banner.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self._title)
+        layout.addWidget(self._banner)
+        layout.addWidget(self._browser, 1)
+        self._apply_style()
+        self._render()
+
+    def set_comparison(self, cmp: SoftmaxComparison | None, class_names: list[str]) -> None:
+        """Show ``cmp`` (None clears the panel)."""
+        self._comparison = cmp
+        self._class_names = list(class_names)
+        self._render()
+
+    def warning_visible(self) -> bool:
+        """True while the ⚠ banner (naive softmax broke, or NaN logits) is up."""
+        return self._warning_shown and self._banner.isVisibleTo(self)
+
+    def text(self) -> str:
+        """Banner and table as plain text."""
+        banner = self._banner.text() if self._banner.isVisibleTo(self) else ""
+        plain = QTextDocument()
+        plain.setHtml(banner)
+        return "\n".join(part for part in (plain.toPlainText(), super().text()) if part)
+
+    def _apply_style(self) -> None:
+        super()._apply_style()
+        # A widget with its own style sheet no longer inherits font changes from its parent.
+        self._banner.setFont(self.font())
+        self._style_banner()
+
+    def _style_banner(self) -> None:
+        theme = self._theme
+        color = theme.incorrect if self._warning_shown else theme.true_class
+        self._banner.setStyleSheet(
+            f"QLabel {{ background-color: {_tint(color, theme.background, 0.18)};"
+            f" color: {theme.foreground}; border-left: 4px solid {color};"
+            f" padding: 6px; }}"
+        )
+
+    def _render(self) -> None:
+        cmp = self._comparison
+        if cmp is None:
+            self._warning_shown = False
+            self._banner.setVisible(False)
+            self._browser.setHtml(self._muted("Select a sample to compare the from-scratch "
+                                              "softmaxes with torch."))
+            return
+        self._render_banner(cmp)
+        self._browser.setHtml(self._table_html(cmp) + self._verdicts_html(cmp))
+
+    def _render_banner(self, cmp: SoftmaxComparison) -> None:
+        theme = self._theme
+        if cmp.input_problem is not None:
+            text = f"{cmp.input_problem}: every method gives NaN for this row."
+            warning = True
+        elif cmp.naive_failed:
+            what = cmp.naive_verdict.removeprefix("naive: ")
+            text = (f"The naive softmax broke: {what}. The stable one subtracts the max first, "
+                    f"so exp never sees a positive number.")
+            warning = True
+        elif not cmp.agree:
+            text = f"The methods disagree: max diff {format_difference(cmp.max_diff)}."
+            warning = True
+        else:
+            text = (f"All three agree (max diff {format_difference(cmp.max_diff)}). "
+                    f"Try logits like 1000, 999, 0 to break the naive one.")
+            warning = False
+        self._warning_shown = warning
+        mark = "⚠" if warning else "✓"
+        color = theme.incorrect if warning else theme.true_class
+        self._banner.setText(f"<span style='color:{color}'><b>{mark}</b></span> "
+                             f"{html.escape(text)}")
+        self._style_banner()
+        self._banner.setVisible(True)
+
+    def _table_html(self, cmp: SoftmaxComparison) -> str:
+        out = []
+        if cmp.dtype_note:
+            out.append(f"<p>{self._muted(html.escape(cmp.dtype_note))}</p>")
+        t = "" if cmp.temperature == 1.0 else f"(z/T), T = {format_short(cmp.temperature)},"
+        out.append(f"<p>softmax{t} in {html.escape(cmp.dtype)}</p>")
+        rows = [_header_row(["class"], ["numpy<br>naive", "numpy<br>stable", "torch"])]
+        naive = cmp.naive.value
+        stable = cmp.stable.value
+        shown = cmp.shown_classes(SHOWN_CLASSES)
+        for i in shown.indices.tolist():
+            name = html.escape(class_label(self._class_names, i))
+            rows.append(f"<tr><td>{name}</td>{self._cell(naive[i])}{self._cell(stable[i])}"
+                        f"{self._cell(cmp.torch_probabilities[i])}</tr>")
+        out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
+        if shown.n_hidden:
+            out.append(f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes')}</p>")
+        return "".join(out)
+
+    def _verdicts_html(self, cmp: SoftmaxComparison) -> str:
+        theme = self._theme
+        lines = []
+        for verdict in cmp.verdicts:
+            ok = verdict.endswith(": ok")
+            color = theme.true_class if ok else theme.incorrect
+            mark = "✓" if ok else "✗"
+            lines.append(f"<span style='color:{color}'>{mark}</span> {html.escape(verdict)}")
+        lines.append(self._muted(
+            f"max |naive − torch| = {format_difference(cmp.naive_diff)}, "
+            f"max |stable − torch| = {format_difference(cmp.stable_diff)}"))
+        lines.append(self._muted(
+            f"e<sup>x</sup> overflows {html.escape(cmp.compute_dtype)} above "
+            f"x ≈ {format_short(cmp.overflow_limit)}"))
+        return "<p>" + "<br>".join(lines) + "</p>"
