@@ -162,11 +162,12 @@ class Document:
         if self._undo:
             self._undo[-1].merge_key = None
 
-    def push(self, command: Command) -> None:
+    def push(self, command: Command, evaluation: Evaluation | None = None) -> None:
         """Apply ``command``; if the result does not evaluate, roll it back and raise."""
         command.redo()
         try:
-            evaluation = self._evaluate(command.change, command.rows)
+            if evaluation is None:
+                evaluation = self._evaluate(command.change, command.rows)
         except ValueError:
             command.undo()
             raise
@@ -379,8 +380,12 @@ class Document:
 
     def replace_all(self, logits: Any, labels: Any = None, class_names: Sequence[str] | None = None,
                     soft_targets: Any = None, settings: Settings | None = None, *,
-                    text: str = "Replace table") -> None:
-        """Swap in a whole new table (a preset, a random table, a loaded file) as one step."""
+                    text: str = "Replace table", evaluation: Evaluation | None = None) -> None:
+        """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
+
+        ``evaluation``, if given, is the already computed result for exactly this table and
+        settings (a large file is evaluated off the GUI thread): it is used instead of a rerun.
+        """
         new = self._normalise(logits, labels, class_names, soft_targets)
         new_settings = settings or replace(self.settings, weight=None)
         old = (self.logits, self.labels, list(self.class_names), self.soft_targets, self.settings)
@@ -391,7 +396,7 @@ class Document:
         def undo() -> None:
             self._set_all(old[0], old[1], list(old[2]), old[3], old[4])
 
-        self.push(Command(text, redo, undo, Change.ALL))
+        self.push(Command(text, redo, undo, Change.ALL), evaluation=evaluation)
 
     # --- internals ------------------------------------------------------------------------------
 

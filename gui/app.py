@@ -33,6 +33,24 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _open_and_wait(window, path: str, wait: bool) -> bool:
+    """Start opening ``path``; with ``wait`` (a screenshot), block until it is in or failed."""
+    from PySide6.QtCore import QEventLoop
+
+    if not wait:
+        window.load_file(path)
+        return True
+    loop = QEventLoop()
+    outcome: list[bool] = []
+    window.sigFileLoaded.connect(lambda _p: (outcome.append(True), loop.quit()))
+    window.sigLoadFailed.connect(lambda m: (outcome.append(False), print(m, file=sys.stderr),
+                                            loop.quit()))
+    window.load_file(path, as_probabilities=False)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
+
+
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     width, height = _size(args.size)
@@ -71,13 +89,28 @@ def run(argv: list[str]) -> int:
         window.document.mark_clean()
     window.resize(width, height)
     window.show()
+    if args.file and not _open_and_wait(window, args.file, wait=bool(args.screenshot)):
+        return 1
     if args.screenshot:
         app.processEvents()
         ok = window.save_screenshot(args.screenshot)
-        window.close()
-        if not ok:
-            print(f"could not write {args.screenshot}", file=sys.stderr)
-            return 1
-        print(f"saved {args.screenshot}")
-        return 0
-    return app.exec()
+        print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}",
+              file=sys.stdout if ok else sys.stderr)
+        rc = 0 if ok else 1
+    else:
+        rc = app.exec()
+    _shut_down(app, window)
+    return rc
+
+
+def _shut_down(app, window) -> None:
+    """Destroy the window before the interpreter tears Qt down.
+
+    Left to garbage collection at exit, widgets can outlive the QApplication and crash in C++.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()

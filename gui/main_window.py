@@ -10,42 +10,55 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QProgressDialog,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from core import DataError, save_logits, save_results_csv
 from core.document import Change, Document
 from core.explain import compare_softmaxes, explain_sample
 from core.presets import DEFAULT_PRESET, PRESETS
 from gui.controls import ControlsPanel
 from gui.explain import FormulaPanel, ScratchPanel
+from gui.loading import FileLoader, LoadResult
 from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
 from gui.table_model import LogitsTableModel, format_value
 from gui.table_view import LogitsTableView
 from gui.theme import LIGHT, Theme
 
 HEATMAP_MAX_ROWS = 2000
+MAX_RECENT = 8
+OPEN_FILTER = ("Logits (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt);;All files (*)")
 
 
 class MainWindow(QMainWindow):
     """The whole app in one window; ``MainWindow()`` opens on the notebook's batched example."""
 
+    sigFileLoaded = Signal(str)
+    sigLoadFailed = Signal(str)
+
     def __init__(self, document: Document | None = None, theme: Theme = LIGHT,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Softmax Lab")
+        self.setWindowTitle("Softmax Lab[*]")
         self.document = document or DEFAULT_PRESET.new_document()
         self.theme = theme
         self._selected = 0
         self._drag_serial = 0
         self._preset_index = 0
+        self._progress: QProgressDialog | None = None
+        self.loader = FileLoader(self)
+        self.setAcceptDrops(True)
 
         self.table_model = LogitsTableModel(self.document, theme, self)
         self.table = LogitsTableView()
@@ -74,7 +87,7 @@ class MainWindow(QMainWindow):
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.controls, "Options")
         self.side_tabs.addTab(self.formula_panel, "Formula")
-        self.side_tabs.addTab(self.scratch_panel, "From scratch vs torch")
+        self.side_tabs.addTab(self.scratch_panel, "Scratch vs torch")
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.table)
@@ -98,6 +111,9 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 7)
+        # The table needs room for its result columns; the plots take the rest.
+        self.splitter.setSizes([540, 740])
+        left.setSizes([430, 330])
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -119,6 +135,15 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open logits…", self._open_dialog, QKeySequence.StandardKey.Open,
+                     tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        self._action(file_menu, "Save logits &as…", self._save_logits_dialog,
+                     QKeySequence.StandardKey.SaveAs, tip="Logits and labels to .npz or .csv")
+        self._action(file_menu, "&Export results table…", self._export_results_dialog,
+                     tip="Per-sample loss, prediction, confidence… as CSV")
         self._action(file_menu, "Save &screenshot…", self._save_screenshot_dialog,
                      tip="Save the whole window as a PNG")
         file_menu.addSeparator()
@@ -183,6 +208,8 @@ class MainWindow(QMainWindow):
             plot.sigSampleClicked.connect(self._select_table_row)
         self.sample_plot.sigLogitDragged.connect(self._on_logit_dragged)
         self.sample_plot.sigDragFinished.connect(self._on_drag_finished)
+        self.loader.sigLoaded.connect(self._on_loaded)
+        self.loader.sigFailed.connect(self._on_load_failed)
 
     # --- selection ------------------------------------------------------------------------------
 
@@ -271,8 +298,6 @@ class MainWindow(QMainWindow):
         self.apply_preset(self._preset_index + step)
 
     def _paste(self) -> None:
-        from PySide6.QtGui import QGuiApplication
-
         self.table.paste(QGuiApplication.clipboard().text())
 
     def _on_logit_dragged(self, cls: int, value: float) -> None:
@@ -362,13 +387,159 @@ class MainWindow(QMainWindow):
         return self.grab().save(str(path))
 
     def _save_screenshot_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "softmax-lab.png",
                                               "PNG image (*.png)")
         if path:
             ok = self.save_screenshot(path)
             self.show_message(f"Saved {path}" if ok else f"Could not save {path}")
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def load_file(self, path: str | Path, as_probabilities: bool | None = None) -> None:
+        """Open a logits file without blocking the window; emits sigFileLoaded or sigLoadFailed.
+
+        A file whose rows are already probabilities asks whether to take their log (unless
+        ``as_probabilities`` says). A failed load shows why and leaves the table as it was.
+        """
+        path = str(path)
+        self._pending_question = as_probabilities is None
+        self.loader.start(path, self.document.settings, bool(as_probabilities))
+        self.show_message(f"Opening {path}…")
+        if self._progress is None:
+            self._progress = QProgressDialog(f"Opening {Path(path).name}…", "Cancel", 0, 0, self)
+            self._progress.setWindowTitle("Softmax Lab")
+            self._progress.setMinimumDuration(400)
+            self._progress.setWindowModality(Qt.WindowModality.WindowModal)
+            self._progress.canceled.connect(self._cancel_load)
+        else:
+            self._progress.setLabelText(f"Opening {Path(path).name}…")
+        self._progress.reset()
+        self._progress.setRange(0, 0)
+        self._progress.setValue(0)
+
+    def _cancel_load(self) -> None:
+        self.loader.cancel()
+        self.show_message("Opening cancelled; nothing changed")
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.reset()
+            self._progress.hide()
+
+    def _on_loaded(self, result: LoadResult) -> None:
+        self._close_progress()
+        data = result.data
+        if data.looks_like_probabilities and self._pending_question:
+            answer = QMessageBox.question(
+                self, "Probabilities, not logits?",
+                f"Every row of {Path(result.path).name} is in [0, 1] and sums to 1: these look "
+                "like probabilities. Take their log and use that as logits? (softmax(log p) = p)")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.load_file(result.path, as_probabilities=True)
+                return
+        names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
+        try:
+            self.document.replace_all(data.logits, result.labels, names,
+                                      settings=result.settings, evaluation=result.evaluation,
+                                      text=f"Open {Path(result.path).name}")
+        except ValueError as exc:
+            self._on_load_failed(str(exc))
+            return
+        self._remember_recent(result.path)
+        self.setWindowTitle(f"{Path(result.path).name}[*] — Softmax Lab")
+        self._select_table_row(0)
+        notes = "; ".join(result.notices)
+        n, c = data.logits.shape
+        self.show_message(f"Opened {Path(result.path).name}: {n:,} × {c:,}"
+                          + (f" — {notes}" if notes else ""))
+        self.sigFileLoaded.emit(result.path)
+
+    def _on_load_failed(self, message: str) -> None:
+        self._close_progress()
+        self.show_message(f"Not opened: {message}")
+        self.sigLoadFailed.emit(message)
+        if self.isVisible() and QGuiApplication.platformName() != "offscreen":
+            QMessageBox.warning(self, "Could not open the file", message)
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open logits", "", OPEN_FILTER)
+        if path:
+            self.load_file(path)
+
+    def _settings_store(self) -> QSettings:
+        return QSettings()
+
+    def recent_files(self) -> list[str]:
+        value = self._settings_store().value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _remember_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
+        self._settings_store().setValue("recentFiles", recent)
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.load_file(files[0])
+
+    def save_logits(self, path: str | Path) -> None:
+        """Logits and labels to .npz or .csv (raises DataError with a message on failure)."""
+        doc = self.document
+        save_logits(path, doc.logits, doc.labels, doc.class_names)
+
+    def export_results(self, path: str | Path) -> None:
+        """The per-sample results table as CSV."""
+        ev = self.document.evaluation
+        names = np.asarray(self.document.class_names, dtype=object)
+        save_results_csv(path, {
+            "label": ev.targets,
+            "predicted": ev.predictions,
+            "predicted_name": names[ev.predictions],
+            "correct": ev.correct,
+            "loss": ev.losses,
+            "p_true": ev.p_true,
+            "confidence": ev.confidence,
+            "margin": ev.margin,
+            "entropy": ev.entropy,
+        })
+
+    def _save_logits_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save logits", "logits.npz",
+                                              "NumPy archive (*.npz);;CSV (*.csv)")
+        if path:
+            self._guard_file(self.save_logits, path)
+
+    def _export_results_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", "results.csv",
+                                              "CSV (*.csv)")
+        if path:
+            self._guard_file(self.export_results, path)
+
+    def _guard_file(self, action, path: str) -> None:
+        try:
+            action(path)
+        except (DataError, OSError) as exc:
+            self.show_message(f"Not saved: {exc}")
+            return
+        self.show_message(f"Saved {path}")
 
     def sizeHint(self) -> QSize:
         return QSize(1280, 800)

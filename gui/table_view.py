@@ -56,7 +56,7 @@ class LogitsTableView(QTableView):
         self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setDefaultSectionSize(72)
+        header.setDefaultSectionSize(62)
         header.setMinimumSectionSize(40)
         header.sectionDoubleClicked.connect(self._rename_class)
         self.verticalHeader().setDefaultSectionSize(24)

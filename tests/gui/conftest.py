@@ -1,7 +1,9 @@
-"""GUI test fixtures: fail any test that leaks a top-level widget or raises inside a Qt slot."""
+"""GUI test fixtures: leak check, isolated QSettings, and real mouse drags on plots."""
 
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 
@@ -17,3 +19,51 @@ def _catch_qt_leaks(qapp):
         widget.close()
         widget.deleteLater()
     assert not leaked, f"test leaked top-level widgets: {leaked}"
+
+
+class Mouse:
+    """Real mouse events on a pyqtgraph view's viewport (QTest cannot hold a button over moves).
+
+    As pyqtgraph's own ``tests/ui_testing.py`` does it.
+    """
+
+    left = Qt.MouseButton.LeftButton
+    none = Qt.MouseButton.NoButton
+
+    @staticmethod
+    def send(widget, kind: QEvent.Type, pos: QPoint, button, buttons) -> None:
+        viewport = widget.viewport()
+        event = QMouseEvent(kind, QPointF(pos), QPointF(viewport.mapToGlobal(pos)), button,
+                            buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(viewport, event)
+
+    def drag(self, widget, points: list[QPoint]) -> None:
+        self.send(widget, QEvent.Type.MouseMove, points[0], self.none, self.none)
+        self.send(widget, QEvent.Type.MouseButtonPress, points[0], self.left, self.left)
+        for point in points[1:]:
+            self.send(widget, QEvent.Type.MouseMove, point, self.none, self.left)
+        self.send(widget, QEvent.Type.MouseButtonRelease, points[-1], self.left, self.none)
+
+    def click(self, widget, pos: QPoint) -> None:
+        self.send(widget, QEvent.Type.MouseMove, pos, self.none, self.none)
+        self.send(widget, QEvent.Type.MouseButtonPress, pos, self.left, self.left)
+        self.send(widget, QEvent.Type.MouseButtonRelease, pos, self.left, self.none)
+
+    @staticmethod
+    def at(widget, view_box, x: float, y: float) -> QPoint:
+        """The viewport pixel of a point in ``view_box``'s data coordinates."""
+        return widget.mapFromScene(view_box.mapViewToScene(QPointF(x, y)))
+
+
+@pytest.fixture
+def mouse(monkeypatch):
+    # pyqtgraph drops mouse moves closer than 10 ms apart; synthetic events always are.
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)
+    return Mouse()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """QSettings (recent files, preferences) go to a temporary folder, never the user's."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
