@@ -1,0 +1,233 @@
+"""Workspaces (``.softmaxlab.json``): the whole state in a human-readable, versioned file.
+
+A workspace holds the logits, labels, soft targets, class names, every option and the view
+settings (selected sample, probability view, theme, scale). Non-finite numbers are written as
+the strings ``"inf"``, ``"-inf"`` and ``"nan"`` so the file stays standard JSON. Tables larger
+than :data:`INLINE_CELLS` keep their arrays in a sidecar ``.npz`` beside the JSON.
+
+Every write is atomic (temporary file, then rename): a crash mid-write never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.document import Document, Settings
+from core.loaders import DataError
+
+FORMAT = "softmax-lab-workspace"
+VERSION = 1
+SUFFIX = ".softmaxlab.json"
+INLINE_CELLS = 200_000
+
+
+class WorkspaceError(DataError):
+    """A workspace file that cannot be opened; the message says why in plain words."""
+
+
+@dataclass
+class ViewState:
+    """What the window shows, besides the data: restored exactly on open."""
+
+    selected: int = 0
+    show_probabilities: bool = False
+    theme: str = "light"
+    scale: float = 1.0
+    preset_index: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Workspace:
+    logits: np.ndarray
+    labels: np.ndarray
+    soft_targets: np.ndarray
+    class_names: list[str]
+    settings: Settings
+    view: ViewState
+
+    @classmethod
+    def from_document(cls, document: Document, view: ViewState | None = None) -> Workspace:
+        return cls(np.asarray(document.logits), document.labels.copy(),
+                   document.soft_targets.copy(), list(document.class_names), document.settings,
+                   view or ViewState())
+
+    def to_document(self) -> Document:
+        return Document(self.logits, self.labels, self.class_names, self.soft_targets,
+                        self.settings)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _encode(array: np.ndarray) -> list:
+    """Nested lists with non-finite values as strings (JSON has no inf or NaN)."""
+    def cell(v: float) -> float | str:
+        if math.isfinite(v):
+            return v
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+
+    a = np.asarray(array, dtype=np.float64)
+    if a.ndim == 1:
+        return [cell(float(v)) for v in a]
+    return [[cell(float(v)) for v in row] for row in a]
+
+
+def _decode(value: Any, what: str, name: str) -> np.ndarray:
+    def cell(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise WorkspaceError(f"{name}: {what} holds {v!r}, which is not a number")
+        try:
+            return float(v)
+        except ValueError:
+            raise WorkspaceError(f"{name}: {what} holds {v!r}, which is not a number") from None
+
+    if not isinstance(value, list):
+        raise WorkspaceError(f"{name}: {what} must be a list")
+    try:
+        if value and isinstance(value[0], list):
+            widths = {len(row) if isinstance(row, list) else -1 for row in value}
+            if len(widths) != 1 or -1 in widths:
+                raise WorkspaceError(f"{name}: the rows of {what} have different lengths")
+            return np.array([[cell(v) for v in row] for row in value], dtype=np.float64)
+        return np.array([cell(v) for v in value], dtype=np.float64)
+    except RecursionError:
+        raise WorkspaceError(f"{name}: {what} is nested too deeply") from None
+
+
+def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
+    """Write the workspace (and its sidecar .npz for a large table) atomically."""
+    path = Path(path)
+    n, c = workspace.logits.shape
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "shape": [n, c],
+        "class_names": list(workspace.class_names),
+        "settings": {k: (list(v) if isinstance(v, tuple) else v)
+                     for k, v in asdict(workspace.settings).items()},
+        "view": asdict(workspace.view),
+    }
+    if n * c <= INLINE_CELLS:
+        body["logits"] = _encode(workspace.logits)
+        body["labels"] = [int(v) for v in workspace.labels]
+        if workspace.settings.target_mode == "probability":
+            body["soft_targets"] = _encode(workspace.soft_targets)
+    else:
+        sidecar = path.with_name(path.name.removesuffix(".json") + ".npz")
+        buffer = _npz_bytes(logits=np.asarray(workspace.logits), labels=workspace.labels,
+                            soft_targets=workspace.soft_targets)
+        atomic_write(sidecar, buffer)
+        body["arrays"] = sidecar.name
+    atomic_write(path, (json.dumps(body, indent=1, allow_nan=False) + "\n").encode())
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def load_workspace(path: str | os.PathLike[str]) -> Workspace:
+    """Read a workspace; any problem raises :class:`WorkspaceError` and changes nothing."""
+    path = Path(path)
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkspaceError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise WorkspaceError(f"{name}: is a folder, not a workspace file") from None
+    except PermissionError:
+        raise WorkspaceError(f"{name}: permission denied") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{name}: cannot be read ({exc})") from None
+    try:
+        body = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise WorkspaceError(f"{name}: not a valid workspace — the file is damaged or cut "
+                             f"short ({exc})") from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise WorkspaceError(f"{name}: not a Softmax Lab workspace")
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise WorkspaceError(f"{name}: the workspace has no valid version number")
+    if version > VERSION:
+        raise WorkspaceError(f"{name}: written by a newer Softmax Lab (workspace version "
+                             f"{version}; this one reads up to {VERSION}). Update to open it.")
+    try:
+        return _parse(body, path)
+    except WorkspaceError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, OSError, AttributeError) as exc:
+        raise WorkspaceError(f"{name}: damaged workspace ({type(exc).__name__}: {exc})") from None
+
+
+def _parse(body: dict, path: Path) -> Workspace:
+    name = path.name
+    names = body["class_names"]
+    if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+        raise WorkspaceError(f"{name}: class_names must be a list of strings")
+    known = {f.name for f in fields(Settings)}
+    raw_settings = body.get("settings", {})
+    if not isinstance(raw_settings, dict):
+        raise WorkspaceError(f"{name}: settings must be an object")
+    settings_kwargs = {k: v for k, v in raw_settings.items() if k in known}
+    if settings_kwargs.get("weight") is not None:
+        settings_kwargs["weight"] = tuple(float(w) for w in settings_kwargs["weight"])
+    settings = Settings(**settings_kwargs)
+    if "arrays" in body:
+        arrays = str(body["arrays"])
+        if Path(arrays).name != arrays or arrays in (".", ".."):
+            raise WorkspaceError(f"{name}: the arrays file must sit beside the workspace")
+        sidecar = path.with_name(arrays)
+        try:
+            with np.load(sidecar, allow_pickle=False) as data:
+                logits = np.asarray(data["logits"])
+                labels = np.asarray(data["labels"], dtype=np.int64)
+                soft = np.asarray(data["soft_targets"], dtype=np.float64)
+        except FileNotFoundError:
+            raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing") from None
+        except Exception as exc:
+            raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is damaged "
+                                 f"({type(exc).__name__})") from None
+    else:
+        logits = _decode(body["logits"], "logits", name)
+        labels_raw = body["labels"]
+        if not isinstance(labels_raw, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in labels_raw):
+            raise WorkspaceError(f"{name}: labels must be a list of whole numbers")
+        labels = np.array(labels_raw, dtype=np.int64)
+        soft = (_decode(body["soft_targets"], "soft_targets", name)
+                if "soft_targets" in body else None)
+    view_raw = body.get("view", {})
+    view_fields = {f.name for f in fields(ViewState)}
+    view = ViewState(**{k: v for k, v in view_raw.items() if k in view_fields})
+    try:
+        document = Document(logits, labels, names, soft, settings)
+    except ValueError as exc:
+        raise WorkspaceError(f"{name}: {exc}") from None
+    return Workspace(document.logits, document.labels, document.soft_targets,
+                     document.class_names, document.settings, view)
