@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compute dtype")
     parser.add_argument("--theme", choices=["light", "dark"], default="light")
     parser.add_argument("--preset", metavar="NAME", help="start on a preset (see the menu)")
+    parser.add_argument("--presentation", action="store_true",
+                        help="start full screen with large type (F11 toggles)")
+    parser.add_argument("--scale", type=float, metavar="S",
+                        help="font, line and marker scale, 1 to 3 (presentation size)")
+    parser.add_argument("--no-restore", action="store_true",
+                        help="do not offer to restore unsaved work after a crash")
     return parser
 
 
@@ -31,6 +37,22 @@ def _size(text: str) -> tuple[int, int]:
     except ValueError:
         raise SystemExit(f"--size must look like 1280x800, not {text!r}") from None
     return w, h
+
+
+def _offer_restore(window, path) -> None:
+    """The last session did not close cleanly: offer its autosaved state."""
+    from datetime import datetime
+
+    from PySide6.QtWidgets import QMessageBox
+
+    when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+    answer = QMessageBox.question(
+        window, "Restore unsaved work?",
+        f"Softmax Lab did not close normally last time. Restore the work autosaved at {when}?")
+    if answer == QMessageBox.StandardButton.Yes:
+        window.open_workspace(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _open_and_wait(window, path: str, wait: bool) -> bool:
@@ -67,10 +89,18 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName("Softmax Lab")
 
     from core.presets import PRESETS
-    from gui.main_window import MainWindow
+    from gui.main_window import MainWindow, autosave_path
     from gui.theme import THEMES
 
-    window = MainWindow(theme=THEMES[args.theme])
+    interactive = not args.screenshot
+    window = MainWindow(theme=THEMES[args.theme], autosave=interactive,
+                        confirm_close=interactive)
+    if interactive:
+        window.restore_preferences()
+        if not args.no_restore and not args.file and autosave_path().exists():
+            _offer_restore(window, autosave_path())
+    if "--theme" in argv or args.scale:
+        window.set_theme(THEMES[args.theme].scaled(args.scale or window.theme.scale))
     if args.preset:
         names = [p.name.lower() for p in PRESETS]
         if args.preset.lower() not in names:
@@ -88,6 +118,8 @@ def run(argv: list[str]) -> int:
             return 2
         window.document.mark_clean()
     window.resize(width, height)
+    if args.presentation:
+        window.toggle_presentation(True)
     window.show()
     if args.file and not _open_and_wait(window, args.file, wait=bool(args.screenshot)):
         return 1

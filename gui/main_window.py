@@ -7,17 +7,19 @@ their existing plot items in place.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -28,17 +30,37 @@ from core import DataError, save_logits, save_results_csv
 from core.document import Change, Document
 from core.explain import compare_softmaxes, explain_sample
 from core.presets import DEFAULT_PRESET, PRESETS
+from core.snippet import pytorch_snippet
+from core.tables import results_latex, results_markdown
+from core.workspace import SUFFIX, ViewState, Workspace, load_workspace, save_workspace
 from gui.controls import ControlsPanel
 from gui.explain import FormulaPanel, ScratchPanel
 from gui.loading import FileLoader, LoadResult
 from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
 from gui.table_model import LogitsTableModel, format_value
 from gui.table_view import LogitsTableView
-from gui.theme import LIGHT, Theme
+from gui.theme import LIGHT, THEMES, Theme
 
 HEATMAP_MAX_ROWS = 2000
 MAX_RECENT = 8
-OPEN_FILTER = ("Logits (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt);;All files (*)")
+OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;"
+               "All files (*)")
+AUTOSAVE_DELAY_MS = 500
+SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+PLAY_STEPS = 60
+
+
+def state_dir() -> Path:
+    """Where autosave lives: $SOFTMAX_LAB_STATE_DIR, else the platform's app-data folder."""
+    folder = os.environ.get("SOFTMAX_LAB_STATE_DIR") or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppDataLocation)
+    path = Path(folder or Path.home() / ".softmax-lab")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def autosave_path() -> Path:
+    return state_dir() / f"autosave{SUFFIX}"
 
 
 class MainWindow(QMainWindow):
@@ -48,7 +70,10 @@ class MainWindow(QMainWindow):
     sigLoadFailed = Signal(str)
 
     def __init__(self, document: Document | None = None, theme: Theme = LIGHT,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, autosave: bool = False,
+                 confirm_close: bool = False) -> None:
+        """``autosave`` and ``confirm_close`` are on in the app (see gui.app), off by default
+        so that tests and embedding code get no files written and no dialogs."""
         super().__init__(parent)
         self.setWindowTitle("Softmax Lab[*]")
         self.document = document or DEFAULT_PRESET.new_document()
@@ -57,6 +82,14 @@ class MainWindow(QMainWindow):
         self._drag_serial = 0
         self._preset_index = 0
         self._progress: QProgressDialog | None = None
+        self._workspace_path: Path | None = None
+        self._confirm_close = confirm_close
+        self._autosave = autosave
+        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+        self._autosave_timer.timeout.connect(self.write_autosave)
+        self._play_timer = QTimer(self, interval=50)
+        self._play_timer.timeout.connect(self._play_step)
+        self._play_phase = 0
         self.loader = FileLoader(self)
         self.setAcceptDrops(True)
 
@@ -105,6 +138,11 @@ class MainWindow(QMainWindow):
         right.addWidget(self.sample_plot)
         right.addWidget(middle)
         right.addWidget(bottom)
+        self.plot_rows = (self.sample_plot, middle, bottom)
+        for plot in self.plots():
+            # Titles at presentation scale ask for more width than a projector has: let the
+            # splitters shrink plots (down to their fixed minimum) instead of clipping the window.
+            plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -119,6 +157,19 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
         self.setCentralWidget(holder)
+
+    def plots(self) -> tuple:
+        return (self.sample_plot, self.loss_plot, self.gradient_plot, self.heatmap,
+                self.curve_plot)
+
+    def focus_plot(self, index: int | None) -> None:
+        """Show one plot alone, large (keys 1–5), or all of them again (None, key 0)."""
+        for i, plot in enumerate(self.plots()):
+            plot.setHidden(index is not None and i != index)
+        for row in self.plot_rows[1:]:
+            row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
+        if index is not None:
+            self.show_message("Showing one plot — Alt+0 shows all")
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -140,6 +191,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._rebuild_recent_menu()
         file_menu.addSeparator()
+        self._action(file_menu, "&Save workspace", self._save_workspace_action,
+                     QKeySequence.StandardKey.Save,
+                     tip="Everything — data, options, view — in a .softmaxlab.json file")
+        self._action(file_menu, "Save workspace as…", self._save_workspace_dialog)
         self._action(file_menu, "Save logits &as…", self._save_logits_dialog,
                      QKeySequence.StandardKey.SaveAs, tip="Logits and labels to .npz or .csv")
         self._action(file_menu, "&Export results table…", self._export_results_dialog,
@@ -157,6 +212,12 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self._action(edit, "&Copy", self.table.copy_selection, QKeySequence.StandardKey.Copy)
         self._action(edit, "&Paste", self._paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "Copy as PyTorch &code", self.copy_pytorch_code, "Ctrl+Shift+C",
+                     tip="A runnable script that rebuilds this table and prints the same loss")
+        self._action(edit, "Copy table as &Markdown", lambda: self._copy_text(
+            results_markdown(self.document), "Markdown table"))
+        self._action(edit, "Copy table as &LaTeX", lambda: self._copy_text(
+            results_latex(self.document), "LaTeX table"))
         edit.addSeparator()
         self._action(edit, "Add sample", self.add_sample, "Ctrl+Return",
                      tip="Add a sample below the selected one")
@@ -180,6 +241,31 @@ class MainWindow(QMainWindow):
         self.probabilities_action.setShortcut(QKeySequence("Ctrl+P"))
         self.probabilities_action.toggled.connect(self.table_model.set_show_probabilities)
         view.addAction(self.probabilities_action)
+        view.addSeparator()
+        self.presentation_action = self._action(
+            view, "&Presentation mode", self.toggle_presentation, "F11",
+            tip="Full screen, larger type, side panel hidden; PgUp/PgDn step presets")
+        self.presentation_action.setCheckable(True)
+        self.side_panel_action = self._action(view, "Show side &panel",
+                                              lambda on: self.side_tabs.setVisible(on), "Ctrl+H")
+        self.side_panel_action.setCheckable(True)
+        self.side_panel_action.setChecked(True)
+        self.dark_action = self._action(view, "&Dark theme", self._toggle_dark, "Ctrl+Shift+T")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.theme.name == "dark")
+        self._action(view, "&Bigger", lambda: self.step_scale(1), QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "&Smaller", lambda: self.step_scale(-1),
+                     QKeySequence.StandardKey.ZoomOut)
+        self._action(view, "Actual size", lambda: self.set_scale(1.0), "Ctrl+0")
+        view.addSeparator()
+        self.play_action = self._action(view, "&Play temperature", self.toggle_play, "Ctrl+Space",
+                                        tip="Sweep T from 0.1 to 10 and back, live")
+        self.play_action.setCheckable(True)
+        focus = view.addMenu("&Focus one plot")
+        for i, name in enumerate(("Selected sample", "Per-sample loss", "Gradient",
+                                  "Probability heatmap", "Loss curve")):
+            self._action(focus, name, lambda _=False, i=i: self.focus_plot(i), f"Alt+{i + 1}")
+        self._action(focus, "All plots", lambda: self.focus_plot(None), "Alt+0")
 
         presets = bar.addMenu("&Presets")
         group = QActionGroup(self)
@@ -314,6 +400,8 @@ class MainWindow(QMainWindow):
     def _on_document_changed(self, change: Change) -> None:
         self._selected = min(self._selected, self.document.n_samples - 1)
         self.refresh()
+        if self._autosave:
+            self._autosave_timer.start()
 
     def refresh(self) -> None:
         """Push the document's current numbers into every view."""
@@ -402,6 +490,9 @@ class MainWindow(QMainWindow):
         ``as_probabilities`` says). A failed load shows why and leaves the table as it was.
         """
         path = str(path)
+        if path.endswith(".json"):
+            self.open_workspace(path)
+            return
         self._pending_question = as_probabilities is None
         self.loader.start(path, self.document.settings, bool(as_probabilities))
         self.show_message(f"Opening {path}…")
@@ -540,6 +631,215 @@ class MainWindow(QMainWindow):
             self.show_message(f"Not saved: {exc}")
             return
         self.show_message(f"Saved {path}")
+
+    # --- workspaces and autosave -----------------------------------------------------------------
+
+    def view_state(self) -> ViewState:
+        return ViewState(selected=self._selected,
+                         show_probabilities=self.table_model.show_probabilities,
+                         theme=self.theme.name, scale=self.theme.scale,
+                         preset_index=self._preset_index)
+
+    def save_workspace(self, path: str | Path) -> None:
+        """Write the whole state to a .softmaxlab.json file (atomically)."""
+        save_workspace(path, Workspace.from_document(self.document, self.view_state()))
+        self._workspace_path = Path(path)
+        self.document.mark_clean()
+        self.setWindowModified(False)
+        self.setWindowTitle(f"{Path(path).name}[*] — Softmax Lab")
+
+    def open_workspace(self, path: str | Path) -> bool:
+        """Restore a workspace exactly; a bad file shows why and changes nothing."""
+        try:
+            ws = load_workspace(path)
+        except DataError as exc:
+            self._on_load_failed(str(exc))
+            return False
+        self.document.replace_all(ws.logits, ws.labels, ws.class_names, ws.soft_targets,
+                                  ws.settings, text=f"Open {Path(path).name}")
+        self.apply_view_state(ws.view)
+        self._workspace_path = Path(path)
+        if Path(path) != autosave_path():
+            self._remember_recent(str(path))
+            self.document.mark_clean()
+        self.setWindowTitle(f"{Path(path).name}[*] — Softmax Lab")
+        self.refresh()
+        self.show_message(f"Opened workspace {Path(path).name}")
+        self.sigFileLoaded.emit(str(path))
+        return True
+
+    def apply_view_state(self, view: ViewState) -> None:
+        self.probabilities_action.setChecked(bool(view.show_probabilities))
+        self._preset_index = int(view.preset_index) % len(PRESETS)
+        theme = THEMES.get(view.theme, LIGHT).scaled(float(view.scale))
+        self.set_theme(theme)
+        self._select_table_row(min(max(0, int(view.selected)), self.document.n_samples - 1))
+
+    def write_autosave(self) -> None:
+        """Save the current state for crash recovery (atomic; at most ~0.5 s behind)."""
+        try:
+            save_workspace(autosave_path(), Workspace.from_document(self.document,
+                                                                    self.view_state()))
+        except (OSError, DataError) as exc:
+            self.show_message(f"Autosave failed: {exc}")
+
+    def _save_workspace_action(self) -> None:
+        if self._workspace_path is not None and self._workspace_path != autosave_path():
+            self._guard_file(self.save_workspace, str(self._workspace_path))
+        else:
+            self._save_workspace_dialog()
+
+    def _save_workspace_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save workspace", f"softmax-lab{SUFFIX}",
+                                              f"Softmax Lab workspace (*{SUFFIX})")
+        if path:
+            if not path.endswith(".json"):
+                path += SUFFIX
+            self._guard_file(self.save_workspace, path)
+
+    def closeEvent(self, event) -> None:
+        self._play_timer.stop()
+        if self._confirm_close and self.document.is_modified:
+            answer = QMessageBox.question(
+                self, "Unsaved changes", "Save your work as a workspace before closing?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel:
+                event.ignore()
+                return
+            if answer == QMessageBox.StandardButton.Save:
+                self._save_workspace_action()
+                if self.document.is_modified:
+                    event.ignore()
+                    return
+        if self._autosave:
+            self._autosave_timer.stop()
+            # A clean exit leaves nothing to restore.
+            autosave_path().unlink(missing_ok=True)
+            self._save_preferences()
+        super().closeEvent(event)
+
+    def _save_preferences(self) -> None:
+        store = self._settings_store()
+        store.setValue("theme", self.theme.name)
+        store.setValue("scale", self.theme.scale)
+        store.setValue("geometry", self.saveGeometry())
+
+    def restore_preferences(self) -> None:
+        store = self._settings_store()
+        geometry = store.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        theme = THEMES.get(str(store.value("theme", self.theme.name)), self.theme)
+        try:
+            scale = float(store.value("scale", 1.0))
+        except (TypeError, ValueError):
+            scale = 1.0
+        self.set_theme(theme.scaled(min(max(scale, SCALES[0]), SCALES[-1])))
+
+    # --- presentation -------------------------------------------------------------------------
+
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle every view (colours, font and marker scale) without recomputing anything."""
+        self.theme = theme
+        for view in (self.sample_plot, self.loss_plot, self.heatmap, self.curve_plot,
+                     self.gradient_plot, self.formula_panel, self.scratch_panel):
+            view.set_theme(theme)
+        self.table_model.set_theme(theme)
+        font = self.font()
+        font.setPointSizeF(10 * theme.scale)
+        for widget in (self.table, self.table.horizontalHeader(), self.table.verticalHeader(),
+                       self.controls, self.side_tabs, self.summary):
+            widget.setFont(font)
+        self.table.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
+        self.table.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
+        palette = QPalette()
+        if theme.name == "dark":
+            for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
+                                 (QPalette.ColorRole.Base, theme.background),
+                                 (QPalette.ColorRole.AlternateBase, "#2f2f2f"),
+                                 (QPalette.ColorRole.Text, theme.foreground),
+                                 (QPalette.ColorRole.WindowText, theme.foreground),
+                                 (QPalette.ColorRole.Button, "#353535"),
+                                 (QPalette.ColorRole.ButtonText, theme.foreground),
+                                 (QPalette.ColorRole.PlaceholderText, "#9a9a9a")):
+                palette.setColor(role, QColor(colour))
+        self.setPalette(palette)
+        self.dark_action.setChecked(theme.name == "dark")
+
+    def set_scale(self, scale: float) -> None:
+        self.set_theme(self.theme.scaled(scale))
+        self.show_message(f"Scale {scale:g}×")
+
+    def step_scale(self, step: int) -> None:
+        current = min(range(len(SCALES)), key=lambda i: abs(SCALES[i] - self.theme.scale))
+        self.set_scale(SCALES[min(max(current + step, 0), len(SCALES) - 1)])
+
+    def _toggle_dark(self, on: bool) -> None:
+        self.set_theme(THEMES["dark" if on else "light"].scaled(self.theme.scale))
+
+    def toggle_presentation(self, on: bool | None = None) -> None:
+        """Full screen, scale 2x, side panel hidden — or back to the desk layout."""
+        on = not self.isFullScreen() if on is None or not isinstance(on, bool) else on
+        self.presentation_action.setChecked(on)
+        if on:
+            self._desk_scale = self.theme.scale
+            self._desk_sizes = self.splitter.sizes()
+            self.side_panel_action.setChecked(False)
+            self.side_tabs.hide()
+            self.table.pages_rows = False  # a presenter's clicker sends PgDn: step presets
+            self.set_scale(max(2.0, self.theme.scale))
+            self.showFullScreen()
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([round(0.3 * total), round(0.7 * total)])
+        else:
+            self.side_panel_action.setChecked(True)
+            self.side_tabs.show()
+            self.table.pages_rows = True
+            self.set_scale(getattr(self, "_desk_scale", 1.0))
+            self.showNormal()
+            self.splitter.setSizes(getattr(self, "_desk_sizes", [540, 740]))
+
+    def toggle_play(self, on: bool | None = None) -> None:
+        """Animate the temperature 0.1 → 10 → 0.1 (log scale); one undo step restores T."""
+        on = not self._play_timer.isActive() if not isinstance(on, bool) else on
+        self.play_action.setChecked(on)
+        if on:
+            self._play_start_t = self.document.settings.temperature
+            self._play_phase = 0
+            self._play_serial = getattr(self, "_play_serial", 0) + 1
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+            self.document.end_merge()
+
+    def _play_step(self) -> None:
+        k = self._play_phase % (2 * PLAY_STEPS)
+        fraction = k / PLAY_STEPS if k <= PLAY_STEPS else 2 - k / PLAY_STEPS
+        temperature = round(10 ** (-1 + 2 * fraction), 4)
+        self._play_phase += 1
+        try:
+            self.document.set_settings(temperature=temperature,
+                                       merge_key=("play", self._play_serial),
+                                       text="Play temperature")
+        except ValueError as exc:
+            self.toggle_play(False)
+            self.show_message(f"Stopped: {exc}")
+
+    # --- clipboard exports ---------------------------------------------------------------------
+
+    def _copy_text(self, text: str, what: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.show_message(f"Copied the {what} to the clipboard")
+
+    def copy_pytorch_code(self) -> str:
+        try:
+            code = pytorch_snippet(self.document)
+        except ValueError as exc:
+            self.show_message(str(exc))
+            return ""
+        self._copy_text(code, "PyTorch code")
+        return code
 
     def sizeHint(self) -> QSize:
         return QSize(1280, 800)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,6 +46,9 @@ class LogitsTableView(QTableView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # At the desk PgUp/PgDn page through rows when the table has focus; in presentation
+        # mode the window's preset shortcuts take them.
+        self.pages_rows = True
         self._label_delegate = LabelDelegate(self)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
@@ -95,6 +98,13 @@ class LogitsTableView(QTableView):
             self.sigMessage.emit(f"Not renamed: {exc}")
 
     # --- clipboard ------------------------------------------------------------------------------
+
+    def event(self, event) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and self.pages_rows
+                and event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):

@@ -1,0 +1,209 @@
+"""Workspaces, autosave after a kill, presentation mode and exports, in the real window."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QGuiApplication, QImage
+
+from core.workspace import load_workspace
+from gui import MainWindow
+from gui.main_window import autosave_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "state"
+    monkeypatch.setenv("SOFTMAX_LAB_STATE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, state_dir):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_workspace_round_trip_restores_the_exact_window(qtbot, window, tmp_path):
+    doc = window.document
+    doc.set_logits([1], [2], -np.inf)
+    doc.rename_class(0, "cat")
+    doc.set_settings(temperature=0.7, label_smoothing=0.1, reduction="sum",
+                     weight=[1.0, 2.0, 0.5], dtype="float64")
+    window._select_table_row(2)
+    window.probabilities_action.setChecked(True)
+    window.set_scale(1.5)
+    path = tmp_path / "lecture.softmaxlab.json"
+    window.save_workspace(path)
+    assert not window.isWindowModified()
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    with qtbot.waitSignal(other.sigFileLoaded):
+        other.load_file(path)
+    for a, b in zip(other.document.snapshot(), doc.snapshot(), strict=True):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+    assert other.selected_sample == 2
+    assert other.table_model.show_probabilities
+    assert other.theme.scale == 1.5
+    assert other.document.evaluation.loss == doc.evaluation.loss
+
+
+def test_corrupt_and_future_workspaces_change_nothing(qtbot, window, tmp_path):
+    before = window.document.snapshot()
+    for name, text in (("cut.softmaxlab.json", '{"format": "softmax-lab-workspace", "ver'),
+                       ("future.softmaxlab.json",
+                        '{"format": "softmax-lab-workspace", "version": 99}')):
+        path = tmp_path / name
+        path.write_text(text)
+        with qtbot.waitSignal(window.sigLoadFailed) as blocker:
+            window.load_file(path)
+        assert name in blocker.args[0]
+        np.testing.assert_array_equal(window.document.logits, before[0])
+    assert "newer Softmax Lab" in window.statusBar().currentMessage()
+
+
+CHILD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.main_window import MainWindow
+w = MainWindow(autosave=True)
+w.show()
+w.document.set_logits([0], [0], 42.0)
+w.document.set_logits([2], [1], -7.5)
+print("edited", flush=True)
+while True:
+    app.processEvents()
+    time.sleep(0.01)
+"""
+
+
+def test_autosave_survives_kill_9(qtbot, state_dir):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOFTMAX_LAB_STATE_DIR": str(state_dir)}
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "edited"
+        edited_at = time.monotonic()
+        saved = state_dir / "autosave.softmaxlab.json"
+        while not saved.exists() and time.monotonic() - edited_at < 20:
+            time.sleep(0.05)
+        lag = time.monotonic() - edited_at
+    finally:
+        child.kill()  # SIGKILL: no clean-up code runs
+        child.wait()
+        child.stdout.close()
+    assert saved.exists(), "nothing was autosaved"
+    assert lag < 20
+    assert [p.name for p in state_dir.iterdir()] == ["autosave.softmaxlab.json"]
+    restored = load_workspace(saved)
+    assert restored.logits[0, 0] == 42.0
+    assert restored.logits[2, 1] == -7.5
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.open_workspace(autosave_path())
+    assert window.document.logits[0, 0] == 42.0
+
+
+def test_clean_close_removes_the_autosave(qtbot, state_dir):
+    window = MainWindow(autosave=True)
+    qtbot.addWidget(window)
+    window.document.set_logits([0], [0], 5.0)
+    qtbot.waitUntil(autosave_path().exists, timeout=5000)
+    window.close()
+    assert not autosave_path().exists()
+
+
+def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
+    window.document.set_settings(label_smoothing=0.2, temperature=1.5)
+    code = window.copy_pytorch_code()
+    assert QGuiApplication.clipboard().text() == code
+    script = code.replace("print(loss)", "print(repr(loss.item()))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()[0]
+    assert float(out) == pytest.approx(window.document.evaluation.loss, rel=1e-6)
+
+
+def test_markdown_and_latex_to_the_clipboard(window):
+    window._copy_text("x", "x")
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    markdown = next(a for a in edit_menu.actions() if "Markdown" in a.text())
+    markdown.trigger()
+    assert QGuiApplication.clipboard().text().startswith("| sample | class 0")
+    latex = next(a for a in edit_menu.actions() if "LaTeX" in a.text())
+    latex.trigger()
+    assert QGuiApplication.clipboard().text().startswith(r"\begin{tabular}")
+
+
+def test_export_results_csv(window, tmp_path):
+    path = tmp_path / "results.csv"
+    window.export_results(path)
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("sample,label,predicted,predicted_name,correct,loss")
+    assert len(lines) == 4
+    assert float(lines[1].split(",")[5]) == pytest.approx(window.document.evaluation.losses[0])
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_presentation_mode_screenshots(qtbot, window, tmp_path, scale):
+    window.toggle_presentation(True)
+    window.set_scale(scale)
+    assert window.isFullScreen()
+    assert not window.side_tabs.isVisible()
+    assert window.theme.scale == scale
+    # The offscreen screen is 800 x 800: leave full screen to render at a projector's size.
+    window.showNormal()
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    path = tmp_path / f"presentation-{scale}.png"
+    assert window.save_screenshot(path)
+    if os.environ.get("SOFTMAX_LAB_SCREENSHOTS"):
+        window.save_screenshot(Path(os.environ["SOFTMAX_LAB_SCREENSHOTS"]) / path.name)
+    assert QImage(str(path)).width() >= 1280
+    window.toggle_presentation(False)
+    assert window.side_tabs.isVisible()
+
+
+def test_play_temperature_animates_and_is_one_undo_step(qtbot, window):
+    window.toggle_play(True)
+    qtbot.waitUntil(lambda: window.document.settings.temperature > 1.5, timeout=10000)
+    window.toggle_play(False)
+    assert window.document.undo_text == "Play temperature"
+    window.document.undo()
+    assert window.document.settings.temperature == 1.0
+
+
+def test_page_down_steps_presets_with_only_the_keyboard(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.toggle_presentation(True)
+    window.table.setFocus()
+    seen = []
+    for _ in range(4):
+        qtbot.keyClick(window.table, Qt.Key.Key_PageDown)
+        seen.append(round(float(np.nansum(window.document.evaluation.losses)), 4))
+    assert len(set(seen)) == 4
+
+
+def test_focus_one_plot_with_number_keys(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert [p.isHidden() for p in window.plots()] == [True, True, False, True, True]
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
+    assert not any(p.isHidden() for p in window.plots())
