@@ -1,0 +1,269 @@
+"""A seeded "monkey" that drives the real window through random user actions.
+
+Used by the test suite (a few hundred steps) and by ``bench/monkey.py`` (100,000 steps). After
+every step it checks that the window, the table and ``core`` agree; at the end, undoing
+everything must give back the starting state exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from core import evaluate, save_logits
+from core.presets import PRESETS
+from gui.main_window import MainWindow
+from gui.table_model import Column
+
+JUNK = ["", " ", "abc", "1,5", "1.2.3", "--1", "1e", "☃", "None", "0x", "[1]", "nan nan",
+        "inf inf", "1 2", "e", "+", "-", ".", "∞∞", "1/2", "NaNa", "\x00", "1e5e5"]
+NUMBERS = ["0", "1", "-1", "2.5", "-0.001", "1e30", "-1e30", "1e-310", "inf", "-inf", "nan",
+           "1000", "-1000", "3.14159", "−2"]
+
+
+@dataclass
+class MonkeyReport:
+    steps: int = 0
+    actions: Counter = field(default_factory=Counter)
+    rejected: int = 0
+    seconds: float = 0.0
+    undone_to_start: bool = False
+
+
+class Monkey:
+    """Random actions on one window; ``run(n)`` returns a report or raises on the first fault."""
+
+    def __init__(self, window: MainWindow, seed: int, workdir: Path,
+                 check_every: int = 1) -> None:
+        self.window = window
+        self.rng = np.random.default_rng(seed)
+        self.workdir = workdir
+        self.check_every = check_every
+        self.report = MonkeyReport()
+        self._errors: list[BaseException] = []
+        self._files = self._make_files()
+        self.actions: dict[str, Callable[[], None]] = {
+            "type_number": self.type_number,
+            "type_junk": self.type_junk,
+            "set_label": self.set_label,
+            "paste": self.paste,
+            "paste_junk": self.paste_junk,
+            "add_sample": window.add_sample,
+            "duplicate_sample": window.duplicate_sample,
+            "remove_sample": window.remove_sample,
+            "add_class": window.add_class,
+            "duplicate_class": window.duplicate_class,
+            "remove_class": window.remove_class,
+            "undo": window.document.undo,
+            "redo": window.document.redo,
+            "preset": lambda: window.apply_preset(int(self.rng.integers(len(PRESETS)))),
+            "option": self.option,
+            "select": self.select,
+            "drag": self.drag,
+            "toggle_probabilities": lambda: window.probabilities_action.toggle(),
+            "randomize": lambda: window.randomize(int(self.rng.integers(1 << 30))),
+            "load_file": self.load_file,
+        }
+        weights = {"type_number": 8, "type_junk": 4, "paste": 2, "paste_junk": 1,
+                   "undo": 4, "redo": 2, "option": 3, "select": 3, "drag": 3,
+                   "load_file": 0.2, "randomize": 0.5, "preset": 1}
+        self._names = list(self.actions)
+        w = np.array([weights.get(n, 1.0) for n in self._names])
+        self._p = w / w.sum()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _cell(self) -> tuple[int, int]:
+        doc = self.window.document
+        return int(self.rng.integers(doc.n_samples)), int(self.rng.integers(doc.n_classes))
+
+    def _set(self, row: int, column: int, text: str) -> bool:
+        model = self.window.table_model
+        ok = model.setData(model.index(row, column), text)
+        if not ok:
+            self.report.rejected += 1
+        return ok
+
+    def type_number(self) -> None:
+        row, col = self._cell()
+        self.window.probabilities_action.setChecked(False)
+        self._set(row, col, str(self.rng.choice(NUMBERS)))
+
+    def type_junk(self) -> None:
+        row, col = self._cell()
+        before = self.window.document.snapshot()
+        self._set(row, col, str(self.rng.choice(JUNK)))
+        self._same(before, self.window.document.snapshot(), "junk changed the table")
+
+    def set_label(self) -> None:
+        doc = self.window.document
+        model = self.window.table_model
+        row = int(self.rng.integers(doc.n_samples))
+        if doc.settings.target_mode == "probability":
+            col = doc.n_classes + int(self.rng.integers(doc.n_classes))
+            self._set(row, col, str(self.rng.choice(["0", "0.5", "1", "-1", "x", "2"])))
+            return
+        choice = self.rng.choice([*doc.class_names, "ignore", "no such class", "99"])
+        self._set(row, model.column_of(Column.LABEL), str(choice))
+
+    def paste(self) -> None:
+        row, col = self._cell()
+        self.window.probabilities_action.setChecked(False)
+        shape = (int(self.rng.integers(1, 5)), int(self.rng.integers(1, 5)))
+        block = self.rng.normal(0, 3, shape).round(3)
+        text = "\n".join("\t".join(repr(float(v)) for v in r) for r in block)
+        index = self.window.table_model.index(row, col)
+        self.window.table.setCurrentIndex(index)
+        self.window.table.paste(text)
+
+    def paste_junk(self) -> None:
+        before = self.window.document.snapshot()
+        self.window.table.setCurrentIndex(self.window.table_model.index(*self._cell()))
+        self.window.table.paste(str(self.rng.choice(["1\tx", "1\t2\n3", "[[1, 2], [3]",
+                                                     "", "tensor([[nan, a]])"])))
+        self._same(before, self.window.document.snapshot(), "junk paste changed the table")
+
+    def option(self) -> None:
+        controls = self.window.controls
+        pick = int(self.rng.integers(7))
+        if pick == 0:
+            controls.temperature.setValue(float(10 ** self.rng.uniform(-1.5, 1.5)))
+        elif pick == 1:
+            controls.smoothing.setValue(float(self.rng.choice([0.0, 0.1, 0.5, 1.0])))
+        elif pick == 2:
+            controls.reduction.setCurrentIndex(int(self.rng.integers(3)))
+        elif pick == 3:
+            n = self.window.document.n_classes + int(self.rng.integers(-1, 2))
+            controls.weights.setText(", ".join(str(self.rng.choice([0.5, 1, 2, -1, "x"]))
+                                               for _ in range(max(n, 0))))
+            controls.weights.editingFinished.emit()
+        elif pick == 4:
+            controls.target_mode.setCurrentIndex(int(self.rng.integers(2)))
+        elif pick == 5:
+            controls.dtype.setCurrentIndex(int(self.rng.integers(controls.dtype.count())))
+        else:
+            controls.temperature_slider.setValue(int(self.rng.integers(0, 1001)))
+
+    def select(self) -> None:
+        self.window._select_table_row(int(self.rng.integers(self.window.document.n_samples)))
+
+    def drag(self) -> None:
+        plot = self.window.sample_plot
+        cls = int(self.rng.integers(self.window.document.n_classes))
+        for value in self.rng.normal(0, 4, int(self.rng.integers(1, 6))):
+            plot.sigLogitDragged.emit(cls, float(value))
+        plot.sigDragFinished.emit(cls)
+
+    def load_file(self) -> None:
+        path = self._files[int(self.rng.integers(len(self._files)))]
+        done: list[str] = []
+        self.window.sigFileLoaded.connect(done.append)
+        self.window.sigLoadFailed.connect(done.append)
+        try:
+            self.window.load_file(path, as_probabilities=False)
+            deadline = time.monotonic() + 30
+            while not done and time.monotonic() < deadline:
+                QApplication.processEvents()
+                time.sleep(0.002)
+            if not done:
+                raise AssertionError(f"loading {path} never finished")
+        finally:
+            self.window.sigFileLoaded.disconnect(done.append)
+            self.window.sigLoadFailed.disconnect(done.append)
+
+    def _make_files(self) -> list[Path]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        good = self.workdir / "monkey.npz"
+        save_logits(good, rng.normal(size=(12, 4)).astype(np.float32), rng.integers(0, 4, 12),
+                    ["a", "b", "c", "d"])
+        csv = self.workdir / "monkey.csv"
+        save_logits(csv, rng.normal(size=(5, 3)), rng.integers(0, 3, 5))
+        broken = self.workdir / "broken.npy"
+        broken.write_bytes(b"\x93NUMPY\x01\x00garbage")
+        empty = self.workdir / "empty.csv"
+        empty.write_text("")
+        return [good, csv, broken, empty]
+
+    # --- checks ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _same(a: tuple, b: tuple, message: str) -> None:
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, np.ndarray):
+                if x.shape != y.shape or not np.array_equal(x, y, equal_nan=True):
+                    raise AssertionError(message)
+            elif x != y:
+                raise AssertionError(message)
+
+    def check(self) -> None:
+        """Window, table and core agree; no exception escaped."""
+        if self._errors:
+            raise self._errors[0]
+        w = self.window
+        doc = w.document
+        ev = doc.evaluation
+        n, c = doc.logits.shape
+        model = w.table_model
+        expected_columns = c + (c if doc.settings.target_mode == "probability" else 1) + 4
+        assert model.rowCount() == n, "table rows differ from the document"
+        assert model.columnCount() == expected_columns, "table columns differ"
+        reference = evaluate(doc.logits, doc.target(), **doc.settings.evaluate_kwargs())
+        tol = 1e-3 if doc.settings.dtype in ("float16", "bfloat16") else 1e-5
+        if not np.allclose(ev.losses, reference.losses, rtol=tol, atol=tol, equal_nan=True):
+            raise AssertionError("the document's losses differ from core.evaluate")
+        if not np.array_equal(ev.predictions[ev.finite], reference.predictions[ev.finite]):
+            raise AssertionError("predictions differ from core.evaluate")
+        bars = np.asarray(w.loss_plot.bars.getData()[1]) if n <= 2000 else None
+        if bars is not None and len(bars) != n:
+            raise AssertionError("the loss plot does not show every sample")
+        assert 0 <= w.selected_sample < n
+        row = w.selected_sample
+        shown = np.asarray(w.sample_plot.probability_bars.getData()[1], dtype=float)
+        if c <= 40 and len(shown) != c:
+            raise AssertionError("the sample plot does not show every class")
+        loss_text = model.index(row, model.column_of(Column.LOSS)).data()
+        if ev.valid[row] and math.isfinite(float(ev.losses[row])) and loss_text in ("—", None):
+            raise AssertionError("the table's loss cell is empty for a valid row")
+
+    # --- running --------------------------------------------------------------------------------
+
+    def _hook(self, kind, value, tb) -> None:
+        self._errors.append(value)
+
+    def run(self, steps: int, progress: Callable[[int], None] | None = None) -> MonkeyReport:
+        start_state = self.window.document.snapshot()
+        old_hook = sys.excepthook
+        sys.excepthook = self._hook
+        started = time.perf_counter()
+        try:
+            for step in range(steps):
+                name = self._names[int(self.rng.choice(len(self._names), p=self._p))]
+                self.actions[name]()
+                self.report.actions[name] += 1
+                QApplication.processEvents()
+                if (step + 1) % self.check_every == 0:
+                    self.check()
+                self.report.steps = step + 1
+                if progress is not None:
+                    progress(step + 1)
+            self.check()
+            doc = self.window.document
+            while doc.can_undo:
+                doc.undo()
+            self._same(doc.snapshot(), start_state, "undoing everything did not restore the "
+                       "starting state")
+            self.report.undone_to_start = True
+            self.check()
+        finally:
+            sys.excepthook = old_hook
+            self.report.seconds = time.perf_counter() - started
+        return self.report
