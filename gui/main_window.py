@@ -48,6 +48,8 @@ OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.
 AUTOSAVE_DELAY_MS = 500
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 PLAY_STEPS = 60
+PLOT_NAMES = ("Selected sample", "Per-sample loss", "Gradient", "Probability heatmap",
+              "Loss curve")
 
 
 def state_dir() -> Path:
@@ -201,6 +203,9 @@ class MainWindow(QMainWindow):
                      tip="Per-sample loss, prediction, confidence… as CSV")
         self._action(file_menu, "Save &screenshot…", self._save_screenshot_dialog,
                      tip="Save the whole window as a PNG")
+        export_menu = file_menu.addMenu("Export &plot")
+        for i, name in enumerate(PLOT_NAMES):
+            self._action(export_menu, f"{name}…", lambda _=False, i=i: self._export_plot_dialog(i))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -262,8 +267,7 @@ class MainWindow(QMainWindow):
                                         tip="Sweep T from 0.1 to 10 and back, live")
         self.play_action.setCheckable(True)
         focus = view.addMenu("&Focus one plot")
-        for i, name in enumerate(("Selected sample", "Per-sample loss", "Gradient",
-                                  "Probability heatmap", "Loss curve")):
+        for i, name in enumerate(PLOT_NAMES):
             self._action(focus, name, lambda _=False, i=i: self.focus_plot(i), f"Alt+{i + 1}")
         self._action(focus, "All plots", lambda: self.focus_plot(None), "Alt+0")
 
@@ -471,8 +475,54 @@ class MainWindow(QMainWindow):
 
     # --- output ---------------------------------------------------------------------------------
 
-    def save_screenshot(self, path: str | Path) -> bool:
-        return self.grab().save(str(path))
+    def save_screenshot(self, path: str | Path, scale: float = 1.0) -> bool:
+        """The whole window as PNG; ``scale`` > 1 renders at a higher pixel density."""
+        if scale == 1.0:
+            return self.grab().save(str(path))
+        from PySide6.QtGui import QPixmap
+
+        pixmap = QPixmap(self.size() * scale)
+        pixmap.setDevicePixelRatio(scale)
+        self.render(pixmap)
+        return pixmap.save(str(path))
+
+    def export_plot(self, index: int, path: str | Path, scale: float = 1.0) -> None:
+        """One plot to .png (``scale`` × its size on screen) or .svg, with pyqtgraph's
+        exporters."""
+        import pyqtgraph.exporters as exporters
+
+        plot = self.plots()[index]
+        path = str(path)
+        if path.lower().endswith(".svg"):
+            # pyqtgraph 0.14.0's SVGExporter fails on the closed paths newer Qt writes
+            # (pyqtgraph issue #3495); Qt's own SVG generator renders the same scene as vectors.
+            from PySide6.QtCore import QRect
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            generator = QSvgGenerator()
+            generator.setFileName(path)
+            generator.setSize(plot.size())
+            generator.setViewBox(QRect(0, 0, plot.width(), plot.height()))
+            generator.setTitle(PLOT_NAMES[index])
+            generator.setDescription("Softmax Lab")
+            painter = QPainter(generator)
+            try:
+                plot.render(painter)
+            finally:
+                painter.end()
+            return
+        exporter = exporters.ImageExporter(plot.scene())
+        exporter.parameters()["width"] = max(1, round(plot.width() * scale))
+        exporter.export(path)
+
+    def _export_plot_dialog(self, index: int) -> None:
+        name = PLOT_NAMES[index].lower().replace(" ", "-")
+        path, chosen = QFileDialog.getSaveFileName(
+            self, f"Export {PLOT_NAMES[index]}", f"{name}.png",
+            "PNG image, 2x (*.png);;SVG vector (*.svg)")
+        if path:
+            self._guard_file(lambda p: self.export_plot(index, p, scale=2.0), path)
 
     def _save_screenshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "softmax-lab.png",

@@ -207,3 +207,22 @@ def test_focus_one_plot_with_number_keys(qtbot, window):
     assert [p.isHidden() for p in window.plots()] == [True, True, False, True, True]
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
     assert not any(p.isHidden() for p in window.plots())
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_every_plot_exports_png_and_svg(window, tmp_path, index):
+    png = tmp_path / f"plot{index}.png"
+    window.export_plot(index, png, scale=2.0)
+    image = QImage(str(png))
+    assert image.width() == pytest.approx(2 * window.plots()[index].width(), abs=2)
+    svg = tmp_path / f"plot{index}.svg"
+    window.export_plot(index, svg)
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") or "<svg" in text[:400]
+    assert "</svg>" in text
+
+
+def test_window_png_at_twice_the_density(window, tmp_path):
+    path = tmp_path / "window@2x.png"
+    assert window.save_screenshot(path, scale=2.0)
+    assert QImage(str(path)).width() == 2 * window.width()
