@@ -14,7 +14,9 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -48,6 +50,11 @@ OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.
 AUTOSAVE_DELAY_MS = 500
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 PLAY_STEPS = 60
+SORTS = (("table order", None, False), ("loss, highest first", "losses", True),
+         ("p(true), lowest first — likely label issues", "p_true", False),
+         ("confidence, highest first", "confidence", True),
+         ("confidence, lowest first", "confidence", False),
+         ("margin, smallest first", "margin", False), ("entropy, highest first", "entropy", True))
 PLOT_NAMES = ("Selected sample", "Per-sample loss", "Gradient", "Probability heatmap",
               "Loss curve")
 
@@ -124,8 +131,34 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.formula_panel, "Formula")
         self.side_tabs.addTab(self.scratch_panel, "Scratch vs torch")
 
+        self.filter_combo = QComboBox()
+        self.filter_combo.setToolTip("show only some samples")
+        self.sort_combo = QComboBox()
+        self.sort_combo.setToolTip("order the table by a per-sample statistic")
+        for text, key, descending in SORTS:
+            self.sort_combo.addItem(text, (key, descending))
+        for combo in (self.filter_combo, self.sort_combo):
+            # Long class names must not widen the window past a small laptop's screen.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        self.filter_note = QLabel()
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(QLabel("Show"))
+        bar.addWidget(self.filter_combo, 2)
+        bar.addWidget(QLabel("Sort"))
+        bar.addWidget(self.sort_combo, 2)
+        bar.addWidget(self.filter_note, 1)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addLayout(bar)
+        table_layout.addWidget(self.table)
+        self._rebuild_filter_combo()
+
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.table)
+        left.addWidget(table_box)
         left.addWidget(self.side_tabs)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
@@ -289,7 +322,10 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.document.subscribe(self._on_document_changed)
         self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _previous: self.select_sample(current.row()))
+            lambda current, _previous: current.isValid() and self.select_sample(
+                self.table_model.sample_at(current.row())))
+        self.filter_combo.activated.connect(self._on_filter_chosen)
+        self.sort_combo.activated.connect(self._on_sort_chosen)
         self.table_model.modelReset.connect(self._after_model_reset)
         self.table_model.sigRejected.connect(self.show_message)
         self.table.sigMessage.connect(self.show_message)
@@ -313,20 +349,80 @@ class MainWindow(QMainWindow):
             self._refresh_selected()
             self._refresh_dataset_markers()
 
-    def _select_table_row(self, row: int) -> None:
+    def _select_table_row(self, sample: int) -> None:
         """Select a sample from a plot click: the table follows, which selects it everywhere."""
-        if not 0 <= row < self.document.n_samples:
+        if not 0 <= sample < self.document.n_samples:
             return
+        row = self.table_model.row_of(sample)
+        if row is None:
+            # Hidden by the filter: show everything rather than select an invisible row.
+            self.set_filter("all")
+            row = sample
         column = max(0, self.table.currentIndex().column())
         index = self.table_model.index(row, column)
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.table.scrollTo(index)
-        self.select_sample(row)
+        self.select_sample(sample)
+
+    # --- filtering and sorting -------------------------------------------------------------------
+
+    def _rebuild_filter_combo(self) -> None:
+        combo = self.filter_combo
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("all samples", ("all", None))
+        combo.addItem("wrong predictions", ("wrong", None))
+        combo.addItem("non-finite rows", ("non-finite", None))
+        for i, name in enumerate(self.document.class_names[:200]):
+            combo.addItem(f"true class: {name}", ("class", i))
+        for i, name in enumerate(self.document.class_names[:200]):
+            combo.addItem(f"predicted: {name}", ("predicted", i))
+        index = combo.findData(current)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def set_filter(self, kind: str = "all", value: object = None) -> None:
+        """Filter the table (see LogitsTableModel.set_filter) and say so above it."""
+        self.table_model.set_filter(kind, value)
+        index = self.filter_combo.findData((kind, value))
+        if index < 0 and kind == "confusion":
+            self.filter_combo.addItem(self.table_model.filter_description, (kind, value))
+            index = self.filter_combo.count() - 1
+        self.filter_combo.setCurrentIndex(max(0, index))
+        shown = self.table_model.rowCount()
+        self.filter_note.setText("" if kind == "all" else f"{shown:,} of "
+                                 f"{self.document.n_samples:,}")
+
+    def sort_samples(self, key: str | None, descending: bool = True) -> None:
+        """Order the table by a per-sample statistic (None: table order)."""
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        if key is None:
+            self.table_model.sort(-1)
+        else:
+            self.table_model.sort_by(key, descending)
+        index = self.sort_combo.findData((key, descending))
+        self.sort_combo.setCurrentIndex(max(0, index))
+
+    def _on_filter_chosen(self, index: int) -> None:
+        kind, value = self.filter_combo.itemData(index)
+        self.set_filter(kind, value)
+
+    def _on_sort_chosen(self, index: int) -> None:
+        key, descending = self.sort_combo.itemData(index)
+        self.sort_samples(key, descending)
 
     def _after_model_reset(self) -> None:
         self._selected = min(self._selected, self.document.n_samples - 1)
-        self._select_table_row(self._selected)
+        row = self.table_model.row_of(self._selected)
+        if row is not None:
+            index = self.table_model.index(row, max(0, self.table.currentIndex().column()))
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if not self.table_model.filter_description:
+            self.filter_combo.setCurrentIndex(0)
+            self.filter_note.setText("")
 
     # --- edits ----------------------------------------------------------------------------------
 
@@ -347,7 +443,8 @@ class MainWindow(QMainWindow):
         self._select_table_row(self._selected + 1)
 
     def remove_sample(self) -> None:
-        rows = sorted({i.row() for i in self.table.selectedIndexes()} or {self._selected})
+        rows = sorted({self.table_model.sample_at(i.row()) for i in self.table.selectedIndexes()}
+                      or {self._selected})
         self._guard(self.document.remove_samples, rows)
 
     def _current_class(self) -> int:
@@ -403,6 +500,8 @@ class MainWindow(QMainWindow):
 
     def _on_document_changed(self, change: Change) -> None:
         self._selected = min(self._selected, self.document.n_samples - 1)
+        if change & (Change.NAMES | Change.STRUCTURE):
+            self._rebuild_filter_combo()
         self.refresh()
         if self._autosave:
             self._autosave_timer.start()

@@ -59,6 +59,11 @@ class LogitsTableModel(QAbstractTableModel):
         self._theme = theme
         self._show_probabilities = False
         self._probabilities: np.ndarray | None = None
+        # Sorting and filtering live here, as an index array: a proxy model would call data()
+        # once per row from Python to sort, which is far too slow at 50,000 rows.
+        self._order: np.ndarray | None = None
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._filter: tuple[str, object] | None = None
         self._columns = self.columnCount()
         document.subscribe(self._on_document_changed)
 
@@ -110,7 +115,9 @@ class LogitsTableModel(QAbstractTableModel):
     # --- QAbstractTableModel --------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._doc.n_samples
+        if parent.isValid():
+            return 0
+        return self._doc.n_samples if self._order is None else len(self._order)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
@@ -122,7 +129,7 @@ class LogitsTableModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Vertical:
             if role == Qt.ItemDataRole.DisplayRole:
-                return str(section)
+                return str(self.sample_at(section))
             return None
         kind, cls = self.column_kind(section)
         names = self._doc.class_names
@@ -159,7 +166,7 @@ class LogitsTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        row = index.row()
+        row = self.sample_at(index.row())
         kind, cls = self.column_kind(index.column())
         ev = self._doc.evaluation
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -254,7 +261,7 @@ class LogitsTableModel(QAbstractTableModel):
         if not index.isValid() or role != Qt.ItemDataRole.EditRole:
             return False
         kind, cls = self.column_kind(index.column())
-        row = index.row()
+        row = self.sample_at(index.row())
         try:
             if kind is Column.CLASS and not self._show_probabilities:
                 number = parse_number(value)
@@ -286,15 +293,140 @@ class LogitsTableModel(QAbstractTableModel):
         except ValueError:
             raise ValueError(f"{text!r} is not a class name or index") from None
 
+    # --- sorting and filtering -------------------------------------------------------------------
+
+    @property
+    def is_reordered(self) -> bool:
+        return self._order is not None
+
+    def sample_at(self, row: int) -> int:
+        """The sample shown in table row ``row``."""
+        return int(row if self._order is None else self._order[row])
+
+    def row_of(self, sample: int) -> int | None:
+        """The table row showing ``sample``, or None if the filter hides it."""
+        if self._order is None:
+            return sample if 0 <= sample < self._doc.n_samples else None
+        hits = np.flatnonzero(self._order == sample)
+        return int(hits[0]) if len(hits) else None
+
+    FILTERS = ("all", "wrong", "class", "predicted", "confusion", "non-finite", "rows")
+
+    @property
+    def filter_description(self) -> str:
+        if self._filter is None:
+            return ""
+        kind, value = self._filter
+        names = self._doc.class_names
+        if kind == "wrong":
+            return "wrong predictions only"
+        if kind == "class":
+            return f"true class {names[int(value)]}"
+        if kind == "predicted":
+            return f"predicted {names[int(value)]}"
+        if kind == "confusion":
+            t, p = value
+            return f"true {names[int(t)]} predicted as {names[int(p)]}"
+        if kind == "non-finite":
+            return "non-finite rows"
+        return f"{len(value)} chosen samples"
+
+    def set_filter(self, kind: str = "all", value: object = None) -> None:
+        """Show only some samples: wrong ones, a true class, a predicted class, a confusion
+        cell ``(true, predicted)``, non-finite rows, or an explicit list of sample indices."""
+        if kind not in self.FILTERS:
+            raise ValueError(f"unknown filter {kind!r}")
+        self._filter = None if kind == "all" else (kind, value)
+        self._rebuild_order()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by any column (numbers by value, NaN last); header clicks call this."""
+        self._sort = None if column < 0 else (column, order)
+        self._rebuild_order()
+
+    def sort_by(self, key: str, descending: bool = True) -> None:
+        """Sort by a per-sample statistic: loss, confidence, margin, entropy, p_true."""
+        self._sort = (key, Qt.SortOrder.DescendingOrder if descending
+                      else Qt.SortOrder.AscendingOrder)
+        self._rebuild_order()
+
+    def _sort_key(self, column) -> np.ndarray:
+        ev = self._doc.evaluation
+        if isinstance(column, str):
+            return np.asarray(getattr(ev, column), dtype=np.float64)
+        kind, cls = self.column_kind(column)
+        if kind is Column.CLASS:
+            if self._show_probabilities:
+                return ev.probabilities_of(slice(None))[:, cls]
+            return np.asarray(self._doc.logits[:, cls], dtype=np.float64)
+        if kind is Column.SOFT:
+            return self._doc.soft_targets[:, cls]
+        if kind is Column.LABEL:
+            return self._doc.labels.astype(np.float64)
+        return {
+            Column.PREDICTION: ev.predictions.astype(np.float64),
+            Column.P_TRUE: ev.p_true,
+            Column.LOSS: np.where(ev.valid, ev.losses, np.nan),
+            Column.MARK: (~ev.correct).astype(np.float64) + 2.0 * ~ev.valid,
+        }[kind]
+
+    def _rebuild_order(self) -> None:
+        self.beginResetModel()
+        self._order = self._compute_order()
+        self.endResetModel()
+
+    def _compute_order(self) -> np.ndarray | None:
+        if self._filter is None and self._sort is None:
+            return None
+        ev = self._doc.evaluation
+        n = self._doc.n_samples
+        rows = np.arange(n)
+        if self._filter is not None:
+            kind, value = self._filter
+            if kind == "wrong":
+                mask = ev.valid & ~ev.correct
+            elif kind == "class":
+                mask = ev.targets == int(value)
+            elif kind == "predicted":
+                mask = ev.predictions == int(value)
+            elif kind == "confusion":
+                t, p = value
+                mask = ev.valid & (ev.targets == int(t)) & (ev.predictions == int(p))
+            elif kind == "non-finite":
+                mask = ~ev.finite
+            else:
+                chosen = np.asarray(value, dtype=np.int64)
+                mask = np.zeros(n, dtype=bool)
+                mask[chosen[(chosen >= 0) & (chosen < n)]] = True
+            rows = rows[mask]
+        if self._sort is not None:
+            column, order = self._sort
+            if isinstance(column, int) and column >= self.columnCount():
+                self._sort = None
+                return rows if self._filter is not None else None
+            key = self._sort_key(column)[rows]
+            # A stable sort with NaN last in both directions.
+            nan = np.isnan(key)
+            if order == Qt.SortOrder.DescendingOrder:
+                key = -key
+            rows = rows[np.lexsort((key, nan))]
+        return rows
+
     # --- document -> model ----------------------------------------------------------------------
 
     def _on_document_changed(self, change: Change) -> None:
         self._probabilities = None
         if change & Change.STRUCTURE or (change & Change.SETTINGS and self._shape_changed()):
             self.beginResetModel()
+            if change & Change.STRUCTURE:
+                # Sample indices moved: a filter on them or on old class numbers is stale.
+                self._filter = None
             self._columns = self.columnCount()
+            self._order = self._compute_order()
             self.endResetModel()
             return
+        # Values that move under a sort or filter keep their rows until the user sorts again:
+        # a row jumping away while it is being typed into would be maddening.
         if change & Change.NAMES:
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
         self._columns = self.columnCount()

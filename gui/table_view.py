@@ -66,6 +66,9 @@ class LogitsTableView(QTableView):
 
     def setModel(self, model: LogitsTableModel) -> None:
         super().setModel(model)
+        # Header clicks sort (in the model, by numpy); start unsorted, in table order.
+        self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.setSortingEnabled(True)
         model.modelReset.connect(self._set_delegates)
         self._set_delegates()
 
@@ -125,7 +128,8 @@ class LogitsTableView(QTableView):
         model = self.table_model()
         if all(model.column_kind(c)[0] is Column.CLASS for c in cols) and not (
                 model.show_probabilities):
-            text = format_block(model.document.logits[rows][:, cols])
+            samples = [model.sample_at(r) for r in rows]
+            text = format_block(model.document.logits[samples][:, cols])
         else:
             text = "\n".join("\t".join(str(model.index(r, c).data()) for c in cols)
                              for r in rows)
@@ -145,7 +149,10 @@ class LogitsTableView(QTableView):
             return
         try:
             block = parse_block(text)
-            message = model.document.paste_logits(row, col, block)
+            if model.is_reordered and block.shape[0] > 1:
+                raise ValueError("the table is sorted or filtered: show all samples in table "
+                                 "order to paste several rows")
+            message = model.document.paste_logits(model.sample_at(row), col, block)
         except ValueError as exc:
             self.sigMessage.emit(f"Not pasted: {exc}")
             return

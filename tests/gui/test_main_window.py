@@ -264,3 +264,35 @@ def test_command_line_screenshot(tmp_path, size):
     image = QImage(str(out))
     w, h = (int(v) for v in size.split("x"))
     assert (image.width(), image.height()) == (w, h)
+
+
+def test_sort_by_loss_and_filter_wrong_only(qtbot, window):
+    window.apply_preset(1)  # batch, bad predictions: two wrong
+    ev = window.document.evaluation
+    window.sort_samples("losses", descending=True)
+    model = window.table_model
+    order = [model.sample_at(r) for r in range(model.rowCount())]
+    assert order == list(np.argsort(-ev.losses, kind="stable"))
+    window.set_filter("wrong")
+    assert model.rowCount() == 2
+    assert {model.sample_at(r) for r in range(2)} == {0, 1}
+    assert window.filter_note.text() == "2 of 3"
+    # Editing a filtered, sorted row edits the right sample.
+    type_into(qtbot, window, 0, 1, "9")
+    first = model.sample_at(0)
+    assert window.document.logits[first, 1] == 9.0
+    window.set_filter("all")
+    window.sort_samples(None)
+    assert [model.sample_at(r) for r in range(3)] == [0, 1, 2]
+
+
+def test_header_click_sorts_by_that_column(qtbot, window):
+    from PySide6.QtCore import QPoint
+
+    header = window.table.horizontalHeader()
+    loss_column = window.table_model.column_of(Column.LOSS)
+    x = header.sectionViewportPosition(loss_column) + header.sectionSize(loss_column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    model = window.table_model
+    values = [float(model.index(r, loss_column).data()) for r in range(3)]
+    assert values == sorted(values) or values == sorted(values, reverse=True)
