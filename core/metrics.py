@@ -1,0 +1,720 @@
+"""Dataset-level metrics of an evaluation: confusion matrix, calibration (reliability, ECE, MCE),
+top-k accuracy, per-class statistics, suspected label issues and temperature scaling.
+
+Everything is O(N) in numpy on the per-sample arrays of :class:`core.evaluation.Evaluation`,
+except top-k accuracy and the temperature fit, which stream the (N, C) logits in row blocks so a
+50,000 x 1,000 table never needs a second full copy.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.devices import resolve_device
+from core.evaluation import Evaluation
+
+__all__ = [
+    "LABEL_ISSUE_METHOD",
+    "MAX_CONFUSION_CLASSES",
+    "DatasetSummary",
+    "LabelIssue",
+    "PerClass",
+    "Reliability",
+    "TemperatureFit",
+    "confusion_matrix",
+    "fit_temperature",
+    "label_issue_ranking",
+    "most_confused_classes",
+    "per_class",
+    "reliability",
+    "row_normalized",
+    "summarize",
+    "suspected_label_issues",
+    "top_k_accuracy",
+]
+
+LABEL_ISSUE_METHOD = (
+    "self-confidence: the probability the model gives the given label "
+    "(cleanlab's 'self_confidence' score); lowest first"
+)
+# A C x C int64 matrix for a 50,000-token vocabulary would be 20 GB; 4,096 classes is 128 MB.
+MAX_CONFUSION_CLASSES = 4096
+# The temperature search interval, as in the usual recipes (Guo et al. 2017 fit T in about this).
+T_MIN, T_MAX = 1e-2, 1e2
+# Elements per row block of the streamed passes: on the CPU about 1 MB of float32, so a block's
+# temporaries stay in cache; on accelerators a launch costs more than memory, so few big blocks.
+CPU_BLOCK_ELEMENTS = 1 << 18
+ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
+_LOG_T_TOL = 1e-4  # |Δ log T| at which the search stops: T to about 1e-4 relative
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+def _vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
+    """A 1-D numpy view of `values` (tensors are moved to the CPU), with its length checked."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numbers, not {array.dtype}")
+    if n is not None and array.shape[0] != n:
+        raise ValueError(f"{name} has {array.shape[0]} entries, expected {n}")
+    return array
+
+
+def _labels(values: Any, name: str, n: int | None = None) -> np.ndarray:
+    array = _vector(values, name, n)
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
+        raise ValueError(f"{name} must be whole numbers")
+    return array.astype(np.int64, copy=False)
+
+
+def _mask(values: Any, name: str, n: int) -> np.ndarray:
+    array = _vector(values, name, n)
+    if array.dtype.kind != "b":
+        raise ValueError(f"{name} must be a boolean mask, not {array.dtype}")
+    return array
+
+
+def _n_classes(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _rows_in_range(targets: np.ndarray, n_classes: int, valid: Any) -> np.ndarray:
+    """The rows that count: `valid` if given (their labels must then be classes), else every row
+    whose target is a class (an ignore_index such as -100 lies outside 0..C-1)."""
+    if valid is None:
+        return (targets >= 0) & (targets < n_classes)
+    mask = _mask(valid, "valid", targets.shape[0])
+    bad = mask & ((targets < 0) | (targets >= n_classes))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"target {targets[row]} at row {row} is not a class 0..{n_classes - 1}")
+    return mask
+
+
+def _check_predictions(predictions: np.ndarray, rows: np.ndarray, n_classes: int) -> None:
+    bad = rows & ((predictions < 0) | (predictions >= n_classes))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"prediction {predictions[row]} at row {row} is not a class 0..{n_classes - 1}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# confusion matrix
+
+
+def confusion_matrix(
+    targets: Any, predictions: Any, n_classes: int, valid: Any = None
+) -> np.ndarray:
+    """(C, C) int64 counts: row = true class, column = predicted class.
+
+    Rows outside `valid` (default: rows whose target is not a class, i.e. ignored) are left out.
+    O(N): one ``bincount`` over ``true * C + predicted``.
+    """
+    c = _n_classes(n_classes)
+    if c > MAX_CONFUSION_CLASSES:
+        raise ValueError(
+            f"a confusion matrix of {c:,} classes would hold {c * c:,} cells; "
+            f"the limit is {MAX_CONFUSION_CLASSES:,} classes"
+        )
+    t = _labels(targets, "targets")
+    p = _labels(predictions, "predictions", t.shape[0])
+    rows = _rows_in_range(t, c, valid)
+    _check_predictions(p, rows, c)
+    flat = t[rows] * c + p[rows]
+    return np.bincount(flat, minlength=c * c).astype(np.int64, copy=False).reshape(c, c)
+
+
+def row_normalized(confusion: Any) -> np.ndarray:
+    """Each row divided by its sum (float64); a row with no samples stays all zeros."""
+    m = np.asarray(confusion, dtype=np.float64)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"a confusion matrix must be square, got shape {m.shape}")
+    totals = m.sum(axis=1, keepdims=True)
+    out = np.zeros_like(m)
+    np.divide(m, totals, out=out, where=totals != 0)
+    return out
+
+
+def most_confused_classes(confusion: Any, k: int = 50) -> np.ndarray:
+    """The (at most) k classes involved in the most errors, as true or as predicted class, in
+    ascending class order; ties go to the lower class index."""
+    m = np.asarray(confusion)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"a confusion matrix must be square, got shape {m.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    c = m.shape[0]
+    if c <= k:
+        return np.arange(c, dtype=np.int64)
+    diagonal = np.diagonal(m).astype(np.float64)
+    errors = m.sum(axis=1) + m.sum(axis=0) - 2 * diagonal
+    order = np.lexsort((np.arange(c), -errors))  # most errors first, then lower index
+    return np.sort(order[:k]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# calibration
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """A reliability diagram and its calibration errors over equal-width confidence bins."""
+
+    bin_edges: np.ndarray
+    """(n_bins + 1,) edges over [0, 1]; bin b is (edges[b], edges[b+1]], the first also holds 0."""
+    bin_confidence: np.ndarray
+    """(n_bins,) mean confidence of the samples in each bin; NaN for an empty bin."""
+    bin_accuracy: np.ndarray
+    """(n_bins,) fraction of correct samples in each bin; NaN for an empty bin."""
+    bin_count: np.ndarray
+    """(n_bins,) int64 samples per bin."""
+    ece: float
+    """Expected calibration error: Σ_b |acc_b − conf_b| · n_b / N (Guo et al. 2017); NaN if N=0."""
+    mce: float
+    """Maximum calibration error: the largest |acc_b − conf_b| over non-empty bins."""
+    n: int
+    """Samples used (valid rows with a finite confidence)."""
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.bin_count.shape[0])
+
+
+def reliability(confidence: Any, correct: Any, valid: Any = None, n_bins: int = 15) -> Reliability:
+    """Bin samples by confidence and compare each bin's accuracy with its mean confidence.
+
+    Rows outside `valid` and rows whose confidence is not finite are left out.
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    conf = _vector(confidence, "confidence").astype(np.float64)
+    n = conf.shape[0]
+    hit = _mask(correct, "correct", n)
+    rows = np.isfinite(conf)
+    if valid is not None:
+        rows &= _mask(valid, "valid", n)
+    if np.any((conf[rows] < 0) | (conf[rows] > 1)):
+        raise ValueError("confidence must lie in [0, 1]")
+    conf, hit = conf[rows], hit[rows]
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    # searchsorted(side="left") puts c in the bin whose upper edge is the first >= c: (lo, hi].
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(which, minlength=n_bins).astype(np.int64)
+    conf_sum = np.bincount(which, weights=conf, minlength=n_bins)
+    hit_sum = np.bincount(which, weights=hit.astype(np.float64), minlength=n_bins)
+    filled = count > 0
+    mean_conf = np.full(n_bins, np.nan)
+    accuracy = np.full(n_bins, np.nan)
+    mean_conf[filled] = conf_sum[filled] / count[filled]
+    accuracy[filled] = hit_sum[filled] / count[filled]
+    gaps = np.abs(accuracy[filled] - mean_conf[filled])
+    total = int(count.sum())
+    ece = float((gaps * count[filled]).sum() / total) if total else math.nan
+    mce = float(gaps.max()) if total else math.nan
+    return Reliability(edges, mean_conf, accuracy, count, ece, mce, total)
+
+
+# --------------------------------------------------------------------------------------------
+# accuracy
+
+
+def _block_rows(n_classes: int, device: torch.device) -> int:
+    budget = CPU_BLOCK_ELEMENTS if device.type == "cpu" else ACCELERATOR_BLOCK_ELEMENTS
+    return max(1, budget // max(1, n_classes))
+
+
+def _as_tensor(values: Any, name: str) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values.detach()
+    array = np.asarray(values)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numbers, not {array.dtype}")
+    if array.dtype.kind in "biu":
+        array = array.astype(np.float32)
+    with warnings.catch_warnings():
+        # A read-only memmap is fine: nothing here writes into the caller's array.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.as_tensor(array)
+
+
+def top_k_accuracy(
+    ev_or_logits: Evaluation | Any, targets: Any, k: int, valid: Any = None
+) -> float:
+    """Fraction of the valid rows whose target is among the k highest-scoring classes.
+
+    Pass an :class:`Evaluation` (``targets`` may then be None for its own) or (N, C) logits with
+    (N,) targets. Rows outside `valid` (default: the evaluation's valid rows, or rows whose target
+    is a class) do not count; valid rows whose logits are not finite count as wrong, as in
+    ``Evaluation.accuracy``, so k=1 gives the accuracy. k above C counts every finite row as
+    correct. Ties are broken as ``torch.topk`` breaks them. NaN when no row counts.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if isinstance(ev_or_logits, Evaluation):
+        ev = ev_or_logits
+        n, c = ev.n_samples, ev.n_classes
+        t = ev.targets if targets is None else _labels(targets, "targets", n)
+        base = ev.valid if targets is None and valid is None else None
+
+        def block_of(s: int, e: int) -> torch.Tensor:
+            # log p ranks classes exactly as the logits do, and is public per block of rows.
+            return torch.from_numpy(ev.log_probabilities_of(slice(s, e)))
+
+        rows_per_block = _block_rows(c, torch.device("cpu"))
+    else:
+        x = _as_tensor(ev_or_logits, "logits")
+        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"logits must be a non-empty (N, C) table, got {tuple(x.shape)}")
+        n, c = int(x.shape[0]), int(x.shape[1])
+        if targets is None:
+            raise ValueError("targets are needed with raw logits")
+        t = _labels(targets, "targets", n)
+        base = None
+
+        def block_of(s: int, e: int) -> torch.Tensor:
+            return x[s:e]  # a view, no copy
+
+        rows_per_block = _block_rows(c, x.device)
+    rows = base if base is not None else _rows_in_range(t, c, valid)
+    k = min(int(k), c)
+    n_rows = int(rows.sum())
+    if n_rows == 0:
+        return math.nan
+    hits = 0
+    with torch.inference_mode():
+        for s in range(0, n, rows_per_block):
+            e = min(n, s + rows_per_block)
+            keep = torch.from_numpy(rows[s:e])
+            if not bool(keep.any()):
+                continue
+            block = block_of(s, e)
+            label = torch.from_numpy(np.where(rows[s:e], t[s:e], 0)).to(block.device)
+            values, top = torch.topk(block, k, dim=1)
+            # topk ranks NaN above everything, so the row maximum it returns is NaN for a NaN
+            # row, +inf for a row holding +inf and -inf for a row of only -inf: no prediction.
+            finite = torch.isfinite(values[:, 0])
+            found = (top == label[:, None]).any(1) & finite
+            hits += int((found.cpu() & keep).sum())
+    return hits / n_rows
+
+
+# --------------------------------------------------------------------------------------------
+# per class
+
+
+@dataclass(frozen=True)
+class PerClass:
+    """Per-class statistics; entries of a class with no (predicted) sample are NaN."""
+
+    count: np.ndarray
+    """(C,) samples whose true class is c."""
+    correct: np.ndarray
+    """(C,) of those, how many are predicted as c."""
+    predicted_count: np.ndarray
+    """(C,) samples predicted as c."""
+    accuracy: np.ndarray
+    """(C,) correct / count: the recall of class c."""
+    mean_loss: np.ndarray
+    """(C,) mean per-sample loss of the samples whose true class is c."""
+    precision: np.ndarray
+    """(C,) correct / predicted_count."""
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self.accuracy
+
+    def worst(self, k: int = 20) -> np.ndarray:
+        """The (at most) k classes with samples, lowest accuracy first, then highest mean loss,
+        then lower class index."""
+        present = np.flatnonzero(self.count > 0)
+        loss = np.nan_to_num(self.mean_loss[present], nan=np.inf)
+        order = np.lexsort((present, -loss, self.accuracy[present]))
+        return present[order][: max(0, int(k))].astype(np.int64)
+
+
+def per_class(
+    targets: Any, predictions: Any, losses: Any, valid: Any, n_classes: int
+) -> PerClass:
+    """Count, accuracy (recall), mean loss and precision per class over the `valid` rows
+    (None: the rows whose target is a class)."""
+    c = _n_classes(n_classes)
+    t = _labels(targets, "targets")
+    n = t.shape[0]
+    p = _labels(predictions, "predictions", n)
+    loss = _vector(losses, "losses", n).astype(np.float64)
+    rows = _rows_in_range(t, c, valid)
+    _check_predictions(p, rows, c)
+    t, p, loss = t[rows], p[rows], loss[rows]
+    count = np.bincount(t, minlength=c).astype(np.int64)
+    hit = p == t
+    correct = np.bincount(t[hit], minlength=c).astype(np.int64)
+    predicted = np.bincount(p, minlength=c).astype(np.int64)
+    loss_sum = np.bincount(t, weights=loss, minlength=c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(count > 0, correct / np.maximum(count, 1), np.nan)
+        mean_loss = np.where(count > 0, loss_sum / np.maximum(count, 1), np.nan)
+        precision = np.where(predicted > 0, correct / np.maximum(predicted, 1), np.nan)
+    return PerClass(count, correct, predicted, accuracy, mean_loss, precision)
+
+
+# --------------------------------------------------------------------------------------------
+# label issues
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    """One sample whose given label the model finds implausible."""
+
+    index: int
+    given: int
+    predicted: int
+    p_given: float
+    confidence: float
+
+
+def label_issue_ranking(ev: Evaluation) -> np.ndarray:
+    """Every sample index, lowest self-confidence (``ev.p_true``) first; ignored rows and rows
+    without a finite score come last, in index order. See :data:`LABEL_ISSUE_METHOD`."""
+    score = np.asarray(ev.p_true, dtype=np.float64)
+    usable = ev.valid & ev.finite & np.isfinite(score)
+    key = np.where(usable, score, np.inf)
+    return np.argsort(key, kind="stable").astype(np.int64)
+
+
+def suspected_label_issues(
+    ev: Evaluation, k: int = 50, ranking: np.ndarray | None = None
+) -> list[LabelIssue]:
+    """The k samples of lowest self-confidence (valid, finite rows only), lowest first.
+
+    Pass ``ranking`` from :func:`label_issue_ranking` to avoid sorting twice.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+    order = label_issue_ranking(ev) if ranking is None else np.asarray(ranking)
+    usable = ev.valid & ev.finite & np.isfinite(ev.p_true)
+    chosen = order[: int(usable.sum())][: int(k)]
+    return [
+        LabelIssue(
+            index=int(i),
+            given=int(ev.targets[i]),
+            predicted=int(ev.predictions[i]),
+            p_given=float(ev.p_true[i]),
+            confidence=float(ev.confidence[i]),
+        )
+        for i in chosen
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# everything the dataset views show, at once
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """The derived metrics of one evaluation, as the dataset views show them."""
+
+    n_samples: int
+    n_valid: int
+    """Rows whose label is not ignore_index."""
+    n_nonfinite: int
+    """Valid rows whose logits or loss are not finite: wrong in the accuracies, left out of the
+    confusion matrix, the calibration, the per-class table and the label issues."""
+    accuracy: float
+    """Top-1 accuracy over the valid rows (``Evaluation.accuracy``)."""
+    top_k: int
+    top_k_accuracy: float
+    mean_loss: float
+    """The per-sample losses reduced as torch's ``reduction='mean'`` does (weighted if weighted):
+    NaN or inf as soon as one labelled row is."""
+    mean_loss_finite: float
+    """The same mean over the labelled rows with finite logits and loss only."""
+    reliability: Reliability
+    per_class: PerClass
+    confusion: np.ndarray | None
+    """(C, C) counts, or None above MAX_CONFUSION_CLASSES classes."""
+    ranking: np.ndarray
+    label_issues: list[LabelIssue]
+
+
+def summarize(
+    ev: Evaluation, *, n_bins: int = 15, top_k: int = 5, n_label_issues: int = 50
+) -> DatasetSummary:
+    """Every dataset-level metric of `ev`. O(N) except top-k accuracy (one streamed pass)."""
+    counted = ev.valid & ev.finite
+    c = ev.n_classes
+    confusion = (
+        confusion_matrix(ev.targets, ev.predictions, c, counted)
+        if c <= MAX_CONFUSION_CLASSES
+        else None
+    )
+    losses = np.asarray(ev.losses, dtype=np.float64)
+    total = float(losses.sum())
+    # The mean's denominator, restricted to the finite rows: their class weights (or 1 each).
+    if ev.target_kind == "index" and ev.options.weight is not None:
+        row_weight = np.asarray(ev.options.weight)[np.where(counted, ev.targets, 0)]
+    else:
+        row_weight = np.ones(ev.n_samples)
+    finite_denominator = float(row_weight[counted].sum())
+    finite_total = float(losses[counted].sum())
+    ranking = label_issue_ranking(ev)
+    return DatasetSummary(
+        n_samples=ev.n_samples,
+        n_valid=int(ev.valid.sum()),
+        n_nonfinite=int((ev.valid & ~ev.finite).sum()),
+        accuracy=float(ev.accuracy),
+        top_k=int(top_k),
+        top_k_accuracy=top_k_accuracy(ev, None, top_k),
+        mean_loss=total / ev.denominator if ev.denominator else math.nan,
+        mean_loss_finite=finite_total / finite_denominator if finite_denominator else math.nan,
+        reliability=reliability(ev.confidence, ev.correct, counted, n_bins),
+        per_class=per_class(ev.targets, ev.predictions, ev.losses, counted, c),
+        confusion=confusion,
+        ranking=ranking,
+        label_issues=suspected_label_issues(ev, n_label_issues, ranking),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# temperature scaling
+
+
+@dataclass(frozen=True)
+class TemperatureFit:
+    """The temperature T minimising the mean NLL of ``logits / T`` (Guo et al. 2017)."""
+
+    temperature: float
+    nll_before: float
+    """Mean NLL at T = 1 over the rows used."""
+    nll_after: float
+    """Mean NLL at the fitted T; never above nll_before (T = 1 is kept if nothing is better)."""
+    ece_before: float
+    ece_after: float
+    iterations: int
+    """NLL evaluations, each one pass over the logits (T = 1 and the fitted T included)."""
+    n_used: int
+    excluded: int
+    """Labelled rows left out because their logits hold NaN or +inf, or give the label −inf."""
+    at_bound: bool
+    """True when the optimum lies at the edge of the search interval [T_MIN, T_MAX]."""
+
+
+class _Objective:
+    """NLL(T) of the usable rows, streamed over row blocks: mean(w·(logsumexp(z/T) − z_y/T))."""
+
+    def __init__(self, x: torch.Tensor, labels: torch.Tensor, labelled: torch.Tensor,
+                 w_class: torch.Tensor | None, compute: torch.dtype, block_rows: int) -> None:
+        n = int(x.shape[0])
+        self.x, self.labels, self.compute, self.block_rows = x, labels, compute, block_rows
+        self.use = labelled.clone()
+        w = torch.ones(n, dtype=torch.float64, device=x.device)
+        if w_class is not None:
+            w = w_class[labels]
+        self.w_row = torch.where(labelled, w, 0.0)
+        self.weight_sum = 0.0
+        self.evaluations = 0
+
+    def _blocks(self):
+        n = self.x.shape[0]
+        for s in range(0, n, self.block_rows):
+            e = min(n, s + self.block_rows)
+            yield s, e, self.x[s:e].to(self.compute)
+
+    def first_pass(self, confidence: np.ndarray, correct: np.ndarray) -> float:
+        """NLL at T = 1, and with it which rows have an NLL at all (no NaN or +inf, label not
+        −inf), which are correct, and their confidence."""
+        self.evaluations += 1
+        total = 0.0
+        with torch.inference_mode():
+            for s, e, z in self._blocks():
+                # max propagates NaN and +inf, and is −inf for a row of only −inf: one reduction
+                # tells whether the row is usable.
+                mx, am = z.max(1)
+                z_y = z.gather(1, self.labels[s:e, None])[:, 0]
+                lse = torch.logsumexp(z, dim=1)
+                use = self.use[s:e] & torch.isfinite(mx) & torch.isfinite(z_y)
+                self.use[s:e] = use
+                nll = torch.where(use, lse - z_y, 0.0).to(torch.float64)
+                total += float((nll * self.w_row[s:e]).sum())
+                correct[s:e] = (use & (am == self.labels[s:e])).cpu().numpy()
+                confidence[s:e] = torch.where(use, torch.exp(mx - lse), torch.nan).cpu().numpy()
+        self.w_row = torch.where(self.use, self.w_row, 0.0)
+        self.weight_sum = float(self.w_row.sum())
+        return total / self.weight_sum if self.weight_sum > 0 else math.nan
+
+    def __call__(self, temperature: float, confidence: np.ndarray | None = None) -> float:
+        """Mean NLL at `temperature`; fills `confidence` (N,) with max softmax when given."""
+        self.evaluations += 1
+        beta = 1.0 / temperature
+        total = 0.0
+        with torch.inference_mode():
+            for s, e, block in self._blocks():
+                z = block * beta
+                lse = torch.logsumexp(z, dim=1)
+                z_y = z.gather(1, self.labels[s:e, None])[:, 0]
+                use = self.use[s:e]
+                # where(), not multiply: an excluded row's NaN must not leak into the sum.
+                nll = torch.where(use, lse - z_y, 0.0).to(torch.float64)
+                total += float((nll * self.w_row[s:e]).sum())
+                if confidence is not None:
+                    conf = torch.exp(z.amax(1) - lse)
+                    confidence[s:e] = torch.where(use, conf, torch.nan).cpu().numpy()
+        return total / self.weight_sum
+
+
+def _bounded_minimum(
+    func: Callable[[float], float], lo: float, hi: float, xtol: float, max_evals: int
+) -> tuple[float, float]:
+    """Brent's bounded scalar minimisation (golden section with parabolic steps), as in
+    Forsythe, Malcolm & Moler and scipy's ``fminbound``: deterministic, no derivatives, and
+    never worse than golden section on a unimodal function."""
+    sqrt_eps = math.sqrt(2.2e-16)
+    golden = 0.5 * (3.0 - math.sqrt(5.0))
+    a, b = lo, hi
+    v = w = x = a + golden * (b - a)
+    fv = fw = fx = func(x)
+    evals = 1
+    d = e = 0.0
+    while evals < max_evals:
+        m = 0.5 * (a + b)
+        tol1 = sqrt_eps * abs(x) + xtol / 3.0
+        tol2 = 2.0 * tol1
+        if abs(x - m) <= tol2 - 0.5 * (b - a):
+            break
+        use_golden = True
+        if abs(e) > tol1:
+            r = (x - w) * (fx - fv)
+            q = (x - v) * (fx - fw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            e_prev, e = e, d
+            if abs(p) < abs(0.5 * q * e_prev) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                u = x + d
+                if (u - a) < tol2 or (b - u) < tol2:
+                    d = tol1 if m >= x else -tol1
+                use_golden = False
+        if use_golden:
+            e = (a - x) if x >= m else (b - x)
+            d = golden * e
+        u = x + (d if abs(d) >= tol1 else math.copysign(tol1, d if d else 1.0))
+        fu = func(u)
+        evals += 1
+        if fu <= fx:
+            if u >= x:
+                a = x
+            else:
+                b = x
+            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x:
+                v, fv, w, fw = w, fw, u, fu
+            elif fu <= fv or v in (x, w):
+                v, fv = u, fu
+    return x, fx
+
+
+def fit_temperature(
+    logits: Any,
+    targets: Any,
+    *,
+    ignore_index: int = -100,
+    weight: Any = None,
+    device: str | torch.device = "cpu",
+    max_iter: int = 100,
+) -> TemperatureFit:
+    """Fit one temperature T > 0 that minimises ``F.cross_entropy(logits / T, targets, weight)``.
+
+    The NLL is convex in 1/T, so it has one minimum along log T; a bounded Brent search over
+    log T in [T_MIN, T_MAX] finds it. Each evaluation streams the logits in row blocks (the
+    logits are the only (N, C) tensor). ``-inf`` logits mask classes; labelled rows holding NaN
+    or +inf, or giving their label −inf, are left out and counted in ``excluded``.
+    """
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 3:
+        raise ValueError(f"max_iter must be an integer >= 3, got {max_iter!r}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
+    resolved = resolve_device(device).device
+    x = _as_tensor(logits, "logits")
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"logits must be a non-empty (N, C) table, got shape {tuple(x.shape)}")
+    n, c = int(x.shape[0]), int(x.shape[1])
+    t = _labels(targets, "targets", n)
+    labelled = t != ignore_index
+    bad = labelled & ((t < 0) | (t >= c))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"label {t[row]} at row {row} is out of range: classes are 0..{c - 1} "
+                         f"(or {ignore_index} to ignore the row)")
+    w_class = None
+    if weight is not None:
+        w_class = _vector(np.asarray(weight, dtype=np.float64).reshape(-1), "weight", c)
+        if not np.all(np.isfinite(w_class)) or np.any(w_class < 0):
+            raise ValueError("class weights must be finite and >= 0")
+
+    compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+    x = x.to(resolved)  # no copy when it is already there
+    labels = torch.from_numpy(np.where(labelled, t, 0)).to(resolved)
+    objective = _Objective(
+        x, labels, torch.from_numpy(labelled).to(resolved),
+        None if w_class is None else torch.from_numpy(w_class).to(resolved),
+        compute, _block_rows(c, resolved),
+    )
+    conf_before = np.full(n, np.nan)
+    correct = np.zeros(n, dtype=bool)
+    nll_before = objective.first_pass(conf_before, correct)
+    usable = objective.use.cpu().numpy()
+    excluded = int((labelled & ~usable).sum())
+    if not usable.any() or objective.weight_sum <= 0:
+        raise ValueError("no labelled row with finite logits (and non-zero weight) to fit on")
+
+    log_t, nll = _bounded_minimum(
+        lambda u: objective(math.exp(u)), math.log(T_MIN), math.log(T_MAX), _LOG_T_TOL,
+        int(max_iter),
+    )
+    temperature = math.exp(log_t)
+    nll_after, conf_after = nll_before, conf_before
+    if nll < nll_before:
+        conf = np.full(n, np.nan)
+        value = objective(temperature, conf)
+        if value <= nll_before:
+            nll_after, conf_after = value, conf
+    if conf_after is conf_before:
+        # A flat objective (every row uniform) or rounding: T = 1 is as good, and is no change.
+        temperature = 1.0
+    margin = 1e-3  # 0.1 % of T: the search creeps towards an edge but never evaluates it
+    at_bound = log_t - math.log(T_MIN) < margin or math.log(T_MAX) - log_t < margin
+    return TemperatureFit(
+        temperature=temperature,
+        nll_before=nll_before,
+        nll_after=nll_after,
+        ece_before=reliability(conf_before, correct, usable).ece,
+        ece_after=reliability(conf_after, correct, usable).ece,
+        iterations=objective.evaluations,
+        n_used=int(usable.sum()),
+        excluded=excluded,
+        at_bound=bool(at_bound and temperature != 1.0),
+    )
