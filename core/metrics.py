@@ -480,7 +480,8 @@ def summarize(
         n_nonfinite=int((ev.valid & ~ev.finite).sum()),
         accuracy=float(ev.accuracy),
         top_k=int(top_k),
-        top_k_accuracy=top_k_accuracy(ev, None, top_k),
+        # top_k=0 skips the one O(N·C) pass (the window does so for very large tables).
+        top_k_accuracy=top_k_accuracy(ev, None, top_k) if top_k else math.nan,
         mean_loss=total / ev.denominator if ev.denominator else math.nan,
         mean_loss_finite=finite_total / finite_denominator if finite_denominator else math.nan,
         reliability=reliability(ev.confidence, ev.correct, counted, n_bins),

@@ -836,7 +836,8 @@ class MetricsView(QWidget):
             f"N = {s.n_samples:,} samples · {s.n_valid:,} labelled · "
             f"{s.n_samples - s.n_valid:,} ignored · {s.n_nonfinite:,} non-finite",
             f"accuracy (top-1) = {_percent(s.accuracy)} · "
-            f"top-{s.top_k} accuracy = {_percent(s.top_k_accuracy)}",
+            + (f"top-{s.top_k} accuracy = {_percent(s.top_k_accuracy)}" if s.top_k
+               else "top-5 accuracy: not computed live for a table this large"),
             loss,
             f"ECE = {_number(rel.ece)} · MCE = {_number(rel.mce)} "
             f"({rel.n_bins} equal-width confidence bins, N = {rel.n:,})",
@@ -1074,13 +1075,14 @@ class DatasetPanel(QWidget):
         self.temperature_view.sigFitRequested.connect(self.sigFitTemperatureRequested)
         self.set_theme(theme)
 
-    def set_evaluation(self, ev: Evaluation, class_names: list[str]) -> None:
+    def set_evaluation(self, ev: Evaluation, class_names: list[str], top_k: int = 5) -> None:
         """Recompute every dataset metric of `ev` and show it. O(N) plus one streamed top-k
-        pass over the logits; nothing else touches the (N, C) table."""
+        pass over the logits (skipped with ``top_k=0``); nothing else touches the (N, C)
+        table."""
         if len(class_names) != ev.n_classes:
             raise ValueError(f"{len(class_names)} class names for {ev.n_classes} classes")
         names = [str(name) for name in class_names]
-        s = summarize(ev, n_bins=RELIABILITY_BINS, n_label_issues=N_LABEL_ISSUES)
+        s = summarize(ev, n_bins=RELIABILITY_BINS, n_label_issues=N_LABEL_ISSUES, top_k=top_k)
         self.summary = s
         self.class_names = names
         self.confusion = s.confusion

@@ -36,6 +36,7 @@ from core.snippet import pytorch_snippet
 from core.tables import results_latex, results_markdown
 from core.workspace import SUFFIX, ViewState, Workspace, load_workspace, save_workspace
 from gui.controls import ControlsPanel
+from gui.dataset_views import DatasetPanel
 from gui.explain import FormulaPanel, ScratchPanel
 from gui.loading import FileLoader, LoadResult
 from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
@@ -44,6 +45,7 @@ from gui.table_view import LogitsTableView
 from gui.theme import LIGHT, THEMES, Theme
 
 HEATMAP_MAX_ROWS = 2000
+DATASET_TOP_K_CELLS = 5_000_000  # above this, top-5 accuracy is not recomputed live
 MAX_RECENT = 8
 OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;"
                "All files (*)")
@@ -77,6 +79,8 @@ class MainWindow(QMainWindow):
 
     sigFileLoaded = Signal(str)
     sigLoadFailed = Signal(str)
+    sigTemperatureFitted = Signal(object)
+    _fit_done = Signal(int, object)  # from the fitting thread, queued to the GUI thread
 
     def __init__(self, document: Document | None = None, theme: Theme = LIGHT,
                  parent: QWidget | None = None, *, autosave: bool = False,
@@ -113,6 +117,11 @@ class MainWindow(QMainWindow):
         self.heatmap = ProbabilityHeatmap(theme)
         self.curve_plot = LossCurvePlot(theme)
         self.gradient_plot = GradientPlot(theme)
+        self.dataset_panel = DatasetPanel(theme)
+        self._dataset_dirty = True
+        self._dataset_timer = QTimer(self, singleShot=True, interval=150)
+        self._dataset_timer.timeout.connect(self._refresh_dataset_panel)
+        self._fit_job = 0
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build_layout()
@@ -179,9 +188,14 @@ class MainWindow(QMainWindow):
             # splitters shrink plots (down to their fixed minimum) instead of clipping the window.
             plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
+        self.view_tabs = QTabWidget()
+        self.view_tabs.addTab(right, "Sample && loss")
+        self.view_tabs.addTab(self.dataset_panel, "Dataset")
+        self.view_tabs.setDocumentMode(True)
+
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.view_tabs)
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 7)
         # The table needs room for its result columns; the plots take the rest.
@@ -334,6 +348,11 @@ class MainWindow(QMainWindow):
             plot.sigSampleClicked.connect(self._select_table_row)
         self.sample_plot.sigLogitDragged.connect(self._on_logit_dragged)
         self.sample_plot.sigDragFinished.connect(self._on_drag_finished)
+        self.view_tabs.currentChanged.connect(lambda _i: self._schedule_dataset_refresh())
+        self.dataset_panel.sigConfusionCellClicked.connect(self._on_confusion_cell)
+        self.dataset_panel.sigSampleActivated.connect(self._select_table_row)
+        self.dataset_panel.sigFitTemperatureRequested.connect(self.fit_temperature)
+        self._fit_done.connect(self._on_fit_done)
         self.loader.sigLoaded.connect(self._on_loaded)
         self.loader.sigFailed.connect(self._on_load_failed)
 
@@ -508,6 +527,8 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Push the document's current numbers into every view."""
+        self._dataset_dirty = True
+        self._schedule_dataset_refresh()
         self._refresh_selected()
         self._refresh_dataset()
         self._refresh_status()
@@ -551,6 +572,78 @@ class MainWindow(QMainWindow):
     def _refresh_dataset_markers(self) -> None:
         # Only the selection moved: the dataset plots redraw their selection marks.
         self._refresh_dataset()
+
+    def _schedule_dataset_refresh(self) -> None:
+        # Dataset metrics cost O(N) plus a top-k pass: only when that tab shows, and once
+        # per burst of edits.
+        if self._dataset_dirty and self.view_tabs.currentWidget() is self.dataset_panel:
+            self._dataset_timer.start()
+
+    def _refresh_dataset_panel(self) -> None:
+        ev = self.document.evaluation
+        top_k = 5 if ev.n_samples * ev.n_classes <= DATASET_TOP_K_CELLS else 0
+        self.dataset_panel.set_evaluation(ev, self.document.class_names, top_k=top_k)
+        self._dataset_dirty = False
+
+    def show_dataset(self) -> None:
+        """Switch to the dataset views and bring them up to date now."""
+        self.view_tabs.setCurrentWidget(self.dataset_panel)
+        self._dataset_timer.stop()
+        self._refresh_dataset_panel()
+
+    def _on_confusion_cell(self, true_class: int, predicted: int) -> None:
+        self.set_filter("confusion", (true_class, predicted))
+        self.sort_samples("losses", descending=True)
+        self.show_message(f"Table: {self.table_model.filter_description} "
+                          f"({self.table_model.rowCount():,} samples, worst first)")
+        if self.table_model.rowCount():
+            self._select_table_row(self.table_model.sample_at(0))
+
+    def fit_temperature(self) -> None:
+        """Find the T that minimises the NLL (core.metrics, off the GUI thread), then apply it."""
+        import threading
+
+        from core.metrics import fit_temperature
+
+        doc = self.document
+        if doc.settings.target_mode != "index":
+            self.show_message("Temperature fitting needs class labels, not probability targets")
+            return
+        # The worker reads its own copy: an edit during the fit must not race with it.
+        logits = doc.logits if not doc.logits.flags.writeable else doc.logits.copy()
+        labels = doc.labels.copy()
+        s = doc.settings
+        self._fit_job += 1
+        job = self._fit_job
+        self.dataset_panel.set_fit_running(True)
+        self.show_message("Fitting the temperature…")
+
+        def work() -> None:
+            try:
+                fit = fit_temperature(logits, labels, ignore_index=s.ignore_index,
+                                      weight=None if s.weight is None else np.asarray(s.weight),
+                                      device=s.device)
+            except (ValueError, RuntimeError) as exc:
+                self._fit_done.emit(job, str(exc))
+                return
+            self._fit_done.emit(job, fit)
+
+        threading.Thread(target=work, name="fit-temperature", daemon=True).start()
+
+    def _on_fit_done(self, job: int, result: object) -> None:
+        if job != self._fit_job:
+            return
+        self.dataset_panel.set_fit_running(False)
+        if isinstance(result, str):
+            self.show_message(f"Could not fit the temperature: {result}")
+            return
+        self.dataset_panel.show_temperature_fit(result)
+        self._guard(lambda: self.document.set_settings(
+            temperature=round(float(result.temperature), 4), text="Fit temperature"))
+        self.show_message(f"Fitted T = {result.temperature:.4f}: NLL {result.nll_before:.4f} → "
+                          f"{result.nll_after:.4f}, ECE {result.ece_before:.4f} → "
+                          f"{result.ece_after:.4f}")
+        self.sigTemperatureFitted.emit(result)
 
     def _refresh_status(self) -> None:
         ev = self.document.evaluation
@@ -892,7 +985,8 @@ class MainWindow(QMainWindow):
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
         self.theme = theme
         for view in (self.sample_plot, self.loss_plot, self.heatmap, self.curve_plot,
-                     self.gradient_plot, self.formula_panel, self.scratch_panel):
+                     self.gradient_plot, self.formula_panel, self.scratch_panel,
+                     self.dataset_panel):
             view.set_theme(theme)
         self.table_model.set_theme(theme)
         font = self.font()
