@@ -1048,3 +1048,23 @@ def test_damaged_valid_files_load_or_raise_data_error(ext, cut, flips):
             assert str(outcome).startswith("damaged")
         else:
             assert outcome.logits.ndim == 2
+
+
+def test_a_file_larger_than_free_memory_is_refused_with_a_way_out(tmp_path, monkeypatch):
+    import core.loaders as module
+
+    path = tmp_path / "huge.csv"
+    path.write_text("1,2\n3,4\n")
+    monkeypatch.setattr(module, "available_memory", lambda: 10)
+    with pytest.raises(DataError, match=r"huge\.csv: reading this .* Save the logits as \.npy"):
+        load_logits(path)
+    npy = tmp_path / "huge.npy"
+    np.save(npy, np.zeros((2, 2), dtype=np.float32))
+    assert load_logits(npy).logits.shape == (2, 2)  # memory-mapped: any size opens
+
+
+def test_available_memory_reads_the_system():
+    from core.loaders import available_memory
+
+    free = available_memory()
+    assert free is None or free > 0
