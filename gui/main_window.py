@@ -40,6 +40,7 @@ from gui.dataset_views import DatasetPanel
 from gui.explain import FormulaPanel, ScratchPanel
 from gui.loading import FileLoader, LoadResult
 from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
+from gui.sampling_view import SamplingPanel
 from gui.table_model import LogitsTableModel, format_value
 from gui.table_view import LogitsTableView
 from gui.theme import LIGHT, THEMES, Theme
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.controls = ControlsPanel(self.document)
         self.formula_panel = FormulaPanel()
         self.scratch_panel = ScratchPanel()
+        self.sampling_panel = SamplingPanel(theme)
         self.sample_plot = SamplePlot(theme)
         self.loss_plot = LossPlot(theme)
         self.heatmap = ProbabilityHeatmap(theme)
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.controls, "Options")
         self.side_tabs.addTab(self.formula_panel, "Formula")
         self.side_tabs.addTab(self.scratch_panel, "Scratch vs torch")
+        self.side_tabs.addTab(self.sampling_panel, "Top-k/p")
 
         self.filter_combo = QComboBox()
         self.filter_combo.setToolTip("show only some samples")
@@ -349,6 +352,7 @@ class MainWindow(QMainWindow):
         self.sample_plot.sigLogitDragged.connect(self._on_logit_dragged)
         self.sample_plot.sigDragFinished.connect(self._on_drag_finished)
         self.view_tabs.currentChanged.connect(lambda _i: self._schedule_dataset_refresh())
+        self.side_tabs.currentChanged.connect(lambda _i: self._refresh_sampling())
         self.dataset_panel.sigConfusionCellClicked.connect(self._on_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(self._select_table_row)
         self.dataset_panel.sigFitTemperatureRequested.connect(self.fit_temperature)
@@ -554,6 +558,15 @@ class MainWindow(QMainWindow):
         self.scratch_panel.set_comparison(
             compare_softmaxes(doc.logits[row], doc.settings.temperature, doc.settings.dtype,
                               probabilities), names)
+        self._selected_probabilities = probabilities
+        self._refresh_sampling()
+
+    def _refresh_sampling(self) -> None:
+        # Sorting a 256k-class row costs ~20 ms: only while its tab is showing.
+        if self.side_tabs.currentWidget() is self.sampling_panel:
+            self.sampling_panel.set_sample(self._selected_probabilities,
+                                           self.document.class_names,
+                                           self.document.settings.temperature)
 
     def _refresh_dataset(self) -> None:
         ev = self.document.evaluation
@@ -986,7 +999,7 @@ class MainWindow(QMainWindow):
         self.theme = theme
         for view in (self.sample_plot, self.loss_plot, self.heatmap, self.curve_plot,
                      self.gradient_plot, self.formula_panel, self.scratch_panel,
-                     self.dataset_panel):
+                     self.dataset_panel, self.sampling_panel):
             view.set_theme(theme)
         self.table_model.set_theme(theme)
         font = self.font()

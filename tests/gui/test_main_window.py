@@ -296,3 +296,18 @@ def test_header_click_sorts_by_that_column(qtbot, window):
     model = window.table_model
     values = [float(model.index(r, loss_column).data()) for r in range(3)]
     assert values == sorted(values) or values == sorted(values, reverse=True)
+
+
+def test_top_k_top_p_tab_follows_the_selected_sample(window):
+    window.side_tabs.setCurrentWidget(window.sampling_panel)
+    window._select_table_row(2)
+    panel = window.sampling_panel
+    _, _, probabilities = torch_state(window)
+    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1],
+                               rtol=1e-5)
+    panel.top_k.setValue(1)
+    assert panel.kept_classes() == [1]
+    window.controls.temperature.setValue(5.0)
+    _, _, probabilities = torch_state(window)
+    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1],
+                               rtol=1e-5)
