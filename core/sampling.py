@@ -50,8 +50,9 @@ def truncate(probabilities: np.ndarray, top_k: int | None = None, top_p: float |
     ranked = np.argsort(-p, kind="stable")
     sorted_p = p[ranked]
     keep = np.ones(c, dtype=bool)
-    if top_k is not None:
-        keep[top_k:] = False
+    if top_k is not None and top_k < c:
+        # As Hugging Face's TopKLogitsWarper: classes tied with the k-th one stay too.
+        keep &= sorted_p >= sorted_p[top_k - 1]
     if top_p is not None and top_p < 1:
         mass = sorted_p * keep
         total = mass.sum()
