@@ -5,7 +5,6 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from core.sampling import truncate
 
@@ -25,13 +24,13 @@ def reference(p, top_k, top_p):
     return torch.softmax(logits, -1).numpy()
 
 
-@given(hnp.arrays(np.float64, st.integers(1, 40), elements=st.floats(-8, 8), unique=True),
+# Logits 0.01 apart: which of two exactly tied classes a sort drops is arbitrary in both.
+@given(st.lists(st.integers(-800, 800), min_size=1, max_size=40, unique=True),
        st.none() | st.integers(1, 45), st.none() | st.floats(0.05, 1.0))
-def test_matches_the_reference(z, top_k, top_p):
+def test_matches_the_reference(ints, top_k, top_p):
+    z = np.array(ints) / 100.0
     p = np.exp(z - z.max())
     p /= p.sum()
-    # Which of two exactly tied classes a sort drops first is arbitrary in both versions.
-    assume(len(p) == 1 or np.min(np.diff(np.sort(p))) > 1e-9)
     if top_p is not None:
         # Exactly at the boundary the two formulations round differently; that is not a bug.
         head = np.sort(p)[::-1][: top_k or len(p)]
