@@ -1,16 +1,19 @@
 """Softmax, cross-entropy and predictions for a table of logits, with torch's exact semantics.
 
 ``evaluate`` is ``torch.nn.functional.cross_entropy(logits / T, target, ...)`` plus every
-per-sample statistic the views need, computed in one fused pass over row blocks so that a
-50,000 x 1,000 table never materialises a full (N, C) temporary. Probabilities, log-probabilities
-and the gradient are (N, C) by nature and are computed on first access.
+per-sample statistic the views need, computed over row blocks so that a 50,000 x 1,000 table never
+materialises a full (N, C) temporary. Probabilities, log-probabilities and the gradient are (N, C)
+by nature and are computed on first access; so are the margin and the entropy, which cost a second
+pass over the table that only an export needs.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -23,8 +26,18 @@ from core.devices import dtype_name, resolve_device, resolve_dtype
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 
-# Elements per row block on the CPU: a few MB, so each block's temporaries stay in cache.
-CPU_BLOCK_ELEMENTS = 1 << 20
+# Elements per row block on the CPU: 1 MB of float32, so a block and its scratch copy stay in
+# cache between the passes over it (measured: 2**16..2**20 are within noise, 2**22 is slower).
+CPU_BLOCK_ELEMENTS = 1 << 18
+# Tables of at least this many blocks are split over torch.get_num_threads() worker threads.
+# The CPU kernels are numpy, which releases the GIL and never starts threads of its own: torch's
+# intra-op threads wait for each other after every op, which costs milliseconds per block on a
+# busy machine.
+CPU_PARALLEL_MIN_BLOCKS = 8
+# Float32 tables up to this many elements (what a learner types, the presets) are exponentiated
+# in float64 and rounded once, which costs nothing at that size: their losses are then the
+# correctly rounded float32 values. Larger tables get float32 exps, as torch computes them.
+EXACT_ELEMENTS = 1 << 16
 # On accelerators a launch costs more than memory traffic: use as few blocks as memory allows.
 ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
 
@@ -60,6 +73,18 @@ def _to_tensor(value: Any, what: str) -> torch.Tensor:
         return torch.as_tensor(array)
 
 
+def _host(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor as a numpy array to check, without copying a CPU tensor.
+
+    O(N) checks run in numpy: a torch op over 50,000 labels is split over torch's threads, and
+    on a busy machine waiting for the second thread costs milliseconds per op.
+    """
+    tensor = tensor.detach().cpu()
+    if tensor.dtype in (torch.float16, torch.bfloat16):
+        tensor = tensor.double()
+    return tensor.numpy()
+
+
 def _check_scalar(name: str, value: float, *, low: float, high: float, low_open: bool) -> float:
     try:
         value = float(value)
@@ -88,8 +113,7 @@ class Evaluation:
     """(N,) False for rows whose label is ignore_index."""
     correct: np.ndarray
     confidence: np.ndarray
-    margin: np.ndarray
-    entropy: np.ndarray
+    """(N,) the largest probability of each row."""
     p_true: np.ndarray
     finite: np.ndarray
     """(N,) False for rows whose logits hold NaN, are all -inf, or whose loss is not finite."""
@@ -110,6 +134,8 @@ class Evaluation:
     _max: torch.Tensor = field(repr=False)
     _log_sum: torch.Tensor = field(repr=False)
     _block_rows: int = field(repr=False)
+    _x_readonly: bool = field(default=False, repr=False)
+    """``_x`` shares memory with an array the caller made read-only (a memory-mapped file)."""
 
     @property
     def n_samples(self) -> int:
@@ -122,6 +148,22 @@ class Evaluation:
     @property
     def n_nonfinite(self) -> int:
         return int((~self.finite).sum())
+
+    # --- per-sample results that need a second pass, on demand ---------------------------------
+
+    @cached_property
+    def margin(self) -> np.ndarray:
+        """(N,) the largest probability minus the second largest (the largest for one class)."""
+        margin, entropy = self._extra_stats(None)
+        self.__dict__.setdefault("entropy", entropy)  # the same pass gave both
+        return margin
+
+    @cached_property
+    def entropy(self) -> np.ndarray:
+        """(N,) the entropy of each row's softmax in nats; a masked class contributes 0."""
+        margin, entropy = self._extra_stats(None)
+        self.__dict__.setdefault("margin", margin)
+        return entropy
 
     # --- (N, C) results, on demand -------------------------------------------------------------
 
@@ -139,9 +181,13 @@ class Evaluation:
 
     def log_probabilities_of(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
         """log softmax(z / T) for some rows only: the selected sample needs no full table."""
+        if self._numpy_ok:
+            return self._numpy_log_p(rows, exp=False)
         return self._blockwise(rows, lambda block, idx: self._log_p(block, idx))
 
     def probabilities_of(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
+        if self._numpy_ok:
+            return self._numpy_log_p(rows, exp=True)
         return self._blockwise(rows, lambda block, idx: self._log_p(block, idx).exp_())
 
     def gradient_of(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
@@ -176,29 +222,61 @@ class Evaluation:
         index = np.atleast_1d(np.asarray(rows, dtype=np.int64))
         new = _to_tensor(logits_rows, "logits").reshape(len(index), self.n_classes)
         idx = torch.as_tensor(index, device=self._x.device)
+        x = self._x
+        if self._x_readonly:
+            # The table is a read-only memory-mapped file (writing would crash): copy it once.
+            x = x.clone()
+        target = self._soft if self._soft is not None else self._labels
         with torch.inference_mode():
-            self._x.index_copy_(0, idx, new.to(device=self._x.device, dtype=self._x.dtype))
-            target = self._soft if self._soft is not None else self._labels
-            stats = _block_stats(_work(self._x.index_select(0, idx), self.options.temperature),
-                                 target.index_select(0, idx), self._soft is not None,
-                                 self._weight, self.options)
-            self._max.index_copy_(0, idx, stats["max"])
-            self._log_sum.index_copy_(0, idx, stats["log_sum"])
+            x.index_copy_(0, idx, new.to(device=x.device, dtype=x.dtype))
+            stats = _stats(x.index_select(0, idx), target.index_select(0, idx),
+                           self._soft is not None, self._weight, self.options,
+                           table_elements=self.n_samples * self.n_classes)
+            self._max.index_copy_(0, idx, torch.as_tensor(stats["max"], device=x.device))
+            self._log_sum.index_copy_(0, idx, torch.as_tensor(stats["log_sum"], device=x.device))
         arrays = {k: v.copy() for k, v in self._arrays.items()}
         for key, value in stats.items():
-            arrays[key][index] = value.cpu().numpy()
-        return _assemble(
+            arrays[key][index] = value
+        result = _assemble(
             arrays, options=self.options, soft=self._soft is not None,
             denominator=self.denominator, device=self.device, fallback=self.device_fallback,
-            dtype=self.dtype, x=self._x, t=target, w=self._weight, max_=self._max,
+            dtype=self.dtype, x=x, t=target, w=self._weight, max_=self._max,
             log_sum=self._log_sum, block_rows=self._block_rows,
         )
+        computed = [name for name in ("margin", "entropy") if name in self.__dict__]
+        if computed:
+            # Patch what was already computed; what was not stays on demand.
+            extra = dict(zip(("margin", "entropy"), result._extra_stats(index), strict=True))
+            for name in computed:
+                patched = self.__dict__[name].copy()
+                patched[index] = extra[name]
+                result.__dict__[name] = patched
+        return result
 
     # --- internals ------------------------------------------------------------------------------
 
+    @property
+    def _numpy_ok(self) -> bool:
+        """Whether the (N, C) results can be computed by numpy straight from the stored table."""
+        return self._x.device.type == "cpu" and self._x.dtype in (torch.float32, torch.float64)
+
+    def _rows_array(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
+        """``np.arange(N)[rows]`` as a 1-D array, without building the arange for a few rows
+        (the table asks for one row per visible cell)."""
+        n = self.n_samples
+        if isinstance(rows, slice):
+            return np.arange(*rows.indices(n))
+        index = np.atleast_1d(np.asarray(rows))
+        if index.dtype.kind not in "iu" or index.ndim != 1:
+            return np.atleast_1d(np.arange(n)[rows])  # masks and other index forms
+        index = index.astype(np.int64, copy=False)
+        if index.size and (index.min() < -n or index.max() >= n):
+            bad = index[(index < -n) | (index >= n)][0]
+            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        return np.where(index < 0, index + n, index)
+
     def _row_index(self, rows: slice | Sequence[int] | np.ndarray) -> torch.Tensor:
-        index = np.arange(self.n_samples)[rows]
-        return torch.as_tensor(np.atleast_1d(index), device=self._x.device)
+        return torch.as_tensor(self._rows_array(rows), device=self._x.device)
 
     def _blockwise(self, rows, compute) -> np.ndarray:
         index = self._row_index(rows)
@@ -210,6 +288,44 @@ class Evaluation:
                 block = _work(self._x.index_select(0, idx), self.options.temperature)
                 out[start : start + len(idx)] = compute(block, idx).cpu().numpy()
         return out
+
+    def _numpy_log_p(self, rows: slice | Sequence[int] | np.ndarray, *, exp: bool) -> np.ndarray:
+        """``(z / T - max) - log_sum`` (and its exp) written straight into the result array."""
+        x = self._x.numpy()
+        index = self._rows_array(rows)
+        out = np.empty((len(index), self.n_classes), dtype=x.dtype)
+        mx, log_sum = self._max.numpy(), self._log_sum.numpy()
+        temperature = self.options.temperature
+        with np.errstate(all="ignore"):
+            for start in range(0, len(index), self._block_rows):
+                idx = index[start : start + self._block_rows]
+                o = out[start : start + len(idx)]
+                np.take(x, idx, axis=0, out=o)
+                if temperature != 1.0:
+                    np.divide(o, temperature, out=o)
+                np.subtract(o, mx[idx, None], out=o)
+                np.subtract(o, log_sum[idx, None], out=o)
+                if exp:
+                    np.exp(o, out=o)
+        return out
+
+    def _extra_stats(self, index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(margin, entropy) of all rows (``index`` None) or of some rows, in one pass."""
+        rows = np.arange(self.n_samples) if index is None else index
+        dtype = np.float64 if self._x.dtype == torch.float64 else np.float32
+        margin = np.empty(len(rows), dtype=dtype)
+        entropy = np.empty(len(rows), dtype=dtype)
+        mx, log_sum = self._max.cpu().numpy(), self._log_sum.cpu().numpy()
+        with torch.inference_mode(), np.errstate(all="ignore"):
+            for start in range(0, len(rows), self._block_rows):
+                idx = rows[start : start + self._block_rows]
+                block = self._x[start : start + len(idx)] if index is None else (
+                    self._x.index_select(0, torch.as_tensor(idx, device=self._x.device)))
+                z = _work(block, self.options.temperature).cpu().numpy()
+                m, e = _margin_entropy(z, mx[idx], log_sum[idx], self.confidence[idx])
+                margin[start : start + len(idx)] = m
+                entropy[start : start + len(idx)] = e
+        return margin, entropy
 
     def _log_p(self, block: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return (block - self._max[idx, None]) - self._log_sum[idx, None]
@@ -230,6 +346,26 @@ class Evaluation:
         if self._weight is not None:
             a = a * self._weight.to(like.dtype)
         return a
+
+
+def _margin_entropy(z: np.ndarray, mx: np.ndarray, log_sum: np.ndarray, confidence: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Margin and entropy of the rows of ``z = logits / T`` given their max, log-sum-exp and
+    largest probability."""
+    c = z.shape[1]
+    shifted = z - mx[:, None]
+    ex = np.exp(shifted)
+    total = ex.sum(1)
+    # 0 * -inf is NaN; a masked class contributes nothing to the entropy.
+    plogp = np.where(ex > 0, ex * shifted, 0).sum(1) / total
+    if c > 1:
+        # The second largest logit, a tie with the largest included (topk(2) semantics).
+        rest = z.copy()
+        np.put_along_axis(rest, z.argmax(1)[:, None], -np.inf, axis=1)
+        second = np.exp(((rest.max(1) - mx) - log_sum).astype(np.float64)).astype(z.dtype)
+    else:
+        second = np.zeros_like(mx)
+    return confidence - second, log_sum - plogp
 
 
 def _work(block: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -292,22 +428,27 @@ def evaluate(
             raise ValueError(f"probability targets must have the logits' shape {(n, c)}, "
                              f"got {tuple(t.shape)}")
         t = t.to(torch.float64 if torch_dtype == torch.float64 else torch.float32)
-        if not bool(torch.isfinite(t).all()):
+        probabilities = _host(t)
+        if not np.isfinite(probabilities).all():
             raise ValueError("probability targets must be finite")
-        if bool((t < 0).any()):
-            row = int(torch.nonzero((t < 0).any(1))[0])
+        negative = (probabilities < 0).any(1)
+        if negative.any():
+            row = int(np.flatnonzero(negative)[0])
             raise ValueError(f"probability targets must be >= 0 (row {row} has a negative entry)")
     elif t.ndim == 1:
         if t.shape[0] != n:
             raise ValueError(f"got {t.shape[0]} labels for {n} samples")
-        if t.is_floating_point() and not bool((torch.isfinite(t) & (t == t.round())).all()):
-            raise ValueError("class labels must be whole numbers")
+        if t.is_floating_point():
+            values = _host(t)
+            if not (np.isfinite(values) & (values == np.round(values))).all():
+                raise ValueError("class labels must be whole numbers")
         t = t.to(torch.int64)
-        bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-        if bool(bad.any()):
-            row = int(torch.nonzero(bad)[0])
-            raise ValueError(f"label {int(t[row])} at row {row} is out of range: classes are "
-                             f"0..{c - 1} (or {ignore_index} to ignore the row)")
+        labels = _host(t)
+        bad = ((labels < 0) | (labels >= c)) & (labels != ignore_index)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"label {int(labels[row])} at row {row} is out of range: classes "
+                             f"are 0..{c - 1} (or {ignore_index} to ignore the row)")
     else:
         raise ValueError(f"target must be (N,) labels or (N, C) probabilities, "
                          f"got shape {tuple(t.shape)}")
@@ -327,16 +468,175 @@ def evaluate(
         reduction=reduction,
         label_smoothing=label_smoothing,
     )
+    readonly = isinstance(logits, np.ndarray) and not logits.flags.writeable
     try:
-        return _run(x, t, soft, w, options, torch_dtype, resolved.device, resolved.fallback)
+        return _run(x, t, soft, w, options, torch_dtype, resolved.device, resolved.fallback,
+                    readonly)
     except torch.OutOfMemoryError as exc:
         if resolved.device.type == "cpu":
             raise
         reason = f"{resolved.device}: out of device memory ({exc.__class__.__name__}); used cpu"
-        return _run(x, t, soft, w, options, torch_dtype, torch.device("cpu"), reason)
+        return _run(x, t, soft, w, options, torch_dtype, torch.device("cpu"), reason, readonly)
 
 
-STAT_FIELDS = ("losses", "max", "log_sum", "confidence", "margin", "entropy", "p_true")
+STAT_FIELDS = ("losses", "max", "log_sum", "confidence", "p_true")
+"""The per-sample statistics computed eagerly, besides ``predictions`` and ``targets``."""
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _map_parallel(work: Callable[[list[int]], None], starts: list[int]) -> None:
+    """Run ``work`` on interleaved shares of ``starts``, on as many threads as torch uses."""
+    global _pool, _pool_size
+    workers = min(torch.get_num_threads(), len(starts) // CPU_PARALLEL_MIN_BLOCKS)
+    if workers <= 1:
+        work(starts)
+        return
+    with _pool_lock:
+        if _pool is None or _pool_size < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate")
+            _pool_size = workers
+        pool = _pool
+    list(pool.map(work, [starts[i::workers] for i in range(workers)]))
+
+
+def _cpu_stats(
+    x: torch.Tensor,
+    target: torch.Tensor,
+    soft: bool,
+    w: torch.Tensor | None,
+    options: Options,
+    block_rows: int,
+    exact: bool = False,
+) -> dict[str, np.ndarray]:
+    """Every eager per-sample statistic of the rows of ``x`` (raw logits, on the CPU).
+
+    Each row block is read from memory once; the passes over it (argmax, which gives the max;
+    exp into a scratch block; row sums) find it in cache. What is per row (N values, not N x C)
+    is kept in float64 and done once for the whole table after the loop, then rounded once.
+    ``exact`` also takes the exps of a float32 table in float64.
+    """
+    n, c = x.shape
+    temperature = options.temperature
+    eps = options.label_smoothing
+    native = x.dtype in (torch.float32, torch.float64)
+    dtype = np.float64 if x.dtype == torch.float64 else np.float32
+    work_dtype = np.float64 if exact else dtype
+    xn = x.numpy() if native else None
+    tn = target.numpy()
+    wn = None if w is None else w.numpy().astype(work_dtype)
+    keep_shifted = soft or bool(eps)
+
+    f64 = np.float64
+    mx = np.empty(n, dtype=f64)
+    log_sum = np.empty(n, dtype=f64)
+    predictions = np.empty(n, dtype=np.int64)
+    if soft:
+        losses = np.empty(n, dtype=f64)
+        logp_true = np.empty(n, dtype=f64)
+        labels = np.empty(n, dtype=np.int64)
+    else:
+        labels = tn
+        valid = labels != options.ignore_index
+        safe = np.where(valid, labels, 0)
+        z_y = np.empty(n, dtype=f64)
+        smooth = np.empty(n, dtype=f64) if eps else None
+
+    def work(starts: list[int]) -> None:
+        with np.errstate(all="ignore"):  # per thread: worker threads do not inherit it
+            work_blocks(starts)
+
+    def work_blocks(starts: list[int]) -> None:
+        rows = min(block_rows, n)
+        shifted_buf = np.empty((rows, c), dtype=work_dtype)
+        exp_buf = np.empty((rows, c), dtype=work_dtype) if keep_shifted else shifted_buf
+        scaled_buf = np.empty((rows, c), dtype=dtype) if native and temperature != 1.0 else None
+        for s in starts:
+            e = min(n, s + block_rows)
+            if not native:
+                z = _work(x[s:e], temperature).numpy()
+            elif scaled_buf is not None:
+                z = np.divide(xn[s:e], temperature, out=scaled_buf[: e - s])  # as torch rounds
+            else:
+                z = xn[s:e]
+            if exact:
+                z = z.astype(np.float64)
+            am = z.argmax(1)
+            m = np.take_along_axis(z, am[:, None], 1)
+            if keep_shifted:
+                shifted = np.subtract(z, m, out=shifted_buf[: e - s])
+                total = np.einsum("ij->i", np.exp(shifted, out=exp_buf[: e - s]))
+                ls = np.log(total, dtype=f64)
+            else:
+                ls = _log_sum_exp(z, am, m[:, 0], shifted_buf[: e - s])
+            mx[s:e] = m[:, 0]
+            log_sum[s:e] = ls
+            predictions[s:e] = am
+            if not soft:
+                z_y[s:e] = np.take_along_axis(z, safe[s:e, None], 1)[:, 0]
+                if eps:
+                    logp = np.subtract(shifted, ls[:, None].astype(work_dtype), out=shifted)
+                    total = (np.einsum("ij->i", logp) if wn is None
+                             else np.einsum("ij,j->i", logp, wn))
+                    smooth[s:e] = -total
+            else:
+                tb = tn[s:e]
+                a = tb * (1 - eps) + eps / c if eps else tb
+                if wn is not None:
+                    a = a * wn
+                logp = np.subtract(shifted, ls[:, None].astype(work_dtype), out=shifted)
+                losses[s:e] = -np.einsum("ij,ij->i", logp, a)
+                lab = tb.argmax(1)
+                labels[s:e] = lab
+                logp_true[s:e] = np.take_along_axis(logp, lab[:, None], 1)[:, 0]
+
+    with np.errstate(all="ignore"):
+        _map_parallel(work, list(range(0, n, block_rows)))
+        if soft:
+            p_true = np.exp(logp_true)
+        else:
+            logp_y = (z_y - mx) - log_sum
+            losses = -logp_y if wn is None else -wn[safe] * logp_y
+            if eps:
+                losses = (1 - eps) * losses + (eps / c) * smooth
+            losses = np.where(valid, losses, 0.0)
+            p_true = np.where(valid, np.exp(logp_y), np.nan)
+        confidence = np.exp(-log_sum)  # exp((max - max) - log_sum)
+    return {
+        "losses": losses.astype(dtype),
+        "max": mx.astype(dtype),
+        "log_sum": log_sum.astype(dtype),
+        "confidence": confidence.astype(dtype),
+        "p_true": p_true.astype(dtype),
+        "predictions": predictions,
+        "targets": np.array(labels, dtype=np.int64),
+    }
+
+
+def _log_sum_exp(z: np.ndarray, argmax: np.ndarray, mx: np.ndarray,
+                 scratch: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(z - mx)))`` per row in float64, given the rows' argmax and max.
+
+    Where exp(z) can neither overflow in the sum nor lose the largest term to underflow, the
+    shift by the max is taken out of the exp: one pass less over the block. The largest term
+    is then divided out in float64, ``log1p((sum - top) / top)``, so that a row with one
+    dominant class still gets exactly 0 and no probability exceeds 1. Other rows (huge, NaN or
+    infinite logits) are shifted as usual.
+    """
+    low, overflow = (-600.0, 709.0) if z.dtype == np.float64 else (-60.0, 88.0)
+    high = overflow - math.log(z.shape[1]) - 1.0
+    ex = np.exp(z, out=scratch)
+    top = np.take_along_axis(ex, argmax[:, None], 1)[:, 0].astype(np.float64)
+    total = np.einsum("ij->i", ex).astype(np.float64)
+    log_sum = np.log1p((total - top) / top)
+    shift = ~((mx >= low) & (mx <= high))
+    if shift.any():
+        rows = np.flatnonzero(shift)
+        log_sum[rows] = np.log(np.einsum("ij->i", np.exp(z[rows] - mx[rows, None])),
+                               dtype=np.float64)
+    return log_sum
 
 
 def _block_stats(
@@ -346,21 +646,16 @@ def _block_stats(
     w: torch.Tensor | None,
     options: Options,
 ) -> dict[str, torch.Tensor]:
-    """Every per-sample statistic of one block of rows of ``z = logits / T`` in one pass."""
+    """The eager per-sample statistics of one block of ``z = logits / T`` with torch ops.
+
+    Used on accelerators, where a launch costs more than memory traffic; the CPU uses
+    :func:`_cpu_stats`, which computes the same formulas.
+    """
     c = z.shape[1]
     eps = options.label_smoothing
     mx, am = z.max(1)
     shifted = z - mx[:, None]
-    ex = shifted.exp()
-    total = ex.sum(1)
-    log_sum = total.log()
-    # 0 * -inf is NaN; a masked class contributes nothing to the entropy.
-    plogp = torch.where(ex > 0, ex * shifted, 0.0).sum(1) / total
-    if c > 1:
-        p2 = torch.exp((z.topk(2, dim=1).values[:, 1] - mx) - log_sum)
-    else:
-        p2 = torch.zeros_like(mx)
-    conf = torch.exp(-log_sum)  # exp((max - max) - log_sum)
+    log_sum = shifted.exp().sum(1).log()
 
     if soft:
         tb = target.to(z.dtype)
@@ -376,8 +671,7 @@ def _block_stats(
         valid = labels != options.ignore_index
         safe = torch.where(valid, labels, 0)
         logp_y = (z.gather(1, safe[:, None])[:, 0] - mx) - log_sum
-        w_y = torch.ones_like(logp_y) if w is None else w[safe]
-        losses = -w_y * logp_y
+        losses = -logp_y if w is None else -w[safe] * logp_y
         if eps:
             logp = shifted - log_sum[:, None]
             smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))
@@ -388,13 +682,34 @@ def _block_stats(
         "losses": losses,
         "max": mx,
         "log_sum": log_sum,
-        "confidence": conf,
-        "margin": conf - p2,
-        "entropy": log_sum - plogp,
+        "confidence": torch.exp(-log_sum),  # exp((max - max) - log_sum)
         "p_true": p_true,
         "predictions": am,
         "targets": labels,
     }
+
+
+def _stats(x: torch.Tensor, target: torch.Tensor, soft: bool, w: torch.Tensor | None,
+           options: Options, block_rows: int | None = None,
+           table_elements: int | None = None) -> dict[str, np.ndarray]:
+    """The eager per-sample statistics of the rows of ``x`` (raw logits) as numpy arrays.
+
+    ``table_elements`` is the size of the whole table these rows belong to (``x`` itself by
+    default): it decides the precision, so that a row recomputed alone matches its table.
+    """
+    n, c = x.shape
+    if x.device.type == "cpu":
+        exact = (table_elements or n * c) <= EXACT_ELEMENTS
+        return _cpu_stats(x, target, soft, w, options,
+                          block_rows or max(1, CPU_BLOCK_ELEMENTS // c), exact)
+    block_rows = block_rows or max(1, ACCELERATOR_BLOCK_ELEMENTS // c)
+    parts = []
+    with torch.inference_mode():
+        for s in range(0, n, block_rows):
+            e = min(n, s + block_rows)
+            parts.append(_block_stats(_work(x[s:e], options.temperature), target[s:e], soft, w,
+                                      options))
+        return {k: torch.cat([p[k] for p in parts]).cpu().numpy() for k in parts[0]}
 
 
 def _run(
@@ -406,34 +721,30 @@ def _run(
     dtype: torch.dtype,
     device: torch.device,
     fallback: str | None,
+    readonly: bool = False,
 ) -> Evaluation:
     n, c = x.shape
+    source = x
     x = x.to(device=device, dtype=dtype)
+    # Still the caller's read-only memory only if ``to`` made no copy.
+    readonly = readonly and x.data_ptr() == source.data_ptr() and x.device == source.device
     compute = torch.float64 if dtype == torch.float64 else torch.float32
     t = t.to(device)
     w = None if w64 is None else w64.to(device=device, dtype=compute)
     budget = CPU_BLOCK_ELEMENTS if device.type == "cpu" else ACCELERATOR_BLOCK_ELEMENTS
     block_rows = max(1, budget // c)
 
-    out = {k: torch.empty(n, dtype=compute, device=device) for k in STAT_FIELDS}
-    out["predictions"] = torch.empty(n, dtype=torch.int64, device=device)
-    out["targets"] = torch.empty(n, dtype=torch.int64, device=device)
-    with torch.inference_mode():
-        for s in range(0, n, block_rows):
-            e = min(n, s + block_rows)
-            stats = _block_stats(_work(x[s:e], options.temperature), t[s:e], soft, w, options)
-            for key, value in stats.items():
-                out[key][s:e] = value
-        if soft:
-            denominator = float(n)
+    arrays = _stats(x, t, soft, w, options, block_rows)
+    if soft:
+        denominator = float(n)
+    else:
+        targets = arrays["targets"]
+        valid = targets != options.ignore_index
+        if w is None:
+            denominator = float(np.count_nonzero(valid))
         else:
-            valid = out["targets"] != options.ignore_index
-            if w is None:
-                denominator = float(valid.sum())
-            else:
-                denominator = float(w[torch.where(valid, out["targets"], 0)][valid].sum())
+            denominator = float(_host(w)[targets[valid]].sum())
 
-    arrays = {k: v.cpu().numpy() for k, v in out.items()}
     return _assemble(
         arrays,
         options=options,
@@ -445,16 +756,18 @@ def _run(
         x=x,
         t=t,
         w=w,
-        max_=out["max"],
-        log_sum=out["log_sum"],
+        # On the CPU these share memory with the arrays, as the per-row updates expect.
+        max_=torch.as_tensor(arrays["max"], device=device),
+        log_sum=torch.as_tensor(arrays["log_sum"], device=device),
         block_rows=block_rows,
+        readonly=readonly,
     )
 
 
 def _assemble(arrays: dict[str, np.ndarray], *, options: Options, soft: bool,
               denominator: float, device: str, fallback: str | None, dtype: str,
               x: torch.Tensor, t: torch.Tensor, w: torch.Tensor | None, max_: torch.Tensor,
-              log_sum: torch.Tensor, block_rows: int) -> Evaluation:
+              log_sum: torch.Tensor, block_rows: int, readonly: bool = False) -> Evaluation:
     """The aggregates (reduced loss, accuracy, flags) from per-sample arrays; O(N), no (N, C)."""
     losses = arrays["losses"]
     targets = arrays["targets"]
@@ -479,8 +792,6 @@ def _assemble(arrays: dict[str, np.ndarray], *, options: Options, soft: bool,
         valid=valid,
         correct=correct,
         confidence=arrays["confidence"],
-        margin=arrays["margin"],
-        entropy=arrays["entropy"],
         p_true=arrays["p_true"],
         finite=finite,
         accuracy=float(correct.sum() / n_valid) if n_valid else math.nan,
@@ -498,4 +809,5 @@ def _assemble(arrays: dict[str, np.ndarray], *, options: Options, soft: bool,
         _max=max_,
         _log_sum=log_sum,
         _block_rows=block_rows,
+        _x_readonly=readonly,
     )

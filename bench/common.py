@@ -1,0 +1,102 @@
+"""Timing helpers and machine facts shared by the benchmark runner and its child processes.
+
+No Qt here: the GUI pieces live in ``bench/probe.py``, which runs in child processes.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int,
+                warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of each function, ``repeats`` times, interleaved.
+
+    Each round runs every function once, in an order rotated by one each round, so that a burst
+    of load from another process hits all of them alike and no one always runs first.
+    """
+    names = list(fns)
+    for _ in range(warmup):
+        for name in names:
+            fns[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            start = time.perf_counter()
+            fns[name]()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1e3
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return [float("nan")] * 3
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict:
+    """CPU, cores, threads, load and library versions: what a reader needs to compare runs."""
+    import numpy as np
+    import torch
+
+    info: dict = {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": load_average(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "qt_platform": child_env()["QT_QPA_PLATFORM"],
+    }
+    try:
+        import psutil
+
+        info["physical_cores"] = psutil.cpu_count(logical=False)
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    for module in ("PySide6", "pyqtgraph", "matplotlib"):
+        try:
+            info[module] = __import__(module).__version__
+        except ImportError:
+            info[module] = "missing"
+    return info
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child processes: repository importable, offscreen Qt by default."""
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [env.get("PYTHONPATH", "")])])
+    return env
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

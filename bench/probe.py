@@ -1,0 +1,325 @@
+"""The GUI side of the benchmarks, run in child processes so each starts clean.
+
+``python bench/probe.py startup``   start the app as ``main.py`` does; print ``painted`` when every
+                                    plot has been painted once, then exit at once.
+``python bench/probe.py gui ...``   edit and open timings (edit_small, open_npy, edit_large); JSON.
+``python bench/probe.py memory ...`` resident memory of the app before and after opening a file;
+                                    JSON.
+
+"Every plot updated" means: ``document.set_logits`` returned (the document recomputed and the
+window pushed the numbers into every view), then the event loop ran until each of the five plot
+views and the table have received a paint event, i.e. have drawn the new numbers into the
+window's backing store. Only then is the clock stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+PAINT_TIMEOUT_S = 20.0
+
+
+def start_app():
+    """QApplication configured as ``gui.app.run`` configures it."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Softmax Lab bench")
+    app.setOrganizationName("Softmax Lab bench")
+    return app
+
+
+def _isolate_settings(tmp: str) -> None:
+    # Recent-file lists go to a throwaway folder, never the user's settings.
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
+
+
+class PaintWatch:
+    """Records paint events on the viewports of the window's plots and table."""
+
+    def __init__(self, window) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        paint = QEvent.Type.Paint
+        seen: set = set()
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == paint:
+                    seen.add(obj)
+                return False
+
+        self.seen = seen
+        self.filter = Filter()
+        self.watched = [view.viewport() for view in (
+            window.sample_plot, window.loss_plot, window.heatmap, window.curve_plot,
+            window.gradient_plot, window.table)]
+        for viewport in self.watched:
+            viewport.installEventFilter(self.filter)
+
+    def reset(self) -> None:
+        self.seen.clear()
+
+    def wait(self, app) -> bool:
+        """Run the event loop until every watched view has painted; False on timeout."""
+        deadline = time.perf_counter() + PAINT_TIMEOUT_S
+        while True:
+            app.processEvents()
+            if all(v in self.seen for v in self.watched):
+                return True
+            if time.perf_counter() > deadline:
+                return False
+            time.sleep(0.0002)
+
+
+def show_window(app, document=None):
+    from gui.main_window import MainWindow
+
+    window = MainWindow(document)
+    window.resize(1280, 800)
+    watch = PaintWatch(window)
+    window.show()
+    watch.wait(app)
+    return window, watch
+
+
+def close_window(app, window) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.document.mark_clean()
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
+def wait_loaded(app, window, path: str) -> None:
+    """Open ``path`` the way the user does (off-thread) and block until it is in."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    outcome: list[str] = []
+
+    def done(message: str) -> None:
+        outcome.append(message)
+        loop.quit()
+
+    window.sigFileLoaded.connect(done)
+    window.sigLoadFailed.connect(done)
+    try:
+        window.load_file(path, as_probabilities=False)
+        if not outcome:
+            loop.exec()
+    finally:
+        window.sigFileLoaded.disconnect(done)
+        window.sigLoadFailed.disconnect(done)
+    if outcome != [path]:
+        raise RuntimeError(f"opening {path} failed: {outcome}")
+
+
+def random_table(n: int, c: int, seed: int = 0, dtype=None):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 2.0, size=(n, c))
+    logits = logits.round(2) if dtype is None else logits.astype(dtype)
+    return logits, rng.integers(0, c, n)
+
+
+def write_npy(path: Path, n: int, c: int) -> Path:
+    """Logits only, as a model's raw output is usually saved (every sample starts ignored)."""
+    import numpy as np
+
+    if not path.exists():
+        logits, _labels = random_table(n, c, seed=1, dtype=np.float32)
+        np.save(path, logits)
+    return path
+
+
+def write_npz(path: Path, n: int, c: int) -> Path:
+    """Logits with their labels: every sample is scored, placed on the curve, counted."""
+    import numpy as np
+
+    if not path.exists():
+        logits, labels = random_table(n, c, seed=1, dtype=np.float32)
+        np.savez(path, logits=logits, labels=labels)
+    return path
+
+
+def _edit_once(app, window, watch, k: int) -> float:
+    """One edit of a logit of the selected sample, until every view has painted it."""
+    doc = window.document
+    row = window.selected_sample
+    col = k % doc.n_classes
+    value = float(doc.logits[row, col]) + (0.5 if k % 2 == 0 else -0.5)
+    watch.reset()
+    start = time.perf_counter()
+    doc.set_logits([row], [col], value)
+    painted = watch.wait(app)
+    elapsed = time.perf_counter() - start
+    if not painted:
+        raise RuntimeError("the views did not repaint after an edit")
+    return elapsed
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_startup(_args) -> int:
+    app = start_app()
+    _isolate_settings(_args.tmp)
+    window, watch = show_window(app)
+    if not all(v in watch.seen for v in watch.watched):
+        print("not painted", flush=True)
+        os._exit(1)
+    print("painted", flush=True)
+    os._exit(0)  # the figure is the time to the first paint; tearing Qt down is not part of it
+
+
+def cmd_gui(args) -> int:
+    import numpy as np
+
+    from bench.common import interleaved
+    from bench.peers import NotebookFigure, numpy_recipe
+    from core.document import Document
+
+    app = start_app()
+    _isolate_settings(args.tmp)
+    result: dict = {}
+    small_n, small_c = args.small
+    large_n, large_c = args.large
+    wanted = set(args.figures)
+
+    if wanted & {"edit_small", "edit_large"}:
+        logits, labels = random_table(small_n, small_c)
+        window, watch = show_window(app, Document(logits, labels))
+        notebook = NotebookFigure()
+        counter = iter(range(10**9))
+        samples = interleaved({
+            "app": lambda: _edit_once(app, window, watch, next(counter)),
+            "matplotlib": lambda: notebook.redraw(window.document.logits,
+                                                  window.document.labels,
+                                                  window.selected_sample),
+        }, args.repeats)
+        result["edit_small"] = {"app": samples["app"], "matplotlib": samples["matplotlib"]}
+        close_window(app, window)
+
+    if wanted & {"open_npy", "edit_large"}:
+        window, watch = show_window(app)
+
+    if "open_npy" in wanted:
+        path = str(write_npy(Path(args.tmp) / f"logits_{large_n}x{large_c}.npy", large_n,
+                             large_c))
+        labels = np.random.default_rng(1).integers(0, large_c, large_n)
+
+        def open_file() -> None:
+            watch.reset()
+            wait_loaded(app, window, path)
+            if not watch.wait(app):
+                raise RuntimeError("the views did not repaint after opening a file")
+
+        def peer() -> None:
+            numpy_recipe(np.load(path), labels)
+
+        samples = interleaved({"app": open_file, "numpy": peer}, args.open_repeats)
+        result["open_npy"] = {"app": samples["app"], "numpy": samples["numpy"]}
+
+    if "edit_large" in wanted:
+        path = str(write_npz(Path(args.tmp) / f"labelled_{large_n}x{large_c}.npz", large_n,
+                             large_c))
+        wait_loaded(app, window, path)
+        watch.wait(app)
+        # The first edit of an opened (read-only) table copies it; counted apart.
+        first = _edit_once(app, window, watch, 0)
+        edits = [_edit_once(app, window, watch, k) for k in range(1, args.repeats + 1)]
+        result["edit_large"] = {"app": edits, "first_edit": [first]}
+
+    if wanted & {"open_npy", "edit_large"}:
+        close_window(app, window)
+
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def _memory_now() -> dict[str, float]:
+    """Resident memory now and its high-water mark (MB), from /proc (psutil elsewhere)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        fields = {}
+        for line in status.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                fields[key] = int(value.split()[0]) / 1024
+        return {"rss": fields["VmRSS"], "peak": fields["VmHWM"],
+                "anon": fields.get("RssAnon", float("nan")),
+                "file": fields.get("RssFile", float("nan"))}
+    import psutil
+
+    info = psutil.Process().memory_info()
+    peak = getattr(info, "peak_wset", info.rss)
+    return {"rss": info.rss / 2**20, "peak": peak / 2**20, "anon": float("nan"),
+            "file": float("nan")}
+
+
+def _reset_peak() -> None:
+    """Start the high-water mark (VmHWM) afresh, so it measures only what follows (Linux)."""
+    # Elsewhere the peak since start is reported, which can only be larger.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def cmd_memory(args) -> int:
+    app = start_app()
+    _isolate_settings(args.tmp)
+    n, c = args.large
+    path = write_npy(Path(args.tmp) / f"logits_{n}x{c}.npy", n, c)
+    window, watch = show_window(app)
+    for _ in range(3):  # let start-up garbage settle before the baseline
+        app.processEvents()
+    _reset_peak()
+    empty = _memory_now()
+    watch.reset()
+    wait_loaded(app, window, str(path))
+    watch.wait(app)
+    result = {"file_mb": path.stat().st_size / 2**20, "empty": empty, "loaded": _memory_now()}
+    print(json.dumps(result), flush=True)  # a line per stage: a crash later keeps this one
+    _edit_once(app, window, watch, 0)
+    result["edited"] = _memory_now()
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def _size(text: str) -> tuple[int, int]:
+    n, c = (int(v) for v in text.lower().split("x"))
+    return n, c
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["startup", "gui", "memory"])
+    parser.add_argument("--tmp", required=True, help="a scratch folder (data files, settings)")
+    parser.add_argument("--small", type=_size, default=(16, 10))
+    parser.add_argument("--large", type=_size, default=(50_000, 1_000))
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--open-repeats", type=int, default=5)
+    parser.add_argument("--figures", nargs="*", default=["edit_small", "open_npy", "edit_large"])
+    args = parser.parse_args(argv)
+    return {"startup": cmd_startup, "gui": cmd_gui, "memory": cmd_memory}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
