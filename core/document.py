@@ -87,6 +87,7 @@ class Document:
         self._undo: list[Command] = []
         self._redo: list[Command] = []
         self._clean_index: int | None = 0
+        self.changed_rows: np.ndarray | None = None
         self._set_all(*self._normalise(logits, labels, class_names, soft_targets),
                       settings or Settings())
         self.evaluation: Evaluation = self._evaluate()
@@ -185,13 +186,16 @@ class Document:
             self._undo.append(command)
         self._redo.clear()
         self.evaluation = evaluation
-        self._notify(command.change)
+        self._notify(command.change, command.rows)
 
     def _after(self, change: Change, rows: np.ndarray | None) -> None:
         self.evaluation = self._evaluate(change, rows)
-        self._notify(change)
+        self._notify(change, rows)
 
-    def _notify(self, change: Change) -> None:
+    def _notify(self, change: Change, rows: np.ndarray | None = None) -> None:
+        # Listeners may read changed_rows: the samples whose logits alone changed (a cell edit,
+        # a drag), so a view can repaint those rows instead of everything.
+        self.changed_rows = rows if change == Change.LOGITS else None
         for callback in list(self._listeners):
             callback(change)
 

@@ -22,6 +22,7 @@ class LoadResult:
 
     path: str
     data: LoadedLogits
+    logits: np.ndarray
     labels: np.ndarray
     settings: Settings
     evaluation: Evaluation
@@ -35,6 +36,7 @@ def prepare(path: str, settings: Settings, as_probabilities: bool) -> LoadResult
     if as_probabilities and data.looks_like_probabilities:
         data = data.as_log_probabilities()
         notices = list(data.notices)
+    logits = _copy_on_write(data.logits)
     if data.targets is None:
         labels = np.full(data.logits.shape[0], IGNORE_INDEX, dtype=np.int64)
         notices.append("the file has no labels: every sample is ignored until you set labels")
@@ -42,10 +44,24 @@ def prepare(path: str, settings: Settings, as_probabilities: bool) -> LoadResult
         labels = np.asarray(data.targets, dtype=np.int64)
     settings = Settings(**{**settings.__dict__, "weight": None, "target_mode": "index"})
     try:
-        evaluation = evaluate(data.logits, labels, **settings.evaluate_kwargs())
+        evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
-    return LoadResult(path, data, labels, settings, evaluation, notices)
+    return LoadResult(path, data, logits, labels, settings, evaluation, notices)
+
+
+def _copy_on_write(logits: np.ndarray) -> np.ndarray:
+    """A read-only memory map reopened copy-on-write: edits touch private pages only.
+
+    The document can then edit in place without first copying a 200 MB file into memory, and
+    the file on disk never changes.
+    """
+    if not isinstance(logits, np.memmap) or logits.flags.writeable or not logits.filename:
+        return logits
+    if not logits.flags.c_contiguous:
+        return logits
+    return np.memmap(logits.filename, dtype=logits.dtype, mode="c", offset=logits.offset,
+                     shape=logits.shape)
 
 
 class FileLoader(QObject):

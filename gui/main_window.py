@@ -785,7 +785,7 @@ class MainWindow(QMainWindow):
                 return
         names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
         try:
-            self.document.replace_all(data.logits, result.labels, names,
+            self.document.replace_all(result.logits, result.labels, names,
                                       settings=result.settings, evaluation=result.evaluation,
                                       text=f"Open {Path(result.path).name}")
         except ValueError as exc:

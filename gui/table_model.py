@@ -59,6 +59,7 @@ class LogitsTableModel(QAbstractTableModel):
         self._theme = theme
         self._show_probabilities = False
         self._probabilities: np.ndarray | None = None
+        self._row_cache: dict[int, np.ndarray] = {}
         # Sorting and filtering live here, as an index array: a proxy model would call data()
         # once per row from Python to sort, which is far too slow at 50,000 rows.
         self._order: np.ndarray | None = None
@@ -105,12 +106,14 @@ class LogitsTableModel(QAbstractTableModel):
 
     def set_show_probabilities(self, show: bool) -> None:
         if show != self._show_probabilities:
+            self._row_cache.clear()
             self._show_probabilities = show
             self._class_cells_changed()
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
         self._class_cells_changed()
+
 
     # --- QAbstractTableModel --------------------------------------------------------------------
 
@@ -248,14 +251,19 @@ class LogitsTableModel(QAbstractTableModel):
         return float(self._probabilities_row(row)[cls])
 
     def _probabilities_row(self, row: int) -> np.ndarray:
-        # Small tables: the whole matrix once per evaluation. Large ones: only visible rows ask.
+        # Small tables: the whole matrix once per evaluation. Large ones: only the visible rows,
+        # each once (a row's cells all ask for it).
         ev = self._doc.evaluation
-        if self._probabilities is None:
-            if ev.n_samples * ev.n_classes <= 1_000_000:
-                self._probabilities = ev.probabilities
-            else:
-                return ev.probabilities_of([row])[0]
-        return self._probabilities[row]
+        if self._probabilities is None and ev.n_samples * ev.n_classes <= 1_000_000:
+            self._probabilities = ev.probabilities
+        if self._probabilities is not None:
+            return self._probabilities[row]
+        cached = self._row_cache.get(row)
+        if cached is None:
+            if len(self._row_cache) > 512:
+                self._row_cache.clear()
+            cached = self._row_cache[row] = ev.probabilities_of([row])[0]
+        return cached
 
     def setData(self, index: Index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if not index.isValid() or role != Qt.ItemDataRole.EditRole:
@@ -416,6 +424,7 @@ class LogitsTableModel(QAbstractTableModel):
 
     def _on_document_changed(self, change: Change) -> None:
         self._probabilities = None
+        self._row_cache.clear()
         if change & Change.STRUCTURE or (change & Change.SETTINGS and self._shape_changed()):
             self.beginResetModel()
             if change & Change.STRUCTURE:
@@ -430,8 +439,17 @@ class LogitsTableModel(QAbstractTableModel):
         if change & Change.NAMES:
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
         self._columns = self.columnCount()
-        self.dataChanged.emit(self.index(0, 0),
-                              self.index(self.rowCount() - 1, self.columnCount() - 1))
+        rows = self._doc.changed_rows
+        last = self.columnCount() - 1
+        if rows is not None and len(rows) <= 64:
+            # A cell edit or a drag: only those samples' rows moved (the reduced loss is not in
+            # the table), so repaint them and not every visible cell.
+            for sample in rows:
+                row = self.row_of(int(sample))
+                if row is not None:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+            return
+        self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, last))
 
     def _shape_changed(self) -> bool:
         return self._columns != self.columnCount()

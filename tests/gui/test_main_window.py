@@ -311,3 +311,25 @@ def test_top_k_top_p_tab_follows_the_selected_sample(window):
     _, _, probabilities = torch_state(window)
     np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1],
                                rtol=1e-5)
+
+
+def test_editing_an_opened_npy_never_copies_or_changes_the_file(qtbot, window, tmp_path):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(300, 7)).astype(np.float32)
+    path = tmp_path / "val.npy"
+    np.save(path, logits)
+    before = path.read_bytes()
+    with qtbot.waitSignal(window.sigFileLoaded, timeout=20000):
+        window.load_file(path, as_probabilities=False)
+    doc = window.document
+    assert doc.logits.flags.writeable
+    assert isinstance(doc.logits.base, np.memmap) or isinstance(doc.logits, np.memmap)
+    doc.set_labels(range(300), rng.integers(0, 7, 300))
+    doc.set_logits([5], [2], 42.0)
+    assert isinstance(doc.logits.base, np.memmap) or isinstance(doc.logits, np.memmap)
+    expected = logits.copy()
+    expected[5, 2] = 42.0
+    np.testing.assert_array_equal(doc.logits, expected)
+    ref = F.cross_entropy(torch.tensor(expected), torch.tensor(doc.labels), reduction="none")
+    np.testing.assert_allclose(doc.evaluation.losses, ref.numpy(), rtol=1e-5)
+    assert path.read_bytes() == before
