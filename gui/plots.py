@@ -9,6 +9,7 @@ cannot be drawn, formatting).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -169,35 +170,43 @@ class _InteractiveViewBox(pg.ViewBox):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.click_handler: Callable[[QPointF], bool] | None = None
-        self.drag_start: Callable[[QPointF], bool] | None = None
-        self.drag_move: Callable[[QPointF], None] | None = None
-        self.drag_finish: Callable[[QPointF], None] | None = None
+        self._handlers: dict[str, weakref.WeakMethod] = {}
         self._owner_drag = False
 
+    def set_handlers(self, **handlers: Callable[[QPointF], object]) -> None:
+        """click / drag_start return True to claim the event; drag_move / drag_finish follow.
+
+        Held weakly: the handlers are bound methods of the widget that owns this view box, and a
+        strong reference would make a Python-level cycle through a Qt-owned object.
+        """
+        self._handlers = {name: weakref.WeakMethod(method) for name, method in handlers.items()}
+
+    def _call(self, name: str, pos: QPointF) -> object:
+        ref = self._handlers.get(name)
+        method = ref() if ref is not None else None
+        return None if method is None else method(pos)
+
     def mouseClickEvent(self, ev: MouseClickEvent) -> None:
-        if (
-            ev.button() == Qt.MouseButton.LeftButton
-            and self.click_handler is not None
-            and self.click_handler(self.mapToView(ev.pos()))
+        if ev.button() == Qt.MouseButton.LeftButton and self._call(
+            "click", self.mapToView(ev.pos())
         ):
             ev.accept()
             return
         super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev: MouseDragEvent, axis: int | None = None) -> None:
-        if axis is None and ev.button() == Qt.MouseButton.LeftButton and self.drag_start:
+        if axis is None and ev.button() == Qt.MouseButton.LeftButton:
             if ev.isStart():
-                self._owner_drag = bool(self.drag_start(self.mapToView(ev.buttonDownPos())))
+                claimed = self._call("drag_start", self.mapToView(ev.buttonDownPos()))
+                self._owner_drag = bool(claimed)
             if self._owner_drag:
                 ev.accept()
                 pos = self.mapToView(ev.pos())
                 if ev.isFinish():
                     self._owner_drag = False
-                    if self.drag_finish is not None:
-                        self.drag_finish(pos)
-                elif self.drag_move is not None:
-                    self.drag_move(pos)
+                    self._call("drag_finish", pos)
+                else:
+                    self._call("drag_move", pos)
                 return
         super().mouseDragEvent(ev, axis)
 
@@ -451,9 +460,11 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             self._logit_vb: _HoverLabel(self._logit_vb),
             self._prob_vb: _HoverLabel(self._prob_vb),
         }
-        self._logit_vb.drag_start = self._on_drag_start
-        self._logit_vb.drag_move = self._on_drag_move
-        self._logit_vb.drag_finish = self._on_drag_finish
+        self._logit_vb.set_handlers(
+            drag_start=self._on_drag_start,
+            drag_move=self._on_drag_move,
+            drag_finish=self._on_drag_finish,
+        )
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         for vb in (self._logit_vb, self._prob_vb):
             vb.sigRangeChanged.connect(self._place_end_labels)
@@ -742,7 +753,7 @@ class LossPlot(pg.PlotWidget):
         plot.addItem(self.reduced_line, ignoreBounds=True)
 
         self._hover = _HoverLabel(self._vb)
-        self._vb.click_handler = self._on_click
+        self._vb.set_handlers(click=self._on_click)
         self._vb.sigResized.connect(self._place_reduced_text)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.set_theme(theme)
@@ -1001,7 +1012,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         self.colorbar.setImageItem(self.image, insert_in=plot)
 
         self._hover = _HoverLabel(self._vb)
-        self._vb.click_handler = self._on_click
+        self._vb.set_handlers(click=self._on_click)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.set_theme(theme)
 

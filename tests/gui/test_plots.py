@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.plots import (
@@ -29,9 +28,6 @@ from gui.plots import (
     SamplePlot,
 )
 from gui.theme import DARK, LIGHT
-
-LEFT = Qt.MouseButton.LeftButton
-NO_BUTTON = Qt.MouseButton.NoButton
 
 NAMES = ["cat", "dog", "a rather long class name", "bird"]
 LOGITS = np.array([0.5, 2.0, -1.0, 0.25])
@@ -48,12 +44,6 @@ def _collect_after_module():
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-@pytest.fixture(autouse=True)
-def _no_mouse_rate_limit(monkeypatch):
-    """pyqtgraph drops mouse moves that come within 10 ms of each other; synthetic events do."""
-    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)
-
-
 def _show(qtbot, widget, width=720, height=380):
     qtbot.addWidget(widget)
     widget.resize(width, height)
@@ -61,40 +51,6 @@ def _show(qtbot, widget, width=720, height=380):
     qtbot.waitExposed(widget)
     QApplication.processEvents()
     return widget
-
-
-# Mouse events go to the view's viewport, as in pyqtgraph's own tests/ui_testing.py; QTest cannot
-# keep a button held across moves on a QGraphicsView.
-def _mouse(widget, kind: QEvent.Type, pos: QPoint, button, buttons) -> None:
-    viewport = widget.viewport()
-    event = QMouseEvent(
-        kind,
-        QPointF(pos),
-        QPointF(viewport.mapToGlobal(pos)),
-        button,
-        buttons,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(viewport, event)
-
-
-def _drag(widget, points: list[QPoint]) -> None:
-    _mouse(widget, QEvent.Type.MouseMove, points[0], NO_BUTTON, NO_BUTTON)
-    _mouse(widget, QEvent.Type.MouseButtonPress, points[0], LEFT, LEFT)
-    for point in points[1:]:
-        _mouse(widget, QEvent.Type.MouseMove, point, NO_BUTTON, LEFT)
-    _mouse(widget, QEvent.Type.MouseButtonRelease, points[-1], LEFT, NO_BUTTON)
-
-
-def _click(widget, pos: QPoint) -> None:
-    _mouse(widget, QEvent.Type.MouseMove, pos, NO_BUTTON, NO_BUTTON)
-    _mouse(widget, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT)
-    _mouse(widget, QEvent.Type.MouseButtonRelease, pos, LEFT, NO_BUTTON)
-
-
-def _at(widget, vb: pg.ViewBox, x: float, y: float) -> QPoint:
-    """Viewport pixel of a point given in the view coordinates of `vb`."""
-    return widget.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
 
 
 def _heights(bars: pg.BarGraphItem) -> np.ndarray:
@@ -213,7 +169,7 @@ def test_sample_plot_wide_vocabulary_shows_top_k(qtbot):
     assert MAX_BARS == 40
 
 
-def test_sample_plot_real_drag_edits_a_logit(qtbot):
+def test_sample_plot_real_drag_edits_a_logit(qtbot, mouse):
     plot = _show(qtbot, SamplePlot())
     plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
     QApplication.processEvents()
@@ -234,9 +190,9 @@ def test_sample_plot_real_drag_edits_a_logit(qtbot):
     plot.sigDragFinished.connect(finished.append)
     y_range = vb.viewRange()[1]
     target = y_range[1] - 0.05 * (y_range[1] - y_range[0])
-    path = [_at(plot, vb, 1.0, 1.0), *(_at(plot, vb, 1.0, y) for y in (1.5, 2.0, target))]
+    path = [mouse.at(plot, vb, 1.0, 1.0), *(mouse.at(plot, vb, 1.0, y) for y in (1.5, 2.0, target))]
 
-    _drag(plot, path)
+    mouse.drag(plot, path)
 
     assert dragged, "no sigLogitDragged"
     assert all(cls == 1 for cls, _ in dragged)
@@ -248,7 +204,7 @@ def test_sample_plot_real_drag_edits_a_logit(qtbot):
     assert _heights(plot.logit_bars)[1] == pytest.approx(dragged[-1][1])
 
 
-def test_sample_plot_drag_on_empty_space_emits_nothing(qtbot):
+def test_sample_plot_drag_on_empty_space_emits_nothing(qtbot, mouse):
     plot = _show(qtbot, SamplePlot())
     plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
     QApplication.processEvents()
@@ -257,13 +213,13 @@ def test_sample_plot_drag_on_empty_space_emits_nothing(qtbot):
     plot.sigLogitDragged.connect(lambda c, v: signals.append((c, v)))
     plot.sigDragFinished.connect(signals.append)
     # Column of class 2 (logit -1): its bar spans [-1, 0]; start well above it.
-    _drag(plot, [_at(plot, vb, 2.0, 1.6), _at(plot, vb, 2.0, 1.0), _at(plot, vb, 2.0, 0.5)])
+    mouse.drag(plot, [mouse.at(plot, vb, 2.0, y) for y in (1.6, 1.0, 0.5)])
     # Between bars, outside every column.
-    _drag(plot, [_at(plot, vb, 4.2, 0.1), _at(plot, vb, 4.2, 1.0)])
+    mouse.drag(plot, [mouse.at(plot, vb, 4.2, 0.1), mouse.at(plot, vb, 4.2, 1.0)])
     assert signals == []
 
 
-def test_sample_plot_drag_in_wide_vocabulary_reports_the_real_class(qtbot):
+def test_sample_plot_drag_in_wide_vocabulary_reports_the_real_class(qtbot, mouse):
     plot = _show(qtbot, SamplePlot())
     c = 1000
     logits = np.linspace(-3.0, 3.0, c)
@@ -274,7 +230,7 @@ def test_sample_plot_drag_in_wide_vocabulary_reports_the_real_class(qtbot):
     dragged: list[tuple[int, float]] = []
     plot.sigLogitDragged.connect(lambda cls, v: dragged.append((cls, v)))
     with qtbot.waitSignal(plot.sigDragFinished) as blocker:
-        _drag(plot, [_at(plot, vb, 2.0, 1.5), _at(plot, vb, 2.0, 2.0), _at(plot, vb, 2.0, 2.5)])
+        mouse.drag(plot, [mouse.at(plot, vb, 2.0, y) for y in (1.5, 2.0, 2.5)])
     assert blocker.args == [c - 3]  # slot 2 = third most probable class
     assert {cls for cls, _ in dragged} == {c - 3}
 
@@ -370,14 +326,14 @@ def test_loss_plot_hover_shows_exact_loss(qtbot):
     assert plot.hover_text_at(3.6, 0.0) is None
 
 
-def test_loss_plot_real_click_selects_a_sample(qtbot):
+def test_loss_plot_real_click_selects_a_sample(qtbot, mouse):
     plot = _show(qtbot, LossPlot())
     losses, correct, valid, finite = _losses(8)
     plot.set_losses(losses, correct, valid, finite, float(losses.mean()), "mean", 0)
     QApplication.processEvents()
     vb = plot.getPlotItem().getViewBox()
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
-        _click(plot, _at(plot, vb, 5.0, losses[5] / 2))
+        mouse.click(plot, mouse.at(plot, vb, 5.0, losses[5] / 2))
     assert blocker.args == [5]
 
 
@@ -463,7 +419,7 @@ def test_heatmap_non_finite_cells_are_safe_and_marked(qtbot):
     assert "p = 7" in plot.hover_text_at(0.0, 1.0)
 
 
-def test_heatmap_rows_map_to_samples_in_hover_and_click(qtbot):
+def test_heatmap_rows_map_to_samples_in_hover_and_click(qtbot, mouse):
     plot = _show(qtbot, ProbabilityHeatmap())
     rows = np.array([0, 10, 20, 30, 40])
     targets = np.array([0, 1, 2, 3, 0])
@@ -477,7 +433,7 @@ def test_heatmap_rows_map_to_samples_in_hover_and_click(qtbot):
     assert plot.hover_text_at(4.7, 0.0) is None
     vb = plot.getPlotItem().getViewBox()
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
-        _click(plot, _at(plot, vb, 1.0, 4.0))
+        mouse.click(plot, mouse.at(plot, vb, 1.0, 4.0))
     assert blocker.args == [40]
     plot.set_probabilities(_matrix(5, 4), np.zeros(5, int), np.ones(5, bool), NAMES, 35, rows)
     assert not plot.selection_outline.isVisible()  # the selected sample is not among the rows
@@ -543,7 +499,7 @@ def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):
     np.testing.assert_allclose(x, [1e-30, 1.0, 0.0])
 
 
-def test_loss_curve_hover_and_real_click(qtbot):
+def test_loss_curve_hover_and_real_click(qtbot, mouse):
     plot = _show(qtbot, LossCurvePlot())
     p = np.array([0.8, 0.3, 0.05])
     plot.set_points(p, np.array([True, False, False]), np.ones(3, bool), 0)
@@ -553,7 +509,7 @@ def test_loss_curve_hover_and_real_click(qtbot):
     assert plot.hover_text_at(0.6, 4.0) is None
     vb = plot.getPlotItem().getViewBox()
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
-        _click(plot, _at(plot, vb, 0.05, float(-np.log(0.05))))
+        mouse.click(plot, mouse.at(plot, vb, 0.05, float(-np.log(0.05))))
     assert blocker.args == [2]
 
 
@@ -707,7 +663,7 @@ def test_any_values_draw_finite_geometry(qtbot, values, seed):
 @pytest.mark.parametrize(
     "theme", [LIGHT, DARK, LIGHT.scaled(1.5)], ids=["light", "dark", "light_large"]
 )
-def test_screenshots(qtbot, tmp_path, theme):
+def test_screenshots(qtbot, mouse, tmp_path, theme):
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse"]
     rng = np.random.default_rng(3)
     logits = rng.normal(scale=2.0, size=8)
@@ -762,7 +718,8 @@ def test_screenshots(qtbot, tmp_path, theme):
         view = widget.getPlotItem().getViewBox() if hasattr(widget, "getPlotItem") else None
         if view is None:
             view = widget.logit_plot.getViewBox()
-        _mouse(widget, QEvent.Type.MouseMove, _at(widget, view, 2.0, 0.5), NO_BUTTON, NO_BUTTON)
+        hover = mouse.at(widget, view, 2.0, 0.5)
+        mouse.send(widget, QEvent.Type.MouseMove, hover, mouse.none, mouse.none)
         QApplication.processEvents()
         suffix = theme.name if theme.scale == 1 else f"{theme.name}_x{theme.scale:g}"
         path = _screenshot(widget, f"{name}_{suffix}", tmp_path)
