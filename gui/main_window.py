@@ -45,7 +45,7 @@ from gui.table_model import LogitsTableModel, format_value
 from gui.table_view import LogitsTableView
 from gui.theme import LIGHT, THEMES, Theme
 
-HEATMAP_MAX_ROWS = 2000
+HEATMAP_MAX_ROWS = 500  # about a heatmap's height in pixels: more rows cost time, not detail
 DATASET_TOP_K_CELLS = 5_000_000  # above this, top-5 accuracy is not recomputed live
 MAX_RECENT = 8
 OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;"

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from gui.theme import LIGHT, Theme
 
@@ -34,6 +34,8 @@ __all__ = [
 MAX_BARS = 40  # above this many classes a bar chart shows only the TOP_K most relevant ones
 TOP_K = 30
 BAR_CURVE_LIMIT = 2000  # above this many samples LossPlot draws one step curve instead of bars
+CURVE_BINS = 2048  # columns of that curve: the maximum loss of each run of samples
+POINT_LIMIT = 4000  # above this many points the loss curve draws one marker per screen cell
 # Finite values beyond this are drawn clamped, like ±inf: Qt geometry and axis tick maths lose
 # precision (or overflow) long before float64 does.
 DRAW_LIMIT = 1e9
@@ -227,9 +229,17 @@ class _CategoryAxis(pg.AxisItem):
     def set_categories(
         self, count: int, label: Callable[[int], str] = str, widest: str | None = None
     ) -> None:
+        widest = widest if widest is not None else (label(count - 1) if count else "")
+        # Labels are compared in full for up to a few hundred categories (renamed classes must
+        # show), by their ends beyond: re-rendering the axis picture costs ~2 ms per update.
+        shown = range(count) if count <= 400 else (0, count - 1)
+        key = (count, widest, tuple(label(i) for i in shown))
+        if key == getattr(self, "_key", None):
+            return
+        self._key = key
         self._count = count
         self._label = label
-        self._widest = widest if widest is not None else (label(count - 1) if count else "")
+        self._widest = widest
         self.picture = None
         self.update()
 
@@ -337,6 +347,10 @@ def _bar_marks(x: np.ndarray, heights: np.ndarray, values: np.ndarray, mask: np.
 
 
 def _set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
+    key = (title, theme.foreground, theme.px(10))
+    if getattr(plot, "_softmax_lab_title", None) == key:
+        return  # re-laying out a label costs more than the rest of a small plot's update
+    plot._softmax_lab_title = key
     plot.setTitle(title, color=theme.foreground, size=f"{theme.px(10)}pt")
     # PlotItem hard-codes a 30 px title row; larger presentation scales need more.
     plot.layout.setRowFixedHeight(0, theme.px(26))
@@ -365,6 +379,8 @@ def _style_plot(
         axis.setPen(pg.mkPen(theme.foreground, width=1))
         axis.setTextPen(pg.mkPen(theme.foreground))
         axis.setTickFont(tick_font)
+        # Axes repaint from a cached pixmap unless their ticks change (measured ~8 ms per edit).
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Auto SI prefixes turn a loss of 0.4 into "400 (x0.001)": never what a learner wants.
         axis.enableAutoSIPrefix(False)
     label_style = {"color": theme.foreground, "font-size": f"{theme.px(9)}pt"}
@@ -784,8 +800,12 @@ class LossPlot(pg.PlotWidget):
 
         use_curve = n > BAR_CURVE_LIMIT
         if use_curve:
-            edges = np.arange(n + 1, dtype=np.float64) - 0.5
-            self.curve.setData(x=edges, y=self._heights)
+            # The outline of per-bin maxima: no screen shows more than ~2,000 columns, and a
+            # 50,000-step path costs ~40 ms to rebuild on every edit.
+            bins = min(n, CURVE_BINS)
+            bounds = np.linspace(0, n, bins + 1).round().astype(np.int64)
+            peaks = np.maximum.reduceat(self._heights, bounds[:-1])
+            self.curve.setData(x=bounds.astype(np.float64) - 0.5, y=peaks)
             # The hidden bars drop their data so they cost nothing.
             self.bars.setOpts(x=np.zeros(0), height=np.zeros(0))
         else:
@@ -1289,6 +1309,15 @@ class LossCurvePlot(pg.PlotWidget):
         correct = self._correct[index]
         clamped = self._clamped
         codes = np.where(correct, 0, 1) + np.where(clamped, 2, 0)
+        xy = self._xy
+        shown = np.arange(len(index))
+        if len(index) > POINT_LIMIT:
+            # One marker per (screen cell, style): 50,000 per-point pens cost ~290 ms per edit.
+            # Hover and clicks still search every point (self._xy).
+            cells = (np.clip(xy[:, 0], 0, 1) * 800).astype(np.int64) * 1_000_000 + (
+                np.minimum(xy[:, 1] / max(self._y_top, 1e-9), 1) * 400).astype(np.int64) * 4
+            _, shown = np.unique(cells + codes, return_index=True)
+        index, codes, xy = index[shown], codes[shown], xy[shown]
         symbols = np.array(["o", "x", "t1", "t1"])[codes]
         pens = [
             pg.mkPen(t.correct, width=t.px(1)),
@@ -1303,18 +1332,18 @@ class LossCurvePlot(pg.PlotWidget):
             pg.mkBrush(None),
         ]
         self.points.setData(
-            x=self._xy[:, 0],
-            y=self._xy[:, 1],
+            x=xy[:, 0],
+            y=xy[:, 1],
             symbol=symbols,
             size=t.px(8),
             pen=[pens[c] for c in codes],
             brush=[brushes[c] for c in codes],
             data=index,
         )
-        hit = np.flatnonzero(index == self._selected)
+        hit = np.flatnonzero(self._index == self._selected)
         if hit.size:
             xy = self._xy[hit[:1]]
-            self.selected_marker.setData(x=xy[:, 0], y=xy[:, 1], data=index[hit[:1]])
+            self.selected_marker.setData(x=xy[:, 0], y=xy[:, 1], data=self._index[hit[:1]])
         else:
             self.selected_marker.setData(x=np.zeros(0), y=np.zeros(0))
 
