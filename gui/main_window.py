@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
         self.sample_plot.sigLogitDragged.connect(self._on_logit_dragged)
         self.sample_plot.sigDragFinished.connect(self._on_drag_finished)
         self.view_tabs.currentChanged.connect(lambda _i: self._schedule_dataset_refresh())
-        self.side_tabs.currentChanged.connect(lambda _i: self._refresh_sampling())
+        self.side_tabs.currentChanged.connect(lambda _i: self._refresh_side_panel())
         self.dataset_panel.sigConfusionCellClicked.connect(self._on_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(self._select_table_row)
         self.dataset_panel.sigFitTemperatureRequested.connect(self.fit_temperature)
@@ -554,19 +554,24 @@ class MainWindow(QMainWindow):
         self.sample_plot.set_sample(np.asarray(doc.logits[row], dtype=np.float64),
                                     probabilities, names, true_class, int(ev.predictions[row]))
         self.gradient_plot.set_gradient(ev.gradient_of([row])[0], names, true_class)
-        self.formula_panel.set_explanation(explain_sample(ev, doc.logits[row], row), names)
-        self.scratch_panel.set_comparison(
-            compare_softmaxes(doc.logits[row], doc.settings.temperature, doc.settings.dtype,
-                              probabilities), names)
         self._selected_probabilities = probabilities
-        self._refresh_sampling()
+        self._refresh_side_panel()
 
-    def _refresh_sampling(self) -> None:
-        # Sorting a 256k-class row costs ~20 ms: only while its tab is showing.
-        if self.side_tabs.currentWidget() is self.sampling_panel:
-            self.sampling_panel.set_sample(self._selected_probabilities,
-                                           self.document.class_names,
-                                           self.document.settings.temperature)
+    def _refresh_side_panel(self) -> None:
+        """Update the side tab that is showing; the hidden ones catch up when shown (building
+        their text costs more than every plot's update together)."""
+        doc, ev, row = self.document, self.document.evaluation, self._selected
+        names = doc.class_names
+        current = self.side_tabs.currentWidget()
+        if current is self.formula_panel:
+            self.formula_panel.set_explanation(explain_sample(ev, doc.logits[row], row), names)
+        elif current is self.scratch_panel:
+            self.scratch_panel.set_comparison(
+                compare_softmaxes(doc.logits[row], doc.settings.temperature, doc.settings.dtype,
+                                  self._selected_probabilities), names)
+        elif current is self.sampling_panel:
+            self.sampling_panel.set_sample(self._selected_probabilities, names,
+                                           doc.settings.temperature)
 
     def _refresh_dataset(self) -> None:
         ev = self.document.evaluation

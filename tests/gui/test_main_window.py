@@ -149,6 +149,7 @@ def test_presets_menu_and_page_keys(qtbot, window):
 
 
 def test_overflow_preset_warns_in_the_scratch_panel(window):
+    window.side_tabs.setCurrentWidget(window.scratch_panel)
     window.apply_preset(next(i for i, p in enumerate(PRESETS) if "overflow" in p.name))
     assert window.scratch_panel.warning_visible()
     assert "overflow" in window.scratch_panel.text()
@@ -333,3 +334,14 @@ def test_editing_an_opened_npy_never_copies_or_changes_the_file(qtbot, window, t
     ref = F.cross_entropy(torch.tensor(expected), torch.tensor(doc.labels), reduction="none")
     np.testing.assert_allclose(doc.evaluation.losses, ref.numpy(), rtol=1e-5)
     assert path.read_bytes() == before
+
+
+def test_formula_tab_writes_out_the_selected_sample(window):
+    window.side_tabs.setCurrentWidget(window.formula_panel)
+    window._select_table_row(1)
+    text = window.formula_panel.text()
+    assert "0.6590" in text  # p of the true class of sample 1
+    assert "0.4170" in text  # its loss, −log 0.6590
+    assert "0.3018" in text  # the mean over the batch
+    window.document.set_logits([1], [0], 0.0)
+    assert "0.4170" not in window.formula_panel.text()
