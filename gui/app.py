@@ -86,6 +86,11 @@ def run(argv: list[str]) -> int:
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Softmax Lab")
+    from PySide6.QtGui import QIcon
+
+    from resources import ICON
+
+    app.setWindowIcon(QIcon(str(ICON)))
     app.setOrganizationName("Softmax Lab")
 
     from core.presets import PRESETS
