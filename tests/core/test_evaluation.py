@@ -341,3 +341,26 @@ def test_with_rows_equals_a_full_recompute(problem, data):
                                np.asarray(full.loss, dtype=float), equal_nan=True, **tol)
     np.testing.assert_allclose(patched.probabilities, full.probabilities, equal_nan=True, **tol)
     np.testing.assert_allclose(patched.gradient, full.gradient, equal_nan=True, **tol)
+
+
+def test_out_of_device_memory_falls_back_to_cpu_with_the_reason(monkeypatch):
+    import core.evaluation as module
+    from core.devices import ResolvedDevice
+
+    real_run = module._run
+    calls = []
+
+    def run_that_fails_off_cpu(x, t, soft, w, options, dtype, device, fallback, *rest):
+        calls.append(str(device))
+        if device.type != "cpu":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_run(x, t, soft, w, options, dtype, device, fallback, *rest)
+
+    monkeypatch.setattr(module, "_run", run_that_fails_off_cpu)
+    monkeypatch.setattr(module, "resolve_device",
+                        lambda name: ResolvedDevice(torch.device("cuda", 0)))
+    ev = evaluate([[2.0, 1.0, 0.1]], [0], device="cuda")
+    assert calls == ["cuda:0", "cpu"]
+    assert ev.device == "cpu"
+    assert "out of device memory" in ev.device_fallback
+    assert ev.loss == pytest.approx(0.4170, abs=5e-5)

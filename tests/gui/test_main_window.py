@@ -345,3 +345,19 @@ def test_formula_tab_writes_out_the_selected_sample(window):
     assert "0.3018" in text  # the mean over the batch
     window.document.set_logits([1], [0], 0.0)
     assert "0.4170" not in window.formula_panel.text()
+
+
+def test_a_file_that_disappears_while_opening_never_breaks_the_window(qtbot, window, tmp_path):
+    path = tmp_path / "gone.npz"
+    save_logits(path, np.zeros((4, 3), dtype=np.float32), [0, 1, 2, 0])
+    before = window.document.snapshot()
+    outcome = []
+    window.sigFileLoaded.connect(lambda p: outcome.append("loaded"))
+    window.sigLoadFailed.connect(lambda m: outcome.append(m))
+    window.load_file(path)
+    path.unlink()  # gone while the worker reads it (or before it starts)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=20000)
+    if outcome[0] != "loaded":
+        assert "gone.npz" in outcome[0]
+        np.testing.assert_array_equal(window.document.logits, before[0])
+    assert window.document.evaluation is not None
