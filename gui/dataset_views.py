@@ -123,6 +123,7 @@ def _style_plot(plot: pg.PlotItem, theme: Theme, x_label: str, y_label: str) -> 
         axis.setTextPen(pg.mkPen(theme.foreground))
         axis.setTickFont(tick_font)
         # "(x0.001)" scale prefixes confuse more than they save.
+        axis.setSIPrefixEnableRanges(())  # enableAutoSIPrefix(False) alone still rescales
         axis.enableAutoSIPrefix(False)
     style = {"color": theme.foreground, "font-size": f"{theme.px(9)}pt"}
     plot.setLabel("bottom", x_label, **style)
@@ -656,6 +657,7 @@ class ConfusionView(QWidget):
         self.colorbar.setColorMap(pg.colormap.get(theme.heatmap))
         self.colorbar.axis.setTextPen(pg.mkPen(theme.foreground))
         self.colorbar.axis.setTickFont(_font(theme, 10))
+        self.colorbar.axis.setSIPrefixEnableRanges(())
         self.colorbar.axis.enableAutoSIPrefix(False)
         for text in self.cell_texts:
             text.setFont(_font(theme, 10))

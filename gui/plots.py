@@ -382,6 +382,9 @@ def _style_plot(
         # Axes repaint from a cached pixmap unless their ticks change (measured ~8 ms per edit).
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Auto SI prefixes turn a loss of 0.4 into "400 (x0.001)": never what a learner wants.
+        # pyqtgraph 0.14's enableAutoSIPrefix(False) still rescales when the label is visible,
+        # so also leave it no value range in which to apply a prefix.
+        axis.setSIPrefixEnableRanges(())
         axis.enableAutoSIPrefix(False)
     label_style = {"color": theme.foreground, "font-size": f"{theme.px(9)}pt"}
     if x_label is not None:

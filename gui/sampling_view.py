@@ -50,6 +50,7 @@ class SamplingPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        self.plot.getAxis("left").setSIPrefixEnableRanges(())  # see gui.plots._style_plot
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "p")
         self.original = pg.BarGraphItem(x=[], height=[], width=0.8)

@@ -361,3 +361,14 @@ def test_a_file_that_disappears_while_opening_never_breaks_the_window(qtbot, win
         assert "gone.npz" in outcome[0]
         np.testing.assert_array_equal(window.document.logits, before[0])
     assert window.document.evaluation is not None
+
+
+def test_loss_axis_shows_plain_numbers_after_a_theme_change(window):
+    from gui.theme import DARK
+
+    window.set_theme(DARK)
+    for plot in window.plots()[1:]:
+        axis = plot.getAxis("left")
+        assert axis.autoSIPrefixScale == 1.0
+        assert "x0.001" not in axis.labelString()
+    assert window.loss_plot.getAxis("left").tickStrings([0.4], 1.0, 0.1) == ["0.4"]
