@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
+from PySide6.QtGui import QBrush, QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -46,6 +46,7 @@ from core.metrics import (
     row_normalized,
     summarize,
 )
+from gui.plots import HoverLabel, make_pen, qcolor, scaled_font
 from gui.theme import LIGHT, Theme
 
 __all__ = [
@@ -96,27 +97,12 @@ def _elide(name: str, limit: int = _NAME_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def _color(hex_color: str, alpha: int = 255) -> QColor:
-    color = QColor(hex_color)
-    color.setAlpha(alpha)
-    return color
 
-
-def _pen(color: str | QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-    pen = pg.mkPen(color, width=width)
-    pen.setStyle(style)
-    return pen
-
-
-def _font(theme: Theme, size: float) -> QFont:
-    font = QFont()
-    font.setPixelSize(theme.px(size))
-    return font
 
 
 def _style_plot(plot: pg.PlotItem, theme: Theme, x_label: str, y_label: str) -> None:
     """Colours, fonts and grid of one PlotItem, all scaled by the theme."""
-    tick_font = _font(theme, 11)
+    tick_font = scaled_font(theme, 11)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(theme.foreground, width=1))
@@ -156,40 +142,9 @@ class _ClickViewBox(pg.ViewBox):
         super().mouseClickEvent(ev)
 
 
-class _HoverLabel:
-    """A text box that follows the mouse inside one ViewBox, in the box's pixel space (so it
-    never pans or scales), flipping its anchor to stay inside the box."""
-
-    def __init__(self, vb: pg.ViewBox) -> None:
-        self.vb = vb
-        self.item = pg.TextItem(anchor=(0, 0))
-        self.item.setParentItem(vb)
-        self.item.setZValue(1e6)
-        self.item.hide()
-
-    def show_at(self, scene_pos: QPointF, text: str) -> None:
-        local = self.vb.mapFromScene(scene_pos)
-        rect = self.vb.boundingRect()
-        right = local.x() > rect.center().x()
-        below = local.y() > rect.center().y()
-        self.item.setText(text)
-        self.item.setAnchor((1 if right else 0, 1 if below else 0))
-        self.item.setPos(local + QPointF(-12 if right else 12, -12 if below else 12))
-        self.item.show()
-
-    def hide(self) -> None:
-        self.item.hide()
-
-    def apply_theme(self, theme: Theme) -> None:
-        self.item.setColor(theme.foreground)
-        self.item.setFont(_font(theme, 12))
-        self.item.fill = pg.mkBrush(_color(theme.background, 235))
-        self.item.border = pg.mkPen(theme.foreground, width=1)
-        self.item.update()
-
 
 def _follow_mouse(
-    scene: pg.GraphicsScene, targets: Sequence[tuple[pg.ViewBox, _HoverLabel, Callable]]
+    scene: pg.GraphicsScene, targets: Sequence[tuple[pg.ViewBox, HoverLabel, Callable]]
 ) -> None:
     """Show hover text for whichever of `targets` (view box, label, text_at(x, y)) is under the
     mouse, and hide the others."""
@@ -323,7 +278,7 @@ class HistogramView(pg.GraphicsLayoutWidget):
             plot.getViewBox().sigResized.connect(lambda _vb, key=key: self._fit_y(key))
         self.loss_hist_correct, self.loss_hist_wrong = self.curves["loss"]
         self.confidence_hist_correct, self.confidence_hist_wrong = self.curves["confidence"]
-        self._hovers = {key: _HoverLabel(plot.getViewBox()) for key, plot in self.plots.items()}
+        self._hovers = {key: HoverLabel(plot.getViewBox()) for key, plot in self.plots.items()}
         _follow_mouse(
             self.scene(),
             [
@@ -436,13 +391,13 @@ class HistogramView(pg.GraphicsLayoutWidget):
             _set_title(plot, theme, self._titles[key])
             correct_curve, wrong_curve = self.curves[key]
             correct_curve.setPen(pg.mkPen(theme.correct, width=theme.px(1)))
-            correct_curve.setBrush(pg.mkBrush(_color(theme.correct, 110)))
+            correct_curve.setBrush(pg.mkBrush(qcolor(theme.correct, 110)))
             wrong_curve.setPen(pg.mkPen(theme.incorrect, width=theme.px(2.5)))
             legend = self.legends[key]
             legend.setLabelTextColor(theme.foreground)
             legend.setLabelTextSize(f"{theme.px(9)}pt")
-            legend.setBrush(pg.mkBrush(_color(theme.background, 200)))
-            legend.setPen(pg.mkPen(_color(theme.foreground, 80)))
+            legend.setBrush(pg.mkBrush(qcolor(theme.background, 200)))
+            legend.setPen(pg.mkPen(qcolor(theme.foreground, 80)))
             for _sample, label in legend.items:
                 label.setText(label.text, color=theme.foreground, size=f"{theme.px(9)}pt")
             self._hovers[key].apply_theme(theme)
@@ -516,7 +471,7 @@ class ConfusionView(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.plot, 1)
 
-        self._hover = _HoverLabel(vb)
+        self._hover = HoverLabel(vb)
         vb.click_handler = self._on_click
         _follow_mouse(self.plot.scene(), [(vb, self._hover, self.hover_text_at)])
         self.mode.currentIndexChanged.connect(self._redraw)
@@ -656,11 +611,11 @@ class ConfusionView(QWidget):
         _set_title(item, theme, self._title)
         self.colorbar.setColorMap(pg.colormap.get(theme.heatmap))
         self.colorbar.axis.setTextPen(pg.mkPen(theme.foreground))
-        self.colorbar.axis.setTickFont(_font(theme, 10))
+        self.colorbar.axis.setTickFont(scaled_font(theme, 10))
         self.colorbar.axis.setSIPrefixEnableRanges(())
         self.colorbar.axis.enableAutoSIPrefix(False)
         for text in self.cell_texts:
-            text.setFont(_font(theme, 10))
+            text.setFont(scaled_font(theme, 10))
         self._hover.apply_theme(theme)
         self._update_cell_texts(self.displayed().astype(np.float64))
 
@@ -701,8 +656,8 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.diagonal)
         self.count_plot.addItem(self.count_bars)
         self._fit_ranges()
-        self._hover = _HoverLabel(self.plot.getViewBox())
-        self._count_hover = _HoverLabel(self.count_plot.getViewBox())
+        self._hover = HoverLabel(self.plot.getViewBox())
+        self._count_hover = HoverLabel(self.count_plot.getViewBox())
         _follow_mouse(
             self.scene(),
             [
@@ -782,18 +737,18 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
             plot.getAxis("left").setWidth(theme.px(52))
         _set_title(self.plot, theme, self._title)
         self.bars.setOpts(
-            brush=pg.mkBrush(_color(theme.correct, 190)), pen=pg.mkPen(theme.correct, width=1)
+            brush=pg.mkBrush(qcolor(theme.correct, 190)), pen=pg.mkPen(theme.correct, width=1)
         )
         # Hatched as well as coloured, so the gap does not depend on telling colours apart.
-        gap_brush = QBrush(_color(theme.incorrect, 220), Qt.BrushStyle.BDiagPattern)
+        gap_brush = QBrush(qcolor(theme.incorrect, 220), Qt.BrushStyle.BDiagPattern)
         self.gap_bars.setOpts(brush=gap_brush, pen=pg.mkPen(theme.incorrect, width=theme.px(1)))
         self.count_bars.setOpts(
-            brush=pg.mkBrush(_color(theme.ignored, 170)), pen=pg.mkPen(None)
+            brush=pg.mkBrush(qcolor(theme.ignored, 170)), pen=pg.mkPen(None)
         )
-        self.diagonal.setPen(_pen(theme.foreground, theme.px(1.5), Qt.PenStyle.DashLine))
+        self.diagonal.setPen(make_pen(theme.foreground, theme.px(1.5), Qt.PenStyle.DashLine))
         self.legend.setLabelTextColor(theme.foreground)
-        self.legend.setBrush(pg.mkBrush(_color(theme.background, 200)))
-        self.legend.setPen(pg.mkPen(_color(theme.foreground, 80)))
+        self.legend.setBrush(pg.mkBrush(qcolor(theme.background, 200)))
+        self.legend.setPen(pg.mkPen(qcolor(theme.foreground, 80)))
         for _sample, label in self.legend.items:
             label.setText(label.text, color=theme.foreground, size=f"{theme.px(9)}pt")
         self._hover.apply_theme(theme)

@@ -125,19 +125,20 @@ def _nice_stride(minimum: float) -> int:
     return int(10 * magnitude)
 
 
-def _color(hex_color: str, alpha: int = 255) -> QColor:
+def qcolor(hex_color: str, alpha: int = 255) -> QColor:
+    """A QColor from a hex string with an alpha (shared by every plot module)."""
     color = QColor(hex_color)
     color.setAlpha(alpha)
     return color
 
 
-def _pen(color: str | QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+def make_pen(color: str | QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
     pen = pg.mkPen(color, width=width)
     pen.setStyle(style)
     return pen
 
 
-def _font(theme: Theme, size: float) -> QFont:
+def scaled_font(theme: Theme, size: float) -> QFont:
     font = QFont()
     font.setPixelSize(theme.px(size))
     return font
@@ -264,7 +265,7 @@ class _CategoryAxis(pg.AxisItem):
         return [self._label(int(v)) if 0 <= int(v) < self._count else "" for v in values]
 
 
-class _HoverLabel:
+class HoverLabel:
     """A text box that follows the mouse inside one ViewBox.
 
     It is parented to the ViewBox itself (pixel coordinates), not to the data, so it never pans or
@@ -293,8 +294,8 @@ class _HoverLabel:
 
     def apply_theme(self, theme: Theme) -> None:
         self.item.setColor(theme.foreground)
-        self.item.setFont(_font(theme, 12))
-        self.item.fill = pg.mkBrush(_color(theme.background, 235))
+        self.item.setFont(scaled_font(theme, 12))
+        self.item.fill = pg.mkBrush(qcolor(theme.background, 235))
         self.item.border = pg.mkPen(theme.foreground, width=1)
         self.item.update()
 
@@ -331,8 +332,8 @@ class _MarkPool:
     def apply_theme(self, theme: Theme) -> None:
         for item in self.items:
             item.setColor(theme.foreground)
-            item.setFont(_font(theme, 11))
-            item.fill = pg.mkBrush(_color(theme.background, 210))
+            item.setFont(scaled_font(theme, 11))
+            item.fill = pg.mkBrush(qcolor(theme.background, 210))
             item.update()
 
 
@@ -373,7 +374,7 @@ def _style_plot(
     y_label: str | None = None,
 ) -> None:
     """Colours, fonts and grid of one PlotItem, all scaled by the theme."""
-    tick_font = _font(theme, 11)
+    tick_font = scaled_font(theme, 11)
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(theme.foreground, width=1))
@@ -476,8 +477,8 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             plot.addItem(label, ignoreBounds=True)
 
         self._hover = {
-            self._logit_vb: _HoverLabel(self._logit_vb),
-            self._prob_vb: _HoverLabel(self._prob_vb),
+            self._logit_vb: HoverLabel(self._logit_vb),
+            self._prob_vb: HoverLabel(self._prob_vb),
         }
         self._logit_vb.set_handlers(
             drag_start=self._on_drag_start,
@@ -577,10 +578,10 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         """Per-bar pens and brushes: true class solid outline, predicted dashed, clamped hatched."""
         t = self._theme
         plain = QPen(Qt.PenStyle.NoPen)
-        true_pen = _pen(t.true_class, t.px(3))
-        pred_pen = _pen(t.predicted, t.px(3), Qt.PenStyle.DashLine)
+        true_pen = make_pen(t.true_class, t.px(3))
+        pred_pen = make_pen(t.predicted, t.px(3), Qt.PenStyle.DashLine)
         logit_brush = pg.mkBrush(t.logit)
-        hatched = QBrush(_color(t.logit), Qt.BrushStyle.BDiagPattern)
+        hatched = QBrush(qcolor(t.logit), Qt.BrushStyle.BDiagPattern)
         prob_brush = pg.mkBrush(t.probability)
         pens = []
         for cls in self._shown:
@@ -590,7 +591,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
                 pens.append(pred_pen)
             else:
                 pens.append(plain)
-        clamped_pen = _pen(t.logit, 1)
+        clamped_pen = make_pen(t.logit, 1)
         logit_pens = [
             clamped_pen if bad and pen is plain else pen
             for pen, bad in zip(pens, self._clamped, strict=True)
@@ -705,7 +706,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             marks.apply_theme(theme)
         for (_, role), label in self._end_labels.items():
             label.setColor(theme.true_class if role == "true" else theme.predicted)
-            label.setFont(_font(theme, 11))
+            label.setFont(scaled_font(theme, 11))
         for label in self._hover.values():
             label.apply_theme(theme)
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
@@ -771,7 +772,7 @@ class LossPlot(pg.PlotWidget):
         plot.addItem(self.selection_line, ignoreBounds=True)
         plot.addItem(self.reduced_line, ignoreBounds=True)
 
-        self._hover = _HoverLabel(self._vb)
+        self._hover = HoverLabel(self._vb)
         self._vb.set_handlers(click=self._on_click)
         self._vb.sigResized.connect(self._place_reduced_text)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -864,15 +865,15 @@ class LossPlot(pg.PlotWidget):
         brushes = [
             pg.mkBrush(t.correct),
             pg.mkBrush(t.incorrect),
-            pg.mkBrush(_color(t.ignored, 150)),
-            QBrush(_color(t.incorrect), Qt.BrushStyle.BDiagPattern),
+            pg.mkBrush(qcolor(t.ignored, 150)),
+            QBrush(qcolor(t.incorrect), Qt.BrushStyle.BDiagPattern),
         ]
         no_pen = QPen(Qt.PenStyle.NoPen)
-        pens = [no_pen, no_pen, no_pen, _pen(t.incorrect, 1)]
+        pens = [no_pen, no_pen, no_pen, make_pen(t.incorrect, 1)]
         codes = self._codes()
         pen_list = [pens[c] for c in codes]
         if 0 <= self._selected < codes.size:
-            pen_list[self._selected] = _pen(t.selection, t.px(3))
+            pen_list[self._selected] = make_pen(t.selection, t.px(3))
         return pen_list, [brushes[c] for c in codes]
 
     def _update_marks(self) -> None:
@@ -969,13 +970,13 @@ class LossPlot(pg.PlotWidget):
         _style_plot(plot, theme, x_label="sample", y_label="loss")
         _set_title(plot, theme, self._title)
         self.curve.setPen(pg.mkPen(theme.probability, width=theme.px(1)))
-        self.curve.setBrush(pg.mkBrush(_color(theme.probability, 110)))
-        self.selection_line.setPen(_pen(theme.selection, theme.px(2), Qt.PenStyle.DashLine))
-        self.reduced_line.setPen(_pen(theme.reduced_line, theme.px(2), Qt.PenStyle.DashLine))
+        self.curve.setBrush(pg.mkBrush(qcolor(theme.probability, 110)))
+        self.selection_line.setPen(make_pen(theme.selection, theme.px(2), Qt.PenStyle.DashLine))
+        self.reduced_line.setPen(make_pen(theme.reduced_line, theme.px(2), Qt.PenStyle.DashLine))
         for text in (self.reduced_line.label, self.reduced_text):
             text.setColor(theme.foreground)
-            text.setFont(_font(theme, 12))
-            text.fill = pg.mkBrush(_color(theme.background, 220))
+            text.setFont(scaled_font(theme, 12))
+            text.fill = pg.mkBrush(qcolor(theme.background, 220))
             text.update()
         self._hover.apply_theme(theme)
         if self._losses.size:
@@ -1034,7 +1035,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         )
         self.colorbar.setImageItem(self.image, insert_in=plot)
 
-        self._hover = _HoverLabel(self._vb)
+        self._hover = HoverLabel(self._vb)
         self._vb.set_handlers(click=self._on_click)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.set_theme(theme)
@@ -1135,7 +1136,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         r, c = self._bad.shape
         rgba = np.zeros((r, c, 4), dtype=np.uint8)
         if self._bad.any():
-            color = _color(self._theme.ignored)
+            color = qcolor(self._theme.ignored)
             rgba[self._bad] = (color.red(), color.green(), color.blue(), 255)
         self.nan_overlay.setImage(rgba, autoLevels=False, levels=(0, 255))
 
@@ -1178,11 +1179,11 @@ class ProbabilityHeatmap(pg.PlotWidget):
         for name in ("left", "right", "top", "bottom"):
             self.colorbar.getAxis(name).setPen(pg.mkPen(theme.foreground))
         self.colorbar.axis.setTextPen(pg.mkPen(theme.foreground))
-        self.colorbar.axis.setTickFont(_font(theme, 10))
+        self.colorbar.axis.setTickFont(scaled_font(theme, 10))
         self.true_markers.setPen(pg.mkPen(theme.true_class, width=theme.px(2)))
         self.true_markers.setBrush(pg.mkBrush(255, 255, 255, 230))
         self.true_markers.setSize(theme.px(8))
-        pen = _pen(theme.selection, theme.px(3))
+        pen = make_pen(theme.selection, theme.px(3))
         self.selection_outline.setPen(pen)
         self._hover.apply_theme(theme)
         if self._bad.size:
@@ -1228,7 +1229,7 @@ class LossCurvePlot(pg.PlotWidget):
         plot.addItem(self.selected_marker)
         self.points.sigClicked.connect(self._on_points_clicked)
         self.selected_marker.sigClicked.connect(self._on_points_clicked)
-        self._hover = _HoverLabel(self._vb)
+        self._hover = HoverLabel(self._vb)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, self._y_top), padding=0.04)
         self.set_theme(theme)
@@ -1329,7 +1330,7 @@ class LossCurvePlot(pg.PlotWidget):
             pg.mkPen(t.incorrect, width=t.px(2)),
         ]
         brushes = [
-            pg.mkBrush(_color(t.correct, 200)),
+            pg.mkBrush(qcolor(t.correct, 200)),
             pg.mkBrush(None),
             pg.mkBrush(None),
             pg.mkBrush(None),
@@ -1414,7 +1415,7 @@ class GradientPlot(pg.PlotWidget):
         plot.addItem(self.bars)
         plot.addItem(self.zero_line, ignoreBounds=True)
         plot.addItem(self._true_label, ignoreBounds=True)
-        self._hover = _HoverLabel(self._vb)
+        self._hover = HoverLabel(self._vb)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._vb.sigRangeChanged.connect(self._place_true_label)
         self._vb.sigResized.connect(self._place_true_label)
@@ -1476,9 +1477,9 @@ class GradientPlot(pg.PlotWidget):
         t = self._theme
         # Descent moves each logit against its gradient: positive bars are pushed down.
         positive, negative = pg.mkBrush(t.incorrect), pg.mkBrush(t.correct)
-        hatched = QBrush(_color(t.foreground), Qt.BrushStyle.BDiagPattern)
+        hatched = QBrush(qcolor(t.foreground), Qt.BrushStyle.BDiagPattern)
         plain = QPen(Qt.PenStyle.NoPen)
-        true_pen = _pen(t.true_class, t.px(3))
+        true_pen = make_pen(t.true_class, t.px(3))
         pens, brushes = [], []
         for slot, cls in enumerate(self._shown):
             bad = bool(self._clamped[slot])
@@ -1489,7 +1490,7 @@ class GradientPlot(pg.PlotWidget):
             if cls == self._true:
                 pens.append(true_pen)
             else:
-                pens.append(_pen(t.foreground, 1) if bad else plain)
+                pens.append(make_pen(t.foreground, 1) if bad else plain)
         return pens, brushes
 
     def _update_title(self) -> None:
@@ -1533,7 +1534,7 @@ class GradientPlot(pg.PlotWidget):
         _set_title(self.getPlotItem(), theme, self._title)
         self.zero_line.setPen(pg.mkPen(theme.foreground, width=1))
         self._true_label.setColor(theme.true_class)
-        self._true_label.setFont(_font(theme, 11))
+        self._true_label.setFont(scaled_font(theme, 11))
         self.marks.apply_theme(theme)
         self._hover.apply_theme(theme)
         pens, brushes = self._bar_styles()
