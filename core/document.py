@@ -73,7 +73,12 @@ class Command:
 
 
 class Document:
-    """Logits (N, C), hard labels (N,), soft targets (N, C), class names and settings."""
+    """Logits (N, C), hard labels (N,), soft targets (N, C), class names and settings.
+
+    ``soft_targets`` is None until probability targets are used: in class-index mode it would be
+    an (N, C) float64 array that nothing reads (400 MB for 50,000 x 1,000). Entering
+    probability mode starts it from the one-hot of the labels.
+    """
 
     def __init__(
         self,
@@ -88,8 +93,11 @@ class Document:
         self._redo: list[Command] = []
         self._clean_index: int | None = 0
         self.changed_rows: np.ndarray | None = None
-        self._set_all(*self._normalise(logits, labels, class_names, soft_targets),
-                      settings or Settings())
+        settings = settings or Settings()
+        logits, labels, names, soft = self._normalise(logits, labels, class_names, soft_targets)
+        if settings.target_mode == "probability" and soft is None:
+            soft = _one_hot(labels, logits.shape[1], settings.ignore_index)
+        self._set_all(logits, labels, names, soft, settings)
         self.evaluation: Evaluation = self._evaluate()
 
     # --- reading ------------------------------------------------------------------------------
@@ -108,7 +116,8 @@ class Document:
 
     def snapshot(self) -> tuple:
         """A comparable copy of the whole state (for tests and the monkey test)."""
-        return (self.logits.copy(), self.labels.copy(), self.soft_targets.copy(),
+        soft = None if self.soft_targets is None else self.soft_targets.copy()
+        return (self.logits.copy(), self.labels.copy(), soft,
                 list(self.class_names), self.settings)
 
     # --- listeners and history ------------------------------------------------------------------
@@ -259,8 +268,8 @@ class Document:
                                                        dtype=self.logits.dtype)])
         logits[row:row + k, col:col + width] = clipped
         labels = np.concatenate([self.labels, np.zeros(extra, dtype=np.int64)])
-        soft = np.concatenate([self.soft_targets,
-                               _one_hot(np.zeros(extra, dtype=np.int64), self.n_classes,
+        soft = None if self.soft_targets is None else np.concatenate([
+            self.soft_targets, _one_hot(np.zeros(extra, dtype=np.int64), self.n_classes,
                                         self.settings.ignore_index)])
         self._replace_arrays(f"Paste {k} x {width}", logits, labels, soft)
         return ", ".join(notes)
@@ -276,6 +285,8 @@ class Document:
         new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
         if not np.isfinite(new).all() or (new < 0).any():
             raise ValueError("target probabilities must be finite numbers >= 0")
+        if self.soft_targets is None:
+            raise ValueError("switch the targets to probabilities first")
         self._set_array("soft_targets", np.ix_(r, c), new, text, Change.TARGETS)
 
     def rename_class(self, col: int, name: str) -> None:
@@ -342,8 +353,12 @@ class Document:
         k = block.shape[0]
         lab = (np.zeros(k, dtype=np.int64) if labels is None
                else np.broadcast_to(self._labels_array(labels), (k,)).copy())
-        soft = (_one_hot(lab, self.n_classes, self.settings.ignore_index) if soft_targets is None
-                else np.atleast_2d(np.asarray(soft_targets, dtype=np.float64)))
+        if self.soft_targets is None:
+            soft = None
+        elif soft_targets is None:
+            soft = _one_hot(lab, self.n_classes, self.settings.ignore_index)
+        else:
+            soft = np.atleast_2d(np.asarray(soft_targets, dtype=np.float64))
         at = int(np.clip(at, 0, self.n_samples))
         positions = np.arange(at, at + k)
         self._structural(text, rows_insert=(positions, block, lab, soft))
@@ -356,7 +371,8 @@ class Document:
 
     def duplicate_samples(self, rows: Sequence[int]) -> None:
         r = np.unique(self._index(rows, self.n_samples))
-        self.insert_samples(int(r[-1]) + 1, self.logits[r], self.labels[r], self.soft_targets[r],
+        soft = None if self.soft_targets is None else self.soft_targets[r]
+        self.insert_samples(int(r[-1]) + 1, self.logits[r], self.labels[r], soft,
                             text="Duplicate samples")
 
     def insert_class(self, at: int, name: str | None = None, logits: Any = 0.0, *,
@@ -392,6 +408,8 @@ class Document:
         """
         new = self._normalise(logits, labels, class_names, soft_targets)
         new_settings = settings or replace(self.settings, weight=None)
+        if new_settings.target_mode == "probability" and new[3] is None:
+            new = (*new[:3], _one_hot(new[1], new[0].shape[1], new_settings.ignore_index))
         old = (self.logits, self.labels, list(self.class_names), self.soft_targets, self.settings)
 
         def redo() -> None:
@@ -431,9 +449,8 @@ class Document:
             raise ValueError(f"got {len(names)} class names for {c} classes")
         if len(set(names)) != len(names):
             raise ValueError("class names must be unique")
-        ignore = getattr(getattr(self, "settings", None), "ignore_index", IGNORE_INDEX)
         if soft is None:
-            soft_array = _one_hot(lab, c, ignore)
+            soft_array = None
         else:
             soft_array = np.asarray(soft, dtype=np.float64)
             if soft_array.shape != (n, c):
@@ -507,15 +524,15 @@ class Document:
             at = int(positions[0])
             logits = np.insert(logits, at, block.astype(logits.dtype), axis=0)
             labels = np.insert(labels, at, lab)
-            soft = np.insert(soft, at, sblock, axis=0)
+            soft = None if soft is None else np.insert(soft, at, sblock, axis=0)
         if rows_remove is not None:
             logits = np.delete(logits, rows_remove, axis=0)
             labels = np.delete(labels, rows_remove)
-            soft = np.delete(soft, rows_remove, axis=0)
+            soft = None if soft is None else np.delete(soft, rows_remove, axis=0)
         if class_insert is not None:
             at, name, column = class_insert
             logits = np.insert(logits, at, column.astype(logits.dtype), axis=1)
-            soft = np.insert(soft, at, 0.0, axis=1)
+            soft = None if soft is None else np.insert(soft, at, 0.0, axis=1)
             names = [*names[:at], name, *names[at:]]
             shifted = (labels >= at) & (labels != settings.ignore_index)
             labels = np.where(shifted, labels + 1, labels)
@@ -526,7 +543,7 @@ class Document:
         if classes_remove is not None:
             keep = np.setdiff1d(np.arange(logits.shape[1]), classes_remove)
             logits = logits[:, keep]
-            soft = soft[:, keep]
+            soft = None if soft is None else soft[:, keep]
             names = [names[i] for i in keep]
             # Labels of a removed class become "ignored"; later classes shift left.
             removed = np.isin(labels, classes_remove)

@@ -49,7 +49,7 @@ class ViewState:
 class Workspace:
     logits: np.ndarray
     labels: np.ndarray
-    soft_targets: np.ndarray
+    soft_targets: np.ndarray | None  # None unless probability targets are in use
     class_names: list[str]
     settings: Settings
     view: ViewState
@@ -57,7 +57,8 @@ class Workspace:
     @classmethod
     def from_document(cls, document: Document, view: ViewState | None = None) -> Workspace:
         return cls(np.asarray(document.logits), document.labels.copy(),
-                   document.soft_targets.copy(), list(document.class_names), document.settings,
+                   None if document.soft_targets is None else document.soft_targets.copy(),
+                   list(document.class_names), document.settings,
                    view or ViewState())
 
     def to_document(self) -> Document:
@@ -131,12 +132,14 @@ def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
     if n * c <= INLINE_CELLS:
         body["logits"] = _encode(workspace.logits)
         body["labels"] = [int(v) for v in workspace.labels]
-        if workspace.settings.target_mode == "probability":
+        if workspace.soft_targets is not None and workspace.settings.target_mode == "probability":
             body["soft_targets"] = _encode(workspace.soft_targets)
     else:
         sidecar = path.with_name(path.name.removesuffix(".json") + ".npz")
-        buffer = _npz_bytes(logits=np.asarray(workspace.logits), labels=workspace.labels,
-                            soft_targets=workspace.soft_targets)
+        arrays = {"logits": np.asarray(workspace.logits), "labels": workspace.labels}
+        if workspace.soft_targets is not None:
+            arrays["soft_targets"] = workspace.soft_targets
+        buffer = _npz_bytes(**arrays)
         atomic_write(sidecar, buffer)
         body["arrays"] = sidecar.name
     atomic_write(path, (json.dumps(body, indent=1, allow_nan=False) + "\n").encode())
@@ -207,7 +210,8 @@ def _parse(body: dict, path: Path) -> Workspace:
             with np.load(sidecar, allow_pickle=False) as data:
                 logits = np.asarray(data["logits"])
                 labels = np.asarray(data["labels"], dtype=np.int64)
-                soft = np.asarray(data["soft_targets"], dtype=np.float64)
+                soft = (np.asarray(data["soft_targets"], dtype=np.float64)
+                        if "soft_targets" in data.files else None)
         except FileNotFoundError:
             raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing") from None
         except Exception as exc:

@@ -298,3 +298,16 @@ def test_slider_drag_of_settings_is_one_undo_step():
     doc.undo()
     assert doc.settings.temperature == 1.0
     assert not doc.can_undo
+
+
+def test_index_mode_keeps_no_soft_target_table():
+    # A 50,000 x 1,000 one-hot in float64 would be 400 MB that nothing reads.
+    doc = make(5, 4)
+    assert doc.soft_targets is None
+    doc.insert_samples(0, [[1.0] * 4], [1])
+    doc.remove_classes([0])
+    assert doc.soft_targets is None
+    doc.set_settings(target_mode="probability")
+    assert doc.soft_targets.shape == (6, 3)
+    with pytest.raises(ValueError, match="probabilities first"):
+        make().set_soft_targets([0], [0], 1.0)
