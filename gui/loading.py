@@ -7,7 +7,7 @@ result (the read itself cannot be interrupted, but nothing of it reaches the doc
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -37,6 +37,10 @@ def prepare(path: str, settings: Settings, as_probabilities: bool) -> LoadResult
         data = data.as_log_probabilities()
         notices = list(data.notices)
     logits = _copy_on_write(data.logits)
+    if logits is not data.logits:
+        # Drop the read-only map now: RSS counts a file's pages once per mapping that touched
+        # them, and the loader's checks touched every page of it.
+        data = replace(data, logits=logits)
     if data.targets is None:
         labels = np.full(data.logits.shape[0], IGNORE_INDEX, dtype=np.int64)
         notices.append("the file has no labels: every sample is ignored until you set labels")
