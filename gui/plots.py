@@ -719,7 +719,26 @@ class SamplePlot(pg.GraphicsLayoutWidget):
 # 2. per-sample losses
 
 
-class LossPlot(pg.PlotWidget):
+class _HoverMixin:
+    """Shows ``hover_text_at`` under the mouse in a plot with one view box (``self._vb``) and
+    one hover label (``self._hover``); hides it when the mouse leaves."""
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        text = None
+        if self._vb.sceneBoundingRect().contains(scene_pos):
+            view = self._vb.mapSceneToView(scene_pos)
+            text = self.hover_text_at(view.x(), view.y())
+        if text is None:
+            self._hover.hide()
+        else:
+            self._hover.show_at(scene_pos, text)
+
+    def leaveEvent(self, ev: QEvent) -> None:
+        self._hover.hide()
+        super().leaveEvent(ev)
+
+
+class LossPlot(_HoverMixin, pg.PlotWidget):
     """Per-sample loss bars (a filled step curve above BAR_CURVE_LIMIT samples) with the reduced
     loss; correct / incorrect differ by colour and by marker shape ('o' / 'x')."""
 
@@ -948,20 +967,6 @@ class LossPlot(pg.PlotWidget):
             self._ranged_count = n
         _fit_axis(self._vb, 1, lo, hi, force=force)
 
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        text = None
-        if self._vb.sceneBoundingRect().contains(scene_pos):
-            view = self._vb.mapSceneToView(scene_pos)
-            text = self.hover_text_at(view.x(), view.y())
-        if text is None:
-            self._hover.hide()
-        else:
-            self._hover.show_at(scene_pos, text)
-
-    def leaveEvent(self, ev: QEvent) -> None:
-        self._hover.hide()
-        super().leaveEvent(ev)
-
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colours, fonts and line widths; the data is not touched."""
         self._theme = theme
@@ -990,7 +995,7 @@ class LossPlot(pg.PlotWidget):
 # 3. probability heatmap
 
 
-class ProbabilityHeatmap(pg.PlotWidget):
+class ProbabilityHeatmap(_HoverMixin, pg.PlotWidget):
     """Samples (rows, downwards) x classes (columns) of probabilities on a fixed [0, 1] colour
     scale, with each row's true class marked and the selected row outlined."""
 
@@ -1153,20 +1158,6 @@ class ProbabilityHeatmap(pg.PlotWidget):
         )
         self.selection_outline.show()
 
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        text = None
-        if self._vb.sceneBoundingRect().contains(scene_pos):
-            view = self._vb.mapSceneToView(scene_pos)
-            text = self.hover_text_at(view.x(), view.y())
-        if text is None:
-            self._hover.hide()
-        else:
-            self._hover.show_at(scene_pos, text)
-
-    def leaveEvent(self, ev: QEvent) -> None:
-        self._hover.hide()
-        super().leaveEvent(ev)
-
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colour map, colours, fonts; the data is not touched."""
         self._theme = theme
@@ -1194,7 +1185,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
 # 4. the −log p curve
 
 
-class LossCurvePlot(pg.PlotWidget):
+class LossCurvePlot(_HoverMixin, pg.PlotWidget):
     """The curve loss = −log p over p in (0, 1] with every sample placed on it at its p(true)."""
 
     sigSampleClicked = Signal(int)
@@ -1351,20 +1342,6 @@ class LossCurvePlot(pg.PlotWidget):
         else:
             self.selected_marker.setData(x=np.zeros(0), y=np.zeros(0))
 
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        text = None
-        if self._vb.sceneBoundingRect().contains(scene_pos):
-            view = self._vb.mapSceneToView(scene_pos)
-            text = self.hover_text_at(view.x(), view.y())
-        if text is None:
-            self._hover.hide()
-        else:
-            self._hover.show_at(scene_pos, text)
-
-    def leaveEvent(self, ev: QEvent) -> None:
-        self._hover.hide()
-        super().leaveEvent(ev)
-
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colours, fonts, marker sizes; the data is not touched."""
         self._theme = theme
@@ -1384,7 +1361,7 @@ class LossCurvePlot(pg.PlotWidget):
 # 5. logit gradient of the selected sample
 
 
-class GradientPlot(pg.PlotWidget):
+class GradientPlot(_HoverMixin, pg.PlotWidget):
     """d(loss)/d(logits) of the selected sample as bars: positive and negative in different
     colours, a zero line, and the true class outlined."""
 
@@ -1511,20 +1488,6 @@ class GradientPlot(pg.PlotWidget):
         slot = int(hits[0])
         _place_end_label(self._true_label, self._vb, slot, float(self._heights[slot]))
         self._true_label.show()
-
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        text = None
-        if self._vb.sceneBoundingRect().contains(scene_pos):
-            view = self._vb.mapSceneToView(scene_pos)
-            text = self.hover_text_at(view.x(), view.y())
-        if text is None:
-            self._hover.hide()
-        else:
-            self._hover.show_at(scene_pos, text)
-
-    def leaveEvent(self, ev: QEvent) -> None:
-        self._hover.hide()
-        super().leaveEvent(ev)
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colours, fonts and line widths; the data is not touched."""

@@ -743,3 +743,32 @@ def test_loss_curve_draws_one_marker_per_screen_cell_for_many_samples(qtbot):
     assert f"p(true) = {format_value(p[sample])}" in text
     sx, _ = plot.selected_marker.getData()
     assert sx[0] == p[7]
+
+
+@pytest.mark.parametrize("kind", ["loss", "curve", "heatmap", "gradient"])
+def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
+    from PySide6.QtCore import QEvent
+
+    if kind == "loss":
+        plot = _show(qtbot, LossPlot())
+        plot.set_losses(np.array([0.2, 0.9]), np.array([True, False]), np.ones(2, bool),
+                        np.ones(2, bool), 0.55, "mean", 0)
+        target = (1.0, 0.5)
+    elif kind == "curve":
+        plot = _show(qtbot, LossCurvePlot())
+        plot.set_points(np.array([0.5]), np.array([True]), np.array([True]), 0)
+        target = (0.5, -np.log(0.5))
+    elif kind == "heatmap":
+        plot = _show(qtbot, ProbabilityHeatmap())
+        plot.set_probabilities(np.array([[0.3, 0.7]]), np.array([1]), np.array([True]),
+                               ["a", "b"], 0)
+        target = (1.0, 0.0)
+    else:
+        plot = _show(qtbot, GradientPlot())
+        plot.set_gradient(np.array([0.4, -0.4]), ["a", "b"], 1)
+        target = (0.0, 0.2)
+    vb = plot._vb
+    mouse.send(plot, QEvent.Type.MouseMove, mouse.at(plot, vb, *target), mouse.none, mouse.none)
+    QApplication.processEvents()
+    assert plot._hover.item.isVisible()
+    assert plot._hover.item.toPlainText() == plot.hover_text_at(*target)
