@@ -380,6 +380,11 @@ def _style_plot(
         axis.setPen(pg.mkPen(theme.foreground, width=1))
         axis.setTextPen(pg.mkPen(theme.foreground))
         axis.setTickFont(tick_font)
+        if name in ("bottom", "top"):
+            # pyqtgraph grows a bottom axis only after it has drawn text, and at presentation
+            # scales the labels never fit the 1x height to begin with: reserve their height.
+            axis.setStyle(autoExpandTextSpace=False,
+                          tickTextHeight=round(tick_font.pixelSize() * 1.3))
         # Axes repaint from a cached pixmap unless their ticks change (measured ~8 ms per edit).
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Auto SI prefixes turn a loss of 0.4 into "400 (x0.001)": never what a learner wants.
