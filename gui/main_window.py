@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
         if 0 <= row < self.document.n_samples and row != self._selected:
             self._selected = row
             self._refresh_selected()
-            self._refresh_dataset_markers()
+            self._refresh_dataset()  # the dataset plots mark the selected sample
 
     def _select_table_row(self, sample: int) -> None:
         """Select a sample from a plot click: the table follows, which selects it everywhere."""
@@ -586,10 +586,6 @@ class MainWindow(QMainWindow):
         shown = slice(None) if rows is None else rows
         self.heatmap.set_probabilities(probabilities, ev.targets[shown], ev.valid[shown],
                                        self.document.class_names, self._selected, rows)
-
-    def _refresh_dataset_markers(self) -> None:
-        # Only the selection moved: the dataset plots redraw their selection marks.
-        self._refresh_dataset()
 
     def _schedule_dataset_refresh(self) -> None:
         # Dataset metrics cost O(N) plus a top-k pass: only when that tab shows, and once
