@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from evaluation_cases import problems as evaluation_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -16,29 +17,8 @@ TOL = {"float32": {"rtol": 2e-5, "atol": 2e-5}, "float64": {"rtol": 1e-10, "atol
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
 
 
-@st.composite
-def problems(draw):
-    n = draw(st.integers(1, 7))
-    c = draw(st.integers(1, 6))
-    logits = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-30, 30)))
-    soft = draw(st.booleans())
-    ignore_index = draw(st.sampled_from([-100, 0, c - 1, 7]))
-    if soft:
-        raw = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0, 1)))
-        target = raw / np.maximum(raw.sum(1, keepdims=True), 1e-12)
-    else:
-        choices = [*range(c), ignore_index]
-        target = np.array(draw(st.lists(st.sampled_from(choices), min_size=n, max_size=n)))
-    weight = draw(st.none() | hnp.arrays(np.float64, (c,), elements=st.floats(0.05, 3)))
-    options = {
-        "temperature": draw(st.sampled_from([1.0, 0.3, 2.5])),
-        "weight": weight,
-        "ignore_index": ignore_index,
-        "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
-        "label_smoothing": draw(st.sampled_from([0.0, 0.1, 0.7])),
-        "dtype": draw(st.sampled_from(["float32", "float64"])),
-    }
-    return logits, target, options
+def problems():
+    return evaluation_problems(extra_ignore=(7,))
 
 
 def torch_reference(logits, target, options):

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from evaluation_cases import problems as evaluation_problems
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -24,28 +25,9 @@ DIVISION_RTOL = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 1e-6, "float64": 
 
 @st.composite
 def problems(draw):
-    n = draw(st.integers(1, 5))
-    c = draw(st.integers(1, 6))
-    logits = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-30, 30)))
-    soft = draw(st.booleans())
-    ignore_index = draw(st.sampled_from([-100, 0, c - 1]))
-    if soft:
-        raw = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0, 1)))
-        target = raw / np.maximum(raw.sum(1, keepdims=True), 1e-12)
-    else:
-        choices = [*range(c), ignore_index]
-        target = np.array(draw(st.lists(st.sampled_from(choices), min_size=n, max_size=n)))
-    weight = draw(st.none() | hnp.arrays(np.float64, (c,), elements=st.floats(0.05, 3)))
-    options = {
-        "temperature": draw(st.sampled_from([1.0, 0.3, 2.5])),
-        "weight": weight,
-        "ignore_index": ignore_index,
-        "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
-        "label_smoothing": draw(st.sampled_from([0.0, 0.1, 0.7])),
-        "dtype": draw(st.sampled_from(["float16", "bfloat16", "float32", "float64"])),
-    }
-    index = draw(st.integers(0, n - 1))
-    return logits, target, options, index
+    logits, target, options = draw(evaluation_problems(
+        max_samples=5, dtypes=("float16", "bfloat16", "float32", "float64")))
+    return logits, target, options, draw(st.integers(0, logits.shape[0] - 1))
 
 
 @given(problems())

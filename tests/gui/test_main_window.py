@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shiboken6
 import torch
 import torch.nn.functional as F
+from cell_editing import type_into_cell
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLineEdit
 
 from core import save_logits
 from core.presets import PRESETS
@@ -44,16 +43,7 @@ def torch_state(w):
 
 
 def type_into(qtbot, w, row, col, text):
-    view = w.table
-    index = w.table_model.index(row, col)
-    view.setCurrentIndex(index)
-    view.edit(index)
-    editor = next(e for e in view.findChildren(QLineEdit) if e.isVisible())
-    editor.selectAll()
-    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(editor, text)
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not shiboken6.isValid(editor) or not editor.isVisible())
+    type_into_cell(qtbot, w.table, w.table_model.index(row, col), text)
 
 
 def heights(bars):

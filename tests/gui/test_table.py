@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-import shiboken6
 import torch
 import torch.nn.functional as F
+from cell_editing import type_into_cell
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QComboBox
 
 from core.document import Document
 from core.presets import DEFAULT_PRESET
@@ -29,18 +29,7 @@ def table(qtbot):
 
 
 def type_into(qtbot, view, index, text):
-    """Select a cell, open its editor as a double-click would, type, press Enter."""
-    view.setCurrentIndex(index)
-    view.edit(index)
-    editors = [e for e in view.findChildren(QLineEdit) if e.isVisible()]
-    assert len(editors) == 1, "no cell editor opened"
-    editor = editors[0]
-    editor.selectAll()
-    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(editor, text)
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
-    # The delegate commits on a queued call, as after a real key press.
-    qtbot.waitUntil(lambda: not shiboken6.isValid(editor) or not editor.isVisible())
+    type_into_cell(qtbot, view, index, text)
 
 
 def torch_losses(doc):
