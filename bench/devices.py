@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     labels = rng.integers(0, c, n)
     reference = evaluate(logits, labels)
     print(f"{n} x {c} float32, torch {torch.__version__}, devices {available_devices()}")
-    print(f"{'device':10} {'evaluate ms':>12} {'probs ms':>10} {'fit T ms':>10} "
-          f"{'max |Δloss|':>12} {'max |Δp|':>10}")
+    print(
+        f"{'device':10} {'evaluate ms':>12} {'probs ms':>10} {'fit T ms':>10} "
+        f"{'max |Δloss|':>12} {'max |Δp|':>10}"
+    )
     for device in available_devices():
         evaluate(logits, labels, device=device)  # warm-up (CUDA context, kernels)
         t_eval = _median_ms(lambda d=device: evaluate(logits, labels, device=d), args.repeats)
@@ -57,10 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         t_probs = _median_ms(lambda e=ev: e.probabilities_of(slice(None)), 3)
         t_fit = _median_ms(lambda d=device: fit_temperature(logits, labels, device=d), 1)
         d_loss = float(np.max(np.abs(ev.losses - reference.losses)))
-        d_p = float(np.max(np.abs(ev.probabilities_of(slice(0, 2000))
-                                  - reference.probabilities_of(slice(0, 2000)))))
-        print(f"{ev.device:10} {t_eval:12.1f} {t_probs:10.1f} {t_fit:10.1f} {d_loss:12.2e} "
-              f"{d_p:10.2e}")
+        d_p = float(
+            np.max(
+                np.abs(
+                    ev.probabilities_of(slice(0, 2000)) - reference.probabilities_of(slice(0, 2000))
+                )
+            )
+        )
+        print(
+            f"{ev.device:10} {t_eval:12.1f} {t_probs:10.1f} {t_fit:10.1f} {d_loss:12.2e} "
+            f"{d_p:10.2e}"
+        )
     return 0
 
 

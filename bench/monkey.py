@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             window.close()
             app.processEvents()
-    print(f"{report.steps:,} steps in {report.seconds:.0f} s, {report.rejected:,} inputs refused, "
-          f"undone to the start: {report.undone_to_start}")
+    print(
+        f"{report.steps:,} steps in {report.seconds:.0f} s, {report.rejected:,} inputs refused, "
+        f"undone to the start: {report.undone_to_start}"
+    )
     for name, count in report.actions.most_common():
         print(f"  {name:22} {count:,}")
     return 0

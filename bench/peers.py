@@ -69,8 +69,9 @@ class NotebookFigure:
         self.grad_ax = self.figure.add_subplot(grid[1, 1])
         self.heat_ax = self.figure.add_subplot(grid[2, 0])
         self.curve_ax = self.figure.add_subplot(grid[2, 1])
-        self.curve_p = np.unique(np.concatenate([np.logspace(-6, -1, 200),
-                                                 np.linspace(0.1, 1.0, 200)]))
+        self.curve_p = np.unique(
+            np.concatenate([np.logspace(-6, -1, 200), np.linspace(0.1, 1.0, 200)])
+        )
 
     def redraw(self, logits: np.ndarray, labels: np.ndarray, selected: int) -> None:
         n, c = logits.shape
@@ -87,8 +88,14 @@ class NotebookFigure:
         gradient[labels[selected]] -= 1.0
         gradient /= n
 
-        for ax in (self.logit_ax, self.prob_ax, self.loss_ax, self.grad_ax, self.heat_ax,
-                   self.curve_ax):
+        for ax in (
+            self.logit_ax,
+            self.prob_ax,
+            self.loss_ax,
+            self.grad_ax,
+            self.heat_ax,
+            self.curve_ax,
+        ):
             ax.clear()
         classes = np.arange(c)
         self.logit_ax.bar(classes, logits[selected], color="tab:blue")

@@ -65,9 +65,17 @@ class PaintWatch:
 
         self.seen = seen
         self.filter = Filter()
-        self.watched = [view.viewport() for view in (
-            window.sample_plot, window.loss_plot, window.heatmap, window.curve_plot,
-            window.gradient_plot, window.table)]
+        self.watched = [
+            view.viewport()
+            for view in (
+                window.sample_plot,
+                window.loss_plot,
+                window.heatmap,
+                window.curve_plot,
+                window.gradient_plot,
+                window.table,
+            )
+        ]
         for viewport in self.watched:
             viewport.installEventFilter(self.filter)
 
@@ -209,12 +217,15 @@ def cmd_gui(args) -> int:
         window, watch = show_window(app, Document(logits, labels))
         notebook = NotebookFigure()
         counter = iter(range(10**9))
-        samples = interleaved({
-            "app": lambda: _edit_once(app, window, watch, next(counter)),
-            "matplotlib": lambda: notebook.redraw(window.document.logits,
-                                                  window.document.labels,
-                                                  window.selected_sample),
-        }, args.repeats)
+        samples = interleaved(
+            {
+                "app": lambda: _edit_once(app, window, watch, next(counter)),
+                "matplotlib": lambda: notebook.redraw(
+                    window.document.logits, window.document.labels, window.selected_sample
+                ),
+            },
+            args.repeats,
+        )
         result["edit_small"] = {"app": samples["app"], "matplotlib": samples["matplotlib"]}
         close_window(app, window)
 
@@ -222,8 +233,7 @@ def cmd_gui(args) -> int:
         window, watch = show_window(app)
 
     if "open_npy" in wanted:
-        path = str(write_npy(Path(args.tmp) / f"logits_{large_n}x{large_c}.npy", large_n,
-                             large_c))
+        path = str(write_npy(Path(args.tmp) / f"logits_{large_n}x{large_c}.npy", large_n, large_c))
         labels = np.random.default_rng(1).integers(0, large_c, large_n)
 
         def open_file() -> None:
@@ -239,8 +249,9 @@ def cmd_gui(args) -> int:
         result["open_npy"] = {"app": samples["app"], "numpy": samples["numpy"]}
 
     if "edit_large" in wanted:
-        path = str(write_npz(Path(args.tmp) / f"labelled_{large_n}x{large_c}.npz", large_n,
-                             large_c))
+        path = str(
+            write_npz(Path(args.tmp) / f"labelled_{large_n}x{large_c}.npz", large_n, large_c)
+        )
         wait_loaded(app, window, path)
         watch.wait(app)
         # The first edit of an opened (read-only) table copies it; counted apart.
@@ -264,15 +275,22 @@ def _memory_now() -> dict[str, float]:
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 fields[key] = int(value.split()[0]) / 1024
-        return {"rss": fields["VmRSS"], "peak": fields["VmHWM"],
-                "anon": fields.get("RssAnon", float("nan")),
-                "file": fields.get("RssFile", float("nan"))}
+        return {
+            "rss": fields["VmRSS"],
+            "peak": fields["VmHWM"],
+            "anon": fields.get("RssAnon", float("nan")),
+            "file": fields.get("RssFile", float("nan")),
+        }
     import psutil
 
     info = psutil.Process().memory_info()
     peak = getattr(info, "peak_wset", info.rss)
-    return {"rss": info.rss / 2**20, "peak": peak / 2**20, "anon": float("nan"),
-            "file": float("nan")}
+    return {
+        "rss": info.rss / 2**20,
+        "peak": peak / 2**20,
+        "anon": float("nan"),
+        "file": float("nan"),
+    }
 
 
 def _reset_peak() -> None:

@@ -35,8 +35,15 @@ from bench.common import (
     median_ms,
 )
 
-FIGURES = ("evaluate", "edit_small", "edit_large", "open_npy", "startup", "memory",
-           "memory_after_edit")
+FIGURES = (
+    "evaluate",
+    "edit_small",
+    "edit_large",
+    "open_npy",
+    "startup",
+    "memory",
+    "memory_after_edit",
+)
 
 
 @dataclass
@@ -119,32 +126,50 @@ def figure_evaluate(sizes: Sizes) -> list[Figure]:
     ev = evaluate(logits, labels)
     reference = F.cross_entropy(x, y, reduction="none").numpy()
     ms = {k: median_ms(v) for k, v in samples.items()}
-    return [Figure(
-        "evaluate", f"losses + predictions + mean loss, {n:,} x {c:,} float32", "ms",
-        ms["evaluate"], "numpy recipe", ms["numpy"], "<= 0.5 x numpy", 0.5,
-        samples=sizes.eval_repeats,
-        extra={
-            "torch_separate_ms": ms["torch"],
-            "ratio_to_torch": ms["evaluate"] / ms["torch"],
-            "floor_ms": ms["floor"],
-            "ratio_to_floor": ms["evaluate"] / ms["floor"],
-            "evaluate_min_ms": min(samples["evaluate"]) * 1e3,
-            "numpy_min_ms": min(samples["numpy"]) * 1e3,
-            "max_abs_diff_vs_torch": float(np.abs(ev.losses - reference).max()),
-            **({"evaluate_1_worker_ms": ms["evaluate_1_worker"]} if "evaluate_1_worker" in ms
-               else {}),
-        })]
+    return [
+        Figure(
+            "evaluate",
+            f"losses + predictions + mean loss, {n:,} x {c:,} float32",
+            "ms",
+            ms["evaluate"],
+            "numpy recipe",
+            ms["numpy"],
+            "<= 0.5 x numpy",
+            0.5,
+            samples=sizes.eval_repeats,
+            extra={
+                "torch_separate_ms": ms["torch"],
+                "ratio_to_torch": ms["evaluate"] / ms["torch"],
+                "floor_ms": ms["floor"],
+                "ratio_to_floor": ms["evaluate"] / ms["floor"],
+                "evaluate_min_ms": min(samples["evaluate"]) * 1e3,
+                "numpy_min_ms": min(samples["numpy"]) * 1e3,
+                "max_abs_diff_vs_torch": float(np.abs(ev.losses - reference).max()),
+                **(
+                    {"evaluate_1_worker_ms": ms["evaluate_1_worker"]}
+                    if "evaluate_1_worker" in ms
+                    else {}
+                ),
+            },
+        )
+    ]
 
 
 def _probe(args: list[str], timeout: float, partial: bool = False) -> dict:
     """Run ``bench/probe.py`` with ``args``; its last JSON line. With ``partial``, a probe that
     died after printing a line still gives that line, with the failure under "error"."""
     command = [sys.executable, str(ROOT / "bench" / "probe.py"), *args]
-    done = subprocess.run(command, capture_output=True, text=True, env=child_env(),
-                          timeout=timeout, cwd=ROOT, check=False)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    failure = (f"{args[0]} probe failed (exit code {done.returncode}): "
-               f"{done.stderr.strip()[-2000:]}")
+    failure = f"{args[0]} probe failed (exit code {done.returncode}): {done.stderr.strip()[-2000:]}"
     if done.returncode != 0 and not (partial and lines):
         raise RuntimeError(failure)
     result = json.loads(lines[-1])
@@ -157,45 +182,97 @@ def figure_gui(sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
     names = [f for f in ("edit_small", "open_npy", "edit_large") if f in wanted]
     if "edit_large" in wanted and "edit_small" not in names:
         names.insert(0, "edit_small")  # its peer
-    log(f"gui: {', '.join(names)} (small {sizes.small[0]} x {sizes.small[1]}, "
-        f"large {sizes.large[0]:,} x {sizes.large[1]:,})")
-    raw = _probe(["gui", "--tmp", tmp, "--small", "x".join(map(str, sizes.small)),
-                  "--large", "x".join(map(str, sizes.large)),
-                  "--repeats", str(sizes.edit_repeats),
-                  "--open-repeats", str(sizes.open_repeats), "--figures", *names], 900)
+    log(
+        f"gui: {', '.join(names)} (small {sizes.small[0]} x {sizes.small[1]}, "
+        f"large {sizes.large[0]:,} x {sizes.large[1]:,})"
+    )
+    raw = _probe(
+        [
+            "gui",
+            "--tmp",
+            tmp,
+            "--small",
+            "x".join(map(str, sizes.small)),
+            "--large",
+            "x".join(map(str, sizes.large)),
+            "--repeats",
+            str(sizes.edit_repeats),
+            "--open-repeats",
+            str(sizes.open_repeats),
+            "--figures",
+            *names,
+        ],
+        900,
+    )
     figures = []
     small = raw["edit_small"]
     small_ms = median_ms(small["app"])
     sn, sc = sizes.small
     ln, lc = sizes.large
     if "edit_small" in wanted:
-        figures.append(Figure(
-            "edit_small", f"edit one cell -> every view repainted, {sn} x {sc}", "ms",
-            small_ms, "matplotlib redraw", median_ms(small["matplotlib"]),
-            "<= 0.05 x matplotlib", 0.05, samples=len(small["app"]),
-            extra={"app_min_ms": min(small["app"]) * 1e3}))
+        figures.append(
+            Figure(
+                "edit_small",
+                f"edit one cell -> every view repainted, {sn} x {sc}",
+                "ms",
+                small_ms,
+                "matplotlib redraw",
+                median_ms(small["matplotlib"]),
+                "<= 0.05 x matplotlib",
+                0.05,
+                samples=len(small["app"]),
+                extra={"app_min_ms": min(small["app"]) * 1e3},
+            )
+        )
     if "edit_large" in wanted:
         large = raw["edit_large"]
-        figures.append(Figure(
-            "edit_large", f"edit one cell -> every view repainted, {ln:,} x {lc:,} labelled",
-            "ms", median_ms(large["app"]), f"same edit at {sn} x {sc}", small_ms,
-            "<= 50 ms and <= 3 x small", 3.0, max_value=50.0, samples=len(large["app"]),
-            extra={"first_edit_after_open_ms": large["first_edit"][0] * 1e3,
-                   "app_min_ms": min(large["app"]) * 1e3}))
+        figures.append(
+            Figure(
+                "edit_large",
+                f"edit one cell -> every view repainted, {ln:,} x {lc:,} labelled",
+                "ms",
+                median_ms(large["app"]),
+                f"same edit at {sn} x {sc}",
+                small_ms,
+                "<= 50 ms and <= 3 x small",
+                3.0,
+                max_value=50.0,
+                samples=len(large["app"]),
+                extra={
+                    "first_edit_after_open_ms": large["first_edit"][0] * 1e3,
+                    "app_min_ms": min(large["app"]) * 1e3,
+                },
+            )
+        )
     if "open_npy" in wanted:
         opened = raw["open_npy"]
-        figures.append(Figure(
-            "open_npy", f"open {ln:,} x {lc:,} .npy -> table and views shown", "ms",
-            median_ms(opened["app"]), "np.load + numpy recipe", median_ms(opened["numpy"]),
-            "<= 1.5 x", 1.5, samples=len(opened["app"])))
+        figures.append(
+            Figure(
+                "open_npy",
+                f"open {ln:,} x {lc:,} .npy -> table and views shown",
+                "ms",
+                median_ms(opened["app"]),
+                "np.load + numpy recipe",
+                median_ms(opened["numpy"]),
+                "<= 1.5 x",
+                1.5,
+                samples=len(opened["app"]),
+            )
+        )
     return figures
 
 
 def _time_to_line(command: list[str], expect: str) -> float:
     """Seconds from spawning ``command`` until it prints ``expect``."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env=child_env(), cwd=ROOT)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     elapsed = time.perf_counter() - start
@@ -208,40 +285,66 @@ def _time_to_line(command: list[str], expect: str) -> float:
 def figure_startup(sizes: Sizes, tmp: str) -> list[Figure]:
     log(f"startup: {sizes.startup_repeats} interleaved repeats")
     app = [sys.executable, str(ROOT / "bench" / "probe.py"), "startup", "--tmp", tmp]
-    imports = [sys.executable, "-c",
-               "import torch, PySide6.QtWidgets, pyqtgraph; print('ready', flush=True)"]
-    samples = interleaved({
-        "app": lambda: _time_to_line(app, "painted"),
-        "imports": lambda: _time_to_line(imports, "ready"),
-    }, sizes.startup_repeats)
-    return [Figure(
-        "startup", "start -> first window painted with plots", "ms", median_ms(samples["app"]),
-        "import torch, PySide6.QtWidgets, pyqtgraph", median_ms(samples["imports"]), "<= 1.3 x",
-        1.3, samples=sizes.startup_repeats)]
+    imports = [
+        sys.executable,
+        "-c",
+        "import torch, PySide6.QtWidgets, pyqtgraph; print('ready', flush=True)",
+    ]
+    samples = interleaved(
+        {
+            "app": lambda: _time_to_line(app, "painted"),
+            "imports": lambda: _time_to_line(imports, "ready"),
+        },
+        sizes.startup_repeats,
+    )
+    return [
+        Figure(
+            "startup",
+            "start -> first window painted with plots",
+            "ms",
+            median_ms(samples["app"]),
+            "import torch, PySide6.QtWidgets, pyqtgraph",
+            median_ms(samples["imports"]),
+            "<= 1.3 x",
+            1.3,
+            samples=sizes.startup_repeats,
+        )
+    ]
 
 
-def figure_memory(sizes: Sizes, wanted: set[str], tmp: str,
-                  errors: dict[str, str]) -> list[Figure]:
+def figure_memory(sizes: Sizes, wanted: set[str], tmp: str, errors: dict[str, str]) -> list[Figure]:
     n, c = sizes.large
     log(f"memory: open {n:,} x {c:,} float32 in a fresh app")
     raw = _probe(["memory", "--tmp", tmp, "--large", f"{n}x{c}"], 600, partial=True)
     base = raw["empty"]["rss"]
     file_mb = raw["file_mb"]
     figures = []
-    for name, state, what in (("memory", "loaded", f"peak RSS over the empty app, {n:,} x "
-                                                    f"{c:,} float32 opened"),
-                              ("memory_after_edit", "edited", "the same, after one cell is "
-                                                              "edited")):
+    for name, state, what in (
+        ("memory", "loaded", f"peak RSS over the empty app, {n:,} x {c:,} float32 opened"),
+        ("memory_after_edit", "edited", "the same, after one cell is edited"),
+    ):
         if name in wanted and state not in raw:
             errors[name] = raw.get("error", "no measurement")
             log(f"FAILED {name}: {errors[name]}")
         elif name in wanted:
-            figures.append(Figure(
-                name, what, "MB", raw[state]["peak"] - base, "file size", file_mb,
-                "<= 2 x the file", 2.0, samples=1,
-                extra={"empty_app_rss_mb": base,
-                       "rss_anon_mb": raw[state]["anon"] - raw["empty"]["anon"],
-                       "rss_file_backed_mb": raw[state]["file"] - raw["empty"]["file"]}))
+            figures.append(
+                Figure(
+                    name,
+                    what,
+                    "MB",
+                    raw[state]["peak"] - base,
+                    "file size",
+                    file_mb,
+                    "<= 2 x the file",
+                    2.0,
+                    samples=1,
+                    extra={
+                        "empty_app_rss_mb": base,
+                        "rss_anon_mb": raw[state]["anon"] - raw["empty"]["anon"],
+                        "rss_file_backed_mb": raw[state]["file"] - raw["empty"]["file"],
+                    },
+                )
+            )
     return figures
 
 
@@ -257,18 +360,32 @@ def _format(value: float, unit: str) -> str:
 def print_table(result: dict) -> None:
     m = result["machine"]
     print(f"Softmax Lab benchmarks{' (quick sizes)' if result['quick'] else ''}")
-    print(f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
-          f"{m['torch_threads']}")
-    print(f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-          f"{' '.join(map(str, result['load_average_end']))} at end")
-    print(f"  python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · PySide6 "
-          f"{m['PySide6']} · pyqtgraph {m['pyqtgraph']} · matplotlib {m['matplotlib']} · "
-          f"Qt platform {m['qt_platform'] or 'default'}")
+    print(
+        f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
+        f"{m['torch_threads']}"
+    )
+    print(
+        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
+        f"{' '.join(map(str, result['load_average_end']))} at end"
+    )
+    print(
+        f"  python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · PySide6 "
+        f"{m['PySide6']} · pyqtgraph {m['pyqtgraph']} · matplotlib {m['matplotlib']} · "
+        f"Qt platform {m['qt_platform'] or 'default'}"
+    )
     rows = [("figure", "median", "peer", "peer median", "ratio", "budget", "")]
     for f in result["figures"]:
-        rows.append((f["name"], _format(f["value"], f["unit"]), f["peer_name"],
-                     _format(f["peer"], f["unit"]), f"{f['ratio']:.3f}", f["budget"],
-                     "pass" if f["passed"] else "MISS"))
+        rows.append(
+            (
+                f["name"],
+                _format(f["value"], f["unit"]),
+                f["peer_name"],
+                _format(f["peer"], f["unit"]),
+                f"{f['ratio']:.3f}",
+                f["budget"],
+                "pass" if f["passed"] else "MISS",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
@@ -286,8 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one or two repeats")
-    parser.add_argument("--only", default="", metavar="NAME[,NAME]",
-                        help=f"run only these figures: {', '.join(FIGURES)}")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAME[,NAME]",
+        help=f"run only these figures: {', '.join(FIGURES)}",
+    )
     args = parser.parse_args(argv)
     wanted = {name.strip() for name in args.only.split(",") if name.strip()} or set(FIGURES)
     unknown = wanted - set(FIGURES)
@@ -295,17 +416,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure(s) {sorted(unknown)}; figures: {', '.join(FIGURES)}")
     sizes = QUICK if args.quick else FULL
 
-    result: dict = {"machine": machine_info(), "quick": args.quick,
-                    "load_average_start": load_average(), "figures": [], "errors": {}}
+    result: dict = {
+        "machine": machine_info(),
+        "quick": args.quick,
+        "load_average_start": load_average(),
+        "figures": [],
+        "errors": {},
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-bench-") as tmp:
         steps = [
             ({"evaluate"}, lambda: figure_evaluate(sizes)),
-            ({"edit_small", "edit_large", "open_npy"},
-             lambda: figure_gui(sizes, wanted, tmp)),
+            ({"edit_small", "edit_large", "open_npy"}, lambda: figure_gui(sizes, wanted, tmp)),
             ({"startup"}, lambda: figure_startup(sizes, tmp)),
-            ({"memory", "memory_after_edit"},
-             lambda: figure_memory(sizes, wanted, tmp, result["errors"])),
+            (
+                {"memory", "memory_after_edit"},
+                lambda: figure_memory(sizes, wanted, tmp, result["errors"]),
+            ),
         ]
         for names, step in steps:
             if not names & wanted:

@@ -117,8 +117,7 @@ class Document:
     def snapshot(self) -> tuple:
         """A comparable copy of the whole state (for tests and the monkey test)."""
         soft = None if self.soft_targets is None else self.soft_targets.copy()
-        return (self.logits.copy(), self.labels.copy(), soft,
-                list(self.class_names), self.settings)
+        return (self.logits.copy(), self.labels.copy(), soft, list(self.class_names), self.settings)
 
     # --- listeners and history ------------------------------------------------------------------
 
@@ -210,16 +209,27 @@ class Document:
 
     def _evaluate(self, change: Change = Change.ALL, rows: np.ndarray | None = None) -> Evaluation:
         current = getattr(self, "evaluation", None)
-        if (change == Change.LOGITS and rows is not None and current is not None
-                and len(rows) * 4 < self.n_samples):
+        if (
+            change == Change.LOGITS
+            and rows is not None
+            and current is not None
+            and len(rows) * 4 < self.n_samples
+        ):
             # Only these rows moved: reuse the rest (an edit costs the same at 50,000 rows).
             return current.with_rows(rows, self.logits[rows])
         return evaluate(self.logits, self.target(), **self.settings.evaluate_kwargs())
 
     # --- edits ----------------------------------------------------------------------------------
 
-    def set_logits(self, rows: Sequence[int], cols: Sequence[int], values: Any, *,
-                   text: str = "Edit logits", merge_key: object = None) -> None:
+    def set_logits(
+        self,
+        rows: Sequence[int],
+        cols: Sequence[int],
+        values: Any,
+        *,
+        text: str = "Edit logits",
+        merge_key: object = None,
+    ) -> None:
         """Write a block of logits (any float: ``inf``/``-inf``/NaN are data)."""
         r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
         new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
@@ -238,8 +248,18 @@ class Document:
             box["new"] = later.payload
             return True
 
-        self.push(Command(text, redo, undo, Change.LOGITS, rows=np.unique(r),
-                          merge_key=merge_key, merge=merge, payload=new))
+        self.push(
+            Command(
+                text,
+                redo,
+                undo,
+                Change.LOGITS,
+                rows=np.unique(r),
+                merge_key=merge_key,
+                merge=merge,
+                payload=new,
+            )
+        )
 
     def paste_logits(self, row: int, col: int, block: Any) -> str:
         """Paste a block at (row, col) as one undo step; returns what happened, in words.
@@ -258,19 +278,32 @@ class Document:
         if extra:
             notes.append(f"added {extra} sample{'s' if extra > 1 else ''}")
         if width < m:
-            notes.append(f"clipped {m - width} column{'s' if m - width > 1 else ''} that did not "
-                         f"fit ({self.n_classes} classes)")
+            notes.append(
+                f"clipped {m - width} column{'s' if m - width > 1 else ''} that did not "
+                f"fit ({self.n_classes} classes)"
+            )
         if not extra:
-            self.set_logits(range(row, row + k), range(col, col + width), clipped,
-                            text=f"Paste {k} x {width}")
+            self.set_logits(
+                range(row, row + k), range(col, col + width), clipped, text=f"Paste {k} x {width}"
+            )
             return ", ".join(notes)
-        logits = np.concatenate([self.logits, np.zeros((extra, self.n_classes),
-                                                       dtype=self.logits.dtype)])
-        logits[row:row + k, col:col + width] = clipped
+        logits = np.concatenate(
+            [self.logits, np.zeros((extra, self.n_classes), dtype=self.logits.dtype)]
+        )
+        logits[row : row + k, col : col + width] = clipped
         labels = np.concatenate([self.labels, np.zeros(extra, dtype=np.int64)])
-        soft = None if self.soft_targets is None else np.concatenate([
-            self.soft_targets, _one_hot(np.zeros(extra, dtype=np.int64), self.n_classes,
-                                        self.settings.ignore_index)])
+        soft = (
+            None
+            if self.soft_targets is None
+            else np.concatenate(
+                [
+                    self.soft_targets,
+                    _one_hot(
+                        np.zeros(extra, dtype=np.int64), self.n_classes, self.settings.ignore_index
+                    ),
+                ]
+            )
+        )
         self._replace_arrays(f"Paste {k} x {width}", logits, labels, soft)
         return ", ".join(notes)
 
@@ -279,8 +312,14 @@ class Document:
         new = np.broadcast_to(self._labels_array(labels), (len(r),)).copy()
         self._set_array("labels", np.ix_(r), new, text, Change.TARGETS)
 
-    def set_soft_targets(self, rows: Sequence[int], cols: Sequence[int], values: Any, *,
-                         text: str = "Edit target probabilities") -> None:
+    def set_soft_targets(
+        self,
+        rows: Sequence[int],
+        cols: Sequence[int],
+        values: Any,
+        *,
+        text: str = "Edit target probabilities",
+    ) -> None:
         r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
         new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
         if not np.isfinite(new).all() or (new < 0).any():
@@ -305,8 +344,9 @@ class Document:
 
         self.push(Command(f"Rename class {old!r} to {name!r}", redo, undo, Change.NAMES))
 
-    def set_settings(self, text: str | None = None, *, merge_key: object = None,
-                     **changes: Any) -> None:
+    def set_settings(
+        self, text: str | None = None, *, merge_key: object = None, **changes: Any
+    ) -> None:
         """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate.
 
         Consecutive changes with the same ``merge_key`` (a slider being dragged) are one step.
@@ -342,17 +382,36 @@ class Document:
 
         label = text or "Change " + ", ".join(sorted(changes))
         change = Change.SETTINGS | (Change.TARGETS if to_soft else Change.NONE)
-        self.push(Command(label, redo, undo, change, merge_key=merge_key,
-                          merge=None if to_soft else merge, payload=new))
+        self.push(
+            Command(
+                label,
+                redo,
+                undo,
+                change,
+                merge_key=merge_key,
+                merge=None if to_soft else merge,
+                payload=new,
+            )
+        )
 
-    def insert_samples(self, at: int, logits: Any, labels: Any = None,
-                       soft_targets: Any = None, *, text: str = "Add samples") -> None:
+    def insert_samples(
+        self,
+        at: int,
+        logits: Any,
+        labels: Any = None,
+        soft_targets: Any = None,
+        *,
+        text: str = "Add samples",
+    ) -> None:
         block = np.atleast_2d(np.asarray(logits, dtype=np.float64))
         if block.shape[1] != self.n_classes:
             raise ValueError(f"new rows need {self.n_classes} logits, got {block.shape[1]}")
         k = block.shape[0]
-        lab = (np.zeros(k, dtype=np.int64) if labels is None
-               else np.broadcast_to(self._labels_array(labels), (k,)).copy())
+        lab = (
+            np.zeros(k, dtype=np.int64)
+            if labels is None
+            else np.broadcast_to(self._labels_array(labels), (k,)).copy()
+        )
         if self.soft_targets is None:
             soft = None
         elif soft_targets is None:
@@ -372,11 +431,13 @@ class Document:
     def duplicate_samples(self, rows: Sequence[int]) -> None:
         r = np.unique(self._index(rows, self.n_samples))
         soft = None if self.soft_targets is None else self.soft_targets[r]
-        self.insert_samples(int(r[-1]) + 1, self.logits[r], self.labels[r], soft,
-                            text="Duplicate samples")
+        self.insert_samples(
+            int(r[-1]) + 1, self.logits[r], self.labels[r], soft, text="Duplicate samples"
+        )
 
-    def insert_class(self, at: int, name: str | None = None, logits: Any = 0.0, *,
-                     text: str = "Add class") -> None:
+    def insert_class(
+        self, at: int, name: str | None = None, logits: Any = 0.0, *, text: str = "Add class"
+    ) -> None:
         at = int(np.clip(at, 0, self.n_classes))
         name = name or self._free_name()
         if name in self.class_names:
@@ -398,9 +459,17 @@ class Document:
             name, i = f"{base} copy {i}", i + 1
         self.insert_class(col + 1, name, self.logits[:, col], text="Duplicate class")
 
-    def replace_all(self, logits: Any, labels: Any = None, class_names: Sequence[str] | None = None,
-                    soft_targets: Any = None, settings: Settings | None = None, *,
-                    text: str = "Replace table", evaluation: Evaluation | None = None) -> None:
+    def replace_all(
+        self,
+        logits: Any,
+        labels: Any = None,
+        class_names: Sequence[str] | None = None,
+        soft_targets: Any = None,
+        settings: Settings | None = None,
+        *,
+        text: str = "Replace table",
+        evaluation: Evaluation | None = None,
+    ) -> None:
         """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
 
         ``evaluation``, if given, is the already computed result for exactly this table and
@@ -436,8 +505,9 @@ class Document:
         if array.ndim == 1:
             array = array[None, :]
         if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-            raise ValueError(f"logits must be a non-empty samples x classes table, "
-                             f"got shape {array.shape}")
+            raise ValueError(
+                f"logits must be a non-empty samples x classes table, got shape {array.shape}"
+            )
         if array.dtype.kind != "f" or array.dtype == np.float16:
             array = array.astype(np.float64)
         n, c = array.shape
@@ -479,8 +549,9 @@ class Document:
         if not self.logits.flags.writeable:
             self.logits = np.array(self.logits)
 
-    def _set_array(self, name: str, where: tuple, new: np.ndarray, text: str,
-                   change: Change) -> None:
+    def _set_array(
+        self, name: str, where: tuple, new: np.ndarray, text: str, change: Change
+    ) -> None:
         old = getattr(self, name)[where].copy()
 
         def redo() -> None:
@@ -491,8 +562,9 @@ class Document:
 
         self.push(Command(text, redo, undo, change))
 
-    def _replace_arrays(self, text: str, logits: np.ndarray, labels: np.ndarray,
-                        soft: np.ndarray) -> None:
+    def _replace_arrays(
+        self, text: str, logits: np.ndarray, labels: np.ndarray, soft: np.ndarray
+    ) -> None:
         before = (self.logits, self.labels, self.soft_targets)
 
         def redo() -> None:
@@ -509,15 +581,27 @@ class Document:
             i += 1
         return f"class {i}"
 
-    def _structural(self, text: str, *, rows_insert=None, rows_remove=None, class_insert=None,
-                    classes_remove=None) -> None:
+    def _structural(
+        self,
+        text: str,
+        *,
+        rows_insert=None,
+        rows_remove=None,
+        class_insert=None,
+        classes_remove=None,
+    ) -> None:
         """Row and class insertions/removals: arrays are rebuilt, so undo keeps the old ones.
 
         Keeping references (not copies) of the previous arrays is free, and restoring them on
         undo is exact whatever happened in between.
         """
-        before = (self.logits, self.labels, list(self.class_names), self.soft_targets,
-                  self.settings)
+        before = (
+            self.logits,
+            self.labels,
+            list(self.class_names),
+            self.soft_targets,
+            self.settings,
+        )
         logits, labels, names, soft, settings = before
         if rows_insert is not None:
             positions, block, lab, sblock = rows_insert
@@ -548,8 +632,11 @@ class Document:
             # Labels of a removed class become "ignored"; later classes shift left.
             removed = np.isin(labels, classes_remove)
             shift = np.searchsorted(classes_remove, labels)
-            labels = np.where(removed, settings.ignore_index,
-                              np.where(labels == settings.ignore_index, labels, labels - shift))
+            labels = np.where(
+                removed,
+                settings.ignore_index,
+                np.where(labels == settings.ignore_index, labels, labels - shift),
+            )
             if settings.weight is not None:
                 settings = replace(settings, weight=tuple(settings.weight[i] for i in keep))
         after = (logits, labels, names, soft, settings)
@@ -568,4 +655,3 @@ def _one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarra
     valid = (labels >= 0) & (labels < n_classes) & (labels != ignore_index)
     out[np.flatnonzero(valid), labels[valid]] = 1.0
     return out
-

@@ -229,19 +229,33 @@ class Evaluation:
         target = self._soft if self._soft is not None else self._labels
         with torch.inference_mode():
             x.index_copy_(0, idx, new.to(device=x.device, dtype=x.dtype))
-            stats = _stats(x.index_select(0, idx), target.index_select(0, idx),
-                           self._soft is not None, self._weight, self.options,
-                           table_elements=self.n_samples * self.n_classes)
+            stats = _stats(
+                x.index_select(0, idx),
+                target.index_select(0, idx),
+                self._soft is not None,
+                self._weight,
+                self.options,
+                table_elements=self.n_samples * self.n_classes,
+            )
             self._max.index_copy_(0, idx, torch.as_tensor(stats["max"], device=x.device))
             self._log_sum.index_copy_(0, idx, torch.as_tensor(stats["log_sum"], device=x.device))
         arrays = {k: v.copy() for k, v in self._arrays.items()}
         for key, value in stats.items():
             arrays[key][index] = value
         result = _assemble(
-            arrays, options=self.options, soft=self._soft is not None,
-            denominator=self.denominator, device=self.device, fallback=self.device_fallback,
-            dtype=self.dtype, x=x, t=target, w=self._weight, max_=self._max,
-            log_sum=self._log_sum, block_rows=self._block_rows,
+            arrays,
+            options=self.options,
+            soft=self._soft is not None,
+            denominator=self.denominator,
+            device=self.device,
+            fallback=self.device_fallback,
+            dtype=self.dtype,
+            x=x,
+            t=target,
+            w=self._weight,
+            max_=self._max,
+            log_sum=self._log_sum,
+            block_rows=self._block_rows,
         )
         computed = [name for name in ("margin", "entropy") if name in self.__dict__]
         if computed:
@@ -319,8 +333,11 @@ class Evaluation:
         with torch.inference_mode(), np.errstate(all="ignore"):
             for start in range(0, len(rows), self._block_rows):
                 idx = rows[start : start + self._block_rows]
-                block = self._x[start : start + len(idx)] if index is None else (
-                    self._x.index_select(0, torch.as_tensor(idx, device=self._x.device)))
+                block = (
+                    self._x[start : start + len(idx)]
+                    if index is None
+                    else (self._x.index_select(0, torch.as_tensor(idx, device=self._x.device)))
+                )
                 z = _work(block, self.options.temperature).cpu().numpy()
                 m, e = _margin_entropy(z, mx[idx], log_sum[idx], self.confidence[idx])
                 margin[start : start + len(idx)] = m
@@ -348,8 +365,9 @@ class Evaluation:
         return a
 
 
-def _margin_entropy(z: np.ndarray, mx: np.ndarray, log_sum: np.ndarray, confidence: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _margin_entropy(
+    z: np.ndarray, mx: np.ndarray, log_sum: np.ndarray, confidence: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Margin and entropy of the rows of ``z = logits / T`` given their max, log-sum-exp and
     largest probability."""
     c = z.shape[1]
@@ -404,8 +422,9 @@ def evaluate(
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     temperature = _check_scalar("temperature", temperature, low=0, high=math.inf, low_open=True)
-    label_smoothing = _check_scalar("label_smoothing", label_smoothing, low=0, high=1,
-                                    low_open=False)
+    label_smoothing = _check_scalar(
+        "label_smoothing", label_smoothing, low=0, high=1, low_open=False
+    )
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
         raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
     ignore_index = int(ignore_index)
@@ -425,8 +444,9 @@ def evaluate(
     soft = t.ndim == 2
     if soft:
         if tuple(t.shape) != (n, c):
-            raise ValueError(f"probability targets must have the logits' shape {(n, c)}, "
-                             f"got {tuple(t.shape)}")
+            raise ValueError(
+                f"probability targets must have the logits' shape {(n, c)}, got {tuple(t.shape)}"
+            )
         t = t.to(torch.float64 if torch_dtype == torch.float64 else torch.float32)
         probabilities = _host(t)
         if not np.isfinite(probabilities).all():
@@ -447,11 +467,14 @@ def evaluate(
         bad = ((labels < 0) | (labels >= c)) & (labels != ignore_index)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"label {int(labels[row])} at row {row} is out of range: classes "
-                             f"are 0..{c - 1} (or {ignore_index} to ignore the row)")
+            raise ValueError(
+                f"label {int(labels[row])} at row {row} is out of range: classes "
+                f"are 0..{c - 1} (or {ignore_index} to ignore the row)"
+            )
     else:
-        raise ValueError(f"target must be (N,) labels or (N, C) probabilities, "
-                         f"got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"target must be (N,) labels or (N, C) probabilities, got shape {tuple(t.shape)}"
+        )
 
     w = None
     if weight is not None:
@@ -470,8 +493,9 @@ def evaluate(
     )
     readonly = isinstance(logits, np.ndarray) and not logits.flags.writeable
     try:
-        return _run(x, t, soft, w, options, torch_dtype, resolved.device, resolved.fallback,
-                    readonly)
+        return _run(
+            x, t, soft, w, options, torch_dtype, resolved.device, resolved.fallback, readonly
+        )
     except torch.OutOfMemoryError as exc:
         if resolved.device.type == "cpu":
             raise
@@ -578,8 +602,9 @@ def _cpu_stats(
                 z_y[s:e] = np.take_along_axis(z, safe[s:e, None], 1)[:, 0]
                 if eps:
                     logp = np.subtract(shifted, ls[:, None].astype(work_dtype), out=shifted)
-                    total = (np.einsum("ij->i", logp) if wn is None
-                             else np.einsum("ij,j->i", logp, wn))
+                    total = (
+                        np.einsum("ij->i", logp) if wn is None else np.einsum("ij,j->i", logp, wn)
+                    )
                     smooth[s:e] = -total
             else:
                 tb = tn[s:e]
@@ -615,8 +640,9 @@ def _cpu_stats(
     }
 
 
-def _log_sum_exp(z: np.ndarray, argmax: np.ndarray, mx: np.ndarray,
-                 scratch: np.ndarray) -> np.ndarray:
+def _log_sum_exp(
+    z: np.ndarray, argmax: np.ndarray, mx: np.ndarray, scratch: np.ndarray
+) -> np.ndarray:
     """``log(sum(exp(z - mx)))`` per row in float64, given the rows' argmax and max.
 
     Where exp(z) can neither overflow in the sum nor lose the largest term to underflow, the
@@ -634,8 +660,9 @@ def _log_sum_exp(z: np.ndarray, argmax: np.ndarray, mx: np.ndarray,
     shift = ~((mx >= low) & (mx <= high))
     if shift.any():
         rows = np.flatnonzero(shift)
-        log_sum[rows] = np.log(np.einsum("ij->i", np.exp(z[rows] - mx[rows, None])),
-                               dtype=np.float64)
+        log_sum[rows] = np.log(
+            np.einsum("ij->i", np.exp(z[rows] - mx[rows, None])), dtype=np.float64
+        )
     return log_sum
 
 
@@ -689,9 +716,15 @@ def _block_stats(
     }
 
 
-def _stats(x: torch.Tensor, target: torch.Tensor, soft: bool, w: torch.Tensor | None,
-           options: Options, block_rows: int | None = None,
-           table_elements: int | None = None) -> dict[str, np.ndarray]:
+def _stats(
+    x: torch.Tensor,
+    target: torch.Tensor,
+    soft: bool,
+    w: torch.Tensor | None,
+    options: Options,
+    block_rows: int | None = None,
+    table_elements: int | None = None,
+) -> dict[str, np.ndarray]:
     """The eager per-sample statistics of the rows of ``x`` (raw logits) as numpy arrays.
 
     ``table_elements`` is the size of the whole table these rows belong to (``x`` itself by
@@ -700,15 +733,17 @@ def _stats(x: torch.Tensor, target: torch.Tensor, soft: bool, w: torch.Tensor | 
     n, c = x.shape
     if x.device.type == "cpu":
         exact = (table_elements or n * c) <= EXACT_ELEMENTS
-        return _cpu_stats(x, target, soft, w, options,
-                          block_rows or max(1, CPU_BLOCK_ELEMENTS // c), exact)
+        return _cpu_stats(
+            x, target, soft, w, options, block_rows or max(1, CPU_BLOCK_ELEMENTS // c), exact
+        )
     block_rows = block_rows or max(1, ACCELERATOR_BLOCK_ELEMENTS // c)
     parts = []
     with torch.inference_mode():
         for s in range(0, n, block_rows):
             e = min(n, s + block_rows)
-            parts.append(_block_stats(_work(x[s:e], options.temperature), target[s:e], soft, w,
-                                      options))
+            parts.append(
+                _block_stats(_work(x[s:e], options.temperature), target[s:e], soft, w, options)
+            )
         return {k: torch.cat([p[k] for p in parts]).cpu().numpy() for k in parts[0]}
 
 
@@ -764,10 +799,23 @@ def _run(
     )
 
 
-def _assemble(arrays: dict[str, np.ndarray], *, options: Options, soft: bool,
-              denominator: float, device: str, fallback: str | None, dtype: str,
-              x: torch.Tensor, t: torch.Tensor, w: torch.Tensor | None, max_: torch.Tensor,
-              log_sum: torch.Tensor, block_rows: int, readonly: bool = False) -> Evaluation:
+def _assemble(
+    arrays: dict[str, np.ndarray],
+    *,
+    options: Options,
+    soft: bool,
+    denominator: float,
+    device: str,
+    fallback: str | None,
+    dtype: str,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    w: torch.Tensor | None,
+    max_: torch.Tensor,
+    log_sum: torch.Tensor,
+    block_rows: int,
+    readonly: bool = False,
+) -> Evaluation:
     """The aggregates (reduced loss, accuracy, flags) from per-sample arrays; O(N), no (N, C)."""
     losses = arrays["losses"]
     targets = arrays["targets"]

@@ -320,8 +320,10 @@ def _sample_notes(
         problem = "z/T overflows the number format (|z/T| = ∞)"
     if problem is not None:
         if ignored:
-            notes.append(f"{problem} → the probabilities are NaN, but the row is ignored, "
-                         f"so it still adds 0 to the loss")
+            notes.append(
+                f"{problem} → the probabilities are NaN, but the row is ignored, "
+                f"so it still adds 0 to the loss"
+            )
         elif problem == "NaN in the logits":
             notes.append("NaN in the logits → this row's loss is NaN")
         else:
@@ -330,14 +332,20 @@ def _sample_notes(
     masked = np.isneginf(z)
     if masked.any() and not ignored:
         if (a[masked] > 0).any():
-            notes.append("the target puts weight on a class whose logit is −∞ (p = 0) → "
-                         "−log 0 = ∞, so this row's loss is ∞")
+            notes.append(
+                "the target puts weight on a class whose logit is −∞ (p = 0) → "
+                "−log 0 = ∞, so this row's loss is ∞"
+            )
         elif target_kind == "probability" and math.isnan(loss):
-            notes.append("a class with logit −∞ has target 0: torch computes 0·(−∞) = NaN, "
-                         "so its loss is NaN (the terms here count that product as 0)")
+            notes.append(
+                "a class with logit −∞ has target 0: torch computes 0·(−∞) = NaN, "
+                "so its loss is NaN (the terms here count that product as 0)"
+            )
         else:
-            notes.append("a logit of −∞ masks its class: p = 0, and its target is 0, "
-                         "so it adds nothing to the loss")
+            notes.append(
+                "a logit of −∞ masks its class: p = 0, and its target is 0, "
+                "so it adds nothing to the loss"
+            )
     elif not ignored and math.isinf(loss):
         notes.append("p underflows to 0 for a class the target needs → −log 0 = ∞")
     return tuple(notes)
@@ -447,11 +455,15 @@ def compare_softmaxes(
     scaled = _round_and_divide(z, temperature, dtype)[1].astype(np_dtype)
     note: str | None = None
     if dtype == "bfloat16":
-        note = ("numpy has no bfloat16: the logits are rounded to bfloat16, then the numpy "
-                "softmaxes run in float32")
+        note = (
+            "numpy has no bfloat16: the logits are rounded to bfloat16, then the numpy "
+            "softmaxes run in float32"
+        )
     elif dtype == "float16":
-        note = ("float16 logits; the from-scratch exp runs in float32, as torch's "
-                "half-precision softmax does")
+        note = (
+            "float16 logits; the from-scratch exp runs in float32, as torch's "
+            "half-precision softmax does"
+        )
 
     naive = softmax_naive(scaled)
     stable = softmax_stable(scaled)
@@ -480,10 +492,12 @@ def compare_softmaxes(
         overflow_limit=overflow_limit,
         compute_dtype=np.dtype(compute).name,
         input_problem=problem,
-        naive_verdict=_naive_verdict(z, scaled, compute, naive, problem, naive_diff, tolerance,
-                                     temperature),
-        stable_verdict=_plain_verdict("stable", np.asarray(stable.value), problem, stable_diff,
-                                      tolerance),
+        naive_verdict=_naive_verdict(
+            z, scaled, compute, naive, problem, naive_diff, tolerance, temperature
+        ),
+        stable_verdict=_plain_verdict(
+            "stable", np.asarray(stable.value), problem, stable_diff, tolerance
+        ),
         torch_verdict=_plain_verdict("torch", torch_p, problem, 0.0, tolerance),
     )
 
@@ -522,8 +536,9 @@ def _naive_verdict(
     return "naive: ok"
 
 
-def _plain_verdict(name: str, value: np.ndarray, problem: str | None, diff: float,
-                   tolerance: float) -> str:
+def _plain_verdict(
+    name: str, value: np.ndarray, problem: str | None, diff: float, tolerance: float
+) -> str:
     if problem is not None:
         return f"{name}: {problem} → NaN"
     if np.isnan(value).any():

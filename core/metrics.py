@@ -349,9 +349,7 @@ class PerClass:
         return present[order][: max(0, int(k))].astype(np.int64)
 
 
-def per_class(
-    targets: Any, predictions: Any, losses: Any, valid: Any, n_classes: int
-) -> PerClass:
+def per_class(targets: Any, predictions: Any, losses: Any, valid: Any, n_classes: int) -> PerClass:
     """Count, accuracy (recall), mean loss and precision per class over the `valid` rows
     (None: the rows whose target is a class)."""
     c = _n_classes(n_classes)
@@ -519,8 +517,15 @@ class TemperatureFit:
 class _Objective:
     """NLL(T) of the usable rows, streamed over row blocks: mean(w·(logsumexp(z/T) − z_y/T))."""
 
-    def __init__(self, x: torch.Tensor, labels: torch.Tensor, labelled: torch.Tensor,
-                 w_class: torch.Tensor | None, compute: torch.dtype, block_rows: int) -> None:
+    def __init__(
+        self,
+        x: torch.Tensor,
+        labels: torch.Tensor,
+        labelled: torch.Tensor,
+        w_class: torch.Tensor | None,
+        compute: torch.dtype,
+        block_rows: int,
+    ) -> None:
         n = int(x.shape[0])
         self.x, self.labels, self.compute, self.block_rows = x, labels, compute, block_rows
         self.use = labelled.clone()
@@ -668,8 +673,10 @@ def fit_temperature(
     bad = labelled & ((t < 0) | (t >= c))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"label {t[row]} at row {row} is out of range: classes are 0..{c - 1} "
-                         f"(or {ignore_index} to ignore the row)")
+        raise ValueError(
+            f"label {t[row]} at row {row} is out of range: classes are 0..{c - 1} "
+            f"(or {ignore_index} to ignore the row)"
+        )
     w_class = None
     if weight is not None:
         w_class = _vector(np.asarray(weight, dtype=np.float64).reshape(-1), "weight", c)
@@ -680,9 +687,12 @@ def fit_temperature(
     x = x.to(resolved)  # no copy when it is already there
     labels = torch.from_numpy(np.where(labelled, t, 0)).to(resolved)
     objective = _Objective(
-        x, labels, torch.from_numpy(labelled).to(resolved),
+        x,
+        labels,
+        torch.from_numpy(labelled).to(resolved),
         None if w_class is None else torch.from_numpy(w_class).to(resolved),
-        compute, _block_rows(c, resolved),
+        compute,
+        _block_rows(c, resolved),
     )
     conf_before = np.full(n, np.nan)
     correct = np.zeros(n, dtype=bool)
@@ -693,7 +703,10 @@ def fit_temperature(
         raise ValueError("no labelled row with finite logits (and non-zero weight) to fit on")
 
     log_t, nll = _bounded_minimum(
-        lambda u: objective(math.exp(u)), math.log(T_MIN), math.log(T_MAX), _LOG_T_TOL,
+        lambda u: objective(math.exp(u)),
+        math.log(T_MIN),
+        math.log(T_MAX),
+        _LOG_T_TOL,
         int(max_iter),
     )
     temperature = math.exp(log_t)

@@ -13,9 +13,18 @@ import re
 import numpy as np
 
 _ALIASES = {
-    "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
-    "∞": math.inf, "+∞": math.inf, "-inf": -math.inf, "-infinity": -math.inf, "-∞": -math.inf,
-    "nan": math.nan, "+nan": math.nan, "-nan": math.nan,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "∞": math.inf,
+    "+∞": math.inf,
+    "-inf": -math.inf,
+    "-infinity": -math.inf,
+    "-∞": -math.inf,
+    "nan": math.nan,
+    "+nan": math.nan,
+    "-nan": math.nan,
 }
 _WRAPPER = re.compile(r"^\s*(?:tensor|array|np\.array|torch\.tensor)\s*\((.*)\)\s*$", re.S)
 _KWARGS = re.compile(r",\s*(?:dtype|device|requires_grad|grad_fn)\s*=.*$", re.S)

@@ -31,8 +31,9 @@ class Truncation:
     top_p: float | None
 
 
-def truncate(probabilities: np.ndarray, top_k: int | None = None, top_p: float | None = None,
-             shown: int = 30) -> Truncation:
+def truncate(
+    probabilities: np.ndarray, top_k: int | None = None, top_p: float | None = None, shown: int = 30
+) -> Truncation:
     """Apply top-k then top-p to one probability row (C,); non-finite rows keep nothing."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     c = p.shape[0]
@@ -45,8 +46,9 @@ def truncate(probabilities: np.ndarray, top_k: int | None = None, top_p: float |
     if not np.isfinite(p).all():
         order = np.arange(min(c, shown))
         empty = np.zeros(len(order))
-        return Truncation(order, p[order], np.zeros(len(order), bool), empty, c, 0, 0.0,
-                          top_k, top_p)
+        return Truncation(
+            order, p[order], np.zeros(len(order), bool), empty, c, 0, 0.0, top_k, top_p
+        )
     ranked = np.argsort(-p, kind="stable")
     sorted_p = p[ranked]
     keep = np.ones(c, dtype=bool)
@@ -64,5 +66,14 @@ def truncate(probabilities: np.ndarray, top_k: int | None = None, top_p: float |
     kept_mass = float(sorted_p[keep].sum())
     renormalized = np.where(keep, sorted_p / kept_mass if kept_mass > 0 else 0.0, 0.0)
     n = min(c, shown)
-    return Truncation(ranked[:n], sorted_p[:n], keep[:n], renormalized[:n], c,
-                      int(keep.sum()), kept_mass, top_k, top_p)
+    return Truncation(
+        ranked[:n],
+        sorted_p[:n],
+        keep[:n],
+        renormalized[:n],
+        c,
+        int(keep.sum()),
+        kept_mass,
+        top_k,
+        top_p,
+    )

@@ -26,8 +26,10 @@ class ScratchResult:
 
 
 def _where(mask: np.ndarray) -> str:
-    positions = [str(tuple(int(i) for i in p)) if len(p) > 1 else str(int(p[0]))
-                 for p in np.argwhere(mask)[:4]]
+    positions = [
+        str(tuple(int(i) for i in p)) if len(p) > 1 else str(int(p[0]))
+        for p in np.argwhere(mask)[:4]
+    ]
     more = int(mask.sum()) - len(positions)
     return ", ".join(positions) + (f" and {more} more" if more > 0 else "")
 
@@ -42,8 +44,10 @@ def softmax_naive(z: np.ndarray) -> ScratchResult:
         p = e / total
     overflow = np.isinf(e) & np.isfinite(z)
     if overflow.any():
-        problems.append(f"overflow: exp(z) = inf at index {_where(overflow)} "
-                        f"(z = {float(z[overflow].flat[0]):g})")
+        problems.append(
+            f"overflow: exp(z) = inf at index {_where(overflow)} "
+            f"(z = {float(z[overflow].flat[0]):g})"
+        )
     bad = np.isnan(p) & ~np.isnan(z)
     if bad.any():
         problems.append(f"NaN at index {_where(bad)} (inf / inf or 0 / 0)")
@@ -73,8 +77,9 @@ def cross_entropy_onehot(actual: np.ndarray, predicted: np.ndarray) -> ScratchRe
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     if actual.shape != predicted.shape:
-        raise ValueError(f"target shape {actual.shape} differs from prediction shape "
-                         f"{predicted.shape}")
+        raise ValueError(
+            f"target shape {actual.shape} differs from prediction shape {predicted.shape}"
+        )
     problems: list[str] = []
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p = np.log(predicted)

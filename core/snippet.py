@@ -31,15 +31,23 @@ def pytorch_snippet(document: Document) -> str:
     """
     n, c = document.logits.shape
     if n * c > MAX_CELLS:
-        raise ValueError(f"{n} x {c} is too large to copy as code: save the logits as .npz "
-                         f"and load them with numpy instead")
+        raise ValueError(
+            f"{n} x {c} is too large to copy as code: save the logits as .npz "
+            f"and load them with numpy instead"
+        )
     s = document.settings
     dtype = f"torch.{s.dtype}"
-    lines = ["import torch", "import torch.nn as nn", "",
-             f"logits = torch.tensor({_matrix(document.logits, '')}, dtype={dtype})"]
+    lines = [
+        "import torch",
+        "import torch.nn as nn",
+        "",
+        f"logits = torch.tensor({_matrix(document.logits, '')}, dtype={dtype})",
+    ]
     if s.target_mode == "probability":
-        lines.append(f"target = torch.tensor({_matrix(document.soft_targets, '')}, "
-                     f"dtype={dtype})  # class probabilities (soft labels)")
+        lines.append(
+            f"target = torch.tensor({_matrix(document.soft_targets, '')}, "
+            f"dtype={dtype})  # class probabilities (soft labels)"
+        )
     else:
         labels = ", ".join(str(int(v)) for v in document.labels)
         lines.append(f"target = torch.tensor([{labels}])  # class indices")

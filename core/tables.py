@@ -24,9 +24,16 @@ def _rows(document: Document) -> tuple[list[str], list[list[str]]]:
     rows = []
     for i in range(min(document.n_samples, MAX_ROWS)):
         label = names[int(ev.targets[i])] if ev.valid[i] else "ignored"
-        rows.append([str(i), *(_fmt(float(v)) for v in document.logits[i]), label,
-                     names[int(ev.predictions[i])], _fmt(float(ev.p_true[i])),
-                     _fmt(float(ev.losses[i]))])
+        rows.append(
+            [
+                str(i),
+                *(_fmt(float(v)) for v in document.logits[i]),
+                label,
+                names[int(ev.predictions[i])],
+                _fmt(float(ev.p_true[i])),
+                _fmt(float(ev.losses[i])),
+            ]
+        )
     return header, rows
 
 
@@ -43,14 +50,26 @@ def results_latex(document: Document) -> str:
     header, rows = _rows(document)
 
     def esc(text: str) -> str:
-        for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                     ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+        for a, b in (
+            ("\\", r"\textbackslash{}"),
+            ("&", r"\&"),
+            ("%", r"\%"),
+            ("_", r"\_"),
+            ("#", r"\#"),
+            ("$", r"\$"),
+            ("{", r"\{"),
+            ("}", r"\}"),
+        ):
             text = text.replace(a, b)
         return text
 
     spec = "r" * (len(header) - 4) + "llrr"
-    lines = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-             " & ".join(esc(h) for h in header) + r" \\", r"\midrule"]
+    lines = [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(esc(h) for h in header) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(esc(c) for c in r) + r" \\" for r in rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

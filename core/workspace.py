@@ -56,14 +56,19 @@ class Workspace:
 
     @classmethod
     def from_document(cls, document: Document, view: ViewState | None = None) -> Workspace:
-        return cls(np.asarray(document.logits), document.labels.copy(),
-                   None if document.soft_targets is None else document.soft_targets.copy(),
-                   list(document.class_names), document.settings,
-                   view or ViewState())
+        return cls(
+            np.asarray(document.logits),
+            document.labels.copy(),
+            None if document.soft_targets is None else document.soft_targets.copy(),
+            list(document.class_names),
+            document.settings,
+            view or ViewState(),
+        )
 
     def to_document(self) -> Document:
-        return Document(self.logits, self.labels, self.class_names, self.soft_targets,
-                        self.settings)
+        return Document(
+            self.logits, self.labels, self.class_names, self.soft_targets, self.settings
+        )
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
@@ -83,6 +88,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 def _encode(array: np.ndarray) -> list:
     """Nested lists with non-finite values as strings (JSON has no inf or NaN)."""
+
     def cell(v: float) -> float | str:
         if math.isfinite(v):
             return v
@@ -125,8 +131,10 @@ def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
         "version": VERSION,
         "shape": [n, c],
         "class_names": list(workspace.class_names),
-        "settings": {k: (list(v) if isinstance(v, tuple) else v)
-                     for k, v in asdict(workspace.settings).items()},
+        "settings": {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(workspace.settings).items()
+        },
         "view": asdict(workspace.view),
     }
     if n * c <= INLINE_CELLS:
@@ -170,16 +178,19 @@ def load_workspace(path: str | os.PathLike[str]) -> Workspace:
     try:
         body = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise WorkspaceError(f"{name}: not a valid workspace — the file is damaged or cut "
-                             f"short ({exc})") from None
+        raise WorkspaceError(
+            f"{name}: not a valid workspace — the file is damaged or cut short ({exc})"
+        ) from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise WorkspaceError(f"{name}: not a Softmax Lab workspace")
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise WorkspaceError(f"{name}: the workspace has no valid version number")
     if version > VERSION:
-        raise WorkspaceError(f"{name}: written by a newer Softmax Lab (workspace version "
-                             f"{version}; this one reads up to {VERSION}). Update to open it.")
+        raise WorkspaceError(
+            f"{name}: written by a newer Softmax Lab (workspace version "
+            f"{version}; this one reads up to {VERSION}). Update to open it."
+        )
     try:
         return _parse(body, path)
     except WorkspaceError:
@@ -210,22 +221,28 @@ def _parse(body: dict, path: Path) -> Workspace:
             with np.load(sidecar, allow_pickle=False) as data:
                 logits = np.asarray(data["logits"])
                 labels = np.asarray(data["labels"], dtype=np.int64)
-                soft = (np.asarray(data["soft_targets"], dtype=np.float64)
-                        if "soft_targets" in data.files else None)
+                soft = (
+                    np.asarray(data["soft_targets"], dtype=np.float64)
+                    if "soft_targets" in data.files
+                    else None
+                )
         except FileNotFoundError:
             raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing") from None
         except Exception as exc:
-            raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is damaged "
-                                 f"({type(exc).__name__})") from None
+            raise WorkspaceError(
+                f"{name}: its arrays file {sidecar.name} is damaged ({type(exc).__name__})"
+            ) from None
     else:
         logits = _decode(body["logits"], "logits", name)
         labels_raw = body["labels"]
         if not isinstance(labels_raw, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in labels_raw):
+            isinstance(v, int) and not isinstance(v, bool) for v in labels_raw
+        ):
             raise WorkspaceError(f"{name}: labels must be a list of whole numbers")
         labels = np.array(labels_raw, dtype=np.int64)
-        soft = (_decode(body["soft_targets"], "soft_targets", name)
-                if "soft_targets" in body else None)
+        soft = (
+            _decode(body["soft_targets"], "soft_targets", name) if "soft_targets" in body else None
+        )
     view_raw = body.get("view", {})
     view_fields = {f.name for f in fields(ViewState)}
     view = ViewState(**{k: v for k, v in view_raw.items() if k in view_fields})
@@ -233,5 +250,11 @@ def _parse(body: dict, path: Path) -> Workspace:
         document = Document(logits, labels, names, soft, settings)
     except ValueError as exc:
         raise WorkspaceError(f"{name}: {exc}") from None
-    return Workspace(document.logits, document.labels, document.soft_targets,
-                     document.class_names, document.settings, view)
+    return Workspace(
+        document.logits,
+        document.labels,
+        document.soft_targets,
+        document.class_names,
+        document.settings,
+        view,
+    )

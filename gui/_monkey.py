@@ -23,10 +23,48 @@ from core.presets import PRESETS
 from gui.main_window import MainWindow
 from gui.table_model import Column
 
-JUNK = ["", " ", "abc", "1,5", "1.2.3", "--1", "1e", "☃", "None", "0x", "[1]", "nan nan",
-        "inf inf", "1 2", "e", "+", "-", ".", "∞∞", "1/2", "NaNa", "\x00", "1e5e5"]
-NUMBERS = ["0", "1", "-1", "2.5", "-0.001", "1e30", "-1e30", "1e-310", "inf", "-inf", "nan",
-           "1000", "-1000", "3.14159", "−2"]
+JUNK = [
+    "",
+    " ",
+    "abc",
+    "1,5",
+    "1.2.3",
+    "--1",
+    "1e",
+    "☃",
+    "None",
+    "0x",
+    "[1]",
+    "nan nan",
+    "inf inf",
+    "1 2",
+    "e",
+    "+",
+    "-",
+    ".",
+    "∞∞",
+    "1/2",
+    "NaNa",
+    "\x00",
+    "1e5e5",
+]
+NUMBERS = [
+    "0",
+    "1",
+    "-1",
+    "2.5",
+    "-0.001",
+    "1e30",
+    "-1e30",
+    "1e-310",
+    "inf",
+    "-inf",
+    "nan",
+    "1000",
+    "-1000",
+    "3.14159",
+    "−2",
+]
 
 
 @dataclass
@@ -41,8 +79,7 @@ class MonkeyReport:
 class Monkey:
     """Random actions on one window; ``run(n)`` returns a report or raises on the first fault."""
 
-    def __init__(self, window: MainWindow, seed: int, workdir: Path,
-                 check_every: int = 1) -> None:
+    def __init__(self, window: MainWindow, seed: int, workdir: Path, check_every: int = 1) -> None:
         self.window = window
         self.rng = np.random.default_rng(seed)
         self.workdir = workdir
@@ -72,9 +109,20 @@ class Monkey:
             "randomize": lambda: window.randomize(int(self.rng.integers(1 << 30))),
             "load_file": self.load_file,
         }
-        weights = {"type_number": 8, "type_junk": 4, "paste": 2, "paste_junk": 1,
-                   "undo": 4, "redo": 2, "option": 3, "select": 3, "drag": 3,
-                   "load_file": 0.2, "randomize": 0.5, "preset": 1}
+        weights = {
+            "type_number": 8,
+            "type_junk": 4,
+            "paste": 2,
+            "paste_junk": 1,
+            "undo": 4,
+            "redo": 2,
+            "option": 3,
+            "select": 3,
+            "drag": 3,
+            "load_file": 0.2,
+            "randomize": 0.5,
+            "preset": 1,
+        }
         self._names = list(self.actions)
         w = np.array([weights.get(n, 1.0) for n in self._names])
         self._p = w / w.sum()
@@ -127,8 +175,9 @@ class Monkey:
     def paste_junk(self) -> None:
         before = self.window.document.snapshot()
         self.window.table.setCurrentIndex(self.window.table_model.index(*self._cell()))
-        self.window.table.paste(str(self.rng.choice(["1\tx", "1\t2\n3", "[[1, 2], [3]",
-                                                     "", "tensor([[nan, a]])"])))
+        self.window.table.paste(
+            str(self.rng.choice(["1\tx", "1\t2\n3", "[[1, 2], [3]", "", "tensor([[nan, a]])"]))
+        )
         self._same(before, self.window.document.snapshot(), "junk paste changed the table")
 
     def option(self) -> None:
@@ -142,8 +191,9 @@ class Monkey:
             controls.reduction.setCurrentIndex(int(self.rng.integers(3)))
         elif pick == 3:
             n = self.window.document.n_classes + int(self.rng.integers(-1, 2))
-            controls.weights.setText(", ".join(str(self.rng.choice([0.5, 1, 2, -1, "x"]))
-                                               for _ in range(max(n, 0))))
+            controls.weights.setText(
+                ", ".join(str(self.rng.choice([0.5, 1, 2, -1, "x"])) for _ in range(max(n, 0)))
+            )
             controls.weights.editingFinished.emit()
         elif pick == 4:
             controls.target_mode.setCurrentIndex(int(self.rng.integers(2)))
@@ -183,8 +233,12 @@ class Monkey:
         self.workdir.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
         good = self.workdir / "monkey.npz"
-        save_logits(good, rng.normal(size=(12, 4)).astype(np.float32), rng.integers(0, 4, 12),
-                    ["a", "b", "c", "d"])
+        save_logits(
+            good,
+            rng.normal(size=(12, 4)).astype(np.float32),
+            rng.integers(0, 4, 12),
+            ["a", "b", "c", "d"],
+        )
         csv = self.workdir / "monkey.csv"
         save_logits(csv, rng.normal(size=(5, 3)), rng.integers(0, 3, 5))
         broken = self.workdir / "broken.npy"
@@ -259,8 +313,9 @@ class Monkey:
             doc = self.window.document
             while doc.can_undo:
                 doc.undo()
-            self._same(doc.snapshot(), start_state, "undoing everything did not restore the "
-                       "starting state")
+            self._same(
+                doc.snapshot(), start_state, "undoing everything did not restore the starting state"
+            )
             self.report.undone_to_start = True
             self.check()
         finally:

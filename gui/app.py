@@ -13,21 +13,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="See and touch softmax, cross-entropy and logits.",
     )
     parser.add_argument("file", nargs="?", help="a logits file to open (.npy .npz .pt .csv)")
-    parser.add_argument("--screenshot", metavar="FILE.png",
-                        help="render the main window off screen, save it and exit")
-    parser.add_argument("--size", default="1280x800", metavar="WxH",
-                        help="window size, e.g. 1280x800 (default) or 1024x640")
+    parser.add_argument(
+        "--screenshot",
+        metavar="FILE.png",
+        help="render the main window off screen, save it and exit",
+    )
+    parser.add_argument(
+        "--size",
+        default="1280x800",
+        metavar="WxH",
+        help="window size, e.g. 1280x800 (default) or 1024x640",
+    )
     parser.add_argument("--device", help="compute device: cpu, cuda, cuda:1, mps")
-    parser.add_argument("--dtype", choices=["float16", "bfloat16", "float32", "float64"],
-                        help="compute dtype")
+    parser.add_argument(
+        "--dtype", choices=["float16", "bfloat16", "float32", "float64"], help="compute dtype"
+    )
     parser.add_argument("--theme", choices=["light", "dark"], default="light")
     parser.add_argument("--preset", metavar="NAME", help="start on a preset (see the menu)")
-    parser.add_argument("--presentation", action="store_true",
-                        help="start full screen with large type (F11 toggles)")
-    parser.add_argument("--scale", type=float, metavar="S",
-                        help="font, line and marker scale, 1 to 3 (presentation size)")
-    parser.add_argument("--no-restore", action="store_true",
-                        help="do not offer to restore unsaved work after a crash")
+    parser.add_argument(
+        "--presentation",
+        action="store_true",
+        help="start full screen with large type (F11 toggles)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        metavar="S",
+        help="font, line and marker scale, 1 to 3 (presentation size)",
+    )
+    parser.add_argument(
+        "--no-restore",
+        action="store_true",
+        help="do not offer to restore unsaved work after a crash",
+    )
     return parser
 
 
@@ -47,8 +65,10 @@ def _offer_restore(window, path) -> None:
 
     when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
     answer = QMessageBox.question(
-        window, "Restore unsaved work?",
-        f"Softmax Lab did not close normally last time. Restore the work autosaved at {when}?")
+        window,
+        "Restore unsaved work?",
+        f"Softmax Lab did not close normally last time. Restore the work autosaved at {when}?",
+    )
     if answer == QMessageBox.StandardButton.Yes:
         window.open_workspace(path)
     else:
@@ -65,8 +85,9 @@ def _open_and_wait(window, path: str, wait: bool) -> bool:
     loop = QEventLoop()
     outcome: list[bool] = []
     window.sigFileLoaded.connect(lambda _p: (outcome.append(True), loop.quit()))
-    window.sigLoadFailed.connect(lambda m: (outcome.append(False), print(m, file=sys.stderr),
-                                            loop.quit()))
+    window.sigLoadFailed.connect(
+        lambda m: (outcome.append(False), print(m, file=sys.stderr), loop.quit())
+    )
     window.load_file(path, as_probabilities=False)
     if not outcome:
         loop.exec()
@@ -98,8 +119,7 @@ def run(argv: list[str]) -> int:
     from gui.theme import THEMES
 
     interactive = not args.screenshot
-    window = MainWindow(theme=THEMES[args.theme], autosave=interactive,
-                        confirm_close=interactive)
+    window = MainWindow(theme=THEMES[args.theme], autosave=interactive, confirm_close=interactive)
     if interactive:
         window.restore_preferences()
         if not args.no_restore and not args.file and autosave_path().exists():
@@ -109,8 +129,7 @@ def run(argv: list[str]) -> int:
     if args.preset:
         names = [p.name.lower() for p in PRESETS]
         if args.preset.lower() not in names:
-            print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}",
-                  file=sys.stderr)
+            print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}", file=sys.stderr)
             return 2
         window.apply_preset(names.index(args.preset.lower()))
         window.document.mark_clean()
@@ -131,8 +150,10 @@ def run(argv: list[str]) -> int:
     if args.screenshot:
         app.processEvents()
         ok = window.save_screenshot(args.screenshot)
-        print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}",
-              file=sys.stdout if ok else sys.stderr)
+        print(
+            f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}",
+            file=sys.stdout if ok else sys.stderr,
+        )
         rc = 0 if ok else 1
     else:
         rc = app.exec()

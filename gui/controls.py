@@ -107,15 +107,18 @@ class ControlsPanel(QWidget):
         self.temperature_slider.valueChanged.connect(self._on_slider)
         self.temperature_slider.sliderReleased.connect(self._doc.end_merge)
         self.temperature.valueChanged.connect(
-            lambda v: self._set(temperature=v, merge_key="temperature"))
+            lambda v: self._set(temperature=v, merge_key="temperature")
+        )
         self.temperature.editingFinished.connect(self._doc.end_merge)
         self.smoothing.valueChanged.connect(
-            lambda v: self._set(label_smoothing=v, merge_key="smoothing"))
+            lambda v: self._set(label_smoothing=v, merge_key="smoothing")
+        )
         self.smoothing.editingFinished.connect(self._doc.end_merge)
         self.reduction.currentTextChanged.connect(lambda v: self._set(reduction=v))
         self.weights.editingFinished.connect(self._on_weights)
         self.target_mode.currentIndexChanged.connect(
-            lambda i: self._set(target_mode=self.target_mode.itemData(i)))
+            lambda i: self._set(target_mode=self.target_mode.itemData(i))
+        )
 
         document.subscribe(self._on_document_changed)
         self.refresh()
@@ -128,8 +131,7 @@ class ControlsPanel(QWidget):
             self.refresh()
 
     def _on_slider(self, position: int) -> None:
-        self._set(temperature=round(slider_to_temperature(position), 4),
-                  merge_key="temperature")
+        self._set(temperature=round(slider_to_temperature(position), 4), merge_key="temperature")
 
     def _on_weights(self) -> None:
         text = self.weights.text().strip()
@@ -151,8 +153,16 @@ class ControlsPanel(QWidget):
     def refresh(self) -> None:
         """Write the document's settings into the widgets without echoing them back."""
         s = self._doc.settings
-        widgets = (self.device, self.dtype, self.temperature_slider, self.temperature,
-                   self.smoothing, self.reduction, self.weights, self.target_mode)
+        widgets = (
+            self.device,
+            self.dtype,
+            self.temperature_slider,
+            self.temperature,
+            self.smoothing,
+            self.reduction,
+            self.weights,
+            self.target_mode,
+        )
         blockers = [QSignalBlocker(w) for w in widgets]
         if self.device.findText(s.device) < 0:
             self.device.addItem(s.device)

@@ -97,9 +97,6 @@ def _elide(name: str, limit: int = _NAME_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-
-
-
 def _style_plot(plot: pg.PlotItem, theme: Theme, x_label: str, y_label: str) -> None:
     """Colours, fonts and grid of one PlotItem, all scaled by the theme."""
     tick_font = scaled_font(theme, 11)
@@ -140,7 +137,6 @@ class _ClickViewBox(pg.ViewBox):
             ev.accept()
             return
         super().mouseClickEvent(ev)
-
 
 
 def _follow_mouse(
@@ -742,9 +738,7 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
         # Hatched as well as coloured, so the gap does not depend on telling colours apart.
         gap_brush = QBrush(qcolor(theme.incorrect, 220), Qt.BrushStyle.BDiagPattern)
         self.gap_bars.setOpts(brush=gap_brush, pen=pg.mkPen(theme.incorrect, width=theme.px(1)))
-        self.count_bars.setOpts(
-            brush=pg.mkBrush(qcolor(theme.ignored, 170)), pen=pg.mkPen(None)
-        )
+        self.count_bars.setOpts(brush=pg.mkBrush(qcolor(theme.ignored, 170)), pen=pg.mkPen(None))
         self.diagonal.setPen(make_pen(theme.foreground, theme.px(1.5), Qt.PenStyle.DashLine))
         self.legend.setLabelTextColor(theme.foreground)
         self.legend.setBrush(pg.mkBrush(qcolor(theme.background, 200)))
@@ -793,8 +787,11 @@ class MetricsView(QWidget):
             f"N = {s.n_samples:,} samples · {s.n_valid:,} labelled · "
             f"{s.n_samples - s.n_valid:,} ignored · {s.n_nonfinite:,} non-finite",
             f"accuracy (top-1) = {_percent(s.accuracy)} · "
-            + (f"top-{s.top_k} accuracy = {_percent(s.top_k_accuracy)}" if s.top_k
-               else "top-5 accuracy: not computed live for a table this large"),
+            + (
+                f"top-{s.top_k} accuracy = {_percent(s.top_k_accuracy)}"
+                if s.top_k
+                else "top-5 accuracy: not computed live for a table this large"
+            ),
             loss,
             f"ECE = {_number(rel.ece)} · MCE = {_number(rel.mce)} "
             f"({rel.n_bins} equal-width confidence bins, N = {rel.n:,})",
@@ -860,13 +857,15 @@ class LabelIssuesView(QWidget):
     def set_issues(self, issues: list[LabelIssue], class_names: list[str]) -> None:
         rows = []
         for issue in issues:
-            rows.append([
-                _cell(str(issue.index), number=True, data=issue.index),
-                _cell(f"{class_names[issue.given]} ({issue.given})"),
-                _cell(f"{class_names[issue.predicted]} ({issue.predicted})"),
-                _cell(f"{issue.p_given:.4g}", number=True),
-                _cell(f"{issue.confidence:.4g}", number=True),
-            ])
+            rows.append(
+                [
+                    _cell(str(issue.index), number=True, data=issue.index),
+                    _cell(f"{class_names[issue.given]} ({issue.given})"),
+                    _cell(f"{class_names[issue.predicted]} ({issue.predicted})"),
+                    _cell(f"{issue.p_given:.4g}", number=True),
+                    _cell(f"{issue.confidence:.4g}", number=True),
+                ]
+            )
         _fill_table(self.table, rows)
 
     def indices(self) -> list[int]:
@@ -955,8 +954,10 @@ class TemperatureView(QWidget):
                 f"{_plural(fit.excluded, 'row')} with NaN / +∞ logits (or a −∞ label) left out."
             )
         if fit.at_bound:
-            notes.append("The optimum lies at the edge of the search range: the NLL keeps "
-                         "falling beyond it (nearly separable data).")
+            notes.append(
+                "The optimum lies at the edge of the search range: the NLL keeps "
+                "falling beyond it (nearly separable data)."
+            )
         self.fit_button.setEnabled(True)
         self.fit_button.setText("Fit temperature")
         self.status.setText(" ".join(notes))
@@ -1080,9 +1081,15 @@ class DatasetPanel(QWidget):
             view.set_theme(theme)
         font = QFont(self.font())
         font.setPointSizeF(10 * theme.scale)
-        for widget in (self.tabs, self.metrics_view, self.label_issues_view,
-                       self.temperature_view, self.confusion_view.mode,
-                       self.confusion_view.errors_scale, self.confusion_view.note):
+        for widget in (
+            self.tabs,
+            self.metrics_view,
+            self.label_issues_view,
+            self.temperature_view,
+            self.confusion_view.mode,
+            self.confusion_view.errors_scale,
+            self.confusion_view.note,
+        ):
             widget.setFont(font)
         for table in (self.label_issue_table, self.metrics_view.worst_table):
             table.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))

@@ -30,7 +30,7 @@ def format_number(value: float, digits: int = 4) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if magnitude >= 1e5 or magnitude < 10 ** -digits:
+    if magnitude >= 1e5 or magnitude < 10**-digits:
         mantissa, exponent = f"{value:.{max(1, digits - 1)}e}".split("e")
         text = f"{mantissa}e{int(exponent)}"
     else:
@@ -76,8 +76,10 @@ def _header_row(left: list[str], right: list[str]) -> str:
 def _tint(color: str, background: str, amount: float) -> str:
     """``color`` blended into ``background``: a banner fill that reads on light and dark themes."""
     a, b = QColor(color), QColor(background)
-    mix = [round(a_c * amount + b_c * (1 - amount))
-           for a_c, b_c in ((a.red(), b.red()), (a.green(), b.green()), (a.blue(), b.blue()))]
+    mix = [
+        round(a_c * amount + b_c * (1 - amount))
+        for a_c, b_c in ((a.red(), b.red()), (a.green(), b.green()), (a.blue(), b.blue()))
+    ]
     return QColor(*mix).name()
 
 
@@ -156,7 +158,7 @@ class _RichPanel(QWidget):
         return f"<span style='color:{self._theme.ignored}'>{text}</span>"
 
     def _warning(self, text: str) -> str:
-        return (f"<p style='color:{self._theme.incorrect}'><b>⚠</b> {html.escape(text)}</p>")
+        return f"<p style='color:{self._theme.incorrect}'><b>⚠</b> {html.escape(text)}</p>"
 
 
 class FormulaPanel(_RichPanel):
@@ -181,8 +183,9 @@ class FormulaPanel(_RichPanel):
     def _render(self) -> None:
         expl = self._explanation
         if expl is None:
-            self._browser.setHtml(self._muted("Select a sample to see its softmax and loss "
-                                              "written out."))
+            self._browser.setHtml(
+                self._muted("Select a sample to see its softmax and loss written out.")
+            )
             return
         parts = [self._softmax_html(expl), self._loss_html(expl), self._reduction_html(expl)]
         self._browser.setHtml("".join(parts))
@@ -193,18 +196,22 @@ class FormulaPanel(_RichPanel):
     def _softmax_html(self, expl: SampleExplanation) -> str:
         theme = self._theme
         t_is_one = expl.temperature == 1.0
-        out = [f"<p><b>Sample {expl.index}</b> · T = {format_short(expl.temperature)}"
-               f" · {html.escape(expl.dtype)}</p>"]
+        out = [
+            f"<p><b>Sample {expl.index}</b> · T = {format_short(expl.temperature)}"
+            f" · {html.escape(expl.dtype)}</p>"
+        ]
         # Non-finite rows lead with the plain-language reason, before any NaN in the table.
         out.extend(self._warning(note) for note in expl.notes)
         # One formula per line, never broken inside: a wrapped superscript is unreadable.
         tight = "style='white-space:nowrap; margin-bottom:0px'"
-        out.append(f"<p {tight}><b>Softmax</b>: p<sub>i</sub> = e<sup>z<sub>i</sub>/T</sup> / "
-                   "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T</sup></p>"
-                   f"<p {tight}>= e<sup>z<sub>i</sub>/T − m</sup> / "
-                   "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T − m</sup></p>"
-                   f"<p>m = max z/T = {format_number(expl.max_scaled)} "
-                   f"{self._muted('(subtracting m keeps every exp ≤ 1: no overflow)')}</p>")
+        out.append(
+            f"<p {tight}><b>Softmax</b>: p<sub>i</sub> = e<sup>z<sub>i</sub>/T</sup> / "
+            "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T</sup></p>"
+            f"<p {tight}>= e<sup>z<sub>i</sub>/T − m</sup> / "
+            "Σ<sub>j</sub> e<sup>z<sub>j</sub>/T − m</sup></p>"
+            f"<p>m = max z/T = {format_number(expl.max_scaled)} "
+            f"{self._muted('(subtracting m keeps every exp ≤ 1: no overflow)')}</p>"
+        )
         head = ["z<sub>i</sub>"] + ([] if t_is_one else ["z<sub>i</sub>/T"])
         head += ["e<sup>z<sub>i</sub>/T − m</sup>", "p<sub>i</sub>"]
         rows = [_header_row(["", "class"], head)]
@@ -220,30 +227,41 @@ class FormulaPanel(_RichPanel):
                 marks.append("ŷ")
                 if i != expl.true_class:
                     color = theme.predicted
-            cells = [f"<td style='color:{color}'><b>{' '.join(marks)}</b></td>",
-                     f"<td style='color:{color}'>{self._name(i)}</td>",
-                     self._cell(expl.z[i])]
+            cells = [
+                f"<td style='color:{color}'><b>{' '.join(marks)}</b></td>",
+                f"<td style='color:{color}'>{self._name(i)}</td>",
+                self._cell(expl.z[i]),
+            ]
             if not t_is_one:
                 cells.append(self._cell(expl.scaled[i]))
             cells += [self._cell(expl.exp_terms[i]), self._cell(expl.probabilities[i], bold=True)]
             rows.append("<tr>" + "".join(cells) + "</tr>")
         n_blank = 3 if t_is_one else 4
-        rows.append("<tr>" + "<td></td>" * (n_blank - 1)
-                    + "<td align='right'>Σ<sub>j</sub> =</td>"
-                    + self._cell(expl.exp_sum) + "<td></td></tr>")
+        rows.append(
+            "<tr>"
+            + "<td></td>" * (n_blank - 1)
+            + "<td align='right'>Σ<sub>j</sub> =</td>"
+            + self._cell(expl.exp_sum)
+            + "<td></td></tr>"
+        )
         out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
         if shown.n_hidden:
-            out.append(f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes (Σ p = ')}"
-                       f"{self._muted(format_number(shown.hidden_total) + ')')}</p>")
+            out.append(
+                f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes (Σ p = ')}"
+                f"{self._muted(format_number(shown.hidden_total) + ')')}</p>"
+            )
         out.append(f"<p>{self._muted('y = target class, ŷ = predicted (the largest p)')}</p>")
         return "".join(out)
 
     def _loss_html(self, expl: SampleExplanation) -> str:
         out = ["<p style='margin-top:8px'><b>Loss</b> (cross-entropy)</p>"]
         if expl.ignored:
-            out.append(self._warning(
-                f"This sample is ignored (label = ignore_index = {format_short(expl.ignore_index)})"
-                f": it adds 0 to the loss."))
+            out.append(
+                self._warning(
+                    "This sample is ignored (label = ignore_index = "
+                    f"{format_short(expl.ignore_index)}): it adds 0 to the loss."
+                )
+            )
             return "".join(out)
         weighted = expl.weight is not None
         hard = expl.target_kind == "index" and not expl.smoothed
@@ -252,8 +270,10 @@ class FormulaPanel(_RichPanel):
             p_y = format_number(expl.probabilities[y])
             name = f"y = <b>{self._name(y)}</b> (class {y})"
             if weighted:
-                out.append(f"<p>w<sub>y</sub> · (−log p<sub>y</sub>), {name}<br>"
-                           f"= {format_short(expl.sample_weight)} · (−log {p_y})")
+                out.append(
+                    f"<p>w<sub>y</sub> · (−log p<sub>y</sub>), {name}<br>"
+                    f"= {format_short(expl.sample_weight)} · (−log {p_y})"
+                )
             else:
                 out.append(f"<p>−log p<sub>y</sub>, {name}<br>= −log {p_y}")
             out.append(f" = <b>{format_number(expl.loss)}</b></p>")
@@ -269,8 +289,10 @@ class FormulaPanel(_RichPanel):
         c = f"{expl.n_classes:,}"
         if expl.target_kind == "index" and expl.true_class is not None:
             y = expl.true_class
-            out.append(f", y = <b>{self._name(y)}</b> (class {y})<br>q = (1 − ε)·onehot(y) + ε/C,"
-                       f" ε = {eps}, C = {c}")
+            out.append(
+                f", y = <b>{self._name(y)}</b> (class {y})<br>q = (1 − ε)·onehot(y) + ε/C,"
+                f" ε = {eps}, C = {c}"
+            )
         elif expl.smoothed:
             out.append(f"<br>q = (1 − ε)·target + ε/C, ε = {eps}, C = {c}")
         else:
@@ -288,8 +310,10 @@ class FormulaPanel(_RichPanel):
             rows.append("<tr>" + "".join(cells) + "</tr>")
         out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
         if terms.n_hidden:
-            out.append(f"<p>{self._muted(f'… and {terms.n_hidden:,} more terms (Σ = ')}"
-                       f"{self._muted(format_number(terms.hidden_total) + ')')}</p>")
+            out.append(
+                f"<p>{self._muted(f'… and {terms.n_hidden:,} more terms (Σ = ')}"
+                f"{self._muted(format_number(terms.hidden_total) + ')')}</p>"
+            )
         if not len(terms.indices):
             out.append(f"<p>{self._muted('every term is 0 (the target gives no weight)')}</p>")
         out.append(f"<p>= <b>{format_number(expl.loss)}</b></p>")
@@ -311,8 +335,10 @@ class FormulaPanel(_RichPanel):
         elif expl.reduction == "sum":
             text = f"sum over {n} {samples} = <b>{reduced}</b>"
         else:
-            text = (f"none: per-sample losses, no reduction; this sample's is "
-                    f"<b>{format_number(expl.loss)}</b>")
+            text = (
+                f"none: per-sample losses, no reduction; this sample's is "
+                f"<b>{format_number(expl.loss)}</b>"
+            )
         return f"<p style='margin-top:8px'><b>Reduction</b>: {text}</p>"
 
 
@@ -374,8 +400,9 @@ class ScratchPanel(_RichPanel):
         if cmp is None:
             self._warning_shown = False
             self._banner.setVisible(False)
-            self._browser.setHtml(self._muted("Select a sample to compare the from-scratch "
-                                              "softmaxes with torch."))
+            self._browser.setHtml(
+                self._muted("Select a sample to compare the from-scratch softmaxes with torch.")
+            )
             return
         self._render_banner(cmp)
         self._browser.setHtml(self._table_html(cmp) + self._verdicts_html(cmp))
@@ -387,21 +414,26 @@ class ScratchPanel(_RichPanel):
             warning = True
         elif cmp.naive_failed:
             what = cmp.naive_verdict.removeprefix("naive: ")
-            text = (f"The naive softmax broke: {what}. The stable one subtracts the max first, "
-                    f"so exp never sees a positive number.")
+            text = (
+                f"The naive softmax broke: {what}. The stable one subtracts the max first, "
+                f"so exp never sees a positive number."
+            )
             warning = True
         elif not cmp.agree:
             text = f"The methods disagree: max diff {format_difference(cmp.max_diff)}."
             warning = True
         else:
-            text = (f"All three agree (max diff {format_difference(cmp.max_diff)}). "
-                    f"Try logits like 1000, 999, 0 to break the naive one.")
+            text = (
+                f"All three agree (max diff {format_difference(cmp.max_diff)}). "
+                f"Try logits like 1000, 999, 0 to break the naive one."
+            )
             warning = False
         self._warning_shown = warning
         mark = "⚠" if warning else "✓"
         color = theme.incorrect if warning else theme.true_class
-        self._banner.setText(f"<span style='color:{color}'><b>{mark}</b></span> "
-                             f"{html.escape(text)}")
+        self._banner.setText(
+            f"<span style='color:{color}'><b>{mark}</b></span> {html.escape(text)}"
+        )
         self._style_banner()
         self._banner.setVisible(True)
 
@@ -417,8 +449,10 @@ class ScratchPanel(_RichPanel):
         shown = cmp.shown_classes(SHOWN_CLASSES)
         for i in shown.indices.tolist():
             name = html.escape(class_label(self._class_names, i))
-            rows.append(f"<tr><td>{name}</td>{self._cell(naive[i])}{self._cell(stable[i])}"
-                        f"{self._cell(cmp.torch_probabilities[i])}</tr>")
+            rows.append(
+                f"<tr><td>{name}</td>{self._cell(naive[i])}{self._cell(stable[i])}"
+                f"{self._cell(cmp.torch_probabilities[i])}</tr>"
+            )
         out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
         if shown.n_hidden:
             out.append(f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes')}</p>")
@@ -432,10 +466,16 @@ class ScratchPanel(_RichPanel):
             color = theme.true_class if ok else theme.incorrect
             mark = "✓" if ok else "✗"
             lines.append(f"<span style='color:{color}'>{mark}</span> {html.escape(verdict)}")
-        lines.append(self._muted(
-            f"max |naive − torch| = {format_difference(cmp.naive_diff)}, "
-            f"max |stable − torch| = {format_difference(cmp.stable_diff)}"))
-        lines.append(self._muted(
-            f"e<sup>x</sup> overflows {html.escape(cmp.compute_dtype)} above "
-            f"x ≈ {format_short(cmp.overflow_limit)}"))
+        lines.append(
+            self._muted(
+                f"max |naive − torch| = {format_difference(cmp.naive_diff)}, "
+                f"max |stable − torch| = {format_difference(cmp.stable_diff)}"
+            )
+        )
+        lines.append(
+            self._muted(
+                f"e<sup>x</sup> overflows {html.escape(cmp.compute_dtype)} above "
+                f"x ≈ {format_short(cmp.overflow_limit)}"
+            )
+        )
         return "<p>" + "<br>".join(lines) + "</p>"

@@ -64,8 +64,9 @@ def _copy_on_write(logits: np.ndarray) -> np.ndarray:
         return logits
     if not logits.flags.c_contiguous:
         return logits
-    return np.memmap(logits.filename, dtype=logits.dtype, mode="c", offset=logits.offset,
-                     shape=logits.shape)
+    return np.memmap(
+        logits.filename, dtype=logits.dtype, mode="c", offset=logits.offset, shape=logits.shape
+    )
 
 
 class FileLoader(QObject):

@@ -48,24 +48,27 @@ from gui.theme import LIGHT, THEMES, Theme
 HEATMAP_MAX_ROWS = 500  # about a heatmap's height in pixels: more rows cost time, not detail
 DATASET_TOP_K_CELLS = 5_000_000  # above this, top-5 accuracy is not recomputed live
 MAX_RECENT = 8
-OPEN_FILTER = ("Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;"
-               "All files (*)")
+OPEN_FILTER = "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;All files (*)"
 AUTOSAVE_DELAY_MS = 500
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 PLAY_STEPS = 60
-SORTS = (("table order", None, False), ("loss, highest first", "losses", True),
-         ("p(true), lowest first — likely label issues", "p_true", False),
-         ("confidence, highest first", "confidence", True),
-         ("confidence, lowest first", "confidence", False),
-         ("margin, smallest first", "margin", False), ("entropy, highest first", "entropy", True))
-PLOT_NAMES = ("Selected sample", "Per-sample loss", "Gradient", "Probability heatmap",
-              "Loss curve")
+SORTS = (
+    ("table order", None, False),
+    ("loss, highest first", "losses", True),
+    ("p(true), lowest first — likely label issues", "p_true", False),
+    ("confidence, highest first", "confidence", True),
+    ("confidence, lowest first", "confidence", False),
+    ("margin, smallest first", "margin", False),
+    ("entropy, highest first", "entropy", True),
+)
+PLOT_NAMES = ("Selected sample", "Per-sample loss", "Gradient", "Probability heatmap", "Loss curve")
 
 
 def state_dir() -> Path:
     """Where autosave lives: $SOFTMAX_LAB_STATE_DIR, else the platform's app-data folder."""
     folder = os.environ.get("SOFTMAX_LAB_STATE_DIR") or QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.AppDataLocation)
+        QStandardPaths.StandardLocation.AppDataLocation
+    )
     path = Path(folder or Path.home() / ".softmax-lab")
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -83,9 +86,15 @@ class MainWindow(QMainWindow):
     sigTemperatureFitted = Signal(object)
     _fit_done = Signal(int, object)  # from the fitting thread, queued to the GUI thread
 
-    def __init__(self, document: Document | None = None, theme: Theme = LIGHT,
-                 parent: QWidget | None = None, *, autosave: bool = False,
-                 confirm_close: bool = False) -> None:
+    def __init__(
+        self,
+        document: Document | None = None,
+        theme: Theme = LIGHT,
+        parent: QWidget | None = None,
+        *,
+        autosave: bool = False,
+        confirm_close: bool = False,
+    ) -> None:
         """``autosave`` and ``confirm_close`` are on in the app (see gui.app), off by default
         so that tests and embedding code get no files written and no dialogs."""
         super().__init__(parent)
@@ -152,7 +161,8 @@ class MainWindow(QMainWindow):
         for combo in (self.filter_combo, self.sort_combo):
             # Long class names must not widen the window past a small laptop's screen.
             combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
             combo.setMinimumContentsLength(10)
         self.filter_note = QLabel()
         bar = QHBoxLayout()
@@ -211,8 +221,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(holder)
 
     def plots(self) -> tuple:
-        return (self.sample_plot, self.loss_plot, self.gradient_plot, self.heatmap,
-                self.curve_plot)
+        return (self.sample_plot, self.loss_plot, self.gradient_plot, self.heatmap, self.curve_plot)
 
     def focus_plot(self, index: int | None) -> None:
         """Show one plot alone, large (keys 1–5), or all of them again (None, key 0)."""
@@ -238,21 +247,43 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open logits…", self._open_dialog, QKeySequence.StandardKey.Open,
-                     tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)")
+        self._action(
+            file_menu,
+            "&Open logits…",
+            self._open_dialog,
+            QKeySequence.StandardKey.Open,
+            tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)",
+        )
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._rebuild_recent_menu()
         file_menu.addSeparator()
-        self._action(file_menu, "&Save workspace", self._save_workspace_action,
-                     QKeySequence.StandardKey.Save,
-                     tip="Everything — data, options, view — in a .softmaxlab.json file")
+        self._action(
+            file_menu,
+            "&Save workspace",
+            self._save_workspace_action,
+            QKeySequence.StandardKey.Save,
+            tip="Everything — data, options, view — in a .softmaxlab.json file",
+        )
         self._action(file_menu, "Save workspace as…", self._save_workspace_dialog)
-        self._action(file_menu, "Save logits &as…", self._save_logits_dialog,
-                     QKeySequence.StandardKey.SaveAs, tip="Logits and labels to .npz or .csv")
-        self._action(file_menu, "&Export results table…", self._export_results_dialog,
-                     tip="Per-sample loss, prediction, confidence… as CSV")
-        self._action(file_menu, "Save &screenshot…", self._save_screenshot_dialog,
-                     tip="Save the whole window as a PNG")
+        self._action(
+            file_menu,
+            "Save logits &as…",
+            self._save_logits_dialog,
+            QKeySequence.StandardKey.SaveAs,
+            tip="Logits and labels to .npz or .csv",
+        )
+        self._action(
+            file_menu,
+            "&Export results table…",
+            self._export_results_dialog,
+            tip="Per-sample loss, prediction, confidence… as CSV",
+        )
+        self._action(
+            file_menu,
+            "Save &screenshot…",
+            self._save_screenshot_dialog,
+            tip="Save the whole window as a PNG",
+        )
         export_menu = file_menu.addMenu("Export &plot")
         for i, name in enumerate(PLOT_NAMES):
             self._action(export_menu, f"{name}…", lambda _=False, i=i: self._export_plot_dialog(i))
@@ -260,22 +291,40 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo", self.document.undo,
-                                        QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action(edit, "&Redo", self.document.redo,
-                                        ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.undo_action = self._action(
+            edit, "&Undo", self.document.undo, QKeySequence.StandardKey.Undo
+        )
+        self.redo_action = self._action(
+            edit, "&Redo", self.document.redo, ["Ctrl+Shift+Z", "Ctrl+Y"]
+        )
         edit.addSeparator()
         self._action(edit, "&Copy", self.table.copy_selection, QKeySequence.StandardKey.Copy)
         self._action(edit, "&Paste", self._paste, QKeySequence.StandardKey.Paste)
-        self._action(edit, "Copy as PyTorch &code", self.copy_pytorch_code, "Ctrl+Shift+C",
-                     tip="A runnable script that rebuilds this table and prints the same loss")
-        self._action(edit, "Copy table as &Markdown", lambda: self._copy_text(
-            results_markdown(self.document), "Markdown table"))
-        self._action(edit, "Copy table as &LaTeX", lambda: self._copy_text(
-            results_latex(self.document), "LaTeX table"))
+        self._action(
+            edit,
+            "Copy as PyTorch &code",
+            self.copy_pytorch_code,
+            "Ctrl+Shift+C",
+            tip="A runnable script that rebuilds this table and prints the same loss",
+        )
+        self._action(
+            edit,
+            "Copy table as &Markdown",
+            lambda: self._copy_text(results_markdown(self.document), "Markdown table"),
+        )
+        self._action(
+            edit,
+            "Copy table as &LaTeX",
+            lambda: self._copy_text(results_latex(self.document), "LaTeX table"),
+        )
         edit.addSeparator()
-        self._action(edit, "Add sample", self.add_sample, "Ctrl+Return",
-                     tip="Add a sample below the selected one")
+        self._action(
+            edit,
+            "Add sample",
+            self.add_sample,
+            "Ctrl+Return",
+            tip="Add a sample below the selected one",
+        )
         self._action(edit, "Duplicate sample", self.duplicate_sample, "Ctrl+D")
         self._action(edit, "Remove sample", self.remove_sample, "Ctrl+Backspace")
         edit.addSeparator()
@@ -298,23 +347,34 @@ class MainWindow(QMainWindow):
         view.addAction(self.probabilities_action)
         view.addSeparator()
         self.presentation_action = self._action(
-            view, "&Presentation mode", self.toggle_presentation, "F11",
-            tip="Full screen, larger type, side panel hidden; PgUp/PgDn step presets")
+            view,
+            "&Presentation mode",
+            self.toggle_presentation,
+            "F11",
+            tip="Full screen, larger type, side panel hidden; PgUp/PgDn step presets",
+        )
         self.presentation_action.setCheckable(True)
-        self.side_panel_action = self._action(view, "Show side &panel",
-                                              lambda on: self.side_tabs.setVisible(on), "Ctrl+H")
+        self.side_panel_action = self._action(
+            view, "Show side &panel", lambda on: self.side_tabs.setVisible(on), "Ctrl+H"
+        )
         self.side_panel_action.setCheckable(True)
         self.side_panel_action.setChecked(True)
         self.dark_action = self._action(view, "&Dark theme", self._toggle_dark, "Ctrl+Shift+T")
         self.dark_action.setCheckable(True)
         self.dark_action.setChecked(self.theme.name == "dark")
         self._action(view, "&Bigger", lambda: self.step_scale(1), QKeySequence.StandardKey.ZoomIn)
-        self._action(view, "&Smaller", lambda: self.step_scale(-1),
-                     QKeySequence.StandardKey.ZoomOut)
+        self._action(
+            view, "&Smaller", lambda: self.step_scale(-1), QKeySequence.StandardKey.ZoomOut
+        )
         self._action(view, "Actual size", lambda: self.set_scale(1.0), "Ctrl+0")
         view.addSeparator()
-        self.play_action = self._action(view, "&Play temperature", self.toggle_play, "Ctrl+Space",
-                                        tip="Sweep T from 0.1 to 10 and back, live")
+        self.play_action = self._action(
+            view,
+            "&Play temperature",
+            self.toggle_play,
+            "Ctrl+Space",
+            tip="Sweep T from 0.1 to 10 and back, live",
+        )
         self.play_action.setCheckable(True)
         focus = view.addMenu("&Focus one plot")
         for i, name in enumerate(PLOT_NAMES):
@@ -339,8 +399,10 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.document.subscribe(self._on_document_changed)
         self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _previous: current.isValid() and self.select_sample(
-                self.table_model.sample_at(current.row())))
+            lambda current, _previous: (
+                current.isValid() and self.select_sample(self.table_model.sample_at(current.row()))
+            )
+        )
         self.filter_combo.activated.connect(self._on_filter_chosen)
         self.sort_combo.activated.connect(self._on_sort_chosen)
         self.table_model.modelReset.connect(self._after_model_reset)
@@ -384,7 +446,8 @@ class MainWindow(QMainWindow):
         column = max(0, self.table.currentIndex().column())
         index = self.table_model.index(row, column)
         self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
         self.table.scrollTo(index)
         self.select_sample(sample)
 
@@ -415,8 +478,9 @@ class MainWindow(QMainWindow):
             index = self.filter_combo.count() - 1
         self.filter_combo.setCurrentIndex(max(0, index))
         shown = self.table_model.rowCount()
-        self.filter_note.setText("" if kind == "all" else f"{shown:,} of "
-                                 f"{self.document.n_samples:,}")
+        self.filter_note.setText(
+            "" if kind == "all" else f"{shown:,} of {self.document.n_samples:,}"
+        )
 
     def sort_samples(self, key: str | None, descending: bool = True) -> None:
         """Order the table by a per-sample statistic (None: table order)."""
@@ -442,7 +506,8 @@ class MainWindow(QMainWindow):
         if row is not None:
             index = self.table_model.index(row, max(0, self.table.currentIndex().column()))
             self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
         if not self.table_model.filter_description:
             self.filter_combo.setCurrentIndex(0)
             self.filter_note.setText("")
@@ -457,8 +522,7 @@ class MainWindow(QMainWindow):
 
     def add_sample(self) -> None:
         at = self._selected + 1
-        self._guard(self.document.insert_samples, at,
-                    np.zeros((1, self.document.n_classes)), [0])
+        self._guard(self.document.insert_samples, at, np.zeros((1, self.document.n_classes)), [0])
         self._select_table_row(at)
 
     def duplicate_sample(self) -> None:
@@ -466,8 +530,10 @@ class MainWindow(QMainWindow):
         self._select_table_row(self._selected + 1)
 
     def remove_sample(self) -> None:
-        rows = sorted({self.table_model.sample_at(i.row()) for i in self.table.selectedIndexes()}
-                      or {self._selected})
+        rows = sorted(
+            {self.table_model.sample_at(i.row()) for i in self.table.selectedIndexes()}
+            or {self._selected}
+        )
         self._guard(self.document.remove_samples, rows)
 
     def _current_class(self) -> int:
@@ -489,10 +555,15 @@ class MainWindow(QMainWindow):
     def randomize(self, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         n, c = self.document.n_samples, self.document.n_classes
-        self._guard(lambda: self.document.replace_all(
-            rng.normal(0.0, 2.0, size=(n, c)).round(2), rng.integers(0, c, n),
-            self.document.class_names, settings=self.document.settings,
-            text="Randomize logits"))
+        self._guard(
+            lambda: self.document.replace_all(
+                rng.normal(0.0, 2.0, size=(n, c)).round(2),
+                rng.integers(0, c, n),
+                self.document.class_names,
+                settings=self.document.settings,
+                text="Randomize logits",
+            )
+        )
 
     def reset(self) -> None:
         self.apply_preset(0)
@@ -511,9 +582,15 @@ class MainWindow(QMainWindow):
         self.table.paste(QGuiApplication.clipboard().text())
 
     def _on_logit_dragged(self, cls: int, value: float) -> None:
-        self._guard(lambda: self.document.set_logits(
-            [self._selected], [cls], round(value, 3), text="Drag logit",
-            merge_key=("drag", self._drag_serial)))
+        self._guard(
+            lambda: self.document.set_logits(
+                [self._selected],
+                [cls],
+                round(value, 3),
+                text="Drag logit",
+                merge_key=("drag", self._drag_serial),
+            )
+        )
 
     def _on_drag_finished(self, _cls: int) -> None:
         self.document.end_merge()
@@ -551,8 +628,13 @@ class MainWindow(QMainWindow):
         names = doc.class_names
         probabilities = ev.probabilities_of([row])[0]
         true_class = self._true_class(row)
-        self.sample_plot.set_sample(np.asarray(doc.logits[row], dtype=np.float64),
-                                    probabilities, names, true_class, int(ev.predictions[row]))
+        self.sample_plot.set_sample(
+            np.asarray(doc.logits[row], dtype=np.float64),
+            probabilities,
+            names,
+            true_class,
+            int(ev.predictions[row]),
+        )
         self.gradient_plot.set_gradient(ev.gradient_of([row])[0], names, true_class)
         self._selected_probabilities = probabilities
         self._refresh_side_panel()
@@ -567,25 +649,48 @@ class MainWindow(QMainWindow):
             self.formula_panel.set_explanation(explain_sample(ev, doc.logits[row], row), names)
         elif current is self.scratch_panel:
             self.scratch_panel.set_comparison(
-                compare_softmaxes(doc.logits[row], doc.settings.temperature, doc.settings.dtype,
-                                  self._selected_probabilities), names)
+                compare_softmaxes(
+                    doc.logits[row],
+                    doc.settings.temperature,
+                    doc.settings.dtype,
+                    self._selected_probabilities,
+                ),
+                names,
+            )
         elif current is self.sampling_panel:
-            self.sampling_panel.set_sample(self._selected_probabilities, names,
-                                           doc.settings.temperature)
+            self.sampling_panel.set_sample(
+                self._selected_probabilities, names, doc.settings.temperature
+            )
 
     def _refresh_dataset(self) -> None:
         ev = self.document.evaluation
         reduced = None if ev.options.reduction == "none" else float(ev.loss)
-        self.loss_plot.set_losses(ev.losses, ev.correct, ev.valid, ev.finite, reduced,
-                                  ev.options.reduction, self._selected)
+        self.loss_plot.set_losses(
+            ev.losses,
+            ev.correct,
+            ev.valid,
+            ev.finite,
+            reduced,
+            ev.options.reduction,
+            self._selected,
+        )
         self.curve_plot.set_points(ev.p_true, ev.correct, ev.valid, self._selected)
         n = ev.n_samples
-        rows = None if n <= HEATMAP_MAX_ROWS else np.linspace(0, n - 1, HEATMAP_MAX_ROWS,
-                                                              dtype=np.int64)
+        rows = (
+            None
+            if n <= HEATMAP_MAX_ROWS
+            else np.linspace(0, n - 1, HEATMAP_MAX_ROWS, dtype=np.int64)
+        )
         probabilities = ev.probabilities if rows is None else ev.probabilities_of(rows)
         shown = slice(None) if rows is None else rows
-        self.heatmap.set_probabilities(probabilities, ev.targets[shown], ev.valid[shown],
-                                       self.document.class_names, self._selected, rows)
+        self.heatmap.set_probabilities(
+            probabilities,
+            ev.targets[shown],
+            ev.valid[shown],
+            self.document.class_names,
+            self._selected,
+            rows,
+        )
 
     def _schedule_dataset_refresh(self) -> None:
         # Dataset metrics cost O(N) plus a top-k pass: only when that tab shows, and once
@@ -608,8 +713,10 @@ class MainWindow(QMainWindow):
     def _on_confusion_cell(self, true_class: int, predicted: int) -> None:
         self.set_filter("confusion", (true_class, predicted))
         self.sort_samples("losses", descending=True)
-        self.show_message(f"Table: {self.table_model.filter_description} "
-                          f"({self.table_model.rowCount():,} samples, worst first)")
+        self.show_message(
+            f"Table: {self.table_model.filter_description} "
+            f"({self.table_model.rowCount():,} samples, worst first)"
+        )
         if self.table_model.rowCount():
             self._select_table_row(self.table_model.sample_at(0))
 
@@ -634,9 +741,13 @@ class MainWindow(QMainWindow):
 
         def work() -> None:
             try:
-                fit = fit_temperature(logits, labels, ignore_index=s.ignore_index,
-                                      weight=None if s.weight is None else np.asarray(s.weight),
-                                      device=s.device)
+                fit = fit_temperature(
+                    logits,
+                    labels,
+                    ignore_index=s.ignore_index,
+                    weight=None if s.weight is None else np.asarray(s.weight),
+                    device=s.device,
+                )
             except (ValueError, RuntimeError) as exc:
                 self._fit_done.emit(job, str(exc))
                 return
@@ -652,11 +763,16 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not fit the temperature: {result}")
             return
         self.dataset_panel.show_temperature_fit(result)
-        self._guard(lambda: self.document.set_settings(
-            temperature=round(float(result.temperature), 4), text="Fit temperature"))
-        self.show_message(f"Fitted T = {result.temperature:.4f}: NLL {result.nll_before:.4f} → "
-                          f"{result.nll_after:.4f}, ECE {result.ece_before:.4f} → "
-                          f"{result.ece_after:.4f}")
+        self._guard(
+            lambda: self.document.set_settings(
+                temperature=round(float(result.temperature), 4), text="Fit temperature"
+            )
+        )
+        self.show_message(
+            f"Fitted T = {result.temperature:.4f}: NLL {result.nll_before:.4f} → "
+            f"{result.nll_after:.4f}, ECE {result.ece_before:.4f} → "
+            f"{result.ece_after:.4f}"
+        )
         self.sigTemperatureFitted.emit(result)
 
     def _refresh_status(self) -> None:
@@ -667,9 +783,13 @@ class MainWindow(QMainWindow):
         else:
             loss_text = f"{ev.options.reduction} loss = {format_value(float(ev.loss))}"
         n_valid = int(ev.valid.sum())
-        parts = [loss_text, f"accuracy {int(ev.correct.sum())}/{n_valid}",
-                 f"{ev.n_samples} × {ev.n_classes}", f"{ev.device} · {ev.dtype}",
-                 f"T = {s.temperature:g}"]
+        parts = [
+            loss_text,
+            f"accuracy {int(ev.correct.sum())}/{n_valid}",
+            f"{ev.n_samples} × {ev.n_classes}",
+            f"{ev.device} · {ev.dtype}",
+            f"T = {s.temperature:g}",
+        ]
         if ev.n_nonfinite:
             parts.append(f"⚠ {ev.n_nonfinite} non-finite row{'s' if ev.n_nonfinite > 1 else ''}")
         if ev.device_fallback:
@@ -725,14 +845,18 @@ class MainWindow(QMainWindow):
     def _export_plot_dialog(self, index: int) -> None:
         name = PLOT_NAMES[index].lower().replace(" ", "-")
         path, chosen = QFileDialog.getSaveFileName(
-            self, f"Export {PLOT_NAMES[index]}", f"{name}.png",
-            "PNG image, 2x (*.png);;SVG vector (*.svg)")
+            self,
+            f"Export {PLOT_NAMES[index]}",
+            f"{name}.png",
+            "PNG image, 2x (*.png);;SVG vector (*.svg)",
+        )
         if path:
             self._guard_file(lambda p: self.export_plot(index, p, scale=2.0), path)
 
     def _save_screenshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "softmax-lab.png",
-                                              "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save screenshot", "softmax-lab.png", "PNG image (*.png)"
+        )
         if path:
             ok = self.save_screenshot(path)
             self.show_message(f"Saved {path}" if ok else f"Could not save {path}")
@@ -778,17 +902,24 @@ class MainWindow(QMainWindow):
         data = result.data
         if data.looks_like_probabilities and self._pending_question:
             answer = QMessageBox.question(
-                self, "Probabilities, not logits?",
+                self,
+                "Probabilities, not logits?",
                 f"Every row of {Path(result.path).name} is in [0, 1] and sums to 1: these look "
-                "like probabilities. Take their log and use that as logits? (softmax(log p) = p)")
+                "like probabilities. Take their log and use that as logits? (softmax(log p) = p)",
+            )
             if answer == QMessageBox.StandardButton.Yes:
                 self.load_file(result.path, as_probabilities=True)
                 return
         names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
         try:
-            self.document.replace_all(result.logits, result.labels, names,
-                                      settings=result.settings, evaluation=result.evaluation,
-                                      text=f"Open {Path(result.path).name}")
+            self.document.replace_all(
+                result.logits,
+                result.labels,
+                names,
+                settings=result.settings,
+                evaluation=result.evaluation,
+                text=f"Open {Path(result.path).name}",
+            )
         except ValueError as exc:
             self._on_load_failed(str(exc))
             return
@@ -797,8 +928,9 @@ class MainWindow(QMainWindow):
         self._select_table_row(0)
         notes = "; ".join(result.notices)
         n, c = data.logits.shape
-        self.show_message(f"Opened {Path(result.path).name}: {n:,} × {c:,}"
-                          + (f" — {notes}" if notes else ""))
+        self.show_message(
+            f"Opened {Path(result.path).name}: {n:,} × {c:,}" + (f" — {notes}" if notes else "")
+        )
         self.sigFileLoaded.emit(result.path)
 
     def _on_load_failed(self, message: str) -> None:
@@ -856,27 +988,30 @@ class MainWindow(QMainWindow):
         """The per-sample results table as CSV."""
         ev = self.document.evaluation
         names = np.asarray(self.document.class_names, dtype=object)
-        save_results_csv(path, {
-            "label": ev.targets,
-            "predicted": ev.predictions,
-            "predicted_name": names[ev.predictions],
-            "correct": ev.correct,
-            "loss": ev.losses,
-            "p_true": ev.p_true,
-            "confidence": ev.confidence,
-            "margin": ev.margin,
-            "entropy": ev.entropy,
-        })
+        save_results_csv(
+            path,
+            {
+                "label": ev.targets,
+                "predicted": ev.predictions,
+                "predicted_name": names[ev.predictions],
+                "correct": ev.correct,
+                "loss": ev.losses,
+                "p_true": ev.p_true,
+                "confidence": ev.confidence,
+                "margin": ev.margin,
+                "entropy": ev.entropy,
+            },
+        )
 
     def _save_logits_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save logits", "logits.npz",
-                                              "NumPy archive (*.npz);;CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save logits", "logits.npz", "NumPy archive (*.npz);;CSV (*.csv)"
+        )
         if path:
             self._guard_file(self.save_logits, path)
 
     def _export_results_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", "results.csv",
-                                              "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", "results.csv", "CSV (*.csv)")
         if path:
             self._guard_file(self.export_results, path)
 
@@ -891,10 +1026,13 @@ class MainWindow(QMainWindow):
     # --- workspaces and autosave -----------------------------------------------------------------
 
     def view_state(self) -> ViewState:
-        return ViewState(selected=self._selected,
-                         show_probabilities=self.table_model.show_probabilities,
-                         theme=self.theme.name, scale=self.theme.scale,
-                         preset_index=self._preset_index)
+        return ViewState(
+            selected=self._selected,
+            show_probabilities=self.table_model.show_probabilities,
+            theme=self.theme.name,
+            scale=self.theme.scale,
+            preset_index=self._preset_index,
+        )
 
     def save_workspace(self, path: str | Path) -> None:
         """Write the whole state to a .softmaxlab.json file (atomically)."""
@@ -911,8 +1049,14 @@ class MainWindow(QMainWindow):
         except DataError as exc:
             self._on_load_failed(str(exc))
             return False
-        self.document.replace_all(ws.logits, ws.labels, ws.class_names, ws.soft_targets,
-                                  ws.settings, text=f"Open {Path(path).name}")
+        self.document.replace_all(
+            ws.logits,
+            ws.labels,
+            ws.class_names,
+            ws.soft_targets,
+            ws.settings,
+            text=f"Open {Path(path).name}",
+        )
         self.apply_view_state(ws.view)
         self._workspace_path = Path(path)
         if Path(path) != autosave_path():
@@ -934,8 +1078,9 @@ class MainWindow(QMainWindow):
     def write_autosave(self) -> None:
         """Save the current state for crash recovery (atomic; at most ~0.5 s behind)."""
         try:
-            save_workspace(autosave_path(), Workspace.from_document(self.document,
-                                                                    self.view_state()))
+            save_workspace(
+                autosave_path(), Workspace.from_document(self.document, self.view_state())
+            )
         except (OSError, DataError) as exc:
             self.show_message(f"Autosave failed: {exc}")
 
@@ -946,8 +1091,9 @@ class MainWindow(QMainWindow):
             self._save_workspace_dialog()
 
     def _save_workspace_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save workspace", f"softmax-lab{SUFFIX}",
-                                              f"Softmax Lab workspace (*{SUFFIX})")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save workspace", f"softmax-lab{SUFFIX}", f"Softmax Lab workspace (*{SUFFIX})"
+        )
         if path:
             if not path.endswith(".json"):
                 path += SUFFIX
@@ -957,9 +1103,13 @@ class MainWindow(QMainWindow):
         self._play_timer.stop()
         if self._confirm_close and self.document.is_modified:
             answer = QMessageBox.question(
-                self, "Unsaved changes", "Save your work as a workspace before closing?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel)
+                self,
+                "Unsaved changes",
+                "Save your work as a workspace before closing?",
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+            )
             if answer == QMessageBox.StandardButton.Cancel:
                 event.ignore()
                 return
@@ -998,28 +1148,44 @@ class MainWindow(QMainWindow):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
         self.theme = theme
-        for view in (self.sample_plot, self.loss_plot, self.heatmap, self.curve_plot,
-                     self.gradient_plot, self.formula_panel, self.scratch_panel,
-                     self.dataset_panel, self.sampling_panel):
+        for view in (
+            self.sample_plot,
+            self.loss_plot,
+            self.heatmap,
+            self.curve_plot,
+            self.gradient_plot,
+            self.formula_panel,
+            self.scratch_panel,
+            self.dataset_panel,
+            self.sampling_panel,
+        ):
             view.set_theme(theme)
         self.table_model.set_theme(theme)
         font = self.font()
         font.setPointSizeF(10 * theme.scale)
-        for widget in (self.table, self.table.horizontalHeader(), self.table.verticalHeader(),
-                       self.controls, self.side_tabs, self.summary):
+        for widget in (
+            self.table,
+            self.table.horizontalHeader(),
+            self.table.verticalHeader(),
+            self.controls,
+            self.side_tabs,
+            self.summary,
+        ):
             widget.setFont(font)
         self.table.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
         self.table.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
         palette = QPalette()
         if theme.name == "dark":
-            for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
-                                 (QPalette.ColorRole.Base, theme.background),
-                                 (QPalette.ColorRole.AlternateBase, "#2f2f2f"),
-                                 (QPalette.ColorRole.Text, theme.foreground),
-                                 (QPalette.ColorRole.WindowText, theme.foreground),
-                                 (QPalette.ColorRole.Button, "#353535"),
-                                 (QPalette.ColorRole.ButtonText, theme.foreground),
-                                 (QPalette.ColorRole.PlaceholderText, "#9a9a9a")):
+            for role, colour in (
+                (QPalette.ColorRole.Window, "#2b2b2b"),
+                (QPalette.ColorRole.Base, theme.background),
+                (QPalette.ColorRole.AlternateBase, "#2f2f2f"),
+                (QPalette.ColorRole.Text, theme.foreground),
+                (QPalette.ColorRole.WindowText, theme.foreground),
+                (QPalette.ColorRole.Button, "#353535"),
+                (QPalette.ColorRole.ButtonText, theme.foreground),
+                (QPalette.ColorRole.PlaceholderText, "#9a9a9a"),
+            ):
                 palette.setColor(role, QColor(colour))
         self.setPalette(palette)
         self.dark_action.setChecked(theme.name == "dark")
@@ -1076,9 +1242,11 @@ class MainWindow(QMainWindow):
         temperature = round(10 ** (-1 + 2 * fraction), 4)
         self._play_phase += 1
         try:
-            self.document.set_settings(temperature=temperature,
-                                       merge_key=("play", self._play_serial),
-                                       text="Play temperature")
+            self.document.set_settings(
+                temperature=temperature,
+                merge_key=("play", self._play_serial),
+                text="Play temperature",
+            )
         except ValueError as exc:
             self.toggle_play(False)
             self.show_message(f"Stopped: {exc}")

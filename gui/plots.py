@@ -383,8 +383,9 @@ def _style_plot(
         if name in ("bottom", "top"):
             # pyqtgraph grows a bottom axis only after it has drawn text, and at presentation
             # scales the labels never fit the 1x height to begin with: reserve their height.
-            axis.setStyle(autoExpandTextSpace=False,
-                          tickTextHeight=round(tick_font.pixelSize() * 1.3))
+            axis.setStyle(
+                autoExpandTextSpace=False, tickTextHeight=round(tick_font.pixelSize() * 1.3)
+            )
         # Axes repaint from a cached pixmap unless their ticks change (measured ~8 ms per edit).
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Auto SI prefixes turn a loss of 0.4 into "400 (x0.001)": never what a learner wants.
@@ -1315,7 +1316,8 @@ class LossCurvePlot(_HoverMixin, pg.PlotWidget):
             # One marker per (screen cell, style): 50,000 per-point pens cost ~290 ms per edit.
             # Hover and clicks still search every point (self._xy).
             cells = (np.clip(xy[:, 0], 0, 1) * 800).astype(np.int64) * 1_000_000 + (
-                np.minimum(xy[:, 1] / max(self._y_top, 1e-9), 1) * 400).astype(np.int64) * 4
+                np.minimum(xy[:, 1] / max(self._y_top, 1e-9), 1) * 400
+            ).astype(np.int64) * 4
             _, shown = np.unique(cells + codes, return_index=True)
         index, codes, xy = index[shown], codes[shown], xy[shown]
         symbols = np.array(["o", "x", "t1", "t1"])[codes]

@@ -35,8 +35,9 @@ class SamplingPanel(QWidget):
         self.top_p.setSingleStep(0.05)
         self.top_p.setValue(1.0)
         self.top_p.setSpecialValueText("off")
-        self.top_p.setToolTip("keep the fewest classes whose probabilities add up to p "
-                              "(nucleus sampling; 1.00 = off)")
+        self.top_p.setToolTip(
+            "keep the fewest classes whose probabilities add up to p (nucleus sampling; 1.00 = off)"
+        )
         controls = QHBoxLayout()
         controls.addWidget(QLabel("top-k"))
         controls.addWidget(self.top_k)
@@ -70,8 +71,9 @@ class SamplingPanel(QWidget):
         self.top_p.valueChanged.connect(self._update)
         self.set_theme(theme)
 
-    def set_sample(self, probabilities: np.ndarray, class_names: list[str],
-                   temperature: float) -> None:
+    def set_sample(
+        self, probabilities: np.ndarray, class_names: list[str], temperature: float
+    ) -> None:
         self._probabilities = np.asarray(probabilities, dtype=np.float64)
         self._names = class_names
         self._temperature = temperature
@@ -95,23 +97,36 @@ class SamplingPanel(QWidget):
         x = np.arange(len(t.order))
         dropped = pg.mkBrush(self._theme.ignored)
         kept = pg.mkBrush(self._theme.probability)
-        self.original.setOpts(x=x, height=np.nan_to_num(t.probabilities), width=0.8,
-                              brushes=[kept if k_ else dropped for k_ in t.kept],
-                              pens=[pg.mkPen(None)] * len(x))
-        self.renormalized.setOpts(x=x + 0.2, height=t.renormalized, width=0.3,
-                                  brush=pg.mkBrush(self._theme.predicted),
-                                  pen=pg.mkPen(self._theme.foreground, width=1))
+        self.original.setOpts(
+            x=x,
+            height=np.nan_to_num(t.probabilities),
+            width=0.8,
+            brushes=[kept if k_ else dropped for k_ in t.kept],
+            pens=[pg.mkPen(None)] * len(x),
+        )
+        self.renormalized.setOpts(
+            x=x + 0.2,
+            height=t.renormalized,
+            width=0.3,
+            brush=pg.mkBrush(self._theme.predicted),
+            pen=pg.mkPen(self._theme.foreground, width=1),
+        )
         names = [self._names[i] if i < len(self._names) else str(i) for i in t.order]
         self.plot.getAxis("bottom").setTicks([[(i, n[:10]) for i, n in enumerate(names)]])
         self.plot.setXRange(-0.6, max(len(x), 1) - 0.4, padding=0)
-        self.plot.setYRange(0, max(1e-6, float(np.nanmax(np.r_[t.renormalized, 0.0]))) * 1.08,
-                            padding=0)
-        shown = f"top {len(x)} of {t.n_classes:,} classes shown" if t.n_classes > len(x) else (
-            f"all {t.n_classes} classes shown")
+        self.plot.setYRange(
+            0, max(1e-6, float(np.nanmax(np.r_[t.renormalized, 0.0]))) * 1.08, padding=0
+        )
+        shown = (
+            f"top {len(x)} of {t.n_classes:,} classes shown"
+            if t.n_classes > len(x)
+            else (f"all {t.n_classes} classes shown")
+        )
         self.summary.setText(
             f"At T = {self._temperature:g}, sampling could draw {t.n_kept:,} of "
             f"{t.n_classes:,} classes, holding {100 * t.kept_mass:.1f}% of the probability "
-            f"mass before renormalising ({shown}).")
+            f"mass before renormalising ({shown})."
+        )
         self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft)
 
     def kept_classes(self) -> list[int]:

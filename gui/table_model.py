@@ -34,8 +34,12 @@ class Column(Enum):
 
 
 RESULT_COLUMNS = (Column.PREDICTION, Column.P_TRUE, Column.LOSS, Column.MARK)
-RESULT_HEADERS = {Column.PREDICTION: "pred", Column.P_TRUE: "p(true)", Column.LOSS: "loss",
-                  Column.MARK: "✓/✗"}
+RESULT_HEADERS = {
+    Column.PREDICTION: "pred",
+    Column.P_TRUE: "p(true)",
+    Column.LOSS: "loss",
+    Column.MARK: "✓/✗",
+}
 
 
 def format_value(value: float, digits: int = 4) -> str:
@@ -43,7 +47,7 @@ def format_value(value: float, digits: int = 4) -> str:
         return "NaN"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 10 ** -digits):
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 10**-digits):
         return f"{value:.{max(1, digits - 1)}e}"
     return f"{value:.{digits}f}"
 
@@ -114,7 +118,6 @@ class LogitsTableModel(QAbstractTableModel):
         self._theme = theme
         self._class_cells_changed()
 
-
     # --- QAbstractTableModel --------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -128,8 +131,9 @@ class LogitsTableModel(QAbstractTableModel):
         c = self._doc.n_classes
         return c + (c if self._soft else 1) + len(RESULT_COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):
         if orientation == Qt.Orientation.Vertical:
             if role == Qt.ItemDataRole.DisplayRole:
                 return str(self.sample_at(section))
@@ -147,7 +151,7 @@ class LogitsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return {
                 Column.CLASS: f"logit z of class {names[cls]!r} (double-click the header to "
-                              f"rename)",
+                f"rename)",
                 Column.SOFT: f"target probability of class {names[cls]!r}",
                 Column.LABEL: "true class of the sample (or 'ignore')",
                 Column.PREDICTION: "predicted class: argmax of the logits",
@@ -163,7 +167,9 @@ class LogitsTableModel(QAbstractTableModel):
             return base
         kind, _ = self.column_kind(index.column())
         editable = (kind is Column.CLASS and not self._show_probabilities) or kind in (
-            Column.LABEL, Column.SOFT)
+            Column.LABEL,
+            Column.SOFT,
+        )
         return base | Qt.ItemFlag.ItemIsEditable if editable else base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -203,8 +209,13 @@ class LogitsTableModel(QAbstractTableModel):
                 return format_value(self._probability(row, cls))
             return format_value(logit)
         if role == Qt.ItemDataRole.EditRole:
-            return "nan" if math.isnan(logit) else format_value(logit, 6) if math.isinf(
-                logit) else repr(logit)
+            return (
+                "nan"
+                if math.isnan(logit)
+                else format_value(logit, 6)
+                if math.isinf(logit)
+                else repr(logit)
+            )
         if role == Qt.ItemDataRole.BackgroundRole:
             p = self._probability(row, cls)
             if math.isnan(logit) or math.isnan(p):
@@ -213,8 +224,10 @@ class LogitsTableModel(QAbstractTableModel):
             color.setAlphaF(0.08 + 0.6 * p)
             return QBrush(color)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"z = {logit!r}\np = {self._probability(row, cls)!r}\n"
-                    f"class {self._doc.class_names[cls]!r}, sample {row}")
+            return (
+                f"z = {logit!r}\np = {self._probability(row, cls)!r}\n"
+                f"class {self._doc.class_names[cls]!r}, sample {row}"
+            )
         return None
 
     def _result_data(self, ev, row: int, kind: Column, role: int):
@@ -273,13 +286,15 @@ class LogitsTableModel(QAbstractTableModel):
         try:
             if kind is Column.CLASS and not self._show_probabilities:
                 number = parse_number(value)
-                self._doc.set_logits([row], [cls], number,
-                                     text=f"Edit z[{row}, {self._doc.class_names[cls]}]")
+                self._doc.set_logits(
+                    [row], [cls], number, text=f"Edit z[{row}, {self._doc.class_names[cls]}]"
+                )
             elif kind is Column.SOFT:
                 self._doc.set_soft_targets([row], [cls], parse_number(value))
             elif kind is Column.LABEL:
-                self._doc.set_labels([row], self.label_from_value(value),
-                                     text=f"Set label of sample {row}")
+                self._doc.set_labels(
+                    [row], self.label_from_value(value), text=f"Set label of sample {row}"
+                )
             else:
                 return False
         except ValueError as exc:
@@ -354,8 +369,10 @@ class LogitsTableModel(QAbstractTableModel):
 
     def sort_by(self, key: str, descending: bool = True) -> None:
         """Sort by a per-sample statistic: loss, confidence, margin, entropy, p_true."""
-        self._sort = (key, Qt.SortOrder.DescendingOrder if descending
-                      else Qt.SortOrder.AscendingOrder)
+        self._sort = (
+            key,
+            Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder,
+        )
         self._rebuild_order()
 
     def _sort_key(self, column) -> np.ndarray:
@@ -455,5 +472,6 @@ class LogitsTableModel(QAbstractTableModel):
         return self._columns != self.columnCount()
 
     def _class_cells_changed(self) -> None:
-        self.dataChanged.emit(self.index(0, 0),
-                              self.index(self.rowCount() - 1, self._doc.n_classes - 1))
+        self.dataChanged.emit(
+            self.index(0, 0), self.index(self.rowCount() - 1, self._doc.n_classes - 1)
+        )

@@ -22,8 +22,12 @@ from gui.table_model import IGNORE_TEXT, Column, LogitsTableModel
 class LabelDelegate(QStyledItemDelegate):
     """A combo of class names plus 'ignore' (which maps to ignore_index)."""
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
-                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+    def createEditor(
+        self,
+        parent: QWidget,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> QWidget:
         model: LogitsTableModel = index.model()
         combo = QComboBox(parent)
         combo.addItems([*model.document.class_names, IGNORE_TEXT])
@@ -51,10 +55,12 @@ class LogitsTableView(QTableView):
         self.pages_rows = True
         self._label_delegate = LabelDelegate(self)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                             | QAbstractItemView.EditTrigger.EditKeyPressed
-                             | QAbstractItemView.EditTrigger.AnyKeyPressed
-                             | QAbstractItemView.EditTrigger.SelectedClicked)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
         self.setAlternatingRowColors(False)
         self.setWordWrap(False)
         header = self.horizontalHeader()
@@ -80,7 +86,8 @@ class LogitsTableView(QTableView):
         for column in range(model.columnCount()):
             kind, _ = model.column_kind(column)
             self.setItemDelegateForColumn(
-                column, self._label_delegate if kind is Column.LABEL else None)
+                column, self._label_delegate if kind is Column.LABEL else None
+            )
 
     # --- rename ---------------------------------------------------------------------------------
 
@@ -103,8 +110,11 @@ class LogitsTableView(QTableView):
     # --- clipboard ------------------------------------------------------------------------------
 
     def event(self, event) -> bool:
-        if (event.type() == QEvent.Type.ShortcutOverride and self.pages_rows
-                and event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)):
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and self.pages_rows
+            and event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+        ):
             event.accept()
             return True
         return super().event(event)
@@ -119,20 +129,21 @@ class LogitsTableView(QTableView):
 
     def copy_selection(self) -> str:
         """Selected cells as tab-separated text (logits at full precision) to the clipboard."""
-        indexes = self.selectedIndexes() or ([self.currentIndex()]
-                                             if self.currentIndex().isValid() else [])
+        indexes = self.selectedIndexes() or (
+            [self.currentIndex()] if self.currentIndex().isValid() else []
+        )
         if not indexes:
             return ""
         rows = sorted({i.row() for i in indexes})
         cols = sorted({i.column() for i in indexes})
         model = self.table_model()
         if all(model.column_kind(c)[0] is Column.CLASS for c in cols) and not (
-                model.show_probabilities):
+            model.show_probabilities
+        ):
             samples = [model.sample_at(r) for r in rows]
             text = format_block(model.document.logits[samples][:, cols])
         else:
-            text = "\n".join("\t".join(str(model.index(r, c).data()) for c in cols)
-                             for r in rows)
+            text = "\n".join("\t".join(str(model.index(r, c).data()) for c in cols) for r in rows)
         QGuiApplication.clipboard().setText(text)
         self.sigMessage.emit(f"Copied {len(rows)} x {len(cols)} cells")
         return text
@@ -150,8 +161,10 @@ class LogitsTableView(QTableView):
         try:
             block = parse_block(text)
             if model.is_reordered and block.shape[0] > 1:
-                raise ValueError("the table is sorted or filtered: show all samples in table "
-                                 "order to paste several rows")
+                raise ValueError(
+                    "the table is sorted or filtered: show all samples in table "
+                    "order to paste several rows"
+                )
             message = model.document.paste_logits(model.sample_at(row), col, block)
         except ValueError as exc:
             self.sigMessage.emit(f"Not pasted: {exc}")

@@ -18,17 +18,31 @@ NUMBERS = ("value", "peer", "ratio", "max_ratio")
 
 def test_quick_json_run_reports_every_figure_with_numbers():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
 
     assert result["quick"] is True
     assert result["errors"] == {}
     machine = result["machine"]
-    for key in ("cpu", "logical_cores", "torch_threads", "torch", "numpy", "PySide6",
-                "pyqtgraph", "matplotlib"):
+    for key in (
+        "cpu",
+        "logical_cores",
+        "torch_threads",
+        "torch",
+        "numpy",
+        "PySide6",
+        "pyqtgraph",
+        "matplotlib",
+    ):
         assert machine[key] not in (None, ""), key
     assert len(result["load_average_start"]) == 3
 
@@ -53,12 +67,26 @@ def test_quick_json_run_reports_every_figure_with_numbers():
 def test_only_runs_the_named_figure_and_rejects_unknown_names():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     run = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json"]
-    done = subprocess.run([*run, "--only", "evaluate"], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300, check=False)
+    done = subprocess.run(
+        [*run, "--only", "evaluate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert [f["name"] for f in json.loads(done.stdout)["figures"]] == ["evaluate"]
 
-    bad = subprocess.run([*run, "--only", "no_such_figure"], capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=300, check=False)
+    bad = subprocess.run(
+        [*run, "--only", "no_such_figure"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert bad.returncode == 2
     assert "unknown figure" in bad.stderr

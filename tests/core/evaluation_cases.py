@@ -6,8 +6,13 @@ from hypothesis.extra import numpy as hnp
 
 
 @st.composite
-def problems(draw, *, max_samples: int = 7, extra_ignore: tuple[int, ...] = (),
-             dtypes: tuple[str, ...] = ("float32", "float64")):
+def problems(
+    draw,
+    *,
+    max_samples: int = 7,
+    extra_ignore: tuple[int, ...] = (),
+    dtypes: tuple[str, ...] = ("float32", "float64"),
+):
     """(logits, target, options) with soft or hard targets, ignored rows, weights, T, smoothing."""
     n = draw(st.integers(1, max_samples))
     c = draw(st.integers(1, 6))

@@ -71,9 +71,15 @@ class TestEdits:
     def test_bad_settings_are_rejected(self):
         doc = make()
         start = doc.snapshot()
-        for bad in ({"temperature": 0}, {"label_smoothing": 2}, {"weight": [1, -1, 1]},
-                    {"weight": [1, 1]}, {"reduction": "avg"}, {"target_mode": "x"},
-                    {"nonsense": 1}):
+        for bad in (
+            {"temperature": 0},
+            {"label_smoothing": 2},
+            {"weight": [1, -1, 1]},
+            {"weight": [1, 1]},
+            {"reduction": "avg"},
+            {"target_mode": "x"},
+            {"nonsense": 1},
+        ):
             with pytest.raises(ValueError):
                 doc.set_settings(**bad)
         assert_same_state(doc.snapshot(), start)
@@ -205,20 +211,37 @@ def test_every_preset_loads_and_undoes(preset):
     assert_same_state(doc.snapshot(), start)
 
 
-@pytest.mark.parametrize(("name", "loss"), [
-    ("Batch, good predictions", 0.3018), ("Batch, bad predictions", 1.6242),
-    ("Single sample, good", 0.4170), ("Single sample, bad", 1.8406),
-    ("One-hot target, good probabilities", 0.3567),
-    ("One-hot target, bad probabilities", 2.3026),
-    ("Uniform", round(math.log(5), 4)),
-])
+@pytest.mark.parametrize(
+    ("name", "loss"),
+    [
+        ("Batch, good predictions", 0.3018),
+        ("Batch, bad predictions", 1.6242),
+        ("Single sample, good", 0.4170),
+        ("Single sample, bad", 1.8406),
+        ("One-hot target, good probabilities", 0.3567),
+        ("One-hot target, bad probabilities", 2.3026),
+        ("Uniform", round(math.log(5), 4)),
+    ],
+)
 def test_presets_reproduce_the_notebook(name, loss):
     doc = preset_by_name(name).new_document()
     assert round(doc.evaluation.loss, 4) == loss
 
 
-ACTIONS = st.sampled_from(["cell", "label", "add_row", "remove_row", "add_class",
-                           "remove_class", "setting", "undo", "redo", "bad_label"])
+ACTIONS = st.sampled_from(
+    [
+        "cell",
+        "label",
+        "add_row",
+        "remove_row",
+        "add_class",
+        "remove_class",
+        "setting",
+        "undo",
+        "redo",
+        "bad_label",
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -261,8 +284,9 @@ def test_random_edit_sequences_undo_to_the_start(steps):
 def test_settings_reach_evaluate():
     doc = make()
     doc.set_settings(temperature=2.0, reduction="sum", label_smoothing=0.1, weight=[1, 2, 3])
-    assert doc.settings == Settings(temperature=2.0, reduction="sum", label_smoothing=0.1,
-                                    weight=(1.0, 2.0, 3.0))
+    assert doc.settings == Settings(
+        temperature=2.0, reduction="sum", label_smoothing=0.1, weight=(1.0, 2.0, 3.0)
+    )
     assert doc.evaluation.options.reduction == "sum"
     assert_evaluation_current(doc)
 

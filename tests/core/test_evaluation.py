@@ -29,13 +29,17 @@ def torch_reference(logits, target, options):
     tgt = tgt.to(dtype) if tgt.ndim == 2 else tgt.long()
     weight = options["weight"]
     w = None if weight is None else torch.tensor(weight, dtype=dtype)
-    kwargs = {"weight": w, "reduction": options["reduction"],
-              "label_smoothing": options["label_smoothing"]}
+    kwargs = {
+        "weight": w,
+        "reduction": options["reduction"],
+        "label_smoothing": options["label_smoothing"],
+    }
     if tgt.ndim == 1:
         kwargs["ignore_index"] = options["ignore_index"]
     loss = F.cross_entropy(x / options["temperature"], tgt, **kwargs)
-    per_sample = F.cross_entropy(x.detach() / options["temperature"], tgt,
-                                 **{**kwargs, "reduction": "none"})
+    per_sample = F.cross_entropy(
+        x.detach() / options["temperature"], tgt, **{**kwargs, "reduction": "none"}
+    )
     loss.sum().backward()
     return loss.detach().numpy(), per_sample.numpy(), x.grad.numpy()
 
@@ -210,8 +214,9 @@ class TestEdgeRows:
         assert ev.finite.tolist() == [False, True]
         assert not ev.correct[0]
         assert np.isnan(ev.probabilities[0]).all()
-        expected = F.cross_entropy(torch.tensor([row, [1.0, 2.0, 3.0]]), torch.tensor([0, 2]),
-                                   reduction="none")
+        expected = F.cross_entropy(
+            torch.tensor([row, [1.0, 2.0, 3.0]]), torch.tensor([0, 2]), reduction="none"
+        )
         np.testing.assert_allclose(ev.losses, expected.numpy(), equal_nan=True)
 
     def test_one_class(self):
@@ -232,31 +237,34 @@ class TestEdgeRows:
 
 
 class TestBadInput:
-    @pytest.mark.parametrize(("kwargs", "message"), [
-        ({"logits": np.zeros((2, 3, 4)), "target": [0, 0]}, "2-D"),
-        ({"logits": np.zeros((0, 3)), "target": []}, "empty"),
-        ({"logits": np.zeros((2, 0)), "target": [0, 0]}, "empty"),
-        ({"logits": [[1.0, 2.0]], "target": [0, 1]}, "2 labels for 1 samples"),
-        ({"logits": [[1.0, 2.0]], "target": [2]}, "out of range"),
-        ({"logits": [[1.0, 2.0]], "target": [-1]}, "out of range"),
-        ({"logits": [[1.0, 2.0]], "target": [0.5]}, "whole numbers"),
-        ({"logits": [[1.0, 2.0]], "target": [[0.5, 0.2, 0.3]]}, "shape"),
-        ({"logits": [[1.0, 2.0]], "target": [[-0.5, 1.5]]}, ">= 0"),
-        ({"logits": [[1.0, 2.0]], "target": [[np.nan, 1.0]]}, "finite"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0]}, "one value per class"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0, -1.0]}, ">= 0"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0, np.inf]}, "finite"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": 1.5}, "label_smoothing"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": -0.1}, "label_smoothing"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "temperature": 0}, "temperature"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "temperature": -1}, "temperature"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "temperature": np.nan}, "temperature"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "reduction": "avg"}, "reduction"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "dtype": "int8"}, "dtype"),
-        ({"logits": [[1.0, 2.0]], "target": [0], "device": "tpu"}, "device"),
-        ({"logits": [["a", "b"]], "target": [0]}, "numbers"),
-        ({"logits": [[1.0, 2.0], [1.0]], "target": [0, 0]}, "rectangular"),
-    ])
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"logits": np.zeros((2, 3, 4)), "target": [0, 0]}, "2-D"),
+            ({"logits": np.zeros((0, 3)), "target": []}, "empty"),
+            ({"logits": np.zeros((2, 0)), "target": [0, 0]}, "empty"),
+            ({"logits": [[1.0, 2.0]], "target": [0, 1]}, "2 labels for 1 samples"),
+            ({"logits": [[1.0, 2.0]], "target": [2]}, "out of range"),
+            ({"logits": [[1.0, 2.0]], "target": [-1]}, "out of range"),
+            ({"logits": [[1.0, 2.0]], "target": [0.5]}, "whole numbers"),
+            ({"logits": [[1.0, 2.0]], "target": [[0.5, 0.2, 0.3]]}, "shape"),
+            ({"logits": [[1.0, 2.0]], "target": [[-0.5, 1.5]]}, ">= 0"),
+            ({"logits": [[1.0, 2.0]], "target": [[np.nan, 1.0]]}, "finite"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0]}, "one value per class"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0, -1.0]}, ">= 0"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "weight": [1.0, np.inf]}, "finite"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": 1.5}, "label_smoothing"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": -0.1}, "label_smoothing"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "temperature": 0}, "temperature"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "temperature": -1}, "temperature"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "temperature": np.nan}, "temperature"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "reduction": "avg"}, "reduction"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "dtype": "int8"}, "dtype"),
+            ({"logits": [[1.0, 2.0]], "target": [0], "device": "tpu"}, "device"),
+            ({"logits": [["a", "b"]], "target": [0]}, "numbers"),
+            ({"logits": [[1.0, 2.0], [1.0]], "target": [0, 0]}, "rectangular"),
+        ],
+    )
     def test_raises_a_clear_value_error(self, kwargs, message):
         kwargs = dict(kwargs)
         with pytest.raises(ValueError, match=message):
@@ -304,21 +312,27 @@ def test_with_rows_equals_a_full_recompute(problem, data):
     logits, target, options = problem
     n, c = logits.shape
     rows = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
-    new_rows = data.draw(hnp.arrays(np.float64, (len(rows), c),
-                                    elements=st.floats(-30, 30) | st.just(-np.inf)))
+    new_rows = data.draw(
+        hnp.arrays(np.float64, (len(rows), c), elements=st.floats(-30, 30) | st.just(-np.inf))
+    )
     patched = evaluate(logits, target, **options).with_rows(rows, new_rows)
     edited = logits.copy()
     edited[rows] = new_rows
     full = evaluate(edited, target, **options)
     tol = TOL[options["dtype"]]
     for name in ("losses", "confidence", "margin", "entropy", "p_true"):
-        np.testing.assert_allclose(getattr(patched, name), getattr(full, name), equal_nan=True,
-                                   **tol)
+        np.testing.assert_allclose(
+            getattr(patched, name), getattr(full, name), equal_nan=True, **tol
+        )
     np.testing.assert_array_equal(patched.predictions, full.predictions)
     np.testing.assert_array_equal(patched.correct, full.correct)
     np.testing.assert_array_equal(patched.finite, full.finite)
-    np.testing.assert_allclose(np.asarray(patched.loss, dtype=float),
-                               np.asarray(full.loss, dtype=float), equal_nan=True, **tol)
+    np.testing.assert_allclose(
+        np.asarray(patched.loss, dtype=float),
+        np.asarray(full.loss, dtype=float),
+        equal_nan=True,
+        **tol,
+    )
     np.testing.assert_allclose(patched.probabilities, full.probabilities, equal_nan=True, **tol)
     np.testing.assert_allclose(patched.gradient, full.gradient, equal_nan=True, **tol)
 
@@ -337,8 +351,9 @@ def test_out_of_device_memory_falls_back_to_cpu_with_the_reason(monkeypatch):
         return real_run(x, t, soft, w, options, dtype, device, fallback, *rest)
 
     monkeypatch.setattr(module, "_run", run_that_fails_off_cpu)
-    monkeypatch.setattr(module, "resolve_device",
-                        lambda name: ResolvedDevice(torch.device("cuda", 0)))
+    monkeypatch.setattr(
+        module, "resolve_device", lambda name: ResolvedDevice(torch.device("cuda", 0))
+    )
     ev = evaluate([[2.0, 1.0, 0.1]], [0], device="cuda")
     assert calls == ["cuda:0", "cpu"]
     assert ev.device == "cpu"

@@ -25,8 +25,9 @@ DIVISION_RTOL = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 1e-6, "float64": 
 
 @st.composite
 def problems(draw):
-    logits, target, options = draw(evaluation_problems(
-        max_samples=5, dtypes=("float16", "bfloat16", "float32", "float64")))
+    logits, target, options = draw(
+        evaluation_problems(max_samples=5, dtypes=("float16", "bfloat16", "float32", "float64"))
+    )
     return logits, target, options, draw(st.integers(0, logits.shape[0] - 1))
 
 
@@ -41,11 +42,15 @@ def test_explanation_reproduces_evaluate(problem):
     np.testing.assert_allclose(expl.exp_terms / expl.exp_sum, expl.probabilities, **tol)
     np.testing.assert_allclose(np.exp(expl.log_probabilities), expl.probabilities, **tol)
     assert expl.loss == ev.losses[index]
-    assert math.isclose(expl.loss_terms.sum(), expl.loss, rel_tol=tol["rtol"] * 10,
-                        abs_tol=tol["atol"] * 10)
-    np.testing.assert_allclose(expl.scaled, expl.z / options["temperature"],
-                               rtol=DIVISION_RTOL[options["dtype"]],
-                               atol=1e-7)  # divided in the dtype: subnormals round coarsely
+    assert math.isclose(
+        expl.loss_terms.sum(), expl.loss, rel_tol=tol["rtol"] * 10, abs_tol=tol["atol"] * 10
+    )
+    np.testing.assert_allclose(
+        expl.scaled,
+        expl.z / options["temperature"],
+        rtol=DIVISION_RTOL[options["dtype"]],
+        atol=1e-7,
+    )  # divided in the dtype: subnormals round coarsely
     assert expl.max_scaled == expl.scaled.max()
     assert expl.exp_terms.max() == 1.0
     assert expl.predicted_class == ev.predictions[index]
@@ -76,8 +81,9 @@ def test_explanation_reproduces_evaluate(problem):
     if options["reduction"] == "none":
         assert expl.reduced_loss is None
     else:
-        assert expl.reduced_loss == ev.loss or (math.isnan(expl.reduced_loss)
-                                                and math.isnan(ev.loss))
+        assert expl.reduced_loss == ev.loss or (
+            math.isnan(expl.reduced_loss) and math.isnan(ev.loss)
+        )
     assert expl.denominator == ev.denominator
     assert expl.n_samples == logits.shape[0]
     assert expl.n_counted == int(ev.valid.sum())
@@ -99,8 +105,13 @@ def test_notebook_vector():
 
 
 def test_temperature_and_weights_are_written_out():
-    ev = evaluate([[2.0, 1.0, 0.1], [0.1, 3.0, 0.1]], [0, 1], temperature=2.0,
-                  weight=[2.0, 1.0, 1.0], reduction="mean")
+    ev = evaluate(
+        [[2.0, 1.0, 0.1], [0.1, 3.0, 0.1]],
+        [0, 1],
+        temperature=2.0,
+        weight=[2.0, 1.0, 1.0],
+        reduction="mean",
+    )
     expl = explain_sample(ev, np.array([2.0, 1.0, 0.1]), 0)
     np.testing.assert_allclose(expl.scaled, [1.0, 0.5, 0.05], rtol=1e-6)
     assert expl.sample_weight == 2.0
@@ -116,8 +127,9 @@ def test_minus_inf_masks_a_class():
     assert np.isfinite(expl.loss)
     assert expl.loss_terms[0] == 0
     assert "masks" in expl.notes[0]
-    comparison = compare_softmaxes(np.array([-np.inf, 1.0, 2.0]), 1.0, "float32",
-                                   ev.probabilities_of([0])[0])
+    comparison = compare_softmaxes(
+        np.array([-np.inf, 1.0, 2.0]), 1.0, "float32", ev.probabilities_of([0])[0]
+    )
     assert comparison.verdicts == ("naive: ok", "stable: ok", "torch: ok")
     assert comparison.agree
 
@@ -138,8 +150,9 @@ def test_smoothing_onto_a_masked_class_is_infinite():
     assert "∞" in expl.notes[0]
 
 
-@pytest.mark.parametrize("row", [[np.nan, 1.0, 2.0], [-np.inf, -np.inf, -np.inf],
-                                 [np.inf, 0.0, 0.0]])
+@pytest.mark.parametrize(
+    "row", [[np.nan, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.inf, 0.0, 0.0]]
+)
 def test_non_finite_rows_are_explained_not_raised(row):
     ev = evaluate([row], [1])
     expl = explain_sample(ev, np.array(row), 0)
@@ -212,9 +225,11 @@ def test_all_very_negative_underflows_the_naive_one():
     assert comparison.stable_verdict == "stable: ok"
 
 
-@given(hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(-40, 40)),
-       st.sampled_from([0.5, 1.0, 3.0]),
-       st.sampled_from(["float16", "bfloat16", "float32", "float64"]))
+@given(
+    hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(-40, 40)),
+    st.sampled_from([0.5, 1.0, 3.0]),
+    st.sampled_from(["float16", "bfloat16", "float32", "float64"]),
+)
 def test_moderate_rows_agree_everywhere(row, temperature, dtype):
     # The numpy side starts from the z/T torch used, so even half types agree to float32 rounding.
     # |z/T| <= 80 stays under float32's exp overflow at 88.7, so even the naive one is fine.
@@ -275,9 +290,11 @@ def test_wide_vocabulary_is_selected_without_a_full_table():
     assert len(shown.indices) == 12
     assert 5 in shown.indices.tolist()
     assert shown.n_hidden == c - 12
-    assert math.isclose(shown.hidden_total + expl.probabilities[shown.indices].sum(), 1.0,
-                        rel_tol=1e-4)
+    assert math.isclose(
+        shown.hidden_total + expl.probabilities[shown.indices].sum(), 1.0, rel_tol=1e-4
+    )
     terms = expl.shown_loss_terms()
     assert terms.n_hidden == c - 12
-    assert math.isclose(terms.hidden_total + expl.loss_terms[terms.indices].sum(), expl.loss,
-                        rel_tol=1e-4)
+    assert math.isclose(
+        terms.hidden_total + expl.loss_terms[terms.indices].sum(), expl.loss, rel_tol=1e-4
+    )

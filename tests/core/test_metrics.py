@@ -302,8 +302,9 @@ def test_summarize_agrees_with_the_evaluation_and_the_parts(monkeypatch):
     assert len(s.label_issues) == 50
     clean = ev.valid & ev.finite
     ev_clean = evaluate(z[clean], y[clean], weight=weight)
-    expected = F.cross_entropy(torch.from_numpy(z[clean]), torch.from_numpy(y[clean]),
-                               weight=torch.from_numpy(weight)).item()
+    expected = F.cross_entropy(
+        torch.from_numpy(z[clean]), torch.from_numpy(y[clean]), weight=torch.from_numpy(weight)
+    ).item()
     assert summarize(ev_clean).mean_loss == pytest.approx(expected)
     assert summarize(ev_clean).mean_loss_finite == pytest.approx(expected)
     assert math.isnan(s.mean_loss)  # a NaN row poisons the mean, exactly as in torch
@@ -391,8 +392,9 @@ def test_fit_temperature_handles_masked_classes_nan_rows_weights_and_ignored_row
     nll = np.array([_torch_nll(z[keep], y[keep], t, weight, -1) for t in grid])
     assert np.isfinite(nll).all()
     assert fit.temperature == pytest.approx(grid[nll.argmin()], rel=2 * (grid[1] / grid[0] - 1))
-    assert fit.nll_after == pytest.approx(_torch_nll(z[keep], y[keep], fit.temperature,
-                                                     weight, -1), rel=1e-6)
+    assert fit.nll_after == pytest.approx(
+        _torch_nll(z[keep], y[keep], fit.temperature, weight, -1), rel=1e-6
+    )
     assert fit.nll_after <= nll.min() + 1e-6
     assert math.isfinite(fit.ece_before)
     assert math.isfinite(fit.ece_after)

@@ -12,17 +12,20 @@ BATCH_LABELS = [2, 0, 1]
 
 def test_softmax_of_single_sample():
     expected = [0.6590, 0.2424, 0.0986]
-    np.testing.assert_allclose(evaluate([[2.0, 1.0, 0.1]], [0]).probabilities[0], expected,
-                               atol=5e-5)
+    np.testing.assert_allclose(
+        evaluate([[2.0, 1.0, 0.1]], [0]).probabilities[0], expected, atol=5e-5
+    )
     np.testing.assert_allclose(softmax_naive(np.array([2.0, 1.0, 0.1])).value, expected, atol=5e-5)
-    np.testing.assert_allclose(softmax_stable(np.array([2.0, 1.0, 0.1])).value, expected,
-                               atol=5e-5)
+    np.testing.assert_allclose(softmax_stable(np.array([2.0, 1.0, 0.1])).value, expected, atol=5e-5)
 
 
-@pytest.mark.parametrize(("predicted", "expected"), [
-    ([0.7, 0.2, 0.1], 0.3567),
-    ([0.1, 0.3, 0.6], 2.3026),
-])
+@pytest.mark.parametrize(
+    ("predicted", "expected"),
+    [
+        ([0.7, 0.2, 0.1], 0.3567),
+        ([0.1, 0.3, 0.6], 2.3026),
+    ],
+)
 def test_numpy_one_hot_cross_entropy(predicted, expected):
     result = cross_entropy_onehot(np.array([1, 0, 0]), np.array(predicted))
     assert result.ok
@@ -36,10 +39,13 @@ def test_one_hot_probabilities_as_soft_targets_through_evaluate():
         assert round(ev.loss, 4) == expected
 
 
-@pytest.mark.parametrize(("logits", "expected_loss", "expected_prediction"), [
-    ([[2.0, 1.0, 0.1]], 0.4170, [0]),
-    ([[0.5, 2.0, 0.3]], 1.8406, [1]),
-])
+@pytest.mark.parametrize(
+    ("logits", "expected_loss", "expected_prediction"),
+    [
+        ([[2.0, 1.0, 0.1]], 0.4170, [0]),
+        ([[0.5, 2.0, 0.3]], 1.8406, [1]),
+    ],
+)
 def test_single_sample_torch_loss_and_prediction(logits, expected_loss, expected_prediction):
     ev = evaluate(logits, [0])
     assert round(ev.loss, 4) == expected_loss

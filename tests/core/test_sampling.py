@@ -25,8 +25,11 @@ def reference(p, top_k, top_p):
 
 
 # Logits 0.01 apart: which of two exactly tied classes a sort drops is arbitrary in both.
-@given(st.lists(st.integers(-800, 800), min_size=1, max_size=40, unique=True),
-       st.none() | st.integers(1, 45), st.none() | st.floats(0.05, 1.0))
+@given(
+    st.lists(st.integers(-800, 800), min_size=1, max_size=40, unique=True),
+    st.none() | st.integers(1, 45),
+    st.none() | st.floats(0.05, 1.0),
+)
 def test_matches_the_reference(ints, top_k, top_p):
     z = np.array(ints) / 100.0
     p = np.exp(z - z.max())

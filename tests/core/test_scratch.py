@@ -10,8 +10,11 @@ from core import cross_entropy_onehot, one_hot, softmax_naive, softmax_stable
 from core.scratch import cross_entropy_recipe
 
 
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 6)),
-                  elements=st.floats(-50, 50)))
+@given(
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 5), st.integers(1, 6)), elements=st.floats(-50, 50)
+    )
+)
 def test_both_softmaxes_match_torch_on_moderate_logits(z):
     expected = torch.softmax(torch.tensor(z), dim=-1).numpy()
     np.testing.assert_allclose(softmax_naive(z).value, expected, rtol=1e-10, atol=1e-300)
@@ -52,7 +55,8 @@ def test_one_hot_and_recipe():
     np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
     logits = np.array([[0.1, 1.0, 2.1], [2.0, 1.0, 0.1]])
     losses, predictions = cross_entropy_recipe(logits, np.array([2, 0]))
-    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor([2, 0]),
-                                                 reduction="none")
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(logits), torch.tensor([2, 0]), reduction="none"
+    )
     np.testing.assert_allclose(losses, expected.numpy())
     assert predictions.tolist() == [2, 0]

@@ -29,18 +29,34 @@ def assert_same(a: Workspace, b: Workspace):
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 4)),
-                  elements=st.floats(allow_nan=True, allow_infinity=True)),
-       st.booleans(), st.floats(0.05, 20), st.sampled_from(["mean", "sum", "none"]))
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(1, 4)),
+        elements=st.floats(allow_nan=True, allow_infinity=True),
+    ),
+    st.booleans(),
+    st.floats(0.05, 20),
+    st.sampled_from(["mean", "sum", "none"]),
+)
 def test_round_trip_every_field(tmp_path_factory, logits, soft, temperature, reduction):
     n, c = logits.shape
-    doc = Document(logits, np.arange(n) % c, [f"k{i}" for i in range(c)],
-                   settings=Settings(temperature=temperature, reduction=reduction,
-                                     label_smoothing=0.1, weight=tuple(range(1, c + 1)),
-                                     dtype="float64",
-                                     target_mode="probability" if soft else "index"))
-    view = ViewState(selected=n - 1, show_probabilities=True, theme="dark", scale=2.5,
-                     preset_index=3)
+    doc = Document(
+        logits,
+        np.arange(n) % c,
+        [f"k{i}" for i in range(c)],
+        settings=Settings(
+            temperature=temperature,
+            reduction=reduction,
+            label_smoothing=0.1,
+            weight=tuple(range(1, c + 1)),
+            dtype="float64",
+            target_mode="probability" if soft else "index",
+        ),
+    )
+    view = ViewState(
+        selected=n - 1, show_probabilities=True, theme="dark", scale=2.5, preset_index=3
+    )
     ws = Workspace.from_document(doc, view)
     path = tmp_path_factory.mktemp("ws") / "a.softmaxlab.json"
     save_workspace(path, ws)
@@ -64,27 +80,36 @@ def test_large_table_uses_a_sidecar(tmp_path, monkeypatch):
 
 
 def good_body():
-    return {"format": "softmax-lab-workspace", "version": VERSION, "shape": [1, 2],
-            "class_names": ["a", "b"], "settings": {}, "logits": [[1.0, "-inf"]],
-            "labels": [0]}
+    return {
+        "format": "softmax-lab-workspace",
+        "version": VERSION,
+        "shape": [1, 2],
+        "class_names": ["a", "b"],
+        "settings": {},
+        "logits": [[1.0, "-inf"]],
+        "labels": [0],
+    }
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda b: b.update(version=VERSION + 1), "newer Softmax Lab"),
-    (lambda b: b.update(version="1"), "version"),
-    (lambda b: b.update(format="other"), "not a Softmax Lab workspace"),
-    (lambda b: b.pop("logits"), "damaged"),
-    (lambda b: b.update(logits=[[1.0, "x"]]), "not a number"),
-    (lambda b: b.update(logits=[[1.0], [1.0, 2.0]]), "different lengths"),
-    (lambda b: b.update(labels=[5]), "out of range"),
-    (lambda b: b.update(labels=[0.5]), "whole numbers"),
-    (lambda b: b.update(class_names=["a"]), "class names"),
-    (lambda b: b.update(class_names="ab"), "class_names"),
-    (lambda b: b.update(settings={"temperature": -1}), "temperature"),
-    (lambda b: b.update(settings=[]), "settings"),
-    (lambda b: b.update(arrays="../elsewhere.npz"), "beside"),
-    (lambda b: b.update(arrays="missing.npz"), "missing"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b.update(version=VERSION + 1), "newer Softmax Lab"),
+        (lambda b: b.update(version="1"), "version"),
+        (lambda b: b.update(format="other"), "not a Softmax Lab workspace"),
+        (lambda b: b.pop("logits"), "damaged"),
+        (lambda b: b.update(logits=[[1.0, "x"]]), "not a number"),
+        (lambda b: b.update(logits=[[1.0], [1.0, 2.0]]), "different lengths"),
+        (lambda b: b.update(labels=[5]), "out of range"),
+        (lambda b: b.update(labels=[0.5]), "whole numbers"),
+        (lambda b: b.update(class_names=["a"]), "class names"),
+        (lambda b: b.update(class_names="ab"), "class_names"),
+        (lambda b: b.update(settings={"temperature": -1}), "temperature"),
+        (lambda b: b.update(settings=[]), "settings"),
+        (lambda b: b.update(arrays="../elsewhere.npz"), "beside"),
+        (lambda b: b.update(arrays="missing.npz"), "missing"),
+    ],
+)
 def test_bad_workspaces_raise_clear_errors(tmp_path, mutate, message):
     body = good_body()
     mutate(body)
@@ -94,9 +119,18 @@ def test_bad_workspaces_raise_clear_errors(tmp_path, mutate, message):
         load_workspace(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b'{"format": "softmax-lab-workspace"',
-                                     b"\xff\xfe\x00garbage", b"[1, 2, 3]", b"null",
-                                     b"[" * 100000])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b'{"format": "softmax-lab-workspace"',
+        b"\xff\xfe\x00garbage",
+        b"[1, 2, 3]",
+        b"null",
+        b"[" * 100000,
+    ],
+)
 def test_corrupt_and_truncated_files(tmp_path, content):
     path = tmp_path / "w.softmaxlab.json"
     path.write_bytes(content)

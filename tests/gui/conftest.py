@@ -33,8 +33,14 @@ class Mouse:
     @staticmethod
     def send(widget, kind: QEvent.Type, pos: QPoint, button, buttons) -> None:
         viewport = widget.viewport()
-        event = QMouseEvent(kind, QPointF(pos), QPointF(viewport.mapToGlobal(pos)), button,
-                            buttons, Qt.KeyboardModifier.NoModifier)
+        event = QMouseEvent(
+            kind,
+            QPointF(pos),
+            QPointF(viewport.mapToGlobal(pos)),
+            button,
+            buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )
         QApplication.sendEvent(viewport, event)
 
     def drag(self, widget, points: list[QPoint]) -> None:

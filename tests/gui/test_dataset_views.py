@@ -226,9 +226,7 @@ def test_reliability_bars_are_the_core_bins(panel):
     np.testing.assert_allclose(height, rel.bin_accuracy[filled])
     gap = panel.reliability_gap_bars.opts
     np.testing.assert_allclose(gap["y0"], np.minimum(rel.bin_accuracy, rel.bin_confidence)[filled])
-    np.testing.assert_allclose(
-        gap["height"], np.abs(rel.bin_confidence - rel.bin_accuracy)[filled]
-    )
+    np.testing.assert_allclose(gap["height"], np.abs(rel.bin_confidence - rel.bin_accuracy)[filled])
     np.testing.assert_array_equal(_bar_data(panel.reliability_count_bars)[1], rel.bin_count[filled])
     title = panel.reliability_view.title()
     assert f"ECE = {rel.ece:.4f}" in title
@@ -333,8 +331,15 @@ def test_fit_button_emits_and_the_fit_is_shown(qtbot, panel):
     panel.set_fit_running(True)
     assert not panel.fit_button.isEnabled()
     fit = TemperatureFit(
-        temperature=1.7321, nll_before=1.25, nll_after=0.875, ece_before=0.1234,
-        ece_after=0.0211, iterations=17, n_used=398, excluded=2, at_bound=False,
+        temperature=1.7321,
+        nll_before=1.25,
+        nll_after=0.875,
+        ece_before=0.1234,
+        ece_after=0.0211,
+        iterations=17,
+        n_used=398,
+        excluded=2,
+        at_bound=False,
     )
     panel.show_temperature_fit(fit)
     assert panel.fit_button.isEnabled()
@@ -421,8 +426,10 @@ def test_theme_restyles_in_place(panel):
     assert panel.loss_hist_wrong.opts["pen"].color().name() == DARK.incorrect.lower()
     assert _items(panel) == items
     np.testing.assert_array_equal(panel.confusion_image.image, image)
-    np.testing.assert_allclose(_bar_data(panel.reliability_bars)[1],
-                               panel.reliability.bin_accuracy[panel.reliability.bin_count > 0])
+    np.testing.assert_allclose(
+        _bar_data(panel.reliability_bars)[1],
+        panel.reliability.bin_accuracy[panel.reliability.bin_count > 0],
+    )
     panel.set_theme(LIGHT)
     assert panel.histograms.backgroundBrush().color().name() == LIGHT.background
 
@@ -430,8 +437,18 @@ def test_theme_restyles_in_place(panel):
 def test_screenshots_of_every_tab(qtbot, panel, tmp_path):
     """One picture per tab at 900 x 600 (SOFTMAX_LAB_SCREENSHOTS=/tmp keeps them to look at)."""
     ev, z, y = _evaluation(n=2000, c=10, seed=7, nan_rows=[11], ignored_rows=[12, 13])
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-             "truck"]
+    names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     panel.set_evaluation(ev, names)
     panel.show_temperature_fit(metrics.fit_temperature(z, y))
     _show(qtbot, panel)

@@ -74,8 +74,7 @@ def test_notebook_vector_is_written_out(formula):
 
 def test_temperature_smoothing_and_weights(formula):
     logits = [[2.0, 1.0, 0.1], [0.1, 3.0, 0.1]]
-    expl = explained(logits, [0, 1], temperature=2.0, label_smoothing=0.1,
-                     weight=[2.0, 1.0, 0.5])
+    expl = explained(logits, [0, 1], temperature=2.0, label_smoothing=0.1, weight=[2.0, 1.0, 0.5])
     formula.set_explanation(expl, NAMES)
     text = formula.text()
     assert "T = 2" in text
@@ -98,14 +97,17 @@ def test_weighted_hard_label(formula):
 
 
 def test_soft_target_and_no_reduction(formula):
-    expl = explained([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]], [[0.5, 0.5, 0.0], [1.0, 0, 0]],
-                     reduction="none")
+    expl = explained(
+        [[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]], [[0.5, 0.5, 0.0], [1.0, 0, 0]], reduction="none"
+    )
     formula.set_explanation(expl, NAMES)
     text = formula.text()
     assert "q = the target distribution" in text
     assert "bird" in text.split("Loss")[1] or expl.loss_terms[2] == 0
-    assert f"none: per-sample losses, no reduction; this sample's is {format_number(expl.loss)}"\
+    assert (
+        f"none: per-sample losses, no reduction; this sample's is {format_number(expl.loss)}"
         in text
+    )
 
 
 def test_ignored_row(formula):
@@ -117,11 +119,14 @@ def test_ignored_row(formula):
     assert "−log" not in text
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ([math.nan, 1.0, 2.0], "NaN in the logits → this row's loss is NaN"),
-    ([-math.inf, -math.inf, -math.inf], "every logit is −∞"),
-    ([math.inf, 0.0, 0.0], "a logit of +∞"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ([math.nan, 1.0, 2.0], "NaN in the logits → this row's loss is NaN"),
+        ([-math.inf, -math.inf, -math.inf], "every logit is −∞"),
+        ([math.inf, 0.0, 0.0], "a logit of +∞"),
+    ],
+)
 def test_non_finite_rows_are_said_plainly(formula, scratch, row, message):
     formula.set_explanation(explained([row], [1]), NAMES)
     assert message in formula.text()
@@ -152,8 +157,9 @@ def test_wide_vocabulary_shows_a_few_classes(formula, scratch):
     assert "tok5" in text  # the true class is always shown
     assert len(text) < 4000
     ev = evaluate(logits, [5])
-    scratch.set_comparison(compare_softmaxes(logits[0], 1.0, "float32",
-                                             ev.probabilities_of([0])[0]), names)
+    scratch.set_comparison(
+        compare_softmaxes(logits[0], 1.0, "float32", ev.probabilities_of([0])[0]), names
+    )
     assert f"… and {c - 12:,} more classes" in scratch.text()
     assert len(scratch.text()) < 2000
 

@@ -35,10 +35,12 @@ def torch_state(w):
     s = doc.settings
     x = torch.tensor(doc.logits) / s.temperature
     y = torch.tensor(doc.labels)
-    losses = F.cross_entropy(x, y, reduction="none", label_smoothing=s.label_smoothing,
-                             ignore_index=s.ignore_index)
-    loss = F.cross_entropy(x, y, reduction="mean", label_smoothing=s.label_smoothing,
-                           ignore_index=s.ignore_index)
+    losses = F.cross_entropy(
+        x, y, reduction="none", label_smoothing=s.label_smoothing, ignore_index=s.ignore_index
+    )
+    loss = F.cross_entropy(
+        x, y, reduction="mean", label_smoothing=s.label_smoothing, ignore_index=s.ignore_index
+    )
     return losses.numpy(), float(loss), torch.softmax(x, 1).numpy()
 
 
@@ -58,8 +60,9 @@ def test_opens_on_the_notebook_batch(window):
     assert "mean loss = 0.3018" in window.summary.text()
     losses, _, probabilities = torch_state(window)
     np.testing.assert_allclose(heights(window.loss_plot.bars), losses, rtol=1e-5)
-    np.testing.assert_allclose(heights(window.sample_plot.probability_bars), probabilities[0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        heights(window.sample_plot.probability_bars), probabilities[0], rtol=1e-5
+    )
 
 
 def test_typing_a_logit_moves_every_view(qtbot, window):
@@ -70,15 +73,14 @@ def test_typing_a_logit_moves_every_view(qtbot, window):
     np.testing.assert_allclose(heights(window.loss_plot.bars), losses, rtol=1e-5)
     np.testing.assert_allclose(window.loss_plot.reduced_line.value(), loss, rtol=1e-5)
     np.testing.assert_allclose(heights(window.sample_plot.logit_bars), [2.0, 1.0, 4.0])
-    np.testing.assert_allclose(heights(window.sample_plot.probability_bars), probabilities[1],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        heights(window.sample_plot.probability_bars), probabilities[1], rtol=1e-5
+    )
     np.testing.assert_allclose(window.heatmap.image.image[1], probabilities[1], rtol=1e-5)
     x, y = window.curve_plot.points.getData()
-    np.testing.assert_allclose(sorted(x), sorted(probabilities[[0, 1, 2], [2, 0, 1]]),
-                               rtol=1e-5)
+    np.testing.assert_allclose(sorted(x), sorted(probabilities[[0, 1, 2], [2, 0, 1]]), rtol=1e-5)
     grad = probabilities[1] - np.eye(3)[0]
-    np.testing.assert_allclose(heights(window.gradient_plot.bars), grad / 3, rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(heights(window.gradient_plot.bars), grad / 3, rtol=1e-5, atol=1e-7)
     model = window.table_model
     assert model.index(1, model.column_of(Column.PREDICTION)).data() == "class 2"
     assert model.index(1, model.column_of(Column.MARK)).data() == "✗"
@@ -98,8 +100,11 @@ def test_dragging_a_logit_bar_edits_the_table_live(qtbot, window, mouse):
     vb = plot.logit_plot.getViewBox()
     low, high = vb.viewRange()[1]
     target = low + 0.9 * (high - low)
-    path = [mouse.at(plot, vb, 0.0, 0.05), mouse.at(plot, vb, 0.0, 1.0),
-            mouse.at(plot, vb, 0.0, target)]
+    path = [
+        mouse.at(plot, vb, 0.0, 0.05),
+        mouse.at(plot, vb, 0.0, 1.0),
+        mouse.at(plot, vb, 0.0, target),
+    ]
     mouse.drag(plot, path)
     dragged = window.document.logits[0, 0]
     assert dragged == pytest.approx(target, abs=0.05)
@@ -120,8 +125,11 @@ def test_undo_redo_shortcuts(qtbot, window):
     assert window.document.logits[0].tolist() == [7.0, 1.0, 2.1]
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.document.logits[0].tolist() == [0.1, 1.0, 2.1]
-    qtbot.keyClick(window, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert window.document.logits[0].tolist() == [7.0, 1.0, 2.1]
     assert window.undo_action.text() == "&Undo Edit z[0, class 0]"
 
@@ -152,8 +160,9 @@ def test_controls_recompute_at_once(qtbot, window):
     losses, loss, probabilities = torch_state(window)
     assert window.document.settings.temperature == 2.0
     np.testing.assert_allclose(heights(window.loss_plot.bars), losses, rtol=1e-5)
-    np.testing.assert_allclose(heights(window.sample_plot.probability_bars), probabilities[0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        heights(window.sample_plot.probability_bars), probabilities[0], rtol=1e-5
+    )
     window.controls.reduction.setCurrentText("sum")
     assert window.document.evaluation.loss == pytest.approx(losses.sum(), rel=1e-5)
     assert not window.loss_plot.reduced_line.isVisible()
@@ -239,18 +248,23 @@ def test_window_screenshot_has_content(window, tmp_path):
     image = QImage(str(path))
     assert image.width() >= 1280
     assert image.height() >= 800
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 37)
-               for y in range(0, image.height(), 37)}
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 37)
+    }
     assert len(colours) > 20
 
 
 @pytest.mark.parametrize("size", ["1280x800", "1024x640"])
 def test_command_line_screenshot(tmp_path, size):
     out = tmp_path / "shot.png"
-    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out),
-                             "--size", size], capture_output=True, text=True, timeout=120,
-                            cwd=ROOT, env={**__import__("os").environ,
-                                           "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), "--size", size],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr
     image = QImage(str(out))
     w, h = (int(v) for v in size.split("x"))
@@ -294,14 +308,12 @@ def test_top_k_top_p_tab_follows_the_selected_sample(window):
     window._select_table_row(2)
     panel = window.sampling_panel
     _, _, probabilities = torch_state(window)
-    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1],
-                               rtol=1e-5)
+    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1], rtol=1e-5)
     panel.top_k.setValue(1)
     assert panel.kept_classes() == [1]
     window.controls.temperature.setValue(5.0)
     _, _, probabilities = torch_state(window)
-    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1],
-                               rtol=1e-5)
+    np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1], rtol=1e-5)
 
 
 def test_editing_an_opened_npy_never_copies_or_changes_the_file(qtbot, window, tmp_path):

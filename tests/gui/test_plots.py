@@ -751,8 +751,15 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
 
     if kind == "loss":
         plot = _show(qtbot, LossPlot())
-        plot.set_losses(np.array([0.2, 0.9]), np.array([True, False]), np.ones(2, bool),
-                        np.ones(2, bool), 0.55, "mean", 0)
+        plot.set_losses(
+            np.array([0.2, 0.9]),
+            np.array([True, False]),
+            np.ones(2, bool),
+            np.ones(2, bool),
+            0.55,
+            "mean",
+            0,
+        )
         target = (1.0, 0.5)
     elif kind == "curve":
         plot = _show(qtbot, LossCurvePlot())
@@ -760,8 +767,9 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
         target = (0.5, -np.log(0.5))
     elif kind == "heatmap":
         plot = _show(qtbot, ProbabilityHeatmap())
-        plot.set_probabilities(np.array([[0.3, 0.7]]), np.array([1]), np.array([True]),
-                               ["a", "b"], 0)
+        plot.set_probabilities(
+            np.array([[0.3, 0.7]]), np.array([1]), np.array([True]), ["a", "b"], 0
+        )
         target = (1.0, 0.0)
     else:
         plot = _show(qtbot, GradientPlot())

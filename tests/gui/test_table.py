@@ -33,15 +33,15 @@ def type_into(qtbot, view, index, text):
 
 
 def torch_losses(doc):
-    return F.cross_entropy(torch.tensor(doc.logits), torch.tensor(doc.labels),
-                           reduction="none").numpy()
+    return F.cross_entropy(
+        torch.tensor(doc.logits), torch.tensor(doc.labels), reduction="none"
+    ).numpy()
 
 
 def test_columns(table):
     view, model, doc = table
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert headers == ["class 0", "class 1", "class 2", "label", "pred", "p(true)", "loss",
-                       "✓/✗"]
+    assert headers == ["class 0", "class 1", "class 2", "label", "pred", "p(true)", "loss", "✓/✗"]
     assert model.rowCount() == 3
     assert model.index(0, 3).data() == "class 2"
 
@@ -156,8 +156,9 @@ def test_soft_label_mode_edits_target_rows(qtbot, table):
     assert model.headerData(3, Qt.Orientation.Horizontal) == "q(class 0)"
     type_into(qtbot, view, model.index(0, 3), "0.5")
     assert doc.soft_targets[0].tolist() == [0.5, 0.0, 1.0]
-    expected = F.cross_entropy(torch.tensor(doc.logits), torch.tensor(doc.soft_targets),
-                               reduction="none").numpy()
+    expected = F.cross_entropy(
+        torch.tensor(doc.logits), torch.tensor(doc.soft_targets), reduction="none"
+    ).numpy()
     assert model.index(0, model.column_of(Column.LOSS)).data() == f"{expected[0]:.4f}"
     with qtbot.waitSignal(model.sigRejected):
         type_into(qtbot, view, model.index(0, 4), "-1")
@@ -172,8 +173,7 @@ def test_rename_class_from_the_view(table):
 
 def test_large_table_model_is_virtual():
     rng = np.random.default_rng(0)
-    doc = Document(rng.normal(size=(100_000, 50)).astype(np.float32),
-                   rng.integers(0, 50, 100_000))
+    doc = Document(rng.normal(size=(100_000, 50)).astype(np.float32), rng.integers(0, 50, 100_000))
     model = LogitsTableModel(doc)
     assert model.rowCount() == 100_000
     assert model.index(99_999, 0).data() == f"{doc.logits[99_999, 0]:.4f}"

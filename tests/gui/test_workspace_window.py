@@ -37,8 +37,13 @@ def test_workspace_round_trip_restores_the_exact_window(qtbot, window, tmp_path)
     doc = window.document
     doc.set_logits([1], [2], -np.inf)
     doc.rename_class(0, "cat")
-    doc.set_settings(temperature=0.7, label_smoothing=0.1, reduction="sum",
-                     weight=[1.0, 2.0, 0.5], dtype="float64")
+    doc.set_settings(
+        temperature=0.7,
+        label_smoothing=0.1,
+        reduction="sum",
+        weight=[1.0, 2.0, 0.5],
+        dtype="float64",
+    )
     window._select_table_row(2)
     window.probabilities_action.setChecked(True)
     window.set_scale(1.5)
@@ -63,9 +68,10 @@ def test_workspace_round_trip_restores_the_exact_window(qtbot, window, tmp_path)
 
 def test_corrupt_and_future_workspaces_change_nothing(qtbot, window, tmp_path):
     before = window.document.snapshot()
-    for name, text in (("cut.softmaxlab.json", '{"format": "softmax-lab-workspace", "ver'),
-                       ("future.softmaxlab.json",
-                        '{"format": "softmax-lab-workspace", "version": 99}')):
+    for name, text in (
+        ("cut.softmaxlab.json", '{"format": "softmax-lab-workspace", "ver'),
+        ("future.softmaxlab.json", '{"format": "softmax-lab-workspace", "version": 99}'),
+    ):
         path = tmp_path / name
         path.write_text(text)
         with qtbot.waitSignal(window.sigLoadFailed) as blocker:
@@ -94,8 +100,12 @@ while True:
 
 def test_autosave_survives_kill_9(qtbot, state_dir):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOFTMAX_LAB_STATE_DIR": str(state_dir)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT))],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "edited"
         edited_at = time.monotonic()
@@ -134,8 +144,9 @@ def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
     code = window.copy_pytorch_code()
     assert QGuiApplication.clipboard().text() == code
     script = code.replace("print(loss)", "print(repr(loss.item()))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60, check=True).stdout.splitlines()[0]
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()[0]
     assert float(out) == pytest.approx(window.document.evaluation.loss, rel=1e-6)
 
 
