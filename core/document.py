@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from core.constants import IGNORE_INDEX
 from core.evaluation import Evaluation, evaluate
 
 TARGET_MODES = ("index", "probability")
-IGNORE_INDEX = -100
 
 
 class Change(enum.Flag):
@@ -80,6 +80,12 @@ class Document:
     probability mode starts it from the one-hot of the labels.
     """
 
+    logits: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    soft_targets: np.ndarray | None
+    settings: Settings
+
     def __init__(
         self,
         logits: Any,
@@ -112,7 +118,9 @@ class Document:
 
     def target(self) -> np.ndarray:
         """What ``evaluate`` gets: labels (N,) or soft targets (N, C), by the target mode."""
-        return self.soft_targets if self.settings.target_mode == "probability" else self.labels
+        if self.settings.target_mode == "probability" and self.soft_targets is not None:
+            return self.soft_targets
+        return self.labels
 
     def snapshot(self) -> tuple:
         """A comparable copy of the whole state (for tests and the monkey test)."""
@@ -563,7 +571,7 @@ class Document:
         self.push(Command(text, redo, undo, change))
 
     def _replace_arrays(
-        self, text: str, logits: np.ndarray, labels: np.ndarray, soft: np.ndarray
+        self, text: str, logits: np.ndarray, labels: np.ndarray, soft: np.ndarray | None
     ) -> None:
         before = (self.logits, self.labels, self.soft_targets)
 

@@ -21,14 +21,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from core import constants
+from core.constants import IGNORE_INDEX
 from core.devices import dtype_name, resolve_device, resolve_dtype
 
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 
-# Elements per row block on the CPU: 1 MB of float32, so a block and its scratch copy stay in
-# cache between the passes over it (measured: 2**16..2**20 are within noise, 2**22 is slower).
-CPU_BLOCK_ELEMENTS = 1 << 18
 # Tables of at least this many blocks are split over torch.get_num_threads() worker threads.
 # The CPU kernels are numpy, which releases the GIL and never starts threads of its own: torch's
 # intra-op threads wait for each other after every op, which costs milliseconds per block on a
@@ -38,8 +37,6 @@ CPU_PARALLEL_MIN_BLOCKS = 8
 # in float64 and rounded once, which costs nothing at that size: their losses are then the
 # correctly rounded float32 values. Larger tables get float32 exps, as torch computes them.
 EXACT_ELEMENTS = 1 << 16
-# On accelerators a launch costs more than memory traffic: use as few blocks as memory allows.
-ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class Options:
 
     temperature: float = 1.0
     weight: np.ndarray | None = None
-    ignore_index: int = -100
+    ignore_index: int = IGNORE_INDEX
     reduction: str = "mean"
     label_smoothing: float = 0.0
 
@@ -227,6 +224,7 @@ class Evaluation:
             # The table is a read-only memory-mapped file (writing would crash): copy it once.
             x = x.clone()
         target = self._soft if self._soft is not None else self._labels
+        assert target is not None  # one of the two is always set
         with torch.inference_mode():
             x.index_copy_(0, idx, new.to(device=x.device, dtype=x.dtype))
             stats = _stats(
@@ -355,6 +353,7 @@ class Evaluation:
             if eps:
                 a = a * (1 - eps) + eps / n_classes
         else:
+            assert self._labels is not None
             labels = self._labels[idx]
             valid = labels != self.options.ignore_index
             a = torch.full_like(like, eps / n_classes)
@@ -405,7 +404,7 @@ def evaluate(
     *,
     temperature: float = 1.0,
     weight: Any = None,
-    ignore_index: int = -100,
+    ignore_index: int = IGNORE_INDEX,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
     device: str | torch.device = "cpu",
@@ -548,9 +547,10 @@ def _cpu_stats(
     native = x.dtype in (torch.float32, torch.float64)
     dtype = np.float64 if x.dtype == torch.float64 else np.float32
     work_dtype = np.float64 if exact else dtype
-    xn = x.numpy() if native else None
-    tn = target.numpy()
-    wn = None if w is None else w.numpy().astype(work_dtype)
+    # Any: numpy's stubs cannot follow dtypes chosen at run time through these buffers.
+    xn: Any = x.numpy() if native else None
+    tn: Any = target.numpy()
+    wn: Any = None if w is None else w.numpy().astype(work_dtype)
     keep_shifted = soft or bool(eps)
 
     f64 = np.float64
@@ -558,7 +558,7 @@ def _cpu_stats(
     log_sum = np.empty(n, dtype=f64)
     predictions = np.empty(n, dtype=np.int64)
     if soft:
-        losses = np.empty(n, dtype=f64)
+        losses: Any = np.empty(n, dtype=f64)
         logp_true = np.empty(n, dtype=f64)
         labels = np.empty(n, dtype=np.int64)
     else:
@@ -566,7 +566,7 @@ def _cpu_stats(
         valid = labels != options.ignore_index
         safe = np.where(valid, labels, 0)
         z_y = np.empty(n, dtype=f64)
-        smooth = np.empty(n, dtype=f64) if eps else None
+        smooth: Any = np.empty(n, dtype=f64) if eps else None
 
     def work(starts: list[int]) -> None:
         with np.errstate(all="ignore"):  # per thread: worker threads do not inherit it
@@ -733,10 +733,8 @@ def _stats(
     n, c = x.shape
     if x.device.type == "cpu":
         exact = (table_elements or n * c) <= EXACT_ELEMENTS
-        return _cpu_stats(
-            x, target, soft, w, options, block_rows or max(1, CPU_BLOCK_ELEMENTS // c), exact
-        )
-    block_rows = block_rows or max(1, ACCELERATOR_BLOCK_ELEMENTS // c)
+        return _cpu_stats(x, target, soft, w, options, block_rows or constants.block_rows(c), exact)
+    block_rows = block_rows or constants.block_rows(c, accelerator=True)
     parts = []
     with torch.inference_mode():
         for s in range(0, n, block_rows):
@@ -766,8 +764,7 @@ def _run(
     compute = torch.float64 if dtype == torch.float64 else torch.float32
     t = t.to(device)
     w = None if w64 is None else w64.to(device=device, dtype=compute)
-    budget = CPU_BLOCK_ELEMENTS if device.type == "cpu" else ACCELERATOR_BLOCK_ELEMENTS
-    block_rows = max(1, budget // c)
+    block_rows = constants.block_rows(c, accelerator=device.type != "cpu")
 
     arrays = _stats(x, t, soft, w, options, block_rows)
     if soft:

@@ -204,10 +204,10 @@ def _round_and_divide(
         scaled_t = x / temperature if temperature != 1.0 else x
         return x.double().numpy(), scaled_t.double().numpy()
     np_dtype = NUMPY_DTYPES[dtype]
-    x = np.asarray(row).astype(np_dtype)
+    values = np.asarray(row).astype(np_dtype)
     with np.errstate(all="ignore"):
-        scaled = x / np_dtype(temperature) if temperature != 1.0 else x
-    return x.astype(np.float64), scaled.astype(np.float64)
+        scaled = values / np_dtype(temperature) if temperature != 1.0 else values
+    return values.astype(np.float64), scaled.astype(np.float64)
 
 
 def explain_sample(ev: Evaluation, logits_row: np.ndarray, index: int) -> SampleExplanation:

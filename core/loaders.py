@@ -20,7 +20,6 @@ This module must not import Qt; PyTorch is imported lazily, only for .pt/.pth fi
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -28,16 +27,18 @@ import math
 import os
 import re
 import stat
-import tempfile
 import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from core.atomic import atomic_write
+from core.constants import IGNORE_INDEX
 
 __all__ = [
     "IGNORE_INDEX",
@@ -48,8 +49,6 @@ __all__ = [
     "save_results_csv",
 ]
 
-#: Label value meaning "ignore this sample" (PyTorch's CrossEntropyLoss default ignore_index).
-IGNORE_INDEX = -100
 
 # Key names accepted in .npz archives and dicts saved to .pt files, most specific first.
 _LOGITS_KEYS = ("logits", "logit", "outputs", "scores", "preds", "predictions", "y_pred")
@@ -270,7 +269,7 @@ def _load_npy(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
             f"needs {needed}"
         )
     # np.memmap refuses zero-length maps; such arrays are rejected below anyway.
-    mmap_mode = "r" if mmap and math.prod(shape) > 0 else None
+    mmap_mode: Literal["r"] | None = "r" if mmap and math.prod(shape) > 0 else None
     try:
         array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -910,7 +909,7 @@ def save_logits(
             arrays["labels"] = labels
         if names is not None:
             arrays["class_names"] = np.array(names, dtype=str)
-        _write_atomically(target, name, "wb", lambda fh: np.savez(fh, **arrays))
+        _write_atomically(target, name, "wb", lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
         return
 
     header = names if names is not None else [f"class_{j}" for j in range(c)]
@@ -928,8 +927,10 @@ def save_logits(
         # Quote all header cells when a name looks like a number, so the loader still sees a
         # header (see _is_header).
         numeric = any(not cell.strip() or _is_number(cell) for cell in header)
-        quoting = csv.QUOTE_ALL if numeric else csv.QUOTE_MINIMAL
-        csv.writer(fh, lineterminator="\n", quoting=quoting).writerow(header)
+        writer = csv.writer(
+            fh, lineterminator="\n", quoting=csv.QUOTE_ALL if numeric else csv.QUOTE_MINIMAL
+        )
+        writer.writerow(header)
         label_text = None if labels is None else labels.astype(str)
         for start in range(0, n, 4096):  # in chunks: text takes ~10x the memory of floats
             chunk = _numbers_to_text(array[start : start + 4096])
@@ -1015,19 +1016,10 @@ def _column_to_text(array: np.ndarray, key: str, name: str) -> list[str]:
 
 
 def _write_atomically(target: str, name: str, mode: str, write: Callable[[Any], None]) -> None:
+    """``core.atomic.atomic_write`` with its OSErrors turned into DataErrors naming the file."""
     folder = os.path.dirname(os.path.abspath(target))
-    tmp_path: str | None = None
     try:
-        fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=".softmax-lab-", suffix=".tmp")
-        if "b" in mode:
-            with os.fdopen(fd, mode) as fh:
-                write(fh)
-        else:
-            with os.fdopen(fd, mode, encoding="utf-8", newline="") as fh:
-                write(fh)
-        os.chmod(tmp_path, 0o644)  # mkstemp makes owner-only files; saved data is shareable
-        os.replace(tmp_path, target)
-        tmp_path = None
+        atomic_write(target, write, text="b" not in mode)
     except DataError:
         raise
     except FileNotFoundError as exc:
@@ -1036,7 +1028,3 @@ def _write_atomically(target: str, name: str, mode: str, write: Callable[[Any], 
         raise DataError(f"{name}: permission denied; cannot write to {folder}") from exc
     except OSError as exc:
         raise DataError(f"{name}: could not be written ({exc.strerror or _short(exc)})") from exc
-    finally:
-        if tmp_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_path)

@@ -17,6 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.constants import (
+    IGNORE_INDEX,
+    MAX_CONFUSION_CLASSES,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    block_rows,
+)
 from core.devices import resolve_device
 from core.evaluation import Evaluation
 
@@ -44,14 +51,6 @@ LABEL_ISSUE_METHOD = (
     "self-confidence: the probability the model gives the given label "
     "(cleanlab's 'self_confidence' score); lowest first"
 )
-# A C x C int64 matrix for a 50,000-token vocabulary would be 20 GB; 4,096 classes is 128 MB.
-MAX_CONFUSION_CLASSES = 4096
-# The temperature search interval, as in the usual recipes (Guo et al. 2017 fit T in about this).
-T_MIN, T_MAX = 1e-2, 1e2
-# Elements per row block of the streamed passes: on the CPU about 1 MB of float32, so a block's
-# temporaries stay in cache; on accelerators a launch costs more than memory, so few big blocks.
-CPU_BLOCK_ELEMENTS = 1 << 18
-ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
 _LOG_T_TOL = 1e-4  # |Δ log T| at which the search stops: T to about 1e-4 relative
 
 
@@ -236,8 +235,7 @@ def reliability(confidence: Any, correct: Any, valid: Any = None, n_bins: int = 
 
 
 def _block_rows(n_classes: int, device: torch.device) -> int:
-    budget = CPU_BLOCK_ELEMENTS if device.type == "cpu" else ACCELERATOR_BLOCK_ELEMENTS
-    return max(1, budget // max(1, n_classes))
+    return block_rows(n_classes, accelerator=device.type != "cpu")
 
 
 def _as_tensor(values: Any, name: str) -> torch.Tensor:
@@ -511,7 +509,8 @@ class TemperatureFit:
     excluded: int
     """Labelled rows left out because their logits hold NaN or +inf, or give the label −inf."""
     at_bound: bool
-    """True when the optimum lies at the edge of the search interval [T_MIN, T_MAX]."""
+    """True when the optimum lies at the edge of the search interval (``core.constants``'
+    TEMPERATURE_MIN, TEMPERATURE_MAX)."""
 
 
 class _Objective:
@@ -647,7 +646,7 @@ def fit_temperature(
     logits: Any,
     targets: Any,
     *,
-    ignore_index: int = -100,
+    ignore_index: int = IGNORE_INDEX,
     weight: Any = None,
     device: str | torch.device = "cpu",
     max_iter: int = 100,
@@ -655,7 +654,8 @@ def fit_temperature(
     """Fit one temperature T > 0 that minimises ``F.cross_entropy(logits / T, targets, weight)``.
 
     The NLL is convex in 1/T, so it has one minimum along log T; a bounded Brent search over
-    log T in [T_MIN, T_MAX] finds it. Each evaluation streams the logits in row blocks (the
+    log T over [TEMPERATURE_MIN, TEMPERATURE_MAX] finds it. Each evaluation streams the logits
+    in row blocks (the
     logits are the only (N, C) tensor). ``-inf`` logits mask classes; labelled rows holding NaN
     or +inf, or giving their label −inf, are left out and counted in ``excluded``.
     """
@@ -704,8 +704,8 @@ def fit_temperature(
 
     log_t, nll = _bounded_minimum(
         lambda u: objective(math.exp(u)),
-        math.log(T_MIN),
-        math.log(T_MAX),
+        math.log(TEMPERATURE_MIN),
+        math.log(TEMPERATURE_MAX),
         _LOG_T_TOL,
         int(max_iter),
     )
@@ -720,7 +720,9 @@ def fit_temperature(
         # A flat objective (every row uniform) or rounding: T = 1 is as good, and is no change.
         temperature = 1.0
     margin = 1e-3  # 0.1 % of T: the search creeps towards an edge but never evaluates it
-    at_bound = log_t - math.log(T_MIN) < margin or math.log(T_MAX) - log_t < margin
+    at_bound = (
+        log_t - math.log(TEMPERATURE_MIN) < margin or math.log(TEMPERATURE_MAX) - log_t < margin
+    )
     return TemperatureFit(
         temperature=temperature,
         nll_before=nll_before,

@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from core.formatting import exact
+
 _ALIASES = {
     "inf": math.inf,
     "+inf": math.inf,
@@ -94,14 +96,6 @@ def _bracket_rows(s: str) -> list[list[str]]:
 
 
 def format_block(block: np.ndarray) -> str:
-    """Tab-separated text with every digit kept (``repr`` of each float), for the clipboard."""
+    """Tab-separated text with every digit kept, for the clipboard (see ``formatting.exact``)."""
     rows = np.atleast_2d(block)
-    return "\n".join("\t".join(_format_exact(float(v)) for v in row) for row in rows)
-
-
-def _format_exact(value: float) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return repr(value)
+    return "\n".join("\t".join(exact(float(v)) for v in row) for row in rows)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from core.constants import IGNORE_INDEX
 from core.document import Document
 
 MAX_CELLS = 20_000
@@ -43,7 +44,7 @@ def pytorch_snippet(document: Document) -> str:
         "",
         f"logits = torch.tensor({_matrix(document.logits, '')}, dtype={dtype})",
     ]
-    if s.target_mode == "probability":
+    if s.target_mode == "probability" and document.soft_targets is not None:
         lines.append(
             f"target = torch.tensor({_matrix(document.soft_targets, '')}, "
             f"dtype={dtype})  # class probabilities (soft labels)"
@@ -55,7 +56,7 @@ def pytorch_snippet(document: Document) -> str:
     if s.weight is not None:
         weights = ", ".join(_number(w) for w in s.weight)
         args.append(f"weight=torch.tensor([{weights}], dtype={dtype})")
-    if s.ignore_index != -100:
+    if s.ignore_index != IGNORE_INDEX:
         args.append(f"ignore_index={s.ignore_index}")
     args.append(f'reduction="{s.reduction}"')
     if s.label_smoothing:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from core.document import Document
+from core.formatting import number
 
 MAX_ROWS = 200
-
-
-def _fmt(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return f"{v:.4f}"
 
 
 def _rows(document: Document) -> tuple[list[str], list[list[str]]]:
@@ -27,11 +18,11 @@ def _rows(document: Document) -> tuple[list[str], list[list[str]]]:
         rows.append(
             [
                 str(i),
-                *(_fmt(float(v)) for v in document.logits[i]),
+                *(number(float(v)) for v in document.logits[i]),
                 label,
                 names[int(ev.predictions[i])],
-                _fmt(float(ev.p_true[i])),
-                _fmt(float(ev.losses[i])),
+                number(float(ev.p_true[i])),
+                number(float(ev.losses[i])),
             ]
         )
     return header, rows

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import available_devices, evaluate, resolve_device
+from core import available_devices, constants, evaluate, resolve_device
 
 TOL = {"float32": {"rtol": 2e-5, "atol": 2e-5}, "float64": {"rtol": 1e-10, "atol": 1e-10}}
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
@@ -129,13 +129,11 @@ def test_row_subsets_match_full_tables():
 
 
 def test_blocks_give_the_same_answer_as_one_pass(monkeypatch):
-    import core.evaluation as module
-
     rng = np.random.default_rng(1)
     logits = rng.normal(size=(1000, 13)).astype(np.float32)
     labels = rng.integers(0, 13, 1000)
     whole = evaluate(logits, labels)
-    monkeypatch.setattr(module, "CPU_BLOCK_ELEMENTS", 13 * 7)
+    monkeypatch.setattr(constants, "CPU_BLOCK_ELEMENTS", 13 * 7)
     blocked = evaluate(logits, labels)
     assert blocked._block_rows == 7
     np.testing.assert_array_equal(whole.losses, blocked.losses)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import core.metrics as metrics
-from core import evaluate
+from core import constants, evaluate
 from core.metrics import (
     LABEL_ISSUE_METHOD,
     confusion_matrix,
@@ -37,7 +37,7 @@ def _dataset(n=300, c=7, seed=0, scale=2.0):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few rows, so streaming code crosses many block boundaries."""
-    monkeypatch.setattr(metrics, "CPU_BLOCK_ELEMENTS", 300)
+    monkeypatch.setattr(constants, "CPU_BLOCK_ELEMENTS", 300)
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_fit_temperature_streams_row_blocks_without_changing_the_result(monkeypa
     z[[4, 9], 2] = -np.inf
     z[17] = np.nan
     whole = fit_temperature(z * 2, y)
-    monkeypatch.setattr(metrics, "CPU_BLOCK_ELEMENTS", 100)  # 14 rows a block
+    monkeypatch.setattr(constants, "CPU_BLOCK_ELEMENTS", 100)  # 14 rows a block
     blocked = fit_temperature(z * 2, y)
     assert blocked.temperature == pytest.approx(whole.temperature, rel=1e-9)
     assert blocked.nll_after == pytest.approx(whole.nll_after, rel=1e-12)
@@ -409,7 +409,7 @@ def test_fit_temperature_keeps_t_1_when_nothing_is_better_and_flags_the_bound():
     # that the NLL does not round to exactly 0 inside the interval.)
     separable = fit_temperature(np.eye(4) * 0.3, np.arange(4))
     assert separable.at_bound
-    assert separable.temperature == pytest.approx(metrics.T_MIN, rel=1e-3)
+    assert separable.temperature == pytest.approx(constants.TEMPERATURE_MIN, rel=1e-3)
     assert separable.nll_after < separable.nll_before
 
 

@@ -1,0 +1,37 @@
+"""Numbers the whole app agrees on, each defined here once and imported everywhere else."""
+
+from __future__ import annotations
+
+IGNORE_INDEX = -100
+"""Label meaning "leave this sample out" (torch's ``CrossEntropyLoss`` default ``ignore_index``)."""
+
+TEMPERATURE_MIN = 0.01
+TEMPERATURE_MAX = 100.0
+"""The temperatures the window offers and the temperature fit searches (Guo et al. 2017 fit T
+well inside this range). ``evaluate`` itself takes any T > 0."""
+
+CPU_BLOCK_ELEMENTS = 1 << 18
+"""Elements per row block of a streamed pass on the CPU: 1 MB of float32, so a block and its
+scratch copy stay in cache between passes (measured: 2**16..2**20 are within noise, 2**22 is
+slower)."""
+
+ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
+"""Elements per row block on CUDA / MPS, where a launch costs more than memory traffic."""
+
+MAX_CONFUSION_CLASSES = 4096
+"""Above this many classes no confusion matrix is built (4,096² int64 is 128 MB)."""
+
+NAME_CHARS = 14
+"""Class names longer than this are elided wherever space is tight (axes, formula columns);
+hover texts and tooltips show them in full."""
+
+
+def block_rows(n_classes: int, accelerator: bool = False) -> int:
+    """Rows per block of a streamed pass over an (N, ``n_classes``) table."""
+    budget = ACCELERATOR_BLOCK_ELEMENTS if accelerator else CPU_BLOCK_ELEMENTS
+    return max(1, budget // max(1, n_classes))
+
+
+def elide(name: str, limit: int = NAME_CHARS) -> str:
+    """``name`` cut to ``limit`` characters with an ellipsis: the one elision rule for names."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
