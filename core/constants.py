@@ -21,6 +21,14 @@ ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
 MAX_CONFUSION_CLASSES = 4096
 """Above this many classes no confusion matrix is built (4,096² int64 is 128 MB)."""
 
+REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+DTYPE_NAMES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
+TARGET_MODES: tuple[str, ...] = ("index", "probability")
+"""Class indices, or a probability row per sample (soft labels)."""
+
+SHOWN_CLASSES = 12
+"""How many classes the formula panels write out; the rest are summed into one line."""
+
 NAME_CHARS = 14
 """Class names longer than this are elided wherever space is tight (axes, formula columns);
 hover texts and tooltips show them in full."""

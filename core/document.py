@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
+from core.constants import IGNORE_INDEX, TARGET_MODES
 from core.evaluation import Evaluation, evaluate
-
-TARGET_MODES = ("index", "probability")
 
 
 class Change(enum.Flag):
@@ -70,6 +68,9 @@ class Command:
     merge_key: object = None
     merge: Callable[[Command], bool] | None = field(default=None, repr=False)
     payload: Any = field(default=None, repr=False)  # what a later command hands to ``merge``
+    context: Any = field(default=None, repr=False)
+    """What the document's ``context_provider`` said when the edit was made (the window's
+    selection, sort and filter), handed back through ``restored_context`` on undo and redo."""
 
 
 class Document:
@@ -99,6 +100,10 @@ class Document:
         self._redo: list[Command] = []
         self._clean_index: int | None = 0
         self.changed_rows: np.ndarray | None = None
+        self.context_provider: Callable[[], Any] | None = None
+        """Called once per new undo step; its answer is restored with the step (see Command)."""
+        self.restored_context: Any = None
+        """While listeners run after an undo or redo: the context of that step, else None."""
         settings = settings or Settings()
         logits, labels, names, soft = self._normalise(logits, labels, class_names, soft_targets)
         if settings.target_mode == "probability" and soft is None:
@@ -164,7 +169,7 @@ class Document:
         command = self._undo.pop()
         command.undo()
         self._redo.append(command)
-        self._after(command.change, command.rows)
+        self._after(command.change, command.rows, command.context)
 
     def redo(self) -> None:
         if not self._redo:
@@ -172,7 +177,7 @@ class Document:
         command = self._redo.pop()
         command.redo()
         self._undo.append(command)
-        self._after(command.change, command.rows)
+        self._after(command.change, command.rows, command.context)
 
     def end_merge(self) -> None:
         """Close the current merge (a drag ended): the next edit starts a new undo step."""
@@ -181,6 +186,7 @@ class Document:
 
     def push(self, command: Command, evaluation: Evaluation | None = None) -> None:
         """Apply ``command``; if the result does not evaluate, roll it back and raise."""
+        context = self.context_provider() if self.context_provider is not None else None
         command.redo()
         try:
             if evaluation is None:
@@ -197,6 +203,7 @@ class Document:
             and top.merge(command)
         )
         if not merged:
+            command.context = context
             if self._clean_index is not None and self._clean_index > len(self._undo):
                 self._clean_index = None  # the clean state was undone and is now unreachable
             self._undo.append(command)
@@ -204,9 +211,13 @@ class Document:
         self.evaluation = evaluation
         self._notify(command.change, command.rows)
 
-    def _after(self, change: Change, rows: np.ndarray | None) -> None:
+    def _after(self, change: Change, rows: np.ndarray | None, context: Any = None) -> None:
         self.evaluation = self._evaluate(change, rows)
-        self._notify(change, rows)
+        self.restored_context = context
+        try:
+            self._notify(change, rows)
+        finally:
+            self.restored_context = None
 
     def _notify(self, change: Change, rows: np.ndarray | None = None) -> None:
         # Listeners may read changed_rows: the samples whose logits alone changed (a cell edit,
@@ -217,6 +228,8 @@ class Document:
 
     def _evaluate(self, change: Change = Change.ALL, rows: np.ndarray | None = None) -> Evaluation:
         current = getattr(self, "evaluation", None)
+        if change == Change.NAMES and current is not None:
+            return current  # a rename changes labels, not one number
         if (
             change == Change.LOGITS
             and rows is not None

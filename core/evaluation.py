@@ -22,11 +22,10 @@ import numpy as np
 import torch
 
 from core import constants
-from core.constants import IGNORE_INDEX
+from core.constants import IGNORE_INDEX, REDUCTIONS
 from core.devices import dtype_name, resolve_device, resolve_dtype
 
 Reduction = Literal["mean", "sum", "none"]
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 
 # Tables of at least this many blocks are split over torch.get_num_threads() worker threads.
 # The CPU kernels are numpy, which releases the GIL and never starts threads of its own: torch's
@@ -145,6 +144,30 @@ class Evaluation:
     @property
     def n_nonfinite(self) -> int:
         return int((~self.finite).sum())
+
+    @property
+    def n_valid(self) -> int:
+        """Rows that count (not ignored)."""
+        return int(self.valid.sum())
+
+    @property
+    def n_correct(self) -> int:
+        return int(self.correct.sum())
+
+    @property
+    def loss_sum(self) -> float:
+        """The per-sample losses summed as torch's ``reduction='sum'`` does: NaN or ∞ as soon as
+        one counted row is (ignored rows hold 0)."""
+        return float(self.losses.sum(dtype=np.float64))
+
+    def target_weights_of(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
+        """(R, C) float64: the weight the loss puts on each class's −log p for these rows, i.e.
+        the (smoothed) one-hot or probability target times the class weights, 0 for ignored
+        rows. A row's loss is ``−Σ_c a_c log p_c``."""
+        idx = self._row_index(rows)
+        like = torch.empty((len(idx), self.n_classes), dtype=torch.float64, device=self._x.device)
+        with torch.inference_mode():
+            return self._target_weights(idx, like).cpu().numpy()
 
     # --- per-sample results that need a second pass, on demand ---------------------------------
 

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.constants import SHOWN_CLASSES
 from core.devices import DTYPES
 from core.evaluation import Evaluation
 from core.scratch import ScratchResult, softmax_naive, softmax_stable
-
-SHOWN_CLASSES = 12
-"""How many classes the panels write out; the rest are summed into one "… and N more" line."""
 
 # The numpy dtype that stands in for each torch dtype. numpy has no bfloat16: the logits are
 # rounded to bfloat16 (through torch) and the from-scratch code then runs in float32.

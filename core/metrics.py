@@ -30,14 +30,18 @@ from core.evaluation import Evaluation
 __all__ = [
     "LABEL_ISSUE_METHOD",
     "MAX_CONFUSION_CLASSES",
+    "MAX_CONFUSION_SHOWN",
     "DatasetSummary",
+    "Histogram",
     "LabelIssue",
     "PerClass",
     "Reliability",
     "TemperatureFit",
+    "confidence_histogram",
     "confusion_matrix",
     "fit_temperature",
     "label_issue_ranking",
+    "loss_histogram",
     "most_confused_classes",
     "per_class",
     "reliability",
@@ -46,6 +50,10 @@ __all__ = [
     "suspected_label_issues",
     "top_k_accuracy",
 ]
+
+MAX_CONFUSION_SHOWN = 50
+"""Above this many classes a confusion view shows the classes involved in the most errors."""
+LOSS_BINS, CONFIDENCE_BINS = 40, 20
 
 LABEL_ISSUE_METHOD = (
     "self-confidence: the probability the model gives the given label "
@@ -419,6 +427,70 @@ def suspected_label_issues(
 
 
 # --------------------------------------------------------------------------------------------
+# histograms
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of correct and wrong samples per bin; bins are [lo, hi) except the last, [lo, hi]."""
+
+    edges: np.ndarray
+    correct: np.ndarray
+    wrong: np.ndarray
+    overflow: float
+    """NaN, or the value from which the last bin holds everything above (a few huge losses would
+    otherwise squash every other bar into the first bin)."""
+    n_hidden: int
+    """Samples not counted (ignored or non-finite)."""
+
+
+def _histogram(
+    values: np.ndarray, correct: np.ndarray, shown: np.ndarray, edges: np.ndarray, overflow: float
+) -> Histogram:
+    values = np.clip(np.asarray(values, dtype=np.float64), edges[0], edges[-1])
+    right, wrong = shown & correct, shown & ~correct
+    return Histogram(
+        edges=edges,
+        correct=np.histogram(values[right], bins=edges)[0].astype(np.int64),
+        wrong=np.histogram(values[wrong], bins=edges)[0].astype(np.int64),
+        overflow=overflow,
+        n_hidden=int((~shown).sum()),
+    )
+
+
+def loss_histogram(
+    losses: Any, correct: Any, shown: Any, bins: int = LOSS_BINS, overflow_quantile: float = 0.995
+) -> Histogram:
+    """Per-sample losses of the ``shown`` rows, correct vs wrong. When the largest loss is far
+    beyond the ``overflow_quantile`` (3x), the axis stops there and the last bin takes the rest."""
+    losses = np.asarray(losses, dtype=np.float64)
+    shown = np.asarray(shown, dtype=bool) & np.isfinite(losses)
+    finite = losses[shown]
+    lo = min(0.0, float(finite.min())) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    overflow = math.nan
+    if finite.size:
+        q = float(np.quantile(finite, overflow_quantile))
+        if hi > 3 * q and q > lo:
+            hi, overflow = q, q
+    if hi <= lo:
+        hi = lo + 1.0
+    return _histogram(
+        losses, np.asarray(correct, bool), shown, np.linspace(lo, hi, bins + 1), overflow
+    )
+
+
+def confidence_histogram(
+    confidence: Any, correct: Any, shown: Any, bins: int = CONFIDENCE_BINS
+) -> Histogram:
+    """Confidences (max p) of the ``shown`` rows in equal bins over [0, 1], correct vs wrong."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    shown = np.asarray(shown, dtype=bool) & np.isfinite(confidence)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return _histogram(confidence, np.asarray(correct, bool), shown, edges, math.nan)
+
+
+# --------------------------------------------------------------------------------------------
 # everything the dataset views show, at once
 
 
@@ -447,6 +519,13 @@ class DatasetSummary:
     """(C, C) counts, or None above MAX_CONFUSION_CLASSES classes."""
     ranking: np.ndarray
     label_issues: list[LabelIssue]
+    confusion_shares: np.ndarray | None = None
+    """(C, C) the confusion matrix's rows divided by their sums (``row_normalized``)."""
+    confused_classes: np.ndarray | None = None
+    """The classes a confusion view shows: all up to MAX_CONFUSION_SHOWN, else the most confused."""
+    loss_histogram: Histogram | None = None
+    confidence_histogram: Histogram | None = None
+    label_issue_method: str = LABEL_ISSUE_METHOD
 
 
 def summarize(
@@ -470,6 +549,8 @@ def summarize(
     finite_denominator = float(row_weight[counted].sum())
     finite_total = float(losses[counted].sum())
     ranking = label_issue_ranking(ev)
+    shares = None if confusion is None else row_normalized(confusion)
+    confused = None if confusion is None else most_confused_classes(confusion, MAX_CONFUSION_SHOWN)
     return DatasetSummary(
         n_samples=ev.n_samples,
         n_valid=int(ev.valid.sum()),
@@ -485,6 +566,10 @@ def summarize(
         confusion=confusion,
         ranking=ranking,
         label_issues=suspected_label_issues(ev, n_label_issues, ranking),
+        confusion_shares=shares,
+        confused_classes=confused,
+        loss_histogram=loss_histogram(ev.losses, ev.correct, counted),
+        confidence_histogram=confidence_histogram(ev.confidence, ev.correct, counted),
     )
 
 

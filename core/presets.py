@@ -123,6 +123,16 @@ PRESETS: tuple[Preset, ...] = (
 DEFAULT_PRESET = PRESETS[0]
 
 
+def random_table(
+    n_samples: int, n_classes: int, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edit › Randomize: logits ~ N(0, 2²) rounded to 2 decimals (easy to read and retype) and
+    uniformly random labels."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 2.0, size=(n_samples, n_classes)).round(2)
+    return logits, rng.integers(0, n_classes, n_samples)
+
+
 def preset_by_name(name: str) -> Preset:
     for preset in PRESETS:
         if preset.name == name:

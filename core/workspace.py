@@ -1,7 +1,8 @@
 """Workspaces (``.softmaxlab.json``): the whole state in a human-readable, versioned file.
 
 A workspace holds the logits, labels, soft targets, class names, every option and the view
-settings (selected sample, probability view, theme, scale). Non-finite numbers are written as
+state (selected sample, sort, filter, probability view, tabs, theme, scale; version 2 — version 1
+files, which had no sort or filter, still open). Non-finite numbers are written as
 the strings ``"inf"``, ``"-inf"`` and ``"nan"`` so the file stays standard JSON. Tables larger
 than :data:`INLINE_CELLS` keep their arrays in a sidecar ``.npz`` beside the JSON.
 
@@ -22,9 +23,10 @@ import numpy as np
 from core.atomic import atomic_write
 from core.document import Document, Settings
 from core.loaders import DataError
+from core.view_state import PERSISTED, view_from_json
 
 FORMAT = "softmax-lab-workspace"
-VERSION = 1
+VERSION = 2
 SUFFIX = ".softmaxlab.json"
 INLINE_CELLS = 200_000
 
@@ -34,35 +36,24 @@ class WorkspaceError(DataError):
 
 
 @dataclass
-class ViewState:
-    """What the window shows, besides the data: restored exactly on open."""
-
-    selected: int = 0
-    show_probabilities: bool = False
-    theme: str = "light"
-    scale: float = 1.0
-    preset_index: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Workspace:
     logits: np.ndarray
     labels: np.ndarray
     soft_targets: np.ndarray | None  # None unless probability targets are in use
     class_names: list[str]
     settings: Settings
-    view: ViewState
+    view: dict[str, Any] = field(default_factory=dict)
+    """The persisted view fields (``core.view_state.PERSISTED``) as JSON values."""
 
     @classmethod
-    def from_document(cls, document: Document, view: ViewState | None = None) -> Workspace:
+    def from_document(cls, document: Document, view: dict[str, Any] | None = None) -> Workspace:
         return cls(
             np.asarray(document.logits),
             document.labels.copy(),
             None if document.soft_targets is None else document.soft_targets.copy(),
             list(document.class_names),
             document.settings,
-            view or ViewState(),
+            dict(view or {}),
         )
 
     def to_document(self) -> Document:
@@ -120,7 +111,7 @@ def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
             k: (list(v) if isinstance(v, tuple) else v)
             for k, v in asdict(workspace.settings).items()
         },
-        "view": asdict(workspace.view),
+        "view": workspace.view,
     }
     if n * c <= INLINE_CELLS:
         body["logits"] = _encode(workspace.logits)
@@ -229,8 +220,13 @@ def _parse(body: dict, path: Path) -> Workspace:
             _decode(body["soft_targets"], "soft_targets", name) if "soft_targets" in body else None
         )
     view_raw = body.get("view", {})
-    view_fields = {f.name for f in fields(ViewState)}
-    view = ViewState(**{k: v for k, v in view_raw.items() if k in view_fields})
+    if not isinstance(view_raw, dict):
+        raise WorkspaceError(f"{name}: view must be an object")
+    try:
+        view_from_json(view_raw)  # checked here, so a damaged view never reaches the window
+    except ValueError as exc:
+        raise WorkspaceError(f"{name}: {exc}") from None
+    view = {k: v for k, v in view_raw.items() if k in PERSISTED}
     try:
         document = Document(logits, labels, names, soft, settings)
     except ValueError as exc:

@@ -70,7 +70,7 @@ def _offer_restore(window, path) -> None:
         f"Softmax Lab did not close normally last time. Restore the work autosaved at {when}?",
     )
     if answer == QMessageBox.StandardButton.Yes:
-        window.open_workspace(path)
+        window.files.open_workspace(path)
     else:
         path.unlink(missing_ok=True)
 
@@ -115,41 +115,42 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName("Softmax Lab")
 
     from core.presets import PRESETS
-    from gui.main_window import MainWindow, autosave_path
-    from gui.theme import THEMES
+    from gui.files import autosave_path
+    from gui.main_window import MainWindow
 
     interactive = not args.screenshot
-    window = MainWindow(theme=THEMES[args.theme], autosave=interactive, confirm_close=interactive)
+    window = MainWindow(autosave=interactive, confirm_close=interactive)
+    controller = window.controller
     if interactive:
-        window.restore_preferences()
+        window.files.restore_preferences()
         if not args.no_restore and not args.file and autosave_path().exists():
             _offer_restore(window, autosave_path())
     if "--theme" in argv or args.scale:
-        window.set_theme(THEMES[args.theme].scaled(args.scale or window.theme.scale))
+        controller.update_view(theme=args.theme, scale=args.scale or controller.view.scale)
     if args.preset:
         names = [p.name.lower() for p in PRESETS]
         if args.preset.lower() not in names:
             print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}", file=sys.stderr)
             return 2
-        window.apply_preset(names.index(args.preset.lower()))
-        window.document.mark_clean()
+        controller.apply_preset(names.index(args.preset.lower()))
+        controller.document.mark_clean()
     changes = {k: v for k, v in (("device", args.device), ("dtype", args.dtype)) if v}
     if changes:
         try:
-            window.document.set_settings(**changes)
+            controller.document.set_settings(**changes)
         except ValueError as exc:
             print(f"softmax-lab: {exc}", file=sys.stderr)
             return 2
-        window.document.mark_clean()
+        controller.document.mark_clean()
     window.resize(width, height)
     if args.presentation:
-        window.toggle_presentation(True)
+        controller.update_view(presentation=True)
     window.show()
     if args.file and not _open_and_wait(window, args.file, wait=bool(args.screenshot)):
         return 1
     if args.screenshot:
         app.processEvents()
-        ok = window.save_screenshot(args.screenshot)
+        ok = window.files.save_screenshot(args.screenshot)
         print(
             f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}",
             file=sys.stdout if ok else sys.stderr,

@@ -1,14 +1,14 @@
 """The options panel: device, dtype, temperature, smoothing, reduction, weights, target mode.
 
-Widgets write into the document (which validates); document changes are written back into the
-widgets with their signals blocked, so there is no feedback loop.
+Widgets render the document's settings (written back with their signals blocked, so there is no
+feedback loop) and send changes to the controller, which validates them.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -19,43 +19,47 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import DTYPES, REDUCTIONS, available_devices
-from core.document import TARGET_MODES, Change, Document
+from core import formatting as fmt
+from core.constants import (
+    DTYPE_NAMES,
+    REDUCTIONS,
+    TARGET_MODES,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+)
 from core.parsing import parse_number
+from gui.controller import Change, Controller
 
-T_MIN, T_MAX = 0.05, 20.0
 SLIDER_STEPS = 1000
 TARGET_MODE_TEXT = {"index": "class index", "probability": "probabilities"}
 
 
 def slider_to_temperature(position: int) -> float:
-    """Log scale: equal slider distances are equal ratios of T (0.05 … 20)."""
-    lo, hi = math.log10(T_MIN), math.log10(T_MAX)
+    """Log scale: equal slider distances are equal ratios of T."""
+    lo, hi = math.log10(TEMPERATURE_MIN), math.log10(TEMPERATURE_MAX)
     return 10 ** (lo + (hi - lo) * position / SLIDER_STEPS)
 
 
 def temperature_to_slider(temperature: float) -> int:
-    lo, hi = math.log10(T_MIN), math.log10(T_MAX)
-    t = min(max(temperature, T_MIN), T_MAX)
+    lo, hi = math.log10(TEMPERATURE_MIN), math.log10(TEMPERATURE_MAX)
+    t = min(max(temperature, TEMPERATURE_MIN), TEMPERATURE_MAX)
     return round((math.log10(t) - lo) / (hi - lo) * SLIDER_STEPS)
 
 
 class ControlsPanel(QWidget):
-    """Every option of the loss, bound to one document."""
+    """Every option of the loss, rendering the controller's document settings."""
 
-    sigMessage = Signal(str)
-
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._doc = document
+        self._c = controller
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.device = QComboBox()
-        self.device.addItems(available_devices())
+        self.device.addItems(controller.devices())
         self.device.setToolTip("where torch computes (CPU, CUDA, MPS)")
         self.dtype = QComboBox()
-        self.dtype.addItems(list(DTYPES))
+        self.dtype.addItems(list(DTYPE_NAMES))
         self.dtype.setToolTip("precision of the logits and the arithmetic")
         device_row = QHBoxLayout()
         device_row.addWidget(self.device, 1)
@@ -64,10 +68,13 @@ class ControlsPanel(QWidget):
 
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(0, SLIDER_STEPS)
-        self.temperature_slider.setToolTip("temperature T, log scale 0.05 … 20: p = softmax(z / T)")
+        self.temperature_slider.setToolTip(
+            f"temperature T, log scale {fmt.short(TEMPERATURE_MIN)} … {fmt.short(TEMPERATURE_MAX)}:"
+            " p = softmax(z / T)"
+        )
         self.temperature = QDoubleSpinBox()
         self.temperature.setDecimals(4)
-        self.temperature.setRange(0.0001, 1000.0)
+        self.temperature.setRange(TEMPERATURE_MIN, TEMPERATURE_MAX)
         self.temperature.setSingleStep(0.1)
         self.temperature.setToolTip("exact temperature")
         # Typing "0.5" must not apply 0 then 0.5: commit on Enter or focus-out only.
@@ -105,29 +112,27 @@ class ControlsPanel(QWidget):
         self.device.currentTextChanged.connect(lambda v: self._set(device=v))
         self.dtype.currentTextChanged.connect(lambda v: self._set(dtype=v))
         self.temperature_slider.valueChanged.connect(self._on_slider)
-        self.temperature_slider.sliderReleased.connect(self._doc.end_merge)
+        self.temperature_slider.sliderReleased.connect(self._c.end_merge)
         self.temperature.valueChanged.connect(
             lambda v: self._set(temperature=v, merge_key="temperature")
         )
-        self.temperature.editingFinished.connect(self._doc.end_merge)
+        self.temperature.editingFinished.connect(self._c.end_merge)
         self.smoothing.valueChanged.connect(
             lambda v: self._set(label_smoothing=v, merge_key="smoothing")
         )
-        self.smoothing.editingFinished.connect(self._doc.end_merge)
+        self.smoothing.editingFinished.connect(self._c.end_merge)
         self.reduction.currentTextChanged.connect(lambda v: self._set(reduction=v))
         self.weights.editingFinished.connect(self._on_weights)
         self.target_mode.currentIndexChanged.connect(
             lambda i: self._set(target_mode=self.target_mode.itemData(i))
         )
 
-        document.subscribe(self._on_document_changed)
+        controller.sigDataChanged.connect(self._on_data_changed)
+        controller.sigLayoutChanged.connect(self.refresh)
         self.refresh()
 
     def _set(self, merge_key: object = None, **changes) -> None:
-        try:
-            self._doc.set_settings(merge_key=merge_key, **changes)
-        except ValueError as exc:
-            self.sigMessage.emit(f"Not changed: {exc}")
+        if not self._c.set_options(merge_key=merge_key, **changes):
             self.refresh()
 
     def _on_slider(self, position: int) -> None:
@@ -141,18 +146,18 @@ class ControlsPanel(QWidget):
         try:
             values = [parse_number(v) for v in text.replace(";", ",").split(",") if v.strip()]
         except ValueError as exc:
-            self.sigMessage.emit(f"Weights not changed: {exc}")
+            self._c.sigMessage.emit(f"Weights not changed: {exc}")
             self.refresh()
             return
         self._set(weight=values)
 
-    def _on_document_changed(self, change: Change) -> None:
+    def _on_data_changed(self, change: Change, _rows: object) -> None:
         if change & (Change.SETTINGS | Change.STRUCTURE):
             self.refresh()
 
     def refresh(self) -> None:
         """Write the document's settings into the widgets without echoing them back."""
-        s = self._doc.settings
+        s = self._c.document.settings
         widgets = (
             self.device,
             self.dtype,
@@ -172,6 +177,6 @@ class ControlsPanel(QWidget):
         self.temperature.setValue(s.temperature)
         self.smoothing.setValue(s.label_smoothing)
         self.reduction.setCurrentText(s.reduction)
-        self.weights.setText("" if s.weight is None else ", ".join(f"{w:g}" for w in s.weight))
+        self.weights.setText("" if s.weight is None else ", ".join(fmt.exact(w) for w in s.weight))
         self.target_mode.setCurrentIndex(self.target_mode.findData(s.target_mode))
         del blockers

@@ -6,64 +6,26 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from core.explain import SHOWN_CLASSES, SampleExplanation, SoftmaxComparison
+from core import formatting as fmt
+from core.constants import SHOWN_CLASSES, elide
+
+if TYPE_CHECKING:
+    from core.explain import SampleExplanation, SoftmaxComparison
 from gui.theme import LIGHT, Theme
 
-MINUS = "−"
-NAME_CHARS = 18  # longer class names are elided so the number columns keep their room
 
-
-def format_number(value: float, digits: int = 4) -> str:
-    """``digits`` decimals for everyday sizes, scientific for tiny/huge ones, words for NaN/∞.
-
-    Probabilities like 0.6590 read as the notebook prints them; 3.2e−12 is not flattened to 0.
-    """
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "∞" if value > 0 else f"{MINUS}∞"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 1e5 or magnitude < 10**-digits:
-        mantissa, exponent = f"{value:.{max(1, digits - 1)}e}".split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    else:
-        text = f"{value:.{digits}f}"
-    return text.replace("-", MINUS)
-
-
-def format_short(value: float) -> str:
-    """A parameter such as T, ε or a class weight: as few digits as it needs (2, 0.1, 0.05)."""
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "∞" if value > 0 else f"{MINUS}∞"
-    return f"{value:.4g}".replace("-", MINUS)
-
-
-def format_difference(value: float) -> str:
-    """A max |difference|, to one significant digit: 3e−8."""
-    value = float(value)
-    if value == 0:
-        return "0"
-    if not math.isfinite(value):
-        return format_short(value)
-    mantissa, exponent = f"{value:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}".replace("-", MINUS)
+def format_number(value: float) -> str:
+    return fmt.number(value)
 
 
 def class_label(class_names: list[str], index: int) -> str:
     name = class_names[index] if 0 <= index < len(class_names) else f"class {index}"
-    if len(name) > NAME_CHARS:
-        name = name[: NAME_CHARS - 1] + "…"
-    return name
+    return elide(name)
 
 
 def _header_row(left: list[str], right: list[str]) -> str:
@@ -197,7 +159,7 @@ class FormulaPanel(_RichPanel):
         theme = self._theme
         t_is_one = expl.temperature == 1.0
         out = [
-            f"<p><b>Sample {expl.index}</b> · T = {format_short(expl.temperature)}"
+            f"<p><b>Sample {expl.index}</b> · T = {fmt.short(expl.temperature)}"
             f" · {html.escape(expl.dtype)}</p>"
         ]
         # Non-finite rows lead with the plain-language reason, before any NaN in the table.
@@ -259,7 +221,7 @@ class FormulaPanel(_RichPanel):
             out.append(
                 self._warning(
                     "This sample is ignored (label = ignore_index = "
-                    f"{format_short(expl.ignore_index)}): it adds 0 to the loss."
+                    f"{fmt.short(expl.ignore_index)}): it adds 0 to the loss."
                 )
             )
             return "".join(out)
@@ -272,7 +234,7 @@ class FormulaPanel(_RichPanel):
             if weighted:
                 out.append(
                     f"<p>w<sub>y</sub> · (−log p<sub>y</sub>), {name}<br>"
-                    f"= {format_short(expl.sample_weight)} · (−log {p_y})"
+                    f"= {fmt.short(expl.sample_weight)} · (−log {p_y})"
                 )
             else:
                 out.append(f"<p>−log p<sub>y</sub>, {name}<br>= −log {p_y}")
@@ -285,7 +247,7 @@ class FormulaPanel(_RichPanel):
         weighted = expl.weight is not None
         w = "w<sub>c</sub> " if weighted else ""
         out = [f"<p>−Σ<sub>c</sub> {w}q<sub>c</sub> log p<sub>c</sub>"]
-        eps = format_short(expl.label_smoothing)
+        eps = fmt.short(expl.label_smoothing)
         c = f"{expl.n_classes:,}"
         if expl.target_kind == "index" and expl.true_class is not None:
             y = expl.true_class
@@ -305,7 +267,7 @@ class FormulaPanel(_RichPanel):
         for i in terms.indices.tolist():
             cells = [f"<td>{self._name(i)}</td>", self._cell(expl.target_row[i])]
             if expl.weight is not None:
-                cells.append(f"<td align='right'>{format_short(expl.weight[i])}</td>")
+                cells.append(f"<td align='right'>{fmt.short(expl.weight[i])}</td>")
             cells += [self._cell(expl.log_probabilities[i]), self._cell(expl.loss_terms[i])]
             rows.append("<tr>" + "".join(cells) + "</tr>")
         out.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
@@ -327,7 +289,7 @@ class FormulaPanel(_RichPanel):
             over = n if expl.n_counted == expl.n_samples else f"{expl.n_counted:,} of {n}"
             skipped = expl.n_samples - expl.n_counted
             ignored = f", {skipped:,} ignored" if skipped else ""
-            denominator = format_short(expl.denominator)
+            denominator = fmt.short(expl.denominator)
             by = f"÷ Σ weights = {denominator}" if expl.weight is not None else f"÷ {denominator}"
             text = f"mean over {over} {samples}{ignored} ({by}) = <b>{reduced}</b>"
             if expl.denominator == 0:
@@ -420,11 +382,11 @@ class ScratchPanel(_RichPanel):
             )
             warning = True
         elif not cmp.agree:
-            text = f"The methods disagree: max diff {format_difference(cmp.max_diff)}."
+            text = f"The methods disagree: max diff {fmt.difference(cmp.max_diff)}."
             warning = True
         else:
             text = (
-                f"All three agree (max diff {format_difference(cmp.max_diff)}). "
+                f"All three agree (max diff {fmt.difference(cmp.max_diff)}). "
                 f"Try logits like 1000, 999, 0 to break the naive one."
             )
             warning = False
@@ -441,7 +403,7 @@ class ScratchPanel(_RichPanel):
         out = []
         if cmp.dtype_note:
             out.append(f"<p>{self._muted(html.escape(cmp.dtype_note))}</p>")
-        t = "" if cmp.temperature == 1.0 else f"(z/T), T = {format_short(cmp.temperature)},"
+        t = "" if cmp.temperature == 1.0 else f"(z/T), T = {fmt.short(cmp.temperature)},"
         out.append(f"<p>softmax{t} in {html.escape(cmp.dtype)}</p>")
         rows = [_header_row(["class"], ["numpy<br>naive", "numpy<br>stable", "torch"])]
         naive = cmp.naive.value
@@ -468,14 +430,14 @@ class ScratchPanel(_RichPanel):
             lines.append(f"<span style='color:{color}'>{mark}</span> {html.escape(verdict)}")
         lines.append(
             self._muted(
-                f"max |naive − torch| = {format_difference(cmp.naive_diff)}, "
-                f"max |stable − torch| = {format_difference(cmp.stable_diff)}"
+                f"max |naive − torch| = {fmt.difference(cmp.naive_diff)}, "
+                f"max |stable − torch| = {fmt.difference(cmp.stable_diff)}"
             )
         )
         lines.append(
             self._muted(
                 f"e<sup>x</sup> overflows {html.escape(cmp.compute_dtype)} above "
-                f"x ≈ {format_short(cmp.overflow_limit)}"
+                f"x ≈ {fmt.short(cmp.overflow_limit)}"
             )
         )
         return "<p>" + "<br>".join(lines) + "</p>"

@@ -1,27 +1,36 @@
 """Top-k / top-p for the selected sample: which classes a sampler could still draw, and how
-their probabilities renormalise (what Transformer Explainer shows, on the user's own logits)."""
+their probabilities renormalise (what Transformer Explainer shows, on the user's own logits).
+The truncation itself comes from ``core.sampling`` through the controller."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from superqt.utils import signals_blocked
 
-from core.sampling import Truncation, truncate
+from core import formatting as fmt
+from core.constants import elide
+from gui import plotkit as kit
 from gui.theme import LIGHT, Theme
 
-SHOWN = 30
+if TYPE_CHECKING:
+    from core.sampling import Truncation
 
 
 class SamplingPanel(QWidget):
     """Top-k and top-p controls over a bar chart of the top classes, kept vs dropped."""
 
+    sigLimitsChanged = Signal(int, float)  # top-k (0 = off), top-p (1 = off)
+
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        self._probabilities: np.ndarray | None = None
         self._names: list[str] = []
+        self._temperature = 1.0
         self.truncation: Truncation | None = None
 
         self.top_k = QSpinBox()
@@ -51,8 +60,7 @@ class SamplingPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.getAxis("left").setSIPrefixEnableRanges(())  # see gui.plots._style_plot
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        kit.no_si_prefix(self.plot.getAxis("left"))
         self.plot.setLabel("left", "p")
         self.original = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.renormalized = pg.BarGraphItem(x=[], height=[], width=0.35)
@@ -67,14 +75,23 @@ class SamplingPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, 1)
-        self.top_k.valueChanged.connect(self._update)
-        self.top_p.valueChanged.connect(self._update)
+        self.top_k.valueChanged.connect(self._on_limits)
+        self.top_p.valueChanged.connect(self._on_limits)
         self.set_theme(theme)
 
-    def set_sample(
-        self, probabilities: np.ndarray, class_names: list[str], temperature: float
+    def _on_limits(self) -> None:
+        self.sigLimitsChanged.emit(int(self.top_k.value()), float(self.top_p.value()))
+
+    def set_limits(self, top_k: int, top_p: float) -> None:
+        """Show the view state's top-k and top-p (without echoing them back)."""
+        with signals_blocked(self.top_k), signals_blocked(self.top_p):
+            self.top_k.setValue(int(top_k))
+            self.top_p.setValue(float(top_p))
+
+    def set_truncation(
+        self, truncation: Truncation, class_names: list[str], temperature: float
     ) -> None:
-        self._probabilities = np.asarray(probabilities, dtype=np.float64)
+        self.truncation = truncation
         self._names = class_names
         self._temperature = temperature
         self._update()
@@ -88,12 +105,9 @@ class SamplingPanel(QWidget):
         self._update()
 
     def _update(self) -> None:
-        if self._probabilities is None:
+        t = self.truncation
+        if t is None:
             return
-        k = self.top_k.value() or None
-        p = self.top_p.value()
-        t = truncate(self._probabilities, k, None if p >= 1.0 else p, shown=SHOWN)
-        self.truncation = t
         x = np.arange(len(t.order))
         dropped = pg.mkBrush(self._theme.ignored)
         kept = pg.mkBrush(self._theme.probability)
@@ -112,7 +126,7 @@ class SamplingPanel(QWidget):
             pen=pg.mkPen(self._theme.foreground, width=1),
         )
         names = [self._names[i] if i < len(self._names) else str(i) for i in t.order]
-        self.plot.getAxis("bottom").setTicks([[(i, n[:10]) for i, n in enumerate(names)]])
+        self.plot.getAxis("bottom").setTicks([[(i, elide(n)) for i, n in enumerate(names)]])
         self.plot.setXRange(-0.6, max(len(x), 1) - 0.4, padding=0)
         self.plot.setYRange(
             0, max(1e-6, float(np.nanmax(np.r_[t.renormalized, 0.0]))) * 1.08, padding=0
@@ -123,8 +137,8 @@ class SamplingPanel(QWidget):
             else (f"all {t.n_classes} classes shown")
         )
         self.summary.setText(
-            f"At T = {self._temperature:g}, sampling could draw {t.n_kept:,} of "
-            f"{t.n_classes:,} classes, holding {100 * t.kept_mass:.1f}% of the probability "
+            f"At T = {fmt.short(self._temperature)}, sampling could draw {t.n_kept:,} of "
+            f"{t.n_classes:,} classes, holding {fmt.percent(t.kept_mass)} of the probability "
             f"mass before renormalising ({shown})."
         )
         self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft)

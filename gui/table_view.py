@@ -1,9 +1,17 @@
-"""The table view: label combo editor, copy/paste of blocks, renaming classes from the header."""
+"""The table view: the label editor, copy/paste of blocks, renaming classes from the header, and
+columns that always fit their numbers. It renders the controller's selection, sort and order."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QColor, QFontMetrics, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -14,13 +22,19 @@ from PySide6.QtWidgets import (
     QTableView,
     QWidget,
 )
+from superqt.utils import signals_blocked
 
 from core.parsing import format_block, parse_block
+from gui.controller import Controller
 from gui.table_model import IGNORE_TEXT, Column, LogitsTableModel
+from gui.theme import Theme
+
+CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 
 
 class LabelDelegate(QStyledItemDelegate):
-    """A combo of class names plus 'ignore' (which maps to ignore_index)."""
+    """A list of the class names plus "ignore", as wide as the longest name, that opens at once
+    and jumps to a class as its name is typed."""
 
     def createEditor(
         self,
@@ -30,9 +44,14 @@ class LabelDelegate(QStyledItemDelegate):
     ) -> QWidget:
         model: LogitsTableModel = index.model()
         combo = QComboBox(parent)
-        combo.addItems([*model.document.class_names, IGNORE_TEXT])
+        combo.addItems([*model.controller.class_names, IGNORE_TEXT])
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        metrics = QFontMetrics(combo.font())
+        widest = max(metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
+        combo.view().setMinimumWidth(widest + 48)
         # Commit as soon as a choice is made: one click to open, one to pick.
         combo.activated.connect(lambda _=None, c=combo: self.commitData.emit(c))
+        QTimer.singleShot(0, combo.showPopup)
         return combo
 
     def setEditorData(self, editor: QComboBox, index) -> None:
@@ -46,10 +65,9 @@ class LabelDelegate(QStyledItemDelegate):
 class LogitsTableView(QTableView):
     """Copy (Ctrl+C) and paste (Ctrl+V) blocks; double-click a class header to rename it."""
 
-    sigMessage = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._c = controller
         # At the desk PgUp/PgDn page through rows when the table has focus; in presentation
         # mode the window's preset shortcuts take them.
         self.pages_rows = True
@@ -61,53 +79,185 @@ class LogitsTableView(QTableView):
             | QAbstractItemView.EditTrigger.AnyKeyPressed
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
-        self.setAlternatingRowColors(False)
         self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setDefaultSectionSize(62)
         header.setMinimumSectionSize(40)
-        header.sectionDoubleClicked.connect(self._rename_class)
-        self.verticalHeader().setDefaultSectionSize(24)
+        header.sectionDoubleClicked.connect(self._rename_from_header)
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self.fit_columns)
+        self._fit_rows: set[int] | None = None  # rows to measure next (None: every visible row)
+        self.verticalScrollBar().valueChanged.connect(self.refit)
+        self.horizontalScrollBar().valueChanged.connect(self.refit)
 
-    def setModel(self, model: LogitsTableModel) -> None:
-        super().setModel(model)
-        # Header clicks sort (in the model, by numpy); start unsorted, in table order.
+        model = LogitsTableModel(controller, self)
+        self.setModel(model)
+        # Header clicks sort (the controller orders rows in numpy); start in table order.
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
-        model.modelReset.connect(self._set_delegates)
-        self._set_delegates()
+        model.modelReset.connect(self._after_reset)
+        model.dataChanged.connect(self._on_cells_changed)
+        self.selectionModel().currentRowChanged.connect(self._on_current_row)
+        controller.sigSelectionChanged.connect(self.show_sample)
+        controller.sigViewChanged.connect(self._on_view_changed)
+        self._after_reset()
+        self.set_theme(controller.theme)
 
     def table_model(self) -> LogitsTableModel:
         return self.model()
 
-    def _set_delegates(self) -> None:
+    # --- controller -> view ---------------------------------------------------------------------
+
+    def _after_reset(self) -> None:
         model = self.table_model()
         for column in range(model.columnCount()):
             kind, _ = model.column_kind(column)
             self.setItemDelegateForColumn(
                 column, self._label_delegate if kind is Column.LABEL else None
             )
+        self._render_sort_indicator()
+        self.show_sample(self._c.selected, scroll="order")
+        self.refit()
+
+    def _render_sort_indicator(self) -> None:
+        """The header's arrow sits on the column the table is sorted by (none for a statistic
+        that has no column, such as the margin)."""
+        with signals_blocked(self.horizontalHeader()):
+            column = self.table_model().column_for_sort(self._c.view.sort)
+            descending = self._c.view.sort is not None and self._c.view.sort.descending
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+            self.horizontalHeader().setSortIndicator(column, order)
+
+    def _on_view_changed(self, fields: frozenset[str]) -> None:
+        if "show_probabilities" in fields:
+            self._render_sort_indicator()  # a logit column now shows probabilities
+            self.refit()
+
+    def show_sample(self, sample: int, scroll: str = "keep") -> None:
+        """Make ``sample``'s row current (without echoing it back) and bring it into view. After a
+        new order (``scroll="order"``) the table shows its first row unless the selected sample is
+        still shown."""
+        model = self.table_model()
+        row = model.row_of(sample)
+        if row is None:
+            self.selectionModel().clear()
+            if scroll == "order":
+                self.scrollToTop()
+            return
+        column = max(0, self.currentIndex().column())
+        index = model.index(row, min(column, model.columnCount() - 1))
+        with signals_blocked(self.selectionModel()):
+            self.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+        self.viewport().update()
+        self.scrollTo(index)
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._c.select(self.table_model().sample_at(current.row()))
+
+    def set_theme(self, theme: Theme) -> None:
+        font = self.font()
+        font.setPointSizeF(10 * theme.scale)
+        for widget in (self, self.horizontalHeader(), self.verticalHeader()):
+            widget.setFont(font)
+        self.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
+        self.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
+        # The selection must not look like the logit shading (blue, deeper for larger p).
+        palette = self.palette()
+        highlight = QColor(theme.selection)
+        highlight.setAlpha(255)
+        palette.setColor(QPalette.ColorRole.Highlight, highlight)
+        palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+        self.setPalette(palette)
+        self.refit()
+
+    def _on_cells_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        if top_left.row() == bottom_right.row() and self._fit_rows is not None:
+            self._fit_rows.add(top_left.row())  # an edit: measure that row only
+        else:
+            self._fit_rows = None
+        self._fit_timer.start()
+
+    def fit_columns(self) -> None:
+        """Widen every visible column whose numbers do not fit: a number is never elided."""
+        model = self.table_model()
+        rows_to_fit, self._fit_rows = self._fit_rows, set()
+        if model.rowCount() == 0:
+            return
+        metrics = QFontMetrics(self.font())
+        header_metrics = QFontMetrics(self.horizontalHeader().font())
+        top = max(0, self.rowAt(0))
+        bottom = self.rowAt(self.viewport().height() - 1)
+        bottom = model.rowCount() - 1 if bottom < 0 else bottom
+        rows = range(top, bottom + 1) if rows_to_fit is None else sorted(rows_to_fit)
+        left = max(0, self.columnAt(0))
+        right = self.columnAt(self.viewport().width() - 1)
+        right = model.columnCount() - 1 if right < 0 else right
+        for column in range(left, right + 1):
+            kind, _ = model.column_kind(column)
+            if kind in (Column.LABEL, Column.PREDICTION):
+                continue  # names may be elided (a tooltip shows them); numbers may not
+            needed = 0
+            for row in rows:
+                text = model.index(row, column).data()
+                if text:
+                    needed = max(needed, metrics.horizontalAdvance(str(text)))
+            needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance("✓/✗") + 16)
+            if needed > self.columnWidth(column):
+                self.setColumnWidth(column, needed)
+
+    def elided_cells(self) -> list[tuple[int, int, str]]:
+        """(row, column, text) of every visible number cell whose text does not fit its column
+        (what a user would see cut short)."""
+        model = self.table_model()
+        metrics = QFontMetrics(self.font())
+        out = []
+        top, bottom = max(0, self.rowAt(0)), self.rowAt(self.viewport().height() - 1)
+        bottom = model.rowCount() - 1 if bottom < 0 else bottom
+        for row in range(top, bottom + 1):
+            for column in range(model.columnCount()):
+                kind, _ = model.column_kind(column)
+                if kind in (Column.LABEL, Column.PREDICTION) or self.isColumnHidden(column):
+                    continue
+                text = str(model.index(row, column).data())
+                if metrics.horizontalAdvance(text) + CELL_PADDING - 4 > self.columnWidth(column):
+                    out.append((row, column, text))
+        return out
+
+    def refit(self, *_args: object) -> None:
+        """Measure every visible row soon (after a scroll, a resize, a new order or theme)."""
+        self._fit_rows = None
+        self._fit_timer.start()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.refit()
 
     # --- rename ---------------------------------------------------------------------------------
 
-    def _rename_class(self, section: int) -> None:
-        model = self.table_model()
-        kind, cls = model.column_kind(section)
-        if kind is not Column.CLASS:
-            return
-        old = model.document.class_names[cls]
+    def _rename_from_header(self, section: int) -> None:
+        kind, cls = self.table_model().column_kind(section)
+        if kind is Column.CLASS:
+            self.rename_dialog(cls)
+
+    def rename_dialog(self, cls: int) -> None:
+        old = self._c.class_names[cls]
         name, ok = QInputDialog.getText(self, "Rename class", f"New name for {old!r}:", text=old)
         if ok:
-            self.rename_class(cls, name)
+            self._c.rename_class(cls, name)
 
-    def rename_class(self, cls: int, name: str) -> None:
-        try:
-            self.table_model().document.rename_class(cls, name)
-        except ValueError as exc:
-            self.sigMessage.emit(f"Not renamed: {exc}")
+    def current_class(self) -> int:
+        """The class of the current column (the last class for the other columns)."""
+        kind, cls = self.table_model().column_kind(max(0, self.currentIndex().column()))
+        return cls if kind in (Column.CLASS, Column.SOFT) else self._c.document.n_classes - 1
 
-    # --- clipboard ------------------------------------------------------------------------------
+    def selected_samples(self) -> list[int]:
+        model = self.table_model()
+        return sorted({model.sample_at(i.row()) for i in self.selectedIndexes()})
+
+    # --- keys and clipboard ---------------------------------------------------------------------
 
     def event(self, event) -> bool:
         if (
@@ -141,11 +291,11 @@ class LogitsTableView(QTableView):
             model.show_probabilities
         ):
             samples = [model.sample_at(r) for r in rows]
-            text = format_block(model.document.logits[samples][:, cols])
+            text = format_block(self._c.document.logits[samples][:, cols])
         else:
             text = "\n".join("\t".join(str(model.index(r, c).data()) for c in cols) for r in rows)
         QGuiApplication.clipboard().setText(text)
-        self.sigMessage.emit(f"Copied {len(rows)} x {len(cols)} cells")
+        self._c.sigMessage.emit(f"Copied {len(rows)} x {len(cols)} cells")
         return text
 
     def paste(self, text: str) -> None:
@@ -156,17 +306,11 @@ class LogitsTableView(QTableView):
         row = min((i.row() for i in valid), default=0)
         col = min((i.column() for i in valid), default=0)
         if model.column_kind(col)[0] is not Column.CLASS or model.show_probabilities:
-            self.sigMessage.emit("Not pasted: select a logit cell (in the logits view) first")
+            self._c.sigMessage.emit("Not pasted: select a logit cell (in the logits view) first")
             return
         try:
             block = parse_block(text)
-            if model.is_reordered and block.shape[0] > 1:
-                raise ValueError(
-                    "the table is sorted or filtered: show all samples in table "
-                    "order to paste several rows"
-                )
-            message = model.document.paste_logits(model.sample_at(row), col, block)
         except ValueError as exc:
-            self.sigMessage.emit(f"Not pasted: {exc}")
+            self._c.sigMessage.emit(f"Not pasted: {exc}")
             return
-        self.sigMessage.emit(message[0].upper() + message[1:])
+        self._c.paste(row, col, block)

@@ -58,9 +58,19 @@ DARK = replace(
     background="#1e1e1e",
     foreground="#e6e6e6",
     logit="#56B4E9",
-    probability="#7FB8E6",
+    # Sky-blue logits next to light-blue probabilities could not be told apart on a dark
+    # background; Okabe-Ito yellow can.
+    probability="#F0E442",
     correct="#56B4E9",
     reduced_line="#e6e6e6",
 )
 
 THEMES = {t.name: t for t in (LIGHT, DARK)}
+
+DARK_WINDOW = {
+    "Window": "#2b2b2b",
+    "AlternateBase": "#2f2f2f",
+    "Button": "#353535",
+    "PlaceholderText": "#9a9a9a",
+}
+"""Window colours of the dark theme besides its background and foreground."""

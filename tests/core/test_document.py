@@ -335,3 +335,45 @@ def test_index_mode_keeps_no_soft_target_table():
     assert doc.soft_targets.shape == (6, 3)
     with pytest.raises(ValueError, match="probabilities first"):
         make().set_soft_targets([0], [0], 1.0)
+
+
+def test_undo_and_redo_hand_back_the_context_of_the_step():
+    doc = Document([[1.0, 2.0], [3.0, 4.0]], [0, 1])
+    where = {"selected": 0}
+    doc.context_provider = lambda: dict(where)
+    seen = []
+    doc.subscribe(lambda change: seen.append(doc.restored_context))
+    where["selected"] = 1
+    doc.set_logits([1], [0], 9.0)
+    where["selected"] = 0
+    doc.set_labels([0], 1)
+    assert seen == [None, None]  # a new edit restores nothing
+    doc.undo()
+    doc.undo()
+    doc.redo()
+    assert seen[2:] == [{"selected": 0}, {"selected": 1}, {"selected": 1}]
+    assert doc.restored_context is None  # only while listeners run
+
+
+def test_a_merged_drag_keeps_the_context_of_its_first_move():
+    doc = Document([[1.0, 2.0]], [0])
+    where = {"n": 0}
+    doc.context_provider = lambda: where["n"]
+    for n in range(3):
+        where["n"] = n
+        doc.set_logits([0], [0], float(n), merge_key="drag")
+    contexts = []
+    doc.subscribe(lambda change: contexts.append(doc.restored_context))
+    doc.undo()
+    assert contexts == [0]
+    assert not doc.can_undo
+
+
+def test_a_rename_reuses_the_evaluation():
+    doc = Document([[1.0, 2.0]], [0])
+    before = doc.evaluation
+    doc.rename_class(0, "cat")
+    assert doc.evaluation is before
+    doc.undo()
+    assert doc.evaluation is before
+    assert doc.class_names[0] == "class 0"

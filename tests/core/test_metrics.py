@@ -441,3 +441,23 @@ def test_fit_temperature_rejects_bad_input(kwargs, message):
     kwargs = dict(kwargs)
     with pytest.raises(ValueError, match=message):
         fit_temperature(kwargs.pop("logits"), kwargs.pop("targets"), **kwargs)
+
+
+def test_loss_histogram_splits_correct_and_wrong_and_overflows_outliers():
+    from core.metrics import confidence_histogram, loss_histogram
+
+    losses = np.r_[np.linspace(0, 1, 999), 1000.0, np.nan]
+    correct = np.r_[np.ones(500, bool), np.zeros(501, bool)]
+    shown = np.isfinite(losses)
+    h = loss_histogram(losses, correct, shown, bins=10)
+    assert h.edges[-1] < 2  # the outlier does not stretch the axis
+    assert not math.isnan(h.overflow)
+    assert h.correct.sum() == 500
+    assert h.wrong.sum() == 500  # the outlier piles into the last bin; NaN is hidden
+    assert h.n_hidden == 1
+    assert h.wrong[-1] >= 1
+    c = confidence_histogram(np.array([0.0, 0.5, 1.0]), np.array([True, False, True]), shown[:3])
+    assert c.correct.sum() == 2
+    assert c.wrong.sum() == 1
+    assert c.edges[0] == 0.0
+    assert c.edges[-1] == 1.0

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from core.document import Document, Settings
+from core.view_state import Filter, Sort, ViewState, view_from_json
 from core.workspace import (
     VERSION,
-    ViewState,
     Workspace,
     WorkspaceError,
     load_workspace,
@@ -55,16 +55,58 @@ def test_round_trip_every_field(tmp_path_factory, logits, soft, temperature, red
         ),
     )
     view = ViewState(
-        selected=n - 1, show_probabilities=True, theme="dark", scale=2.5, preset_index=3
+        selected=n - 1,
+        show_probabilities=True,
+        theme="dark",
+        scale=2.5,
+        preset_index=3,
+        sort=Sort("p_true", descending=False),
+        filter=Filter("confusion", (0, c - 1)),
+        view_tab="dataset",
+        side_tab="formula",
+        top_k=5,
+        top_p=0.9,
     )
-    ws = Workspace.from_document(doc, view)
+    ws = Workspace.from_document(doc, view.to_json())
     path = tmp_path_factory.mktemp("ws") / "a.softmaxlab.json"
     save_workspace(path, ws)
     loaded = load_workspace(path)
     if not soft:
         loaded.soft_targets = ws.soft_targets  # not stored in index mode
     assert_same(loaded, ws)
+    assert ViewState(**view_from_json(loaded.view)).snapshot() == view.snapshot()
     json.loads(path.read_text())  # standard JSON: no bare NaN/Infinity
+
+
+def test_a_version_1_workspace_still_opens(tmp_path):
+    path = tmp_path / "old.softmaxlab.json"
+    body = {
+        "format": "softmax-lab-workspace",
+        "version": 1,
+        "shape": [1, 2],
+        "class_names": ["a", "b"],
+        "settings": {"temperature": 2.0},
+        "view": {
+            "selected": 0,
+            "show_probabilities": True,
+            "theme": "dark",
+            "scale": 1.5,
+            "preset_index": 2,
+            "extra": {},
+        },
+        "logits": [[1.0, "-inf"]],
+        "labels": [1],
+    }
+    path.write_text(json.dumps(body))
+    ws = load_workspace(path)
+    assert ws.settings.temperature == 2.0
+    assert view_from_json(ws.view) == {
+        "selected": 0,
+        "show_probabilities": True,
+        "theme": "dark",
+        "scale": 1.5,
+        "preset_index": 2,
+    }
 
 
 def test_large_table_uses_a_sidecar(tmp_path, monkeypatch):
@@ -108,6 +150,13 @@ def good_body():
         (lambda b: b.update(settings=[]), "settings"),
         (lambda b: b.update(arrays="../elsewhere.npz"), "beside"),
         (lambda b: b.update(arrays="missing.npz"), "missing"),
+        (lambda b: b.update(view=[]), "view must be an object"),
+        (lambda b: b.update(view={"sort": {"key": "nonsense", "descending": True}}), "sort"),
+        (lambda b: b.update(view={"filter": {"kind": "confusion", "value": 3}}), "filter"),
+        (lambda b: b.update(view={"filter": {"kind": "bogus"}}), "filter"),
+        (lambda b: b.update(view={"selected": "1"}), "selected"),
+        (lambda b: b.update(view={"scale": 40}), "scale"),
+        (lambda b: b.update(view={"theme": "neon"}), "theme"),
     ],
 )
 def test_bad_workspaces_raise_clear_errors(tmp_path, mutate, message):

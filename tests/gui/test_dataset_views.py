@@ -1,4 +1,4 @@
-"""gui/dataset_views.py: every view shows exactly what core.metrics computed, items are updated in
+"""gui/dataset/: every view shows exactly what core.metrics computed, items are updated in
 place, clicks and activations emit the documented signals, and odd data (NaN rows, ignored rows,
 huge vocabularies) is shown without crashing."""
 
@@ -17,16 +17,21 @@ from PySide6.QtWidgets import QApplication
 
 import core.metrics as metrics
 from core import evaluate
+from core import formatting as fmt
 from core.metrics import (
+    MAX_CONFUSION_SHOWN,
     TemperatureFit,
     confusion_matrix,
     label_issue_ranking,
     most_confused_classes,
     reliability,
     row_normalized,
+    summarize,
 )
-from gui.dataset_views import MAX_CONFUSION_SHOWN, N_LABEL_ISSUES, DatasetPanel
+from gui.dataset import DatasetPanel
 from gui.theme import DARK, LIGHT
+
+N_LABEL_ISSUES = 50  # summarize's default
 
 LEFT = Qt.MouseButton.LeftButton
 NO_BUTTON = Qt.MouseButton.NoButton
@@ -46,6 +51,14 @@ def _evaluation(n=400, c=6, seed=0, *, nan_rows=(), ignored_rows=()):
 
 def _names(c):
     return [f"class {i}" for i in range(c)]
+
+
+def show(panel, ev, names, top_k=5):
+    """What the window does: core summarises, the panel shows the summary."""
+    if len(names) != ev.n_classes:
+        raise ValueError(f"{len(names)} class names for {ev.n_classes} classes")
+    fit_ready = ev.target_kind == "index" and bool((ev.valid & ev.finite).any())
+    panel.set_summary(summarize(ev, top_k=top_k), names, ev.options.temperature, fit_ready)
 
 
 @pytest.fixture
@@ -126,12 +139,12 @@ def _scene_items(panel) -> set[int]:
 
 def test_confusion_image_holds_the_core_confusion_matrix(panel):
     ev, _z, y = _evaluation(ignored_rows=[0, 1], nan_rows=[5])
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     expected = confusion_matrix(y, ev.predictions, 6, ev.valid & ev.finite)
-    np.testing.assert_array_equal(panel.confusion, expected)
+    np.testing.assert_array_equal(panel.summary.confusion, expected)
     np.testing.assert_array_equal(panel.confusion_image.image, expected.astype(float))
     np.testing.assert_array_equal(panel.confusion_view.shown_classes(), np.arange(6))
-    assert panel.confusion.sum() == 400 - 3
+    assert panel.summary.confusion.sum() == 400 - 3
     # Small matrices carry their numbers in the cells.
     texts = [t for t in panel.confusion_view.cell_texts if t.isVisible()]
     assert len(texts) == 36
@@ -140,32 +153,32 @@ def test_confusion_image_holds_the_core_confusion_matrix(panel):
 
 def test_confusion_toggle_shows_row_normalized_shares_and_hover_is_exact(panel):
     ev, _z, _y = _evaluation()
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     image = panel.confusion_image
     panel.confusion_mode.setCurrentIndex(1)
-    shares = row_normalized(panel.confusion)
+    shares = row_normalized(panel.summary.confusion)
     np.testing.assert_allclose(panel.confusion_image.image, shares)
     np.testing.assert_allclose(panel.confusion_image.image.sum(1), 1.0)
     assert panel.confusion_image is image
     assert "%" in panel.confusion_view.cell_texts[0].toPlainText()
-    count = panel.confusion[2, 4]
+    count = panel.summary.confusion[2, 4]
     assert panel.confusion_view.hover_text_at(4.2, 1.8) == (
         f"true class 2 → predicted class 4: {count} ({100 * shares[2, 4]:.1f}% of the row)"
     )
     assert panel.confusion_view.hover_text_at(6.6, 0.0) is None
     panel.confusion_mode.setCurrentIndex(0)
-    np.testing.assert_array_equal(panel.confusion_image.image, panel.confusion)
+    np.testing.assert_array_equal(panel.confusion_image.image, panel.summary.confusion)
     # The errors-only colour scale saturates the diagonal; the data stays the counts.
-    off = panel.confusion[~np.eye(6, dtype=bool)].max()
+    off = panel.summary.confusion[~np.eye(6, dtype=bool)].max()
     assert panel.confusion_image.getLevels()[1] == off
     panel.confusion_view.errors_scale.setChecked(False)
-    assert panel.confusion_image.getLevels()[1] == panel.confusion.max()
-    np.testing.assert_array_equal(panel.confusion_image.image, panel.confusion)
+    assert panel.confusion_image.getLevels()[1] == panel.summary.confusion.max()
+    np.testing.assert_array_equal(panel.confusion_image.image, panel.summary.confusion)
 
 
 def test_clicking_a_confusion_cell_emits_true_and_predicted_class(qtbot, panel):
     ev, _z, _y = _evaluation()
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     _show(qtbot, panel, tab=1)
     view = panel.confusion_view.plot
     vb = view.getPlotItem().getViewBox()
@@ -177,12 +190,12 @@ def test_clicking_a_confusion_cell_emits_true_and_predicted_class(qtbot, panel):
 def test_large_vocabulary_shows_the_most_confused_classes_and_clicks_map_back(qtbot, panel):
     c = 80
     ev, _z, y = _evaluation(n=1500, c=c, seed=3)
-    panel.set_evaluation(ev, _names(c))
-    shown = most_confused_classes(panel.confusion, MAX_CONFUSION_SHOWN)
+    show(panel, ev, _names(c))
+    shown = most_confused_classes(panel.summary.confusion, MAX_CONFUSION_SHOWN)
     assert shown.size == MAX_CONFUSION_SHOWN
     np.testing.assert_array_equal(panel.confusion_view.shown_classes(), shown)
     np.testing.assert_array_equal(
-        panel.confusion_image.image, panel.confusion[np.ix_(shown, shown)]
+        panel.confusion_image.image, panel.summary.confusion[np.ix_(shown, shown)]
     )
     assert f"{MAX_CONFUSION_SHOWN} classes involved in the most errors" in (
         panel.confusion_view.note.text()
@@ -202,8 +215,8 @@ def test_large_vocabulary_shows_the_most_confused_classes_and_clicks_map_back(qt
 def test_no_confusion_matrix_above_the_core_limit(panel, monkeypatch):
     monkeypatch.setattr(metrics, "MAX_CONFUSION_CLASSES", 5)
     ev, _z, _y = _evaluation(c=8)
-    panel.set_evaluation(ev, _names(8))
-    assert panel.confusion is None
+    show(panel, ev, _names(8))
+    assert panel.summary.confusion is None
     assert not panel.confusion_image.isVisible()
     assert "No confusion matrix for 8 classes" in panel.confusion_view.note.text()
     assert panel.confusion_view.hover_text_at(0.0, 0.0) is None
@@ -215,9 +228,9 @@ def test_no_confusion_matrix_above_the_core_limit(panel, monkeypatch):
 
 def test_reliability_bars_are_the_core_bins(panel):
     ev, _z, _y = _evaluation(nan_rows=[3], ignored_rows=[4])
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     rel = reliability(ev.confidence, ev.correct, ev.valid & ev.finite, n_bins=15)
-    assert panel.reliability.ece == rel.ece
+    assert panel.summary.reliability.ece == rel.ece
     filled = np.flatnonzero(rel.bin_count > 0)
     np.testing.assert_array_equal(panel.reliability_view.drawn_bins(), filled)
     x, height = _bar_data(panel.reliability_bars)
@@ -241,7 +254,7 @@ def test_reliability_bars_are_the_core_bins(panel):
 
 def test_histograms_split_shown_rows_into_correct_and_wrong(panel):
     ev, _z, _y = _evaluation(nan_rows=[3, 8], ignored_rows=[4])
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     shown = ev.valid & ev.finite
     for key in ("loss", "confidence"):
         edges, right, wrong = panel.histograms.counts(key)
@@ -265,7 +278,7 @@ def test_loss_histogram_piles_a_far_tail_into_the_last_bin(panel):
     ev, z, y = _evaluation(n=1000)
     z = z.copy()
     z[0, y[0]] = -1e4  # one absurd loss
-    panel.set_evaluation(evaluate(z, y), _names(6))
+    show(panel, evaluate(z, y), _names(6))
     edges, right, wrong = panel.histograms.counts("loss")
     assert edges[-1] < 100
     assert right.sum() + wrong.sum() == 1000
@@ -274,7 +287,7 @@ def test_loss_histogram_piles_a_far_tail_into_the_last_bin(panel):
 
 def test_metrics_text_and_worst_classes_come_from_core(panel):
     ev, _z, _y = _evaluation(n=500, nan_rows=[2])
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     s = panel.summary
     text = panel.metrics_text()
     assert f"accuracy (top-1) = {100 * ev.accuracy:.1f}%" in text
@@ -298,14 +311,14 @@ def test_metrics_text_and_worst_classes_come_from_core(panel):
 
 def test_label_issue_list_follows_the_ranking_and_activation_emits_the_sample(qtbot, panel):
     ev, _z, _y = _evaluation(n=300, nan_rows=[1], ignored_rows=[2])
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     ranking = label_issue_ranking(ev)
     assert panel.label_issues_view.indices() == ranking[:N_LABEL_ISSUES].tolist()
-    np.testing.assert_array_equal(panel.ranking, ranking)
+    np.testing.assert_array_equal(panel.summary.ranking, ranking)
     table = panel.label_issue_table
-    first = panel.label_issues[0]
+    first = panel.summary.label_issues[0]
     assert table.item(0, 1).text() == f"class {first.given} ({first.given})"
-    assert table.item(0, 3).text() == f"{first.p_given:.4g}"
+    assert table.item(0, 3).text() == fmt.short(first.p_given)
     assert "self_confidence" in panel.label_issues_view.method.text()
 
     _show(qtbot, panel, tab=4)
@@ -324,7 +337,7 @@ def test_label_issue_list_follows_the_ranking_and_activation_emits_the_sample(qt
 def test_fit_button_emits_and_the_fit_is_shown(qtbot, panel):
     assert not panel.fit_button.isEnabled()  # nothing to fit yet
     ev, _z, _y = _evaluation()
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     assert panel.fit_button.isEnabled()
     with qtbot.waitSignal(panel.sigFitTemperatureRequested, timeout=1000):
         qtbot.mouseClick(panel.fit_button, LEFT)
@@ -358,11 +371,11 @@ def test_fit_button_emits_and_the_fit_is_shown(qtbot, panel):
 
 def test_items_are_updated_in_place(panel):
     ev, _z, _y = _evaluation()
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     items, scene = _items(panel), _scene_items(panel)
     for seed, c in ((1, 6), (2, 9), (3, 70), (4, 6)):
         ev2, _z, _y = _evaluation(n=300, c=c, seed=seed)
-        panel.set_evaluation(ev2, _names(c))
+        show(panel, ev2, _names(c))
     assert _items(panel) == items
     assert all(_items(panel)[k] is items[k] for k in items)
     assert _scene_items(panel) == scene
@@ -392,18 +405,18 @@ def test_odd_data_does_not_crash(qtbot, panel, case):
         z[:, 0] = -np.inf
         z[5] = -np.inf
     ev = evaluate(z, target)
-    panel.set_evaluation(ev, _names(c))
+    show(panel, ev, _names(c))
     _show(qtbot, panel)
     for tab in range(panel.tabs.count()):
         panel.tabs.setCurrentIndex(tab)
         QApplication.processEvents()
-    assert panel.confusion.shape == (c, c)
+    assert panel.summary.confusion.shape == (c, c)
     text = panel.metrics_text()
     assert f"N = {n} samples" in text
     if case in ("all_nan", "all_ignored"):
-        assert math.isnan(panel.reliability.ece)
+        assert math.isnan(panel.summary.reliability.ece)
         assert "ECE = —" in text
-        assert panel.label_issues == []
+        assert panel.summary.label_issues == []
         assert not panel.fit_button.isEnabled()
     if case == "soft_targets":
         assert not panel.fit_button.isEnabled()  # the fit takes class labels
@@ -412,12 +425,12 @@ def test_odd_data_does_not_crash(qtbot, panel, case):
 def test_class_names_must_match(panel):
     ev, _z, _y = _evaluation()
     with pytest.raises(ValueError, match="5 class names for 6 classes"):
-        panel.set_evaluation(ev, _names(5))
+        show(panel, ev, _names(5))
 
 
 def test_theme_restyles_in_place(panel):
     ev, _z, _y = _evaluation()
-    panel.set_evaluation(ev, _names(6))
+    show(panel, ev, _names(6))
     items = _items(panel)
     image = panel.confusion_image.image.copy()
     panel.set_theme(DARK.scaled(1.5))
@@ -428,7 +441,7 @@ def test_theme_restyles_in_place(panel):
     np.testing.assert_array_equal(panel.confusion_image.image, image)
     np.testing.assert_allclose(
         _bar_data(panel.reliability_bars)[1],
-        panel.reliability.bin_accuracy[panel.reliability.bin_count > 0],
+        panel.summary.reliability.bin_accuracy[panel.summary.reliability.bin_count > 0],
     )
     panel.set_theme(LIGHT)
     assert panel.histograms.backgroundBrush().color().name() == LIGHT.background
@@ -449,7 +462,7 @@ def test_screenshots_of_every_tab(qtbot, panel, tmp_path):
         "ship",
         "truck",
     ]
-    panel.set_evaluation(ev, names)
+    show(panel, ev, names)
     panel.show_temperature_fit(metrics.fit_temperature(z, y))
     _show(qtbot, panel)
     folder = Path(os.environ.get("SOFTMAX_LAB_SCREENSHOTS", tmp_path))

@@ -28,18 +28,18 @@ def test_dataset_tab_updates_when_shown(window):
     window.show_dataset()
     ev = window.document.evaluation
     expected = confusion_matrix(ev.targets, ev.predictions, ev.n_classes, ev.valid)
-    np.testing.assert_array_equal(window.dataset_panel.confusion, expected)
+    np.testing.assert_array_equal(window.dataset_panel.summary.confusion, expected)
     window.document.set_logits([0], [0], 50.0)
     window.show_dataset()
     ev = window.document.evaluation
-    assert window.dataset_panel.confusion.sum() == ev.valid.sum()
+    assert window.dataset_panel.summary.confusion.sum() == ev.valid.sum()
     assert ev.predictions[0] == 0
 
 
 def test_clicking_a_confusion_cell_filters_the_table(window):
     window.show_dataset()
     ev = window.document.evaluation
-    confusion = window.dataset_panel.confusion.copy()
+    confusion = window.dataset_panel.summary.confusion.copy()
     np.fill_diagonal(confusion, 0)
     t, p = np.unravel_index(int(np.argmax(confusion)), confusion.shape)
     window.dataset_panel.sigConfusionCellClicked.emit(int(t), int(p))
@@ -54,7 +54,7 @@ def test_clicking_a_confusion_cell_filters_the_table(window):
 
 def test_fit_temperature_applies_the_best_t(qtbot, window):
     window.show_dataset()
-    with qtbot.waitSignal(window.sigTemperatureFitted, timeout=60000) as blocker:
+    with qtbot.waitSignal(window.controller.sigTemperatureFitted, timeout=60000) as blocker:
         window.dataset_panel.fit_button.click()
     fit = blocker.args[0]
     doc = window.document
@@ -71,7 +71,7 @@ def test_fit_temperature_applies_the_best_t(qtbot, window):
 
 def test_label_issue_activation_selects_the_sample(window):
     window.show_dataset()
-    worst = int(window.dataset_panel.ranking[0])
+    worst = int(window.dataset_panel.summary.ranking[0])
     window.dataset_panel.sigSampleActivated.emit(worst)
     assert window.selected_sample == worst
     assert window.document.evaluation.p_true[worst] == window.document.evaluation.p_true.min()

@@ -38,7 +38,7 @@ def test_window_survives_and_flags(window, case, dtype):
     doc.replace_all(logits, np.zeros(n, dtype=int), [f"k{i}" for i in range(c)])
     doc.set_settings(dtype=dtype)
     for row in range(n):
-        window._select_table_row(row)
+        window.select_sample(row)
     window.show_dataset()
     window.view_tabs.setCurrentIndex(0)
     ev = doc.evaluation
@@ -63,7 +63,7 @@ def test_256000_classes_in_a_row(window):
     logits = rng.normal(size=(2, 256_000)).astype(np.float32)
     doc = window.document
     doc.replace_all(logits, [5, 7], [f"t{i}" for i in range(256_000)])
-    window._select_table_row(1)
+    window.select_sample(1)
     assert len(window.sample_plot.shown_classes()) <= 40
     top = int(np.argmax(logits[1]))
     assert top in window.sample_plot.shown_classes()

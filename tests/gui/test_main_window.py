@@ -13,7 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from core import save_logits
+from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
 from core.presets import PRESETS
+from core.view_state import Filter, Sort
 from gui import MainWindow
 from gui.table_model import Column
 
@@ -66,7 +68,7 @@ def test_opens_on_the_notebook_batch(window):
 
 
 def test_typing_a_logit_moves_every_view(qtbot, window):
-    window._select_table_row(1)
+    window.select_sample(1)
     type_into(qtbot, window, 1, 2, "4")
     losses, loss, probabilities = torch_state(window)
     assert window.document.logits[1, 2] == 4.0
@@ -92,7 +94,7 @@ def test_junk_changes_nothing_and_says_why(qtbot, window):
     type_into(qtbot, window, 0, 0, "twelve")
     np.testing.assert_array_equal(window.document.logits, before[0])
     assert "'twelve' is not a number" in window.statusBar().currentMessage()
-    assert not window.undo_action.isEnabled()
+    assert not window.actions.undo_action.isEnabled()
 
 
 def test_dragging_a_logit_bar_edits_the_table_live(qtbot, window, mouse):
@@ -113,7 +115,7 @@ def test_dragging_a_logit_bar_edits_the_table_live(qtbot, window, mouse):
     losses, _, _ = torch_state(window)
     np.testing.assert_allclose(heights(window.loss_plot.bars), losses, rtol=1e-5)
     # The whole drag is one undo step.
-    window.undo_action.trigger()
+    window.actions.undo_action.trigger()
     assert window.document.logits[0, 0] == 0.1
     assert not window.document.can_undo
 
@@ -131,11 +133,11 @@ def test_undo_redo_shortcuts(qtbot, window):
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
     assert window.document.logits[0].tolist() == [7.0, 1.0, 2.1]
-    assert window.undo_action.text() == "&Undo Edit z[0, class 0]"
+    assert window.actions.undo_action.text() == "&Undo Edit z[0, class 0]"
 
 
 def test_presets_menu_and_page_keys(qtbot, window):
-    window.preset_actions[1].trigger()
+    window.actions.preset_actions[1].trigger()
     assert round(window.document.evaluation.loss, 4) == 1.6242
     assert window.document.evaluation.predictions.tolist() == [0, 2, 1]
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
@@ -148,7 +150,7 @@ def test_presets_menu_and_page_keys(qtbot, window):
 
 def test_overflow_preset_warns_in_the_scratch_panel(window):
     window.side_tabs.setCurrentWidget(window.scratch_panel)
-    window.apply_preset(next(i for i, p in enumerate(PRESETS) if "overflow" in p.name))
+    window.controller.apply_preset(next(i for i, p in enumerate(PRESETS) if "overflow" in p.name))
     assert window.scratch_panel.warning_visible()
     assert "overflow" in window.scratch_panel.text()
     assert np.isfinite(heights(window.sample_plot.probability_bars)).all()
@@ -171,10 +173,10 @@ def test_controls_recompute_at_once(qtbot, window):
 def test_temperature_slider_is_log_scale_and_one_undo_step(qtbot, window):
     slider = window.controls.temperature_slider
     slider.setValue(0)
-    assert window.document.settings.temperature == pytest.approx(0.05, rel=1e-3)
+    assert window.document.settings.temperature == pytest.approx(TEMPERATURE_MIN, rel=1e-3)
     slider.setValue(slider.maximum())
-    assert window.document.settings.temperature == pytest.approx(20, rel=1e-3)
-    assert window.controls.temperature.value() == pytest.approx(20, rel=1e-3)
+    assert window.document.settings.temperature == pytest.approx(TEMPERATURE_MAX, rel=1e-3)
+    assert window.controls.temperature.value() == pytest.approx(TEMPERATURE_MAX, rel=1e-3)
     window.document.undo()
     assert window.document.settings.temperature == 1.0
 
@@ -192,14 +194,15 @@ def test_bad_weights_are_refused_with_a_message(qtbot, window):
 
 def test_add_remove_duplicate_and_undo(qtbot, window):
     start = window.document.snapshot()
-    window.add_sample()
-    window.duplicate_sample()
-    window.add_class()
+    c = window.controller
+    c.add_sample()
+    c.duplicate_sample()
+    c.add_class(window.table.current_class())
     assert window.document.logits.shape == (5, 4)
     assert window.table_model.rowCount() == 5
     assert len(heights(window.loss_plot.bars)) == 5
-    window.remove_class()
-    window.remove_sample()
+    c.remove_class(window.table.current_class())
+    c.remove_samples(window.table.selected_samples())
     for _ in range(5):
         window.document.undo()
     for a, b in zip(window.document.snapshot(), start, strict=True):
@@ -238,13 +241,13 @@ def test_load_a_file_and_a_failed_load_keeps_the_table(qtbot, window, tmp_path):
     assert "broken.npy" in blocker.args[0]
     np.testing.assert_array_equal(window.document.logits, before[0])
     assert "Not opened" in window.statusBar().currentMessage()
-    assert window.recent_files() == [str(path.resolve())]
+    assert window.files.recent_files() == [str(path.resolve())]
 
 
 def test_window_screenshot_has_content(window, tmp_path):
     window.resize(1280, 800)
     path = tmp_path / "window.png"
-    assert window.save_screenshot(path)
+    assert window.files.save_screenshot(path)
     image = QImage(str(path))
     assert image.width() >= 1280
     assert image.height() >= 800
@@ -272,13 +275,13 @@ def test_command_line_screenshot(tmp_path, size):
 
 
 def test_sort_by_loss_and_filter_wrong_only(qtbot, window):
-    window.apply_preset(1)  # batch, bad predictions: two wrong
+    window.controller.apply_preset(1)  # batch, bad predictions: two wrong
     ev = window.document.evaluation
-    window.sort_samples("losses", descending=True)
+    window.controller.set_sort(Sort("loss", descending=True))
     model = window.table_model
     order = [model.sample_at(r) for r in range(model.rowCount())]
     assert order == list(np.argsort(-ev.losses, kind="stable"))
-    window.set_filter("wrong")
+    window.controller.set_filter(Filter("wrong"))
     assert model.rowCount() == 2
     assert {model.sample_at(r) for r in range(2)} == {0, 1}
     assert window.filter_note.text() == "2 of 3"
@@ -286,8 +289,8 @@ def test_sort_by_loss_and_filter_wrong_only(qtbot, window):
     type_into(qtbot, window, 0, 1, "9")
     first = model.sample_at(0)
     assert window.document.logits[first, 1] == 9.0
-    window.set_filter("all")
-    window.sort_samples(None)
+    window.controller.set_filter(Filter())
+    window.controller.set_sort(None)
     assert [model.sample_at(r) for r in range(3)] == [0, 1, 2]
 
 
@@ -305,7 +308,7 @@ def test_header_click_sorts_by_that_column(qtbot, window):
 
 def test_top_k_top_p_tab_follows_the_selected_sample(window):
     window.side_tabs.setCurrentWidget(window.sampling_panel)
-    window._select_table_row(2)
+    window.select_sample(2)
     panel = window.sampling_panel
     _, _, probabilities = torch_state(window)
     np.testing.assert_allclose(heights(panel.original), np.sort(probabilities[2])[::-1], rtol=1e-5)
@@ -340,7 +343,7 @@ def test_editing_an_opened_npy_never_copies_or_changes_the_file(qtbot, window, t
 
 def test_formula_tab_writes_out_the_selected_sample(window):
     window.side_tabs.setCurrentWidget(window.formula_panel)
-    window._select_table_row(1)
+    window.select_sample(1)
     text = window.formula_panel.text()
     assert "0.6590" in text  # p of the true class of sample 1
     assert "0.4170" in text  # its loss, −log 0.6590
@@ -368,7 +371,7 @@ def test_a_file_that_disappears_while_opening_never_breaks_the_window(qtbot, win
 def test_loss_axis_shows_plain_numbers_after_a_theme_change(window):
     from gui.theme import DARK
 
-    window.set_theme(DARK)
+    window.controller.update_view(theme=DARK.name)
     for plot in window.plots()[1:]:
         axis = plot.getAxis("left")
         assert axis.autoSIPrefixScale == 1.0

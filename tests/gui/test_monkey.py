@@ -1,9 +1,9 @@
 """A seeded monkey drives the real window; nothing escapes, views agree, undo restores all."""
 
 import pytest
+from monkey import Monkey
 
 from gui import MainWindow
-from gui._monkey import Monkey
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,4 +1,4 @@
-"""gui/plots.py: data in -> the plot items hold exactly that data, items are updated in place,
+"""gui/plots/: data in -> the plot items hold exactly that data, items are updated in place,
 non-finite input is drawn safely and marked, hover text is exact, themes restyle in place, and
 real mouse drags / clicks on a shown widget emit the documented signals."""
 
@@ -17,21 +17,82 @@ from hypothesis.extra import numpy as hnp
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from gui.plots import (
-    MAX_BARS,
-    TOP_K,
-    GradientPlot,
-    LossCurvePlot,
-    LossPlot,
-    ProbabilityHeatmap,
-    SamplePlot,
-    format_value,
-)
+from core.display import MAX_BARS, TOP_K, LossCurve, SampleView
+from core.formatting import precise as format_value
+from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
 from gui.theme import DARK, LIGHT
 
 NAMES = ["cat", "dog", "a rather long class name", "bird"]
 LOGITS = np.array([0.5, 2.0, -1.0, 0.25])
 PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum()  # test input only; the app gets this from core
+
+
+# The views take what core computes (``core.display``); these build it from test input.
+
+
+def set_sample(plot, logits, probabilities, names, true_class=None, predicted=0):
+    logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+    view = SampleView(
+        index=0,
+        logits=logits,
+        probabilities=np.asarray(probabilities, dtype=np.float64).reshape(-1),
+        gradient=np.zeros(logits.size),
+        true_class=true_class,
+        predicted=predicted,
+        heading="Sample 0",
+        note=None,
+    )
+    plot.set_sample(view, names)
+
+
+def set_gradient(plot, gradient, names, true_class=None):
+    gradient = np.asarray(gradient, dtype=np.float64).reshape(-1)
+    view = SampleView(
+        index=0,
+        logits=np.zeros(gradient.size),
+        probabilities=np.zeros(gradient.size),
+        gradient=gradient,
+        true_class=true_class,
+        predicted=0,
+        heading="Sample 0",
+        note=None,
+    )
+    plot.set_gradient(view, names)
+
+
+def set_losses(plot, losses, correct, valid, finite, reduced, reduction, selected):
+    plot.set_losses(losses, correct, valid, finite, reduced, reduction)
+    plot.set_selected(selected)
+
+
+def set_probabilities(plot, probabilities, targets, valid, names, selected, rows=None):
+    plot.set_probabilities(probabilities, targets, valid, names, rows)
+    plot.set_selected(selected)
+
+
+def set_points(plot, p_true, correct, valid, selected):
+    """Dots at (p, −log p), as core.display.loss_curve places hard-label samples."""
+    p = np.asarray(p_true, dtype=np.float64).reshape(-1)
+    correct = np.asarray(correct, dtype=bool).reshape(-1)
+    valid = np.asarray(valid, dtype=bool).reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = -np.log(np.clip(p, 0, 1))
+    index = np.flatnonzero(valid & ~np.isnan(p))
+    y = losses[index]
+    finite = y[np.isfinite(y)]
+    top = min(12.0, max(5.0, float(finite.max()) * 1.05)) if finite.size else 5.0
+    curve = LossCurve(
+        index=index,
+        x=np.clip(p[index], 0, 1),
+        y=np.clip(np.nan_to_num(y, posinf=top), 0, top),
+        clamped=(p[index] <= 0) | (p[index] > 1) | ~np.isfinite(y) | (y > top),
+        correct=correct[index],
+        y_top=top,
+        on_reference=True,
+        reference_label="−log p(true)",
+    )
+    plot.set_curve(curve, p, losses)
+    plot.set_sample_curve(selected, np.zeros(0), np.zeros(0), False)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -81,7 +142,7 @@ def _screenshot(widget, name: str, tmp_path: Path) -> Path:
 def test_sample_plot_bars_hold_the_data(qtbot):
     plot = SamplePlot()
     qtbot.addWidget(plot)
-    plot.set_sample(LOGITS, PROBS, NAMES, true_class=0, predicted=1)
+    set_sample(plot, LOGITS, PROBS, NAMES, true_class=0, predicted=1)
     np.testing.assert_array_equal(_heights(plot.logit_bars), LOGITS)
     np.testing.assert_allclose(_heights(plot.probability_bars), PROBS)
     np.testing.assert_array_equal(plot.shown_classes(), np.arange(4))
@@ -93,12 +154,12 @@ def test_sample_plot_bars_hold_the_data(qtbot):
 def test_sample_plot_updates_the_same_items(qtbot):
     plot = SamplePlot()
     qtbot.addWidget(plot)
-    plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
+    set_sample(plot, LOGITS, PROBS, NAMES, 0, 1)
     bars, probs, items = plot.logit_bars, plot.probability_bars, _scene_items(plot)
     rng = np.random.default_rng(0)
     for _ in range(5):
         logits = rng.normal(size=4)
-        plot.set_sample(logits, np.full(4, 0.25), NAMES, None, 2)
+        set_sample(plot, logits, np.full(4, 0.25), NAMES, None, 2)
         np.testing.assert_array_equal(_heights(plot.logit_bars), logits)
     assert plot.logit_bars is bars
     assert plot.probability_bars is probs
@@ -110,14 +171,14 @@ def test_sample_plot_non_finite_is_drawn_clamped_and_marked(qtbot):
     qtbot.addWidget(plot)
     logits = np.array([np.nan, np.inf, -np.inf, 1e30, 1.0])
     probs = np.array([np.nan, 1.0, 0.0, 0.0, np.inf])
-    plot.set_sample(logits, probs, list("abcde"), true_class=None, predicted=1)
+    set_sample(plot, logits, probs, list("abcde"), true_class=None, predicted=1)
     heights = _heights(plot.logit_bars)
     assert np.isfinite(heights).all()
     assert heights[0] == 0.0
     assert heights[1] > 1.0
     assert heights[2] < 0.0
-    assert sorted(plot.logit_marks.texts()) == sorted(["NaN", "+∞", "−∞", "1e+30"])
-    assert sorted(plot.probability_marks.texts()) == ["+∞", "NaN"]
+    assert sorted(plot.logit_marks.texts()) == sorted(["NaN", "∞", "−∞", "1e+30"])
+    assert sorted(plot.probability_marks.texts()) == ["NaN", "∞"]
     assert np.isfinite(_heights(plot.probability_bars)).all()
     assert "logit = −∞" in plot.hover_text_at(2.0, 0.0)
 
@@ -125,7 +186,7 @@ def test_sample_plot_non_finite_is_drawn_clamped_and_marked(qtbot):
 def test_sample_plot_hover_shows_exact_values(qtbot):
     plot = SamplePlot()
     qtbot.addWidget(plot)
-    plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
+    set_sample(plot, LOGITS, PROBS, NAMES, 0, 1)
     text = plot.hover_text_at(1.2, 0.5)
     assert "dog  (class 1)" in text
     assert "logit = 2\n" in text
@@ -139,7 +200,7 @@ def test_sample_plot_hover_shows_exact_values(qtbot):
 def test_sample_plot_theme_restyles_without_touching_data(qtbot):
     plot = SamplePlot(theme=LIGHT)
     qtbot.addWidget(plot)
-    plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
+    set_sample(plot, LOGITS, PROBS, NAMES, 0, 1)
     before = _background(plot)
     bars = plot.logit_bars
     plot.set_theme(DARK.scaled(1.5))
@@ -158,7 +219,7 @@ def test_sample_plot_wide_vocabulary_shows_top_k(qtbot):
     logits = rng.normal(size=c)
     probs = np.exp(logits) / np.exp(logits).sum()
     names = [f"token_{i}" for i in range(c)]
-    plot.set_sample(logits, probs, names, true_class=7, predicted=int(np.argmax(probs)))
+    set_sample(plot, logits, probs, names, true_class=7, predicted=int(np.argmax(probs)))
     expected = np.argsort(-probs, kind="stable")[:TOP_K]
     assert len(_heights(plot.logit_bars)) == TOP_K
     np.testing.assert_array_equal(plot.shown_classes(), expected)
@@ -171,7 +232,7 @@ def test_sample_plot_wide_vocabulary_shows_top_k(qtbot):
 
 def test_sample_plot_real_drag_edits_a_logit(qtbot, mouse):
     plot = _show(qtbot, SamplePlot())
-    plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
+    set_sample(plot, LOGITS, PROBS, NAMES, 0, 1)
     QApplication.processEvents()
     vb = plot.logit_plot.getViewBox()
     dragged: list[tuple[int, float]] = []
@@ -182,7 +243,7 @@ def test_sample_plot_real_drag_edits_a_logit(qtbot, mouse):
         # What the main window does: recompute through core and publish the new sample.
         logits = LOGITS.copy()
         logits[cls] = value
-        plot.set_sample(logits, PROBS, NAMES, 0, 1)
+        set_sample(plot, logits, PROBS, NAMES, 0, 1)
         ranges.append(vb.viewRange()[1])
 
     plot.sigLogitDragged.connect(lambda c, v: dragged.append((c, v)))
@@ -206,7 +267,7 @@ def test_sample_plot_real_drag_edits_a_logit(qtbot, mouse):
 
 def test_sample_plot_drag_on_empty_space_emits_nothing(qtbot, mouse):
     plot = _show(qtbot, SamplePlot())
-    plot.set_sample(LOGITS, PROBS, NAMES, 0, 1)
+    set_sample(plot, LOGITS, PROBS, NAMES, 0, 1)
     QApplication.processEvents()
     vb = plot.logit_plot.getViewBox()
     signals: list[object] = []
@@ -224,7 +285,7 @@ def test_sample_plot_drag_in_wide_vocabulary_reports_the_real_class(qtbot, mouse
     c = 1000
     logits = np.linspace(-3.0, 3.0, c)
     probs = np.exp(logits) / np.exp(logits).sum()
-    plot.set_sample(logits, probs, [f"c{i}" for i in range(c)], None, c - 1)
+    set_sample(plot, logits, probs, [f"c{i}" for i in range(c)], None, c - 1)
     QApplication.processEvents()
     vb = plot.logit_plot.getViewBox()
     dragged: list[tuple[int, float]] = []
@@ -253,7 +314,7 @@ def test_loss_plot_bars_colours_and_mean_line(qtbot):
     losses = np.array([0.1, 0.5, 0.2, 0.4])
     correct = np.array([True, False, True, False])
     valid = np.array([True, True, True, False])
-    plot.set_losses(losses, correct, valid, np.ones(4, bool), 0.3018, "mean", selected=2)
+    set_losses(plot, losses, correct, valid, np.ones(4, bool), 0.3018, "mean", selected=2)
     np.testing.assert_array_equal(_heights(plot.bars), losses)
     brushes = [b.color().name() for b in plot.bars.opts["brushes"]]
     assert brushes[:3] == [LIGHT.correct.lower(), LIGHT.incorrect.lower(), LIGHT.correct.lower()]
@@ -265,8 +326,7 @@ def test_loss_plot_bars_colours_and_mean_line(qtbot):
     assert pens[2].color().name() == LIGHT.selection.lower()
     assert plot.reduced_line.isVisible()
     assert plot.reduced_line.value() == pytest.approx(0.3018)
-    assert plot.reduced_line.label.toPlainText() == "mean = 0.3018"
-    assert not plot.reduced_text.isVisible()
+    assert plot.reduced_label() == "mean = 0.3018"  # top right, over a halo, never on a bar
     assert plot.curve.isVisible() is False
 
 
@@ -274,11 +334,11 @@ def test_loss_plot_sum_and_none_reductions(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
     losses, correct, valid, finite = _losses(5)
-    plot.set_losses(losses, correct, valid, finite, 1.5, "sum", 0)
+    set_losses(plot, losses, correct, valid, finite, 1.5, "sum", 0)
     assert not plot.reduced_line.isVisible()
     assert plot.reduced_text.isVisible()
     assert plot.reduced_text.toPlainText() == "sum = 1.5"
-    plot.set_losses(losses, correct, valid, finite, None, "none", 0)
+    set_losses(plot, losses, correct, valid, finite, None, "none", 0)
     assert not plot.reduced_line.isVisible()
     assert not plot.reduced_text.isVisible()
 
@@ -286,14 +346,14 @@ def test_loss_plot_sum_and_none_reductions(qtbot):
 def test_loss_plot_updates_the_same_items(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
-    plot.set_losses(*_losses(10), 0.5, "mean", 0)
+    set_losses(plot, *_losses(10), 0.5, "mean", 0)
     bars, curve, line, items = plot.bars, plot.curve, plot.reduced_line, _scene_items(plot)
     for seed in range(4):
         losses, correct, valid, finite = _losses(10 + seed, seed)
-        plot.set_losses(losses, correct, valid, finite, float(losses.mean()), "mean", seed)
+        set_losses(plot, losses, correct, valid, finite, float(losses.mean()), "mean", seed)
         np.testing.assert_array_equal(_heights(plot.bars), losses)
-    plot.set_losses(*_losses(3000), 1.0, "mean", 5)  # to the curve path and back
-    plot.set_losses(*_losses(10), 0.5, "mean", 0)
+    set_losses(plot, *_losses(3000), 1.0, "mean", 5)  # to the curve path and back
+    set_losses(plot, *_losses(10), 0.5, "mean", 0)
     assert (plot.bars, plot.curve, plot.reduced_line) == (bars, curve, line)
     assert _scene_items(plot) == items
 
@@ -303,7 +363,7 @@ def test_loss_plot_non_finite_losses_are_marked(qtbot):
     qtbot.addWidget(plot)
     losses = np.array([np.nan, np.inf, 1e300, 1.0, -np.inf])
     finite = np.isfinite(losses)
-    plot.set_losses(losses, np.zeros(5, bool), np.ones(5, bool), finite, np.nan, "mean", 1)
+    set_losses(plot, losses, np.zeros(5, bool), np.ones(5, bool), finite, np.nan, "mean", 1)
     heights = _heights(plot.bars)
     assert np.isfinite(heights).all()
     assert heights[3] == 1.0
@@ -312,14 +372,14 @@ def test_loss_plot_non_finite_losses_are_marked(qtbot):
     # A non-finite mean cannot be a line: it is shown as text instead.
     assert not plot.reduced_line.isVisible()
     assert plot.reduced_text.toPlainText() == "mean = NaN"
-    assert plot.hover_text_at(1.0, 0.0) == "sample 1 · ✗ incorrect\nloss = +∞"
+    assert plot.hover_text_at(1.0, 0.0) == "sample 1 · ✗ incorrect\nloss = ∞"
 
 
 def test_loss_plot_hover_shows_exact_loss(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
     losses = np.array([0.123456789, 2.5, 0.0])
-    plot.set_losses(losses, [True, False, True], [True, True, False], [1, 1, 1], 1.0, "mean", 0)
+    set_losses(plot, losses, [True, False, True], [True, True, False], [1, 1, 1], 1.0, "mean", 0)
     assert plot.hover_text_at(0.1, 0.05) == "sample 0 · ✓ correct\nloss = 0.123457"
     assert plot.hover_text_at(1.4, 9.0) == "sample 1 · ✗ incorrect\nloss = 2.5"
     assert plot.hover_text_at(2.0, 0.0) == "sample 2 · ignored\nloss = 0"
@@ -329,7 +389,7 @@ def test_loss_plot_hover_shows_exact_loss(qtbot):
 def test_loss_plot_real_click_selects_a_sample(qtbot, mouse):
     plot = _show(qtbot, LossPlot())
     losses, correct, valid, finite = _losses(8)
-    plot.set_losses(losses, correct, valid, finite, float(losses.mean()), "mean", 0)
+    set_losses(plot, losses, correct, valid, finite, float(losses.mean()), "mean", 0)
     QApplication.processEvents()
     vb = plot.getPlotItem().getViewBox()
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
@@ -342,7 +402,7 @@ def test_loss_plot_large_n_draws_the_outline_of_bin_maxima(qtbot):
     n = 50_000
     losses, correct, valid, finite = _losses(n)
     losses[123] = np.inf
-    plot.set_losses(losses, correct, valid, np.isfinite(losses), 1.0, "mean", 10)
+    set_losses(plot, losses, correct, valid, np.isfinite(losses), 1.0, "mean", 10)
     QApplication.processEvents()
     assert plot.curve.isVisible()
     assert not plot.bars.isVisible()
@@ -367,13 +427,13 @@ def test_loss_plot_theme_restyles_without_touching_data(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
     losses, correct, valid, finite = _losses(6)
-    plot.set_losses(losses, correct, valid, finite, 0.7, "mean", 1)
+    set_losses(plot, losses, correct, valid, finite, 0.7, "mean", 1)
     plot.set_theme(DARK)
     assert _background(plot) == DARK.background
     np.testing.assert_array_equal(_heights(plot.bars), losses)
     first_correct = int(np.flatnonzero(correct)[0])
     assert plot.bars.opts["brushes"][first_correct].color().name() == DARK.correct.lower()
-    assert plot.reduced_line.label.color.name() == DARK.foreground.lower()
+    assert plot.reduced_text.color.name() == DARK.foreground.lower()
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,7 +451,7 @@ def test_heatmap_image_and_true_markers(qtbot):
     probs = _matrix(6, 4)
     targets = np.array([0, 1, 2, 3, -100, 1])
     valid = np.array([True, True, True, True, False, True])
-    plot.set_probabilities(probs, targets, valid, NAMES, selected=2)
+    set_probabilities(plot, probs, targets, valid, NAMES, selected=2)
     np.testing.assert_array_equal(plot.image.image, probs)
     assert tuple(plot.image.getLevels()) == (0.0, 1.0)
     x, y = plot.true_markers.getData()
@@ -408,7 +468,7 @@ def test_heatmap_non_finite_cells_are_safe_and_marked(qtbot):
     probs[0, 1] = np.nan
     probs[2, 2] = np.inf
     probs[1, 0] = 7.0
-    plot.set_probabilities(probs, np.array([0, 1, 2]), np.ones(3, bool), list("abc"), 0)
+    set_probabilities(plot, probs, np.array([0, 1, 2]), np.ones(3, bool), list("abc"), 0)
     image = plot.image.image
     assert np.isfinite(image).all()
     assert image[0, 1] == 0.0
@@ -425,7 +485,7 @@ def test_heatmap_rows_map_to_samples_in_hover_and_click(qtbot, mouse):
     plot = _show(qtbot, ProbabilityHeatmap())
     rows = np.array([0, 10, 20, 30, 40])
     targets = np.array([0, 1, 2, 3, 0])
-    plot.set_probabilities(_matrix(5, 4), targets, np.ones(5, bool), NAMES, 30, rows=rows)
+    set_probabilities(plot, _matrix(5, 4), targets, np.ones(5, bool), NAMES, 30, rows=rows)
     QApplication.processEvents()
     assert np.mean(plot.selection_outline.getData()[1][:4]) == pytest.approx(3.0)
     text = plot.hover_text_at(1.2, 2.1)
@@ -437,18 +497,18 @@ def test_heatmap_rows_map_to_samples_in_hover_and_click(qtbot, mouse):
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
         mouse.click(plot, mouse.at(plot, vb, 1.0, 4.0))
     assert blocker.args == [40]
-    plot.set_probabilities(_matrix(5, 4), np.zeros(5, int), np.ones(5, bool), NAMES, 35, rows)
+    set_probabilities(plot, _matrix(5, 4), np.zeros(5, int), np.ones(5, bool), NAMES, 35, rows)
     assert not plot.selection_outline.isVisible()  # the selected sample is not among the rows
 
 
 def test_heatmap_updates_in_place_and_restyles(qtbot):
     plot = ProbabilityHeatmap()
     qtbot.addWidget(plot)
-    plot.set_probabilities(_matrix(4, 4), np.zeros(4, int), np.ones(4, bool), NAMES, 0)
+    set_probabilities(plot, _matrix(4, 4), np.zeros(4, int), np.ones(4, bool), NAMES, 0)
     image, markers, items = plot.image, plot.true_markers, _scene_items(plot)
     for seed in range(3):
         probs = _matrix(8, 4, seed)
-        plot.set_probabilities(probs, np.ones(8, int), np.ones(8, bool), NAMES, 1)
+        set_probabilities(plot, probs, np.ones(8, int), np.ones(8, bool), NAMES, 1)
         np.testing.assert_array_equal(plot.image.image, probs)
     assert plot.image is image
     assert plot.true_markers is markers
@@ -469,7 +529,7 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     p = np.array([0.9, 0.2, np.nan, 0.0, 0.5])
     correct = np.array([True, False, False, False, True])
     valid = np.array([True, True, False, True, False])
-    plot.set_points(p, correct, valid, selected=1)
+    set_points(plot, p, correct, valid, selected=1)
     x, y = plot.points.getData()
     np.testing.assert_allclose(x, [0.9, 0.2, 0.0])
     top = plot.getPlotItem().getViewBox().viewRange()[1][1]
@@ -480,7 +540,7 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     assert list(plot.points.data["data"]) == [0, 1, 3]
     sx, sy = plot.selected_marker.getData()
     np.testing.assert_allclose([sx[0], sy[0]], [0.2, -np.log(0.2)])
-    cx, cy = plot.curve.getData()
+    cx, cy = plot.reference.getData()
     assert cx.min() < 1e-5
     assert cx.max() == 1.0
     np.testing.assert_allclose(cy, -np.log(cx))
@@ -491,9 +551,9 @@ def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):
     plot = LossCurvePlot()
     qtbot.addWidget(plot)
     vb = plot.getPlotItem().getViewBox()
-    plot.set_points(np.array([1e-3, 0.5]), np.array([False, True]), np.ones(2, bool), 0)
+    set_points(plot, np.array([1e-3, 0.5]), np.array([False, True]), np.ones(2, bool), 0)
     assert vb.viewRange()[1][1] == pytest.approx(-np.log(1e-3) * 1.05, rel=0.05)
-    plot.set_points(np.array([1e-30, np.inf, -np.inf]), np.zeros(3, bool), np.ones(3, bool), 0)
+    set_points(plot, np.array([1e-30, np.inf, -np.inf]), np.zeros(3, bool), np.ones(3, bool), 0)
     assert vb.viewRange()[1][1] < 13
     x, y = plot.points.getData()
     assert np.isfinite(x).all()
@@ -504,10 +564,10 @@ def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):
 def test_loss_curve_hover_and_real_click(qtbot, mouse):
     plot = _show(qtbot, LossCurvePlot())
     p = np.array([0.8, 0.3, 0.05])
-    plot.set_points(p, np.array([True, False, False]), np.ones(3, bool), 0)
+    set_points(plot, p, np.array([True, False, False]), np.ones(3, bool), 0)
     QApplication.processEvents()
     text = plot.hover_text_at(0.3, float(-np.log(0.3)))
-    assert text == f"sample 1 · ✗ incorrect\np(true) = 0.3\n−log p = {-np.log(0.3):.6g}"
+    assert text == f"sample 1 · ✗ incorrect\np(true) = 0.3\nloss = {-np.log(0.3):.6g}"
     assert plot.hover_text_at(0.6, 4.0) is None
     vb = plot.getPlotItem().getViewBox()
     with qtbot.waitSignal(plot.sigSampleClicked) as blocker:
@@ -518,11 +578,13 @@ def test_loss_curve_hover_and_real_click(qtbot, mouse):
 def test_loss_curve_updates_in_place_and_restyles(qtbot):
     plot = LossCurvePlot()
     qtbot.addWidget(plot)
-    curve, points, items = plot.curve, plot.points, _scene_items(plot)
+    curve, points, items = plot.reference, plot.points, _scene_items(plot)
     for seed in range(3):
         p = np.random.default_rng(seed).random(20)
-        plot.set_points(p, p > 0.5, np.ones(20, bool), seed)
-    assert plot.curve is curve
+        set_points(plot, p, p > 0.5, np.ones(20, bool), seed)
+        if seed == 0:
+            items = _scene_items(plot)  # the legend lays its label out on first use
+    assert plot.reference is curve
     assert plot.points is points
     assert _scene_items(plot) == items
     plot.set_theme(DARK)
@@ -538,7 +600,7 @@ def test_gradient_plot_bars_signs_and_true_class(qtbot):
     plot = GradientPlot()
     qtbot.addWidget(plot)
     gradient = PROBS - np.eye(4)[1]
-    plot.set_gradient(gradient, NAMES, true_class=1)
+    set_gradient(plot, gradient, NAMES, true_class=1)
     np.testing.assert_allclose(_heights(plot.bars), gradient)
     brushes = [b.color().name() for b in plot.bars.opts["brushes"]]
     assert brushes[1] == LIGHT.correct.lower()  # negative
@@ -546,7 +608,7 @@ def test_gradient_plot_bars_signs_and_true_class(qtbot):
     assert plot.bars.opts["pens"][1].color().name() == LIGHT.true_class.lower()
     assert plot.zero_line.value() == 0.0
     assert plot.hover_text_at(1.0, 0.0) == (
-        f"dog  (class 1)\n∂loss/∂logit = {gradient[1]:.6g}\ntrue class"
+        f"dog  (class 1)\n∂loss/∂z = {format_value(gradient[1])}\ntrue class"
     )
     assert plot.hover_text_at(-2.0, 0.0) is None
 
@@ -559,16 +621,16 @@ def test_gradient_plot_wide_vocabulary_and_non_finite(qtbot):
     gradient[5] = -0.9
     gradient[6] = np.nan
     gradient[7] = np.inf
-    plot.set_gradient(gradient, [f"t{i}" for i in range(c)], true_class=5)
+    set_gradient(plot, gradient, [f"t{i}" for i in range(c)], true_class=5)
     ranked = np.argsort(-np.abs(np.nan_to_num(gradient, nan=0.0)), kind="stable")[:TOP_K]
     np.testing.assert_array_equal(plot.shown_classes(), ranked)
     assert len(_heights(plot.bars)) == TOP_K
     assert plot.shown_classes()[0] == 7
     assert plot.shown_classes()[1] == 5
     assert np.isfinite(_heights(plot.bars)).all()
-    assert plot.marks.texts() == ["+∞"]
+    assert plot.marks.texts() == ["∞"]
     assert f"top {TOP_K} of 50,000" in plot.getPlotItem().titleLabel.text
-    plot.set_gradient(np.array([np.nan, -np.inf, 1.0]), list("abc"), None)
+    set_gradient(plot, np.array([np.nan, -np.inf, 1.0]), list("abc"), None)
     assert sorted(plot.marks.texts()) == ["NaN", "−∞"]
 
 
@@ -578,7 +640,7 @@ def test_gradient_plot_updates_in_place_and_restyles(qtbot):
     bars, items = plot.bars, _scene_items(plot)
     for seed in range(3):
         g = np.random.default_rng(seed).normal(size=4)
-        plot.set_gradient(g, NAMES, seed)
+        set_gradient(plot, g, NAMES, seed)
     assert plot.bars is bars
     assert _scene_items(plot) == items
     plot.set_theme(DARK)
@@ -601,11 +663,11 @@ def test_empty_inputs_do_not_raise(qtbot):
     for widget in (sample, loss, heatmap, curve, gradient):
         qtbot.addWidget(widget)
     empty = np.zeros(0)
-    sample.set_sample(empty, empty, [], None, 0)
-    loss.set_losses(empty, empty, empty, empty, None, "mean", 0)
-    heatmap.set_probabilities(np.zeros((0, 3)), empty, empty, list("abc"), 0)
-    curve.set_points(empty, empty, empty, 0)
-    gradient.set_gradient(empty, [], None)
+    set_sample(sample, empty, empty, [], None, 0)
+    set_losses(loss, empty, empty, empty, empty, None, "mean", 0)
+    set_probabilities(heatmap, np.zeros((0, 3)), empty, empty, list("abc"), 0)
+    set_points(curve, empty, empty, empty, 0)
+    set_gradient(gradient, empty, [], None)
     assert sample.hover_text_at(0.0, 0.0) is None
     assert loss.hover_text_at(0.0, 0.0) is None
     assert heatmap.hover_text_at(0.0, 0.0) is None
@@ -638,12 +700,12 @@ def test_any_values_draw_finite_geometry(qtbot, values, seed):
     gradient = GradientPlot()
     for widget in (sample, loss, heatmap, curve, gradient):
         qtbot.addWidget(widget)
-    sample.set_sample(values, values[::-1], names, int(rng.integers(n)), int(rng.integers(n)))
-    loss.set_losses(values, flags, ~flags, np.isfinite(values), values[0], "mean", selected)
+    set_sample(sample, values, values[::-1], names, int(rng.integers(n)), int(rng.integers(n)))
+    set_losses(loss, values, flags, ~flags, np.isfinite(values), values[0], "mean", selected)
     matrix = np.resize(values, (3, n))
-    heatmap.set_probabilities(matrix, np.array([0, n - 1, -100]), np.ones(3, bool), names, 1)
-    curve.set_points(values, flags, ~flags, selected)
-    gradient.set_gradient(values, names, None)
+    set_probabilities(heatmap, matrix, np.array([0, n - 1, -100]), np.ones(3, bool), names, 1)
+    set_points(curve, values, flags, ~flags, selected)
+    set_gradient(gradient, values, names, None)
 
     for bars in (sample.logit_bars, sample.probability_bars, loss.bars, gradient.bars):
         assert np.isfinite(_heights(bars)).all()
@@ -672,12 +734,12 @@ def test_screenshots(qtbot, mouse, tmp_path, theme):
     logits[5] = -np.inf
     probs = np.exp(logits) / np.exp(logits).sum()
     sample = SamplePlot(theme)
-    sample.set_sample(logits, probs, names, true_class=3, predicted=int(np.argmax(probs)))
+    set_sample(sample, logits, probs, names, true_class=3, predicted=int(np.argmax(probs)))
     wide = SamplePlot(theme)
     c = 50_000
     wide_logits = rng.normal(size=c)
     wide_probs = np.exp(wide_logits) / np.exp(wide_logits).sum()
-    wide.set_sample(wide_logits, wide_probs, [f"token_{i}" for i in range(c)], 11, 0)
+    set_sample(wide, wide_logits, wide_probs, [f"token_{i}" for i in range(c)], 11, 0)
 
     n = 60
     losses, correct, valid, finite = _losses(n)
@@ -686,23 +748,23 @@ def test_screenshots(qtbot, mouse, tmp_path, theme):
     losses[17] = np.inf
     finite = np.isfinite(losses)
     loss = LossPlot(theme)
-    loss.set_losses(losses, correct, valid, finite, 0.9312, "mean", 12)
+    set_losses(loss, losses, correct, valid, finite, 0.9312, "mean", 12)
     big = LossPlot(theme)
-    big.set_losses(*_losses(50_000), 1.0, "sum", 12)
+    set_losses(big, *_losses(50_000), 1.0, "sum", 12)
 
     heat_probs = _matrix(40, 8)
     heat_probs[5, 2] = np.nan
     heatmap = ProbabilityHeatmap(theme)
-    heatmap.set_probabilities(heat_probs, rng.integers(0, 8, 40), np.ones(40, bool), names, 7)
+    set_probabilities(heatmap, heat_probs, rng.integers(0, 8, 40), np.ones(40, bool), names, 7)
 
     p_true = rng.random(n) ** 2
     p_true[[4, 9]] = np.nan
     p_true[17] = 0.0
     curve = LossCurvePlot(theme)
-    curve.set_points(p_true, p_true > 0.3, valid, 12)
+    set_points(curve, p_true, p_true > 0.3, valid, 12)
 
     gradient = GradientPlot(theme)
-    gradient.set_gradient(np.nan_to_num(probs) - np.eye(8)[3], names, 3)
+    set_gradient(gradient, np.nan_to_num(probs) - np.eye(8)[3], names, 3)
 
     widgets = {
         "sample": sample,
@@ -733,7 +795,7 @@ def test_loss_curve_draws_one_marker_per_screen_cell_for_many_samples(qtbot):
     rng = np.random.default_rng(3)
     p = rng.uniform(0.01, 1.0, 50_000)
     correct = rng.random(50_000) > 0.3
-    plot.set_points(p, correct, np.ones(50_000, bool), 7)
+    set_points(plot, p, correct, np.ones(50_000, bool), 7)
     x, y = plot.points.getData()
     assert 0 < len(x) < 50_000
     np.testing.assert_allclose(y, -np.log(x), rtol=1e-9)  # every marker is on the curve
@@ -751,7 +813,8 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
 
     if kind == "loss":
         plot = _show(qtbot, LossPlot())
-        plot.set_losses(
+        set_losses(
+            plot,
             np.array([0.2, 0.9]),
             np.array([True, False]),
             np.ones(2, bool),
@@ -763,20 +826,22 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
         target = (1.0, 0.5)
     elif kind == "curve":
         plot = _show(qtbot, LossCurvePlot())
-        plot.set_points(np.array([0.5]), np.array([True]), np.array([True]), 0)
+        set_points(plot, np.array([0.5]), np.array([True]), np.array([True]), 0)
         target = (0.5, -np.log(0.5))
     elif kind == "heatmap":
         plot = _show(qtbot, ProbabilityHeatmap())
-        plot.set_probabilities(
-            np.array([[0.3, 0.7]]), np.array([1]), np.array([True]), ["a", "b"], 0
+        set_probabilities(
+            plot, np.array([[0.3, 0.7]]), np.array([1]), np.array([True]), ["a", "b"], 0
         )
         target = (1.0, 0.0)
     else:
         plot = _show(qtbot, GradientPlot())
-        plot.set_gradient(np.array([0.4, -0.4]), ["a", "b"], 1)
+        set_gradient(plot, np.array([0.4, -0.4]), ["a", "b"], 1)
         target = (0.0, 0.2)
     vb = plot._vb
     mouse.send(plot, QEvent.Type.MouseMove, mouse.at(plot, vb, *target), mouse.none, mouse.none)
     QApplication.processEvents()
-    assert plot._hover.item.isVisible()
-    assert plot._hover.item.toPlainText() == plot.hover_text_at(*target)
+    label = plot.hover.labels[0]
+    assert label.text() == plot.hover_text_at(*target)
+    plot.hover.eventFilter(plot, QEvent(QEvent.Type.Leave))
+    assert label.text() is None  # leaving the plot hides it

@@ -9,18 +9,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox
 
+from core import formatting as fmt
 from core.document import Document
 from core.presets import DEFAULT_PRESET
+from gui.controller import Controller
 from gui.table_model import Column, LogitsTableModel
 from gui.table_view import LogitsTableView
 
 
 @pytest.fixture
 def table(qtbot):
-    doc = DEFAULT_PRESET.new_document()
-    model = LogitsTableModel(doc)
-    view = LogitsTableView()
-    view.setModel(model)
+    controller = Controller(DEFAULT_PRESET.new_document())
+    view = LogitsTableView(controller)
+    model = view.table_model()
+    doc = controller.document
     view.resize(700, 300)
     qtbot.addWidget(view)
     view.show()
@@ -61,7 +63,7 @@ def test_typing_a_logit_updates_the_results(qtbot, table):
 def test_junk_is_rejected_and_nothing_changes(qtbot, table, junk):
     view, model, doc = table
     before = doc.snapshot()
-    with qtbot.waitSignal(model.sigRejected) as blocker:
+    with qtbot.waitSignal(model.controller.sigMessage) as blocker:
         type_into(qtbot, view, model.index(1, 1), junk)
     assert "Not changed" in blocker.args[0]
     np.testing.assert_array_equal(doc.logits, before[0])
@@ -98,7 +100,7 @@ def test_label_combo_and_ignore(qtbot, table):
 
 def test_probability_view_and_tint(table):
     view, model, doc = table
-    model.set_show_probabilities(True)
+    model.controller.update_view(show_probabilities=True)
     p = torch.softmax(torch.tensor(doc.logits), 1).numpy()
     assert model.index(1, 0).data() == f"{p[1, 0]:.4f}"
     assert not model.flags(model.index(1, 0)) & Qt.ItemFlag.ItemIsEditable
@@ -112,7 +114,7 @@ def test_paste_a_printed_tensor_and_undo(qtbot, table):
     before = doc.snapshot()
     view.setCurrentIndex(model.index(1, 0))
     QGuiApplication.clipboard().setText("tensor([[9., 8., 7.],\n        [6., 5., 4.]])")
-    with qtbot.waitSignal(view.sigMessage) as blocker:
+    with qtbot.waitSignal(model.controller.sigMessage) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert blocker.args[0] == "Pasted 2 x 3"
     np.testing.assert_array_equal(doc.logits[1:], [[9, 8, 7], [6, 5, 4]])
@@ -123,7 +125,7 @@ def test_paste_a_printed_tensor_and_undo(qtbot, table):
 def test_paste_larger_than_the_table_grows_it_and_says_so(qtbot, table):
     view, model, doc = table
     view.setCurrentIndex(model.index(2, 1))
-    with qtbot.waitSignal(view.sigMessage) as blocker:
+    with qtbot.waitSignal(model.controller.sigMessage) as blocker:
         view.paste("1\t2\t3\n4\t5\t6")
     assert "added 1 sample" in blocker.args[0]
     assert "clipped 1 column" in blocker.args[0]
@@ -134,7 +136,7 @@ def test_paste_junk_changes_nothing(qtbot, table):
     view, model, doc = table
     before = doc.snapshot()
     view.setCurrentIndex(model.index(0, 0))
-    with qtbot.waitSignal(view.sigMessage) as blocker:
+    with qtbot.waitSignal(model.controller.sigMessage) as blocker:
         view.paste("1\tbanana")
     assert blocker.args[0].startswith("Not pasted")
     np.testing.assert_array_equal(doc.logits, before[0])
@@ -160,13 +162,13 @@ def test_soft_label_mode_edits_target_rows(qtbot, table):
         torch.tensor(doc.logits), torch.tensor(doc.soft_targets), reduction="none"
     ).numpy()
     assert model.index(0, model.column_of(Column.LOSS)).data() == f"{expected[0]:.4f}"
-    with qtbot.waitSignal(model.sigRejected):
+    with qtbot.waitSignal(model.controller.sigMessage):
         type_into(qtbot, view, model.index(0, 4), "-1")
 
 
 def test_rename_class_from_the_view(table):
     view, model, doc = table
-    view.rename_class(0, "cat")
+    model.controller.rename_class(0, "cat")
     assert model.headerData(0, Qt.Orientation.Horizontal) == "cat"
     assert model.index(1, model.column_of(Column.LABEL)).data() == "cat"
 
@@ -174,9 +176,10 @@ def test_rename_class_from_the_view(table):
 def test_large_table_model_is_virtual():
     rng = np.random.default_rng(0)
     doc = Document(rng.normal(size=(100_000, 50)).astype(np.float32), rng.integers(0, 50, 100_000))
-    model = LogitsTableModel(doc)
+    controller = Controller(doc)
+    model = LogitsTableModel(controller)
     assert model.rowCount() == 100_000
-    assert model.index(99_999, 0).data() == f"{doc.logits[99_999, 0]:.4f}"
-    model.set_show_probabilities(True)
+    assert model.index(99_999, 0).data() == fmt.number(doc.logits[99_999, 0])
+    controller.update_view(show_probabilities=True)
     p = doc.evaluation.probabilities_of([99_999])[0]
-    assert model.index(99_999, 3).data() == f"{p[3]:.4f}"
+    assert model.index(99_999, 3).data() == fmt.number(p[3])

@@ -12,7 +12,8 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from core.workspace import load_workspace
 from gui import MainWindow
-from gui.main_window import autosave_path
+from gui.files import autosave_path
+from gui.plots import PLOT_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,11 +45,11 @@ def test_workspace_round_trip_restores_the_exact_window(qtbot, window, tmp_path)
         weight=[1.0, 2.0, 0.5],
         dtype="float64",
     )
-    window._select_table_row(2)
-    window.probabilities_action.setChecked(True)
-    window.set_scale(1.5)
+    window.select_sample(2)
+    window.actions.probabilities_action.trigger()
+    window.controller.set_scale(1.5)
     path = tmp_path / "lecture.softmaxlab.json"
-    window.save_workspace(path)
+    window.files.save_workspace(path)
     assert not window.isWindowModified()
 
     other = MainWindow()
@@ -126,7 +127,7 @@ def test_autosave_survives_kill_9(qtbot, state_dir):
 
     window = MainWindow()
     qtbot.addWidget(window)
-    assert window.open_workspace(autosave_path())
+    assert window.files.open_workspace(autosave_path())
     assert window.document.logits[0, 0] == 42.0
 
 
@@ -141,7 +142,7 @@ def test_clean_close_removes_the_autosave(qtbot, state_dir):
 
 def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
     window.document.set_settings(label_smoothing=0.2, temperature=1.5)
-    code = window.copy_pytorch_code()
+    code = window.actions.copy_pytorch_code()
     assert QGuiApplication.clipboard().text() == code
     script = code.replace("print(loss)", "print(repr(loss.item()))")
     out = subprocess.run(
@@ -151,7 +152,7 @@ def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
 
 
 def test_markdown_and_latex_to_the_clipboard(window):
-    window._copy_text("x", "x")
+    window.files.copy_text("x", "x")
     edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
     markdown = next(a for a in edit_menu.actions() if "Markdown" in a.text())
     markdown.trigger()
@@ -163,7 +164,7 @@ def test_markdown_and_latex_to_the_clipboard(window):
 
 def test_export_results_csv(window, tmp_path):
     path = tmp_path / "results.csv"
-    window.export_results(path)
+    window.files.export_results(path)
     lines = path.read_text().splitlines()
     assert lines[0].startswith("sample,label,predicted,predicted_name,correct,loss")
     assert len(lines) == 4
@@ -172,8 +173,8 @@ def test_export_results_csv(window, tmp_path):
 
 @pytest.mark.parametrize("scale", [1.0, 2.5])
 def test_presentation_mode_screenshots(qtbot, window, tmp_path, scale):
-    window.toggle_presentation(True)
-    window.set_scale(scale)
+    window.actions.presentation_action.trigger()
+    window.controller.set_scale(scale)
     assert window.isFullScreen()
     assert not window.side_tabs.isVisible()
     assert window.theme.scale == scale
@@ -182,18 +183,18 @@ def test_presentation_mode_screenshots(qtbot, window, tmp_path, scale):
     window.resize(1280, 800)
     qtbot.wait(50)
     path = tmp_path / f"presentation-{scale}.png"
-    assert window.save_screenshot(path)
+    assert window.files.save_screenshot(path)
     if os.environ.get("SOFTMAX_LAB_SCREENSHOTS"):
-        window.save_screenshot(Path(os.environ["SOFTMAX_LAB_SCREENSHOTS"]) / path.name)
+        window.files.save_screenshot(Path(os.environ["SOFTMAX_LAB_SCREENSHOTS"]) / path.name)
     assert QImage(str(path)).width() >= 1280
-    window.toggle_presentation(False)
+    window.actions.presentation_action.trigger()
     assert window.side_tabs.isVisible()
 
 
 def test_play_temperature_animates_and_is_one_undo_step(qtbot, window):
-    window.toggle_play(True)
+    window.actions.play_action.trigger()
     qtbot.waitUntil(lambda: window.document.settings.temperature > 1.5, timeout=10000)
-    window.toggle_play(False)
+    window.actions.play_action.trigger()
     assert window.document.undo_text == "Play temperature"
     window.document.undo()
     assert window.document.settings.temperature == 1.0
@@ -202,7 +203,7 @@ def test_play_temperature_animates_and_is_one_undo_step(qtbot, window):
 def test_page_down_steps_presets_with_only_the_keyboard(qtbot, window):
     from PySide6.QtCore import Qt
 
-    window.toggle_presentation(True)
+    window.actions.presentation_action.trigger()
     window.table.setFocus()
     seen = []
     for _ in range(4):
@@ -223,11 +224,12 @@ def test_focus_one_plot_with_number_keys(qtbot, window):
 @pytest.mark.parametrize("index", range(5))
 def test_every_plot_exports_png_and_svg(window, tmp_path, index):
     png = tmp_path / f"plot{index}.png"
-    window.export_plot(index, png, scale=2.0)
+    plot, name = window.plots()[index], PLOT_NAMES[index]
+    window.files.export_plot(plot, name, png, scale=2.0)
     image = QImage(str(png))
     assert image.width() == pytest.approx(2 * window.plots()[index].width(), abs=2)
     svg = tmp_path / f"plot{index}.svg"
-    window.export_plot(index, svg)
+    window.files.export_plot(plot, name, svg)
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") or "<svg" in text[:400]
     assert "</svg>" in text
@@ -235,5 +237,5 @@ def test_every_plot_exports_png_and_svg(window, tmp_path, index):
 
 def test_window_png_at_twice_the_density(window, tmp_path):
     path = tmp_path / "window@2x.png"
-    assert window.save_screenshot(path, scale=2.0)
+    assert window.files.save_screenshot(path, scale=2.0)
     assert QImage(str(path)).width() == 2 * window.width()

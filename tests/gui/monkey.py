@@ -1,6 +1,7 @@
 """A seeded "monkey" that drives the real window through random user actions.
 
-Used by the test suite (a few hundred steps) and by ``bench/monkey.py`` (100,000 steps). After
+Test-only code, not part of the app: used by the test suite (a few hundred steps) and by
+``bench/monkey.py`` (100,000 steps), which puts this folder on its path. After
 every step it checks that the window, the table and ``core`` agree; at the end, undoing
 everything must give back the starting state exactly.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from core import evaluate, save_logits
@@ -87,27 +89,31 @@ class Monkey:
         self.report = MonkeyReport()
         self._errors: list[BaseException] = []
         self._files = self._make_files()
+        c = window.controller
+        table = window.table
         self.actions: dict[str, Callable[[], None]] = {
             "type_number": self.type_number,
             "type_junk": self.type_junk,
             "set_label": self.set_label,
             "paste": self.paste,
             "paste_junk": self.paste_junk,
-            "add_sample": window.add_sample,
-            "duplicate_sample": window.duplicate_sample,
-            "remove_sample": window.remove_sample,
-            "add_class": window.add_class,
-            "duplicate_class": window.duplicate_class,
-            "remove_class": window.remove_class,
-            "undo": window.document.undo,
-            "redo": window.document.redo,
-            "preset": lambda: window.apply_preset(int(self.rng.integers(len(PRESETS)))),
+            "add_sample": c.add_sample,
+            "duplicate_sample": c.duplicate_sample,
+            "remove_sample": lambda: c.remove_samples(table.selected_samples()),
+            "add_class": lambda: c.add_class(table.current_class()),
+            "duplicate_class": lambda: c.duplicate_class(table.current_class()),
+            "remove_class": lambda: c.remove_class(table.current_class()),
+            "undo": c.undo,
+            "redo": c.redo,
+            "preset": lambda: c.apply_preset(int(self.rng.integers(len(PRESETS)))),
             "option": self.option,
             "select": self.select,
             "drag": self.drag,
-            "toggle_probabilities": lambda: window.probabilities_action.toggle(),
-            "randomize": lambda: window.randomize(int(self.rng.integers(1 << 30))),
+            "toggle_probabilities": lambda: window.actions.probabilities_action.trigger(),
+            "randomize": lambda: c.randomize(int(self.rng.integers(1 << 30))),
             "load_file": self.load_file,
+            "sort": self.sort,
+            "filter": self.filter,
         }
         weights = {
             "type_number": 8,
@@ -142,7 +148,7 @@ class Monkey:
 
     def type_number(self) -> None:
         row, col = self._cell()
-        self.window.probabilities_action.setChecked(False)
+        self.window.controller.update_view(show_probabilities=False)
         self._set(row, col, str(self.rng.choice(NUMBERS)))
 
     def type_junk(self) -> None:
@@ -164,7 +170,7 @@ class Monkey:
 
     def paste(self) -> None:
         row, col = self._cell()
-        self.window.probabilities_action.setChecked(False)
+        self.window.controller.update_view(show_probabilities=False)
         shape = (int(self.rng.integers(1, 5)), int(self.rng.integers(1, 5)))
         block = self.rng.normal(0, 3, shape).round(3)
         text = "\n".join("\t".join(repr(float(v)) for v in r) for r in block)
@@ -202,8 +208,38 @@ class Monkey:
         else:
             controls.temperature_slider.setValue(int(self.rng.integers(0, 1001)))
 
+    def sort(self) -> None:
+        """A sort from the Sort box or a header click (the user's two ways)."""
+        if self.rng.random() < 0.5:
+            combo = self.window.sort_combo
+            index = int(self.rng.integers(combo.count()))
+            combo.setCurrentIndex(index)
+            combo.activated.emit(index)
+        else:
+            model = self.window.table_model
+            column = int(self.rng.integers(model.columnCount()))
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if self.rng.random() < 0.5
+                else Qt.SortOrder.AscendingOrder
+            )
+            self.window.table.horizontalHeader().setSortIndicator(column, order)
+
+    def filter(self) -> None:
+        """A filter from the Show box, or a confusion-matrix drill-down."""
+        if self.rng.random() < 0.7:
+            combo = self.window.filter_combo
+            index = int(self.rng.integers(min(combo.count(), 8)))
+            combo.setCurrentIndex(index)
+            combo.activated.emit(index)
+        else:
+            c = self.window.document.n_classes
+            self.window.controller.show_confusion_cell(
+                int(self.rng.integers(c)), int(self.rng.integers(c))
+            )
+
     def select(self) -> None:
-        self.window._select_table_row(int(self.rng.integers(self.window.document.n_samples)))
+        self.window.select_sample(int(self.rng.integers(self.window.document.n_samples)))
 
     def drag(self) -> None:
         plot = self.window.sample_plot
@@ -268,7 +304,17 @@ class Monkey:
         n, c = doc.logits.shape
         model = w.table_model
         expected_columns = c + (c if doc.settings.target_mode == "probability" else 1) + 4
-        assert model.rowCount() == n, "table rows differ from the document"
+        control = w.controller
+        assert model.rowCount() == control.row_count(), "table rows differ from the order"
+        if control.view.filter.is_all:
+            assert model.rowCount() == n, "table rows differ from the document"
+        # One source of truth: the boxes and the header say what the table does.
+        assert w.sort_combo.currentData() == control.view.sort, "the Sort box disagrees"
+        assert (w.filter_combo.currentData() or control.view.filter) == control.view.filter, (
+            "the Show box disagrees"
+        )
+        indicator = w.table.horizontalHeader().sortIndicatorSection()
+        assert indicator == model.column_for_sort(control.view.sort), "the header disagrees"
         assert model.columnCount() == expected_columns, "table columns differ"
         reference = evaluate(doc.logits, doc.target(), **doc.settings.evaluate_kwargs())
         tol = 1e-3 if doc.settings.dtype in ("float16", "bfloat16") else 1e-5
@@ -284,7 +330,10 @@ class Monkey:
         shown = np.asarray(w.sample_plot.probability_bars.getData()[1], dtype=float)
         if c <= 40 and len(shown) != c:
             raise AssertionError("the sample plot does not show every class")
-        loss_text = model.index(row, model.column_of(Column.LOSS)).data()
+        table_row = control.row_of(row)
+        if table_row is None:
+            return
+        loss_text = model.index(table_row, model.column_of(Column.LOSS)).data()
         if ev.valid[row] and math.isfinite(float(ev.losses[row])) and loss_text in ("—", None):
             raise AssertionError("the table's loss cell is empty for a valid row")
 

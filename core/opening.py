@@ -1,0 +1,69 @@
+"""Opening a logits file for the window: read, check, evaluate — all of it off the GUI thread.
+
+:func:`prepare_file` is what the window's background job runs; the result carries the
+evaluation, so the document takes the table without computing it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from core.constants import IGNORE_INDEX
+from core.document import Settings
+from core.evaluation import Evaluation, evaluate
+from core.loaders import DataError, LoadedLogits, load_logits
+
+
+@dataclass
+class PreparedFile:
+    """A file read and evaluated: what the document needs, and what to tell the user."""
+
+    path: str
+    data: LoadedLogits
+    logits: np.ndarray
+    labels: np.ndarray
+    settings: Settings
+    evaluation: Evaluation
+    notices: list[str]
+
+
+def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> PreparedFile:
+    """Read ``path`` and evaluate it with ``settings`` (hard labels; class weights reset, since
+    the new table's classes are not the old ones). Raises ``DataError``."""
+    data = load_logits(path)
+    if as_probabilities and data.looks_like_probabilities:
+        data = data.as_log_probabilities()
+    notices = list(data.notices)
+    logits = copy_on_write(data.logits)
+    if logits is not data.logits:
+        # Drop the read-only map now: RSS counts a file's pages once per mapping that touched
+        # them, and the loader's checks touched every page of it.
+        data = replace(data, logits=logits)
+    if data.targets is None:
+        labels = np.full(data.logits.shape[0], IGNORE_INDEX, dtype=np.int64)
+        notices.append("the file has no labels: every sample is ignored until you set labels")
+    else:
+        labels = np.asarray(data.targets, dtype=np.int64)
+    settings = replace(settings, weight=None, target_mode="index")
+    try:
+        evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
+    except ValueError as exc:
+        raise DataError(f"{data.source}: {exc}") from exc
+    return PreparedFile(path, data, logits, labels, settings, evaluation, notices)
+
+
+def copy_on_write(logits: np.ndarray) -> np.ndarray:
+    """A read-only memory map reopened copy-on-write: edits touch private pages only.
+
+    The document can then edit in place without first copying a 200 MB file into memory, and
+    the file on disk never changes.
+    """
+    if not isinstance(logits, np.memmap) or logits.flags.writeable or not logits.filename:
+        return logits
+    if not logits.flags.c_contiguous:
+        return logits
+    return np.memmap(
+        logits.filename, dtype=logits.dtype, mode="c", offset=logits.offset, shape=logits.shape
+    )

@@ -1,0 +1,373 @@
+"""What the window shows besides the data: the selected sample, sort, filter, tabs, theme and scale.
+
+:class:`ViewState` is the one copy of these choices. It tells its listeners which fields changed,
+so a combo box and the table that both render ``sort`` can never disagree. The row order a sort
+and a filter give is computed here too (:func:`row_order`), from the document and its evaluation,
+in numpy: the table and every control read the same result. No Qt here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from core.evaluation import Evaluation
+
+# --- sorting ------------------------------------------------------------------------------------
+
+STATISTICS = ("loss", "p_true", "confidence", "margin", "entropy", "label", "prediction", "mark")
+"""Per-sample keys a table can be sorted by; ``logit:<c>``, ``probability:<c>`` and
+``target:<c>`` sort by one class column."""
+
+
+@dataclass(frozen=True)
+class Sort:
+    """Order rows by ``key`` (see :data:`STATISTICS`); NaN always sorts last."""
+
+    key: str
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        name, _, cls = self.key.partition(":")
+        if name in ("logit", "probability", "target"):
+            if not cls.isdigit():
+                raise ValueError(f"sort key {self.key!r} needs a class number, e.g. {name}:0")
+        elif self.key not in STATISTICS:
+            raise ValueError(f"unknown sort key {self.key!r}")
+
+    def describe(self, class_names: list[str]) -> str:
+        name, _, cls = self.key.partition(":")
+        what = {
+            "loss": "loss",
+            "p_true": "p(true)",
+            "confidence": "confidence",
+            "margin": "margin",
+            "entropy": "entropy",
+            "label": "label",
+            "prediction": "prediction",
+            "mark": "✓/✗",
+            "logit": "logit",
+            "probability": "p",
+            "target": "q",
+        }[name]
+        if cls:
+            index = int(cls)
+            what += f" of {class_names[index] if index < len(class_names) else cls}"
+        return f"{what}, {'highest' if self.descending else 'lowest'} first"
+
+
+SORT_CHOICES: tuple[tuple[str, Sort | None], ...] = (
+    ("table order", None),
+    ("loss, highest first", Sort("loss", True)),
+    ("p(true), lowest first — likely label issues", Sort("p_true", False)),
+    ("confidence, highest first", Sort("confidence", True)),
+    ("confidence, lowest first", Sort("confidence", False)),
+    ("margin, smallest first", Sort("margin", False)),
+    ("entropy, highest first", Sort("entropy", True)),
+)
+"""The sorts offered by name in the window's Sort box, in order."""
+
+
+# --- filtering ----------------------------------------------------------------------------------
+
+FILTER_KINDS = ("all", "wrong", "non-finite", "class", "predicted", "confusion", "samples")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Show only some samples. ``value``: a class for ``class`` / ``predicted``, a
+    ``(true, predicted)`` pair for ``confusion``, a tuple of sample indices for ``samples``."""
+
+    kind: str = "all"
+    value: Any = None
+    label: str = ""
+    """How a ``samples`` filter was made ("lasso on the data map"), for its description."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FILTER_KINDS:
+            raise ValueError(f"unknown filter {self.kind!r}")
+        if self.kind in ("class", "predicted") and not isinstance(self.value, (int, np.integer)):
+            raise ValueError(f"a {self.kind} filter needs a class number")
+        if self.kind == "confusion" and not (
+            isinstance(self.value, tuple) and len(self.value) == 2
+        ):
+            raise ValueError("a confusion filter needs a (true, predicted) pair")
+        if self.kind == "samples" and not isinstance(self.value, tuple):
+            object.__setattr__(self, "value", tuple(int(v) for v in np.ravel(self.value)))
+
+    @property
+    def is_all(self) -> bool:
+        return self.kind == "all"
+
+    def describe(self, class_names: list[str]) -> str:
+        def name(c: Any) -> str:
+            i = int(c)
+            return class_names[i] if 0 <= i < len(class_names) else f"class {i}"
+
+        if self.kind == "all":
+            return "all samples"
+        if self.kind == "wrong":
+            return "wrong predictions"
+        if self.kind == "non-finite":
+            return "non-finite rows"
+        if self.kind == "class":
+            return f"true class: {name(self.value)}"
+        if self.kind == "predicted":
+            return f"predicted: {name(self.value)}"
+        if self.kind == "confusion":
+            t, p = self.value
+            return f"true {name(t)} predicted as {name(p)}"
+        return self.label or f"{len(self.value):,} chosen samples"
+
+    def mask(self, ev: Evaluation) -> np.ndarray:
+        """(N,) bool: the samples this filter shows."""
+        n = ev.n_samples
+        if self.kind == "all":
+            return np.ones(n, dtype=bool)
+        if self.kind == "wrong":
+            return ev.valid & ~ev.correct
+        if self.kind == "non-finite":
+            return ~ev.finite
+        if self.kind == "class":
+            return ev.valid & (ev.targets == int(self.value))
+        if self.kind == "predicted":
+            return ev.predictions == int(self.value)
+        if self.kind == "confusion":
+            t, p = self.value
+            return ev.valid & ev.finite & (ev.targets == int(t)) & (ev.predictions == int(p))
+        chosen = np.asarray(self.value, dtype=np.int64)
+        mask = np.zeros(n, dtype=bool)
+        mask[chosen[(chosen >= 0) & (chosen < n)]] = True
+        return mask
+
+
+ALL = Filter()
+
+
+def sort_values(
+    key: str,
+    ev: Evaluation,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    soft_targets: np.ndarray | None,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """The float64 values of ``rows`` that ``key`` sorts by (NaN where there is none)."""
+    name, _, cls = key.partition(":")
+    if name == "logit":
+        return np.asarray(logits[rows, int(cls)], dtype=np.float64)
+    if name == "probability":
+        return np.asarray(ev.probabilities_of(rows)[:, int(cls)], dtype=np.float64)
+    if name == "target":
+        if soft_targets is None:
+            return np.full(len(rows), np.nan)
+        return np.asarray(soft_targets[rows, int(cls)], dtype=np.float64)
+    if name == "label":
+        return np.where(ev.valid[rows], labels[rows], np.nan).astype(np.float64)
+    if name == "prediction":
+        return ev.predictions[rows].astype(np.float64)
+    if name == "mark":
+        # wrong before right, ignored last: what a reviewer wants at the top.
+        return np.where(ev.valid[rows], ev.correct[rows].astype(np.float64), 2.0)
+    if name == "loss":
+        return np.where(ev.valid[rows], ev.losses[rows], np.nan).astype(np.float64)
+    values = {"p_true": ev.p_true, "confidence": ev.confidence}.get(name)
+    if values is None:
+        values = getattr(ev, name)  # margin, entropy: computed on first use
+    return np.asarray(values, dtype=np.float64)[rows]
+
+
+def row_order(
+    ev: Evaluation,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    soft_targets: np.ndarray | None,
+    sort: Sort | None,
+    filter: Filter,
+) -> np.ndarray | None:
+    """The samples in table order after ``filter`` and ``sort`` (None: all, unsorted).
+
+    A stable sort: ties keep table order, NaN last in both directions.
+    """
+    if sort is None and filter.is_all:
+        return None
+    rows = np.flatnonzero(filter.mask(ev))
+    if sort is not None and rows.size:
+        key = sort_values(sort.key, ev, logits, labels, soft_targets, rows)
+        nan = np.isnan(key)
+        if sort.descending:
+            key = -key
+        rows = rows[np.lexsort((key, nan))]
+    return rows.astype(np.int64)
+
+
+# --- the state itself ---------------------------------------------------------------------------
+
+VIEW_TABS = ("sample", "dataset")
+SIDE_TABS = ("options", "formula", "scratch", "sampling")
+THEME_NAMES = ("light", "dark")
+SCALE_RANGE = (1.0, 3.0)
+
+
+@dataclass
+class ViewFields:
+    """The fields of a view state (also what a workspace stores of it)."""
+
+    selected: int = 0
+    sort: Sort | None = None
+    filter: Filter = field(default_factory=Filter)
+    show_probabilities: bool = False
+    theme: str = "light"
+    scale: float = 1.0
+    presentation: bool = False
+    plot_focus: int | None = None
+    view_tab: str = "sample"
+    side_tab: str = "options"
+    side_panel: bool = True
+    preset_index: int = 0
+    top_k: int = 0
+    top_p: float = 1.0
+
+
+PERSISTED = (
+    "selected",
+    "sort",
+    "filter",
+    "show_probabilities",
+    "theme",
+    "scale",
+    "view_tab",
+    "side_tab",
+    "preset_index",
+    "top_k",
+    "top_p",
+)
+"""What workspaces, autosave and undo restore. Presentation mode and a focused plot are how the
+window is being shown right now, not part of the work."""
+
+UNDO_CONTEXT = ("selected", "sort", "filter")
+"""What an undone edit brings back with it: where the user was when making it."""
+
+
+def _validate(values: ViewFields) -> None:
+    if values.selected < 0:
+        raise ValueError("selected must be a sample index >= 0")
+    if values.sort is not None and not isinstance(values.sort, Sort):
+        raise ValueError("sort must be a Sort or None")
+    if not isinstance(values.filter, Filter):
+        raise ValueError("filter must be a Filter")
+    if values.theme not in THEME_NAMES:
+        raise ValueError(f"theme must be one of {THEME_NAMES}")
+    lo, hi = SCALE_RANGE
+    if not lo <= values.scale <= hi:
+        raise ValueError(f"scale must be in [{lo:g}, {hi:g}]")
+    if values.view_tab not in VIEW_TABS:
+        raise ValueError(f"view tab must be one of {VIEW_TABS}")
+    if values.side_tab not in SIDE_TABS:
+        raise ValueError(f"side tab must be one of {SIDE_TABS}")
+    if values.top_k < 0:
+        raise ValueError("top-k must be >= 0 (0 = off)")
+    if not 0 < values.top_p <= 1:
+        raise ValueError("top-p must be in (0, 1]")
+
+
+class ViewState:
+    """The evented view state: ``update(**changes)`` validates, applies and tells every listener
+    the set of fields that actually changed (nothing is sent when nothing changed)."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values = ViewFields(**values)
+        _validate(self._values)
+        self._listeners: list[Callable[[frozenset[str]], None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in _FIELD_NAMES:
+            return getattr(values, name)
+        raise AttributeError(name)
+
+    @property
+    def fields(self) -> ViewFields:
+        """A copy of every field."""
+        return replace(self._values)
+
+    def subscribe(self, callback: Callable[[frozenset[str]], None]) -> None:
+        self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[frozenset[str]], None]) -> None:
+        self._listeners.remove(callback)
+
+    def update(self, **changes: Any) -> frozenset[str]:
+        unknown = set(changes) - _FIELD_NAMES
+        if unknown:
+            raise ValueError(f"unknown view fields: {sorted(unknown)}")
+        new = replace(self._values, **changes)
+        _validate(new)
+        changed = frozenset(
+            name for name in changes if getattr(new, name) != getattr(self._values, name)
+        )
+        if changed:
+            self._values = new
+            for callback in list(self._listeners):
+                callback(changed)
+        return changed
+
+    def snapshot(self, names: Iterable[str] = PERSISTED) -> dict[str, Any]:
+        return {name: getattr(self._values, name) for name in names}
+
+    def to_json(self) -> dict[str, Any]:
+        """The persisted fields as plain JSON values."""
+        out: dict[str, Any] = {}
+        for name, value in self.snapshot().items():
+            if isinstance(value, Sort):
+                value = asdict(value)
+            elif isinstance(value, Filter):
+                value = {
+                    "kind": value.kind,
+                    "value": list(value.value) if isinstance(value.value, tuple) else value.value,
+                    "label": value.label,
+                }
+            out[name] = value
+        return out
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(ViewFields))
+
+
+def view_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Persisted view fields from JSON (a workspace), checked; unknown keys are dropped and a
+    malformed value raises ``ValueError`` naming the field. Older workspaces' keys still load."""
+    out: dict[str, Any] = {}
+    for name in PERSISTED:
+        if name not in data:
+            continue
+        value = data[name]
+        try:
+            if name == "sort":
+                value = (
+                    None if value is None else Sort(str(value["key"]), bool(value["descending"]))
+                )
+            elif name == "filter":
+                raw = value.get("value")
+                if value["kind"] == "confusion" or value["kind"] == "samples":
+                    raw = tuple(int(v) for v in raw)
+                value = Filter(str(value["kind"]), raw, str(value.get("label", "")))
+            elif name in ("selected", "preset_index", "top_k"):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("not a whole number")
+            elif name in ("scale", "top_p"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError("not a number")
+                value = float(value)
+            elif name == "show_probabilities":
+                value = bool(value)
+            elif not isinstance(value, str):
+                raise ValueError("not text")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"view field {name!r} is malformed ({exc})") from None
+        out[name] = value
+    _validate(replace(ViewFields(), **out))
+    return out

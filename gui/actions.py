@@ -1,0 +1,259 @@
+"""The window's menus and keyboard shortcuts. Each action sends an intent to the controller (or
+to the window's files); checkable actions render the view state they stand for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu
+from superqt.utils import signals_blocked
+
+from gui.plots import PLOT_NAMES
+
+if TYPE_CHECKING:
+    from core.document import Document
+    from gui.main_window import MainWindow
+
+
+class Actions(QObject):
+    """Builds the menu bar of ``window``; see each menu below."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._w = window
+        self._c = window.controller
+        self._files = window.files
+        bar = window.menuBar()
+        self._file_menu(bar.addMenu("&File"))
+        self._edit_menu(bar.addMenu("&Edit"))
+        self._view_menu(bar.addMenu("&View"))
+        self._presets_menu(bar.addMenu("&Presets"))
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self._w)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _file_menu(self, menu: QMenu) -> None:
+        f, w = self._files, self._w
+        self._action(
+            menu,
+            "&Open logits…",
+            f.open_dialog,
+            QKeySequence.StandardKey.Open,
+            tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)",
+        )
+        f.recent_menu = menu.addMenu("Open &recent")
+        f.rebuild_recent_menu()
+        menu.addSeparator()
+        self._action(
+            menu,
+            "&Save workspace",
+            f.save_workspace_action,
+            QKeySequence.StandardKey.Save,
+            tip="Everything — data, options, view — in a .softmaxlab.json file",
+        )
+        self._action(menu, "Save workspace as…", f.save_workspace_dialog)
+        self._action(
+            menu,
+            "Save logits &as…",
+            f.save_logits_dialog,
+            QKeySequence.StandardKey.SaveAs,
+            tip="Logits and labels to .npz or .csv",
+        )
+        self._action(
+            menu,
+            "&Export results table…",
+            f.export_results_dialog,
+            tip="Per-sample loss, prediction, confidence… as CSV",
+        )
+        self._action(menu, "Save &screenshot…", f.save_screenshot_dialog, tip="The window as a PNG")
+        export = menu.addMenu("Export &plot")
+        for plot, name in zip(w.plots(), PLOT_NAMES, strict=True):
+            self._action(
+                export, f"{name}…", lambda _=False, p=plot, n=name: f.export_plot_dialog(p, n)
+            )
+        menu.addSeparator()
+        self._action(menu, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+
+    def _edit_menu(self, menu: QMenu) -> None:
+        c, table = self._c, self._w.table
+        self.undo_action = self._action(menu, "&Undo", c.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(menu, "&Redo", c.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        menu.addSeparator()
+        self._action(menu, "&Copy", table.copy_selection, QKeySequence.StandardKey.Copy)
+        self._action(
+            menu,
+            "&Paste",
+            lambda: table.paste(QGuiApplication.clipboard().text()),
+            QKeySequence.StandardKey.Paste,
+        )
+        self._action(
+            menu,
+            "Copy as PyTorch &code",
+            self.copy_pytorch_code,
+            "Ctrl+Shift+C",
+            tip="A runnable script that rebuilds this table and prints the same loss",
+        )
+        self._action(
+            menu,
+            "Copy table as &Markdown",
+            lambda: self._files.copy_text(c.results_text("markdown"), "Markdown table"),
+        )
+        self._action(
+            menu,
+            "Copy table as &LaTeX",
+            lambda: self._files.copy_text(c.results_text("latex"), "LaTeX table"),
+        )
+        menu.addSeparator()
+        self._action(
+            menu,
+            "Add sample",
+            c.add_sample,
+            "Ctrl+Return",
+            tip="Add a sample below the selected one",
+        )
+        self._action(menu, "Duplicate sample", c.duplicate_sample, "Ctrl+D")
+        self._action(
+            menu,
+            "Remove sample",
+            lambda: c.remove_samples(table.selected_samples()),
+            "Ctrl+Backspace",
+        )
+        menu.addSeparator()
+        self._action(
+            menu, "Add class", lambda: c.add_class(table.current_class()), "Ctrl+Shift+Return"
+        )
+        self._action(
+            menu,
+            "Duplicate class",
+            lambda: c.duplicate_class(table.current_class()),
+            "Ctrl+Shift+D",
+        )
+        self._action(
+            menu,
+            "Remove class",
+            lambda: c.remove_class(table.current_class()),
+            "Ctrl+Shift+Backspace",
+        )
+        self._action(
+            menu, "Rename class…", lambda: table.rename_dialog(table.current_class()), "F2"
+        )
+        menu.addSeparator()
+        self._action(menu, "Randomize logits", lambda: c.randomize(), "Ctrl+R")
+        self._action(menu, "Reset to the notebook example", lambda: c.apply_preset(0))
+        for action in menu.actions():
+            # The table has its own copy/paste key handling; avoid ambiguous shortcuts.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _view_menu(self, menu: QMenu) -> None:
+        c = self._c
+        self.probabilities_action = self._action(
+            menu,
+            "Show &probabilities in the table",
+            lambda on: c.update_view(show_probabilities=bool(on)),
+            "Ctrl+P",
+        )
+        self.probabilities_action.setCheckable(True)
+        menu.addSeparator()
+        self.presentation_action = self._action(
+            menu,
+            "&Presentation mode",
+            lambda on: c.update_view(presentation=bool(on)),
+            "F11",
+            tip="Full screen, larger type, side panel hidden; PgUp/PgDn step presets",
+        )
+        self.presentation_action.setCheckable(True)
+        self.side_panel_action = self._action(
+            menu, "Show side &panel", lambda on: c.update_view(side_panel=bool(on)), "Ctrl+H"
+        )
+        self.side_panel_action.setCheckable(True)
+        self.dark_action = self._action(
+            menu,
+            "&Dark theme",
+            lambda on: c.update_view(theme="dark" if on else "light"),
+            "Ctrl+Shift+T",
+        )
+        self.dark_action.setCheckable(True)
+        self._action(menu, "&Bigger", lambda: c.step_scale(1), QKeySequence.StandardKey.ZoomIn)
+        self._action(menu, "&Smaller", lambda: c.step_scale(-1), QKeySequence.StandardKey.ZoomOut)
+        self._action(menu, "Actual size", lambda: c.set_scale(1.0), "Ctrl+0")
+        menu.addSeparator()
+        self.play_action = self._action(
+            menu,
+            "&Play temperature",
+            lambda on: c.set_playing(bool(on)),
+            "Ctrl+Space",
+            tip="Sweep T from 0.1 to 10 and back, live",
+        )
+        self.play_action.setCheckable(True)
+        c.sigAnimating.connect(lambda _on: self._render_play())
+        focus = menu.addMenu("&Focus one plot")
+        for i, name in enumerate(PLOT_NAMES):
+            self._action(
+                focus, name, lambda _=False, i=i: c.update_view(plot_focus=i), f"Alt+{i + 1}"
+            )
+        self._action(focus, "All plots", lambda: c.update_view(plot_focus=None), "Alt+0")
+        c.sigStyleChanged.connect(lambda _theme: self.render(frozenset({"theme"})))
+        self.render(frozenset({"show_probabilities", "presentation", "side_panel", "theme"}))
+
+    def _presets_menu(self, menu: QMenu) -> None:
+        c = self._c
+        group = QActionGroup(self._w)
+        self.preset_actions: list[QAction] = []
+        for i, (name, description) in enumerate(c.presets()):
+            action = QAction(name, self._w, checkable=True)
+            action.setStatusTip(description)
+            action.triggered.connect(lambda _=False, i=i: c.apply_preset(i))
+            group.addAction(action)
+            menu.addAction(action)
+            self.preset_actions.append(action)
+        self.preset_actions[0].setChecked(True)
+        menu.addSeparator()
+        self._action(menu, "Next preset", lambda: c.step_preset(1), "PgDown")
+        self._action(menu, "Previous preset", lambda: c.step_preset(-1), "PgUp")
+
+    # --- state -> actions -----------------------------------------------------------------------
+
+    def render(self, fields: frozenset[str]) -> None:
+        """Checkable actions show the view state they stand for."""
+        view = self._c.view
+        for action, on in (
+            (self.probabilities_action, view.show_probabilities),
+            (self.presentation_action, view.presentation),
+            (self.side_panel_action, view.side_panel),
+            (self.dark_action, view.theme == "dark"),
+        ):
+            with signals_blocked(action):
+                action.setChecked(bool(on))
+        if "preset_index" in fields:
+            with signals_blocked(self.preset_actions[view.preset_index]):
+                self.preset_actions[view.preset_index].setChecked(True)
+
+    def _render_play(self) -> None:
+        with signals_blocked(self.play_action):
+            self.play_action.setChecked(self._c.playing)
+
+    def render_history(self, doc: Document) -> None:
+        self.undo_action.setEnabled(doc.can_undo)
+        self.undo_action.setText(f"&Undo {doc.undo_text}".rstrip())
+        self.redo_action.setEnabled(doc.can_redo)
+        self.redo_action.setText(f"&Redo {doc.redo_text}".rstrip())
+
+    def copy_pytorch_code(self) -> str:
+        try:
+            code = self._c.pytorch_code()
+        except ValueError as exc:
+            self._c.sigMessage.emit(str(exc))
+            return ""
+        self._files.copy_text(code, "PyTorch code")
+        return code

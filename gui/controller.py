@@ -1,0 +1,651 @@
+"""The one source of truth of a window: the document, the view state, and every call into core.
+
+Widgets never talk to each other, and none keeps its own copy of what it shows: they render
+what the :class:`Controller` publishes and send user intent back through its methods. Changes
+are routed by kind, so that each view does only the work its kind needs:
+
+* ``sigLayoutChanged`` — rows or columns came or went (the table resets);
+* ``sigDataChanged(change, rows)`` — numbers changed (data or options): views redraw;
+* ``sigNamesChanged`` — a class was renamed: labels only, nothing is recomputed;
+* ``sigSelectionChanged(sample)`` — a selection moves markers, recomputes nothing;
+* ``sigOrderChanged`` — the sort or filter changed: the table reorders, its boxes follow;
+* ``sigStyleChanged(theme)`` — theme or scale: restyle only;
+* ``sigViewChanged(fields)`` — tabs, presentation mode, a focused plot, the probability view.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCALES", "Change", "Controller"]
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core import formatting as fmt
+from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
+from core.devices import available_devices
+from core.display import LossCurve, SampleView, heatmap_rows, loss_curve, sample_view
+from core.document import Change, Document
+from core.evaluation import Evaluation
+from core.explain import SampleExplanation, SoftmaxComparison, compare_softmaxes, explain_sample
+from core.metrics import DatasetSummary, TemperatureFit, fit_temperature, summarize
+from core.parsing import parse_number
+from core.presets import DEFAULT_PRESET, PRESETS, random_table
+from core.sampling import Truncation, truncate
+from core.snippet import pytorch_snippet
+from core.tables import results_latex, results_markdown
+from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, ViewState, row_order
+from gui.theme import THEMES, Theme
+from gui.workers import Jobs
+
+DATASET_TOP_K_CELLS = 5_000_000
+"""Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""
+SUMMARY_DELAY_MS = 150
+PLAY_STEPS, PLAY_INTERVAL_MS = 60, 50
+SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+
+
+class Controller(QObject):
+    """Owns one :class:`Document` and one :class:`ViewState`; see the module docstring."""
+
+    sigLayoutChanged = Signal()
+    sigDataChanged = Signal(object, object)  # Change, changed rows (np.ndarray) or None
+    sigNamesChanged = Signal()
+    sigSelectionChanged = Signal(int)
+    sigOrderChanged = Signal()
+    sigStyleChanged = Signal(object)  # Theme
+    sigViewChanged = Signal(object)  # frozenset of view-state field names
+    sigHistoryChanged = Signal()
+    sigMessage = Signal(str)
+    sigSummaryReady = Signal()
+    sigAnimating = Signal(bool)  # axes hold still while True
+    sigFitRunning = Signal(bool)
+    sigTemperatureFitted = Signal(object)  # TemperatureFit
+
+    def __init__(self, document: Document | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document or DEFAULT_PRESET.new_document()
+        self.view = ViewState()
+        self.jobs = Jobs(self)
+        self._order: np.ndarray | None = None
+        self._cache: dict[str, Any] = {}
+        self._row_cache: dict[int, np.ndarray] = {}
+        self._summary: DatasetSummary | None = None
+        self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
+        self._summary_timer.timeout.connect(self.refresh_summary)
+        self._drag_serial = 0
+        self._animating = False
+        self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
+        self._play_timer.timeout.connect(self._play_step)
+        self._play_phase = 0
+        self._play_serial = 0
+        self._quietly = False  # view changes the document handler announces itself
+        self._last_shape = self._shape()
+        self._curve_top: float | None = None
+        self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
+        self.document.subscribe(self._on_document_changed)
+        self.view.subscribe(self._on_view_changed)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.document.evaluation
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.document.class_names
+
+    @property
+    def selected(self) -> int:
+        return int(self.view.selected)
+
+    @property
+    def theme(self) -> Theme:
+        return THEMES[self.view.theme].scaled(self.view.scale)
+
+    @property
+    def order(self) -> np.ndarray | None:
+        """The samples in table order (None: all of them, unsorted)."""
+        return self._order
+
+    @property
+    def animating(self) -> bool:
+        return self._animating
+
+    def row_count(self) -> int:
+        return self.document.n_samples if self._order is None else int(self._order.size)
+
+    def sample_at(self, row: int) -> int:
+        return int(row if self._order is None else self._order[row])
+
+    def row_of(self, sample: int) -> int | None:
+        """The table row showing ``sample``, or None when the filter hides it."""
+        if self._order is None:
+            return sample if 0 <= sample < self.document.n_samples else None
+        hits = np.flatnonzero(self._order == sample)
+        return int(hits[0]) if hits.size else None
+
+    @staticmethod
+    def devices() -> list[str]:
+        return available_devices()
+
+    # --- numbers for the views (computed in core, cached per evaluation) ----------------------
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def sample_view(self) -> SampleView:
+        row = self.selected
+        return self._cached(
+            f"sample:{row}",
+            lambda: sample_view(self.evaluation, self.document.logits[row], self.class_names, row),
+        )
+
+    def loss_curve(self) -> LossCurve:
+        """The loss curve's dots; its y axis remembers its last height (grow at once, shrink
+        only when clearly too tall), so live edits do not make it jump."""
+
+        def compute() -> LossCurve:
+            curve = loss_curve(self.evaluation, self._curve_top)
+            self._curve_top = curve.y_top
+            return curve
+
+        return self._cached("curve", compute)
+
+    def sample_curve(self, p: np.ndarray) -> np.ndarray:
+        from core.display import sample_loss_curve
+
+        return sample_loss_curve(self.evaluation, self.selected, p)
+
+    def heatmap_rows(self, pixels: float) -> np.ndarray | None:
+        return heatmap_rows(self.document.n_samples, pixels)
+
+    def probabilities_of(self, rows: np.ndarray | None) -> np.ndarray:
+        ev = self.evaluation
+        return ev.probabilities if rows is None else ev.probabilities_of(rows)
+
+    def probabilities_row(self, sample: int) -> np.ndarray:
+        """One sample's probabilities, cached: every cell of a table row asks for them."""
+        cached = self._row_cache.get(sample)
+        if cached is None:
+            if len(self._row_cache) > 512:
+                self._row_cache.clear()
+            cached = self._row_cache[sample] = self.evaluation.probabilities_of([sample])[0]
+        return cached
+
+    def explanation(self) -> SampleExplanation:
+        row = self.selected
+        return explain_sample(self.evaluation, self.document.logits[row], row)
+
+    def comparison(self) -> SoftmaxComparison:
+        s = self.document.settings
+        return compare_softmaxes(
+            self.document.logits[self.selected],
+            s.temperature,
+            s.dtype,
+            self.sample_view().probabilities,
+        )
+
+    def truncation(self) -> Truncation:
+        k = int(self.view.top_k) or None
+        p = float(self.view.top_p)
+        return truncate(self.sample_view().probabilities, k, None if p >= 1.0 else p)
+
+    def summary(self) -> DatasetSummary:
+        """The dataset metrics of the current evaluation (computed now if stale)."""
+        if self._summary is None:
+            self.refresh_summary()
+        assert self._summary is not None
+        return self._summary
+
+    def refresh_summary(self) -> None:
+        ev = self.evaluation
+        self._summary_timer.stop()
+        top_k = 5 if ev.n_samples * ev.n_classes <= DATASET_TOP_K_CELLS else 0
+        self._summary = summarize(ev, top_k=top_k)
+        self.sigSummaryReady.emit()
+
+    def pytorch_code(self) -> str:
+        """A runnable script that rebuilds the table and prints the same loss (ValueError for
+        tables too large to be useful as code)."""
+        return pytorch_snippet(self.document)
+
+    def results_text(self, kind: str) -> str:
+        """The results table as "markdown" or "latex"."""
+        write = results_markdown if kind == "markdown" else results_latex
+        return write(self.document)
+
+    @staticmethod
+    def presets() -> list[tuple[str, str]]:
+        """(name, description) of every preset, in menu order."""
+        return [(p.name, p.description) for p in PRESETS]
+
+    def fit_ready(self) -> bool:
+        ev = self.evaluation
+        return ev.target_kind == "index" and bool((ev.valid & ev.finite).any())
+
+    def status_text(self) -> str:
+        ev = self.evaluation
+        s = self.document.settings
+        if ev.options.reduction == "none":
+            loss = f"loss: per sample (sum {fmt.number(ev.loss_sum)})"
+        else:
+            loss = f"{ev.options.reduction} loss = {fmt.number(float(ev.loss))}"
+        parts = [
+            loss,
+            f"accuracy {ev.n_correct}/{ev.n_valid}",
+            f"{ev.n_samples:,} × {ev.n_classes:,}",
+            f"{ev.device} · {ev.dtype}",
+            f"T = {fmt.short(s.temperature)}",
+        ]
+        if ev.n_nonfinite:
+            parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
+        if ev.device_fallback:
+            parts.append(f"⚠ {ev.device_fallback}")
+        return "   ·   ".join(parts)
+
+    # --- document -> views --------------------------------------------------------------------
+
+    def _on_document_changed(self, change: Change) -> None:
+        doc = self.document
+        context = doc.restored_context
+        rows = doc.changed_rows
+        self._cache.clear()
+        self._row_cache.clear()
+        if change != Change.NAMES:
+            self._summary = None
+        shape = self._shape()
+        layout = shape != self._last_shape or bool(change & Change.STRUCTURE)
+        self._last_shape = shape
+        if layout or context:
+            fixes: dict[str, Any] = dict(context or {})
+            filt = fixes.get("filter", self.view.filter)
+            if change & Change.STRUCTURE and context is None and filt.kind == "samples":
+                fixes["filter"] = ALL  # sample numbers moved
+            fixes["selected"] = min(fixes.get("selected", self.selected), doc.n_samples - 1)
+            fixes["filter"] = self._valid_filter(fixes.get("filter", self.view.filter))
+            fixes["sort"] = self._valid_sort(fixes.get("sort", self.view.sort))
+            self._quietly = True
+            try:
+                changed = self.view.update(**fixes)
+            finally:
+                self._quietly = False
+            self._recompute_order()
+            self.sigLayoutChanged.emit()
+            self._announce(changed - {"sort", "filter"})
+            if changed & {"sort", "filter"}:
+                self.sigOrderChanged.emit()
+        if change == Change.NAMES:
+            self.sigNamesChanged.emit()
+        else:
+            self.sigDataChanged.emit(change, rows)
+        self.sigHistoryChanged.emit()
+        self._schedule_summary()
+
+    def _shape(self) -> tuple[int, int, str]:
+        """What the table's rows and columns depend on."""
+        doc = self.document
+        return doc.n_samples, doc.n_classes, doc.settings.target_mode
+
+    def _valid_filter(self, filt: Filter) -> Filter:
+        c = self.document.n_classes
+        if filt.kind in ("class", "predicted") and not 0 <= int(filt.value) < c:
+            return ALL
+        if filt.kind == "confusion" and not all(0 <= int(v) < c for v in filt.value):
+            return ALL
+        return filt
+
+    def _valid_sort(self, sort: Sort | None) -> Sort | None:
+        if sort is None:
+            return None
+        name, _, cls = sort.key.partition(":")
+        if cls and int(cls) >= self.document.n_classes:
+            return None
+        if name == "target" and self.document.settings.target_mode != "probability":
+            return None
+        return sort
+
+    def _on_view_changed(self, changed: frozenset[str]) -> None:
+        if self._quietly:
+            return  # the document handler announces in its own order
+        if changed & {"sort", "filter"}:
+            self._recompute_order()
+            self.sigOrderChanged.emit()
+        self._announce(changed - {"sort", "filter"})
+
+    def _announce(self, changed: frozenset[str]) -> None:
+        if "selected" in changed:
+            self.sigSelectionChanged.emit(self.selected)
+        if changed & {"theme", "scale"}:
+            self.sigStyleChanged.emit(self.theme)
+        rest = changed - {"selected", "theme", "scale"}
+        if rest:
+            self.sigViewChanged.emit(frozenset(rest))
+        if "view_tab" in rest:
+            self._schedule_summary()
+
+    def _recompute_order(self) -> None:
+        doc = self.document
+        self._order = row_order(
+            doc.evaluation,
+            doc.logits,
+            doc.labels,
+            doc.soft_targets,
+            self.view.sort,
+            self.view.filter,
+        )
+
+    def _schedule_summary(self) -> None:
+        # Dataset metrics cost O(N) plus a top-k pass: only while that tab shows, once a burst.
+        if self.view.view_tab == "dataset" and self._summary is None:
+            self._summary_timer.start()
+
+    # --- view intents -------------------------------------------------------------------------
+
+    def select(self, sample: int) -> None:
+        """Select a sample; one the filter hides brings every sample back into view first."""
+        if not 0 <= sample < self.document.n_samples:
+            return
+        changes: dict[str, Any] = {"selected": int(sample)}
+        if self.row_of(sample) is None:
+            changes["filter"] = ALL
+        self.view.update(**changes)
+
+    def set_sort(self, sort: Sort | None) -> None:
+        """Order the table (also re-sorts when chosen again: edited values moved)."""
+        if not self.view.update(sort=sort):
+            self._recompute_order()
+            self.sigOrderChanged.emit()
+
+    def set_filter(self, filt: Filter) -> None:
+        if not self.view.update(filter=self._valid_filter(filt)):
+            self._recompute_order()
+            self.sigOrderChanged.emit()
+
+    def show_confusion_cell(self, true_class: int, predicted: int) -> None:
+        """The confusion-matrix drill-down: that cell's samples, worst first, the first selected."""
+        self.view.update(filter=Filter("confusion", (int(true_class), int(predicted))))
+        self.set_sort(Sort("loss", True))
+        n = self.row_count()
+        description = self.view.filter.describe(self.class_names)
+        self.sigMessage.emit(f"Table: {description} ({n:,} samples, worst first)")
+        if n:
+            self.select(self.sample_at(0))
+
+    def update_view(self, **changes: Any) -> None:
+        """Any other view field (tabs, probability view, side panel, focused plot, top-k/p)."""
+        try:
+            self.view.update(**changes)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+
+    def set_scale(self, scale: float) -> None:
+        self.view.update(scale=min(max(float(scale), SCALES[0]), SCALES[-1]))
+        self.sigMessage.emit(f"Scale {fmt.short(self.view.scale)}×")
+
+    def step_scale(self, step: int) -> None:
+        current = min(range(len(SCALES)), key=lambda i: abs(SCALES[i] - self.view.scale))
+        self.set_scale(SCALES[min(max(current + step, 0), len(SCALES) - 1)])
+
+    # --- edit intents -------------------------------------------------------------------------
+
+    def _guard(self, edit: Any, *args: Any, **kwargs: Any) -> bool:
+        try:
+            edit(*args, **kwargs)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+            return False
+        return True
+
+    def edit_logit(self, sample: int, cls: int, text: object) -> bool:
+        """A typed logit (any float text: inf, −inf and NaN are data)."""
+        try:
+            value = parse_number(text)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+            return False
+        name = self.class_names[cls]
+        return self._guard(
+            self.document.set_logits, [sample], [cls], value, text=f"Edit z[{sample}, {name}]"
+        )
+
+    def edit_target(self, sample: int, cls: int, text: object) -> bool:
+        try:
+            value = parse_number(text)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+            return False
+        return self._guard(self.document.set_soft_targets, [sample], [cls], value)
+
+    def edit_label(self, sample: int, value: object) -> bool:
+        try:
+            label = self.label_from_text(value)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not changed: {exc}")
+            return False
+        return self._guard(
+            self.document.set_labels, [sample], label, text=f"Set label of sample {sample}"
+        )
+
+    def label_from_text(self, value: object) -> int:
+        """A label from a class name, a class index or "ignore"."""
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        text = str(value).strip()
+        ignore = self.document.settings.ignore_index
+        if text.lower() in ("ignore", str(ignore)):
+            return ignore
+        if text in self.class_names:
+            return self.class_names.index(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a class name or index") from None
+
+    def paste(self, row: int, cls: int, block: np.ndarray) -> None:
+        """Paste a block of logits at a table row (in table order) and class."""
+        if not 0 <= row < self.row_count():
+            self.sigMessage.emit("Not pasted: no sample is shown here (see the Show box)")
+            return
+        if self._order is not None and block.shape[0] > 1:
+            self.sigMessage.emit(
+                "Not pasted: the table is sorted or filtered: show all samples in table order "
+                "to paste several rows"
+            )
+            return
+        try:
+            message = self.document.paste_logits(self.sample_at(row), cls, block)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not pasted: {exc}")
+            return
+        self.sigMessage.emit(message[0].upper() + message[1:])
+
+    def rename_class(self, cls: int, name: str) -> None:
+        try:
+            self.document.rename_class(cls, name)
+        except ValueError as exc:
+            self.sigMessage.emit(f"Not renamed: {exc}")
+
+    def add_sample(self) -> None:
+        at = self.selected + 1
+        if self._guard(
+            self.document.insert_samples, at, np.zeros((1, self.document.n_classes)), [0]
+        ):
+            self.select(at)
+
+    def duplicate_sample(self) -> None:
+        if self._guard(self.document.duplicate_samples, [self.selected]):
+            self.select(self.selected + 1)
+
+    def remove_samples(self, samples: list[int]) -> None:
+        self._guard(self.document.remove_samples, sorted(set(samples)) or [self.selected])
+
+    def add_class(self, after: int) -> None:
+        self._guard(self.document.insert_class, after + 1)
+
+    def duplicate_class(self, cls: int) -> None:
+        self._guard(self.document.duplicate_class, cls)
+
+    def remove_class(self, cls: int) -> None:
+        self._guard(self.document.remove_classes, [cls])
+
+    def randomize(self, seed: int | None = None) -> None:
+        doc = self.document
+        logits, labels = random_table(doc.n_samples, doc.n_classes, seed)
+        self._guard(
+            doc.replace_all,
+            logits,
+            labels,
+            doc.class_names,
+            settings=doc.settings,
+            text="Randomize logits",
+        )
+
+    def apply_preset(self, index: int) -> None:
+        index %= len(PRESETS)
+        preset = PRESETS[index]
+        if self._guard(preset.apply, self.document):
+            self.view.update(preset_index=index, selected=0)
+            self.sigMessage.emit(f"{preset.name}: {preset.description}")
+
+    def step_preset(self, step: int) -> None:
+        self.apply_preset(self.view.preset_index + step)
+
+    def set_options(
+        self, merge_key: object = None, text: str | None = None, **changes: Any
+    ) -> bool:
+        """Change loss options (temperature, smoothing, reduction, weights, device, dtype, target
+        mode); a run of changes with one ``merge_key`` (a slider drag) is one undo step."""
+        return self._guard(self.document.set_settings, text, merge_key=merge_key, **changes)
+
+    def end_merge(self) -> None:
+        self.document.end_merge()
+
+    def drag_logit(self, cls: int, value: float) -> None:
+        self._set_animating(True)
+        self._guard(
+            self.document.set_logits,
+            [self.selected],
+            [cls],
+            round(value, 3),
+            text="Drag logit",
+            merge_key=("drag", self._drag_serial),
+        )
+
+    def end_drag(self) -> None:
+        self.document.end_merge()
+        self._drag_serial += 1
+        self._set_animating(False)
+
+    def undo(self) -> None:
+        self.document.undo()
+
+    def redo(self) -> None:
+        self.document.redo()
+
+    def _set_animating(self, on: bool) -> None:
+        if on != self._animating:
+            self._animating = on
+            self.sigAnimating.emit(on)
+
+    # --- the temperature animation ------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def set_playing(self, on: bool) -> None:
+        """Sweep T 0.1 → 10 → 0.1 (log scale) live; one undo step restores T."""
+        if on == self.playing:
+            return
+        if on:
+            self._play_phase = 0
+            self._play_serial += 1
+            self._set_animating(True)
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+            self.document.end_merge()
+            self._set_animating(False)
+
+    def _play_step(self) -> None:
+        k = self._play_phase % (2 * PLAY_STEPS)
+        fraction = k / PLAY_STEPS if k <= PLAY_STEPS else 2 - k / PLAY_STEPS
+        temperature = round(10 ** (-1 + 2 * fraction), 4)
+        self._play_phase += 1
+        if not self.set_options(
+            merge_key=("play", self._play_serial), text="Play temperature", temperature=temperature
+        ):
+            self.set_playing(False)
+
+    # --- background work ----------------------------------------------------------------------
+
+    def fit_temperature(self) -> None:
+        """Find the T that minimises the NLL (core.metrics, off the GUI thread), then apply it."""
+        doc = self.document
+        if doc.settings.target_mode != "index":
+            self.sigMessage.emit("Temperature fitting needs class labels, not probability targets")
+            return
+        # The worker reads its own copy: an edit during the fit must not race with it.
+        logits = doc.logits if not doc.logits.flags.writeable else doc.logits.copy()
+        s = doc.settings
+        weight = None if s.weight is None else np.asarray(s.weight)
+        self.sigFitRunning.emit(True)
+        self.sigMessage.emit("Fitting the temperature…")
+        labels = doc.labels.copy()
+
+        def work() -> TemperatureFit:
+            return fit_temperature(
+                logits, labels, ignore_index=s.ignore_index, weight=weight, device=s.device
+            )
+
+        self.jobs.start("fit", work, done=self._on_fitted, failed=self._on_fit_failed)
+
+    def _on_fit_failed(self, exc: BaseException) -> None:
+        self.sigFitRunning.emit(False)
+        self.sigMessage.emit(f"Could not fit the temperature: {exc}")
+
+    def _on_fitted(self, fit: TemperatureFit) -> None:
+        self.sigFitRunning.emit(False)
+        temperature = min(max(round(float(fit.temperature), 4), TEMPERATURE_MIN), TEMPERATURE_MAX)
+        self.set_options(text="Fit temperature", temperature=temperature)
+        self.sigMessage.emit(
+            f"Fitted T = {fmt.short(fit.temperature)}: NLL {fmt.number(fit.nll_before)} → "
+            f"{fmt.number(fit.nll_after)}, ECE {fmt.number(fit.ece_before)} → "
+            f"{fmt.number(fit.ece_after)}"
+        )
+        self.sigTemperatureFitted.emit(fit)
+
+    def replace_document(
+        self,
+        logits: Any,
+        labels: Any,
+        class_names: list[str],
+        *,
+        text: str,
+        settings: Any = None,
+        soft_targets: Any = None,
+        evaluation: Evaluation | None = None,
+    ) -> bool:
+        """Swap in a whole table (a file, a workspace, an API call) as one undo step."""
+        ok = self._guard(
+            self.document.replace_all,
+            logits,
+            labels,
+            class_names,
+            soft_targets,
+            settings,
+            text=text,
+            evaluation=evaluation,
+        )
+        if ok:
+            self.view.update(selected=0, sort=None, filter=ALL)
+        return ok
+
+    def settings_for_file(self) -> Any:
+        return replace(self.document.settings, weight=None)

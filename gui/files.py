@@ -1,0 +1,377 @@
+"""Files: opening logits and workspaces, recent files, autosave, preferences and every export.
+
+:class:`Files` talks to the controller only (and shows its dialogs over the window it is given);
+reading and evaluating a file runs off the GUI thread through the controller's jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+
+from core.loaders import DataError, save_logits, save_results_csv
+from core.opening import PreparedFile, prepare_file
+from core.results import results_columns
+from core.view_state import view_from_json
+from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from gui.controller import SCALES, Controller
+from gui.plotkit import export_widget
+
+MAX_RECENT = 8
+AUTOSAVE_DELAY_MS = 500
+OPEN_FILTER = "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;All files (*)"
+
+
+def state_dir() -> Path:
+    """Where autosave lives: $SOFTMAX_LAB_STATE_DIR, else the platform's app-data folder."""
+    folder = os.environ.get("SOFTMAX_LAB_STATE_DIR") or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppDataLocation
+    )
+    path = Path(folder or Path.home() / ".softmax-lab")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def autosave_path() -> Path:
+    return state_dir() / f"autosave{SUFFIX}"
+
+
+class Files(QObject):
+    """File handling for one window. ``autosave`` and the close question are on in the app and
+    off by default, so that tests and embedding code get no files written and no dialogs."""
+
+    sigFileLoaded = Signal(str)
+    sigLoadFailed = Signal(str)
+    sigTitleChanged = Signal(str)  # the file or workspace the window shows
+
+    def __init__(self, controller: Controller, window: QWidget, *, autosave: bool = False) -> None:
+        super().__init__(window)
+        self._c = controller
+        self._window = window
+        self._autosave = autosave
+        self.workspace_path: Path | None = None
+        self.recent_menu: QMenu | None = None
+        self._progress: QProgressDialog | None = None
+        self._ask_probabilities = True
+        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+        self._autosave_timer.timeout.connect(self.write_autosave)
+        controller.sigHistoryChanged.connect(self._on_history_changed)
+
+    def _message(self, text: str) -> None:
+        self._c.sigMessage.emit(text)
+
+    # --- opening --------------------------------------------------------------------------------
+
+    def load_file(self, path: str | Path, as_probabilities: bool | None = None) -> None:
+        """Open a logits file without blocking the window; emits sigFileLoaded or sigLoadFailed.
+
+        A file whose rows are already probabilities asks whether to take their log (unless
+        ``as_probabilities`` says). A failed load shows why and leaves the table as it was.
+        """
+        path = str(path)
+        if path.endswith(".json"):
+            self.open_workspace(path)
+            return
+        self._ask_probabilities = as_probabilities is None
+        settings = self._c.document.settings
+        self._c.jobs.start(
+            "load",
+            prepare_file,
+            path,
+            settings,
+            bool(as_probabilities),
+            done=self._on_loaded,
+            failed=lambda exc, p=path: self._on_load_failed(p, exc),
+        )
+        self._message(f"Opening {path}…")
+        self._show_progress(Path(path).name)
+
+    def _show_progress(self, name: str) -> None:
+        if self._progress is None:
+            self._progress = QProgressDialog("", "Cancel", 0, 0, self._window)
+            self._progress.setWindowTitle("Softmax Lab")
+            self._progress.setMinimumDuration(400)
+            self._progress.setWindowModality(Qt.WindowModality.WindowModal)
+            self._progress.canceled.connect(self.cancel_load)
+        self._progress.setLabelText(f"Opening {name}…")
+        self._progress.reset()
+        self._progress.setRange(0, 0)
+        self._progress.setValue(0)
+
+    def cancel_load(self) -> None:
+        self._c.jobs.cancel("load")
+        self._close_progress()
+        self._message("Opening cancelled; nothing changed")
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.reset()
+            self._progress.hide()
+
+    def _on_loaded(self, prepared: PreparedFile) -> None:
+        self._close_progress()
+        data = prepared.data
+        name = Path(prepared.path).name
+        if data.looks_like_probabilities and self._ask_probabilities:
+            answer = QMessageBox.question(
+                self._window,
+                "Probabilities, not logits?",
+                f"Every row of {name} is in [0, 1] and sums to 1: these look like "
+                "probabilities. Take their log and use that as logits? (softmax(log p) = p)",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.load_file(prepared.path, as_probabilities=True)
+                return
+        names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
+        if not self._c.replace_document(
+            prepared.logits,
+            prepared.labels,
+            names,
+            settings=prepared.settings,
+            evaluation=prepared.evaluation,
+            text=f"Open {name}",
+        ):
+            self._failed(f"{name}: could not be used")
+            return
+        self.remember_recent(prepared.path)
+        self.workspace_path = None
+        self.sigTitleChanged.emit(name)
+        n, c = data.logits.shape
+        notes = "; ".join(prepared.notices)
+        self._message(f"Opened {name}: {n:,} × {c:,}" + (f" — {notes}" if notes else ""))
+        self.sigFileLoaded.emit(prepared.path)
+
+    def _on_load_failed(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, DataError):
+            self._failed(str(exc))
+        else:  # a bug must reach the user as a message, not a dead thread
+            self._failed(f"{path}: could not open ({type(exc).__name__}: {exc})")
+
+    def _failed(self, message: str) -> None:
+        self._close_progress()
+        self._message(f"Not opened: {message}")
+        self.sigLoadFailed.emit(message)
+        if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
+            QMessageBox.warning(self._window, "Could not open the file", message)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)
+        if path:
+            self.load_file(path)
+
+    # --- recent files ---------------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = QSettings().value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def remember_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
+        QSettings().setValue("recentFiles", recent)
+        self.rebuild_recent_menu()
+
+    def rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = menu.addAction(Path(path).name)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+        menu.setEnabled(bool(recent))
+
+    # --- workspaces and autosave ----------------------------------------------------------------
+
+    def _workspace(self) -> Workspace:
+        return Workspace.from_document(self._c.document, self._c.view.to_json())
+
+    def save_workspace(self, path: str | Path) -> None:
+        """Write the whole state (data, options, view) to a .softmaxlab.json file, atomically."""
+        save_workspace(path, self._workspace())
+        self.workspace_path = Path(path)
+        self._c.document.mark_clean()
+        self._c.sigHistoryChanged.emit()
+        self.sigTitleChanged.emit(Path(path).name)
+
+    def open_workspace(self, path: str | Path) -> bool:
+        """Restore a workspace exactly; a bad file shows why and changes nothing."""
+        try:
+            ws = load_workspace(path)
+        except DataError as exc:
+            self._failed(str(exc))
+            return False
+        if not self._c.replace_document(
+            ws.logits,
+            ws.labels,
+            ws.class_names,
+            settings=ws.settings,
+            soft_targets=ws.soft_targets,
+            text=f"Open {Path(path).name}",
+        ):
+            return False
+        view = view_from_json(ws.view)
+        view["selected"] = min(int(view.get("selected", 0)), self._c.document.n_samples - 1)
+        self._c.update_view(**view)
+        self.workspace_path = Path(path)
+        if Path(path) != autosave_path():
+            self.remember_recent(str(path))
+            self._c.document.mark_clean()
+            self._c.sigHistoryChanged.emit()
+        self.sigTitleChanged.emit(Path(path).name)
+        self._message(f"Opened workspace {Path(path).name}")
+        self.sigFileLoaded.emit(str(path))
+        return True
+
+    def _on_history_changed(self) -> None:
+        if self._autosave:
+            self._autosave_timer.start()
+
+    def write_autosave(self) -> None:
+        """Save the current state for crash recovery (atomic; at most ~0.5 s behind)."""
+        try:
+            save_workspace(autosave_path(), self._workspace())
+        except (OSError, DataError) as exc:
+            self._message(f"Autosave failed: {exc}")
+
+    def save_workspace_action(self) -> None:
+        if self.workspace_path is not None and self.workspace_path != autosave_path():
+            self._guard(self.save_workspace, str(self.workspace_path))
+        else:
+            self.save_workspace_dialog()
+
+    def save_workspace_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._window,
+            "Save workspace",
+            f"softmax-lab{SUFFIX}",
+            f"Softmax Lab workspace (*{SUFFIX})",
+        )
+        if path:
+            if not path.endswith(".json"):
+                path += SUFFIX
+            self._guard(self.save_workspace, path)
+
+    def confirm_close(self, ask: bool) -> bool:
+        """Whether the window may close: with unsaved changes (and ``ask``), ask to save first.
+        A clean close removes the autosave, so the next start offers nothing to restore."""
+        if ask and self._c.document.is_modified:
+            answer = QMessageBox.question(
+                self._window,
+                "Unsaved changes",
+                "Save your work as a workspace before closing?",
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel:
+                return False
+            if answer == QMessageBox.StandardButton.Save:
+                self.save_workspace_action()
+                if self._c.document.is_modified:
+                    return False
+        if self._autosave:
+            self._autosave_timer.stop()
+            autosave_path().unlink(missing_ok=True)
+            self.save_preferences()
+        return True
+
+    # --- preferences ----------------------------------------------------------------------------
+
+    def save_preferences(self) -> None:
+        store = QSettings()
+        store.setValue("theme", self._c.view.theme)
+        store.setValue("scale", self._c.view.scale)
+        store.setValue("geometry", self._window.saveGeometry())
+
+    def restore_preferences(self) -> None:
+        store = QSettings()
+        geometry = store.value("geometry")
+        if geometry is not None:
+            self._window.restoreGeometry(geometry)
+        theme = str(store.value("theme", self._c.view.theme))
+        try:
+            scale = float(store.value("scale", 1.0))
+        except (TypeError, ValueError):
+            scale = 1.0
+        self._c.update_view(
+            theme=theme if theme in ("light", "dark") else "light",
+            scale=min(max(scale, SCALES[0]), SCALES[-1]),
+        )
+
+    # --- exports --------------------------------------------------------------------------------
+
+    def _guard(self, action, path: str) -> None:
+        try:
+            action(path)
+        except (DataError, OSError) as exc:
+            self._message(f"Not saved: {exc}")
+            return
+        self._message(f"Saved {path}")
+
+    def save_logits(self, path: str | Path) -> None:
+        """Logits and labels to .npz or .csv (raises DataError with a message on failure)."""
+        doc = self._c.document
+        save_logits(path, doc.logits, doc.labels, doc.class_names)
+
+    def export_results(self, path: str | Path) -> None:
+        """The per-sample results table as CSV."""
+        save_results_csv(path, results_columns(self._c.evaluation, self._c.class_names))
+
+    def save_logits_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Save logits", "logits.npz", "NumPy archive (*.npz);;CSV (*.csv)"
+        )
+        if path:
+            self._guard(self.save_logits, path)
+
+    def export_results_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Export results", "results.csv", "CSV (*.csv)"
+        )
+        if path:
+            self._guard(self.export_results, path)
+
+    def export_plot(self, widget, title: str, path: str | Path, scale: float = 1.0) -> None:
+        export_widget(widget, path, scale, title)
+
+    def export_plot_dialog(self, widget, title: str) -> None:
+        name = title.lower().replace(" ", "-")
+        path, _ = QFileDialog.getSaveFileName(
+            self._window,
+            f"Export {title}",
+            f"{name}.png",
+            "PNG image, 2x (*.png);;SVG vector (*.svg)",
+        )
+        if path:
+            self._guard(lambda p: self.export_plot(widget, title, p, scale=2.0), path)
+
+    def save_screenshot(self, path: str | Path, scale: float = 1.0) -> bool:
+        """The whole window as PNG; ``scale`` > 1 renders at a higher pixel density."""
+        window = self._window
+        if scale == 1.0:
+            return window.grab().save(str(path))
+        pixmap = QPixmap(window.size() * scale)
+        pixmap.setDevicePixelRatio(scale)
+        window.render(pixmap)
+        return pixmap.save(str(path))
+
+    def save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Save screenshot", "softmax-lab.png", "PNG image (*.png)"
+        )
+        if path:
+            ok = self.save_screenshot(path)
+            self._message(f"Saved {path}" if ok else f"Could not save {path}")
+
+    def copy_text(self, text: str, what: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self._message(f"Copied the {what} to the clipboard")

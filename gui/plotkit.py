@@ -1,0 +1,437 @@
+"""The plotting kit every plot and dataset view is built from: styling, titles, category axes,
+hover labels, view boxes that offer clicks and drags to their owner, value marks, export.
+
+One copy of each, so that a plot in the Dataset tab and one on the Sample tab look, elide and
+answer the mouse the same way. Only display logic lives here; what to draw comes from
+``core.display`` and the controller.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QWidget
+
+from core import formatting as fmt
+from core.constants import elide
+from core.display import nice_stride
+from gui.theme import Theme
+
+MIN_PLOT_SIZE = (260, 180)
+
+
+# --- colours, pens, fonts ------------------------------------------------------------------------
+
+
+def qcolor(hex_color: str, alpha: int = 255) -> QColor:
+    color = QColor(hex_color)
+    color.setAlpha(alpha)
+    return color
+
+
+def make_pen(color: str | QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = pg.mkPen(color, width=width)
+    pen.setStyle(style)
+    return pen
+
+
+def scaled_font(theme: Theme, size: float) -> QFont:
+    font = QFont()
+    font.setPixelSize(theme.px(size))
+    return font
+
+
+def style_text(item: pg.TextItem, theme: Theme, size: float = 11, color: str | None = None) -> None:
+    """A text item in the theme: its colour, scaled font and a halo (a translucent background
+    box) so it stays readable over bars and grid lines in both themes."""
+    item.setColor(color or theme.foreground)
+    item.setFont(scaled_font(theme, size))
+    item.fill = pg.mkBrush(qcolor(theme.background, 215))
+    item.update()
+
+
+# --- plot items ----------------------------------------------------------------------------------
+
+
+def style_plot(
+    plot: pg.PlotItem, theme: Theme, x_label: str | None = None, y_label: str | None = None
+) -> None:
+    """Colours, fonts and grid of one PlotItem, all scaled by the theme."""
+    tick_font = scaled_font(theme, 11)
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(theme.foreground, width=1))
+        axis.setTextPen(pg.mkPen(theme.foreground))
+        axis.setTickFont(tick_font)
+        if name in ("bottom", "top"):
+            # pyqtgraph grows a bottom axis only after it has drawn text, and at presentation
+            # scales the labels never fit the 1x height to begin with: reserve their height.
+            axis.setStyle(
+                autoExpandTextSpace=False, tickTextHeight=round(tick_font.pixelSize() * 1.3)
+            )
+        # Axes repaint from a cached pixmap unless their ticks change (measured ~8 ms per edit).
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        no_si_prefix(axis)
+        if isinstance(axis, CategoryAxis):
+            axis.fit_width()
+    label_style = {"color": theme.foreground, "font-size": f"{theme.px(9)}pt"}
+    if x_label is not None:
+        plot.setLabel("bottom", x_label, **label_style)
+    if y_label is not None:
+        plot.setLabel("left", y_label, **label_style)
+    plot.showGrid(x=False, y=True, alpha=theme.grid_alpha)
+
+
+def no_si_prefix(axis: pg.AxisItem) -> None:
+    """Auto SI prefixes turn a loss of 0.4 into "400 (x0.001)": never what a learner wants.
+    pyqtgraph 0.14's enableAutoSIPrefix(False) still rescales when the label is visible, so the
+    axis is also left no value range in which to apply a prefix."""
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)
+
+
+def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
+    """Set a plot's title (re-laid out only when it changes: that costs more than the rest of a
+    small plot's update)."""
+    key = (title, theme.foreground, theme.px(10))
+    if getattr(plot, "_softmax_lab_title", None) == key:
+        return
+    plot._softmax_lab_title = key
+    plot.setTitle(title, color=theme.foreground, size=f"{theme.px(10)}pt")
+    # PlotItem hard-codes a 30 px title row; larger presentation scales need more.
+    plot.layout.setRowFixedHeight(0, theme.px(26))
+    plot.titleLabel.setMaximumHeight(theme.px(26))
+
+
+def title_of(plot: pg.PlotItem) -> str:
+    key = getattr(plot, "_softmax_lab_title", None)
+    return key[0] if key else ""
+
+
+def fit_axis(vb: pg.ViewBox, axis: int, lo: float, hi: float, *, force: bool) -> None:
+    """Set one axis of ``vb`` to show [lo, hi] when forced, when the data left the current range,
+    or when the data shrank to under a third of it; otherwise leave it, so live edits do not
+    jitter."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return
+    if hi - lo <= 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    cur_lo, cur_hi = vb.viewRange()[axis]
+    too_loose = (hi - lo) < 0.3 * (cur_hi - cur_lo)
+    if force or lo < cur_lo or hi > cur_hi or too_loose:
+        if axis == 0:
+            vb.setXRange(lo, hi, padding=0.04)
+        else:
+            vb.setYRange(lo, hi, padding=0.1)
+
+
+def set_bars(bars: pg.BarGraphItem, pens: list, brushes: list, **data: object) -> None:
+    """Update a BarGraphItem in place. Empty pen lists are left out: BarGraphItem cannot take
+    them (it reads the last pen of the list)."""
+    if pens:
+        data.update(pens=pens, brushes=brushes)
+    if data:
+        bars.setOpts(**data)
+
+
+def place_end_label(label: pg.TextItem, vb: pg.ViewBox, x: float, y_end: float) -> None:
+    """Put a bar's label just beyond its end when there is room in the view, else inside it."""
+    _, (view_lo, view_hi) = vb.viewRange()
+    pixel_h = vb.viewPixelSize()[1] or 1.0
+    needed = 22 * pixel_h  # one line of label text, in data units
+    if y_end >= 0:
+        outside = y_end + needed <= view_hi
+        label.setAnchor((0.5, 1 if outside else 0))
+    else:
+        outside = y_end - needed >= view_lo
+        label.setAnchor((0.5, 0 if outside else 1))
+    label.setPos(x, y_end)
+
+
+# --- view boxes and axes -------------------------------------------------------------------------
+
+
+class InteractiveViewBox(pg.ViewBox):
+    """A ViewBox that offers left clicks and left drags to its owner before it pans or zooms.
+
+    The owner's ``drag_start`` decides from the press position (view coordinates) whether a drag
+    is its own; only then are ``drag_move`` / ``drag_finish`` called and the default pan skipped.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._handlers: dict[str, weakref.WeakMethod] = {}
+        self._owner_drag = False
+
+    def set_handlers(self, **handlers: Callable[[QPointF], object]) -> None:
+        """click / drag_start return True to claim the event; drag_move / drag_finish follow.
+
+        Held weakly: the handlers are bound methods of the widget that owns this view box, and a
+        strong reference would make a Python-level cycle through a Qt-owned object.
+        """
+        self._handlers = {name: weakref.WeakMethod(method) for name, method in handlers.items()}
+
+    def _call(self, name: str, pos: QPointF) -> object:
+        ref = self._handlers.get(name)
+        method = ref() if ref is not None else None
+        return None if method is None else method(pos)
+
+    def mouseClickEvent(self, ev: MouseClickEvent) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and self._call(
+            "click", self.mapToView(ev.pos())
+        ):
+            ev.accept()
+            return
+        super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev: MouseDragEvent, axis: int | None = None) -> None:
+        if axis is None and ev.button() == Qt.MouseButton.LeftButton:
+            if ev.isStart():
+                claimed = self._call("drag_start", self.mapToView(ev.buttonDownPos()))
+                self._owner_drag = bool(claimed)
+            if self._owner_drag:
+                ev.accept()
+                pos = self.mapToView(ev.pos())
+                if ev.isFinish():
+                    self._owner_drag = False
+                    self._call("drag_finish", pos)
+                else:
+                    self._call("drag_move", pos)
+                return
+        super().mouseDragEvent(ev, axis)
+
+
+class CategoryAxis(pg.AxisItem):
+    """An axis that labels integer positions (classes, samples) with names elided by the one rule
+    (``core.constants.elide``), thinning labels so they never overlap: the stride adapts to zoom
+    and widget size at every repaint. A vertical one is as wide as its widest label."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        # The first and last labels may reach past the axis ends by half a label (elided names
+        # are at most ~80 px wide); pyqtgraph would hide them otherwise.
+        self.setStyle(hideOverlappingLabels=45)
+        self._count = 0
+        self._label: Callable[[int], str] = str
+        self._widest = ""
+        self._key: object = None
+
+    def set_names(self, names: Sequence[str]) -> None:
+        """Label position i with ``names[i]`` (elided)."""
+        shown = [elide(str(n)) for n in names]
+        self.set_categories(len(shown), shown.__getitem__, max(shown, key=len, default=""))
+
+    def set_categories(
+        self, count: int, label: Callable[[int], str] = str, widest: str | None = None
+    ) -> None:
+        widest = widest if widest is not None else (label(count - 1) if count else "")
+        # Labels are compared in full for up to a few hundred categories (renamed classes must
+        # show), by their ends beyond: re-rendering the axis picture costs ~2 ms per update.
+        shown = range(count) if count <= 400 else (0, count - 1)
+        key = (count, widest, tuple(label(i) for i in shown))
+        if key == self._key:
+            return
+        self._key = key
+        self._count = count
+        self._label = label
+        self._widest = widest
+        self.fit_width()
+        self.picture = None
+        self.update()
+
+    def labels(self) -> list[str]:
+        return [self._label(i) for i in range(self._count)]
+
+    def fit_width(self) -> None:
+        """A vertical axis as wide as its widest label: pyqtgraph hides labels that do not fit."""
+        if self.orientation in ("left", "right") and self._widest:
+            metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+            label_room = 2 * metrics.height()  # the rotated axis title
+            self.setWidth(round(metrics.horizontalAdvance(self._widest) + label_room + 8))
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        lo_v, hi_v = sorted((minVal, maxVal))
+        if self._count == 0 or size <= 0 or hi_v <= lo_v:
+            return []
+        lo = max(0, math.ceil(lo_v))
+        hi = min(self._count - 1, math.floor(hi_v))
+        if hi < lo:
+            return []
+        metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+        if self.orientation in ("bottom", "top"):
+            needed = metrics.horizontalAdvance(self._widest) + 10
+        else:
+            needed = metrics.height() + 4
+        stride = nice_stride(needed / (size / (hi_v - lo_v)))
+        first = lo + (-lo) % stride
+        return [(float(stride), list(range(first, hi + 1, stride)))]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        return [self._label(int(v)) if 0 <= int(v) < self._count else "" for v in values]
+
+
+# --- hover ---------------------------------------------------------------------------------------
+
+
+class HoverLabel:
+    """A text box that follows the mouse inside one ViewBox.
+
+    It is parented to the ViewBox itself (pixel coordinates), not to the data, so it never pans or
+    scales, and it flips its anchor to stay inside the box.
+    """
+
+    def __init__(self, vb: pg.ViewBox) -> None:
+        self.vb = vb
+        self.item = pg.TextItem(anchor=(0, 0))
+        self.item.setParentItem(vb)
+        self.item.setZValue(1e6)
+        self.item.hide()
+
+    def show_at(self, scene_pos: QPointF, text: str) -> None:
+        local = self.vb.mapFromScene(scene_pos)
+        rect = self.vb.boundingRect()
+        right = local.x() > rect.center().x()
+        below = local.y() > rect.center().y()
+        self.item.setText(text)
+        self.item.setAnchor((1 if right else 0, 1 if below else 0))
+        self.item.setPos(local + QPointF(-12 if right else 12, -12 if below else 12))
+        self.item.show()
+
+    def hide(self) -> None:
+        self.item.hide()
+
+    def text(self) -> str | None:
+        return self.item.toPlainText() if self.item.isVisible() else None
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.item.setColor(theme.foreground)
+        self.item.setFont(scaled_font(theme, 12))
+        self.item.fill = pg.mkBrush(qcolor(theme.background, 235))
+        self.item.border = pg.mkPen(theme.foreground, width=1)
+        self.item.update()
+
+
+class Hover(QObject):
+    """Hover texts for one graphics widget: for each (view box, text_at(x, y)) pair, a label that
+    shows ``text_at`` of the point under the mouse (view coordinates), hidden elsewhere and when
+    the mouse leaves the widget."""
+
+    def __init__(
+        self,
+        widget: pg.GraphicsView,
+        targets: Sequence[tuple[pg.ViewBox, Callable[[float, float], str | None]]],
+    ) -> None:
+        super().__init__(widget)
+        self.labels = [HoverLabel(vb) for vb, _ in targets]
+        self._targets = list(targets)
+        widget.scene().sigMouseMoved.connect(self._moved)
+        widget.installEventFilter(self)
+
+    def _moved(self, scene_pos: QPointF) -> None:
+        for (vb, text_at), label in zip(self._targets, self.labels, strict=True):
+            text = None
+            if vb.sceneBoundingRect().contains(scene_pos):
+                view = vb.mapSceneToView(scene_pos)
+                text = text_at(view.x(), view.y())
+            if text is None:
+                label.hide()
+            else:
+                label.show_at(scene_pos, text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            for label in self.labels:
+                label.hide()
+        return False
+
+    def apply_theme(self, theme: Theme) -> None:
+        for label in self.labels:
+            label.apply_theme(theme)
+
+
+# --- marks on bars -------------------------------------------------------------------------------
+
+
+class MarkPool:
+    """Text marks ("−∞", "NaN", "1e+30") for bars whose value could not be drawn as is.
+
+    A fixed pool of hidden text items is created once and reused; nothing is created or removed
+    per update.
+    """
+
+    def __init__(self, plot: pg.PlotItem, size: int) -> None:
+        self.items = [pg.TextItem(anchor=(0.5, 1)) for _ in range(size)]
+        for item in self.items:
+            item.setZValue(20)
+            item.hide()
+            plot.addItem(item, ignoreBounds=True)
+
+    def show(self, marks: Sequence[tuple[float, float, str, bool]]) -> None:
+        """marks: (x, y, text, hang_below) for each bar to label; the rest are hidden."""
+        for i, item in enumerate(self.items):
+            if i < len(marks):
+                x, y, text, hang_below = marks[i]
+                item.setText(text)
+                item.setAnchor((0.5, 0 if hang_below else 1))
+                item.setPos(x, y)
+                item.show()
+            else:
+                item.hide()
+
+    def texts(self) -> list[str]:
+        return [item.toPlainText() for item in self.items if item.isVisible()]
+
+    def apply_theme(self, theme: Theme) -> None:
+        for item in self.items:
+            style_text(item, theme, 11)
+
+
+def bar_marks(x: np.ndarray, heights: np.ndarray, values: np.ndarray, mask: np.ndarray) -> list:
+    """Marks for the masked bars: inside the clamped bar's far end (so the text never leaves the
+    view), or just above 0 for NaN."""
+    return [
+        (float(x[slot]), float(heights[slot]), fmt.precise(values[slot]), heights[slot] > 0)
+        for slot in np.flatnonzero(mask)
+    ]
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def export_widget(widget: pg.GraphicsView, path: str | Path, scale: float, title: str) -> None:
+    """A plot widget to .png (``scale`` × its size on screen, pyqtgraph's exporter) or .svg."""
+    import pyqtgraph.exporters as exporters
+
+    path = str(path)
+    if path.lower().endswith(".svg"):
+        # pyqtgraph 0.14.0's SVGExporter fails on the closed paths newer Qt writes
+        # (pyqtgraph issue #3495); Qt's own SVG generator renders the same scene as vectors.
+        from PySide6.QtSvg import QSvgGenerator
+
+        generator = QSvgGenerator()
+        generator.setFileName(path)
+        generator.setSize(widget.size())
+        generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+        generator.setTitle(title)
+        generator.setDescription("Softmax Lab")
+        painter = QPainter(generator)
+        try:
+            widget.render(painter)
+        finally:
+            painter.end()
+        return
+    exporter = exporters.ImageExporter(widget.scene())
+    exporter.parameters()["width"] = max(1, round(widget.width() * scale))
+    exporter.export(path)
+
+
+def set_min_size(widget: QWidget) -> None:
+    widget.setMinimumSize(*MIN_PLOT_SIZE)

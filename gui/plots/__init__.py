@@ -1,0 +1,25 @@
+"""The plots of the Sample & loss tab, one module per plot, all built from ``gui.plotkit``."""
+
+from gui.plots.curve import LossCurvePlot
+from gui.plots.gradient import GradientPlot
+from gui.plots.heatmap import ProbabilityHeatmap
+from gui.plots.loss import LossPlot
+from gui.plots.sample import SamplePlot
+
+__all__ = [
+    "PLOT_NAMES",
+    "GradientPlot",
+    "LossCurvePlot",
+    "LossPlot",
+    "ProbabilityHeatmap",
+    "SamplePlot",
+]
+
+PLOT_NAMES = (
+    "Selected sample",
+    "Per-sample loss",
+    "Gradient",
+    "Probability heatmap",
+    "Loss curve",
+)
+"""The plots in the order of ``MainWindow.plots()`` and of the Alt+1…5 keys."""

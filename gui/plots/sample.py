@@ -1,0 +1,308 @@
+"""The selected sample: its raw logits (left) and softmax probabilities (right), named above.
+
+Dragging a logit bar vertically edits that logit live (``sigLogitDragged``); ``sigDragFinished``
+follows on release.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QBrush, QPen
+from PySide6.QtWidgets import QWidget
+
+from core import formatting as fmt
+from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
+from gui import plotkit as kit
+from gui.theme import LIGHT, Theme
+
+
+class SamplePlot(pg.GraphicsLayoutWidget):
+    """Logits and probabilities of one sample, with its true and predicted class marked."""
+
+    sigLogitDragged = Signal(int, float)  # real class index, new raw logit (y under the mouse)
+    sigDragFinished = Signal(int)  # real class index
+
+    def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        kit.set_min_size(self)
+        self._theme = theme
+        self._logits = np.zeros(0)
+        self._probabilities = np.zeros(0)
+        self._names: list[str] = []
+        self._true: int | None = None
+        self._predicted: int | None = None
+        self._shown = np.zeros(0, dtype=np.int64)
+        self._heights = np.zeros(0)
+        self._clamped = np.zeros(0, dtype=bool)
+        self._drag_slot: int | None = None
+        self._last_dragged: float | None = None
+        self._ranged = False
+        self._heading = "Selected sample"
+
+        self.heading = self.addLabel(self._heading, row=0, col=0, colspan=2)
+        self._logit_vb = kit.InteractiveViewBox()
+        self._logit_axis = kit.CategoryAxis("bottom")
+        self.logit_plot: pg.PlotItem = self.addPlot(
+            row=1, col=0, viewBox=self._logit_vb, axisItems={"bottom": self._logit_axis}
+        )
+        self._prob_axis = kit.CategoryAxis("bottom")
+        self.probability_plot: pg.PlotItem = self.addPlot(
+            row=1, col=1, axisItems={"bottom": self._prob_axis}
+        )
+        self.probability_plot.setXLink(self.logit_plot)
+        self._prob_vb: pg.ViewBox = self.probability_plot.getViewBox()
+        self._prob_vb.setMouseEnabled(x=True, y=False)
+        self._prob_vb.setRange(yRange=(0.0, 1.0), padding=0.03, disableAutoRange=True)
+        self._logit_vb.disableAutoRange()
+        for plot in (self.logit_plot, self.probability_plot):
+            plot.hideButtons()
+
+        self.logit_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.probability_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.logit_plot.addItem(self.logit_bars)
+        self.probability_plot.addItem(self.probability_bars)
+        self._logit_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
+        self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
+        self.logit_marks = kit.MarkPool(self.logit_plot, MAX_BARS)
+        self.probability_marks = kit.MarkPool(self.probability_plot, MAX_BARS)
+        # "true" / "pred" labels at the bar ends, one pair per plot.
+        self._end_labels = {
+            (plot_key, role): pg.TextItem(anchor=(0.5, 1))
+            for plot_key in ("logit", "prob")
+            for role in ("true", "pred")
+        }
+        for (plot_key, _), label in self._end_labels.items():
+            label.setZValue(30)
+            label.hide()
+            plot = self.logit_plot if plot_key == "logit" else self.probability_plot
+            plot.addItem(label, ignoreBounds=True)
+
+        self.hover = kit.Hover(
+            self, [(self._logit_vb, self.hover_text_at), (self._prob_vb, self.hover_text_at)]
+        )
+        self._logit_vb.set_handlers(
+            drag_start=self._on_drag_start,
+            drag_move=self._on_drag_move,
+            drag_finish=self._on_drag_finish,
+        )
+        for vb in (self._logit_vb, self._prob_vb):
+            vb.sigRangeChanged.connect(self._place_end_labels)
+            vb.sigResized.connect(self._place_end_labels)
+        self.set_theme(theme)
+
+    # ---- data ------------------------------------------------------------------------------
+
+    def set_sample(self, view: SampleView, class_names: list[str]) -> None:
+        """Show one sample (see ``core.display.SampleView``) with the current class names."""
+        n = view.logits.size
+        if len(class_names) != n:
+            raise ValueError(f"{len(class_names)} class names for {n} logits")
+        self._logits = view.logits
+        self._probabilities = view.probabilities
+        self._names = list(class_names)
+        self._true = view.true_class
+        self._predicted = view.predicted
+        self._heading = view.heading
+        # Mid-drag the shown classes stay put: re-ranking would move the bar out from under the
+        # mouse. The ranking is refreshed when the drag ends.
+        if self._drag_slot is None or self._shown.size == 0 or self._shown.max() >= n:
+            self._shown = shown_classes(self._probabilities)
+        self._redraw()
+        if self._drag_slot is None:
+            self._fit_logit_range(force=not self._ranged)
+            self._ranged = True
+
+    def set_names(self, class_names: list[str], heading: str) -> None:
+        """Class names changed (a rename): relabel, nothing else."""
+        self._names = list(class_names)
+        self._heading = heading
+        self._update_axes()
+        self._update_titles()
+
+    def shown_classes(self) -> np.ndarray:
+        """Class indices of the bars, left to right."""
+        return self._shown.copy()
+
+    def heading_text(self) -> str:
+        return self._heading
+
+    def hover_text_at(self, x: float, y: float) -> str | None:
+        """Hover text for a point in view coordinates of either plot (they share x): the class
+        under x with its exact logit and probability, or None off the bars."""
+        slot = self._slot_at(x)
+        if slot is None:
+            return None
+        cls = int(self._shown[slot])
+        lines = [
+            f"{self._names[cls]}  (class {cls})",
+            f"logit = {fmt.precise(self._logits[cls])}",
+            f"p = {fmt.precise(self._probabilities[cls])}",
+        ]
+        roles = [r for r, c in (("true", self._true), ("predicted", self._predicted)) if c == cls]
+        if roles:
+            lines.append(" · ".join(roles))
+        return "\n".join(lines)
+
+    def _slot_at(self, x: float) -> int | None:
+        if not math.isfinite(x):
+            return None
+        slot = math.floor(x + 0.5)
+        return slot if 0 <= slot < self._shown.size else None
+
+    def _redraw(self) -> None:
+        shown = self._shown
+        x = np.arange(shown.size, dtype=np.float64)
+        logits = self._logits[shown]
+        self._heights, self._clamped = drawable_heights(logits)
+        probabilities = self._probabilities[shown]
+        prob_bad = ~np.isfinite(probabilities)
+        prob_heights = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
+        pens, brushes, prob_pens, prob_brushes = self._bar_styles()
+        kit.set_bars(self.logit_bars, pens, brushes, x=x, height=self._heights, width=0.8)
+        kit.set_bars(self.probability_bars, prob_pens, prob_brushes, x=x, height=prob_heights)
+        self.logit_marks.show(kit.bar_marks(x, self._heights, logits, self._clamped))
+        self.probability_marks.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
+        self._update_axes()
+        self._logit_vb.setXRange(-0.6, shown.size - 0.4, padding=0)
+        self._update_titles()
+        self._place_end_labels()
+
+    def _update_axes(self) -> None:
+        names = [self._names[int(c)] for c in self._shown]
+        for axis in (self._logit_axis, self._prob_axis):
+            axis.set_names(names)
+
+    def _bar_styles(self) -> tuple[list, list, list, list]:
+        """Per-bar pens and brushes: true class solid outline, predicted dashed, clamped hatched."""
+        t = self._theme
+        plain = QPen(Qt.PenStyle.NoPen)
+        true_pen = kit.make_pen(t.true_class, t.px(3))
+        pred_pen = kit.make_pen(t.predicted, t.px(3), Qt.PenStyle.DashLine)
+        logit_brush = pg.mkBrush(t.logit)
+        hatched = QBrush(kit.qcolor(t.logit), Qt.BrushStyle.BDiagPattern)
+        prob_brush = pg.mkBrush(t.probability)
+        pens = []
+        for cls in self._shown:
+            if cls == self._true:
+                pens.append(true_pen)
+            elif cls == self._predicted:
+                pens.append(pred_pen)
+            else:
+                pens.append(plain)
+        clamped_pen = kit.make_pen(t.logit, 1)
+        logit_pens = [
+            clamped_pen if bad and pen is plain else pen
+            for pen, bad in zip(pens, self._clamped, strict=True)
+        ]
+        brushes = [hatched if bad else logit_brush for bad in self._clamped]
+        return logit_pens, brushes, pens, [prob_brush] * len(pens)
+
+    def _update_titles(self) -> None:
+        n = self._logits.size
+        suffix = f" · top {self._shown.size} of {n:,}" if self._shown.size < n else ""
+        if self._true is not None and self._true not in self._shown:
+            suffix += f" · true #{self._true} not shown"
+        kit.set_title(self.logit_plot, self._theme, f"Logits z{suffix}")
+        prob_title = "Probabilities p = softmax(z / T)"
+        shown_p = self._probabilities[self._shown]
+        shown_p = shown_p[np.isfinite(shown_p)]
+        if shown_p.size and shown_p.max() < 0.02:
+            # On a fixed [0, 1] axis such bars are invisible; say why the plot looks empty.
+            prob_title += f" · max p = {fmt.short(shown_p.max())}"
+        kit.set_title(self.probability_plot, self._theme, prob_title)
+        self.heading.setText(
+            self._heading, color=self._theme.foreground, size=f"{self._theme.px(11)}pt", bold=True
+        )
+
+    def _place_end_labels(self) -> None:
+        slots = {int(c): i for i, c in enumerate(self._shown)}
+        same = self._true is not None and self._true == self._predicted
+        roles = {"true": self._true, "pred": None if same else self._predicted}
+        for (plot_key, role), label in self._end_labels.items():
+            slot = slots.get(roles[role]) if roles[role] is not None else None
+            if slot is None:
+                label.hide()
+                continue
+            label.setText("true = pred" if same and role == "true" else role)
+            if plot_key == "logit":
+                kit.place_end_label(label, self._logit_vb, slot, float(self._heights[slot]))
+            else:
+                p = self._probabilities[self._shown[slot]]
+                height = float(np.clip(p, 0.0, 1.0)) if math.isfinite(p) else 0.0
+                kit.place_end_label(label, self._prob_vb, slot, height)
+            label.show()
+
+    def _fit_logit_range(self, *, force: bool) -> None:
+        if self._heights.size == 0:
+            return
+        lo = min(0.0, float(self._heights.min()))
+        hi = max(0.0, float(self._heights.max()))
+        kit.fit_axis(self._logit_vb, 1, lo, hi, force=force)
+
+    # ---- dragging --------------------------------------------------------------------------
+
+    def _on_drag_start(self, pos: QPointF) -> bool:
+        slot = self._slot_at(pos.x())
+        if slot is None:
+            return False
+        height = float(self._heights[slot])
+        tolerance = self._theme.px(10) * (self._logit_vb.viewPixelSize()[1] or 0.0)
+        if not min(0.0, height) - tolerance <= pos.y() <= max(0.0, height) + tolerance:
+            return False
+        self._drag_slot = slot
+        self._last_dragged = None
+        return True
+
+    def _on_drag_move(self, pos: QPointF) -> None:
+        if self._drag_slot is None:
+            return
+        value = float(pos.y())
+        if value == self._last_dragged:
+            return
+        self._last_dragged = value
+        cls = int(self._shown[self._drag_slot])
+        # Preview: the bar follows the mouse even before the owner publishes recomputed data.
+        self._heights[self._drag_slot] = value
+        self.logit_bars.setOpts(height=self._heights)
+        self._place_end_labels()
+        self.sigLogitDragged.emit(cls, value)
+
+    def _on_drag_finish(self, pos: QPointF) -> None:
+        if self._drag_slot is None:
+            return
+        self._on_drag_move(pos)
+        cls = int(self._shown[self._drag_slot])
+        self._drag_slot = None
+        self._shown = shown_classes(self._probabilities)
+        self._redraw()
+        self._fit_logit_range(force=True)
+        self.sigDragFinished.emit(cls)
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag_slot is not None
+
+    # ---- theme -----------------------------------------------------------------------------
+
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle in place: colours, fonts and line widths; the data is not touched."""
+        self._theme = theme
+        self.setBackground(theme.background)
+        kit.style_plot(self.logit_plot, theme, y_label="raw logit")
+        kit.style_plot(self.probability_plot, theme, y_label="p")
+        self._logit_zero.setPen(pg.mkPen(theme.foreground, width=1))
+        for marks in (self.logit_marks, self.probability_marks):
+            marks.apply_theme(theme)
+        for (_, role), label in self._end_labels.items():
+            kit.style_text(
+                label, theme, 11, theme.true_class if role == "true" else theme.predicted
+            )
+        self.hover.apply_theme(theme)
+        pens, brushes, prob_pens, prob_brushes = self._bar_styles()
+        kit.set_bars(self.logit_bars, pens, brushes)
+        kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
+        self._update_titles()

@@ -1,0 +1,157 @@
+"""core.display: what the plots draw, tested against the evaluation it comes from."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import evaluate
+from core.constants import IGNORE_INDEX
+from core.display import (
+    DRAW_LIMIT,
+    MAX_BARS,
+    TOP_K,
+    drawable_heights,
+    heatmap_rows,
+    loss_curve,
+    loss_outline,
+    nice_stride,
+    sample_loss_curve,
+    sample_view,
+    show_row_markers,
+    shown_classes,
+    thin_points,
+    top_k,
+)
+
+
+def test_top_k_breaks_ties_by_index_and_ranks_nan_last():
+    scores = np.array([1.0, np.nan, 3.0, 3.0, 2.0])
+    assert top_k(scores, 2).tolist() == [2, 3]
+    assert top_k(scores, 5).tolist() == [2, 3, 4, 0, 1]
+    wide = np.zeros(100)
+    assert shown_classes(wide).tolist() == list(range(TOP_K))
+    assert shown_classes(np.zeros(MAX_BARS)).size == MAX_BARS
+
+
+def test_drawable_heights_clamp_what_cannot_be_drawn():
+    heights, bad = drawable_heights(np.array([1.0, np.inf, -np.inf, np.nan, 2 * DRAW_LIMIT, -2]))
+    assert bad.tolist() == [False, True, True, True, True, False]
+    assert heights[1] > 1.0
+    assert heights[2] < -2
+    assert heights[3] == 0.0
+    assert heights[4] > 1.0
+
+
+def test_loss_outline_keeps_each_bins_maximum():
+    values = np.arange(10.0)
+    x, peaks = loss_outline(values, bins=5)
+    assert x.tolist() == [-0.5, 1.5, 3.5, 5.5, 7.5, 9.5]
+    assert peaks.tolist() == [1.0, 3.0, 5.0, 7.0, 9.0]
+
+
+def test_sample_view_names_the_sample():
+    ev = evaluate([[2.0, 1.0, 0.1], [0.1, 2.0, 0.5]], [0, IGNORE_INDEX])
+    names = ["cat", "dog", "fox"]
+    first = sample_view(ev, np.array([2.0, 1.0, 0.1]), names, 0)
+    assert first.heading == "Sample 0 · label cat · pred cat"
+    assert first.note is None
+    np.testing.assert_allclose(first.probabilities, [0.6590, 0.2424, 0.0986], atol=1e-4)
+    ignored = sample_view(ev, np.array([0.1, 2.0, 0.5]), names, 1)
+    assert ignored.heading == "Sample 1 · ignored · pred dog"
+    assert "ignore_index" in ignored.note
+    assert ignored.true_class is None
+    assert np.all(ignored.gradient == 0)
+    nan = evaluate([[np.nan, 1.0]], [0])
+    assert sample_view(nan, np.array([np.nan, 1.0]), ["a", "b"], 0).predicted is None
+
+
+options = st.fixed_dictionaries(
+    {
+        "temperature": st.sampled_from([0.5, 1.0, 3.0]),
+        "label_smoothing": st.sampled_from([0.0, 0.1, 0.4]),
+        "weight": st.sampled_from([None, [1.0, 2.0, 0.5, 3.0]]),
+        "reduction": st.sampled_from(["mean", "sum", "none"]),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), options, st.booleans())
+def test_dots_sit_at_each_samples_real_loss(seed, kwargs, soft):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2, size=(12, 4))
+    if soft:
+        target = rng.dirichlet(np.ones(4), size=12)
+    else:
+        target = rng.integers(0, 4, 12)
+        target[3] = IGNORE_INDEX
+    # float64: the curve is a function of p, and a float32 p near 1 leaves 1 − p few digits.
+    ev = evaluate(logits, target, dtype="float64", **kwargs)
+    curve = loss_curve(ev)
+    losses = ev.losses[curve.index].astype(np.float64)
+    inside = ~curve.clamped
+    np.testing.assert_array_equal(curve.y[inside], losses[inside])
+    np.testing.assert_array_equal(curve.x, np.clip(ev.p_true[curve.index], 0, 1))
+    if not soft:
+        assert 3 not in curve.index
+    plain = not soft and not kwargs["label_smoothing"] and kwargs["weight"] is None
+    assert curve.on_reference == plain
+    if plain:
+        np.testing.assert_allclose(curve.y[inside], -np.log(curve.x[inside]), rtol=1e-5, atol=1e-6)
+    # The selected sample's own curve passes through its dot.
+    for position in range(curve.index.size):
+        row = int(curve.index[position])
+        through = sample_loss_curve(ev, row, np.array([float(ev.p_true[row])]))[0]
+        assert through == pytest.approx(float(ev.losses[row]), rel=1e-4, abs=1e-6)
+
+
+def test_with_smoothing_the_samples_curve_bottoms_out_before_p_1():
+    eps, c = 0.2, 4
+    ev = evaluate([[3.0, 0.0, 0.5, -1.0]], [0], label_smoothing=eps)
+    p = np.linspace(0.01, 0.999, 9999)
+    curve = sample_loss_curve(ev, 0, p)
+    assert p[np.argmin(curve)] == pytest.approx(1 - eps + eps / c, abs=2e-4)
+
+
+def test_loss_curve_axis_grows_at_once_and_shrinks_only_when_clearly_smaller():
+    ev = evaluate([[0.0, 9.0]], [0])  # loss ≈ 9
+    assert loss_curve(ev).y_top == pytest.approx(9.0001 * 1.05, rel=1e-3)
+    small = evaluate([[2.0, 0.0]], [0])
+    assert loss_curve(small, previous_top=5.5).y_top == 5.5
+    assert loss_curve(small, previous_top=12.0).y_top == 5.0
+    huge = evaluate([[0.0, 100.0]], [0])
+    curve = loss_curve(huge)
+    assert curve.y_top == 12.0
+    assert curve.clamped.all()
+
+
+def test_thin_points_keep_one_dot_per_cell_and_style():
+    rng = np.random.default_rng(0)
+    ev = evaluate(rng.normal(size=(20_000, 3)), rng.integers(0, 3, 20_000))
+    curve = loss_curve(ev)
+    kept = thin_points(curve)
+    assert 0 < kept.size < curve.index.size
+    assert np.unique(kept).size == kept.size
+    small = loss_curve(evaluate(rng.normal(size=(10, 3)), rng.integers(0, 3, 10)))
+    assert thin_points(small).tolist() == list(range(10))
+
+
+def test_heatmap_rows_and_markers():
+    assert heatmap_rows(300, 400) is None
+    rows = heatmap_rows(719, 400)
+    assert rows.size <= 400
+    assert rows[0] == 0
+    assert rows[-1] == 718
+    assert show_row_markers(16, 400)
+    assert not show_row_markers(719, 400)
+
+
+@pytest.mark.parametrize(
+    ("minimum", "stride"), [(0.3, 1), (1.0, 1), (2.5, 3), (5.0, 5), (6, 10), (11, 20), (51, 100)]
+)
+def test_nice_stride(minimum, stride):
+    assert nice_stride(minimum) == stride
+    assert nice_stride(math.nan) == 1
