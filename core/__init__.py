@@ -1,7 +1,10 @@
 """Softmax Lab's computation: torch-exact softmax and cross-entropy, loading, no Qt anywhere."""
 
+from core.compare import Comparison, compare, evaluate_like
+from core.constants import IGNORE_INDEX, REDUCTIONS
 from core.devices import DTYPES, available_devices, resolve_device, resolve_dtype
-from core.evaluation import REDUCTIONS, Evaluation, Options, evaluate
+from core.evaluation import Evaluation, Options, evaluate
+from core.lessons import Lesson, LessonError, LessonStep, builtin_lessons, load_lesson
 from core.loaders import DataError, LoadedLogits, load_logits, save_logits, save_results_csv
 from core.scratch import (
     ScratchResult,
@@ -10,18 +13,30 @@ from core.scratch import (
     softmax_naive,
     softmax_stable,
 )
+from core.sequences import SequenceEvaluation, evaluate_sequences
 
 __all__ = [
     "DTYPES",
+    "IGNORE_INDEX",
     "REDUCTIONS",
+    "Comparison",
     "DataError",
     "Evaluation",
+    "Lesson",
+    "LessonError",
+    "LessonStep",
     "LoadedLogits",
     "Options",
     "ScratchResult",
+    "SequenceEvaluation",
     "available_devices",
+    "builtin_lessons",
+    "compare",
     "cross_entropy_onehot",
     "evaluate",
+    "evaluate_like",
+    "evaluate_sequences",
+    "load_lesson",
     "load_logits",
     "one_hot",
     "resolve_device",

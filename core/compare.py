@@ -1,0 +1,283 @@
+"""Two models on the same samples: which samples one fixes or breaks, loss deltas, and the KL
+divergence between their predictive distributions.
+
+``compare`` works on two :class:`core.evaluation.Evaluation` objects over the same N samples and
+targets; everything is O(N) on their per-sample arrays except ``kl``, which streams both
+log-probability tables in row blocks on first access. ``evaluate_like`` evaluates a second
+model's logits with the first's targets and options (a file of logits often carries no labels).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.constants import block_rows
+from core.evaluation import Evaluation, evaluate
+from core.metrics import reliability
+
+__all__ = ["FILTER_KINDS", "Comparison", "compare", "evaluate_like"]
+
+FILTER_KINDS: tuple[str, ...] = ("fixed", "broken", "changed", "both wrong", "both right")
+"""The sample filters :meth:`Comparison.filter_mask` knows."""
+
+ECE_BINS = 15
+# The KL pass is split over threads from this many row blocks on (as core.evaluation's passes).
+PARALLEL_MIN_BLOCKS = 8
+
+_LIKE_OPTIONS = (
+    "temperature",
+    "weight",
+    "ignore_index",
+    "reduction",
+    "label_smoothing",
+    "device",
+    "dtype",
+)
+
+
+@dataclass(eq=False)
+class Comparison:
+    """Model A against model B on the same samples. (N,) masks are False on ignored rows."""
+
+    a: Evaluation
+    b: Evaluation
+    valid: np.ndarray
+    """(N,) bool: the rows both evaluations count (their target is not ignore_index)."""
+    delta_loss: np.ndarray
+    """(N,) float64 loss_b − loss_a; NaN where either is NaN and on ignored rows."""
+    fixed: np.ndarray
+    """(N,) bool: A wrong, B right."""
+    broken: np.ndarray
+    """(N,) bool: A right, B wrong."""
+    changed: np.ndarray
+    """(N,) bool: the predictions differ."""
+    both_wrong: np.ndarray
+    both_right: np.ndarray
+    agreement: np.ndarray
+    """(2, 2) int64 counts: rows A wrong / right, columns B wrong / right."""
+    summary: dict[str, float | int]
+    """accuracy_a/_b, mean_loss_a/_b, ece_a/_b, mean_delta_loss, n_samples, n_valid and the
+    counts fixed, broken, changed, both_wrong, both_right."""
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.valid.shape[0])
+
+    @cached_property
+    def kl(self) -> np.ndarray:
+        """(N,) float64 KL(p_a || p_b) per sample, in nats; every row, ignored ones included
+        (it needs no target). +inf where B gives 0 to a class A does not; a class A gives 0
+        contributes nothing; NaN for a NaN row. One streamed pass over both tables, on as many
+        threads as torch uses (numpy releases the GIL)."""
+        n, c = self.a.n_samples, self.a.n_classes
+        out = np.empty(n, dtype=np.float64)
+        step = block_rows(c)
+        starts = list(range(0, n, step))
+
+        def work(share: list[int]) -> None:
+            with np.errstate(all="ignore"):  # per thread: workers do not inherit it
+                for s in share:
+                    out[s : s + step] = _kl_block(self.a, self.b, s, min(n, s + step))
+
+        workers = min(torch.get_num_threads(), len(starts) // PARALLEL_MIN_BLOCKS)
+        if workers <= 1:
+            work(starts)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(work, [starts[i::workers] for i in range(workers)]))
+        return out
+
+    def filter_mask(self, kind: str) -> np.ndarray:
+        """The (N,) mask of one of :data:`FILTER_KINDS` (``both_wrong`` spelt either way)."""
+        key = str(kind).replace("_", " ")
+        masks = {
+            "fixed": self.fixed,
+            "broken": self.broken,
+            "changed": self.changed,
+            "both wrong": self.both_wrong,
+            "both right": self.both_right,
+        }
+        if key not in masks:
+            raise ValueError(f"unknown filter {kind!r}: use one of {FILTER_KINDS}")
+        return masks[key]
+
+    def agreement_rows(self, a_right: bool, b_right: bool) -> np.ndarray:
+        """Sample indices of one agreement cell, the largest loss increase (B over A) first;
+        NaN deltas last, ties in sample order."""
+        cell = {
+            (False, False): self.both_wrong,
+            (False, True): self.fixed,
+            (True, False): self.broken,
+            (True, True): self.both_right,
+        }[(bool(a_right), bool(b_right))]
+        rows = np.flatnonzero(cell)
+        # argsort puts NaN last; the negation sorts descending and keeps ties stable.
+        return rows[np.argsort(-self.delta_loss[rows], kind="stable")]
+
+
+def compare(ev_a: Evaluation, ev_b: Evaluation) -> Comparison:
+    """Compare two evaluations of the same N samples with the same targets.
+
+    Different sample counts, class counts, target kinds or targets raise ``ValueError`` naming
+    the mismatch (for probability targets the compared targets are their argmax classes, as
+    ``Evaluation.targets`` holds them). Rows with non-finite logits count as wrong (as
+    ``Evaluation.correct`` does); ignored rows are left out of every count and mask.
+    """
+    for ev, name in ((ev_a, "A"), (ev_b, "B")):
+        if not isinstance(ev, Evaluation):
+            raise ValueError(f"model {name} must be an Evaluation, not {type(ev).__name__}")
+    _check_same("samples", ev_a.n_samples, ev_b.n_samples)
+    _check_same("classes", ev_a.n_classes, ev_b.n_classes)
+    if ev_a.target_kind != ev_b.target_kind:
+        raise ValueError(
+            f"model A has {ev_a.target_kind} targets, model B {ev_b.target_kind} targets"
+        )
+    valid = ev_a.valid
+    differ = (ev_a.valid != ev_b.valid) | (valid & (ev_a.targets != ev_b.targets))
+    if differ.any():
+        raise ValueError(
+            f"targets differ at {int(differ.sum()):,} samples, first at sample "
+            f"{int(np.flatnonzero(differ)[0])}"
+        )
+
+    right_a, right_b = ev_a.correct & valid, ev_b.correct & valid
+    with np.errstate(invalid="ignore"):
+        delta = ev_b.losses.astype(np.float64) - ev_a.losses.astype(np.float64)
+    delta[~valid] = np.nan
+    fixed = valid & ~right_a & right_b
+    broken = right_a & ~right_b
+    changed = valid & (ev_a.predictions != ev_b.predictions)
+    both_wrong = valid & ~right_a & ~right_b
+    both_right = right_a & right_b
+    counts = {
+        name: int(mask.sum())
+        for name, mask in (
+            ("fixed", fixed),
+            ("broken", broken),
+            ("changed", changed),
+            ("both_wrong", both_wrong),
+            ("both_right", both_right),
+        )
+    }
+    agreement = np.array(
+        [[counts["both_wrong"], counts["fixed"]], [counts["broken"], counts["both_right"]]],
+        dtype=np.int64,
+    )
+    counted = delta[valid]
+    summary: dict[str, float | int] = {
+        "n_samples": ev_a.n_samples,
+        "n_valid": int(valid.sum()),
+        "accuracy_a": float(ev_a.accuracy),
+        "accuracy_b": float(ev_b.accuracy),
+        "mean_loss_a": _mean_loss(ev_a),
+        "mean_loss_b": _mean_loss(ev_b),
+        "mean_delta_loss": float(counted.mean()) if counted.size else math.nan,
+        "ece_a": _ece(ev_a),
+        "ece_b": _ece(ev_b),
+        **counts,
+    }
+    return Comparison(
+        a=ev_a,
+        b=ev_b,
+        valid=valid.copy(),
+        delta_loss=delta,
+        fixed=fixed,
+        broken=broken,
+        changed=changed,
+        both_wrong=both_wrong,
+        both_right=both_right,
+        agreement=agreement,
+        summary=summary,
+    )
+
+
+def evaluate_like(ev_a: Evaluation, logits_b: Any, **options: Any) -> Evaluation:
+    """Evaluate ``logits_b`` with ``ev_a``'s targets and options (temperature, class weights,
+    ignore_index, reduction, label smoothing, device, dtype); keyword arguments override them,
+    e.g. ``evaluate_like(ev, logits, temperature=fit.temperature)`` for model A against itself
+    temperature-scaled."""
+    unknown = sorted(set(options) - set(_LIKE_OPTIONS))
+    if unknown:
+        raise TypeError(f"evaluate_like got unknown options {unknown}: use {_LIKE_OPTIONS}")
+    shape = getattr(logits_b, "shape", None)
+    if shape is None:
+        shape = np.shape(logits_b)
+    if len(shape) == 2:
+        _check_same("samples", ev_a.n_samples, int(shape[0]))
+        _check_same("classes", ev_a.n_classes, int(shape[1]))
+    o = ev_a.options
+    kwargs: dict[str, Any] = {
+        "temperature": o.temperature,
+        "weight": o.weight,
+        "ignore_index": o.ignore_index,
+        "reduction": o.reduction,
+        "label_smoothing": o.label_smoothing,
+        "device": ev_a.device,
+        "dtype": ev_a.dtype,
+    }
+    kwargs.update(options)
+    if ev_a.target_kind == "probability":
+        # Evaluation has no public accessor for its probability targets (reported upstream).
+        soft = ev_a._soft
+        assert soft is not None
+        target: Any = soft.cpu()
+    else:
+        target = ev_a.targets
+    return evaluate(logits_b, target, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# internals
+
+
+def _check_same(what: str, a: int, b: int) -> None:
+    if a != b:
+        raise ValueError(f"model B has {b:,} {what}, model A {a:,}")
+
+
+def _mean_loss(ev: Evaluation) -> float:
+    """torch's ``reduction='mean'`` of the per-sample losses, whatever ``ev``'s reduction: NaN
+    or inf as soon as one counted row is (as core.metrics.summarize)."""
+    total = float(np.asarray(ev.losses, dtype=np.float64).sum())
+    return total / ev.denominator if ev.denominator else math.nan
+
+
+def _ece(ev: Evaluation) -> float:
+    return reliability(ev.confidence, ev.correct, ev.valid & ev.finite, ECE_BINS).ece
+
+
+def _kl_block(a: Evaluation, b: Evaluation, start: int, stop: int) -> np.ndarray:
+    """KL(p_a || p_b) of rows start..stop: Σ_c p_a (log p_a − log p_b), summed in float64.
+
+    The fast path makes no temporary beyond the two log-probability blocks (the terms keep their
+    dtype: their rounding is already in the inputs). A row holding a zero probability, on either
+    side, or a NaN, comes out non-finite there and is redone term by term.
+    """
+    log_p = a.log_probabilities_of(slice(start, stop))
+    log_q = b.log_probabilities_of(slice(start, stop))
+    diff = np.subtract(log_p, log_q, out=log_q)
+    kl = np.multiply(np.exp(log_p, out=log_p), diff, out=diff).sum(1, dtype=np.float64)
+    redo = np.flatnonzero(~np.isfinite(kl))
+    if redo.size:
+        rows = redo + start
+        kl[redo] = _kl_careful(a.log_probabilities_of(rows), b.log_probabilities_of(rows))
+    # Rounding can leave a tiny negative number where the distributions agree; KL >= 0.
+    return np.maximum(kl, 0.0)
+
+
+def _kl_careful(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """The same sum with the limits spelt out: 0 · log 0 = 0 whatever B says, and +inf where
+    B gives 0 to a class A does not (exp(log p) may underflow to 0, and 0 · inf is NaN)."""
+    zero = log_p == -np.inf
+    impossible = (log_q == -np.inf) & ~zero & ~np.isnan(log_p)
+    terms = np.exp(log_p) * (log_p - log_q)
+    terms[zero] = 0.0
+    terms[impossible] = np.inf
+    return terms.sum(1, dtype=np.float64)
