@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from core import available_devices, evaluate
-from core.metrics import fit_temperature
+from core.calibration import fit_temperature
 
 
 def _median_ms(fn, repeats: int) -> float:

@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from gui import MainWindow
     from monkey import Monkey
+
+    from gui import MainWindow
 
     window = MainWindow()
     window.show()

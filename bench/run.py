@@ -95,7 +95,7 @@ def figure_evaluate(sizes: Sizes) -> list[Figure]:
     import torch
     import torch.nn.functional as F
 
-    import core.evaluation as evaluation
+    import core.kernels as kernels
     from bench.peers import make_floor, numpy_recipe, torch_separate
     from core import evaluate
 
@@ -107,12 +107,12 @@ def figure_evaluate(sizes: Sizes) -> list[Figure]:
     x, y = torch.from_numpy(logits), torch.from_numpy(labels)
 
     def one_worker() -> float:
-        saved = evaluation.CPU_PARALLEL_MIN_BLOCKS
-        evaluation.CPU_PARALLEL_MIN_BLOCKS = 1 << 60
+        saved = kernels.CPU_PARALLEL_MIN_BLOCKS
+        kernels.CPU_PARALLEL_MIN_BLOCKS = 1 << 60
         try:
             return float(evaluate(logits, labels).loss)
         finally:
-            evaluation.CPU_PARALLEL_MIN_BLOCKS = saved
+            kernels.CPU_PARALLEL_MIN_BLOCKS = saved
 
     fns = {
         "evaluate": lambda: float(evaluate(logits, labels).loss),
@@ -120,7 +120,7 @@ def figure_evaluate(sizes: Sizes) -> list[Figure]:
         "torch": lambda: torch_separate(x, y),
         "floor": make_floor(logits),
     }
-    if hasattr(evaluation, "CPU_PARALLEL_MIN_BLOCKS"):  # absent before the worker threads
+    if hasattr(kernels, "CPU_PARALLEL_MIN_BLOCKS"):  # absent before the worker threads
         fns["evaluate_1_worker"] = one_worker
     samples = interleaved(fns, sizes.eval_repeats)
     ev = evaluate(logits, labels)

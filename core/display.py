@@ -205,16 +205,17 @@ def loss_curve(ev: Evaluation, previous_top: float | None = None) -> LossCurve:
     if on_reference:
         label = "−log p(true)"
     else:
-        what = [
-            name
-            for name, used in (
-                ("soft targets", ev.target_kind == "probability"),
-                (f"smoothing ε = {options.label_smoothing:g}", bool(options.label_smoothing)),
-                ("class weights", options.weight is not None),
+        # What −log p assumes that this loss does not: the legend says it in a few words.
+        parts = [
+            text
+            for text, used in (
+                ("ε = 0", bool(options.label_smoothing)),
+                ("no class weights", options.weight is not None),
+                ("one-hot targets", ev.target_kind == "probability"),
             )
             if used
         ]
-        label = f"−log p: the reference without {', '.join(what)}"
+        label = f"−log p (reference: {', '.join(parts)})"
     return LossCurve(
         index=index.astype(np.int64),
         x=np.clip(px, 0.0, 1.0),
@@ -302,3 +303,15 @@ def nice_stride(minimum: float) -> int:
         if step * magnitude >= minimum:
             return int(step * magnitude)
     return int(10 * magnitude)
+
+
+SWEEP_STEPS = 60
+"""Steps of the temperature animation from 0.1 to 10 (and as many back)."""
+
+
+def temperature_sweep(step: int, steps: int = SWEEP_STEPS) -> float:
+    """The temperature at ``step`` of the Play animation: 0.1 → 10 → 0.1 on a log scale, so each
+    frame multiplies T by the same factor; rounded to 4 decimals (what the spin box shows)."""
+    k = step % (2 * steps)
+    fraction = k / steps if k <= steps else 2 - k / steps
+    return round(10 ** (-1 + 2 * fraction), 4)

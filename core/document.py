@@ -8,27 +8,15 @@ state always stays. No Qt here: the window adapts the listener calls to signals.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from core.constants import IGNORE_INDEX, TARGET_MODES
 from core.evaluation import Evaluation, evaluate
-
-
-class Change(enum.Flag):
-    """What an edit touched, so views can skip what did not move."""
-
-    NONE = 0
-    LOGITS = enum.auto()
-    TARGETS = enum.auto()
-    NAMES = enum.auto()
-    STRUCTURE = enum.auto()  # rows or classes added or removed
-    SETTINGS = enum.auto()
-    ALL = LOGITS | TARGETS | NAMES | STRUCTURE | SETTINGS
+from core.history import Change, Command, History
 
 
 @dataclass(frozen=True)
@@ -56,23 +44,6 @@ class Settings:
         }
 
 
-@dataclass
-class Command:
-    """One undoable step. ``merge_key`` lets a drag fold its many moves into one step."""
-
-    text: str
-    redo: Callable[[], None]
-    undo: Callable[[], None]
-    change: Change
-    rows: np.ndarray | None = None  # rows whose logits alone changed, for a per-row recompute
-    merge_key: object = None
-    merge: Callable[[Command], bool] | None = field(default=None, repr=False)
-    payload: Any = field(default=None, repr=False)  # what a later command hands to ``merge``
-    context: Any = field(default=None, repr=False)
-    """What the document's ``context_provider`` said when the edit was made (the window's
-    selection, sort and filter), handed back through ``restored_context`` on undo and redo."""
-
-
 class Document:
     """Logits (N, C), hard labels (N,), soft targets (N, C), class names and settings.
 
@@ -96,9 +67,7 @@ class Document:
         settings: Settings | None = None,
     ) -> None:
         self._listeners: list[Callable[[Change], None]] = []
-        self._undo: list[Command] = []
-        self._redo: list[Command] = []
-        self._clean_index: int | None = 0
+        self.history = History()
         self.changed_rows: np.ndarray | None = None
         self.context_provider: Callable[[], Any] | None = None
         """Called once per new undo step; its answer is restored with the step (see Command)."""
@@ -142,47 +111,42 @@ class Document:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self.history.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self.history.can_redo
 
     @property
     def undo_text(self) -> str:
-        return self._undo[-1].text if self._undo else ""
+        return self.history.undo_text
 
     @property
     def redo_text(self) -> str:
-        return self._redo[-1].text if self._redo else ""
+        return self.history.redo_text
 
     @property
     def is_modified(self) -> bool:
-        return self._clean_index != len(self._undo)
+        return self.history.is_modified
 
     def mark_clean(self) -> None:
-        self._clean_index = len(self._undo)
-
-    def undo(self) -> None:
-        if not self._undo:
-            return
-        command = self._undo.pop()
-        command.undo()
-        self._redo.append(command)
-        self._after(command.change, command.rows, command.context)
-
-    def redo(self) -> None:
-        if not self._redo:
-            return
-        command = self._redo.pop()
-        command.redo()
-        self._undo.append(command)
-        self._after(command.change, command.rows, command.context)
+        self.history.mark_clean()
 
     def end_merge(self) -> None:
         """Close the current merge (a drag ended): the next edit starts a new undo step."""
-        if self._undo:
-            self._undo[-1].merge_key = None
+        self.history.end_merge()
+
+    def undo(self) -> None:
+        command = self.history.step_back()
+        if command is not None:
+            command.undo()
+            self._after(command.change, command.rows, command.context)
+
+    def redo(self) -> None:
+        command = self.history.step_forward()
+        if command is not None:
+            command.redo()
+            self._after(command.change, command.rows, command.context)
 
     def push(self, command: Command, evaluation: Evaluation | None = None) -> None:
         """Apply ``command``; if the result does not evaluate, roll it back and raise."""
@@ -194,20 +158,7 @@ class Document:
         except ValueError:
             command.undo()
             raise
-        top = self._undo[-1] if self._undo else None
-        merged = (
-            top is not None
-            and command.merge_key is not None
-            and top.merge_key == command.merge_key
-            and top.merge is not None
-            and top.merge(command)
-        )
-        if not merged:
-            command.context = context
-            if self._clean_index is not None and self._clean_index > len(self._undo):
-                self._clean_index = None  # the clean state was undone and is now unreachable
-            self._undo.append(command)
-        self._redo.clear()
+        self.history.record(command, context)
         self.evaluation = evaluation
         self._notify(command.change, command.rows)
 

@@ -10,10 +10,8 @@ pass over the table that only an export needs.
 from __future__ import annotations
 
 import math
-import threading
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -24,18 +22,9 @@ import torch
 from core import constants
 from core.constants import IGNORE_INDEX, REDUCTIONS
 from core.devices import dtype_name, resolve_device, resolve_dtype
+from core.kernels import margin_entropy, row_stats, scaled
 
 Reduction = Literal["mean", "sum", "none"]
-
-# Tables of at least this many blocks are split over torch.get_num_threads() worker threads.
-# The CPU kernels are numpy, which releases the GIL and never starts threads of its own: torch's
-# intra-op threads wait for each other after every op, which costs milliseconds per block on a
-# busy machine.
-CPU_PARALLEL_MIN_BLOCKS = 8
-# Float32 tables up to this many elements (what a learner types, the presets) are exponentiated
-# in float64 and rounded once, which costs nothing at that size: their losses are then the
-# correctly rounded float32 values. Larger tables get float32 exps, as torch computes them.
-EXACT_ELEMENTS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -250,7 +239,7 @@ class Evaluation:
         assert target is not None  # one of the two is always set
         with torch.inference_mode():
             x.index_copy_(0, idx, new.to(device=x.device, dtype=x.dtype))
-            stats = _stats(
+            stats = row_stats(
                 x.index_select(0, idx),
                 target.index_select(0, idx),
                 self._soft is not None,
@@ -320,7 +309,7 @@ class Evaluation:
         with torch.inference_mode():
             for start in range(0, len(index), self._block_rows):
                 idx = index[start : start + self._block_rows]
-                block = _work(self._x.index_select(0, idx), self.options.temperature)
+                block = scaled(self._x.index_select(0, idx), self.options.temperature)
                 out[start : start + len(idx)] = compute(block, idx).cpu().numpy()
         return out
 
@@ -359,8 +348,8 @@ class Evaluation:
                     if index is None
                     else (self._x.index_select(0, torch.as_tensor(idx, device=self._x.device)))
                 )
-                z = _work(block, self.options.temperature).cpu().numpy()
-                m, e = _margin_entropy(z, mx[idx], log_sum[idx], self.confidence[idx])
+                z = scaled(block, self.options.temperature).cpu().numpy()
+                m, e = margin_entropy(z, mx[idx], log_sum[idx], self.confidence[idx])
                 margin[start : start + len(idx)] = m
                 entropy[start : start + len(idx)] = e
         return margin, entropy
@@ -385,40 +374,6 @@ class Evaluation:
         if self._weight is not None:
             a = a * self._weight.to(like.dtype)
         return a
-
-
-def _margin_entropy(
-    z: np.ndarray, mx: np.ndarray, log_sum: np.ndarray, confidence: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Margin and entropy of the rows of ``z = logits / T`` given their max, log-sum-exp and
-    largest probability."""
-    c = z.shape[1]
-    shifted = z - mx[:, None]
-    ex = np.exp(shifted)
-    total = ex.sum(1)
-    # 0 * -inf is NaN; a masked class contributes nothing to the entropy.
-    plogp = np.where(ex > 0, ex * shifted, 0).sum(1) / total
-    if c > 1:
-        # The second largest logit, a tie with the largest included (topk(2) semantics).
-        rest = z.copy()
-        np.put_along_axis(rest, z.argmax(1)[:, None], -np.inf, axis=1)
-        second = np.exp(((rest.max(1) - mx) - log_sum).astype(np.float64)).astype(z.dtype)
-    else:
-        second = np.zeros_like(mx)
-    return confidence - second, log_sum - plogp
-
-
-def _work(block: torch.Tensor, temperature: float) -> torch.Tensor:
-    """``block / T`` in the chosen dtype (as torch's oracle divides), then in the compute dtype.
-
-    float16 and bfloat16 inputs are divided in their own precision, then widened to float32 for
-    the exp-sum, as torch's own softmax kernels accumulate half types in float32.
-    """
-    if temperature != 1.0:
-        block = block / temperature
-    if block.dtype in (torch.float16, torch.bfloat16):
-        block = block.float()
-    return block
 
 
 def evaluate(
@@ -525,249 +480,6 @@ def evaluate(
         return _run(x, t, soft, w, options, torch_dtype, torch.device("cpu"), reason, readonly)
 
 
-STAT_FIELDS = ("losses", "max", "log_sum", "confidence", "p_true")
-"""The per-sample statistics computed eagerly, besides ``predictions`` and ``targets``."""
-
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
-_pool_lock = threading.Lock()
-
-
-def _map_parallel(work: Callable[[list[int]], None], starts: list[int]) -> None:
-    """Run ``work`` on interleaved shares of ``starts``, on as many threads as torch uses."""
-    global _pool, _pool_size
-    workers = min(torch.get_num_threads(), len(starts) // CPU_PARALLEL_MIN_BLOCKS)
-    if workers <= 1:
-        work(starts)
-        return
-    with _pool_lock:
-        if _pool is None or _pool_size < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate")
-            _pool_size = workers
-        pool = _pool
-    list(pool.map(work, [starts[i::workers] for i in range(workers)]))
-
-
-def _cpu_stats(
-    x: torch.Tensor,
-    target: torch.Tensor,
-    soft: bool,
-    w: torch.Tensor | None,
-    options: Options,
-    block_rows: int,
-    exact: bool = False,
-) -> dict[str, np.ndarray]:
-    """Every eager per-sample statistic of the rows of ``x`` (raw logits, on the CPU).
-
-    Each row block is read from memory once; the passes over it (argmax, which gives the max;
-    exp into a scratch block; row sums) find it in cache. What is per row (N values, not N x C)
-    is kept in float64 and done once for the whole table after the loop, then rounded once.
-    ``exact`` also takes the exps of a float32 table in float64.
-    """
-    n, c = x.shape
-    temperature = options.temperature
-    eps = options.label_smoothing
-    native = x.dtype in (torch.float32, torch.float64)
-    dtype = np.float64 if x.dtype == torch.float64 else np.float32
-    work_dtype = np.float64 if exact else dtype
-    # Any: numpy's stubs cannot follow dtypes chosen at run time through these buffers.
-    xn: Any = x.numpy() if native else None
-    tn: Any = target.numpy()
-    wn: Any = None if w is None else w.numpy().astype(work_dtype)
-    keep_shifted = soft or bool(eps)
-
-    f64 = np.float64
-    mx = np.empty(n, dtype=f64)
-    log_sum = np.empty(n, dtype=f64)
-    predictions = np.empty(n, dtype=np.int64)
-    if soft:
-        losses: Any = np.empty(n, dtype=f64)
-        logp_true = np.empty(n, dtype=f64)
-        labels = np.empty(n, dtype=np.int64)
-    else:
-        labels = tn
-        valid = labels != options.ignore_index
-        safe = np.where(valid, labels, 0)
-        z_y = np.empty(n, dtype=f64)
-        smooth: Any = np.empty(n, dtype=f64) if eps else None
-
-    def work(starts: list[int]) -> None:
-        with np.errstate(all="ignore"):  # per thread: worker threads do not inherit it
-            work_blocks(starts)
-
-    def work_blocks(starts: list[int]) -> None:
-        rows = min(block_rows, n)
-        shifted_buf = np.empty((rows, c), dtype=work_dtype)
-        exp_buf = np.empty((rows, c), dtype=work_dtype) if keep_shifted else shifted_buf
-        scaled_buf = np.empty((rows, c), dtype=dtype) if native and temperature != 1.0 else None
-        for s in starts:
-            e = min(n, s + block_rows)
-            if not native:
-                z = _work(x[s:e], temperature).numpy()
-            elif scaled_buf is not None:
-                z = np.divide(xn[s:e], temperature, out=scaled_buf[: e - s])  # as torch rounds
-            else:
-                z = xn[s:e]
-            if exact:
-                z = z.astype(np.float64)
-            am = z.argmax(1)
-            m = np.take_along_axis(z, am[:, None], 1)
-            if keep_shifted:
-                shifted = np.subtract(z, m, out=shifted_buf[: e - s])
-                total = np.einsum("ij->i", np.exp(shifted, out=exp_buf[: e - s]))
-                ls = np.log(total, dtype=f64)
-            else:
-                ls = _log_sum_exp(z, am, m[:, 0], shifted_buf[: e - s])
-            mx[s:e] = m[:, 0]
-            log_sum[s:e] = ls
-            predictions[s:e] = am
-            if not soft:
-                z_y[s:e] = np.take_along_axis(z, safe[s:e, None], 1)[:, 0]
-                if eps:
-                    logp = np.subtract(shifted, ls[:, None].astype(work_dtype), out=shifted)
-                    total = (
-                        np.einsum("ij->i", logp) if wn is None else np.einsum("ij,j->i", logp, wn)
-                    )
-                    smooth[s:e] = -total
-            else:
-                tb = tn[s:e]
-                a = tb * (1 - eps) + eps / c if eps else tb
-                if wn is not None:
-                    a = a * wn
-                logp = np.subtract(shifted, ls[:, None].astype(work_dtype), out=shifted)
-                losses[s:e] = -np.einsum("ij,ij->i", logp, a)
-                lab = tb.argmax(1)
-                labels[s:e] = lab
-                logp_true[s:e] = np.take_along_axis(logp, lab[:, None], 1)[:, 0]
-
-    with np.errstate(all="ignore"):
-        _map_parallel(work, list(range(0, n, block_rows)))
-        if soft:
-            p_true = np.exp(logp_true)
-        else:
-            logp_y = (z_y - mx) - log_sum
-            losses = -logp_y if wn is None else -wn[safe] * logp_y
-            if eps:
-                losses = (1 - eps) * losses + (eps / c) * smooth
-            losses = np.where(valid, losses, 0.0)
-            p_true = np.where(valid, np.exp(logp_y), np.nan)
-        confidence = np.exp(-log_sum)  # exp((max - max) - log_sum)
-    return {
-        "losses": losses.astype(dtype),
-        "max": mx.astype(dtype),
-        "log_sum": log_sum.astype(dtype),
-        "confidence": confidence.astype(dtype),
-        "p_true": p_true.astype(dtype),
-        "predictions": predictions,
-        "targets": np.array(labels, dtype=np.int64),
-    }
-
-
-def _log_sum_exp(
-    z: np.ndarray, argmax: np.ndarray, mx: np.ndarray, scratch: np.ndarray
-) -> np.ndarray:
-    """``log(sum(exp(z - mx)))`` per row in float64, given the rows' argmax and max.
-
-    Where exp(z) can neither overflow in the sum nor lose the largest term to underflow, the
-    shift by the max is taken out of the exp: one pass less over the block. The largest term
-    is then divided out in float64, ``log1p((sum - top) / top)``, so that a row with one
-    dominant class still gets exactly 0 and no probability exceeds 1. Other rows (huge, NaN or
-    infinite logits) are shifted as usual.
-    """
-    low, overflow = (-600.0, 709.0) if z.dtype == np.float64 else (-60.0, 88.0)
-    high = overflow - math.log(z.shape[1]) - 1.0
-    ex = np.exp(z, out=scratch)
-    top = np.take_along_axis(ex, argmax[:, None], 1)[:, 0].astype(np.float64)
-    total = np.einsum("ij->i", ex).astype(np.float64)
-    log_sum = np.log1p((total - top) / top)
-    shift = ~((mx >= low) & (mx <= high))
-    if shift.any():
-        rows = np.flatnonzero(shift)
-        log_sum[rows] = np.log(
-            np.einsum("ij->i", np.exp(z[rows] - mx[rows, None])), dtype=np.float64
-        )
-    return log_sum
-
-
-def _block_stats(
-    z: torch.Tensor,
-    target: torch.Tensor,
-    soft: bool,
-    w: torch.Tensor | None,
-    options: Options,
-) -> dict[str, torch.Tensor]:
-    """The eager per-sample statistics of one block of ``z = logits / T`` with torch ops.
-
-    Used on accelerators, where a launch costs more than memory traffic; the CPU uses
-    :func:`_cpu_stats`, which computes the same formulas.
-    """
-    c = z.shape[1]
-    eps = options.label_smoothing
-    mx, am = z.max(1)
-    shifted = z - mx[:, None]
-    log_sum = shifted.exp().sum(1).log()
-
-    if soft:
-        tb = target.to(z.dtype)
-        if eps:
-            tb = tb * (1 - eps) + eps / c
-        a = tb if w is None else tb * w
-        logp = shifted - log_sum[:, None]
-        losses = -(logp * a).sum(1)
-        labels = target.argmax(1)
-        p_true = torch.exp(logp.gather(1, labels[:, None])[:, 0])
-    else:
-        labels = target
-        valid = labels != options.ignore_index
-        safe = torch.where(valid, labels, 0)
-        logp_y = (z.gather(1, safe[:, None])[:, 0] - mx) - log_sum
-        losses = -logp_y if w is None else -w[safe] * logp_y
-        if eps:
-            logp = shifted - log_sum[:, None]
-            smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))
-            losses = (1 - eps) * losses + (eps / c) * smooth
-        losses = torch.where(valid, losses, 0.0)
-        p_true = torch.where(valid, logp_y.exp(), torch.nan)
-    return {
-        "losses": losses,
-        "max": mx,
-        "log_sum": log_sum,
-        "confidence": torch.exp(-log_sum),  # exp((max - max) - log_sum)
-        "p_true": p_true,
-        "predictions": am,
-        "targets": labels,
-    }
-
-
-def _stats(
-    x: torch.Tensor,
-    target: torch.Tensor,
-    soft: bool,
-    w: torch.Tensor | None,
-    options: Options,
-    block_rows: int | None = None,
-    table_elements: int | None = None,
-) -> dict[str, np.ndarray]:
-    """The eager per-sample statistics of the rows of ``x`` (raw logits) as numpy arrays.
-
-    ``table_elements`` is the size of the whole table these rows belong to (``x`` itself by
-    default): it decides the precision, so that a row recomputed alone matches its table.
-    """
-    n, c = x.shape
-    if x.device.type == "cpu":
-        exact = (table_elements or n * c) <= EXACT_ELEMENTS
-        return _cpu_stats(x, target, soft, w, options, block_rows or constants.block_rows(c), exact)
-    block_rows = block_rows or constants.block_rows(c, accelerator=True)
-    parts = []
-    with torch.inference_mode():
-        for s in range(0, n, block_rows):
-            e = min(n, s + block_rows)
-            parts.append(
-                _block_stats(_work(x[s:e], options.temperature), target[s:e], soft, w, options)
-            )
-        return {k: torch.cat([p[k] for p in parts]).cpu().numpy() for k in parts[0]}
-
-
 def _run(
     x: torch.Tensor,
     t: torch.Tensor,
@@ -789,7 +501,7 @@ def _run(
     w = None if w64 is None else w64.to(device=device, dtype=compute)
     block_rows = constants.block_rows(c, accelerator=device.type != "cpu")
 
-    arrays = _stats(x, t, soft, w, options, block_rows)
+    arrays = row_stats(x, t, soft, w, options, block_rows)
     if soft:
         denominator = float(n)
     else:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 from superqt.utils import signals_blocked
 
+from core.view_state import ALL, SORT_CHOICES, Filter, Sort
 from gui.plots import PLOT_NAMES
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class Actions(QObject):
         bar = window.menuBar()
         self._file_menu(bar.addMenu("&File"))
         self._edit_menu(bar.addMenu("&Edit"))
+        self._table_menu(bar.addMenu("&Table"))
         self._view_menu(bar.addMenu("&View"))
         self._presets_menu(bar.addMenu("&Presets"))
 
@@ -154,6 +156,41 @@ class Actions(QObject):
         for action in menu.actions():
             # The table has its own copy/paste key handling; avoid ambiguous shortcuts.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _table_menu(self, menu: QMenu) -> None:
+        """Sort and Show, as in the boxes above the table (they render the same state)."""
+        c = self._c
+        self.sort_actions: list[tuple[QAction, Sort | None]] = []
+        sort_menu = menu.addMenu("&Sort by")
+        group = QActionGroup(self._w)
+        for text, sort in SORT_CHOICES:
+            action = QAction(text, self._w, checkable=True)
+            action.triggered.connect(lambda _=False, s=sort: c.set_sort(s))
+            group.addAction(action)
+            sort_menu.addAction(action)
+            self.sort_actions.append((action, sort))
+        self.filter_actions: list[tuple[QAction, Filter]] = []
+        show_menu = menu.addMenu("S&how")
+        group = QActionGroup(self._w)
+        for filt in (ALL, Filter("wrong"), Filter("non-finite")):
+            action = QAction(filt.describe([]), self._w, checkable=True)
+            action.triggered.connect(lambda _=False, f=filt: c.set_filter(f))
+            group.addAction(action)
+            show_menu.addAction(action)
+            self.filter_actions.append((action, filt))
+        c.sigOrderChanged.connect(self._render_order)
+        c.sigLayoutChanged.connect(self._render_order)
+        self._render_order()
+
+    def _render_order(self) -> None:
+        view = self._c.view
+        for actions, current in (
+            (self.sort_actions, view.sort),
+            (self.filter_actions, view.filter),
+        ):
+            for action, value in actions:
+                with signals_blocked(action):
+                    action.setChecked(value == current)
 
     def _view_menu(self, menu: QMenu) -> None:
         c = self._c

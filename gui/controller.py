@@ -17,37 +17,36 @@ from __future__ import annotations
 
 __all__ = ["SCALES", "Change", "Controller"]
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import formatting as fmt
+from core.calibration import TemperatureFit, fit_temperature
 from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
 from core.devices import available_devices
-from core.display import LossCurve, SampleView, heatmap_rows, loss_curve, sample_view
+from core.display import (
+    temperature_sweep,
+)
 from core.document import Change, Document
 from core.evaluation import Evaluation
-from core.explain import SampleExplanation, SoftmaxComparison, compare_softmaxes, explain_sample
-from core.metrics import DatasetSummary, TemperatureFit, fit_temperature, summarize
+from core.metrics import DatasetSummary, summarize
 from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
-from core.sampling import Truncation, truncate
-from core.snippet import pytorch_snippet
-from core.tables import results_latex, results_markdown
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, ViewState, row_order
+from gui.derived import Derived
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
 DATASET_TOP_K_CELLS = 5_000_000
 """Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""
 SUMMARY_DELAY_MS = 150
-PLAY_STEPS, PLAY_INTERVAL_MS = 60, 50
+PLAY_INTERVAL_MS = 50
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 
 
-class Controller(QObject):
+class Controller(Derived, QObject):
     """Owns one :class:`Document` and one :class:`ViewState`; see the module docstring."""
 
     sigLayoutChanged = Signal()
@@ -91,18 +90,6 @@ class Controller(QObject):
     # --- reading ------------------------------------------------------------------------------
 
     @property
-    def evaluation(self) -> Evaluation:
-        return self.document.evaluation
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.document.class_names
-
-    @property
-    def selected(self) -> int:
-        return int(self.view.selected)
-
-    @property
     def theme(self) -> Theme:
         return THEMES[self.view.theme].scaled(self.view.scale)
 
@@ -132,122 +119,13 @@ class Controller(QObject):
     def devices() -> list[str]:
         return available_devices()
 
-    # --- numbers for the views (computed in core, cached per evaluation) ----------------------
-
-    def _cached(self, key: str, compute: Any) -> Any:
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
-
-    def sample_view(self) -> SampleView:
-        row = self.selected
-        return self._cached(
-            f"sample:{row}",
-            lambda: sample_view(self.evaluation, self.document.logits[row], self.class_names, row),
-        )
-
-    def loss_curve(self) -> LossCurve:
-        """The loss curve's dots; its y axis remembers its last height (grow at once, shrink
-        only when clearly too tall), so live edits do not make it jump."""
-
-        def compute() -> LossCurve:
-            curve = loss_curve(self.evaluation, self._curve_top)
-            self._curve_top = curve.y_top
-            return curve
-
-        return self._cached("curve", compute)
-
-    def sample_curve(self, p: np.ndarray) -> np.ndarray:
-        from core.display import sample_loss_curve
-
-        return sample_loss_curve(self.evaluation, self.selected, p)
-
-    def heatmap_rows(self, pixels: float) -> np.ndarray | None:
-        return heatmap_rows(self.document.n_samples, pixels)
-
-    def probabilities_of(self, rows: np.ndarray | None) -> np.ndarray:
-        ev = self.evaluation
-        return ev.probabilities if rows is None else ev.probabilities_of(rows)
-
-    def probabilities_row(self, sample: int) -> np.ndarray:
-        """One sample's probabilities, cached: every cell of a table row asks for them."""
-        cached = self._row_cache.get(sample)
-        if cached is None:
-            if len(self._row_cache) > 512:
-                self._row_cache.clear()
-            cached = self._row_cache[sample] = self.evaluation.probabilities_of([sample])[0]
-        return cached
-
-    def explanation(self) -> SampleExplanation:
-        row = self.selected
-        return explain_sample(self.evaluation, self.document.logits[row], row)
-
-    def comparison(self) -> SoftmaxComparison:
-        s = self.document.settings
-        return compare_softmaxes(
-            self.document.logits[self.selected],
-            s.temperature,
-            s.dtype,
-            self.sample_view().probabilities,
-        )
-
-    def truncation(self) -> Truncation:
-        k = int(self.view.top_k) or None
-        p = float(self.view.top_p)
-        return truncate(self.sample_view().probabilities, k, None if p >= 1.0 else p)
-
-    def summary(self) -> DatasetSummary:
-        """The dataset metrics of the current evaluation (computed now if stale)."""
-        if self._summary is None:
-            self.refresh_summary()
-        assert self._summary is not None
-        return self._summary
-
     def refresh_summary(self) -> None:
+        """Compute the dataset metrics of the current evaluation now and announce them."""
         ev = self.evaluation
         self._summary_timer.stop()
         top_k = 5 if ev.n_samples * ev.n_classes <= DATASET_TOP_K_CELLS else 0
         self._summary = summarize(ev, top_k=top_k)
         self.sigSummaryReady.emit()
-
-    def pytorch_code(self) -> str:
-        """A runnable script that rebuilds the table and prints the same loss (ValueError for
-        tables too large to be useful as code)."""
-        return pytorch_snippet(self.document)
-
-    def results_text(self, kind: str) -> str:
-        """The results table as "markdown" or "latex"."""
-        write = results_markdown if kind == "markdown" else results_latex
-        return write(self.document)
-
-    @staticmethod
-    def presets() -> list[tuple[str, str]]:
-        """(name, description) of every preset, in menu order."""
-        return [(p.name, p.description) for p in PRESETS]
-
-    def fit_ready(self) -> bool:
-        ev = self.evaluation
-        return ev.target_kind == "index" and bool((ev.valid & ev.finite).any())
-
-    def status_text(self) -> str:
-        ev = self.evaluation
-        s = self.document.settings
-        if ev.options.reduction == "none":
-            loss = f"loss: per sample (sum {fmt.number(ev.loss_sum)})"
-        else:
-            loss = f"{ev.options.reduction} loss = {fmt.number(float(ev.loss))}"
-        parts = [
-            loss,
-            f"accuracy {ev.n_correct}/{ev.n_valid}",
-            f"{ev.n_samples:,} × {ev.n_classes:,}",
-            f"{ev.device} · {ev.dtype}",
-            f"T = {fmt.short(s.temperature)}",
-        ]
-        if ev.n_nonfinite:
-            parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
-        if ev.device_fallback:
-            parts.append(f"⚠ {ev.device_fallback}")
-        return "   ·   ".join(parts)
 
     # --- document -> views --------------------------------------------------------------------
 
@@ -574,9 +452,7 @@ class Controller(QObject):
             self._set_animating(False)
 
     def _play_step(self) -> None:
-        k = self._play_phase % (2 * PLAY_STEPS)
-        fraction = k / PLAY_STEPS if k <= PLAY_STEPS else 2 - k / PLAY_STEPS
-        temperature = round(10 ** (-1 + 2 * fraction), 4)
+        temperature = temperature_sweep(self._play_phase)
         self._play_phase += 1
         if not self.set_options(
             merge_key=("play", self._play_serial), text="Play temperature", temperature=temperature
@@ -646,6 +522,3 @@ class Controller(QObject):
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)
         return ok
-
-    def settings_for_file(self) -> Any:
-        return replace(self.document.settings, weight=None)

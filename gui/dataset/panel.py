@@ -15,7 +15,8 @@ from gui.dataset.summary import LabelIssuesView, MetricsView, TemperatureView
 from gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.metrics import DatasetSummary, TemperatureFit
+    from core.calibration import TemperatureFit
+    from core.metrics import DatasetSummary
 
 
 class DatasetPanel(QWidget):

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from core import formatting as fmt
 
 if TYPE_CHECKING:
-    from core.metrics import DatasetSummary, LabelIssue, PerClass, TemperatureFit
+    from core.calibration import TemperatureFit
+    from core.metrics import DatasetSummary, LabelIssue, PerClass
 
 N_WORST_CLASSES = 20
 

@@ -98,6 +98,10 @@ class LossCurvePlot(pg.PlotWidget):
     def title(self) -> str:
         return self._title
 
+    def y_top(self) -> float:
+        """The top of the y axis: losses above it are drawn at the edge."""
+        return self._y_top
+
     def dots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sample index, x, y) of every placed dot, drawn or not (above POINT_LIMIT only one per
         screen cell is drawn)."""

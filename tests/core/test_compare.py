@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import evaluate
+from core.calibration import fit_temperature
 from core.compare import FILTER_KINDS, compare, evaluate_like
 from core.constants import IGNORE_INDEX, block_rows
-from core.metrics import fit_temperature
 
 
 def hand_made():

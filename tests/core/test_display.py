@@ -155,3 +155,14 @@ def test_heatmap_rows_and_markers():
 def test_nice_stride(minimum, stride):
     assert nice_stride(minimum) == stride
     assert nice_stride(math.nan) == 1
+
+
+def test_temperature_sweep_goes_from_0_1_to_10_and_back_in_equal_ratios():
+    from core.display import SWEEP_STEPS, temperature_sweep
+
+    values = [temperature_sweep(k) for k in range(2 * SWEEP_STEPS + 1)]
+    assert values[0] == 0.1
+    assert values[SWEEP_STEPS] == 10.0
+    assert values[-1] == 0.1
+    ratios = np.diff(np.log(values[: SWEEP_STEPS + 1]))
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-2)

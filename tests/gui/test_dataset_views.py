@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QApplication
 import core.metrics as metrics
 from core import evaluate
 from core import formatting as fmt
+from core.calibration import TemperatureFit, fit_temperature
 from core.metrics import (
     MAX_CONFUSION_SHOWN,
-    TemperatureFit,
     confusion_matrix,
     label_issue_ranking,
     most_confused_classes,
@@ -463,7 +463,7 @@ def test_screenshots_of_every_tab(qtbot, panel, tmp_path):
         "truck",
     ]
     show(panel, ev, names)
-    panel.show_temperature_fit(metrics.fit_temperature(z, y))
+    panel.show_temperature_fit(fit_temperature(z, y))
     _show(qtbot, panel)
     folder = Path(os.environ.get("SOFTMAX_LAB_SCREENSHOTS", tmp_path))
     for index, name in enumerate(TABS):

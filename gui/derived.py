@@ -1,0 +1,166 @@
+"""The numbers the views show, computed by core for the controller's current state and cached
+until the document changes: the selected sample, the loss curve, heatmap rows, the side panels'
+explanations, the dataset summary, the status line and the text exports.
+
+A part of :class:`gui.controller.Controller` (which mixes it in and owns the caches); kept in its
+own module only so that each file stays readable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core import formatting as fmt
+from core.display import (
+    LossCurve,
+    SampleView,
+    heatmap_rows,
+    loss_curve,
+    sample_loss_curve,
+    sample_view,
+)
+from core.explain import SampleExplanation, SoftmaxComparison, compare_softmaxes, explain_sample
+from core.metrics import DatasetSummary
+from core.presets import PRESETS
+from core.sampling import Truncation, truncate
+from core.snippet import pytorch_snippet
+from core.tables import results_latex, results_markdown
+
+if TYPE_CHECKING:
+    from core.document import Document
+    from core.evaluation import Evaluation
+    from core.view_state import ViewState
+
+
+class Derived:
+    """Cached views of the current evaluation; see the module docstring."""
+
+    document: Document
+    view: ViewState
+    _cache: dict[str, Any]
+    _row_cache: dict[int, np.ndarray]
+    _curve_top: float | None
+    _summary: DatasetSummary | None
+
+    def refresh_summary(self) -> None:  # the controller schedules and announces it
+        raise NotImplementedError
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.document.evaluation
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.document.class_names
+
+    @property
+    def selected(self) -> int:
+        return int(self.view.selected)
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def sample_view(self) -> SampleView:
+        row = self.selected
+        return self._cached(
+            f"sample:{row}",
+            lambda: sample_view(self.evaluation, self.document.logits[row], self.class_names, row),
+        )
+
+    def loss_curve(self) -> LossCurve:
+        """The loss curve's dots; its y axis remembers its last height (grow at once, shrink
+        only when clearly too tall), so live edits do not make it jump."""
+
+        def compute() -> LossCurve:
+            curve = loss_curve(self.evaluation, self._curve_top)
+            self._curve_top = curve.y_top
+            return curve
+
+        return self._cached("curve", compute)
+
+    def sample_curve(self, p: np.ndarray) -> np.ndarray:
+        return sample_loss_curve(self.evaluation, self.selected, p)
+
+    def heatmap_rows(self, pixels: float) -> np.ndarray | None:
+        return heatmap_rows(self.document.n_samples, pixels)
+
+    def probabilities_of(self, rows: np.ndarray | None) -> np.ndarray:
+        ev = self.evaluation
+        return ev.probabilities if rows is None else ev.probabilities_of(rows)
+
+    def probabilities_row(self, sample: int) -> np.ndarray:
+        """One sample's probabilities, cached: every cell of a table row asks for them."""
+        cached = self._row_cache.get(sample)
+        if cached is None:
+            if len(self._row_cache) > 512:
+                self._row_cache.clear()
+            cached = self._row_cache[sample] = self.evaluation.probabilities_of([sample])[0]
+        return cached
+
+    def explanation(self) -> SampleExplanation:
+        row = self.selected
+        return explain_sample(self.evaluation, self.document.logits[row], row)
+
+    def comparison(self) -> SoftmaxComparison:
+        s = self.document.settings
+        return compare_softmaxes(
+            self.document.logits[self.selected],
+            s.temperature,
+            s.dtype,
+            self.sample_view().probabilities,
+        )
+
+    def truncation(self) -> Truncation:
+        k = int(self.view.top_k) or None
+        p = float(self.view.top_p)
+        return truncate(self.sample_view().probabilities, k, None if p >= 1.0 else p)
+
+    def summary(self) -> DatasetSummary:
+        """The dataset metrics of the current evaluation (computed now if stale)."""
+        if self._summary is None:
+            self.refresh_summary()
+        assert self._summary is not None
+        return self._summary
+
+    def pytorch_code(self) -> str:
+        """A runnable script that rebuilds the table and prints the same loss (ValueError for
+        tables too large to be useful as code)."""
+        return pytorch_snippet(self.document)
+
+    def results_text(self, kind: str) -> str:
+        """The results table as "markdown" or "latex"."""
+        write = results_markdown if kind == "markdown" else results_latex
+        return write(self.document)
+
+    @staticmethod
+    def presets() -> list[tuple[str, str]]:
+        """(name, description) of every preset, in menu order."""
+        return [(p.name, p.description) for p in PRESETS]
+
+    def fit_ready(self) -> bool:
+        ev = self.evaluation
+        return ev.target_kind == "index" and bool((ev.valid & ev.finite).any())
+
+    def status_text(self) -> str:
+        ev = self.evaluation
+        s = self.document.settings
+        if ev.options.reduction == "none":
+            loss = f"loss: per sample (sum {fmt.number(ev.loss_sum)})"
+        else:
+            loss = f"{ev.options.reduction} loss = {fmt.number(float(ev.loss))}"
+        parts = [
+            loss,
+            f"accuracy {ev.n_correct}/{ev.n_valid}",
+            f"{ev.n_samples:,} × {ev.n_classes:,}",
+            f"{ev.device} · {ev.dtype}",
+            f"T = {fmt.short(s.temperature)}",
+        ]
+        if ev.n_nonfinite:
+            parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
+        if ev.device_fallback:
+            parts.append(f"⚠ {ev.device_fallback}")
+        return "   ·   ".join(parts)
