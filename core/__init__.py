@@ -3,9 +3,11 @@
 from core.compare import Comparison, compare, evaluate_like
 from core.constants import IGNORE_INDEX, REDUCTIONS
 from core.devices import DTYPES, available_devices, resolve_device, resolve_dtype
+from core.dynamics import TrainingDynamics, cartography_region, training_dynamics
 from core.evaluation import Evaluation, Options, evaluate
 from core.lessons import Lesson, LessonError, LessonStep, builtin_lessons, load_lesson
 from core.loaders import DataError, LoadedLogits, load_logits, save_logits, save_results_csv
+from core.runs import Run, RunWriter, load_run
 from core.scratch import (
     ScratchResult,
     cross_entropy_onehot,
@@ -27,10 +29,14 @@ __all__ = [
     "LessonStep",
     "LoadedLogits",
     "Options",
+    "Run",
+    "RunWriter",
     "ScratchResult",
     "SequenceEvaluation",
+    "TrainingDynamics",
     "available_devices",
     "builtin_lessons",
+    "cartography_region",
     "compare",
     "cross_entropy_onehot",
     "evaluate",
@@ -38,6 +44,7 @@ __all__ = [
     "evaluate_sequences",
     "load_lesson",
     "load_logits",
+    "load_run",
     "one_hot",
     "resolve_device",
     "resolve_dtype",
@@ -45,4 +52,5 @@ __all__ = [
     "save_results_csv",
     "softmax_naive",
     "softmax_stable",
+    "training_dynamics",
 ]

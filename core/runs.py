@@ -1,0 +1,594 @@
+"""Recorded training runs: logits of the same samples at many steps, written and read safely.
+
+A run is a folder::
+
+    run.json            manifest: format, version, N, C, dtype, class names, sidecars, steps
+    labels.npy          (N,) int64, IGNORE_INDEX marks an ignored sample      (if given)
+    images.npy          (N, ...) numbers                                       (if given)
+    texts.json          N strings                                              (if given)
+    step-000012.npy     (N, C) float32 or float64 logits of step 12, one file per step
+
+Every file is written with :func:`core.atomic.atomic_write`, and the manifest is rewritten after
+the step file it lists is in place, so the steps a manifest lists are always complete files: a
+reader polling a live run, or opening one whose writer was killed, sees whole steps only (the
+last one the manifest names). This module owns the format, :class:`RunWriter` (the training
+loop's side) and :func:`load_run` / :class:`Run` (the window's side). It never evaluates logits:
+that is ``core.dynamics``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence, Sized
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeGuard
+
+import numpy as np
+
+from core.atomic import atomic_write
+from core.constants import IGNORE_INDEX
+from core.loaders import DataError
+
+__all__ = ["FORMAT", "MANIFEST", "VERSION", "Run", "RunWriter", "load_run", "step_file_name"]
+
+FORMAT = "softmax-lab-run"
+VERSION = 1
+MANIFEST = "run.json"
+_DTYPES = ("float32", "float64")
+# Names a manifest may point at: a plain file in the run folder, never a path (no "/", "\\",
+# "..", drive letters) and never hidden (the atomic writer's temporary files start with ".").
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+_STEP_NAME = re.compile(r"step-m?\d+\.npy")
+_TEMP_NAME = re.compile(
+    r"\.(step-m?\d+\.npy|run\.json|labels\.npy|images\.npy|texts\.json)\..*\.tmp"
+)
+
+
+def step_file_name(step: int) -> str:
+    """``step-000012.npy``; negative steps get an ``m`` (``step-m000001.npy``)."""
+    return f"step-{step:06d}.npy" if step >= 0 else f"step-m{-step:06d}.npy"
+
+
+# --- checking what a training loop hands us ---------------------------------------------------
+
+
+def _as_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as a numpy array on the CPU: a torch tensor (any device) is detached and copied
+    to the host; half types become float32 (numpy has no bfloat16)."""
+    torch = sys.modules.get("torch")  # a tensor can only exist if torch is imported already
+    if torch is not None and isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+        if tensor.dtype in (torch.float16, torch.bfloat16):
+            tensor = tensor.float()
+        if tensor.is_complex() or tensor.dtype == torch.bool:
+            raise ValueError(f"{what} must be real numbers, not {tensor.dtype}")
+        return tensor.resolve_conj().resolve_neg().numpy()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} must be a rectangular array of numbers ({exc})") from exc
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must be real numbers, not {array.dtype}")
+    return array
+
+
+def _as_logits(value: Any) -> np.ndarray:
+    array = _as_array(value, "logits")
+    if array.ndim != 2:
+        raise ValueError(f"logits must be 2-D (samples x classes), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"logits are empty (shape {array.shape})")
+    if array.dtype != np.float64:
+        array = array.astype(np.float32, copy=False)  # float16, integers: stored as float32
+    return np.ascontiguousarray(array)
+
+
+def _check_labels(labels: Any, n_classes: int | None) -> np.ndarray | None:
+    if labels is None:
+        return None
+    array = _as_array(labels, "labels")
+    if array.ndim != 1 or array.shape[0] == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {array.shape}")
+    if array.dtype.kind == "f" and not (np.isfinite(array) & (array == np.round(array))).all():
+        raise ValueError("labels must be whole numbers")
+    array = array.astype(np.int64)
+    _check_label_range(array, n_classes)
+    return array
+
+
+def _check_label_range(labels: np.ndarray, n_classes: int | None) -> None:
+    high = math.inf if n_classes is None else n_classes
+    bad = ((labels < 0) | (labels >= high)) & (labels != IGNORE_INDEX)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        classes = "classes are 0 and up" if n_classes is None else f"classes are 0..{high - 1}"
+        raise ValueError(
+            f"label {int(labels[row])} at row {row} is out of range: {classes} "
+            f"(or {IGNORE_INDEX} to ignore the row)"
+        )
+
+
+def _strings(values: Sequence[str] | None, what: str) -> list[str] | None:
+    if values is None:
+        return None
+    items = list(values)
+    if not items or not all(isinstance(v, str) for v in items):
+        raise ValueError(f"{what} must be a non-empty list of strings")
+    return items
+
+
+def _n_of(**given: Sized | None) -> int | None:
+    sizes = {k: len(v) for k, v in given.items() if v is not None}
+    if len(set(sizes.values())) > 1:
+        got = ", ".join(f"{v} {k}" for k, v in sizes.items())
+        raise ValueError(f"labels, images and texts must have one entry per sample; got {got}")
+    return next(iter(sizes.values()), None)
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Manifest:
+    n_samples: int | None = None
+    n_classes: int | None = None
+    dtype: str | None = None
+    class_names: list[str] | None = None
+    labels: str | None = None
+    images: str | None = None
+    texts: str | None = None
+    steps: tuple[tuple[int, str], ...] = ()
+
+    def to_json(self) -> str:
+        """One top-level key per line and one step per line: readable, and small to rewrite."""
+        body = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        steps = body.pop("steps")
+        lines = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in body.items()]
+        entries = ",\n  ".join(json.dumps({"step": s, "file": f}) for s, f in steps)
+        lines.append(f'"steps": [\n  {entries}\n ]' if steps else '"steps": []')
+        return "{\n " + ",\n ".join(lines) + "\n}\n"
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _read_manifest(folder: Path) -> _Manifest:
+    """The manifest of ``folder``, validated; every way it can be wrong is a ``DataError``."""
+    where = f"{folder.name}/{MANIFEST}"
+    try:
+        text = (folder / MANIFEST).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{folder.name}: not a Softmax Lab run (it has no {MANIFEST})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: damaged (not UTF-8 text)") from None
+    except OSError as exc:
+        raise DataError(f"{where}: could not be read ({exc.strerror or exc})") from None
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise DataError(f"{where}: damaged (not valid JSON: {exc})") from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise DataError(f"{where}: not a Softmax Lab run manifest")
+    version = body.get("version")
+    if not _is_int(version) or version < 1:
+        raise DataError(f"{where}: the manifest has no valid version number")
+    if version > VERSION:
+        raise DataError(
+            f"{where}: written by a newer Softmax Lab (run format version {version}; this one "
+            f"reads up to {VERSION}). Update to open it."
+        )
+
+    def bad(field: str) -> DataError:
+        return DataError(f"{where}: damaged (bad {field!r}: {body.get(field)!r:.80})")
+
+    m = _Manifest()
+    for key in ("n_samples", "n_classes"):
+        value = body.get(key)
+        if value is not None and not (_is_int(value) and value >= 1):
+            raise bad(key)
+        setattr(m, key, value)
+    if body.get("dtype") not in (None, *_DTYPES):
+        raise bad("dtype")
+    m.dtype = body.get("dtype")
+    m.class_names = names = body.get("class_names")
+    if names is not None and not (
+        isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+    ):
+        raise bad("class_names")
+    if names is not None and len(names) != (m.n_classes or len(names)):
+        raise bad("class_names")
+    for key in ("labels", "images", "texts"):
+        value = body.get(key)
+        if value is not None and not _safe_name(value):
+            raise bad(key)
+        setattr(m, key, value)
+    steps = body.get("steps")
+    if not isinstance(steps, list):
+        raise bad("steps")
+    entries: list[tuple[int, str]] = []
+    for entry in steps:
+        if not (
+            isinstance(entry, dict)
+            and _is_int(entry.get("step"))
+            and _safe_name(entry.get("file"))
+            and (not entries or entry["step"] > entries[-1][0])
+        ):
+            raise DataError(f"{where}: damaged (bad step entry {entry!r:.80})")
+        entries.append((entry["step"], entry["file"]))
+    if len({f for _, f in entries}) != len(entries):
+        raise DataError(f"{where}: damaged (two steps name the same file)")
+    if entries and None in (m.n_samples, m.n_classes, m.dtype):
+        raise DataError(f"{where}: damaged (steps are listed but the shape or dtype is not)")
+    m.steps = tuple(entries)
+    return m
+
+
+def _safe_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and name != MANIFEST
+
+
+def _step_offset(folder: Path, file: str, shape: tuple[int, int], dtype: str) -> int | str:
+    """Where the data of a step file starts, or a problem naming the file."""
+    where = f"{folder.name}/{file}"
+    fmt = np.lib.format
+    try:
+        with open(folder / file, "rb") as fh:
+            version = fmt.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                return f"{where}: unsupported .npy format version {version}"
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            file_shape, fortran, file_dtype = read(fh)
+            offset = fh.tell()
+            size = fh.seek(0, 2)
+    except FileNotFoundError:
+        return f"{where}: the step file is missing"
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        return f"{where}: the step file is damaged ({exc})"
+    if tuple(file_shape) != shape:
+        return f"{where}: holds a {tuple(file_shape)} array; the manifest says {shape}"
+    if np.dtype(file_dtype) != np.dtype(dtype) or fortran:
+        order = " in Fortran order" if fortran else ""
+        return f"{where}: holds {np.dtype(file_dtype)}{order}; the manifest says {dtype}"
+    needed = offset + shape[0] * shape[1] * np.dtype(dtype).itemsize
+    if size < needed:
+        return f"{where}: the step file is truncated ({size} bytes of {needed})"
+    return offset
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class Run:
+    """A recorded run as read from its folder (see :func:`load_run`).
+
+    ``n_samples``/``n_classes`` are 0 and ``dtype`` is "" while a live run has recorded no step
+    and was given nothing that fixes them. ``steps`` only lists steps whose files are whole and
+    match the manifest; the others are described in ``problems``. ``refresh`` replaces
+    ``steps`` by a new list rather than appending, so a thread iterating a snapshot of it is safe.
+    """
+
+    def __init__(self, folder: Path, manifest: _Manifest) -> None:
+        self.path = folder
+        self.steps: list[int] = []
+        self.problems: list[str] = []
+        self.n_samples = self.n_classes = 0
+        self.dtype = ""
+        self.class_names: list[str] = []
+        self.labels: np.ndarray | None = None
+        self.images: np.ndarray | None = None
+        self.texts: list[str] | None = None
+        self._files: dict[int, tuple[Path, int]] = {}
+        self._listed: int | None = None  # the last step the manifest listed, good or bad
+        self._sidecars_read = False
+        self._apply(manifest)
+
+    def __repr__(self) -> str:
+        return (
+            f"Run({str(self.path)!r}, {len(self.steps)} steps, {self.n_samples} x "
+            f"{self.n_classes} {self.dtype or '?'}, {len(self.problems)} problems)"
+        )
+
+    def logits(self, step: int) -> np.ndarray:
+        """The (N, C) logits of ``step``: a read-only memory map of its file."""
+        file, offset = self._file(step)
+        try:
+            return np.memmap(
+                file, self.dtype, "r", offset=offset, shape=(self.n_samples, self.n_classes)
+            )
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{self.path.name}/{file.name}: could not be read ({exc})") from exc
+
+    def read_rows(self, step: int, start: int, out: np.ndarray) -> np.ndarray:
+        """Rows ``start:start + len(out)`` of ``step`` read into ``out`` (C-contiguous, the run's
+        dtype) without mapping the file, so that a streamed pass holds one block in memory."""
+        file, offset = self._file(step)
+        rows = out.shape[0]
+        if not (
+            out.flags.c_contiguous
+            and out.dtype == np.dtype(self.dtype)
+            and out.shape[1:] == (self.n_classes,)
+            and 0 <= start <= start + rows <= self.n_samples
+        ):
+            raise ValueError(
+                f"cannot read rows {start}..{start + rows} into {out.shape} {out.dtype}"
+            )
+        view = memoryview(out).cast("B")  # type: ignore[arg-type]
+        done = 0
+        with open(file, "rb", buffering=0) as fh:
+            fh.seek(offset + start * self.n_classes * out.itemsize)
+            while done < len(view):
+                got = fh.readinto(view[done:])
+                if not got:
+                    raise DataError(f"{self.path.name}/{file.name}: the step file is truncated")
+                done += got
+        return out
+
+    def refresh(self) -> list[int]:
+        """Re-read the manifest; the steps that appeared since (the window polls this to follow
+        a live run). A manifest that cannot be read now is noted in ``problems``."""
+        try:
+            manifest = _read_manifest(self.path)
+        except DataError as exc:
+            self._note(str(exc))
+            return []
+        return self._apply(manifest)
+
+    def _file(self, step: int) -> tuple[Path, int]:
+        try:
+            return self._files[step]
+        except KeyError:
+            raise KeyError(f"step {step} is not a readable step of {self.path.name}") from None
+
+    def _note(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _apply(self, m: _Manifest) -> list[int]:
+        shape = (m.n_samples or 0, m.n_classes or 0)
+        if self.dtype and (shape != (self.n_samples, self.n_classes) or m.dtype != self.dtype):
+            self._note(f"{self.path.name}/{MANIFEST}: the run's shape or dtype changed; ignored")
+            return []
+        self.n_samples, self.n_classes, self.dtype = shape[0], shape[1], m.dtype or ""
+        if m.class_names is not None:
+            self.class_names = list(m.class_names)
+        else:
+            self.class_names = [f"class {i}" for i in range(self.n_classes)]
+        if not self._sidecars_read and (self.n_samples or m.steps):
+            self._sidecars_read = True
+            self._read_sidecars(m)
+        elif self.labels is not None and self.n_classes:
+            self._check_labels_fit()
+        new: list[int] = []
+        for step, file in m.steps:
+            if self._listed is not None and step <= self._listed:
+                continue
+            found = _step_offset(self.path, file, shape, self.dtype)
+            if isinstance(found, str):
+                self._note(found)
+            else:
+                self._files[step] = (self.path / file, found)
+                new.append(step)
+            self._listed = step
+        if new:
+            self.steps = self.steps + new
+        return new
+
+    def _read_sidecars(self, m: _Manifest) -> None:
+        n = self.n_samples
+        labels = self._sidecar(
+            m.labels,
+            lambda path: np.load(path, allow_pickle=False),
+            lambda a: a.shape == (n,) and a.dtype.kind in "iu",
+            f"{n} integer labels",
+        )
+        if labels is not None:
+            self.labels = labels.astype(np.int64)
+            self.labels.flags.writeable = False
+            self._check_labels_fit()
+        self.images = self._sidecar(
+            m.images,
+            lambda path: np.load(path, mmap_mode="r", allow_pickle=False),
+            lambda a: a.ndim >= 2 and a.shape[0] == n and a.dtype.kind in "biuf",
+            f"{n} images",
+        )
+        self.texts = self._sidecar(
+            m.texts,
+            lambda path: json.loads(path.read_text(encoding="utf-8")),
+            lambda t: isinstance(t, list) and len(t) == n and all(isinstance(s, str) for s in t),
+            f"a list of {n} texts",
+        )
+
+    def _sidecar(
+        self,
+        name: str | None,
+        read: Callable[[Path], Any],
+        fits: Callable[[Any], bool],
+        what: str,
+    ) -> Any:
+        """The sidecar file ``name`` read, or None (with a problem noted if it is unusable)."""
+        if name is None:
+            return None
+        try:
+            value = read(self.path / name)
+        except (ValueError, OSError, EOFError) as exc:  # UnicodeDecodeError is a ValueError
+            self._note(f"{self.path.name}/{name}: could not be read ({exc})")
+            return None
+        if not fits(value):
+            self._note(f"{self.path.name}/{name}: does not hold {what}")
+            return None
+        return value
+
+    def _check_labels_fit(self) -> None:
+        try:
+            _check_label_range(self.labels, self.n_classes or None)  # type: ignore[arg-type]
+        except ValueError as exc:
+            self._note(f"{self.path.name}/labels: {exc}")
+            self.labels = None
+
+
+def load_run(path: str | Path) -> Run:
+    """Open the run in folder ``path`` (or the folder of the ``run.json`` given).
+
+    Raises ``DataError`` naming the file when the manifest is absent, damaged, from a newer
+    version or names files outside the folder, and when it lists steps none of which is
+    readable. Otherwise the readable steps open and each unreadable one is in ``problems``.
+    A run with no step yet (a live run that just started) opens with ``steps == []``.
+    """
+    folder = Path(path)
+    if folder.name == MANIFEST and folder.is_file():
+        folder = folder.parent
+    if not folder.exists():
+        raise DataError(f"{folder.name or folder}: not found ({folder})")
+    if not folder.is_dir():
+        raise DataError(f"{folder.name}: not a run folder")
+    manifest = _read_manifest(folder)
+    run = Run(folder, manifest)
+    if manifest.steps and not run.steps:
+        shown = "; ".join(run.problems[:3]) + ("; …" if len(run.problems) > 3 else "")
+        raise DataError(f"{folder.name}: no step of the run is readable: {shown}")
+    return run
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class RunWriter:
+    """Records a run: ``with RunWriter(path, labels=y) as run: run.add(epoch, logits)``.
+
+    ``labels`` (N,) with ``IGNORE_INDEX`` for ignored samples, ``class_names``, ``images``
+    (N, ...) and ``texts`` (N strings) are optional and written once, at construction. ``add``
+    takes a numpy array or a torch tensor on any device (detached and copied to the CPU);
+    float16/bfloat16 and integers are stored as float32, float64 stays float64, and the first
+    step fixes the run's N, C and dtype (later steps are cast to it). NaN and infinities are
+    data. Every bad argument raises ``ValueError`` naming the problem before anything is written.
+
+    A folder that exists and is not empty is refused (``FileExistsError``) unless ``resume`` is
+    true: then it must hold a run, which is continued after its last step (given labels, class
+    names, images and texts must equal the recorded ones; leftovers of a killed writer, i.e.
+    temporary files and step files the manifest does not list, are deleted).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        labels: Any = None,
+        class_names: Sequence[str] | None = None,
+        images: Any = None,
+        texts: Sequence[str] | None = None,
+        *,
+        resume: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self._closed = False
+        names = _strings(class_names, "class_names")
+        label_array = _check_labels(labels, None if names is None else len(names))
+        image_array = None if images is None else _as_array(images, "images")
+        if image_array is not None and image_array.ndim < 2:
+            raise ValueError(f"images must be (N, ...) with N >= 1, got shape {image_array.shape}")
+        text_list = _strings(texts, "texts")
+        n = _n_of(labels=label_array, images=image_array, texts=text_list)
+        if self.path.exists() and not self.path.is_dir():
+            raise FileExistsError(f"{self.path}: exists and is not a folder")
+        busy = self.path.is_dir() and any(self.path.iterdir())
+        if busy and not resume:
+            raise FileExistsError(
+                f"{self.path}: the folder is not empty; pass resume=True to continue the run in "
+                "it, or choose an empty folder"
+            )
+        if busy:
+            self._m = self._resume(label_array, names, image_array, text_list)
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        m = _Manifest(n, None if names is None else len(names), None, names)
+        if label_array is not None:
+            m.labels = self._save("labels.npy", label_array)
+        if image_array is not None:
+            m.images = self._save("images.npy", np.ascontiguousarray(image_array))
+        if text_list is not None:
+            m.texts = "texts.json"
+            atomic_write(self.path / m.texts, json.dumps(text_list, ensure_ascii=False))
+        atomic_write(self.path / MANIFEST, m.to_json())  # last: a manifest names files on disk
+        self._m = m
+        self._labels = label_array
+
+    @property
+    def steps(self) -> list[int]:
+        return [s for s, _ in self._m.steps]
+
+    @property
+    def n_samples(self) -> int | None:
+        return self._m.n_samples
+
+    @property
+    def n_classes(self) -> int | None:
+        return self._m.n_classes
+
+    def add(self, step: int, logits: Any) -> None:
+        """Record the (N, C) ``logits`` of ``step`` (an integer above the last one recorded)."""
+        if self._closed:
+            raise ValueError(f"{self.path}: the run writer is closed")
+        if not (_is_int(step) or isinstance(step, np.integer)):
+            raise ValueError(f"step must be an integer, got {step!r}")
+        step = int(step)
+        m = self._m
+        if m.steps and step <= m.steps[-1][0]:
+            raise ValueError(
+                f"step {step} does not follow the last recorded step {m.steps[-1][0]}: "
+                "steps must strictly increase"
+            )
+        array = _as_logits(logits)
+        n, c = array.shape
+        if m.n_samples is not None and n != m.n_samples:
+            raise ValueError(f"logits have {n} samples; this run has {m.n_samples}")
+        if m.n_classes is not None and c != m.n_classes:
+            raise ValueError(f"logits have {c} classes; this run has {m.n_classes}")
+        if m.dtype is None and self._labels is not None:
+            _check_label_range(self._labels, c)
+        dtype = m.dtype or array.dtype.name
+        file = step_file_name(step)
+        self._save(file, array.astype(dtype, copy=False))
+        new = _Manifest(**{**vars(m), "n_samples": n, "n_classes": c, "dtype": dtype})
+        new.steps = (*m.steps, (step, file))
+        atomic_write(self.path / MANIFEST, new.to_json())
+        self._m = new  # only once both files are in place
+
+    def close(self) -> None:
+        """Nothing is buffered (every step is on disk when ``add`` returns); refuses more adds."""
+        self._closed = True
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _save(self, name: str, array: np.ndarray) -> str:
+        atomic_write(self.path / name, lambda fh: np.save(fh, array, allow_pickle=False))
+        return name
+
+    def _resume(self, labels: Any, names: Any, images: Any, texts: Any) -> _Manifest:
+        """The recorded run's manifest, once what was given is checked against it."""
+        m = _read_manifest(self.path)
+        run = Run(self.path, m)
+        recorded = run.labels if m.labels else None
+        if labels is not None and (recorded is None or not np.array_equal(labels, recorded)):
+            raise ValueError(f"{self.path}: the labels differ from the recorded run's")
+        if names is not None and names != m.class_names:
+            raise ValueError(f"{self.path}: the class names differ from the recorded run's")
+        if images is not None and (run.images is None or not np.array_equal(images, run.images)):
+            raise ValueError(f"{self.path}: the images differ from the recorded run's")
+        if texts is not None and texts != run.texts:
+            raise ValueError(f"{self.path}: the texts differ from the recorded run's")
+        listed = {f for _, f in m.steps}
+        for entry in self.path.iterdir():
+            name = entry.name
+            orphan = _STEP_NAME.fullmatch(name) and name not in listed
+            if (orphan or _TEMP_NAME.fullmatch(name)) and entry.is_file():
+                entry.unlink()
+        self._labels = recorded
+        return m
