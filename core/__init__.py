@@ -6,7 +6,15 @@ from core.devices import DTYPES, available_devices, resolve_device, resolve_dtyp
 from core.dynamics import TrainingDynamics, cartography_region, training_dynamics
 from core.evaluation import Evaluation, Options, evaluate
 from core.lessons import Lesson, LessonError, LessonStep, builtin_lessons, load_lesson
-from core.loaders import DataError, LoadedLogits, load_logits, save_logits, save_results_csv
+from core.loaders import (
+    DataError,
+    LoadedLogits,
+    load_labels,
+    load_logits,
+    load_vocabulary,
+    save_logits,
+    save_results_csv,
+)
 from core.runs import Run, RunWriter, load_run
 from core.scratch import (
     ScratchResult,
@@ -42,9 +50,11 @@ __all__ = [
     "evaluate",
     "evaluate_like",
     "evaluate_sequences",
+    "load_labels",
     "load_lesson",
     "load_logits",
     "load_run",
+    "load_vocabulary",
     "one_hot",
     "resolve_device",
     "resolve_dtype",

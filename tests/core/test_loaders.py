@@ -643,9 +643,8 @@ malformed("truncated-header.npy", "header is damaged")(
     lambda d: write(d / "cut.npy", npy_bytes(np.zeros((100, 10)))[:40])
 )
 malformed("0-D.npy", "0-D")(lambda d: write(d / "scalar.npy", npy_bytes(np.float32(3))))
-malformed("1-D.npy", "1-D with shape (10,)")(
-    lambda d: write(d / "vector.npy", npy_bytes(np.zeros(10)))
-)
+# A 1-D array is one binary score per sample (tests/core/test_loaders_binary.py).
+malformed("1-D-empty.npy", "no samples")(lambda d: write(d / "vector.npy", npy_bytes(np.zeros(0))))
 malformed("4-D.npy", "4-D")(lambda d: write(d / "4d.npy", npy_bytes(np.zeros((2, 2, 2, 2)))))
 malformed("text.npy", "text")(lambda d: write(d / "text.npy", npy_bytes(np.array([["a", "b"]]))))
 malformed("bytes.npy", "text")(lambda d: write(d / "bytes.npy", npy_bytes(np.array([[b"a"]]))))
@@ -760,7 +759,7 @@ malformed("long-list.pt", "list of 5 items")(
 malformed("complex.pt", "complex")(
     lambda d: write(d / "c.pt", pt_bytes(torch.zeros(2, 2, dtype=torch.complex64)))
 )
-malformed("1-D.pt", "1-D")(lambda d: write(d / "v.pt", pt_bytes(torch.zeros(7))))
+malformed("1-D-empty.pt", "no samples")(lambda d: write(d / "v.pt", pt_bytes(torch.zeros(0))))
 malformed("label-out-of-range.pt", "found 3 at row 2")(
     lambda d: write(d / "l.pt", pt_bytes((torch.zeros(2, 3), torch.tensor([0, 3]))))
 )
@@ -995,9 +994,14 @@ def test_save_then_load_round_trips(case, ext):
         data = load_logits(path)
         if ext == ".npz":
             assert data.logits.dtype == logits.dtype
-            assert data.class_names == names
+            expected = names
         else:
             expected = names or [f"class_{j}" for j in range(logits.shape[1])]
+        if logits.shape[1] == 1:  # one score per sample: binary logits [0, z]
+            assert data.binary
+            assert data.class_names == (expected and [f"not {expected[0]}", expected[0]])
+            logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
+        else:
             assert data.class_names == expected
         np.testing.assert_array_equal(data.logits.astype(logits.dtype), logits)
         if targets is None:

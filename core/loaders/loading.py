@@ -1,0 +1,72 @@
+"""``load_logits``: one call from a path to a checked ``LoadedLogits``, whatever the format.
+
+Dispatches on the extension (.npy/.npz on the content too) and guarantees the contract: every
+problem ends in a ``DataError`` whose message starts with the file name; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._common import (
+    NUMPY_EXTENSIONS,
+    SUPPORTED,
+    TEXT_EXTENSIONS,
+    TORCH_EXTENSIONS,
+    DataError,
+    LoadedLogits,
+    check_readable_file,
+    display_name,
+    wrap_unexpected,
+)
+
+
+def load_logits(path: str | os.PathLike[str], *, mmap: bool = True) -> LoadedLogits:
+    """Read logits (and labels, class names, inputs, metadata, token ids...) from ``path``.
+
+    * .npz archives and dicts saved with torch.save: the entries' names say what they are
+      (``logits``, ``labels``, ``class_names``, ``images``, ``texts``, ``input_ids``,
+      ``attention_mask``, ``vocab``; see ``core.loaders.members``); other 1-D entries with one
+      value per sample become ``metadata``.
+    * .csv/.tsv/.txt: an optional header, a ``label`` column, and text columns kept as
+      ``metadata`` (``texts`` for a column named ``text``) by the rule in
+      ``core.loaders.text_files``: a column with a non-numeric header is text when more than half
+      of its non-empty cells are not numbers; any other junk cell is an error naming its row.
+    * One score per sample, (N,) or (N, 1), loads as binary logits [0, z] (``binary``).
+    * (B, T, V) logits are flattened to (B*T, V) and ``sequence_shape`` is (B, T); token ids
+      without labels give next-token targets (see ``core.loaders.sequences``), and a
+      tokenizer.json or vocab.txt beside the file gives ``vocabulary``.
+
+    ``mmap``: when true, the logits of a .npy file and of an uncompressed .npz archive (and the
+    images of the latter) are returned as read-only memory maps instead of being read into
+    memory; .pt/.pth files in torch's zip format are always memory-mapped.
+
+    Raises ``DataError`` for every problem with the file; no other exception escapes.
+    """
+    source, name = display_name(path)
+    try:
+        return _load(Path(source), name, source, mmap)
+    except DataError:
+        raise
+    except Exception as exc:  # the contract: DataError, never anything else
+        raise wrap_unexpected(name, exc) from exc
+
+
+def _load(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
+    check_readable_file(path, name)
+    ext = path.suffix.lower()
+    if ext in NUMPY_EXTENSIONS:
+        from .numpy_files import load_numpy_file
+
+        return load_numpy_file(path, name, source, ext, mmap)
+    if ext in TORCH_EXTENSIONS:
+        from .torch_files import load_torch_file
+
+        return load_torch_file(path, name, source)
+    if ext in TEXT_EXTENSIONS:
+        from .text_files import load_text_file
+
+        return load_text_file(path, name, source, ext)
+    kind = f"'{ext}'" if ext else "files without an extension"
+    raise DataError(f"{name}: unsupported file type {kind} (Softmax Lab reads {SUPPORTED})")
