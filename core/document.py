@@ -1,4 +1,5 @@
-"""The one document the window edits: logits, targets, class names and options, with undo.
+"""The one document the window edits: logits, targets, class names, options, the samples' inputs
+and, when two models are compared, the second model's logits — with undo.
 
 Every edit goes through a command on the undo history; after it the document re-evaluates through
 :func:`core.evaluate` and tells its listeners what changed. An edit that ``evaluate`` rejects
@@ -9,47 +10,31 @@ state always stays. No Qt here: the window adapts the listener calls to signals.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX, TARGET_MODES
+from core import table
+from core.constants import TARGET_MODES
 from core.evaluation import Evaluation, evaluate
 from core.history import Change, Command, History
+from core.inputs import SampleInputs
+from core.settings import Settings
+from core.table import TableState, one_hot
 
+__all__ = ["Change", "Command", "Document", "Settings"]
 
-@dataclass(frozen=True)
-class Settings:
-    """Every option besides the data. ``weight`` is a tuple so that Settings stays hashable."""
-
-    temperature: float = 1.0
-    label_smoothing: float = 0.0
-    reduction: str = "mean"
-    weight: tuple[float, ...] | None = None
-    ignore_index: int = IGNORE_INDEX
-    device: str = "cpu"
-    dtype: str = "float32"
-    target_mode: str = "index"
-
-    def evaluate_kwargs(self) -> dict[str, Any]:
-        return {
-            "temperature": self.temperature,
-            "label_smoothing": self.label_smoothing,
-            "reduction": self.reduction,
-            "weight": None if self.weight is None else np.asarray(self.weight),
-            "ignore_index": self.ignore_index,
-            "device": self.device,
-            "dtype": self.dtype,
-        }
+MODELS = ("a", "b")
 
 
 class Document:
-    """Logits (N, C), hard labels (N,), soft targets (N, C), class names and settings.
+    """Logits (N, C), hard labels (N,), soft targets (N, C), class names, settings, inputs.
 
     ``soft_targets`` is None until probability targets are used: in class-index mode it would be
     an (N, C) float64 array that nothing reads (400 MB for 50,000 x 1,000). Entering
-    probability mode starts it from the one-hot of the labels.
+    probability mode starts it from the one-hot of the labels. ``logits_b`` is None unless a
+    second model is attached (:meth:`attach_model_b`); it shares the targets and the options.
     """
 
     logits: np.ndarray
@@ -57,6 +42,14 @@ class Document:
     class_names: list[str]
     soft_targets: np.ndarray | None
     settings: Settings
+    inputs: SampleInputs
+    """What each sample is (images, texts, metadata); rows come and go with the table's."""
+    logits_b: np.ndarray | None
+    model_names: tuple[str, str]
+    has_labels: bool
+    """False for logits that came without labels (every label is the ignore index) until
+    labels are attached or typed."""
+    evaluation_b: Evaluation | None
 
     def __init__(
         self,
@@ -65,6 +58,9 @@ class Document:
         class_names: Sequence[str] | None = None,
         soft_targets: Any = None,
         settings: Settings | None = None,
+        inputs: SampleInputs | None = None,
+        *,
+        has_labels: bool = True,
     ) -> None:
         self._listeners: list[Callable[[Change], None]] = []
         self.history = History()
@@ -73,11 +69,10 @@ class Document:
         """Called once per new undo step; its answer is restored with the step (see Command)."""
         self.restored_context: Any = None
         """While listeners run after an undo or redo: the context of that step, else None."""
-        settings = settings or Settings()
-        logits, labels, names, soft = self._normalise(logits, labels, class_names, soft_targets)
-        if settings.target_mode == "probability" and soft is None:
-            soft = _one_hot(labels, logits.shape[1], settings.ignore_index)
-        self._set_all(logits, labels, names, soft, settings)
+        self.evaluation_b = None
+        self._set_state(
+            self._new_state(logits, labels, class_names, soft_targets, settings, inputs, has_labels)
+        )
         self.evaluation: Evaluation = self._evaluate()
 
     # --- reading ------------------------------------------------------------------------------
@@ -99,7 +94,16 @@ class Document:
     def snapshot(self) -> tuple:
         """A comparable copy of the whole state (for tests and the monkey test)."""
         soft = None if self.soft_targets is None else self.soft_targets.copy()
-        return (self.logits.copy(), self.labels.copy(), soft, list(self.class_names), self.settings)
+        b = None if self.logits_b is None else self.logits_b.copy()
+        return (
+            self.logits.copy(),
+            self.labels.copy(),
+            soft,
+            list(self.class_names),
+            self.settings,
+            b,
+            self.has_labels,
+        )
 
     # --- listeners and history ------------------------------------------------------------------
 
@@ -155,15 +159,17 @@ class Document:
         try:
             if evaluation is None:
                 evaluation = self._evaluate(command.change, command.rows)
+            evaluation_b = self._evaluate_b(command.change, command.rows)
         except ValueError:
             command.undo()
             raise
         self.history.record(command, context)
-        self.evaluation = evaluation
+        self.evaluation, self.evaluation_b = evaluation, evaluation_b
         self._notify(command.change, command.rows)
 
     def _after(self, change: Change, rows: np.ndarray | None, context: Any = None) -> None:
         self.evaluation = self._evaluate(change, rows)
+        self.evaluation_b = self._evaluate_b(change, rows)
         self.restored_context = context
         try:
             self._notify(change, rows)
@@ -173,23 +179,39 @@ class Document:
     def _notify(self, change: Change, rows: np.ndarray | None = None) -> None:
         # Listeners may read changed_rows: the samples whose logits alone changed (a cell edit,
         # a drag), so a view can repaint those rows instead of everything.
-        self.changed_rows = rows if change == Change.LOGITS else None
+        self.changed_rows = rows if change in (Change.LOGITS, Change.LOGITS_B) else None
         for callback in list(self._listeners):
             callback(change)
 
     def _evaluate(self, change: Change = Change.ALL, rows: np.ndarray | None = None) -> Evaluation:
         current = getattr(self, "evaluation", None)
-        if change == Change.NAMES and current is not None:
-            return current  # a rename changes labels, not one number
+        if current is not None and not change & ~(Change.NAMES | Change.INPUTS | Change.LOGITS_B):
+            return current  # a rename, attached inputs or model B's logits leave A's numbers
         if (
             change == Change.LOGITS
             and rows is not None
             and current is not None
-            and len(rows) * 4 < self.n_samples
+            and (len(rows) * 4 < self.n_samples)
         ):
             # Only these rows moved: reuse the rest (an edit costs the same at 50,000 rows).
             return current.with_rows(rows, self.logits[rows])
         return evaluate(self.logits, self.target(), **self.settings.evaluate_kwargs())
+
+    def _evaluate_b(self, change: Change, rows: np.ndarray | None) -> Evaluation | None:
+        """Model B's evaluation, with A's targets and options."""
+        if self.logits_b is None:
+            return None
+        current = self.evaluation_b
+        if current is not None and not change & ~(Change.NAMES | Change.INPUTS | Change.LOGITS):
+            return current
+        if (
+            change == Change.LOGITS_B
+            and rows is not None
+            and current is not None
+            and (len(rows) * 4 < self.n_samples)
+        ):
+            return current.with_rows(rows, self.logits_b[rows])
+        return evaluate(self.logits_b, self.target(), **self.settings.evaluate_kwargs())
 
     # --- edits ----------------------------------------------------------------------------------
 
@@ -201,31 +223,40 @@ class Document:
         *,
         text: str = "Edit logits",
         merge_key: object = None,
+        model: str = "a",
     ) -> None:
-        """Write a block of logits (any float: ``inf``/``-inf``/NaN are data)."""
-        r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
+        """Write a block of logits of model ``"a"`` or ``"b"`` (any float: ``inf``/``-inf``/NaN
+        are data)."""
+        if model not in MODELS or (model == "b" and self.logits_b is None):
+            raise ValueError(
+                "there is no model B to edit" if model == "b" else f"no model {model!r}"
+            )
+        r = table.index_array(rows, self.n_samples)
+        c = table.index_array(cols, self.n_classes)
         new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
-        self._ensure_writable()
-        old = self.logits[np.ix_(r, c)].copy()
+        name = "logits" if model == "a" else "logits_b"
+        self._ensure_writable(name)
+        old = getattr(self, name)[np.ix_(r, c)].copy()
         box = {"new": new}
 
         def redo() -> None:
-            self.logits[np.ix_(r, c)] = box["new"]
+            getattr(self, name)[np.ix_(r, c)] = box["new"]
 
         def undo() -> None:
-            self.logits[np.ix_(r, c)] = old
+            getattr(self, name)[np.ix_(r, c)] = old
 
         def merge(later: Command) -> bool:
             # The same cells again (a drag): keep the first "before", take the latest "after".
             box["new"] = later.payload
             return True
 
+        change = Change.LOGITS if model == "a" else Change.LOGITS_B
         self.push(
             Command(
                 text,
                 redo,
                 undo,
-                Change.LOGITS,
+                change,
                 rows=np.unique(r),
                 merge_key=merge_key,
                 merge=merge,
@@ -250,39 +281,46 @@ class Document:
         if extra:
             notes.append(f"added {extra} sample{'s' if extra > 1 else ''}")
         if width < m:
+            s = "s" if m - width > 1 else ""
             notes.append(
-                f"clipped {m - width} column{'s' if m - width > 1 else ''} that did not "
-                f"fit ({self.n_classes} classes)"
+                f"clipped {m - width} column{s} that did not fit ({self.n_classes} classes)"
             )
+        text = f"Paste {k} x {width}"
         if not extra:
-            self.set_logits(
-                range(row, row + k), range(col, col + width), clipped, text=f"Paste {k} x {width}"
-            )
+            self.set_logits(range(row, row + k), range(col, col + width), clipped, text=text)
             return ", ".join(notes)
-        logits = np.concatenate(
-            [self.logits, np.zeros((extra, self.n_classes), dtype=self.logits.dtype)]
-        )
+        before = self._state()
+        grown = self._new_rows(before, self.n_samples, np.zeros((extra, self.n_classes)), None)
+        logits = np.array(grown.logits)
         logits[row : row + k, col : col + width] = clipped
-        labels = np.concatenate([self.labels, np.zeros(extra, dtype=np.int64)])
-        soft = (
-            None
-            if self.soft_targets is None
-            else np.concatenate(
-                [
-                    self.soft_targets,
-                    _one_hot(
-                        np.zeros(extra, dtype=np.int64), self.n_classes, self.settings.ignore_index
-                    ),
-                ]
-            )
-        )
-        self._replace_arrays(f"Paste {k} x {width}", logits, labels, soft)
+        after = replace(grown, logits=logits)
+        self._replace(text, before, after, Change.STRUCTURE | Change.LOGITS | Change.TARGETS)
         return ", ".join(notes)
 
     def set_labels(self, rows: Sequence[int], labels: Any, *, text: str = "Edit labels") -> None:
-        r = self._index(rows, self.n_samples)
-        new = np.broadcast_to(self._labels_array(labels), (len(r),)).copy()
-        self._set_array("labels", np.ix_(r), new, text, Change.TARGETS)
+        """Labels of some samples (a label typed into a file without labels starts using them)."""
+        r = table.index_array(rows, self.n_samples)
+        new = np.broadcast_to(table.labels_array(labels), (len(r),)).copy()
+        old, had = self.labels[r].copy(), self.has_labels
+
+        def redo() -> None:
+            self.labels[r] = new
+            self.has_labels = True
+
+        def undo() -> None:
+            self.labels[r] = old
+            self.has_labels = had
+
+        self._ensure_writable("labels")
+        self.push(Command(text, redo, undo, Change.TARGETS))
+
+    def attach_labels(self, labels: Any, *, text: str = "Attach labels") -> None:
+        """Labels for every sample at once (a labels file), as one undo step."""
+        new = table.labels_array(labels)
+        if new.shape != (self.n_samples,):
+            raise ValueError(f"got {new.size:,} labels for {self.n_samples:,} samples")
+        before = self._state()
+        self._replace(text, before, replace(before, labels=new, has_labels=True), Change.TARGETS)
 
     def set_soft_targets(
         self,
@@ -292,13 +330,25 @@ class Document:
         *,
         text: str = "Edit target probabilities",
     ) -> None:
-        r, c = self._index(rows, self.n_samples), self._index(cols, self.n_classes)
+        r = table.index_array(rows, self.n_samples)
+        c = table.index_array(cols, self.n_classes)
         new = np.broadcast_to(np.asarray(values, dtype=np.float64), (len(r), len(c))).copy()
         if not np.isfinite(new).all() or (new < 0).any():
             raise ValueError("target probabilities must be finite numbers >= 0")
         if self.soft_targets is None:
             raise ValueError("switch the targets to probabilities first")
-        self._set_array("soft_targets", np.ix_(r, c), new, text, Change.TARGETS)
+        where = np.ix_(r, c)
+        old = self.soft_targets[where].copy()
+
+        def redo() -> None:
+            assert self.soft_targets is not None
+            self.soft_targets[where] = new
+
+        def undo() -> None:
+            assert self.soft_targets is not None
+            self.soft_targets[where] = old
+
+        self.push(Command(text, redo, undo, Change.TARGETS))
 
     def rename_class(self, col: int, name: str) -> None:
         name = str(name).strip()
@@ -342,7 +392,7 @@ class Document:
             self.settings = box["new"]
             if to_soft:
                 # Entering probability mode starts from the one-hot of the current labels.
-                self.soft_targets = _one_hot(self.labels, self.n_classes, new.ignore_index)
+                self.soft_targets = one_hot(self.labels, self.n_classes, new.ignore_index)
 
         def undo() -> None:
             self.settings = old
@@ -374,54 +424,71 @@ class Document:
         soft_targets: Any = None,
         *,
         text: str = "Add samples",
+        copies: SampleInputs | None = None,
+        logits_b: Any = None,
     ) -> None:
+        """Insert rows before ``at``; their inputs are ``copies`` (a duplicate) or blanks, and
+        model B's rows ``logits_b`` (a duplicate) or A's."""
         block = np.atleast_2d(np.asarray(logits, dtype=np.float64))
         if block.shape[1] != self.n_classes:
             raise ValueError(f"new rows need {self.n_classes} logits, got {block.shape[1]}")
-        k = block.shape[0]
-        lab = (
-            np.zeros(k, dtype=np.int64)
-            if labels is None
-            else np.broadcast_to(self._labels_array(labels), (k,)).copy()
-        )
-        if self.soft_targets is None:
-            soft = None
-        elif soft_targets is None:
-            soft = _one_hot(lab, self.n_classes, self.settings.ignore_index)
-        else:
-            soft = np.atleast_2d(np.asarray(soft_targets, dtype=np.float64))
+        before = self._state()
         at = int(np.clip(at, 0, self.n_samples))
-        positions = np.arange(at, at + k)
-        self._structural(text, rows_insert=(positions, block, lab, soft))
+        after = self._new_rows(before, at, block, labels, soft_targets, copies, logits_b)
+        self._replace(text, before, after, Change.STRUCTURE | Change.TARGETS)
 
     def remove_samples(self, rows: Sequence[int], *, text: str = "Remove samples") -> None:
-        r = np.unique(self._index(rows, self.n_samples))
+        r = np.unique(table.index_array(rows, self.n_samples))
         if len(r) >= self.n_samples:
             raise ValueError("the table needs at least one sample")
-        self._structural(text, rows_remove=r)
+        before = self._state()
+        self._replace(text, before, table.delete_rows(before, r), Change.STRUCTURE | Change.TARGETS)
 
     def duplicate_samples(self, rows: Sequence[int]) -> None:
-        r = np.unique(self._index(rows, self.n_samples))
+        r = np.unique(table.index_array(rows, self.n_samples))
         soft = None if self.soft_targets is None else self.soft_targets[r]
         self.insert_samples(
-            int(r[-1]) + 1, self.logits[r], self.labels[r], soft, text="Duplicate samples"
+            int(r[-1]) + 1,
+            self.logits[r],
+            self.labels[r],
+            soft,
+            text="Duplicate samples",
+            copies=self.inputs.take(r),
+            logits_b=None if self.logits_b is None else self.logits_b[r],
         )
 
     def insert_class(
-        self, at: int, name: str | None = None, logits: Any = 0.0, *, text: str = "Add class"
+        self,
+        at: int,
+        name: str | None = None,
+        logits: Any = 0.0,
+        *,
+        text: str = "Add class",
+        logits_b: Any = None,
     ) -> None:
         at = int(np.clip(at, 0, self.n_classes))
         name = name or self._free_name()
         if name in self.class_names:
             raise ValueError(f"there is already a class named {name!r}")
-        column = np.broadcast_to(np.asarray(logits, dtype=np.float64), (self.n_samples,)).copy()
-        self._structural(text, class_insert=(at, name, column))
+        n = self.n_samples
+        column = np.broadcast_to(np.asarray(logits, dtype=np.float64), (n,)).copy()
+        column_b = (
+            None
+            if logits_b is None
+            else np.broadcast_to(np.asarray(logits_b, dtype=np.float64), (n,)).copy()
+        )
+        before = self._state()
+        after = table.insert_class(before, at, name, column, column_b)
+        self._replace(text, before, after, Change.STRUCTURE | Change.TARGETS)
 
     def remove_classes(self, cols: Sequence[int], *, text: str = "Remove classes") -> None:
-        c = np.unique(self._index(cols, self.n_classes))
+        c = np.unique(table.index_array(cols, self.n_classes))
         if len(c) >= self.n_classes:
             raise ValueError("the table needs at least one class")
-        self._structural(text, classes_remove=c)
+        before = self._state()
+        self._replace(
+            text, before, table.delete_classes(before, c), Change.STRUCTURE | Change.TARGETS
+        )
 
     def duplicate_class(self, col: int) -> None:
         base = self.class_names[col]
@@ -429,7 +496,13 @@ class Document:
         i = 2
         while name in self.class_names:
             name, i = f"{base} copy {i}", i + 1
-        self.insert_class(col + 1, name, self.logits[:, col], text="Duplicate class")
+        self.insert_class(
+            col + 1,
+            name,
+            self.logits[:, col],
+            text="Duplicate class",
+            logits_b=None if self.logits_b is None else self.logits_b[:, col],
+        )
 
     def replace_all(
         self,
@@ -441,189 +514,164 @@ class Document:
         *,
         text: str = "Replace table",
         evaluation: Evaluation | None = None,
+        inputs: SampleInputs | None = None,
+        has_labels: bool = True,
+        logits_b: Any = None,
+        model_names: tuple[str, str] = ("A", "B"),
     ) -> None:
         """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
 
         ``evaluation``, if given, is the already computed result for exactly this table and
         settings (a large file is evaluated off the GUI thread): it is used instead of a rerun.
+        ``inputs`` None keeps the current ones when the row count stays (a random table over the
+        same samples) and drops them otherwise. A second model is dropped unless ``logits_b``.
         """
-        new = self._normalise(logits, labels, class_names, soft_targets)
-        new_settings = settings or replace(self.settings, weight=None)
-        if new_settings.target_mode == "probability" and new[3] is None:
-            new = (*new[:3], _one_hot(new[1], new[0].shape[1], new_settings.ignore_index))
-        old = (self.logits, self.labels, list(self.class_names), self.soft_targets, self.settings)
+        n_new = table.logits_array(logits).shape[0]
+        if inputs is None:
+            inputs = self.inputs if n_new == self.n_samples else None
+        after = self._new_state(
+            logits,
+            labels,
+            class_names,
+            soft_targets,
+            settings or replace(self.settings, weight=None),
+            inputs,
+            has_labels,
+            logits_b,
+            model_names,
+        )
+        self._replace(text, self._state(), after, Change.ALL, evaluation)
 
-        def redo() -> None:
-            self._set_all(new[0], new[1], list(new[2]), new[3], new_settings)
+    def set_inputs(self, inputs: SampleInputs, *, text: str = "Attach inputs") -> None:
+        """Attach images, texts or metadata to the current samples as one undo step."""
+        before = self._state()
+        after = replace(before, inputs=table.check_inputs(inputs, self.n_samples))
+        self._replace(text, before, after, Change.INPUTS)
 
-        def undo() -> None:
-            self._set_all(old[0], old[1], list(old[2]), old[3], old[4])
+    def attach_model_b(
+        self, logits_b: Any, names: tuple[str, str] = ("A", "B"), *, text: str | None = None
+    ) -> None:
+        """Compare with a second model's logits over the same samples and classes."""
+        array = table.check_model_b(logits_b, self.logits.shape)
+        names = (str(names[0]) or "A", str(names[1]) or "B")
+        before = self._state()
+        after = replace(before, logits_b=array, model_names=names)
+        self._replace(text or f"Compare with {names[1]}", before, after, Change.LOGITS_B)
 
-        self.push(Command(text, redo, undo, Change.ALL), evaluation=evaluation)
+    def detach_model_b(self) -> None:
+        if self.logits_b is None:
+            return
+        before = self._state()
+        self._replace(
+            f"Stop comparing with {self.model_names[1]}",
+            before,
+            replace(before, logits_b=None),
+            Change.LOGITS_B,
+        )
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _set_all(self, logits, labels, class_names, soft, settings: Settings) -> None:
-        self.logits = logits
-        self.labels = labels
-        self.class_names = list(class_names)
-        self.soft_targets = soft
-        self.settings = settings
+    def _new_state(
+        self,
+        logits,
+        labels,
+        class_names,
+        soft,
+        settings,
+        inputs,
+        has_labels,
+        logits_b=None,
+        model_names=("A", "B"),
+    ) -> TableState:
+        settings = settings or Settings()
+        array, lab, names, soft_array = table.normalise(logits, labels, class_names, soft)
+        if settings.target_mode == "probability" and soft_array is None:
+            soft_array = one_hot(lab, array.shape[1], settings.ignore_index)
+        b = None if logits_b is None else table.check_model_b(logits_b, array.shape)
+        return TableState(
+            array,
+            lab,
+            tuple(names),
+            soft_array,
+            settings,
+            table.check_inputs(inputs, array.shape[0]),
+            b,
+            tuple(model_names),
+            bool(has_labels),
+        )
 
-    def _normalise(self, logits, labels, class_names, soft):
-        array = np.asarray(logits)
-        if array.dtype.kind not in "fiub":
-            raise ValueError("logits must be numbers")
-        if array.ndim == 1:
-            array = array[None, :]
-        if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-            raise ValueError(
-                f"logits must be a non-empty samples x classes table, got shape {array.shape}"
-            )
-        if array.dtype.kind != "f" or array.dtype == np.float16:
-            array = array.astype(np.float64)
-        n, c = array.shape
-        lab = np.zeros(n, dtype=np.int64) if labels is None else self._labels_array(labels)
-        if lab.shape != (n,):
-            raise ValueError(f"got {lab.size} labels for {n} samples")
-        names = [f"class {i}" for i in range(c)] if class_names is None else list(class_names)
-        if len(names) != c:
-            raise ValueError(f"got {len(names)} class names for {c} classes")
-        if len(set(names)) != len(names):
-            raise ValueError("class names must be unique")
-        if soft is None:
-            soft_array = None
+    def _new_rows(
+        self,
+        state: TableState,
+        at: int,
+        block: np.ndarray,
+        labels: Any,
+        soft: Any = None,
+        copies: SampleInputs | None = None,
+        block_b: Any = None,
+    ) -> TableState:
+        k = block.shape[0]
+        lab = (
+            np.zeros(k, dtype=np.int64)
+            if labels is None
+            else np.broadcast_to(table.labels_array(labels), (k,)).copy()
+        )
+        if state.soft_targets is None:
+            soft_block = None
+        elif soft is None:
+            soft_block = one_hot(lab, self.n_classes, self.settings.ignore_index)
         else:
-            soft_array = np.asarray(soft, dtype=np.float64)
-            if soft_array.shape != (n, c):
-                raise ValueError(f"soft targets must be {n} x {c}")
-        return array, lab, names, soft_array
+            soft_block = np.atleast_2d(np.asarray(soft, dtype=np.float64))
+        b = None if block_b is None else np.atleast_2d(np.asarray(block_b, dtype=np.float64))
+        return table.insert_rows(state, at, block, lab, soft_block, copies, b)
 
-    @staticmethod
-    def _labels_array(labels: Any) -> np.ndarray:
-        array = np.atleast_1d(np.asarray(labels))
-        if array.dtype.kind == "f":
-            if not (np.isfinite(array).all() and (array == np.round(array)).all()):
-                raise ValueError("labels must be whole numbers")
-        elif array.dtype.kind not in "iub":
-            raise ValueError("labels must be whole numbers")
-        return array.astype(np.int64)
+    def _state(self) -> TableState:
+        return TableState(
+            self.logits,
+            self.labels,
+            tuple(self.class_names),
+            self.soft_targets,
+            self.settings,
+            self.inputs,
+            self.logits_b,
+            self.model_names,
+            self.has_labels,
+        )
 
-    @staticmethod
-    def _index(index: Sequence[int], size: int) -> np.ndarray:
-        array = np.atleast_1d(np.asarray(index, dtype=np.int64))
-        if array.size and (array.min() < 0 or array.max() >= size):
-            raise ValueError(f"index out of range 0..{size - 1}")
-        return array
+    def _set_state(self, state: TableState) -> None:
+        self.logits = state.logits
+        self.labels = state.labels
+        self.class_names = list(state.class_names)
+        self.soft_targets = state.soft_targets
+        self.settings = state.settings
+        self.inputs = state.inputs
+        self.logits_b = state.logits_b
+        self.model_names = state.model_names
+        self.has_labels = state.has_labels
 
-    def _ensure_writable(self) -> None:
+    def _replace(
+        self,
+        text: str,
+        before: TableState,
+        after: TableState,
+        change: Change,
+        evaluation: Evaluation | None = None,
+    ) -> None:
+        """One undo step from ``before`` to ``after``: the old arrays are kept by reference,
+        which costs nothing and restores them exactly whatever happened in between."""
+        self.push(
+            Command(text, lambda: self._set_state(after), lambda: self._set_state(before), change),
+            evaluation=evaluation,
+        )
+
+    def _ensure_writable(self, name: str) -> None:
         # A memory-mapped file is read-only: copy it on the first edit, never before.
-        if not self.logits.flags.writeable:
-            self.logits = np.array(self.logits)
-
-    def _set_array(
-        self, name: str, where: tuple, new: np.ndarray, text: str, change: Change
-    ) -> None:
-        old = getattr(self, name)[where].copy()
-
-        def redo() -> None:
-            getattr(self, name)[where] = new
-
-        def undo() -> None:
-            getattr(self, name)[where] = old
-
-        self.push(Command(text, redo, undo, change))
-
-    def _replace_arrays(
-        self, text: str, logits: np.ndarray, labels: np.ndarray, soft: np.ndarray | None
-    ) -> None:
-        before = (self.logits, self.labels, self.soft_targets)
-
-        def redo() -> None:
-            self.logits, self.labels, self.soft_targets = logits, labels, soft
-
-        def undo() -> None:
-            self.logits, self.labels, self.soft_targets = before
-
-        self.push(Command(text, redo, undo, Change.STRUCTURE | Change.LOGITS | Change.TARGETS))
+        array = getattr(self, name)
+        if not array.flags.writeable:
+            setattr(self, name, np.array(array))
 
     def _free_name(self) -> str:
         i = self.n_classes
         while f"class {i}" in self.class_names:
             i += 1
         return f"class {i}"
-
-    def _structural(
-        self,
-        text: str,
-        *,
-        rows_insert=None,
-        rows_remove=None,
-        class_insert=None,
-        classes_remove=None,
-    ) -> None:
-        """Row and class insertions/removals: arrays are rebuilt, so undo keeps the old ones.
-
-        Keeping references (not copies) of the previous arrays is free, and restoring them on
-        undo is exact whatever happened in between.
-        """
-        before = (
-            self.logits,
-            self.labels,
-            list(self.class_names),
-            self.soft_targets,
-            self.settings,
-        )
-        logits, labels, names, soft, settings = before
-        if rows_insert is not None:
-            positions, block, lab, sblock = rows_insert
-            at = int(positions[0])
-            logits = np.insert(logits, at, block.astype(logits.dtype), axis=0)
-            labels = np.insert(labels, at, lab)
-            soft = None if soft is None else np.insert(soft, at, sblock, axis=0)
-        if rows_remove is not None:
-            logits = np.delete(logits, rows_remove, axis=0)
-            labels = np.delete(labels, rows_remove)
-            soft = None if soft is None else np.delete(soft, rows_remove, axis=0)
-        if class_insert is not None:
-            at, name, column = class_insert
-            logits = np.insert(logits, at, column.astype(logits.dtype), axis=1)
-            soft = None if soft is None else np.insert(soft, at, 0.0, axis=1)
-            names = [*names[:at], name, *names[at:]]
-            shifted = (labels >= at) & (labels != settings.ignore_index)
-            labels = np.where(shifted, labels + 1, labels)
-            if settings.weight is not None:
-                weight = list(settings.weight)
-                weight.insert(at, 1.0)
-                settings = replace(settings, weight=tuple(weight))
-        if classes_remove is not None:
-            keep = np.setdiff1d(np.arange(logits.shape[1]), classes_remove)
-            logits = logits[:, keep]
-            soft = None if soft is None else soft[:, keep]
-            names = [names[i] for i in keep]
-            # Labels of a removed class become "ignored"; later classes shift left.
-            removed = np.isin(labels, classes_remove)
-            shift = np.searchsorted(classes_remove, labels)
-            labels = np.where(
-                removed,
-                settings.ignore_index,
-                np.where(labels == settings.ignore_index, labels, labels - shift),
-            )
-            if settings.weight is not None:
-                settings = replace(settings, weight=tuple(settings.weight[i] for i in keep))
-        after = (logits, labels, names, soft, settings)
-
-        def redo() -> None:
-            self._set_all(after[0], after[1], list(after[2]), after[3], after[4])
-
-        def undo() -> None:
-            self._set_all(before[0], before[1], list(before[2]), before[3], before[4])
-
-        self.push(Command(text, redo, undo, Change.STRUCTURE | Change.TARGETS))
-
-
-def _one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
-    out = np.zeros((len(labels), n_classes))
-    valid = (labels >= 0) & (labels < n_classes) & (labels != ignore_index)
-    out[np.flatnonzero(valid), labels[valid]] = 1.0
-    return out

@@ -21,7 +21,9 @@ class Change(enum.Flag):
     NAMES = enum.auto()
     STRUCTURE = enum.auto()  # rows or classes added or removed
     SETTINGS = enum.auto()
-    ALL = LOGITS | TARGETS | NAMES | STRUCTURE | SETTINGS
+    INPUTS = enum.auto()  # images, texts or metadata attached: no number changes
+    LOGITS_B = enum.auto()  # the second model's logits (attached, edited or detached)
+    ALL = LOGITS | TARGETS | NAMES | STRUCTURE | SETTINGS | INPUTS | LOGITS_B
 
 
 @dataclass

@@ -13,6 +13,7 @@ import numpy as np
 from core.constants import IGNORE_INDEX
 from core.document import Settings
 from core.evaluation import Evaluation, evaluate
+from core.inputs import NO_INPUTS, SampleInputs
 from core.loaders import DataError, LoadedLogits, load_logits
 
 
@@ -27,6 +28,7 @@ class PreparedFile:
     settings: Settings
     evaluation: Evaluation
     notices: list[str]
+    inputs: SampleInputs = NO_INPUTS
 
 
 def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> PreparedFile:
@@ -47,11 +49,16 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
     else:
         labels = np.asarray(data.targets, dtype=np.int64)
     settings = replace(settings, weight=None, target_mode="index")
+    n = int(logits.shape[0])
     try:
         evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
-    return PreparedFile(path, data, logits, labels, settings, evaluation, notices)
+    try:
+        inputs = SampleInputs.build(n, data.images, data.texts, data.metadata)
+    except ValueError as exc:  # the loader checked them; this is a second line of defence
+        raise DataError(f"{data.source}: {exc}") from exc
+    return PreparedFile(path, data, logits, labels, settings, evaluation, notices, inputs)
 
 
 def copy_on_write(logits: np.ndarray) -> np.ndarray:

@@ -20,7 +20,36 @@ from core.evaluation import Evaluation
 
 STATISTICS = ("loss", "p_true", "confidence", "margin", "entropy", "label", "prediction", "mark")
 """Per-sample keys a table can be sorted by; ``logit:<c>``, ``probability:<c>`` and
-``target:<c>`` sort by one class column."""
+``target:<c>`` sort by one class column, ``extra:<name>`` by an extra table column (metadata,
+training dynamics, a second model; see :class:`TableColumn`)."""
+
+
+@dataclass(frozen=True, eq=False)
+class TableColumn:
+    """A column the table shows after its own: one value per sample (numbers, booleans or
+    text), sortable by ``Sort("extra:<key>")`` and filterable by ``Filter("column", ...)``."""
+
+    key: str
+    header: str
+    values: np.ndarray
+    tooltip: str = ""
+    kind: str = "number"
+    """"number", "count" (whole numbers), "bool", "text", or "image" (a thumbnail column whose
+    ``values`` are the sample indices; the picture comes from the document's inputs)."""
+    editable: bool = False
+
+
+def column_sort_values(values: np.ndarray) -> np.ndarray:
+    """float64 sort keys of a column: numbers as they are, booleans 0/1, text by its order
+    (empty text last, like NaN)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    text = values.astype(str)
+    unique, rank = np.unique(text, return_inverse=True)
+    out = rank.astype(np.float64)
+    out[text == ""] = np.nan
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,11 +64,16 @@ class Sort:
         if name in ("logit", "probability", "target"):
             if not cls.isdigit():
                 raise ValueError(f"sort key {self.key!r} needs a class number, e.g. {name}:0")
+        elif name == "extra":
+            if not cls:
+                raise ValueError("an extra sort key needs a column name, e.g. extra:split")
         elif self.key not in STATISTICS:
             raise ValueError(f"unknown sort key {self.key!r}")
 
     def describe(self, class_names: list[str]) -> str:
         name, _, cls = self.key.partition(":")
+        if name == "extra":
+            return f"{cls}, {'highest' if self.descending else 'lowest'} first"
         what = {
             "loss": "loss",
             "p_true": "p(true)",
@@ -73,13 +107,25 @@ SORT_CHOICES: tuple[tuple[str, Sort | None], ...] = (
 
 # --- filtering ----------------------------------------------------------------------------------
 
-FILTER_KINDS = ("all", "wrong", "non-finite", "class", "predicted", "confusion", "samples")
+FILTER_KINDS = (
+    "all",
+    "wrong",
+    "non-finite",
+    "class",
+    "predicted",
+    "confusion",
+    "samples",
+    "column",
+    "search",
+)
 
 
 @dataclass(frozen=True)
 class Filter:
     """Show only some samples. ``value``: a class for ``class`` / ``predicted``, a
-    ``(true, predicted)`` pair for ``confusion``, a tuple of sample indices for ``samples``."""
+    ``(true, predicted)`` pair for ``confusion``, a tuple of sample indices for ``samples``, a
+    ``(column key, value)`` pair for ``column`` (an extra column equal to a value), and text for
+    ``search`` (found, ignoring case, in any text column)."""
 
     kind: str = "all"
     value: Any = None
@@ -97,6 +143,10 @@ class Filter:
             raise ValueError("a confusion filter needs a (true, predicted) pair")
         if self.kind == "samples" and not isinstance(self.value, tuple):
             object.__setattr__(self, "value", tuple(int(v) for v in np.ravel(self.value)))
+        if self.kind == "column" and not (isinstance(self.value, tuple) and len(self.value) == 2):
+            raise ValueError("a column filter needs a (column, value) pair")
+        if self.kind == "search" and not isinstance(self.value, str):
+            raise ValueError("a search filter needs text")
 
     @property
     def is_all(self) -> bool:
@@ -120,9 +170,14 @@ class Filter:
         if self.kind == "confusion":
             t, p = self.value
             return f"true {name(t)} predicted as {name(p)}"
+        if self.kind == "column":
+            key, value = self.value
+            return self.label or f"{key} = {value}"
+        if self.kind == "search":
+            return f"text contains “{self.value}”"
         return self.label or f"{len(self.value):,} chosen samples"
 
-    def mask(self, ev: Evaluation) -> np.ndarray:
+    def mask(self, ev: Evaluation, extra: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """(N,) bool: the samples this filter shows."""
         n = ev.n_samples
         if self.kind == "all":
@@ -138,6 +193,19 @@ class Filter:
         if self.kind == "confusion":
             t, p = self.value
             return ev.valid & ev.finite & (ev.targets == int(t)) & (ev.predictions == int(p))
+        if self.kind == "column":
+            key, value = self.value
+            column = (extra or {}).get(key)
+            if column is None:
+                return np.zeros(n, dtype=bool)
+            return np.asarray(column == type(column.flat[0])(value) if column.size else column)
+        if self.kind == "search":
+            needle = self.value.lower()
+            mask = np.zeros(n, dtype=bool)
+            for column in (extra or {}).values():
+                if column.dtype.kind in "UO":
+                    mask |= np.char.find(np.char.lower(column.astype(str)), needle) >= 0
+            return mask
         chosen = np.asarray(self.value, dtype=np.int64)
         mask = np.zeros(n, dtype=bool)
         mask[chosen[(chosen >= 0) & (chosen < n)]] = True
@@ -154,9 +222,15 @@ def sort_values(
     labels: np.ndarray,
     soft_targets: np.ndarray | None,
     rows: np.ndarray,
+    extra: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The float64 values of ``rows`` that ``key`` sorts by (NaN where there is none)."""
     name, _, cls = key.partition(":")
+    if name == "extra":
+        column = (extra or {}).get(cls)
+        if column is None:
+            return np.full(len(rows), np.nan)
+        return column_sort_values(column)[rows]
     if name == "logit":
         return np.asarray(logits[rows, int(cls)], dtype=np.float64)
     if name == "probability":
@@ -187,16 +261,18 @@ def row_order(
     soft_targets: np.ndarray | None,
     sort: Sort | None,
     filter: Filter,
+    extra: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray | None:
-    """The samples in table order after ``filter`` and ``sort`` (None: all, unsorted).
+    """The samples in table order after ``filter`` and ``sort`` (None: all, unsorted);
+    ``extra`` holds the extra table columns by key.
 
     A stable sort: ties keep table order, NaN last in both directions.
     """
     if sort is None and filter.is_all:
         return None
-    rows = np.flatnonzero(filter.mask(ev))
+    rows = np.flatnonzero(filter.mask(ev, extra))
     if sort is not None and rows.size:
-        key = sort_values(sort.key, ev, logits, labels, soft_targets, rows)
+        key = sort_values(sort.key, ev, logits, labels, soft_targets, rows, extra)
         nan = np.isnan(key)
         if sort.descending:
             key = -key
@@ -206,7 +282,9 @@ def row_order(
 
 # --- the state itself ---------------------------------------------------------------------------
 
-VIEW_TABS = ("sample", "dataset")
+VIEW_TABS = ("sample", "dataset", "training", "sequence")
+"""The main tabs a window may have; "training" and "sequence" appear when a run or language-model
+logits are open."""
 SIDE_TABS = ("options", "formula", "scratch", "sampling")
 THEME_NAMES = ("light", "dark")
 SCALE_RANGE = (1.0, 3.0)
@@ -325,11 +403,12 @@ class ViewState:
             if isinstance(value, Sort):
                 value = asdict(value)
             elif isinstance(value, Filter):
-                value = {
-                    "kind": value.kind,
-                    "value": list(value.value) if isinstance(value.value, tuple) else value.value,
-                    "label": value.label,
-                }
+                raw = value.value
+                if isinstance(raw, tuple):
+                    raw = [v.item() if isinstance(v, np.generic) else v for v in raw]
+                elif isinstance(raw, np.generic):
+                    raw = raw.item()
+                value = {"kind": value.kind, "value": raw, "label": value.label}
             out[name] = value
         return out
 
@@ -354,6 +433,9 @@ def view_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
                 raw = value.get("value")
                 if value["kind"] == "confusion" or value["kind"] == "samples":
                     raw = tuple(int(v) for v in raw)
+                elif value["kind"] == "column":
+                    key, wanted = raw
+                    raw = (str(key), wanted)
                 value = Filter(str(value["kind"]), raw, str(value.get("label", "")))
             elif name in ("selected", "preset_index", "top_k"):
                 if isinstance(value, bool) or not isinstance(value, int):

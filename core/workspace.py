@@ -22,6 +22,7 @@ import numpy as np
 
 from core.atomic import atomic_write
 from core.document import Document, Settings
+from core.inputs import NO_INPUTS, SampleInputs
 from core.loaders import DataError
 from core.view_state import PERSISTED, view_from_json
 
@@ -44,6 +45,12 @@ class Workspace:
     settings: Settings
     view: dict[str, Any] = field(default_factory=dict)
     """The persisted view fields (``core.view_state.PERSISTED``) as JSON values."""
+    inputs: SampleInputs = NO_INPUTS
+    """Images, texts and metadata; kept in a sidecar ``.inputs.npz`` beside the JSON."""
+    logits_b: np.ndarray | None = None
+    """A second model's logits when two are compared (inline or in the arrays sidecar)."""
+    model_names: tuple[str, str] = ("A", "B")
+    has_labels: bool = True
 
     @classmethod
     def from_document(cls, document: Document, view: dict[str, Any] | None = None) -> Workspace:
@@ -54,12 +61,26 @@ class Workspace:
             list(document.class_names),
             document.settings,
             dict(view or {}),
+            document.inputs,
+            None if document.logits_b is None else np.asarray(document.logits_b),
+            document.model_names,
+            document.has_labels,
         )
 
     def to_document(self) -> Document:
-        return Document(
-            self.logits, self.labels, self.class_names, self.soft_targets, self.settings
+        document = Document(
+            self.logits,
+            self.labels,
+            self.class_names,
+            self.soft_targets,
+            self.settings,
+            self.inputs,
+            has_labels=self.has_labels,
         )
+        if self.logits_b is not None:
+            document.attach_model_b(self.logits_b, self.model_names)
+            document.history = type(document.history)()  # opening is not an edit
+        return document
 
 
 def _encode(array: np.ndarray) -> list:
@@ -112,20 +133,36 @@ def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
             for k, v in asdict(workspace.settings).items()
         },
         "view": workspace.view,
+        "has_labels": bool(workspace.has_labels),
+        "model_names": list(workspace.model_names),
     }
     if n * c <= INLINE_CELLS:
         body["logits"] = _encode(workspace.logits)
         body["labels"] = [int(v) for v in workspace.labels]
         if workspace.soft_targets is not None and workspace.settings.target_mode == "probability":
             body["soft_targets"] = _encode(workspace.soft_targets)
+        if workspace.logits_b is not None:
+            body["logits_b"] = _encode(workspace.logits_b)
     else:
         sidecar = path.with_name(path.name.removesuffix(".json") + ".npz")
         arrays = {"logits": np.asarray(workspace.logits), "labels": workspace.labels}
         if workspace.soft_targets is not None:
             arrays["soft_targets"] = workspace.soft_targets
+        if workspace.logits_b is not None:
+            arrays["logits_b"] = np.asarray(workspace.logits_b)
         buffer = _npz_bytes(**arrays)
         atomic_write(sidecar, buffer)
         body["arrays"] = sidecar.name
+    if not workspace.inputs.is_empty:
+        inputs = workspace.inputs
+        side = path.with_name(path.name.removesuffix(".json") + ".inputs.npz")
+        arrays = {f"meta:{name}": values for name, values in inputs.metadata.items()}
+        if inputs.images is not None:
+            arrays["images"] = inputs.images
+        if inputs.texts is not None:
+            arrays["texts"] = np.asarray([str(t) for t in inputs.texts], dtype=str)
+        atomic_write(side, _npz_bytes(**arrays))
+        body["inputs"] = side.name
     atomic_write(path, (json.dumps(body, indent=1, allow_nan=False) + "\n").encode())
 
 
@@ -202,6 +239,7 @@ def _parse(body: dict, path: Path) -> Workspace:
                     if "soft_targets" in data.files
                     else None
                 )
+                logits_b = np.asarray(data["logits_b"]) if "logits_b" in data.files else None
         except FileNotFoundError:
             raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing") from None
         except Exception as exc:
@@ -219,6 +257,7 @@ def _parse(body: dict, path: Path) -> Workspace:
         soft = (
             _decode(body["soft_targets"], "soft_targets", name) if "soft_targets" in body else None
         )
+        logits_b = _decode(body["logits_b"], "logits_b", name) if "logits_b" in body else None
     view_raw = body.get("view", {})
     if not isinstance(view_raw, dict):
         raise WorkspaceError(f"{name}: view must be an object")
@@ -227,8 +266,21 @@ def _parse(body: dict, path: Path) -> Workspace:
     except ValueError as exc:
         raise WorkspaceError(f"{name}: {exc}") from None
     view = {k: v for k, v in view_raw.items() if k in PERSISTED}
+    inputs = _read_inputs(body, path, int(np.asarray(logits).shape[0]))
+    has_labels = body.get("has_labels", True)
+    model_names = body.get("model_names", ["A", "B"])
+    if not isinstance(has_labels, bool):
+        raise WorkspaceError(f"{name}: has_labels must be true or false")
+    if not (
+        isinstance(model_names, list)
+        and len(model_names) == 2
+        and all(isinstance(v, str) for v in model_names)
+    ):
+        raise WorkspaceError(f"{name}: model_names must be two names")
     try:
-        document = Document(logits, labels, names, soft, settings)
+        document = Document(logits, labels, names, soft, settings, inputs, has_labels=has_labels)
+        if logits_b is not None:
+            document.attach_model_b(logits_b, (model_names[0], model_names[1]))
     except ValueError as exc:
         raise WorkspaceError(f"{name}: {exc}") from None
     return Workspace(
@@ -238,4 +290,31 @@ def _parse(body: dict, path: Path) -> Workspace:
         document.class_names,
         document.settings,
         view,
+        document.inputs,
+        document.logits_b,
+        document.model_names,
+        document.has_labels,
     )
+
+
+def _read_inputs(body: dict, path: Path, n: int) -> SampleInputs:
+    if "inputs" not in body:
+        return NO_INPUTS
+    name = path.name
+    file = str(body["inputs"])
+    if Path(file).name != file or file in (".", ".."):
+        raise WorkspaceError(f"{name}: the inputs file must sit beside the workspace")
+    try:
+        with np.load(path.with_name(file), allow_pickle=False) as data:
+            arrays = {key: np.asarray(data[key]) for key in data.files}
+    except FileNotFoundError:
+        raise WorkspaceError(f"{name}: its inputs file {file} is missing") from None
+    except Exception as exc:
+        raise WorkspaceError(
+            f"{name}: its inputs file {file} is damaged ({type(exc).__name__})"
+        ) from None
+    metadata = {k.removeprefix("meta:"): v for k, v in arrays.items() if k.startswith("meta:")}
+    try:
+        return SampleInputs.build(n, arrays.get("images"), arrays.get("texts"), metadata)
+    except ValueError as exc:
+        raise WorkspaceError(f"{name}: its inputs file {file}: {exc}") from None

@@ -7,6 +7,7 @@ are routed by kind, so that each view does only the work its kind needs:
 * ``sigLayoutChanged`` — rows or columns came or went (the table resets);
 * ``sigDataChanged(change, rows)`` — numbers changed (data or options): views redraw;
 * ``sigNamesChanged`` — a class was renamed: labels only, nothing is recomputed;
+* ``sigInputsChanged`` — the samples' images, texts or metadata changed;
 * ``sigSelectionChanged(sample)`` — a selection moves markers, recomputes nothing;
 * ``sigOrderChanged`` — the sort or filter changed: the table reorders, its boxes follow;
 * ``sigStyleChanged(theme)`` — theme or scale: restyle only;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 __all__ = ["SCALES", "Change", "Controller"]
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,10 +33,11 @@ from core.display import (
 )
 from core.document import Change, Document
 from core.evaluation import Evaluation
+from core.inputs import NO_INPUTS, SampleInputs
 from core.metrics import DatasetSummary, summarize
 from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
-from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, ViewState, row_order
+from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
 from gui.derived import Derived
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
@@ -52,6 +55,7 @@ class Controller(Derived, QObject):
     sigLayoutChanged = Signal()
     sigDataChanged = Signal(object, object)  # Change, changed rows (np.ndarray) or None
     sigNamesChanged = Signal()
+    sigInputsChanged = Signal()  # images, texts or metadata came, went or moved with their rows
     sigSelectionChanged = Signal(int)
     sigOrderChanged = Signal()
     sigStyleChanged = Signal(object)  # Theme
@@ -81,8 +85,9 @@ class Controller(Derived, QObject):
         self._play_phase = 0
         self._play_serial = 0
         self._quietly = False  # view changes the document handler announces itself
-        self._last_shape = self._shape()
         self._curve_top: float | None = None
+        self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
+        self._last_shape = self._shape()
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
         self.view.subscribe(self._on_view_changed)
@@ -158,17 +163,20 @@ class Controller(Derived, QObject):
             self._announce(changed - {"sort", "filter"})
             if changed & {"sort", "filter"}:
                 self.sigOrderChanged.emit()
+        if change & (Change.INPUTS | Change.STRUCTURE):
+            self.sigInputsChanged.emit()
         if change == Change.NAMES:
             self.sigNamesChanged.emit()
-        else:
+        elif change != Change.INPUTS:
             self.sigDataChanged.emit(change, rows)
         self.sigHistoryChanged.emit()
         self._schedule_summary()
 
-    def _shape(self) -> tuple[int, int, str]:
+    def _shape(self) -> tuple:
         """What the table's rows and columns depend on."""
         doc = self.document
-        return doc.n_samples, doc.n_classes, doc.settings.target_mode
+        keys = tuple(column.key for column in self.table_columns())
+        return doc.n_samples, doc.n_classes, doc.settings.target_mode, keys
 
     def _valid_filter(self, filt: Filter) -> Filter:
         c = self.document.n_classes
@@ -176,12 +184,17 @@ class Controller(Derived, QObject):
             return ALL
         if filt.kind == "confusion" and not all(0 <= int(v) < c for v in filt.value):
             return ALL
+        if filt.kind == "column" and filt.value[0] not in {k.key for k in self.table_columns()}:
+            return ALL
         return filt
 
     def _valid_sort(self, sort: Sort | None) -> Sort | None:
         if sort is None:
             return None
         name, _, cls = sort.key.partition(":")
+        if name == "extra":
+            keys = {column.key for column in self.table_columns()}
+            return sort if cls in keys else None
         if cls and int(cls) >= self.document.n_classes:
             return None
         if name == "target" and self.document.settings.target_mode != "probability":
@@ -207,8 +220,44 @@ class Controller(Derived, QObject):
         if "view_tab" in rest:
             self._schedule_summary()
 
+    # --- extra table columns ------------------------------------------------------------------
+
+    def add_column_provider(self, provider: Callable[[], list[TableColumn]]) -> None:
+        """Let a feature (training dynamics, a second model) add columns after the table's own;
+        ``provider`` is asked again after every document change and ``refresh_columns()``."""
+        self._column_providers.append(provider)
+        self.refresh_columns()
+
+    def refresh_columns(self) -> None:
+        """A provider's columns changed: re-read them, re-order rows, reset the table."""
+        self._cache.pop("columns", None)
+        self._last_shape = self._shape()
+        self._recompute_order()
+        self.sigLayoutChanged.emit()
+
+    def table_columns(self) -> list[TableColumn]:
+        def collect() -> list[TableColumn]:
+            columns = [c for provider in self._column_providers for c in provider()]
+            n = self.document.n_samples
+            return [c for c in columns if len(c.values) == n]
+
+        return self._cached("columns", collect)
+
+    def _input_columns(self) -> list[TableColumn]:
+        inputs = self.document.inputs
+        columns = []
+        if inputs.texts is not None:
+            columns.append(TableColumn("text", "text", inputs.texts, "the sample's text", "text"))
+        for name, values in inputs.metadata.items():
+            kind = {"b": "bool", "U": "text", "i": "count", "u": "count"}.get(values.dtype.kind)
+            columns.append(
+                TableColumn(name, name, values, f"metadata column {name!r}", kind or "number")
+            )
+        return columns
+
     def _recompute_order(self) -> None:
         doc = self.document
+        extra = {column.key: column.values for column in self.table_columns()}
         self._order = row_order(
             doc.evaluation,
             doc.logits,
@@ -216,6 +265,7 @@ class Controller(Derived, QObject):
             doc.soft_targets,
             self.view.sort,
             self.view.filter,
+            extra,
         )
 
     def _schedule_summary(self) -> None:
@@ -507,8 +557,10 @@ class Controller(Derived, QObject):
         settings: Any = None,
         soft_targets: Any = None,
         evaluation: Evaluation | None = None,
+        inputs: SampleInputs | None = None,
     ) -> bool:
-        """Swap in a whole table (a file, a workspace, an API call) as one undo step."""
+        """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
+        come with it (none when it has none)."""
         ok = self._guard(
             self.document.replace_all,
             logits,
@@ -518,6 +570,7 @@ class Controller(Derived, QObject):
             settings,
             text=text,
             evaluation=evaluation,
+            inputs=inputs if inputs is not None else NO_INPUTS,
         )
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)

@@ -134,6 +134,7 @@ class Files(QObject):
             settings=prepared.settings,
             evaluation=prepared.evaluation,
             text=f"Open {name}",
+            inputs=prepared.inputs,
         ):
             self._failed(f"{name}: could not be used")
             return
@@ -216,6 +217,7 @@ class Files(QObject):
             settings=ws.settings,
             soft_targets=ws.soft_targets,
             text=f"Open {Path(path).name}",
+            inputs=ws.inputs,
         ):
             return False
         view = view_from_json(ws.view)

@@ -197,9 +197,10 @@ class MainWindow(QMainWindow):
             plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
         self.view_tabs = QTabWidget()
-        self.view_tabs.addTab(right, "Sample && loss")
-        self.view_tabs.addTab(self.dataset_panel, "Dataset")
         self.view_tabs.setDocumentMode(True)
+        self._view_tab_names: list[str] = []
+        self.add_view_tab("sample", right, "Sample && loss")
+        self.add_view_tab("dataset", self.dataset_panel, "Dataset")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.left)
@@ -247,7 +248,9 @@ class MainWindow(QMainWindow):
             lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
         )
         self.sort_combo.activated.connect(lambda i: c.set_sort(self.sort_combo.itemData(i)))
-        self.view_tabs.currentChanged.connect(lambda i: c.update_view(view_tab=VIEW_TABS[i]))
+        self.view_tabs.currentChanged.connect(
+            lambda i: c.update_view(view_tab=self._view_tab_names[i])
+        )
         self.side_tabs.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
         self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
 
@@ -372,9 +375,9 @@ class MainWindow(QMainWindow):
 
     def _render_view(self, fields: frozenset[str]) -> None:
         c, view = self.controller, self.controller.view
-        if "view_tab" in fields:
+        if "view_tab" in fields and view.view_tab in self._view_tab_names:
             with signals_blocked(self.view_tabs):
-                self.view_tabs.setCurrentIndex(VIEW_TABS.index(view.view_tab))
+                self.view_tabs.setCurrentIndex(self._view_tab_names.index(view.view_tab))
         if "side_tab" in fields:
             with signals_blocked(self.side_tabs):
                 self.side_tabs.setCurrentIndex(SIDE_TABS.index(view.side_tab))
@@ -391,6 +394,15 @@ class MainWindow(QMainWindow):
         self.actions.render(fields)
         if "view_tab" in fields and view.view_tab == "dataset" and c._summary is not None:
             self._show_summary()
+
+    def add_view_tab(self, name: str, widget: QWidget, title: str) -> None:
+        """A main tab (one of ``core.view_state.VIEW_TABS``), placed in that order."""
+        if name not in VIEW_TABS:
+            raise ValueError(f"unknown tab {name!r}")
+        position = sum(VIEW_TABS.index(n) < VIEW_TABS.index(name) for n in self._view_tab_names)
+        with signals_blocked(self.view_tabs):
+            self.view_tabs.insertTab(position, widget, title)
+        self._view_tab_names.insert(position, name)
 
     def _focus_plot(self, index: int | None) -> None:
         for i, plot in enumerate(self.plots()):

@@ -31,6 +31,7 @@ class Column(Enum):
     P_TRUE = "p_true"
     LOSS = "loss"
     MARK = "mark"
+    EXTRA = "extra"  # a column a feature adds (metadata, training dynamics, a second model)
 
 
 RESULT_COLUMNS = (Column.PREDICTION, Column.P_TRUE, Column.LOSS, Column.MARK)
@@ -86,7 +87,10 @@ class LogitsTableModel(QAbstractTableModel):
         n_target = c if self._soft else 1
         if column < n_target:
             return (Column.SOFT, column) if self._soft else (Column.LABEL, 0)
-        return RESULT_COLUMNS[column - n_target], 0
+        column -= n_target
+        if column < len(RESULT_COLUMNS):
+            return RESULT_COLUMNS[column], 0
+        return Column.EXTRA, column - len(RESULT_COLUMNS)
 
     def column_of(self, kind: Column, cls: int = 0) -> int:
         c = self._c.document.n_classes
@@ -95,6 +99,8 @@ class LogitsTableModel(QAbstractTableModel):
         if kind in (Column.LABEL, Column.SOFT):
             return c + cls
         n_target = c if self._soft else 1
+        if kind is Column.EXTRA:
+            return c + n_target + len(RESULT_COLUMNS) + cls
         return c + n_target + RESULT_COLUMNS.index(kind)
 
     def sort_key(self, column: int) -> str:
@@ -103,7 +109,16 @@ class LogitsTableModel(QAbstractTableModel):
             return f"{'probability' if self.show_probabilities else 'logit'}:{cls}"
         if kind is Column.SOFT:
             return f"target:{cls}"
+        if kind is Column.EXTRA:
+            return f"extra:{self._c.table_columns()[cls].key}"
         return SORT_KEYS[kind]
+
+    def holds_numbers(self, column: int) -> bool:
+        """Whether a column shows numbers (never elided) rather than names or text."""
+        kind, index = self.column_kind(column)
+        if kind is Column.EXTRA:
+            return self._c.table_columns()[index].kind not in ("text", "image")
+        return kind not in (Column.LABEL, Column.PREDICTION)
 
     def column_for_sort(self, sort: Sort | None) -> int:
         """The column a sort orders by, or −1 for a sort by a statistic with no column."""
@@ -123,7 +138,7 @@ class LogitsTableModel(QAbstractTableModel):
         if parent.isValid():
             return 0
         c = self._c.document.n_classes
-        return c + (c if self._soft else 1) + len(RESULT_COLUMNS)
+        return c + (c if self._soft else 1) + len(RESULT_COLUMNS) + len(self._c.table_columns())
 
     def sample_at(self, row: int) -> int:
         return self._c.sample_at(row)
@@ -140,6 +155,11 @@ class LogitsTableModel(QAbstractTableModel):
             return None
         kind, cls = self.column_kind(section)
         names = self._c.class_names
+        if kind is Column.EXTRA:
+            column = self._c.table_columns()[cls]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return column.header
+            return column.tooltip or None if role == Qt.ItemDataRole.ToolTipRole else None
         if role == Qt.ItemDataRole.DisplayRole:
             if kind is Column.CLASS:
                 return names[cls]
@@ -178,6 +198,8 @@ class LogitsTableModel(QAbstractTableModel):
         row = self.sample_at(index.row())
         kind, cls = self.column_kind(index.column())
         doc = self._c.document
+        if kind is Column.EXTRA:
+            return self._extra_data(row, cls, role)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
                 return int(Qt.AlignmentFlag.AlignCenter)
@@ -258,6 +280,29 @@ class LogitsTableModel(QAbstractTableModel):
                 Column.LOSS: f"loss = {fmt.precise(float(ev.losses[row]))}",
                 Column.MARK: "correct" if ev.correct[row] else "wrong" if valid else "ignored",
             }[kind]
+        return None
+
+    def _extra_data(self, row: int, index: int, role: int):
+        column = self._c.table_columns()[index]
+        value = column.values[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column.kind == "text":
+                return str(value)
+            if column.kind == "bool":
+                return "true" if bool(value) else "false"
+            if column.kind == "count":
+                return fmt.count(value) if value >= 0 else fmt.MISSING
+            if column.kind == "image":
+                return None
+            return fmt.number(float(value))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column.kind == "text":
+                return str(value)
+            return f"{column.header} = {value}"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column.kind == "text":
+                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _probability(self, row: int, cls: int) -> float:

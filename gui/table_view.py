@@ -196,9 +196,8 @@ class LogitsTableView(QTableView):
         right = self.columnAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
         for column in range(left, right + 1):
-            kind, _ = model.column_kind(column)
-            if kind in (Column.LABEL, Column.PREDICTION):
-                continue  # names may be elided (a tooltip shows them); numbers may not
+            if not model.holds_numbers(column):
+                continue  # names and texts may be elided (a tooltip shows them); numbers may not
             needed = 0
             for row in rows:
                 text = model.index(row, column).data()
@@ -218,8 +217,7 @@ class LogitsTableView(QTableView):
         bottom = model.rowCount() - 1 if bottom < 0 else bottom
         for row in range(top, bottom + 1):
             for column in range(model.columnCount()):
-                kind, _ = model.column_kind(column)
-                if kind in (Column.LABEL, Column.PREDICTION) or self.isColumnHidden(column):
+                if not model.holds_numbers(column) or self.isColumnHidden(column):
                     continue
                 text = str(model.index(row, column).data())
                 if metrics.horizontalAdvance(text) + CELL_PADDING - 4 > self.columnWidth(column):

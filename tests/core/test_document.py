@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -377,3 +378,78 @@ def test_a_rename_reuses_the_evaluation():
     doc.undo()
     assert doc.evaluation is before
     assert doc.class_names[0] == "class 0"
+
+
+def test_model_b_follows_every_structural_edit_and_undo():
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    doc = Document(a, [0, 1, 2, 0, 1])
+    start = doc.snapshot()
+    doc.attach_model_b(b, ("baseline", "new"))
+    assert doc.model_names == ("baseline", "new")
+    expected = F.cross_entropy(torch.tensor(b), torch.tensor(doc.labels), reduction="none")
+    np.testing.assert_allclose(doc.evaluation_b.losses, expected.numpy(), rtol=1e-6)
+    before_a = doc.evaluation
+    doc.set_logits([1], [2], 9.0, model="b")
+    assert doc.evaluation is before_a  # A is not recomputed for an edit of B
+    assert doc.logits_b[1, 2] == 9.0
+    doc.duplicate_samples([1])
+    np.testing.assert_array_equal(doc.logits_b[2], doc.logits_b[1])
+    doc.remove_classes([0])
+    assert doc.logits_b.shape == (6, 2)
+    doc.set_settings(temperature=2.0)
+    expected = F.cross_entropy(
+        torch.tensor(doc.logits_b) / 2.0,
+        torch.tensor(doc.labels),
+        reduction="none",
+        ignore_index=doc.settings.ignore_index,
+    )
+    np.testing.assert_allclose(doc.evaluation_b.losses, expected.numpy(), rtol=1e-6)
+    while doc.can_undo:
+        doc.undo()
+    for x, y in zip(doc.snapshot(), start, strict=True):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+        else:
+            assert x == y
+    assert doc.evaluation_b is None
+
+
+def test_model_b_must_match_the_table():
+    doc = Document(np.zeros((4, 3)), [0, 1, 2, 0])
+    with pytest.raises(ValueError, match="model B has 5 samples, model A 4"):
+        doc.attach_model_b(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="model B has 10 classes, model A 3"):
+        doc.attach_model_b(np.zeros((4, 10)))
+    with pytest.raises(ValueError, match="no model B"):
+        doc.set_logits([0], [0], 1.0, model="b")
+    assert not doc.can_undo
+
+
+def test_files_without_labels_start_using_labels_when_given():
+    doc = Document(np.zeros((3, 2)), [-100, -100, -100], has_labels=False)
+    assert not doc.has_labels
+    doc.attach_labels([1, 0, 1])
+    assert doc.has_labels
+    assert doc.labels.tolist() == [1, 0, 1]
+    assert doc.undo_text == "Attach labels"
+    doc.undo()
+    assert not doc.has_labels
+    doc.set_labels([0], 1)
+    assert doc.has_labels
+    doc.undo()
+    assert not doc.has_labels
+    with pytest.raises(ValueError, match="got 2 labels for 3 samples"):
+        doc.attach_labels([1, 0])
+
+
+def test_labels_from_a_read_only_file_can_still_be_edited():
+    labels = np.array([0, 1, 0])
+    labels.flags.writeable = False
+    doc = Document(np.zeros((3, 2)), labels)
+    doc.set_labels([2], 1)
+    assert doc.labels.tolist() == [0, 1, 1]
+    doc.undo()
+    assert doc.labels.tolist() == [0, 1, 0]

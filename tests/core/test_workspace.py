@@ -219,3 +219,16 @@ def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
         save_workspace(path, Workspace.from_document(Document([[5.0, 6.0]], [1])))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["w.softmaxlab.json"]
+
+
+def test_a_second_model_and_a_labels_less_table_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    doc = Document(rng.normal(size=(4, 3)), [-100] * 4, has_labels=False)
+    doc.attach_model_b(rng.normal(size=(4, 3)), ("old", "new"))
+    path = tmp_path / "two.softmaxlab.json"
+    save_workspace(path, Workspace.from_document(doc))
+    again = load_workspace(path).to_document()
+    np.testing.assert_array_equal(again.logits_b, doc.logits_b)
+    assert again.model_names == ("old", "new")
+    assert not again.has_labels
+    assert not again.can_undo

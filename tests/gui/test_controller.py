@@ -348,3 +348,37 @@ def test_a_document_settings_change_from_python_updates_every_control(window):
     window.controller.undo()
     assert window.controls.temperature.value() == pytest.approx(1.0)
     assert Settings().temperature == 1.0
+
+
+def test_inputs_become_sortable_filterable_columns(qtbot):
+    from core.inputs import SampleInputs
+
+    n = 6
+    inputs = SampleInputs.build(
+        n,
+        texts=[f"a photo of thing {i}" for i in range(n)],
+        metadata={"split": np.array(["val", "train"] * 3), "hardness": np.arange(n) * 0.5},
+    )
+    logits = np.random.default_rng(0).normal(size=(n, 3))
+    window = MainWindow(Document(logits, np.arange(n) % 3, inputs=inputs))
+    qtbot.addWidget(window)
+    window.show()
+    model = window.table_model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers[-3:] == ["text", "split", "hardness"]
+    column = headers.index("hardness")
+    assert model.index(2, column).data() == "1.0000"
+    model.sort(column, Qt.SortOrder.DescendingOrder)
+    c = window.controller
+    assert c.view.sort == Sort("extra:hardness", True)
+    assert table_samples(window) == [5, 4, 3, 2, 1, 0]
+    assert_controls_agree(window)
+    assert window.sort_combo.currentText() == "hardness, highest first"
+    c.set_filter(Filter("column", ("split", "train")))
+    assert table_samples(window) == [5, 3, 1]
+    assert window.filter_combo.currentText() == "split = train"
+    c.set_filter(Filter("search", "THING 4"))
+    assert table_samples(window) == [4]
+    c.remove_samples([4])  # rows and their inputs go together
+    assert list(window.document.inputs.texts) == [f"a photo of thing {i}" for i in (0, 1, 2, 3, 5)]
+    window.document.mark_clean()

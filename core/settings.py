@@ -1,0 +1,36 @@
+"""The options of a loss besides the data: temperature, smoothing, reduction, class weights,
+ignore index, device, dtype and the kind of target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.constants import IGNORE_INDEX
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option besides the data. ``weight`` is a tuple so that Settings stays hashable."""
+
+    temperature: float = 1.0
+    label_smoothing: float = 0.0
+    reduction: str = "mean"
+    weight: tuple[float, ...] | None = None
+    ignore_index: int = IGNORE_INDEX
+    device: str = "cpu"
+    dtype: str = "float32"
+    target_mode: str = "index"
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "label_smoothing": self.label_smoothing,
+            "reduction": self.reduction,
+            "weight": None if self.weight is None else np.asarray(self.weight),
+            "ignore_index": self.ignore_index,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
