@@ -315,3 +315,36 @@ def temperature_sweep(step: int, steps: int = SWEEP_STEPS) -> float:
     k = step % (2 * steps)
     fraction = k / steps if k <= steps else 2 - k / steps
     return round(10 ** (-1 + 2 * fraction), 4)
+
+
+# --- layouts per screen ---------------------------------------------------------------------
+
+DESK_TYPE_STEPS = ((2500, 1400, 1.5), (1900, 1000, 1.25))
+"""(min width, min height, factor): at the desk, type grows on big screens so it stays ~9 px+
+at arm's length; below the smallest step it is 1x."""
+
+
+def desk_type_factor(width: int, height: int) -> float:
+    """How much larger than 1x the desk layout's type is at this window size."""
+    for min_w, min_h, factor in DESK_TYPE_STEPS:
+        if width >= min_w and height >= min_h:
+            return factor
+    return 1.0
+
+
+def presentation_scale(width: int, height: int) -> float:
+    """The presentation scale that fits this screen: 1.5x at 1280 x 800 (2x was cramped there),
+    growing with the smaller of the two ratios to 1280 x 800, in steps of 0.25, at most 3x."""
+    ratio = min(width / 1280, height / 800)
+    return float(min(3.0, max(1.25, round(1.5 * ratio * 4) / 4)))
+
+
+PRESENTATION_PLOTS = {"small": (0, 1), "large": (0, 1, 2)}
+"""Plots shown in presentation mode (indices into the window's plots: 0 selected sample,
+1 per-sample loss, 2 gradient, 3 heatmap, 4 loss curve): the selected sample's logits →
+probabilities and the loss, and on a big screen the gradient too. The others are one key away
+(Alt+1…5)."""
+
+
+def presentation_plots(width: int, height: int) -> tuple[int, ...]:
+    return PRESENTATION_PLOTS["large" if width >= 1800 and height >= 1000 else "small"]

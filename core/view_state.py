@@ -308,6 +308,9 @@ class ViewFields:
     preset_index: int = 0
     top_k: int = 0
     top_p: float = 1.0
+    lesson: str = ""
+    """The lesson file being taught ("" when none): PgDn / PgUp step through it."""
+    lesson_step: int = 0
 
 
 PERSISTED = (
@@ -322,6 +325,8 @@ PERSISTED = (
     "preset_index",
     "top_k",
     "top_p",
+    "lesson",
+    "lesson_step",
 )
 """What workspaces, autosave and undo restore. Presentation mode and a focused plot are how the
 window is being shown right now, not part of the work."""
@@ -346,6 +351,8 @@ def _validate(values: ViewFields) -> None:
         raise ValueError(f"view tab must be one of {VIEW_TABS}")
     if values.side_tab not in SIDE_TABS:
         raise ValueError(f"side tab must be one of {SIDE_TABS}")
+    if values.lesson_step < 0:
+        raise ValueError("lesson step must be >= 0")
     if values.top_k < 0:
         raise ValueError("top-k must be >= 0 (0 = off)")
     if not 0 < values.top_p <= 1:
@@ -437,7 +444,7 @@ def view_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
                     key, wanted = raw
                     raw = (str(key), wanted)
                 value = Filter(str(value["kind"]), raw, str(value.get("label", "")))
-            elif name in ("selected", "preset_index", "top_k"):
+            elif name in ("selected", "preset_index", "top_k", "lesson_step"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError("not a whole number")
             elif name in ("scale", "top_p"):

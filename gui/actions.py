@@ -224,6 +224,13 @@ class Actions(QObject):
         self._action(menu, "&Bigger", lambda: c.step_scale(1), QKeySequence.StandardKey.ZoomIn)
         self._action(menu, "&Smaller", lambda: c.step_scale(-1), QKeySequence.StandardKey.ZoomOut)
         self._action(menu, "Actual size", lambda: c.set_scale(1.0), "Ctrl+0")
+        self._action(
+            menu,
+            "Fit &axes",
+            self._w.fit_axes,
+            "Ctrl+Shift+F",
+            tip="Fit every plot's axes to its data (they hold still while stepping and on stage)",
+        )
         menu.addSeparator()
         self.play_action = self._action(
             menu,
@@ -256,8 +263,27 @@ class Actions(QObject):
             self.preset_actions.append(action)
         self.preset_actions[0].setChecked(True)
         menu.addSeparator()
-        self._action(menu, "Next preset", lambda: c.step_preset(1), "PgDown")
-        self._action(menu, "Previous preset", lambda: c.step_preset(-1), "PgUp")
+        self._action(
+            menu,
+            "Next example",
+            lambda: c.step_example(1),
+            "PgDown",
+            tip="The next lesson step while a lesson is open, else the next preset",
+        )
+        self._action(menu, "Previous example", lambda: c.step_example(-1), "PgUp")
+        menu.addSeparator()
+        lessons = menu.addMenu("&Lesson")
+        for path in c.lessons.builtin():
+            self._action(lessons, f"Teach: {path.stem}", lambda _=False, p=path: c.lessons.open(p))
+        self._action(lessons, "Open lesson file…", self._open_lesson_dialog)
+        self._action(lessons, "Close lesson", c.lessons.close)
+
+    def _open_lesson_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self._w, "Open lesson", "", "Lessons (*.json)")
+        if path:
+            self._c.lessons.open(path)
 
     # --- state -> actions -----------------------------------------------------------------------
 

@@ -42,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="font, line and marker scale, 1 to 3 (presentation size)",
     )
     parser.add_argument(
+        "--lesson",
+        metavar="NAME|FILE",
+        help="start teaching a lesson: a built-in one by name (e.g. notebook) or a lesson file",
+    )
+    parser.add_argument("--step", type=int, default=1, metavar="N", help="the lesson step")
+    parser.add_argument(
+        "--tab", choices=["sample", "dataset"], help="start on this tab (sample, dataset)"
+    )
+    parser.add_argument(
         "--no-restore",
         action="store_true",
         help="do not offer to restore unsaved work after a crash",
@@ -142,7 +151,20 @@ def run(argv: list[str]) -> int:
             print(f"softmax-lab: {exc}", file=sys.stderr)
             return 2
         controller.document.mark_clean()
+    if args.lesson:
+        from core.lessons import builtin_lessons
+
+        named = {p.stem: p for p in builtin_lessons()}
+        path = named.get(args.lesson, args.lesson)
+        if not controller.lessons.open(path, args.step - 1):
+            print(f"softmax-lab: could not open the lesson {args.lesson!r}", file=sys.stderr)
+            return 2
+        controller.document.mark_clean()
+    if args.tab:
+        controller.update_view(view_tab=args.tab)
     window.resize(width, height)
+    window.stage.keep_size = bool(args.screenshot)
+    window.stage.fit_to_window()
     if args.presentation:
         controller.update_view(presentation=True)
     window.show()

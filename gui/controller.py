@@ -39,6 +39,7 @@ from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
 from gui.derived import Derived
+from gui.lesson_session import LessonSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
@@ -88,6 +89,7 @@ class Controller(Derived, QObject):
         self._curve_top: float | None = None
         self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
         self._last_shape = self._shape()
+        self.lessons = LessonSession(self)
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
         self.view.subscribe(self._on_view_changed)
@@ -219,6 +221,8 @@ class Controller(Derived, QObject):
             self.sigViewChanged.emit(frozenset(rest))
         if "view_tab" in rest:
             self._schedule_summary()
+        if "lesson" in rest:
+            self.lessons.resume()
 
     # --- extra table columns ------------------------------------------------------------------
 
@@ -444,6 +448,13 @@ class Controller(Derived, QObject):
     def step_preset(self, step: int) -> None:
         self.apply_preset(self.view.preset_index + step)
 
+    def step_example(self, step: int) -> None:
+        """PgDn / PgUp: the next lesson step while a lesson is open, else the next preset."""
+        if self.lessons.active:
+            self.lessons.step(step)
+        else:
+            self.step_preset(step)
+
     def set_options(
         self, merge_key: object = None, text: str | None = None, **changes: Any
     ) -> bool:
@@ -475,6 +486,10 @@ class Controller(Derived, QObject):
 
     def redo(self) -> None:
         self.document.redo()
+
+    def set_holding(self, on: bool) -> None:
+        """Something is being dragged or animated: the plots' axes hold still until released."""
+        self._set_animating(on)
 
     def _set_animating(self, on: bool) -> None:
         if on != self._animating:

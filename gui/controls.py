@@ -112,7 +112,11 @@ class ControlsPanel(QWidget):
         self.device.currentTextChanged.connect(lambda v: self._set(device=v))
         self.dtype.currentTextChanged.connect(lambda v: self._set(dtype=v))
         self.temperature_slider.valueChanged.connect(self._on_slider)
+        # While the slider is dragged the plots' axes hold still, so a bar that shrinks is seen
+        # to shrink; they fit again on release.
+        self.temperature_slider.sliderPressed.connect(lambda: self._c.set_holding(True))
         self.temperature_slider.sliderReleased.connect(self._c.end_merge)
+        self.temperature_slider.sliderReleased.connect(lambda: self._c.set_holding(False))
         self.temperature.valueChanged.connect(
             lambda v: self._set(temperature=v, merge_key="temperature")
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
@@ -126,10 +126,20 @@ class _RichPanel(QWidget):
 class FormulaPanel(_RichPanel):
     """p_i = e^(z_i/T) / Σ_j e^(z_j/T) and the loss with the selected sample's numbers in."""
 
+    SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "softmax": ("softmax", "exp", "normalise", "stable_shift", "temperature"),
+        "loss": ("log", "nll", "one_hot_sum", "smoothing", "weights", "ignore"),
+        "reduction": ("reduction",),
+        "argmax": ("argmax",),
+        "gradient": ("gradient",),
+    }
+    """Which part of the panel each lesson highlight (``core.lessons.HIGHLIGHTS``) lights up."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._explanation: SampleExplanation | None = None
         self._class_names: list[str] = []
+        self._highlight = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._browser)
@@ -142,6 +152,15 @@ class FormulaPanel(_RichPanel):
         self._class_names = list(class_names)
         self._render()
 
+    def set_highlight(self, highlight: str) -> None:
+        """Light up the part of the formula a lesson step is about ("" for none)."""
+        if highlight != self._highlight:
+            self._highlight = highlight
+            self._render()
+
+    def highlighted_section(self) -> str | None:
+        return next((k for k, v in self.SECTIONS.items() if self._highlight in v), None)
+
     def _render(self) -> None:
         expl = self._explanation
         if expl is None:
@@ -149,8 +168,33 @@ class FormulaPanel(_RichPanel):
                 self._muted("Select a sample to see its softmax and loss written out.")
             )
             return
-        parts = [self._softmax_html(expl), self._loss_html(expl), self._reduction_html(expl)]
+        sections = {
+            "softmax": self._softmax_html(expl),
+            "argmax": f"<p>{self._muted('y = target class, ŷ = predicted (the largest p)')}</p>",
+            "loss": self._loss_html(expl),
+            "reduction": self._reduction_html(expl),
+            "gradient": self._gradient_html(expl),
+        }
+        lit = self.highlighted_section()
+        parts = [self._lit(html_, key == lit) for key, html_ in sections.items()]
         self._browser.setHtml("".join(parts))
+
+    def _lit(self, section: str, on: bool) -> str:
+        """A section on a tinted background with a ▶, so a highlight is not colour alone."""
+        if not on:
+            return section
+        tint = _tint(self._theme.selection, self._theme.background, 0.22)
+        return (
+            f"<table width='100%' cellpadding='4' bgcolor='{tint}'><tr>"
+            f"<td width='1%' valign='top'><p><b>▶</b></p></td><td>{section}</td></tr></table>"
+        )
+
+    def _gradient_html(self, expl: SampleExplanation) -> str:
+        body = (
+            "∂loss/∂z<sub>i</sub> = (p<sub>i</sub> − q<sub>i</sub>) / T"
+            f" {self._muted('(q = the target; scaled by the reduction)')}"
+        )
+        return f"<p style='margin-top:8px'><b>Gradient</b>: {body}</p>"
 
     def _name(self, index: int) -> str:
         return html.escape(class_label(self._class_names, index))
@@ -212,7 +256,6 @@ class FormulaPanel(_RichPanel):
                 f"<p>{self._muted(f'… and {shown.n_hidden:,} more classes (Σ p = ')}"
                 f"{self._muted(format_number(shown.hidden_total) + ')')}</p>"
             )
-        out.append(f"<p>{self._muted('y = target class, ŷ = predicted (the largest p)')}</p>")
         return "".join(out)
 
     def _loss_html(self, expl: SampleExplanation) -> str:

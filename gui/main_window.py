@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QSizePolicy,
     QSplitter,
     QTabWidget,
@@ -28,6 +29,7 @@ from superqt.utils import signals_blocked
 
 from core.view_state import ALL, SIDE_TABS, SORT_CHOICES, VIEW_TABS, Filter
 from gui.actions import Actions
+from gui.caption import CaptionBand
 from gui.controller import Change, Controller
 from gui.controls import ControlsPanel
 from gui.dataset import DatasetPanel
@@ -41,6 +43,7 @@ from gui.plots import (
     SamplePlot,
 )
 from gui.sampling_view import SamplingPanel
+from gui.stage import Stage
 from gui.table_view import LogitsTableView
 from gui.theme import DARK_WINDOW, Theme
 
@@ -72,7 +75,6 @@ class MainWindow(QMainWindow):
         if theme is not None:
             self.controller.update_view(theme=theme.name, scale=theme.scale)
         self._confirm_close = confirm_close
-        self._desk: tuple[float, list[int]] | None = None
         self.files = Files(self.controller, self, autosave=autosave)
         self.setAcceptDrops(True)
         t = self.controller.theme
@@ -91,12 +93,15 @@ class MainWindow(QMainWindow):
         self.dataset_panel = DatasetPanel(t)
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.caption = CaptionBand(t)
+        self.caption.hide()
         self._build_layout()
+        self.stage = Stage(self)
         self.actions = Actions(self)
         self.statusBar().addPermanentWidget(self.summary)
         self._connect()
         self.resize(1280, 800)
-        self._restyle(self.controller.theme)
+        self.restyle()
         self._refresh_numbers(Change.ALL)
         self._render_order()
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
@@ -163,9 +168,10 @@ class MainWindow(QMainWindow):
         self.filter_note = QLabel()
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("Show"))
+        self.bar_labels = (QLabel("Show"), QLabel("Sort"))
+        bar.addWidget(self.bar_labels[0])
         bar.addWidget(self.filter_combo, 2)
-        bar.addWidget(QLabel("Sort"))
+        bar.addWidget(self.bar_labels[1])
         bar.addWidget(self.sort_combo, 2)
         bar.addWidget(self.filter_note, 1)
         table_box = QWidget()
@@ -213,7 +219,8 @@ class MainWindow(QMainWindow):
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(holder)
 
     # --- wiring ---------------------------------------------------------------------------------
@@ -225,12 +232,13 @@ class MainWindow(QMainWindow):
         c.sigSelectionChanged.connect(lambda _sample: self._refresh_selection())
         c.sigOrderChanged.connect(self._render_order)
         c.sigLayoutChanged.connect(self._render_order)
-        c.sigStyleChanged.connect(self._restyle)
+        c.sigStyleChanged.connect(lambda _theme: self.restyle())
         c.sigViewChanged.connect(self._render_view)
         c.sigHistoryChanged.connect(self._render_history)
         c.sigMessage.connect(self.show_message)
         c.sigSummaryReady.connect(self._show_summary)
-        c.sigAnimating.connect(self._freeze_axes)
+        c.sigAnimating.connect(lambda _on: self._hold_axes())
+        c.lessons.sigChanged.connect(self._hold_axes)
         c.sigFitRunning.connect(self.dataset_panel.set_fit_running)
         c.sigTemperatureFitted.connect(self.dataset_panel.show_temperature_fit)
         self.files.sigTitleChanged.connect(
@@ -324,9 +332,19 @@ class MainWindow(QMainWindow):
             c.summary(), c.class_names, c.document.settings.temperature, c.fit_ready()
         )
 
-    def _freeze_axes(self, on: bool) -> None:
-        for plot in (self.loss_plot, self.gradient_plot):
-            plot.freeze_axes(on)
+    def _hold_axes(self) -> None:
+        """Axes hold still while something animates or is dragged, and on stage and in a
+        lesson (where stepping shows change); they fit again on release or on request."""
+        c = self.controller
+        hold = c.animating or bool(c.view.presentation) or c.lessons.active
+        for plot in (self.sample_plot, self.loss_plot, self.gradient_plot):
+            plot.hold_axes(hold)
+
+    def fit_axes(self) -> None:
+        """View › Fit axes: every plot fits its data now."""
+        for plot in (self.sample_plot, self.loss_plot, self.gradient_plot):
+            plot.hold_axes(False)
+        self._hold_axes()
 
     def _rebuild_filter_combo(self) -> None:
         combo = self.filter_combo
@@ -388,9 +406,14 @@ class MainWindow(QMainWindow):
             self.side_tabs.setVisible(view.side_panel)
             self._refresh_side_panel()
         if "plot_focus" in fields:
-            self._focus_plot(view.plot_focus)
+            self.stage.apply_plot_visibility()
+            if view.plot_focus is not None:
+                self.show_message("Showing one plot — Alt+0 shows all")
         if "presentation" in fields:
-            self._present(view.presentation)
+            self.stage.present(view.presentation)
+            self._hold_axes()
+        if "preset_index" in fields:
+            self.stage.render_caption()
         self.actions.render(fields)
         if "view_tab" in fields and view.view_tab == "dataset" and c._summary is not None:
             self._show_summary()
@@ -404,38 +427,14 @@ class MainWindow(QMainWindow):
             self.view_tabs.insertTab(position, widget, title)
         self._view_tab_names.insert(position, name)
 
-    def _focus_plot(self, index: int | None) -> None:
-        for i, plot in enumerate(self.plots()):
-            plot.setHidden(index is not None and i != index)
-        for row in self.plot_rows[1:]:
-            row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
-        if index is not None:
-            self.show_message("Showing one plot — Alt+0 shows all")
-
-    def _present(self, on: bool) -> None:
-        """Full screen, larger type, side panel hidden — or back to the desk layout."""
-        c = self.controller
-        if on:
-            self._desk = (c.view.scale, self.splitter.sizes())
-            c.update_view(side_panel=False, scale=max(2.0, c.view.scale))
-            self.table.pages_rows = False  # a presenter's clicker sends PgDn: step presets
-            self.showFullScreen()
-            total = sum(self.splitter.sizes())
-            self.splitter.setSizes([round(0.3 * total), round(0.7 * total)])
-        else:
-            scale, sizes = self._desk or (1.0, list(DESK_SIZES))
-            c.update_view(side_panel=True, scale=scale)
-            self.table.pages_rows = True
-            self.showNormal()
-            self.splitter.setSizes(sizes)
-
     def _render_history(self) -> None:
         doc = self.controller.document
         self.actions.render_history(doc)
         self.setWindowModified(doc.is_modified)
 
-    def _restyle(self, theme: Theme) -> None:
+    def restyle(self) -> None:
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
+        theme = self.stage.theme()
         palette = QPalette()
         if theme.name == "dark":
             colours = {
@@ -459,6 +458,7 @@ class MainWindow(QMainWindow):
             self.dataset_panel,
             self.sampling_panel,
             self.table,
+            self.caption,
         ):
             view.set_theme(theme)
         font = self.font()
@@ -473,6 +473,8 @@ class MainWindow(QMainWindow):
             self.filter_combo,
             self.sort_combo,
             self.filter_note,
+            *self.bar_labels,
+            *self.menuBar().findChildren(QMenu),
         ):
             widget.setFont(font)
         self.table.table_model()._class_cells_changed()
@@ -491,6 +493,10 @@ class MainWindow(QMainWindow):
         if files:
             event.acceptProposedAction()
             self.files.load_file(files[0])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.stage.window_resized()
 
     def closeEvent(self, event) -> None:
         self.controller.set_playing(False)

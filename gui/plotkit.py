@@ -61,6 +61,30 @@ def style_text(item: pg.TextItem, theme: Theme, size: float = 11, color: str | N
 # --- plot items ----------------------------------------------------------------------------------
 
 
+def style_legend(legend: pg.LegendItem, theme: Theme) -> None:
+    """A legend in the theme, its existing labels re-set at the scaled size."""
+    size = f"{theme.px(9)}pt"
+    legend.setLabelTextColor(theme.foreground)
+    legend.setLabelTextSize(size)
+    legend.setBrush(pg.mkBrush(qcolor(theme.background, 215)))
+    legend.setPen(pg.mkPen(qcolor(theme.foreground, 80)))
+    for _sample, label in legend.items:
+        label.setText(label.text, color=theme.foreground, size=size)
+    legend.updateSize()
+
+
+def set_legend_text(
+    legend: pg.LegendItem, item: pg.GraphicsObject, text: str, theme: Theme
+) -> None:
+    """Show ``item`` in ``legend`` as ``text`` (adding it when absent), sized to fit."""
+    label = legend.getLabel(item)
+    if label is None:
+        legend.addItem(item, text)
+        label = legend.getLabel(item)
+    label.setText(text, color=theme.foreground, size=f"{theme.px(9)}pt")
+    legend.updateSize()
+
+
 def style_plot(
     plot: pg.PlotItem, theme: Theme, x_label: str | None = None, y_label: str | None = None
 ) -> None:
@@ -82,6 +106,11 @@ def style_plot(
         no_si_prefix(axis)
         if isinstance(axis, CategoryAxis):
             axis.fit_width()
+        elif name == "left":
+            # As wide as "−0.0000" plus the rotated axis label: pyqtgraph's own estimate lags
+            # behind a font change, and ticks then run into the label.
+            metrics = QFontMetricsF(tick_font)
+            axis.setWidth(round(metrics.horizontalAdvance("−0.0000") + 2.2 * metrics.height() + 8))
     label_style = {"color": theme.foreground, "font-size": f"{theme.px(9)}pt"}
     if x_label is not None:
         plot.setLabel("bottom", x_label, **label_style)
@@ -109,6 +138,37 @@ def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
     # PlotItem hard-codes a 30 px title row; larger presentation scales need more.
     plot.layout.setRowFixedHeight(0, theme.px(26))
     plot.titleLabel.setMaximumHeight(theme.px(26))
+    label = plot.titleLabel
+    if not getattr(label, "_softmax_lab_elides", False):
+        # A LabelItem demands its text's width, so a long title would push the plot (and its
+        # colour bar) out of a narrow widget: the title gives way instead, elided to fit.
+        label._softmax_lab_elides = True
+        full_update = label.updateMin
+
+        def update_min() -> None:
+            full_update()
+            label.setMinimumWidth(0)
+            height = label._sizeHint[Qt.SizeHint.MinimumSize][1]
+            label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+
+        label.updateMin = update_min
+        plot.geometryChanged.connect(lambda: _fit_title(plot))
+    label.setToolTip(title)
+    _fit_title(plot)
+
+
+def _fit_title(plot: pg.PlotItem) -> None:
+    """Show the plot's title elided to its width (the tooltip has it whole)."""
+    key = getattr(plot, "_softmax_lab_title", None)
+    if key is None:
+        return
+    title, color, size = key
+    font = QFont()
+    font.setPointSizeF(size)
+    width = plot.geometry().width() - 8
+    text = QFontMetricsF(font).elidedText(title, Qt.TextElideMode.ElideRight, max(width, 24))
+    if text != plot.titleLabel.text:
+        plot.titleLabel.setText(text, color=color, size=f"{size}pt")
 
 
 def title_of(plot: pg.PlotItem) -> str:
@@ -116,21 +176,31 @@ def title_of(plot: pg.PlotItem) -> str:
     return key[0] if key else ""
 
 
-def fit_axis(vb: pg.ViewBox, axis: int, lo: float, hi: float, *, force: bool) -> None:
+def fit_axis(
+    vb: pg.ViewBox, axis: int, lo: float, hi: float, *, force: bool, hold: bool = False
+) -> None:
     """Set one axis of ``vb`` to show [lo, hi] when forced, when the data left the current range,
     or when the data shrank to under a third of it; otherwise leave it, so live edits do not
-    jitter."""
+    jitter. ``hold`` (while something animates, is dragged or stepped through) shrinks only when
+    the data use under a tenth of the range: a bar that shrinks is seen to shrink."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return
     if hi - lo <= 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     cur_lo, cur_hi = vb.viewRange()[axis]
-    too_loose = (hi - lo) < 0.3 * (cur_hi - cur_lo)
+    too_loose = (hi - lo) < (0.1 if hold else 0.3) * (cur_hi - cur_lo)
     if force or lo < cur_lo or hi > cur_hi or too_loose:
         if axis == 0:
             vb.setXRange(lo, hi, padding=0.04)
         else:
             vb.setYRange(lo, hi, padding=0.1)
+
+
+def headroom(vb: pg.ViewBox, item: pg.GraphicsObject, lo: float, hi: float) -> float:
+    """The top of a y range over [lo, hi] that leaves ``item`` (a label pinned to the top of the
+    view box) a band of its own height above the data."""
+    share = min(0.5, (item.boundingRect().height() + 10) / max(1.0, float(vb.height())))
+    return hi + (hi - lo) * share / (1.0 - share) * 1.25
 
 
 def set_bars(bars: pg.BarGraphItem, pens: list, brushes: list, **data: object) -> None:
@@ -143,10 +213,14 @@ def set_bars(bars: pg.BarGraphItem, pens: list, brushes: list, **data: object) -
 
 
 def place_end_label(label: pg.TextItem, vb: pg.ViewBox, x: float, y_end: float) -> None:
-    """Put a bar's label just beyond its end when there is room in the view, else inside it."""
-    _, (view_lo, view_hi) = vb.viewRange()
-    pixel_h = vb.viewPixelSize()[1] or 1.0
-    needed = 22 * pixel_h  # one line of label text, in data units
+    """Put a bar's label just beyond its end when it fits in the view there, else inside it;
+    slid sideways, when the bar is near an edge, so the text never leaves the plot."""
+    (x_lo, x_hi), (view_lo, view_hi) = vb.viewRange()
+    pixel_w, pixel_h = vb.viewPixelSize()
+    pixel_h = pixel_h or 1.0
+    half = (label.boundingRect().width() / 2 + 2) * (pixel_w or 0.0)  # data units
+    x = max(x_lo + half, min(x, x_hi - half)) if x_hi - x_lo > 2 * half else (x_lo + x_hi) / 2
+    needed = (label.boundingRect().height() + 2) * pixel_h  # the label's height, in data units
     if y_end >= 0:
         outside = y_end + needed <= view_hi
         label.setAnchor((0.5, 1 if outside else 0))
@@ -392,6 +466,87 @@ class MarkPool:
     def apply_theme(self, theme: Theme) -> None:
         for item in self.items:
             style_text(item, theme, 11)
+
+
+VALUE_LABEL_BARS = 12
+"""Up to this many bars, each carries its value at its end; beyond, only the true and predicted
+classes do (with their role)."""
+
+
+class BarLabels:
+    """A label at the end of a bar: its value and, for the true or predicted class, its role on
+    a second line. A fixed pool, created once; placed outside the bar when there is room in the
+    view, else just inside it, always over a halo."""
+
+    def __init__(self, plot: pg.PlotItem, size: int) -> None:
+        self._vb = plot.getViewBox()
+        self.items = [pg.TextItem(anchor=(0.5, 1)) for _ in range(size)]
+        self._entries: list[tuple[float, float, str, str | None]] = []
+        for item in self.items:
+            item.setZValue(30)
+            item.hide()
+            plot.addItem(item, ignoreBounds=True)
+        self._theme: Theme | None = None
+        self._vb.sigRangeChanged.connect(self.place)
+        self._vb.sigResized.connect(self.place)
+
+    def set(self, entries: Sequence[tuple[float, float, str, str | None]]) -> None:
+        """entries: (x, bar end, text, colour or None for the foreground) per labelled bar."""
+        self._entries = list(entries)[: len(self.items)]
+        for i, item in enumerate(self.items):
+            if i < len(self._entries):
+                text, color = self._entries[i][2], self._entries[i][3]
+                item.setText(text)
+                if self._theme is not None:
+                    item.setColor(color or self._theme.foreground)
+        self.place()
+
+    def place(self, *_args: object) -> None:
+        for i, item in enumerate(self.items):
+            if i < len(self._entries):
+                x, end, _text, _color = self._entries[i]
+                place_end_label(item, self._vb, x, end)
+                item.show()
+            else:
+                item.hide()
+
+    def texts(self) -> list[str]:
+        return [item.toPlainText() for item in self.items if item.isVisible()]
+
+    def height_px(self) -> float:
+        """The tallest label's height in pixels (0 when none is shown)."""
+        shown = [item.boundingRect().height() for item in self.items[: len(self._entries)]]
+        return max(shown, default=0.0)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        for i, item in enumerate(self.items):
+            color = self._entries[i][3] if i < len(self._entries) else None
+            style_text(item, theme, 11, color or theme.foreground)
+
+
+def bar_label_entries(
+    x: np.ndarray,
+    ends: np.ndarray,
+    values: np.ndarray,
+    classes: np.ndarray,
+    roles: dict[int, tuple[str, str]],
+    clamped: np.ndarray,
+) -> list[tuple[float, float, str, str | None]]:
+    """Labels for the bars of a chart: every bar's value while there are few bars, else only the
+    role bars; ``roles`` maps a class to (role text, colour). Values that could not be drawn
+    are left to the bar marks."""
+    few = len(x) <= VALUE_LABEL_BARS
+    out = []
+    for slot, cls in enumerate(classes.tolist()):
+        role = roles.get(int(cls))
+        if not few and role is None:
+            continue
+        value = "" if clamped[slot] else fmt.number(values[slot])
+        text = "\n".join(part for part in (value, role[0] if role else "") if part)
+        if text:
+            out.append((float(x[slot]), float(ends[slot]), text, role[1] if role else None))
+    return out
 
 
 def bar_marks(x: np.ndarray, heights: np.ndarray, values: np.ndarray, mask: np.ndarray) -> list:

@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
+from core.constants import elide
 from core.parsing import format_block, parse_block
 from gui.controller import Controller
-from gui.table_model import IGNORE_TEXT, Column, LogitsTableModel
+from gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
 from gui.theme import Theme
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
@@ -87,6 +88,7 @@ class LogitsTableView(QTableView):
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
         self._fit_timer.timeout.connect(self.fit_columns)
         self._fit_rows: set[int] | None = None  # rows to measure next (None: every visible row)
+        self._fit_rows_all = True
         self.verticalScrollBar().valueChanged.connect(self.refit)
         self.horizontalScrollBar().valueChanged.connect(self.refit)
 
@@ -184,6 +186,7 @@ class LogitsTableView(QTableView):
         """Widen every visible column whose numbers do not fit: a number is never elided."""
         model = self.table_model()
         rows_to_fit, self._fit_rows = self._fit_rows, set()
+        self._fit_rows_all = rows_to_fit is None
         if model.rowCount() == 0:
             return
         metrics = QFontMetrics(self.font())
@@ -196,16 +199,62 @@ class LogitsTableView(QTableView):
         right = self.columnAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
         for column in range(left, right + 1):
+            kind, _ = model.column_kind(column)
+            if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
+                self._fit_name_column(column, rows, metrics, header_metrics)
+                continue
             if not model.holds_numbers(column):
-                continue  # names and texts may be elided (a tooltip shows them); numbers may not
+                continue  # texts may be elided (a tooltip shows them); numbers may not
             needed = 0
             for row in rows:
                 text = model.index(row, column).data()
                 if text:
                     needed = max(needed, metrics.horizontalAdvance(str(text)))
-            needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance("✓/✗") + 16)
+            # The header is read whole too (elided past the name limit, its tooltip has all).
+            header = elide(str(model.headerData(column, Qt.Orientation.Horizontal) or "✓/✗"))
+            needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance(header) + 16)
             if needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
+        self.arrange_columns()
+
+    def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> None:
+        """Label, prediction and ✓/✗ columns as wide as their names (up to the elision limit)
+        and no wider: on a small screen every pixel goes to the numbers."""
+        model = self.table_model()
+        header = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        needed = header_metrics.horizontalAdvance(header) + 16
+        for row in rows:
+            text = elide(str(model.index(row, column).data() or ""))
+            needed = max(needed, metrics.horizontalAdvance(text) + CELL_PADDING)
+        if needed > self.columnWidth(column) or self._fit_rows_all:
+            self.setColumnWidth(column, needed)
+
+    def arrange_columns(self) -> None:
+        """When every column does not fit, the label and the results (pred, p(true), loss, ✓/✗)
+        move before the class columns, so what a sample's row says is never scrolled away."""
+        model = self.table_model()
+        header = self.horizontalHeader()
+        n = model.columnCount()
+        key = [model.column_kind(c)[0] for c in range(n)]
+        front = [c for c in range(n) if key[c] in (Column.LABEL, *RESULT_COLUMNS)]
+        width = sum(self.columnWidth(c) for c in range(n))
+        narrow = width > self.viewport().width() and len(front) < n
+        order = front + [c for c in range(n) if c not in front] if narrow else list(range(n))
+        for visual, logical in enumerate(order):
+            current = header.visualIndex(logical)
+            if current != visual:
+                header.moveSection(current, visual)
+
+    def results_visible(self) -> bool:
+        """Whether the label and result columns are all in view without scrolling."""
+        model = self.table_model()
+        viewport = self.viewport().rect()
+        for column in range(model.columnCount()):
+            if model.column_kind(column)[0] in (Column.LABEL, *RESULT_COLUMNS):
+                x = self.columnViewportPosition(column)
+                if x < 0 or x + self.columnWidth(column) > viewport.width():
+                    return False
+        return True
 
     def elided_cells(self) -> list[tuple[int, int, str]]:
         """(row, column, text) of every visible number cell whose text does not fit its column

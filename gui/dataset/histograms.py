@@ -141,12 +141,6 @@ class HistogramView(pg.GraphicsLayoutWidget):
             correct_curve.setPen(pg.mkPen(theme.correct, width=theme.px(1)))
             correct_curve.setBrush(pg.mkBrush(kit.qcolor(theme.correct, 110)))
             wrong_curve.setPen(pg.mkPen(theme.incorrect, width=theme.px(2.5)))
-            legend = self.legends[key]
-            legend.setLabelTextColor(theme.foreground)
-            legend.setLabelTextSize(f"{theme.px(9)}pt")
-            legend.setBrush(pg.mkBrush(kit.qcolor(theme.background, 200)))
-            legend.setPen(pg.mkPen(kit.qcolor(theme.foreground, 80)))
-            for _sample, label in legend.items:
-                label.setText(label.text, color=theme.foreground, size=f"{theme.px(9)}pt")
+            kit.style_legend(self.legends[key], theme)
             self._fit_y(key)
         self.hover.apply_theme(theme)

@@ -140,9 +140,5 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
             brush=pg.mkBrush(kit.qcolor(theme.ignored, 170)), pen=pg.mkPen(None)
         )
         self.diagonal.setPen(kit.make_pen(theme.foreground, theme.px(1.5), Qt.PenStyle.DashLine))
-        self.legend.setLabelTextColor(theme.foreground)
-        self.legend.setBrush(pg.mkBrush(kit.qcolor(theme.background, 200)))
-        self.legend.setPen(pg.mkPen(kit.qcolor(theme.foreground, 80)))
-        for _sample, label in self.legend.items:
-            label.setText(label.text, color=theme.foreground, size=f"{theme.px(9)}pt")
+        kit.style_legend(self.legend, theme)
         self.hover.apply_theme(theme)

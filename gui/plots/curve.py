@@ -41,7 +41,7 @@ class LossCurvePlot(pg.PlotWidget):
 
         p, y = reference_curve()
         self.reference = pg.PlotDataItem(p, y, name="−log p(true)")
-        self.sample_curve = pg.PlotDataItem(name="the selected sample's loss")
+        self.sample_curve = pg.PlotDataItem()
         self.sample_curve.setZValue(5)
         self.points = pg.ScatterPlotItem(pxMode=True)
         self.points.setZValue(10)
@@ -70,9 +70,9 @@ class LossCurvePlot(pg.PlotWidget):
         self._draw_points()
         if rescale:
             self._vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, self._y_top), padding=0.04)
-        self.legend.getLabel(self.reference).setText(curve.reference_label)
+        kit.set_legend_text(self.legend, self.reference, curve.reference_label, self._theme)
         n = self._p.size
-        title = f"Loss curve · {curve.index.size:,} of {n:,} samples"
+        title = f"Loss curve · {curve.index.size:,} of {fmt.plural(n, 'sample')}"
         if curve.clamped.any():
             title += f" · {int(curve.clamped.sum())} off-chart △"
         self._title = title
@@ -87,12 +87,12 @@ class LossCurvePlot(pg.PlotWidget):
             x=np.asarray(p)[finite], y=np.minimum(np.asarray(y)[finite], self._y_top * 1.2)
         )
         self.sample_curve.setVisible(shown and bool(finite.any()))
-        if shown and finite.any():
-            if self.legend.getLabel(self.sample_curve) is None:
-                self.legend.addItem(self.sample_curve, f"sample {selected}'s loss")
-            self.legend.getLabel(self.sample_curve).setText(f"sample {selected}'s loss")
-        elif self.legend.getLabel(self.sample_curve) is not None:
+        visible = self.sample_curve.isVisible()
+        if visible:
+            kit.set_legend_text(self.legend, self.sample_curve, f"sample {selected}", self._theme)
+        else:
             self.legend.removeItem(self.sample_curve)
+            self.legend.updateSize()
         self._draw_selected()
 
     def title(self) -> str:
@@ -186,10 +186,7 @@ class LossCurvePlot(pg.PlotWidget):
         self.selected_marker.setPen(pg.mkPen(theme.selection, width=theme.px(3)))
         self.selected_marker.setBrush(pg.mkBrush(None))
         self.selected_marker.setSize(theme.px(18))
-        self.legend.setLabelTextColor(theme.foreground)
-        self.legend.setLabelTextSize(f"{theme.px(9)}pt")
-        self.legend.setBrush(pg.mkBrush(kit.qcolor(theme.background, 215)))
-        self.legend.setPen(pg.mkPen(kit.qcolor(theme.foreground, 80)))
+        kit.style_legend(self.legend, theme)
         self.hover.apply_theme(theme)
         if self._curve is not None:
             self._draw_points()

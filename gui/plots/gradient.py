@@ -41,9 +41,7 @@ class GradientPlot(pg.PlotWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.marks = kit.MarkPool(plot, MAX_BARS)
-        self._true_label = pg.TextItem("true", anchor=(0.5, 1))
-        self._true_label.setZValue(30)
-        self._true_label.hide()
+        self.labels = kit.BarLabels(plot, MAX_BARS)
         # Why there is nothing to show (an ignored sample): centred in the view, over a halo.
         self.note = pg.TextItem(anchor=(0.5, 0.5))
         self.note.setParentItem(self._vb)
@@ -51,9 +49,7 @@ class GradientPlot(pg.PlotWidget):
         self.note.hide()
         plot.addItem(self.bars)
         plot.addItem(self.zero_line, ignoreBounds=True)
-        plot.addItem(self._true_label, ignoreBounds=True)
         self.hover = kit.Hover(self, [(self._vb, self.hover_text_at)])
-        self._vb.sigRangeChanged.connect(self._place_labels)
         self._vb.sigResized.connect(self._place_labels)
         self.set_theme(theme)
 
@@ -79,24 +75,26 @@ class GradientPlot(pg.PlotWidget):
         self.note.setVisible(bool(view.note))
         self._update_title()
         self._vb.setXRange(-0.6, self._shown.size - 0.4, padding=0)
-        if self._heights.size and not (self._frozen and self._ranged):
-            lo = min(0.0, float(self._heights.min()))
-            hi = max(0.0, float(self._heights.max()))
-            kit.fit_axis(self._vb, 1, lo, hi, force=not self._ranged)
+        if self._heights.size:
+            self._fit(force=not self._ranged)
             self._ranged = True
         self._place_labels()
+
+    def _fit(self, force: bool) -> None:
+        lo = min(0.0, float(self._heights.min()))
+        hi = max(0.0, float(self._heights.max()))
+        kit.fit_axis(self._vb, 1, lo, hi, force=force, hold=self._frozen)
 
     def set_names(self, class_names: list[str]) -> None:
         self._names = list(class_names)
         self._axis.set_names([self._names[int(c)] for c in self._shown])
 
-    def freeze_axes(self, frozen: bool) -> None:
-        """While something animates or is dragged the y axis stays put; on release it fits."""
-        self._frozen = frozen
-        if not frozen and self._heights.size:
-            lo = min(0.0, float(self._heights.min()))
-            hi = max(0.0, float(self._heights.max()))
-            kit.fit_axis(self._vb, 1, lo, hi, force=True)
+    def hold_axes(self, hold: bool) -> None:
+        """While something animates, is dragged or stepped through, the y axis only grows (and
+        shrinks only when the data use under a tenth of it); on release it fits again."""
+        self._frozen = hold
+        if not hold and self._heights.size:
+            self._fit(force=True)
 
     def shown_classes(self) -> np.ndarray:
         """Class indices of the bars, left to right."""
@@ -151,16 +149,16 @@ class GradientPlot(pg.PlotWidget):
         self._title = title
         kit.set_title(self.getPlotItem(), self._theme, title)
 
-    def _place_labels(self) -> None:
+    def _place_labels(self, *_args: object) -> None:
         rect = self._vb.boundingRect()
         self.note.setPos(rect.center())
-        hits = np.flatnonzero(self._shown == self._true) if self._true is not None else []
-        if len(hits) == 0:
-            self._true_label.hide()
-            return
-        slot = int(hits[0])
-        kit.place_end_label(self._true_label, self._vb, slot, float(self._heights[slot]))
-        self._true_label.show()
+        roles = {} if self._true is None else {self._true: ("true", self._theme.true_class)}
+        x = np.arange(self._shown.size, dtype=np.float64)
+        self.labels.set(
+            kit.bar_label_entries(
+                x, self._heights, self._gradient[self._shown], self._shown, roles, self._clamped
+            )
+        )
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colours, fonts and line widths; the data is not touched."""
@@ -169,7 +167,7 @@ class GradientPlot(pg.PlotWidget):
         kit.style_plot(self.getPlotItem(), theme, y_label="∂loss/∂z")
         kit.set_title(self.getPlotItem(), theme, self._title)
         self.zero_line.setPen(pg.mkPen(theme.foreground, width=1))
-        kit.style_text(self._true_label, theme, 11, theme.true_class)
+        self.labels.apply_theme(theme)
         kit.style_text(self.note, theme, 12)
         self.marks.apply_theme(theme)
         self.hover.apply_theme(theme)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from core import formatting as fmt
@@ -119,11 +120,12 @@ class ProbabilityHeatmap(pg.PlotWidget):
         widest_row = str(sample_of.max(initial=0))
         self._y_axis.set_categories(r, lambda i: str(int(sample_of[i])), widest_row)
         if rows is None:
-            title = f"Probabilities · {r:,} samples × {c:,} classes"
+            classes = fmt.plural(c, "class", "classes")
+            title = f"Probabilities · {fmt.plural(r, 'sample')} × {classes}"
         else:
             title = (
                 f"Probabilities · {r:,} of {self._n_samples:,} samples (evenly spaced) × "
-                f"{c:,} classes"
+                f"{fmt.plural(c, 'class', 'classes')}"
             )
         if self._bad.any():
             title += " · grey = NaN/∞"
@@ -220,6 +222,9 @@ class ProbabilityHeatmap(pg.PlotWidget):
         self.colorbar.axis.setTextPen(pg.mkPen(theme.foreground))
         self.colorbar.axis.setTickFont(kit.scaled_font(theme, 10))
         kit.no_si_prefix(self.colorbar.axis)
+        # Reserve the tick labels' width: a narrow plot would otherwise squeeze them out.
+        ticks = QFontMetrics(kit.scaled_font(theme, 10)).horizontalAdvance("0.8")
+        self.colorbar.axis.setWidth(ticks + theme.px(12))
         self.true_markers.setPen(pg.mkPen(theme.true_class, width=theme.px(2)))
         self.true_markers.setBrush(pg.mkBrush(255, 255, 255, 230))
         self.true_markers.setSize(theme.px(8))

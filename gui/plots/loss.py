@@ -76,6 +76,7 @@ class LossPlot(pg.PlotWidget):
         self.hover = kit.Hover(self, [(self._vb, self.hover_text_at)])
         self._vb.set_handlers(click=self._on_click)
         self._vb.sigResized.connect(self._place_reduced_text)
+        self._vb.sigResized.connect(lambda _vb: self._fit_range(force_y=True))
         self.set_theme(theme)
 
     def set_losses(
@@ -131,12 +132,13 @@ class LossPlot(pg.PlotWidget):
             pens, brushes = self._bar_styles()
             kit.set_bars(self.bars, pens, brushes)
 
-    def freeze_axes(self, frozen: bool) -> None:
-        """While something animates or is dragged the y axis stays put, so change is seen; on
-        release it fits again."""
-        self._frozen = frozen
-        if not frozen and self._losses.size:
-            self._fit_range()
+    def hold_axes(self, hold: bool) -> None:
+        """While something animates, is dragged or stepped through, the y axis only grows (and
+        shrinks only when the data use under a tenth of it): a bar that shrinks is seen to
+        shrink. On release it fits again."""
+        self._frozen = hold
+        if not hold and self._losses.size:
+            self._fit_range(force_y=True)
 
     def hover_text_at(self, x: float, y: float) -> str | None:
         """The sample under x (view coordinates) with its exact loss, or None."""
@@ -245,7 +247,7 @@ class LossPlot(pg.PlotWidget):
 
     def _update_title(self) -> None:
         n = self._losses.size
-        title = f"Per-sample loss · {n:,} samples"
+        title = f"Per-sample loss · {fmt.plural(n, 'sample')}"
         if n > BAR_CURVE_LIMIT:
             title += " (maxima)"
         bad = int((self._bad & self._valid).sum())
@@ -254,7 +256,7 @@ class LossPlot(pg.PlotWidget):
         self._title = title
         kit.set_title(self.getPlotItem(), self._theme, title)
 
-    def _fit_range(self) -> None:
+    def _fit_range(self, force_y: bool = False) -> None:
         n = self._losses.size
         if n == 0:
             return
@@ -262,16 +264,16 @@ class LossPlot(pg.PlotWidget):
         if force:
             self._vb.setXRange(-0.5, n - 0.5, padding=0.02)
             self._ranged_count = n
-        if self._frozen and not force:
-            return
         lo = min(0.0, float(self._heights.min()))
         hi = max(0.0, float(self._heights.max()))
         if self.reduced_line.isVisible() and self._reduced is not None:
             hi = max(hi, self._reduced)
         if hi - lo <= 1e-12:
             hi = lo + 1.0
-        # Room above the tallest bar for the reduced-loss label in the top right corner.
-        kit.fit_axis(self._vb, 1, lo, hi * 1.12, force=force)
+        if self.reduced_text.isVisible():
+            # The reduced-loss label sits top right: keep a band above the bars free for it.
+            hi = kit.headroom(self._vb, self.reduced_text, lo, hi)
+        kit.fit_axis(self._vb, 1, lo, hi, force=force or force_y, hold=self._frozen)
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle in place: colours, fonts and line widths; the data is not touched."""

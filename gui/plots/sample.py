@@ -41,6 +41,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._drag_slot: int | None = None
         self._last_dragged: float | None = None
         self._ranged = False
+        self._holding = False
         self._heading = "Selected sample"
 
         self.heading = self.addLabel(self._heading, row=0, col=0, colspan=2)
@@ -69,17 +70,10 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
         self.logit_marks = kit.MarkPool(self.logit_plot, MAX_BARS)
         self.probability_marks = kit.MarkPool(self.probability_plot, MAX_BARS)
-        # "true" / "pred" labels at the bar ends, one pair per plot.
-        self._end_labels = {
-            (plot_key, role): pg.TextItem(anchor=(0.5, 1))
-            for plot_key in ("logit", "prob")
-            for role in ("true", "pred")
-        }
-        for (plot_key, _), label in self._end_labels.items():
-            label.setZValue(30)
-            label.hide()
-            plot = self.logit_plot if plot_key == "logit" else self.probability_plot
-            plot.addItem(label, ignoreBounds=True)
+        # Each bar's value (and the true / predicted class's role) at its end.
+        self.logit_labels = kit.BarLabels(self.logit_plot, MAX_BARS)
+        self.probability_labels = kit.BarLabels(self.probability_plot, MAX_BARS)
+        self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
 
         self.hover = kit.Hover(
             self, [(self._logit_vb, self.hover_text_at), (self._prob_vb, self.hover_text_at)]
@@ -89,9 +83,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             drag_move=self._on_drag_move,
             drag_finish=self._on_drag_finish,
         )
-        for vb in (self._logit_vb, self._prob_vb):
-            vb.sigRangeChanged.connect(self._place_end_labels)
-            vb.sigResized.connect(self._place_end_labels)
         self.set_theme(theme)
 
     # ---- data ------------------------------------------------------------------------------
@@ -219,29 +210,44 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         )
 
     def _place_end_labels(self) -> None:
-        slots = {int(c): i for i, c in enumerate(self._shown)}
+        t = self._theme
         same = self._true is not None and self._true == self._predicted
-        roles = {"true": self._true, "pred": None if same else self._predicted}
-        for (plot_key, role), label in self._end_labels.items():
-            slot = slots.get(roles[role]) if roles[role] is not None else None
-            if slot is None:
-                label.hide()
-                continue
-            label.setText("true = pred" if same and role == "true" else role)
-            if plot_key == "logit":
-                kit.place_end_label(label, self._logit_vb, slot, float(self._heights[slot]))
-            else:
-                p = self._probabilities[self._shown[slot]]
-                height = float(np.clip(p, 0.0, 1.0)) if math.isfinite(p) else 0.0
-                kit.place_end_label(label, self._prob_vb, slot, height)
-            label.show()
+        roles: dict[int, tuple[str, str]] = {}
+        if self._predicted is not None and not same:
+            roles[self._predicted] = ("pred", t.predicted)
+        if self._true is not None:
+            roles[self._true] = ("true = pred" if same else "true", t.true_class)
+        x = np.arange(self._shown.size, dtype=np.float64)
+        probabilities = self._probabilities[self._shown]
+        prob_bad = ~np.isfinite(probabilities)
+        prob_ends = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
+        self.logit_labels.set(
+            kit.bar_label_entries(
+                x, self._heights, self._logits[self._shown], self._shown, roles, self._clamped
+            )
+        )
+        self.probability_labels.set(
+            kit.bar_label_entries(x, prob_ends, probabilities, self._shown, roles, prob_bad)
+        )
 
     def _fit_logit_range(self, *, force: bool) -> None:
         if self._heights.size == 0:
             return
         lo = min(0.0, float(self._heights.min()))
         hi = max(0.0, float(self._heights.max()))
-        kit.fit_axis(self._logit_vb, 1, lo, hi, force=force)
+        # Room beyond the longest bars for their value labels.
+        share = min(0.4, (self.logit_labels.height_px() + 6) / max(1.0, self._logit_vb.height()))
+        span = (hi - lo) or 1.0
+        hi += span * share / (1 - share) if hi > 0 else 0.0
+        lo -= span * share / (1 - share) if lo < 0 else 0.0
+        kit.fit_axis(self._logit_vb, 1, lo, hi, force=force, hold=self._holding)
+
+    def hold_axes(self, hold: bool) -> None:
+        """While something animates or is stepped through, the logit axis only grows (shrinks
+        only when the data use under a tenth of it); on release it fits again."""
+        self._holding = hold
+        if not hold:
+            self._fit_logit_range(force=True)
 
     # ---- dragging --------------------------------------------------------------------------
 
@@ -297,10 +303,9 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._logit_zero.setPen(pg.mkPen(theme.foreground, width=1))
         for marks in (self.logit_marks, self.probability_marks):
             marks.apply_theme(theme)
-        for (_, role), label in self._end_labels.items():
-            kit.style_text(
-                label, theme, 11, theme.true_class if role == "true" else theme.predicted
-            )
+        for labels in (self.logit_labels, self.probability_labels):
+            labels.apply_theme(theme)
+        self._place_end_labels()
         self.hover.apply_theme(theme)
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
         kit.set_bars(self.logit_bars, pens, brushes)

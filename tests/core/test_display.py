@@ -166,3 +166,19 @@ def test_temperature_sweep_goes_from_0_1_to_10_and_back_in_equal_ratios():
     assert values[-1] == 0.1
     ratios = np.diff(np.log(values[: SWEEP_STEPS + 1]))
     np.testing.assert_allclose(ratios, ratios[0], rtol=1e-2)
+
+
+def test_layout_rules_per_screen():
+    from core.display import desk_type_factor, presentation_plots, presentation_scale
+
+    assert desk_type_factor(1024, 640) == 1.0
+    assert desk_type_factor(1280, 800) == 1.0
+    assert desk_type_factor(1920, 1080) == 1.25
+    assert desk_type_factor(2560, 1440) == 1.5
+    assert presentation_scale(1280, 800) == 1.5
+    assert presentation_scale(1920, 1080) == 2.0
+    assert presentation_scale(2560, 1440) == 2.75
+    assert presentation_scale(800, 600) == 1.25
+    assert presentation_scale(8000, 4000) == 3.0
+    assert presentation_plots(1280, 800) == (0, 1)
+    assert presentation_plots(1920, 1080) == (0, 1, 2)

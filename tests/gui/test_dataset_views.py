@@ -28,6 +28,7 @@ from core.metrics import (
     row_normalized,
     summarize,
 )
+from gui import plotkit as kit
 from gui.dataset import DatasetPanel
 from gui.theme import DARK, LIGHT
 
@@ -266,7 +267,7 @@ def test_histograms_split_shown_rows_into_correct_and_wrong(panel):
     # The second cue: correct is filled, wrong is an outline only.
     assert panel.loss_hist_correct.opts["fillLevel"] == 0.0
     assert panel.loss_hist_wrong.opts["fillLevel"] is None
-    assert "3 ignored / non-finite not shown" in panel.histograms.loss_plot.titleLabel.text
+    assert "3 ignored / non-finite not shown" in kit.title_of(panel.histograms.loss_plot)
     text = panel.histograms.confidence_hover_text_at(0.99, 1.0)
     right, wrong = panel.histograms.counts("confidence")[1:]
     assert f"✓ correct: {int(right[-1]):,}" in text
@@ -282,7 +283,7 @@ def test_loss_histogram_piles_a_far_tail_into_the_last_bin(panel):
     edges, right, wrong = panel.histograms.counts("loss")
     assert edges[-1] < 100
     assert right.sum() + wrong.sum() == 1000
-    assert "last bin holds ≥" in panel.histograms.loss_plot.titleLabel.text
+    assert "last bin holds ≥" in kit.title_of(panel.histograms.loss_plot)
 
 
 def test_metrics_text_and_worst_classes_come_from_core(panel):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.display import MAX_BARS, TOP_K, LossCurve, SampleView
 from core.formatting import precise as format_value
+from gui import plotkit as kit
 from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
 from gui.theme import DARK, LIGHT
 
@@ -225,7 +226,7 @@ def test_sample_plot_wide_vocabulary_shows_top_k(qtbot):
     np.testing.assert_array_equal(plot.shown_classes(), expected)
     np.testing.assert_array_equal(_heights(plot.logit_bars), logits[expected])
     np.testing.assert_allclose(_heights(plot.probability_bars), probs[expected])
-    assert f"top {TOP_K} of 50,000" in plot.logit_plot.titleLabel.text
+    assert f"top {TOP_K} of 50,000" in kit.title_of(plot.logit_plot)
     assert f"token_{expected[3]}" in plot.hover_text_at(3.0, 0.0)
     assert MAX_BARS == 40
 
@@ -368,7 +369,7 @@ def test_loss_plot_non_finite_losses_are_marked(qtbot):
     assert np.isfinite(heights).all()
     assert heights[3] == 1.0
     assert list(plot.marks.data["symbol"]) == ["t1", "t1", "t1", "x", "t1"]
-    assert "4 non-finite" in plot.getPlotItem().titleLabel.text
+    assert "4 non-finite" in kit.title_of(plot.getPlotItem())
     # A non-finite mean cannot be a line: it is shown as text instead.
     assert not plot.reduced_line.isVisible()
     assert plot.reduced_text.toPlainText() == "mean = NaN"
@@ -544,7 +545,7 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     assert cx.min() < 1e-5
     assert cx.max() == 1.0
     np.testing.assert_allclose(cy, -np.log(cx))
-    assert "off-chart" in plot.getPlotItem().titleLabel.text
+    assert "off-chart" in kit.title_of(plot.getPlotItem())
 
 
 def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):
@@ -629,7 +630,7 @@ def test_gradient_plot_wide_vocabulary_and_non_finite(qtbot):
     assert plot.shown_classes()[1] == 5
     assert np.isfinite(_heights(plot.bars)).all()
     assert plot.marks.texts() == ["∞"]
-    assert f"top {TOP_K} of 50,000" in plot.getPlotItem().titleLabel.text
+    assert f"top {TOP_K} of 50,000" in kit.title_of(plot.getPlotItem())
     set_gradient(plot, np.array([np.nan, -np.inf, 1.0]), list("abc"), None)
     assert sorted(plot.marks.texts()) == ["NaN", "−∞"]
 

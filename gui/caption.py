@@ -1,0 +1,72 @@
+"""The caption band: the current lesson step's (or example's) title and one-line explanation,
+large, above the plots — what a presenter would otherwise have to say, readable from the back."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from gui.theme import LIGHT, Theme
+
+TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
+"""Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""
+
+
+class CaptionBand(QFrame):
+    """Title, explanation and "step 3 of 19"; ``set_caption`` renders, ``set_theme`` restyles."""
+
+    def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("captionBand")
+        self.title = QLabel()
+        self.text = QLabel()
+        self.counter = QLabel()
+        for label in (self.title, self.text, self.counter):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setWordWrap(True)
+        self.title.setWordWrap(True)
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.counter, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 8)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.set_theme(theme)
+
+    def set_caption(self, title: str, text: str, counter: str) -> None:
+        self.title.setText(title)
+        self.text.setText(text)
+        self.counter.setText(counter)
+
+    def caption_text(self) -> str:
+        return "\n".join(w.text() for w in (self.title, self.text, self.counter) if w.text())
+
+    def title_point_size(self) -> float:
+        return self.title.font().pointSizeF()
+
+    def set_theme(self, theme: Theme) -> None:
+        for label, size, bold in (
+            (self.title, TITLE_PT, True),
+            (self.text, TEXT_PT, False),
+            (self.counter, COUNTER_PT, False),
+        ):
+            font = QFont(label.font())
+            font.setPointSizeF(size * theme.scale)
+            font.setBold(bold)
+            label.setFont(font)
+        palette = self.palette()
+        tint = QColor(theme.selection)
+        tint.setAlpha(40)
+        palette.setColor(QPalette.ColorRole.Window, tint)
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(theme.foreground))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
+        muted = QPalette(palette)
+        muted.setColor(QPalette.ColorRole.WindowText, QColor(theme.ignored))
+        self.counter.setPalette(muted)

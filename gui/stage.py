@@ -1,0 +1,133 @@
+"""The window's layouts per use: at the desk (type that grows on big screens) and on stage
+(presentation mode: full screen at a scale chosen to fit, the plots that fit at a readable size,
+a caption band that reads from the back row). Layout only: what to show and how large; the rules
+themselves are numbers in ``core.display``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+
+from core.display import desk_type_factor, presentation_plots, presentation_scale
+from gui.theme import Theme
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+DESK_SPLIT = 0.42  # the table's share of the width at the desk
+STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
+
+
+class Stage(QObject):
+    """Presentation mode, plot visibility, the caption band and the desk's type size."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._w = window
+        self._c = window.controller
+        self._desk: tuple[float, list[int], bool] | None = None
+        self._factor = 1.0
+        self.keep_size = False
+        """True for ``--screenshot``: presentation mode renders at the window's size instead of
+        going full screen, so a 1920 x 1080 request gives a 1920 x 1080 slide."""
+        self._resize_timer = QTimer(self, singleShot=True, interval=120)
+        self._resize_timer.timeout.connect(self.fit_to_window)
+        self._c.lessons.sigChanged.connect(self.render_caption)
+
+    # --- type size ------------------------------------------------------------------------------
+
+    @property
+    def presenting(self) -> bool:
+        return bool(self._c.view.presentation)
+
+    def theme(self) -> Theme:
+        """The theme the views get: the chosen scale, times the desk's factor for big screens."""
+        theme = self._c.theme
+        factor = 1.0 if self.presenting else self._factor
+        return theme.scaled(theme.scale * factor)
+
+    def window_resized(self) -> None:
+        self._resize_timer.start()
+
+    def fit_to_window(self) -> None:
+        """At the desk, type grows with the window (1.25x at 1920 x 1080, 1.5x at 2560 x 1440);
+        the table keeps its share of the width."""
+        w = self._w
+        factor = desk_type_factor(w.width(), w.height())
+        if factor != self._factor and not self.presenting:
+            self._factor = factor
+            w.restyle()
+        if not self.presenting:
+            total = sum(w.splitter.sizes()) or w.width()
+            if w.width() >= 1800:
+                w.splitter.setSizes([round(DESK_SPLIT * total), round((1 - DESK_SPLIT) * total)])
+        self.apply_plot_visibility()
+
+    # --- presentation ---------------------------------------------------------------------------
+
+    def present(self, on: bool) -> None:
+        """Full screen at a scale that fits, side panel hidden, caption shown — or the desk."""
+        w, c = self._w, self._c
+        if on:
+            self._desk = (c.view.scale, w.splitter.sizes(), bool(c.view.side_panel))
+            width, height = self._stage_size()
+            c.update_view(side_panel=False, scale=presentation_scale(width, height))
+            w.table.pages_rows = False  # a presenter's clicker sends PgDn: the next example
+            if not self.keep_size:
+                w.showFullScreen()
+            total = sum(w.splitter.sizes()) or w.width()
+            w.splitter.setSizes([round(STAGE_SPLIT * total), round((1 - STAGE_SPLIT) * total)])
+        else:
+            scale, sizes, side = self._desk or (1.0, [], True)
+            c.update_view(side_panel=side, scale=scale)
+            w.table.pages_rows = True
+            if w.isFullScreen():
+                w.showNormal()
+            if sizes:
+                w.splitter.setSizes(sizes)
+        self.apply_plot_visibility()
+        self.render_caption()
+
+    def _stage_size(self) -> tuple[int, int]:
+        w = self._w
+        screen = w.screen()
+        if self.keep_size or screen is None:
+            return w.width(), w.height()
+        size = screen.size()
+        return size.width(), size.height()
+
+    def apply_plot_visibility(self) -> None:
+        """One plot alone (Alt+1…5), or on stage the plots that fit (the lesson step's plot
+        always among them), or every plot at the desk."""
+        w, view = self._w, self._c.view
+        plots = w.plots()
+        if view.plot_focus is not None:
+            shown = {int(view.plot_focus)}
+        elif self.presenting:
+            width, height = self._stage_size()
+            shown = set(presentation_plots(width, height))
+            focused = self._c.lessons.focused_plot()
+            if focused is not None:
+                shown.add(focused)
+        else:
+            shown = set(range(len(plots)))
+        for i, plot in enumerate(plots):
+            plot.setHidden(i not in shown)
+        for row in w.plot_rows[1:]:
+            row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
+
+    def shown_plots(self) -> list[int]:
+        return [i for i, plot in enumerate(self._w.plots()) if not plot.isHidden()]
+
+    # --- caption --------------------------------------------------------------------------------
+
+    def render_caption(self) -> None:
+        """The caption band shows on stage and in lesson mode."""
+        band = self._w.caption
+        lessons = self._c.lessons
+        band.setVisible(self.presenting or lessons.active)
+        band.set_caption(*lessons.caption())
+        self._w.formula_panel.set_highlight(lessons.highlight())
+        self.apply_plot_visibility()
