@@ -443,7 +443,8 @@ class Controller(Derived, QObject):
         preset = PRESETS[index]
         if self._guard(preset.apply, self.document):
             self.view.update(preset_index=index, selected=0)
-            self.sigMessage.emit(f"{preset.name}: {preset.description}")
+            if not self.view.presentation:  # on stage the caption band says it, large
+                self.sigMessage.emit(f"{preset.name}: {preset.description}")
 
     def step_preset(self, step: int) -> None:
         self.apply_preset(self.view.preset_index + step)

@@ -502,13 +502,26 @@ class BarLabels:
         self.place()
 
     def place(self, *_args: object) -> None:
-        for i, item in enumerate(self.items):
-            if i < len(self._entries):
-                x, end, _text, _color = self._entries[i]
-                place_end_label(item, self._vb, x, end)
-                item.show()
-            else:
+        """Place every label; a value label that would overlap a role label (or an earlier
+        value label: narrow bars at a large scale) is left out: the hover still tells it."""
+        taken: list = []
+        n = len(self._entries)
+        # Role labels (the true and predicted class) claim their place first.
+        order = sorted(range(n), key=lambda i: self._entries[i][3] is None)
+        for i in order:
+            item = self.items[i]
+            x, end, _text, _color = self._entries[i]
+            place_end_label(item, self._vb, x, end)
+            item.show()
+            item.updateTransform(force=True)
+            rect = item.sceneBoundingRect()
+            clash = any((rect & o).width() > 1 and (rect & o).height() > 1 for o in taken)
+            if clash and self._entries[i][3] is None:
                 item.hide()
+            else:
+                taken.append(rect)
+        for item in self.items[n:]:
+            item.hide()
 
     def texts(self) -> list[str]:
         return [item.toPlainText() for item in self.items if item.isVisible()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QSplitter
 
 from core.display import desk_type_factor, presentation_plots, presentation_scale
 from gui.theme import Theme
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
+STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
 class Stage(QObject):
@@ -27,6 +29,7 @@ class Stage(QObject):
         super().__init__(window)
         self._w = window
         self._c = window.controller
+        self._shown: frozenset[int] | None = None
         self._desk: tuple[float, list[int], bool] | None = None
         self._factor = 1.0
         self.keep_size = False
@@ -109,7 +112,11 @@ class Stage(QObject):
             width, height = self._stage_size()
             shown = set(presentation_plots(width, height))
             focused = self._c.lessons.focused_plot()
-            if focused is not None:
+            if focused is not None and focused not in shown:
+                # Only the plots that fit: on a small screen the step's plot takes the place of
+                # the last one rather than squeezing the sample's bars to a strip.
+                if len(shown) < 3:
+                    shown.discard(max(shown))
                 shown.add(focused)
         else:
             shown = set(range(len(plots)))
@@ -117,6 +124,25 @@ class Stage(QObject):
             plot.setHidden(i not in shown)
         for row in w.plot_rows[1:]:
             row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
+        key = frozenset(shown)
+        if key != self._shown:
+            self._shown = key
+            self._share_height()
+
+    def _share_height(self) -> None:
+        """Give the shown rows their heights: the selected sample's bars (two plots above one
+        another's labels) a larger share than a one-plot row."""
+        rows = self._w.plot_rows
+        column = rows[0].parentWidget()
+        if not isinstance(column, QSplitter):
+            return
+        total = sum(column.sizes()) or column.height()
+        first = STAGE_SAMPLE_ROW if self.presenting else 1.0
+        weights = [
+            0.0 if row.isHidden() else (first if i == 0 else 1.0) for i, row in enumerate(rows)
+        ]
+        if sum(weights) > 0 and total > 0:
+            column.setSizes([round(total * wt / sum(weights)) for wt in weights])
 
     def shown_plots(self) -> list[int]:
         return [i for i, plot in enumerate(self._w.plots()) if not plot.isHidden()]

@@ -153,7 +153,11 @@ class LogitsTableView(QTableView):
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.viewport().update()
+        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
+        # step) must not scroll the result columns away.
+        left = self.horizontalScrollBar().value()
         self.scrollTo(index)
+        self.horizontalScrollBar().setValue(left)
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -240,10 +244,14 @@ class LogitsTableView(QTableView):
         width = sum(self.columnWidth(c) for c in range(n))
         narrow = width > self.viewport().width() and len(front) < n
         order = front + [c for c in range(n) if c not in front] if narrow else list(range(n))
+        moved = False
         for visual, logical in enumerate(order):
             current = header.visualIndex(logical)
             if current != visual:
                 header.moveSection(current, visual)
+                moved = True
+        if moved:
+            self.horizontalScrollBar().setValue(0)  # the label and results, first, in view
 
     def results_visible(self) -> bool:
         """Whether the label and result columns are all in view without scrolling."""

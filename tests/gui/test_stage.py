@@ -259,3 +259,24 @@ def test_key_states_match_their_approved_images(qtbot, tmp_path, name, mode, wid
             f"window is in {tmp_path}; approve with SOFTMAX_LAB_APPROVE=1 if it is right"
         )
     window.document.mark_clean()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_every_lesson_step_on_stage_keeps_labels_apart_and_results_in_view(qtbot, width, height):
+    """Negative logits, one-sample batches, huge values: each step of the notebook lesson, on a
+    projector, keeps every label inside its plot and off the others, the results in view."""
+    path = next(p for p in builtin_lessons() if p.stem == "notebook")
+    window = open_window(qtbot, "presentation", width, height)
+    c = window.controller
+    assert c.lessons.open(path)
+    problems: list[str] = []
+    for index in range(len(load_lesson(path).steps)):
+        c.lessons.go(index)
+        settle(window)
+        for plot in (p for p in window.plots() if p.isVisible()):
+            check_plot_layout(plot, problems, f"step {index + 1} {type(plot).__name__}")
+        if not window.table.results_visible():
+            problems.append(f"step {index + 1}: the result columns are scrolled away")
+    assert problems == []
+    c.lessons.close()
+    window.document.mark_clean()
