@@ -496,9 +496,12 @@ class BarLabels:
         for i, item in enumerate(self.items):
             if i < len(self._entries):
                 text, color = self._entries[i][2], self._entries[i][3]
-                item.setText(text)
+                if item.toPlainText() != text:  # re-laying out a text costs more than the rest
+                    item.setText(text)
                 if self._theme is not None:
-                    item.setColor(color or self._theme.foreground)
+                    wanted = pg.mkColor(color or self._theme.foreground)
+                    if item.color != wanted:
+                        item.setColor(wanted)
         self.place()
 
     def place(self, *_args: object) -> None:
