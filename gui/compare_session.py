@@ -125,6 +125,7 @@ class CompareSession(QObject):
         # Connected before the window's views: caches are fresh when they redraw.
         controller.sigDataChanged.connect(self._on_data_changed)
         controller.sigTemperatureFitted.connect(self._on_fitted)
+        controller.sigViewChanged.connect(self._on_view_changed)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -547,6 +548,10 @@ class CompareSession(QObject):
         self.sigTemperatureReady.emit(True)
 
     # --- document -> caches -------------------------------------------------------------------
+
+    def _on_view_changed(self, fields: frozenset[str]) -> None:
+        if "show_probabilities" in fields and self.active:
+            self._c.refresh_columns()  # B's class columns switch between logits and p
 
     def _on_data_changed(self, change: Change, _rows: object) -> None:
         if (

@@ -61,16 +61,16 @@ class CompareUi(QObject):
         return f"{model.upper()} ({session.names[0 if model == 'a' else 1]})"
 
     def show_results(self) -> None:
-        """Scroll the table sideways to both models' results (from A's prediction to the
-        outcome), past A's class columns."""
+        """Scroll the table sideways to both models' results, past A's class columns: the
+        outcome column in view, and as many of the results before it as fit."""
         table, model = self._w.table, self._w.table_model
         keys = [column.key for column in self._c.table_columns()]
         if "outcome" not in keys:
             return
         row = max(0, table.rowAt(0))
         last = model.column_of(Column.EXTRA, keys.index("outcome"))
-        table.scrollTo(model.index(row, last))
         table.scrollTo(model.index(row, model.column_of(Column.PREDICTION)))
+        table.scrollTo(model.index(row, last))
 
     def _fit_outcome(self) -> None:
         """The outcome column is words ("both wrong"): wide enough for them, not elided."""
