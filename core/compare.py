@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -76,6 +76,54 @@ class Comparison:
     both_right: np.ndarray
     agreement: np.ndarray
     """(2, 2) int64 counts: rows A wrong / right, columns B wrong / right."""
+    _sums: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+    """Per model, the ECE's bins: (count, confidence sum, correct sum), once computed."""
+
+    def _bins(self, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if model not in self._sums:
+            ev = self.a if model == "a" else self.b
+            self._sums[model] = _bin_sums(ev, slice(None))
+        return self._sums[model]
+
+    def updated(self, ev_a: Evaluation, ev_b: Evaluation, rows: Any) -> Comparison:
+        """This comparison after an edit of the logits of ``rows`` only (one model or both;
+        the same targets and options): the masks, counts, outcome and ECE bins of the other
+        rows are reused, so an edit costs O(len(rows)) besides O(N) copies. ``self`` must be
+        the comparison of the evaluations before the edit."""
+        index = np.unique(np.atleast_1d(np.asarray(rows, dtype=np.int64)))
+        fresh = _cells(ev_a, ev_b, index, self.valid[index])
+        delta = self.delta_loss.copy()
+        delta[index] = fresh["delta"]
+        masks = {}
+        for name in ("fixed", "broken", "changed", "both_wrong", "both_right"):
+            mask = getattr(self, name).copy()
+            mask[index] = fresh[name]
+            masks[name] = mask
+        agreement = self.agreement.copy()
+        for (i, j), name in (
+            ((0, 0), "both_wrong"),
+            ((0, 1), "fixed"),
+            ((1, 0), "broken"),
+            ((1, 1), "both_right"),
+        ):
+            agreement[i, j] += int(fresh[name].sum()) - int(getattr(self, name)[index].sum())
+        out = Comparison(ev_a, ev_b, self.valid, delta, agreement=agreement, **masks)
+        if "outcome" in self.__dict__:
+            outcome = self.outcome.copy()
+            outcome[index] = _outcome(fresh, len(index))
+            out.__dict__["outcome"] = outcome
+        for model, old_ev, new_ev in (("a", self.a, ev_a), ("b", self.b, ev_b)):
+            if model in self._sums:
+                count, conf, hit = (v.copy() for v in self._sums[model])
+                for sign, ev in ((-1, old_ev), (1, new_ev)):
+                    c, f, h = _bin_sums(ev, index)
+                    count += sign * c
+                    conf += sign * f
+                    hit += sign * h
+                out._sums[model] = (count, conf, hit)
+        return out
 
     @property
     def n_samples(self) -> int:
@@ -98,8 +146,8 @@ class Comparison:
             "mean_loss_a": _mean_loss(a),
             "mean_loss_b": _mean_loss(b),
             "mean_delta_loss": float(counted.mean()) if counted.size else math.nan,
-            "ece_a": _ece(a),
-            "ece_b": _ece(b),
+            "ece_a": _ece_of(self._bins("a")),
+            "ece_b": _ece_of(self._bins("b")),
             "fixed": int(f),
             "broken": int(r),
             "changed": int(self.changed.sum()),
@@ -110,12 +158,8 @@ class Comparison:
     @cached_property
     def outcome(self) -> np.ndarray:
         """(N,) text: each sample's agreement cell, one of :data:`OUTCOMES`, "" where ignored."""
-        out = np.full(self.n_samples, "", dtype=f"<U{max(map(len, OUTCOMES))}")
-        for name, mask in zip(
-            OUTCOMES, (self.fixed, self.broken, self.both_right, self.both_wrong), strict=True
-        ):
-            out[mask] = name
-        return out
+        masks = {name: getattr(self, name) for name in ("fixed", "broken", "both_right")}
+        return _outcome({**masks, "both_wrong": self.both_wrong}, self.n_samples)
 
     def kl_of(self, rows: Any) -> np.ndarray:
         """KL(p_a || p_b) of the chosen rows only (as :attr:`kl`, without the full pass)."""
@@ -201,15 +245,11 @@ def compare(ev_a: Evaluation, ev_b: Evaluation) -> Comparison:
             f"{int(np.flatnonzero(differ)[0])}"
         )
 
-    right_a, right_b = ev_a.correct & valid, ev_b.correct & valid
-    with np.errstate(invalid="ignore"):
-        delta = ev_b.losses.astype(np.float64) - ev_a.losses.astype(np.float64)
-    delta[~valid] = np.nan
-    fixed = valid & ~right_a & right_b
-    broken = right_a & ~right_b
-    changed = valid & (ev_a.predictions != ev_b.predictions)
-    both_wrong = valid & ~right_a & ~right_b
-    both_right = right_a & right_b
+    cells = _cells(ev_a, ev_b, slice(None), valid)
+    fixed, broken, both_wrong, both_right = (
+        cells[k] for k in ("fixed", "broken", "both_wrong", "both_right")
+    )
+    delta, changed = cells["delta"], cells["changed"]
     agreement = np.array(
         [
             [np.count_nonzero(both_wrong), np.count_nonzero(fixed)],
@@ -375,8 +415,52 @@ def _mean_loss(ev: Evaluation) -> float:
     return total / ev.denominator if ev.denominator else math.nan
 
 
-def _ece(ev: Evaluation) -> float:
-    return reliability(ev.confidence, ev.correct, ev.valid & ev.finite, ECE_BINS).ece
+def _cells(ev_a: Evaluation, ev_b: Evaluation, rows: Any, valid: np.ndarray) -> dict:
+    """delta, fixed, broken, changed, both_wrong, both_right of ``rows`` (valid: theirs)."""
+    right_a, right_b = ev_a.correct[rows] & valid, ev_b.correct[rows] & valid
+    with np.errstate(invalid="ignore"):
+        delta = ev_b.losses[rows].astype(np.float64) - ev_a.losses[rows].astype(np.float64)
+    delta[~valid] = np.nan
+    return {
+        "delta": delta,
+        "fixed": valid & ~right_a & right_b,
+        "broken": right_a & ~right_b,
+        "changed": valid & (ev_a.predictions[rows] != ev_b.predictions[rows]),
+        "both_wrong": valid & ~right_a & ~right_b,
+        "both_right": right_a & right_b,
+    }
+
+
+def _outcome(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
+    out = np.full(n, "", dtype=f"<U{max(map(len, OUTCOMES))}")
+    for name in OUTCOMES:
+        out[masks[name.replace(" ", "_")]] = name
+    return out
+
+
+def _bin_sums(ev: Evaluation, rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(count, confidence sum, correct sum) per ECE bin of ``rows``, binned exactly as
+    :func:`core.metrics.reliability` bins (labelled rows with a finite confidence)."""
+    conf = np.asarray(ev.confidence[rows], dtype=np.float64)
+    use = (ev.valid & ev.finite)[rows] & np.isfinite(conf)
+    conf, hit = conf[use], ev.correct[rows][use].astype(np.float64)
+    edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)
+    return (
+        np.bincount(which, minlength=ECE_BINS).astype(np.int64),
+        np.bincount(which, weights=conf, minlength=ECE_BINS),
+        np.bincount(which, weights=hit, minlength=ECE_BINS),
+    )
+
+
+def _ece_of(sums: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """Σ_b |acc_b − conf_b| · n_b / N = Σ_b |correct_b − confidence_b| / N over filled bins."""
+    count, conf, hit = sums
+    total = int(count.sum())
+    if not total:
+        return math.nan
+    filled = count > 0
+    return float(np.abs(hit[filled] - conf[filled]).sum() / total)
 
 
 def _kl_block(a: Evaluation, b: Evaluation, start: int, stop: int) -> np.ndarray:

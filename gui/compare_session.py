@@ -112,7 +112,6 @@ class CompareSession(QObject):
         self._active = False
         self._gradient_model = "a"
         self._cmp: Comparison | None = None
-        self._cmp_key: tuple[Any, Any] | None = None
         self._dataset: ComparisonDataset | None = None
         self._class_columns: list[TableColumn] = []
         self._class_key: tuple[Any, ...] | None = None
@@ -147,16 +146,27 @@ class CompareSession(QObject):
         return self._fit
 
     def comparison(self) -> Comparison | None:
-        """A against B for the current evaluations (None when there is no B)."""
+        """A against B for the current evaluations (None when there is no B). After an edit of
+        some rows' logits only the changed rows are compared again (``Comparison.updated``)."""
         doc = self._c.document
         ev_a, ev_b = doc.evaluation, doc.evaluation_b
         if ev_b is None:
             return None
-        key = (ev_a, ev_b)
-        if self._cmp_key is None or self._cmp_key[0] is not ev_a or self._cmp_key[1] is not ev_b:
+        old = self._cmp
+        if old is not None and old.a is ev_a and old.b is ev_b:
+            return old
+        rows = doc.changed_rows  # set while the document announces a logits edit
+        if (
+            old is not None
+            and rows is not None
+            and (old.a is ev_a or old.b is ev_b)
+            and old.n_samples == ev_a.n_samples
+        ):
+            self._cmp = old.updated(ev_a, ev_b, rows)
+        else:
             self._cmp = compare(ev_a, ev_b)
-            self._cmp_key = key
-            self._dataset = None
+        self._dataset = None
+        if old is None or old.b is not ev_b:
             self._rows_b.clear()
         return self._cmp
 

@@ -412,3 +412,54 @@ def test_compare_dataset_loss_bins_stop_at_an_outlier():
     assert not math.isnan(data.loss.overflow)
     assert data.loss.edges[-1] < 100
     assert data.loss.b[-1] >= 1  # the outlier sits in the last bin
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_an_updated_comparison_is_the_comparison_of_the_edited_models(n, c, seed):
+    """Chained row edits of either model (NaN and −∞ rows included): the cheap update equals
+    comparing from scratch, masks, counts, outcome and ECEs alike."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(scale=2, size=(n, c))
+    b = a + rng.normal(size=(n, c))
+    targets = rng.integers(0, c, n)
+    targets[rng.random(n) < 0.2] = IGNORE_INDEX
+    ev_a = evaluate(a, targets, dtype="float64")
+    ev_b = evaluate(b, targets, dtype="float64")
+    cmp = compare(ev_a, ev_b)
+    assert cmp.summary  # computed: the update carries it, and the outcome, forward
+    assert cmp.outcome.size
+    for step in range(8):
+        rows = rng.choice(n, size=int(rng.integers(1, min(n, 4) + 1)), replace=False)
+        new = rng.normal(scale=3, size=(len(rows), c))
+        if step == 3:
+            new[0] = np.nan
+        if step == 5:
+            new[0] = -np.inf
+        if rng.random() < 0.5:
+            a[rows] = new
+            ev_a = ev_a.with_rows(rows, new)
+        else:
+            b[rows] = new
+            ev_b = ev_b.with_rows(rows, new)
+        cmp = cmp.updated(ev_a, ev_b, rows)
+        full = compare(evaluate(a, targets, dtype="float64"), evaluate(b, targets, dtype="float64"))
+        for name in ("fixed", "broken", "changed", "both_wrong", "both_right", "valid"):
+            np.testing.assert_array_equal(getattr(cmp, name), getattr(full, name), name)
+        np.testing.assert_allclose(cmp.delta_loss, full.delta_loss, equal_nan=True, rtol=1e-12)
+        np.testing.assert_array_equal(cmp.agreement, full.agreement)
+        np.testing.assert_array_equal(cmp.outcome, full.outcome)
+        for key, value in full.summary.items():
+            assert cmp.summary[key] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), key
+
+
+def test_the_summary_ece_is_the_reliability_diagrams():
+    from core.metrics import reliability
+
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(300, 5)) * 3, rng.normal(size=(300, 5))
+    targets = rng.integers(0, 5, 300)
+    cmp = compare(evaluate(a, targets), evaluate(b, targets))
+    for ev, key in ((cmp.a, "ece_a"), (cmp.b, "ece_b")):
+        rel = reliability(ev.confidence, ev.correct, ev.valid & ev.finite, 15)
+        assert cmp.summary[key] == pytest.approx(rel.ece, rel=1e-12)

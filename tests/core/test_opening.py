@@ -103,7 +103,7 @@ def test_garbage_is_a_data_error(tmp_path, model_a, content):
     ev_a, labels = model_a
     path = tmp_path / "broken.npy"
     path.write_bytes(content)
-    with pytest.raises(DataError, match="broken.npy"):
+    with pytest.raises(DataError, match=r"broken\.npy"):
         prepare_model_b(str(path), ev_a, labels, True)
 
 
