@@ -157,61 +157,84 @@ def _edit(app, window, watch, k: int, model: str) -> float:
 def child(args) -> int:
     import numpy as np
 
-    from bench.probe import _isolate_settings, close_window, show_window, start_app, wait_loaded
+    from bench.common import interleaved
+    from bench.probe import (
+        _isolate_settings,
+        _memory_now,
+        close_window,
+        show_window,
+        start_app,
+        wait_loaded,
+    )
     from core.document import Document
 
     app = start_app()
     _isolate_settings(args.tmp)
     result: dict = {}
-    sn, sc = args.small
-    rng = np.random.default_rng(0)
-    small = rng.normal(0.0, 2.0, size=(sn, sc)).round(2), rng.integers(0, sc, sn)
 
-    # The peer of the edits: one model, 16 x 10; then the same table while comparing.
-    window, watch = show_window(app, Document(*small))
-    result["edit_small"] = [_edit(app, window, watch, k, "a") for k in range(args.repeats + 1)][1:]
-    window.controller.compare.attach(small[0] + rng.normal(size=(sn, sc)).round(2))
-    _watch_bar(watch, window)
-    watch.wait(app)
-    for model in ("a", "b"):
-        times = [_edit(app, window, watch, k, model) for k in range(args.repeats + 1)]
-        result[f"edit_small_compare_{model}"] = times[1:]
-    close_window(app, window)
-
+    # Attaching B against opening A, alternately (a burst of load hits both alike).
     n, c = args.large
     a_path, b_path = (str(p) for p in write_pair(Path(args.tmp), n, c))
-    window, watch = show_window(app)
+    large, watch = show_window(app)
     opens, attaches = [], []
     for r in range(args.open_repeats + 1):
         watch.reset()
         start = time.perf_counter()
-        wait_loaded(app, window, a_path)
+        wait_loaded(app, large, a_path)
         if not watch.wait(app):
             raise RuntimeError("the views did not repaint after opening a file")
         opened = time.perf_counter() - start
-        _watch_bar(watch, window)  # opening A stopped comparing; attaching shows the header
+        rss_open = _memory_now()["rss"]
+        _watch_bar(watch, large)  # opening A stopped comparing; attaching shows the header
         watch.reset()
         start = time.perf_counter()
-        _attach(app, window, b_path)
+        _attach(app, large, b_path)
         if not watch.wait(app):
             raise RuntimeError("the views did not repaint after comparing")
         attached = time.perf_counter() - start
-        watch.watched.remove(window.compare_ui.bar.label)
+        if r == 0:  # what attaching B adds to the resident memory, once
+            result["rss_attach_mb"] = [rss_open, _memory_now()["rss"]]
+        watch.watched.remove(large.compare_ui.bar.label)
         if r:  # the first round warms the page cache and the code paths
             opens.append(opened)
             attaches.append(attached)
+    result["file_mb"] = Path(b_path).stat().st_size / 2**20
     result["open"] = opens
     result["attach"] = attaches
-    _watch_bar(watch, window)
+    _watch_bar(watch, large)
     # The first edit of each opened (read-only) table copies it; counted apart.
     for model in ("a", "b"):
-        times = [_edit(app, window, watch, k, model) for k in range(args.repeats + 1)]
-        result[f"edit_large_{model}"] = times[1:]
-        result[f"first_edit_large_{model}"] = times[:1]
-    from bench.probe import _memory_now
+        result[f"first_edit_large_{model}"] = [_edit(app, large, watch, 0, model)]
 
-    result["rss_mb"] = _memory_now()["rss"]
-    close_window(app, window)
+    # The edits: the small table with one model (the peer), the small table and the large one
+    # while comparing, interleaved.
+    sn, sc = args.small
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(0.0, 2.0, size=(sn, sc)).round(2), rng.integers(0, sc, sn)
+    small, small_watch = show_window(app, Document(logits, labels))
+    both, both_watch = show_window(app, Document(logits.copy(), labels))
+    both.controller.compare.attach(logits + rng.normal(size=(sn, sc)).round(2))
+    _watch_bar(both_watch, both)
+    both_watch.reset()
+    both_watch.wait(app)
+    counter = iter(range(10**9))
+
+    def edit(window, w, model):
+        return lambda: _edit(app, window, w, next(counter), model)
+
+    samples = interleaved(
+        {
+            "edit_small": edit(small, small_watch, "a"),
+            "edit_small_compare_a": edit(both, both_watch, "a"),
+            "edit_small_compare_b": edit(both, both_watch, "b"),
+            "edit_large_a": edit(large, watch, "a"),
+            "edit_large_b": edit(large, watch, "b"),
+        },
+        args.repeats,
+    )
+    result.update(samples)
+    for window in (small, both, large):
+        close_window(app, window)
     print(json.dumps(result), flush=True)
     os._exit(0)
 
@@ -253,7 +276,7 @@ def run_child(sizes: Sizes, tmp: str) -> dict:
 def figures(raw: dict, sizes: Sizes) -> list[Figure]:
     n, c = sizes.large
     sn, sc = sizes.small
-    ms = {k: median_ms(v) for k, v in raw.items() if isinstance(v, list)}
+    ms = {k: median_ms(v) for k, v in raw.items() if k != "rss_attach_mb" and isinstance(v, list)}
     out = [
         Figure(
             "compare_attach",
@@ -265,7 +288,10 @@ def figures(raw: dict, sizes: Sizes) -> list[Figure]:
             "<= 2 x open",
             2.0,
             samples=len(raw["attach"]),
-            extra={"rss_mb_after": raw["rss_mb"]},
+            extra={
+                "rss_added_by_b_mb": raw["rss_attach_mb"][1] - raw["rss_attach_mb"][0],
+                "file_b_mb": raw["file_mb"],
+            },
         )
     ]
     for model in ("a", "b"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def train(samples: int | None = None, seed: int = 0, hidden: int = 32) -> Traine
     """Train both models on half of the digits (``samples``: use only this many in all, for a
     quick run) and return their logits on the other half."""
     from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
@@ -69,10 +71,13 @@ def train(samples: int | None = None, seed: int = 0, hidden: int = 32) -> Traine
     x_train, x_test, y_train, y_test, _, images_test = train_test_split(
         x, y, images, test_size=0.5, random_state=seed, stratify=y
     )
-    logreg = LogisticRegression(max_iter=2000, C=0.05).fit(x_train, y_train)
-    mlp = MLPClassifier(
-        hidden_layer_sizes=(hidden,), max_iter=600, random_state=seed, alpha=1e-3
-    ).fit(x_train, y_train)
+    with warnings.catch_warnings():
+        # A quick run on a few hundred digits may stop short of convergence; no matter here.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        logreg = LogisticRegression(max_iter=2000, C=0.05).fit(x_train, y_train)
+        mlp = MLPClassifier(
+            hidden_layer_sizes=(hidden,), max_iter=600, random_state=seed, alpha=1e-3
+        ).fit(x_train, y_train)
     return Trained(
         logits_a=logreg.decision_function(x_test).astype(np.float32),
         logits_b=mlp_logits(mlp, x_test).astype(np.float32),

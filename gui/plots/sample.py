@@ -390,7 +390,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         slots = {int(c): i for i, c in enumerate(self._shown)}
         for (plot_key, role), label in self._end_labels.items():
             spec = self._end_label(role)
-            slot = slots.get(spec[0]) if spec is not None else None
+            slot = slots.get(spec[1]) if spec is not None else None
             if spec is None or slot is None:
                 label.hide()
                 continue
