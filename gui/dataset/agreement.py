@@ -154,7 +154,8 @@ class ComparePlots(pg.GraphicsLayoutWidget):
         for plot in (self.reliability_plot, self.loss_plot):
             plot.hideButtons()
             plot.setMouseEnabled(x=False, y=False)
-        self.reliability_legend = self.reliability_plot.addLegend(offset=(10, 10))
+        # Bottom right: a reliability curve rarely passes there (accuracy far below confidence).
+        self.reliability_legend = self.reliability_plot.addLegend(offset=(-10, -10))
         self.diagonal = pg.PlotDataItem([0.0, 1.0], [0.0, 1.0], name="perfect calibration")
         self.reliability_plot.addItem(self.diagonal)
         self.reliability_a = pg.PlotDataItem(name="A", connect="finite", symbol="o")
@@ -319,7 +320,12 @@ class ClassTable(QWidget):
                 (f"{int(classes.count[c]):,}", True),
                 (fmt.percent(classes.accuracy_a[c]), True),
                 (fmt.percent(classes.accuracy_b[c]), True),
-                (f"{sign}{fmt.percent(diff)}" if math.isfinite(diff) else fmt.MISSING, True),
+                (
+                    f"{sign}{fmt.percent(diff)}".replace("-", fmt.MINUS)
+                    if math.isfinite(diff)
+                    else fmt.MISSING,
+                    True,
+                ),
             )
             for col, (text, number) in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -399,7 +399,21 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             x = slot + float(np.mean(offsets))
             vb = self._logit_vb if plot_key == "logit" else self._prob_vb
             kit.place_end_label(label, vb, x, self._label_y(plot_key, slot, offsets))
+            self._keep_inside(label, vb, x)
             label.show()
+
+    @staticmethod
+    def _keep_inside(label: pg.TextItem, vb: pg.ViewBox, x: float) -> None:
+        """A label over the first or last bar is aligned to the view's edge, not cut by it."""
+        (lo, hi), _ = vb.viewRange()
+        half = 0.5 * label.boundingRect().width() * (vb.viewPixelSize()[0] or 0.0)
+        anchor_y = float(label.anchor[1])
+        if x + half > hi and x - 2 * half >= lo:
+            label.setAnchor((1, anchor_y))
+            label.setPos(hi, label.pos().y())
+        elif x - half < lo and x + 2 * half <= hi:
+            label.setAnchor((0, anchor_y))
+            label.setPos(lo, label.pos().y())
 
     def _end_label(self, role: str) -> tuple[str, int, tuple[float, ...]] | None:
         """(text, class, x offsets of the bars it names) of one end label, or None. One model:
