@@ -109,7 +109,7 @@ class CompareSession(QObject):
     def __init__(self, controller: Controller) -> None:
         super().__init__(controller)
         self._c = controller
-        self._active = False
+        self._active = controller.document.logits_b is not None  # a document may come with B
         self._gradient_model = "a"
         self._cmp: Comparison | None = None
         self._dataset: ComparisonDataset | None = None

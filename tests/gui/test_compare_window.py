@@ -369,6 +369,23 @@ def test_stop_comparing_and_undo_bring_model_b_back(qtbot, comparing):
     assert comparing.filter_combo.currentText() == FILTERS[0].label
 
 
+def test_a_window_opened_on_a_document_with_b_compares_from_the_start(qtbot):
+    a, b, labels = make_models()
+    doc = Document(a, labels)
+    doc.attach_model_b(b, ("base", "tuned"))
+    w = MainWindow(doc)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.compare_ui.bar.isVisible()
+    assert "A = base" in w.compare_ui.bar.plain_text()
+    assert w.filter_combo.findText(FILTERS[0].label) >= 0
+    assert w.actions.stop_compare_action.isEnabled()
+    assert all(action.isVisible() for action, _ in w.actions.compare_filters)
+    assert w.sample_plot.comparing
+    assert "outcome\nA → B" in headers(w)
+    doc.mark_clean()
+
+
 def test_a_structural_edit_keeps_b_beside_its_rows(qtbot, comparing):
     doc, c = comparing.document, comparing.controller
     b = doc.logits_b.copy()
