@@ -18,17 +18,13 @@ from PySide6.QtGui import QBrush, QPen
 from PySide6.QtWidgets import QWidget
 
 from core import formatting as fmt
-from core.constants import elide
 from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
 from gui import plotkit as kit
+from gui.plots.sample_b import BAR_B, OFFSET, ModelB
 from gui.theme import LIGHT, Theme
 
-OFFSET = 0.2
-"""Comparing two models: A's bar is centred this far left of its class's slot, B's right."""
-BAR_B = 0.38
 
-
-class SamplePlot(pg.GraphicsLayoutWidget):
+class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     """Logits and probabilities of one sample, with its true and predicted class marked."""
 
     sigLogitDragged = Signal(int, float)  # real class index, new raw logit (y under the mouse)
@@ -50,13 +46,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._drag_slot: int | None = None
         self._drag_b = False  # the bar being dragged is model B's
         self._last_dragged: float | None = None
-        # Model B (comparing): None, or its logits, probabilities and prediction.
-        self._logits_b: np.ndarray | None = None
-        self._probabilities_b = np.zeros(0)
-        self._predicted_b: int | None = None
-        self._heights_b = np.zeros(0)
-        self._clamped_b = np.zeros(0, dtype=bool)
-        self._model_names = ("A", "B")
         self._ranged = False
         self._heading = "Selected sample"
 
@@ -82,26 +71,17 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self.probability_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.logit_plot.addItem(self.logit_bars)
         self.probability_plot.addItem(self.probability_bars)
-        # Model B's bars: created once, empty unless two models are compared.
-        self.logit_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
-        self.probability_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
-        self.logit_plot.addItem(self.logit_bars_b)
-        self.probability_plot.addItem(self.probability_bars_b)
+        self._init_model_b()  # model B's bars, empty unless two models are compared
         self._logit_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
         self.logit_marks = kit.MarkPool(self.logit_plot, MAX_BARS)
         self.probability_marks = kit.MarkPool(self.probability_plot, MAX_BARS)
-        self.logit_marks_b = kit.MarkPool(self.logit_plot, MAX_BARS)
-        self.probability_marks_b = kit.MarkPool(self.probability_plot, MAX_BARS)
         # "true" / "pred" labels at the bar ends, one pair per plot ("pred_b": model B's).
         self._end_labels = {
             (plot_key, role): pg.TextItem(anchor=(0.5, 1))
             for plot_key in ("logit", "prob")
             for role in ("true", "pred", "pred_b")
         }
-        # Which bars are A's and which B's: a row under the plots, there only while comparing.
-        self.legend = pg.LabelItem("", justify="center")
-        self._legend_text = ""
         for (plot_key, _), label in self._end_labels.items():
             label.setZValue(30)
             label.hide()
@@ -168,22 +148,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         """Class indices of the bars, left to right."""
         return self._shown.copy()
 
-    @property
-    def comparing(self) -> bool:
-        return self._logits_b is not None
-
-    def legend_text(self) -> str | None:
-        """What the legend row says (None when there is none: one model)."""
-        return self._legend_text or None
-
-    def _ranking(self) -> np.ndarray:
-        """What picks the shown classes of a wide vocabulary: p, or the larger p of A and B."""
-        if self._logits_b is None:
-            return self._probabilities
-        a = np.where(np.isnan(self._probabilities), -np.inf, self._probabilities)
-        b = np.where(np.isnan(self._probabilities_b), -np.inf, self._probabilities_b)
-        return np.maximum(a, b)
-
     def heading_text(self) -> str:
         return self._heading
 
@@ -195,23 +159,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             return None
         cls = int(self._shown[slot])
         if self._logits_b is not None:
-            a, b = self._model_names
-            lines = [
-                f"{self._names[cls]}  (class {cls})",
-                f"A ({a}): logit = {fmt.precise(self._logits[cls])}, "
-                f"p = {fmt.precise(self._probabilities[cls])}",
-                f"B ({b}): logit = {fmt.precise(self._logits_b[cls])}, "
-                f"p = {fmt.precise(self._probabilities_b[cls])}",
-            ]
-            roles = [
-                r
-                for r, c in (
-                    ("true", self._true),
-                    ("predicted by A", self._predicted),
-                    ("predicted by B", self._predicted_b),
-                )
-                if c == cls
-            ]
+            lines, roles = self._hover_b(cls)
         else:
             lines = [
                 f"{self._names[cls]}  (class {cls})",
@@ -264,56 +212,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._update_titles()
         self._place_end_labels()
 
-    def _redraw_b(self, x: np.ndarray) -> None:
-        """Model B's bars and marks (emptied when not comparing)."""
-        if self._logits_b is None:
-            for bars in (self.logit_bars_b, self.probability_bars_b):
-                bars.setOpts(x=[], height=[])
-            self.logit_marks_b.show([])
-            self.probability_marks_b.show([])
-            self._set_legend("")
-            return
-        shown = self._shown
-        logits = self._logits_b[shown]
-        probabilities = self._probabilities_b[shown]
-        prob_bad = ~np.isfinite(probabilities)
-        prob_heights = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
-        pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
-        kit.set_bars(self.logit_bars_b, pens, brushes, x=x, height=self._heights_b, width=BAR_B)
-        kit.set_bars(
-            self.probability_bars_b, prob_pens, prob_brushes, x=x, height=prob_heights, width=BAR_B
-        )
-        self.logit_marks_b.show(kit.bar_marks(x, self._heights_b, logits, self._clamped_b))
-        self.probability_marks_b.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
-        a, b = self._model_names
-        self._set_legend(f"▮ A: {elide(a)} (solid, left)     ▨ B: {elide(b)} (hatched, right)")
-
-    def _set_legend(self, text: str) -> None:
-        """Show the legend row with ``text``, or take the row away ("")."""
-        if text == self._legend_text:
-            return
-        shown = bool(self._legend_text)
-        self._legend_text = text
-        if text and not shown:
-            self.addItem(self.legend, row=2, col=0, colspan=2)
-        elif not text and shown:
-            self.removeItem(self.legend)
-        self._style_legend()
-
-    def _style_legend(self) -> None:
-        t = self._theme
-        a, _, b = self._legend_text.partition("     ")
-        if not self._legend_text:
-            return
-        # The swatches carry the models' colours; the words say solid / hatched as well.
-        self.legend.setText(
-            f"<span style='color:{t.probability}'>{html.escape(a[:1])}</span>"
-            f"{html.escape(a[1:])}&nbsp;&nbsp;&nbsp;&nbsp;"
-            f"<span style='color:{t.model_b}'>{html.escape(b[:1])}</span>{html.escape(b[1:])}",
-            color=t.foreground,
-            size=f"{t.px(9)}pt",
-        )
-
     def _update_axes(self) -> None:
         names = [self._names[int(c)] for c in self._shown]
         for axis in (self._logit_axis, self._prob_axis):
@@ -343,27 +241,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         ]
         brushes = [hatched if bad else logit_brush for bad in self._clamped]
         return logit_pens, brushes, pens, [prob_brush] * len(pens)
-
-    def _bar_styles_b(self) -> tuple[list, list, list, list]:
-        """Model B's bars: the model-B colour, hatched, with a thin outline of it (so that the
-        two models differ by pattern as well as colour); the true class outlined solid and B's
-        prediction dashed, as for A; a clamped logit cross-hatched."""
-        t = self._theme
-        outline = kit.make_pen(t.model_b, t.px(1.5))
-        true_pen = kit.make_pen(t.true_class, t.px(3))
-        pred_pen = kit.make_pen(t.predicted, t.px(3), Qt.PenStyle.DashLine)
-        brush = QBrush(kit.qcolor(t.model_b), Qt.BrushStyle.FDiagPattern)
-        clamped = QBrush(kit.qcolor(t.model_b), Qt.BrushStyle.DiagCrossPattern)
-        pens = []
-        for cls in self._shown:
-            if cls == self._true:
-                pens.append(true_pen)
-            elif cls == self._predicted_b:
-                pens.append(pred_pen)
-            else:
-                pens.append(outline)
-        brushes = [clamped if bad else brush for bad in self._clamped_b]
-        return pens, brushes, pens, [brush] * len(pens)
 
     def _update_titles(self) -> None:
         n = self._logits.size
@@ -401,58 +278,6 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             kit.place_end_label(label, vb, x, self._label_y(plot_key, slot, offsets))
             self._keep_inside(label, vb, x)
             label.show()
-
-    @staticmethod
-    def _keep_inside(label: pg.TextItem, vb: pg.ViewBox, x: float) -> None:
-        """A label over the first or last bar is aligned to the view's edge, not cut by it."""
-        (lo, hi), _ = vb.viewRange()
-        half = 0.5 * label.boundingRect().width() * (vb.viewPixelSize()[0] or 0.0)
-        anchor_y = float(label.anchor[1])
-        if x + half > hi and x - 2 * half >= lo:
-            label.setAnchor((1, anchor_y))
-            label.setPos(hi, label.pos().y())
-        elif x - half < lo and x + 2 * half <= hi:
-            label.setAnchor((0, anchor_y))
-            label.setPos(lo, label.pos().y())
-
-    def _end_label(self, role: str) -> tuple[str, int, tuple[float, ...]] | None:
-        """(text, class, x offsets of the bars it names) of one end label, or None. One model:
-        "true" and "pred" ("true = pred" when they agree). Two: "true", "pred A" and "pred B",
-        merged where they name the same class ("true = pred B", "pred A = pred B")."""
-        true, a = self._true, self._predicted
-        if self._logits_b is None:
-            same = true is not None and true == a
-            if role == "true" and true is not None:
-                return ("true = pred" if same else "true", true, (0.0,))
-            if role == "pred" and a is not None and not same:
-                return ("pred", a, (0.0,))
-            return None
-        b = self._predicted_b
-        owners = {"true": true, "pred": a, "pred_b": b}
-        cls = owners[role]
-        if cls is None:
-            return None
-        # The first role naming a class shows the merged label; the others stay hidden.
-        first = next(r for r in ("true", "pred", "pred_b") if owners[r] == cls)
-        if role != first:
-            return None
-        words = {"true": "true", "pred": "pred A", "pred_b": "pred B"}
-        named = [r for r in ("true", "pred", "pred_b") if owners[r] == cls]
-        offsets = {"true": (-OFFSET, OFFSET), "pred": (-OFFSET,), "pred_b": (OFFSET,)}
-        spots = tuple(sorted({o for r in named for o in offsets[r]}))
-        return (" = ".join(words[r] for r in named), cls, spots)
-
-    def _label_y(self, plot_key: str, slot: int, offsets: tuple[float, ...]) -> float:
-        """Where a label over these bars goes: the end of the longest of them."""
-        ends = []
-        for offset in offsets:
-            b = offset > 0
-            if plot_key == "logit":
-                ends.append(float((self._heights_b if b else self._heights)[slot]))
-            else:
-                p = float((self._probabilities_b if b else self._probabilities)[self._shown[slot]])
-                ends.append(float(np.clip(p, 0.0, 1.0)) if math.isfinite(p) else 0.0)
-        return max(ends, key=abs)
 
     def _fit_logit_range(self, *, force: bool) -> None:
         if self._heights.size == 0:
@@ -522,24 +347,15 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         kit.style_plot(self.logit_plot, theme, y_label="raw logit")
         kit.style_plot(self.probability_plot, theme, y_label="p")
         self._logit_zero.setPen(pg.mkPen(theme.foreground, width=1))
-        for marks in (
-            self.logit_marks,
-            self.probability_marks,
-            self.logit_marks_b,
-            self.probability_marks_b,
-        ):
+        for marks in (self.logit_marks, self.probability_marks):
             marks.apply_theme(theme)
         for (_, role), label in self._end_labels.items():
             kit.style_text(
                 label, theme, 11, theme.true_class if role == "true" else theme.predicted
             )
-        self._style_legend()
         self.hover.apply_theme(theme)
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
         kit.set_bars(self.logit_bars, pens, brushes)
         kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
-        if self._logits_b is not None:
-            pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
-            kit.set_bars(self.logit_bars_b, pens, brushes)
-            kit.set_bars(self.probability_bars_b, prob_pens, prob_brushes)
+        self._restyle_b(theme)
         self._update_titles()
