@@ -360,12 +360,13 @@ class CompareSession(QObject):
         head = view.heading.rsplit(" · pred ", 1)[0]
         kl = f"KL(A‖B) {fmt.number(float(cmp.kl_of([row])[0]))}"
         if not cmp.valid[row]:
-            second = f"A {a_name}: pred {pred(view)} · B {b_name}: pred {pred(view_b)}"
+            second = f"▮ A {a_name}: pred {pred(view)} · ▨ B {b_name}: pred {pred(view_b)}"
             return replace(view, heading=f"{head} · {kl}\n{second}")
         first = f"{head} · Δloss {fmt.number(float(cmp.delta_loss[row]))} · {kl}"
+        # ▮ / ▨: A's solid bars and B's hatched ones (the plot colours them as the bars).
         second = (
-            f"A {a_name}: pred {pred(view)}, loss {fmt.number(float(cmp.a.losses[row]))} · "
-            f"B {b_name}: pred {pred(view_b)}, loss {fmt.number(float(cmp.b.losses[row]))}"
+            f"▮ A {a_name}: pred {pred(view)}, loss {fmt.number(float(cmp.a.losses[row]))} · "
+            f"▨ B {b_name}: pred {pred(view_b)}, loss {fmt.number(float(cmp.b.losses[row]))}"
         )
         return replace(view, heading=f"{first}\n{second}")
 

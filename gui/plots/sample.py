@@ -24,6 +24,21 @@ from gui.plots.sample_b import BAR_B, OFFSET, ModelB
 from gui.theme import LIGHT, Theme
 
 
+class Heading(pg.LabelItem):
+    """The plot's heading: a long one (two models, presentation scale) is cut at the widget's
+    edge instead of widening the plots beyond it (a LabelItem asks for its text's width)."""
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self.minimumHeight())
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if self.item.boundingRect().width() > self.width():
+            self.item.setPos(0, self.item.pos().y())  # cut at the end, not at both ends
+
+
 class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     """Logits and probabilities of one sample, with its true and predicted class marked."""
 
@@ -49,7 +64,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._ranged = False
         self._heading = "Selected sample"
 
-        self.heading = self.addLabel(self._heading, row=0, col=0, colspan=2)
+        self.heading = Heading(self._heading, justify="center")
+        self.addItem(self.heading, row=0, col=0, colspan=2)
         self._logit_vb = kit.InteractiveViewBox()
         self._logit_axis = kit.CategoryAxis("bottom")
         self.logit_plot: pg.PlotItem = self.addPlot(
@@ -257,7 +273,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         kit.set_title(self.probability_plot, self._theme, prob_title)
         # A second line (comparing: each model's prediction and loss) is a line break.
         self.heading.setText(
-            html.escape(self._heading).replace("\n", "<br>"),
+            self.swatches(html.escape(self._heading).replace("\n", "<br>")),
             color=self._theme.foreground,
             size=f"{self._theme.px(11)}pt",
             bold=True,

@@ -1,5 +1,5 @@
 """Model B on the selected-sample plot: a second model's bars beside the first's, their marks,
-the legend row and the end labels that name both models' predictions.
+the end labels that name both models' predictions, and the heading's colour swatches.
 
 A part of :class:`gui.plots.sample.SamplePlot` (which mixes it in); kept in its own module so that
 the one-model plot reads as it did. Comparing, A's bar of a class sits left of the class's slot
@@ -8,7 +8,6 @@ and B's right of it; B's bars are hatched in the model-B colour with a thin outl
 
 from __future__ import annotations
 
-import html
 import math
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 
 from core import formatting as fmt
-from core.constants import elide
 from core.display import MAX_BARS
 from gui import plotkit as kit
 
@@ -60,17 +58,18 @@ class ModelB:
         self.probability_plot.addItem(self.probability_bars_b)
         self.logit_marks_b = kit.MarkPool(self.logit_plot, MAX_BARS)
         self.probability_marks_b = kit.MarkPool(self.probability_plot, MAX_BARS)
-        # Which bars are A's and which B's: a row under the plots, there only while comparing.
-        self.legend = pg.LabelItem("", justify="center")
-        self._legend_text = ""
 
     @property
     def comparing(self) -> bool:
         return self._logits_b is not None
 
-    def legend_text(self) -> str | None:
-        """What the legend row says (None when there is none: one model)."""
-        return self._legend_text or None
+    def swatches(self, heading_html: str) -> str:
+        """The heading (HTML) with its model glyphs coloured as the bars are: ▮ in A's colour
+        (solid bars), ▨ in B's (hatched bars). The heading names the models after them."""
+        t = self._theme
+        return heading_html.replace("▮", f"<span style='color:{t.probability}'>▮</span>").replace(
+            "▨", f"<span style='color:{t.model_b}'>▨</span>"
+        )
 
     def _ranking(self) -> np.ndarray:
         """What picks the shown classes of a wide vocabulary: p, or the larger p of A and B."""
@@ -109,7 +108,6 @@ class ModelB:
                 bars.setOpts(x=[], height=[])
             self.logit_marks_b.show([])
             self.probability_marks_b.show([])
-            self._set_legend("")
             return
         shown = self._shown
         logits = self._logits_b[shown]
@@ -123,34 +121,6 @@ class ModelB:
         )
         self.logit_marks_b.show(kit.bar_marks(x, self._heights_b, logits, self._clamped_b))
         self.probability_marks_b.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
-        a, b = self._model_names
-        self._set_legend(f"▮ A: {elide(a)} (solid, left)     ▨ B: {elide(b)} (hatched, right)")
-
-    def _set_legend(self, text: str) -> None:
-        """Show the legend row with ``text``, or take the row away ("")."""
-        if text == self._legend_text:
-            return
-        shown = bool(self._legend_text)
-        self._legend_text = text
-        if text and not shown:
-            self.addItem(self.legend, row=2, col=0, colspan=2)
-        elif not text and shown:
-            self.removeItem(self.legend)
-        self._style_legend()
-
-    def _style_legend(self) -> None:
-        t = self._theme
-        a, _, b = self._legend_text.partition("     ")
-        if not self._legend_text:
-            return
-        # The swatches carry the models' colours; the words say solid / hatched as well.
-        self.legend.setText(
-            f"<span style='color:{t.probability}'>{html.escape(a[:1])}</span>"
-            f"{html.escape(a[1:])}&nbsp;&nbsp;&nbsp;&nbsp;"
-            f"<span style='color:{t.model_b}'>{html.escape(b[:1])}</span>{html.escape(b[1:])}",
-            color=t.foreground,
-            size=f"{t.px(9)}pt",
-        )
 
     def _bar_styles_b(self) -> tuple[list, list, list, list]:
         """Model B's bars: the model-B colour, hatched, with a thin outline of it (so that the
@@ -228,7 +198,6 @@ class ModelB:
     def _restyle_b(self, theme: Theme) -> None:
         for marks in (self.logit_marks_b, self.probability_marks_b):
             marks.apply_theme(theme)
-        self._style_legend()
         if self._logits_b is not None:
             pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
             kit.set_bars(self.logit_bars_b, pens, brushes)

@@ -137,5 +137,5 @@ def test_texts_name_both_models(qapp):
     first, second = heading.split("\n")
     assert first.startswith("Sample 0 · label")
     assert "KL(A‖B)" in first
-    assert second.startswith("A a: pred ")
-    assert " · B b: pred " in second
+    assert second.startswith("▮ A a: pred ")
+    assert " · ▨ B b: pred " in second

@@ -20,6 +20,7 @@ from core.view_state import ALL, Filter, Sort
 from gui import MainWindow
 from gui.compare_session import FILTERS, WORST_FIRST
 from gui.table_model import Column
+from gui.theme import LIGHT
 
 ROOT = Path(__file__).resolve().parents[2]
 N, C = 60, 4
@@ -177,10 +178,10 @@ def test_compare_with_a_file_shows_both_models_everywhere(qtbot, window, tmp_pat
     np.testing.assert_allclose(heights(plot.probability_bars), ref["a"]["p"][row], atol=1e-6)
     np.testing.assert_allclose(plot.logit_bars.getData()[0], np.arange(C) - 0.2)
     np.testing.assert_allclose(plot.logit_bars_b.getData()[0], np.arange(C) + 0.2)
-    assert plot.legend_text().startswith("▮ A: old")
     heading = plot.heading_text()
-    assert f"A old: pred c{ref['a']['pred'][row]}, loss {ref['a']['loss'][row]:.4f}" in heading
-    assert f"B new: pred c{ref['b']['pred'][row]}" in heading
+    assert f"▮ A old: pred c{ref['a']['pred'][row]}, loss {ref['a']['loss'][row]:.4f}" in heading
+    assert f"▨ B new: pred c{ref['b']['pred'][row]}" in heading
+    assert f"color:{LIGHT.model_b}'>▨</span> B new" in plot.heading.text
     # The Show and Sort boxes offer compare mode's filters and sorts.
     shown = [window.filter_combo.itemText(i) for i in range(window.filter_combo.count())]
     assert {f.label for f in FILTERS} <= set(shown)
@@ -353,7 +354,7 @@ def test_stop_comparing_and_undo_bring_model_b_back(qtbot, comparing):
     assert headers(comparing)[:C] == [f"c{i}" for i in range(C)]
     assert "outcome\nA → B" not in headers(comparing)
     assert not comparing.sample_plot.comparing
-    assert comparing.sample_plot.legend_text() is None
+    assert "▨" not in comparing.sample_plot.heading_text()
     assert len(heights(comparing.sample_plot.logit_bars_b)) == 0
     np.testing.assert_allclose(comparing.sample_plot.logit_bars.getData()[0], np.arange(C))
     combo = comparing.filter_combo
