@@ -152,14 +152,21 @@ class Document:
             command.redo()
             self._after(command.change, command.rows, command.context)
 
-    def push(self, command: Command, evaluation: Evaluation | None = None) -> None:
-        """Apply ``command``; if the result does not evaluate, roll it back and raise."""
+    def push(
+        self,
+        command: Command,
+        evaluation: Evaluation | None = None,
+        evaluation_b: Evaluation | None = None,
+    ) -> None:
+        """Apply ``command``; if the result does not evaluate, roll it back and raise.
+        ``evaluation`` / ``evaluation_b``: A's / B's results after it, when already computed."""
         context = self.context_provider() if self.context_provider is not None else None
         command.redo()
         try:
             if evaluation is None:
                 evaluation = self._evaluate(command.change, command.rows)
-            evaluation_b = self._evaluate_b(command.change, command.rows)
+            if evaluation_b is None:
+                evaluation_b = self._evaluate_b(command.change, command.rows)
         except ValueError:
             command.undo()
             raise
@@ -549,14 +556,57 @@ class Document:
         self._replace(text, before, after, Change.INPUTS)
 
     def attach_model_b(
-        self, logits_b: Any, names: tuple[str, str] = ("A", "B"), *, text: str | None = None
+        self,
+        logits_b: Any,
+        names: tuple[str, str] = ("A", "B"),
+        *,
+        text: str | None = None,
+        evaluation_b: Evaluation | None = None,
     ) -> None:
-        """Compare with a second model's logits over the same samples and classes."""
+        """Compare with a second model's logits over the same samples and classes.
+
+        ``evaluation_b``, if given, is ``logits_b`` already evaluated (off the GUI thread, with
+        :func:`core.compare.evaluate_like`); it is used only if it still matches the document's
+        targets and options, else B is evaluated again here.
+        """
         array = table.check_model_b(logits_b, self.logits.shape)
         names = (str(names[0]) or "A", str(names[1]) or "B")
         before = self._state()
         after = replace(before, logits_b=array, model_names=names)
-        self._replace(text or f"Compare with {names[1]}", before, after, Change.LOGITS_B)
+        if evaluation_b is not None and not self._matches(evaluation_b):
+            evaluation_b = None
+        self._replace(
+            text or f"Compare with {names[1]}",
+            before,
+            after,
+            Change.LOGITS_B,
+            evaluation_b=evaluation_b,
+        )
+
+    def _matches(self, ev: Evaluation) -> bool:
+        """Whether ``ev`` was computed with this document's targets and options (index targets
+        only: probability targets are always evaluated again)."""
+        mine = self.evaluation
+        if (
+            ev.n_samples != mine.n_samples
+            or ev.n_classes != mine.n_classes
+            or ev.target_kind != "index"
+            or mine.target_kind != "index"
+            or ev.dtype != mine.dtype
+            or ev.device != mine.device
+        ):
+            return False
+        a, b = ev.options, mine.options
+        same_weight = (a.weight is None and b.weight is None) or (
+            a.weight is not None and b.weight is not None and np.array_equal(a.weight, b.weight)
+        )
+        return (
+            same_weight
+            and (a.temperature, a.ignore_index, a.reduction, a.label_smoothing)
+            == (b.temperature, b.ignore_index, b.reduction, b.label_smoothing)
+            and np.array_equal(ev.targets, mine.targets)
+            and np.array_equal(ev.valid, mine.valid)
+        )
 
     def detach_model_b(self) -> None:
         if self.logits_b is None:
@@ -656,12 +706,14 @@ class Document:
         after: TableState,
         change: Change,
         evaluation: Evaluation | None = None,
+        evaluation_b: Evaluation | None = None,
     ) -> None:
         """One undo step from ``before`` to ``after``: the old arrays are kept by reference,
         which costs nothing and restores them exactly whatever happened in between."""
         self.push(
             Command(text, lambda: self._set_state(after), lambda: self._set_state(before), change),
             evaluation=evaluation,
+            evaluation_b=evaluation_b,
         )
 
     def _ensure_writable(self, name: str) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "confidence_histogram",
     "confusion_matrix",
     "label_issue_ranking",
+    "loss_bin_edges",
     "loss_histogram",
     "most_confused_classes",
     "per_class",
@@ -458,7 +459,17 @@ def loss_histogram(
     beyond the ``overflow_quantile`` (3x), the axis stops there and the last bin takes the rest."""
     losses = np.asarray(losses, dtype=np.float64)
     shown = np.asarray(shown, dtype=bool) & np.isfinite(losses)
-    finite = losses[shown]
+    edges, overflow = loss_bin_edges(losses[shown], bins, overflow_quantile)
+    return _histogram(losses, np.asarray(correct, bool), shown, edges, overflow)
+
+
+def loss_bin_edges(
+    finite_losses: Any, bins: int = LOSS_BINS, overflow_quantile: float = 0.995
+) -> tuple[np.ndarray, float]:
+    """(bins + 1 edges, overflow) for a histogram of these finite losses: from min(0, lowest)
+    to the highest, or, when the highest is far beyond the ``overflow_quantile`` (3x), to that
+    quantile, which ``overflow`` then names (NaN otherwise)."""
+    finite = np.asarray(finite_losses, dtype=np.float64).ravel()
     lo = min(0.0, float(finite.min())) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 1.0
     overflow = math.nan
@@ -468,9 +479,7 @@ def loss_histogram(
             hi, overflow = q, q
     if hi <= lo:
         hi = lo + 1.0
-    return _histogram(
-        losses, np.asarray(correct, bool), shown, np.linspace(lo, hi, bins + 1), overflow
-    )
+    return np.linspace(lo, hi, bins + 1), overflow
 
 
 def confidence_histogram(

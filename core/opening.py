@@ -1,15 +1,18 @@
 """Opening a logits file for the window: read, check, evaluate — all of it off the GUI thread.
 
 :func:`prepare_file` is what the window's background job runs; the result carries the
-evaluation, so the document takes the table without computing it again.
+evaluation, so the document takes the table without computing it again. :func:`prepare_model_b`
+does the same for a second model to compare with the first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from core.compare import evaluate_like
 from core.constants import IGNORE_INDEX
 from core.document import Settings
 from core.evaluation import Evaluation, evaluate
@@ -74,3 +77,60 @@ def copy_on_write(logits: np.ndarray) -> np.ndarray:
     return np.memmap(
         logits.filename, dtype=logits.dtype, mode="c", offset=logits.offset, shape=logits.shape
     )
+
+
+@dataclass
+class PreparedModelB:
+    """A second model's logits read and evaluated with model A's targets and options."""
+
+    path: str
+    name: str
+    """The file's name without its extension: what the window calls model B."""
+    logits: np.ndarray
+    evaluation: Evaluation
+    notices: list[str]
+
+
+def prepare_model_b(
+    path: str, reference: Evaluation, labels: np.ndarray, has_labels: bool
+) -> PreparedModelB:
+    """Read ``path`` as model B over model A's samples: A's evaluation ``reference``, A's
+    ``labels`` and whether A has labels at all. The file's labels, if it has any, must be A's.
+
+    Raises ``DataError`` naming the file and the mismatch (samples, classes, labels); a file of
+    probabilities is taken as their log (softmax gives them back) and says so.
+    """
+    data = load_logits(path)
+    name = Path(path).stem or "B"
+    notices = list(data.notices)
+    if data.looks_like_probabilities:
+        data = data.as_log_probabilities()
+        notices.append("its rows are probabilities: their log is used as B's logits")
+    n, c = reference.n_samples, reference.n_classes
+    got_n, got_c = (int(v) for v in data.logits.shape)
+    if got_n != n:
+        raise DataError(f"{data.source}: model B has {got_n:,} samples, model A {n:,}")
+    if got_c != c:
+        raise DataError(f"{data.source}: model B has {got_c:,} classes, model A {c:,}")
+    if data.targets is not None:
+        theirs = np.asarray(data.targets, dtype=np.int64)
+        if not has_labels and (theirs != IGNORE_INDEX).any():
+            raise DataError(
+                f"{data.source}: it has labels and model A has none; open the labelled file "
+                "as model A, or give A the same labels first"
+            )
+        differ = np.flatnonzero(theirs != np.asarray(labels, dtype=np.int64))
+        if has_labels and differ.size:
+            i = int(differ[0])
+            raise DataError(
+                f"{data.source}: its labels differ from model A's at {differ.size:,} samples, "
+                f"first at sample {i} (label {theirs[i]} in the file, {int(labels[i])} in A)"
+            )
+    else:
+        notices.append("it has no labels: model A's are used")
+    logits = copy_on_write(data.logits)
+    try:
+        evaluation = evaluate_like(reference, logits)
+    except ValueError as exc:
+        raise DataError(f"{data.source}: {exc}") from exc
+    return PreparedModelB(str(path), name, logits, evaluation, notices)

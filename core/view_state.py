@@ -37,6 +37,9 @@ class TableColumn:
     """"number", "count" (whole numbers), "bool", "text", or "image" (a thumbnail column whose
     ``values`` are the sample indices; the picture comes from the document's inputs)."""
     editable: bool = False
+    result: bool = False
+    """A result (another model's prediction or loss, a statistic of the sample): on a narrow
+    table it moves before the class columns with the label and the loss, never scrolled away."""
 
 
 def column_sort_values(values: np.ndarray) -> np.ndarray:

@@ -57,6 +57,8 @@ class Actions(QObject):
         f.recent_menu = menu.addMenu("Open &recent")
         f.rebuild_recent_menu()
         menu.addSeparator()
+        self._compare_file_actions(menu)
+        menu.addSeparator()
         self._action(
             menu,
             "&Save workspace",
@@ -169,6 +171,8 @@ class Actions(QObject):
             group.addAction(action)
             sort_menu.addAction(action)
             self.sort_actions.append((action, sort))
+        self.compare_sorts = self._choices(sort_menu, group, c.compare.sorts_offered(), c.set_sort)
+        self.sort_actions += self.compare_sorts
         self.filter_actions: list[tuple[QAction, Filter]] = []
         show_menu = menu.addMenu("S&how")
         group = QActionGroup(self._w)
@@ -178,9 +182,49 @@ class Actions(QObject):
             group.addAction(action)
             show_menu.addAction(action)
             self.filter_actions.append((action, filt))
+        offered = [(filt.label, filt) for filt in c.compare.filters_offered()]
+        self.compare_filters = self._choices(show_menu, group, offered, c.set_filter)
+        self.filter_actions += self.compare_filters
+        c.compare.sigActiveChanged.connect(self._render_compare)
+        self._render_compare(c.compare.active)
         c.sigOrderChanged.connect(self._render_order)
         c.sigLayoutChanged.connect(self._render_order)
         self._render_order()
+
+    def _compare_file_actions(self, menu: QMenu) -> None:
+        """Comparing a second model: File › Compare with…, with itself temperature-scaled, stop."""
+        session = self._c.compare
+        self._action(
+            menu,
+            "Co&mpare with…",
+            self._files.compare_dialog,
+            "Ctrl+Shift+O",
+            tip="A second model's logits for the same samples, side by side with these",
+        )
+        self._action(
+            menu,
+            "Compare with &temperature-scaled",
+            session.compare_temperature,
+            tip="The model at T = 1 against itself at the fitted temperature",
+        )
+        self.stop_compare_action = self._action(menu, "Stop comparing", session.stop)
+
+    def _choices(self, menu: QMenu, group: QActionGroup, choices, choose) -> list:
+        """Checkable actions for compare mode's sorts or filters (shown while comparing)."""
+        menu.addSeparator()
+        out = []
+        for text, value in choices:
+            action = QAction(text, self._w, checkable=True)
+            action.triggered.connect(lambda _=False, v=value: choose(v))
+            group.addAction(action)
+            menu.addAction(action)
+            out.append((action, value))
+        return out
+
+    def _render_compare(self, active: bool) -> None:
+        self.stop_compare_action.setEnabled(active)
+        for action, _ in (*self.compare_sorts, *self.compare_filters):
+            action.setVisible(active)
 
     def _render_order(self) -> None:
         view = self._c.view

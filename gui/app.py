@@ -14,6 +14,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", nargs="?", help="a logits file to open (.npy .npz .pt .csv)")
     parser.add_argument(
+        "--compare",
+        metavar="FILE_B",
+        help="compare FILE with a second model's logits for the same samples (FILE_B's labels, "
+        "if it has any, must be FILE's)",
+    )
+    parser.add_argument(
         "--screenshot",
         metavar="FILE.png",
         help="render the main window off screen, save it and exit",
@@ -103,8 +109,28 @@ def _open_and_wait(window, path: str, wait: bool) -> bool:
     return outcome == [True]
 
 
+def _compare_and_wait(window, path: str) -> bool:
+    """Open ``path`` as model B and block until it is attached or refused."""
+    from PySide6.QtCore import QEventLoop
+
+    session = window.controller.compare
+    loop = QEventLoop()
+    outcome: list[bool] = []
+    session.sigCompared.connect(lambda _p: (outcome.append(True), loop.quit()))
+    session.sigCompareFailed.connect(
+        lambda m: (outcome.append(False), print(m, file=sys.stderr), loop.quit())
+    )
+    window.files.compare_file(path)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
+
+
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.compare and not args.file:
+        parser.error("--compare needs FILE, the first model's logits")
     width, height = _size(args.size)
     if args.screenshot:
         # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
@@ -168,7 +194,10 @@ def run(argv: list[str]) -> int:
     if args.presentation:
         controller.update_view(presentation=True)
     window.show()
-    if args.file and not _open_and_wait(window, args.file, wait=bool(args.screenshot)):
+    wait = bool(args.screenshot or args.compare)  # B is compared with the file once it is in
+    opened = not args.file or _open_and_wait(window, args.file, wait=wait)
+    if not opened or (args.compare and not _compare_and_wait(window, args.compare)):
+        _shut_down(app, window)
         return 1
     if args.screenshot:
         app.processEvents()

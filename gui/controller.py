@@ -38,6 +38,7 @@ from core.metrics import DatasetSummary, summarize
 from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
+from gui.compare_session import CompareSession
 from gui.derived import Derived
 from gui.lesson_session import LessonSession
 from gui.theme import THEMES, Theme
@@ -88,11 +89,14 @@ class Controller(Derived, QObject):
         self._quietly = False  # view changes the document handler announces itself
         self._curve_top: float | None = None
         self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
+        self._column_editors: list[Callable[[str, int, object], bool | None]] = []
         self._last_shape = self._shape()
         self.lessons = LessonSession(self)
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
         self.view.subscribe(self._on_view_changed)
+        self.compare = CompareSession(self)
+        """Comparing model A with a model B (gui.compare_session)."""
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -226,11 +230,27 @@ class Controller(Derived, QObject):
 
     # --- extra table columns ------------------------------------------------------------------
 
-    def add_column_provider(self, provider: Callable[[], list[TableColumn]]) -> None:
+    def add_column_provider(
+        self,
+        provider: Callable[[], list[TableColumn]],
+        editor: Callable[[str, int, object], bool | None] | None = None,
+    ) -> None:
         """Let a feature (training dynamics, a second model) add columns after the table's own;
-        ``provider`` is asked again after every document change and ``refresh_columns()``."""
+        ``provider`` is asked again after every document change and ``refresh_columns()``.
+        ``editor(key, sample, text)`` takes what is typed into its ``editable`` columns (and
+        returns None for a key that is not its own)."""
         self._column_providers.append(provider)
+        if editor is not None:
+            self._column_editors.append(editor)
         self.refresh_columns()
+
+    def edit_column(self, key: str, sample: int, text: object) -> bool:
+        """A value typed into an editable extra column, handed to its provider's editor."""
+        for editor in self._column_editors:
+            done = editor(key, sample, text)
+            if done is not None:
+                return bool(done)
+        return False
 
     def refresh_columns(self) -> None:
         """A provider's columns changed: re-read them, re-order rows, reset the table."""
@@ -574,9 +594,12 @@ class Controller(Derived, QObject):
         soft_targets: Any = None,
         evaluation: Evaluation | None = None,
         inputs: SampleInputs | None = None,
+        has_labels: bool = True,
+        logits_b: Any = None,
+        model_names: tuple[str, str] = ("A", "B"),
     ) -> bool:
         """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
-        come with it (none when it has none)."""
+        come with it (none when it has none), and a second model's logits when given."""
         ok = self._guard(
             self.document.replace_all,
             logits,
@@ -587,6 +610,9 @@ class Controller(Derived, QObject):
             text=text,
             evaluation=evaluation,
             inputs=inputs if inputs is not None else NO_INPUTS,
+            has_labels=has_labels,
+            logits_b=logits_b,
+            model_names=model_names,
         )
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)

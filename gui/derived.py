@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from core.document import Document
     from core.evaluation import Evaluation
     from core.view_state import ViewState
+    from gui.compare_session import CompareSession
 
 
 class Derived:
@@ -39,6 +40,7 @@ class Derived:
 
     document: Document
     view: ViewState
+    compare: CompareSession
     _cache: dict[str, Any]
     _row_cache: dict[int, np.ndarray]
     _curve_top: float | None
@@ -163,4 +165,6 @@ class Derived:
             parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
         if ev.device_fallback:
             parts.append(f"⚠ {ev.device_fallback}")
+        if self.compare.active:
+            parts[:2] = self.compare.status_parts()  # A's and B's
         return "   ·   ".join(parts)

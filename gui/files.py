@@ -54,12 +54,16 @@ class Files(QObject):
         self._window = window
         self._autosave = autosave
         self.workspace_path: Path | None = None
+        self.file_name = ""
+        """The logits file the window shows (its name is model A's when comparing)."""
         self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
         self._ask_probabilities = True
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.write_autosave)
         controller.sigHistoryChanged.connect(self._on_history_changed)
+        controller.compare.sigCompared.connect(lambda _path: self._close_progress())
+        controller.compare.sigCompareFailed.connect(self._compare_failed)
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -104,6 +108,7 @@ class Files(QObject):
 
     def cancel_load(self) -> None:
         self._c.jobs.cancel("load")
+        self._c.compare.cancel()
         self._close_progress()
         self._message("Opening cancelled; nothing changed")
 
@@ -140,6 +145,7 @@ class Files(QObject):
             return
         self.remember_recent(prepared.path)
         self.workspace_path = None
+        self.file_name = name
         self.sigTitleChanged.emit(name)
         n, c = data.logits.shape
         notes = "; ".join(prepared.notices)
@@ -158,6 +164,27 @@ class Files(QObject):
         self.sigLoadFailed.emit(message)
         if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
             QMessageBox.warning(self._window, "Could not open the file", message)
+
+    # --- comparing ------------------------------------------------------------------------------
+
+    def compare_file(self, path: str | Path) -> None:
+        """Open ``path`` as model B, off the GUI thread (``controller.compare``); a file that
+        does not match the table says why and changes nothing."""
+        name_a = Path(self.file_name).stem if self.file_name else "A"
+        self._c.compare.open_file(path, name_a)
+        self._show_progress(Path(path).name)
+
+    def _compare_failed(self, message: str) -> None:
+        self._close_progress()
+        if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
+            QMessageBox.warning(self._window, "Could not compare", message)
+
+    def compare_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._window, "Compare with a second model's logits", "", OPEN_FILTER
+        )
+        if path:
+            self.compare_file(path)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)
@@ -218,6 +245,9 @@ class Files(QObject):
             soft_targets=ws.soft_targets,
             text=f"Open {Path(path).name}",
             inputs=ws.inputs,
+            has_labels=ws.has_labels,
+            logits_b=ws.logits_b,
+            model_names=ws.model_names,
         ):
             return False
         view = view_from_json(ws.view)

@@ -30,6 +30,7 @@ from superqt.utils import signals_blocked
 from core.view_state import ALL, SIDE_TABS, SORT_CHOICES, VIEW_TABS, Filter
 from gui.actions import Actions
 from gui.caption import CaptionBand
+from gui.compare_window import CompareUi
 from gui.controller import Change, Controller
 from gui.controls import ControlsPanel
 from gui.dataset import DatasetPanel
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.stage = Stage(self)
         self.actions = Actions(self)
+        self.compare_ui = CompareUi(self)
         self.statusBar().addPermanentWidget(self.summary)
         self._connect()
         self.resize(1280, 800)
@@ -244,6 +246,8 @@ class MainWindow(QMainWindow):
         self.files.sigTitleChanged.connect(
             lambda name: self.setWindowTitle(f"{name}[*] — Softmax Lab")
         )
+        c.compare.sigActiveChanged.connect(lambda _on: self._rebuild_filter_combo())
+        c.compare.sigGradientModelChanged.connect(lambda _model: self._refresh_selection())
 
         for plot in (self.loss_plot, self.heatmap, self.curve_plot):
             plot.sigSampleClicked.connect(c.select)
@@ -289,9 +293,11 @@ class MainWindow(QMainWindow):
 
     def _refresh_selection(self) -> None:
         c = self.controller
-        view = c.sample_view()
-        self.sample_plot.set_sample(view, c.class_names)
-        self.gradient_plot.set_gradient(view, c.class_names)
+        view = c.compare.decorate(c.sample_view())  # both models' numbers when comparing
+        self.sample_plot.set_sample(view, c.class_names, c.compare.sample_view_b(), c.compare.names)
+        self.gradient_plot.set_gradient(
+            c.compare.gradient_view(view), c.class_names, self.compare_ui.gradient_label()
+        )
         self.loss_plot.set_selected(c.selected)
         self.heatmap.set_selected(c.selected)
         curve = c.loss_curve()
@@ -317,7 +323,7 @@ class MainWindow(QMainWindow):
 
     def _relabel(self) -> None:
         c = self.controller
-        heading = c.sample_view().heading
+        heading = c.compare.decorate(c.sample_view()).heading
         self.sample_plot.set_names(c.class_names, heading)
         self.gradient_plot.set_names(c.class_names)
         self.heatmap.set_names(c.class_names)
@@ -351,12 +357,19 @@ class MainWindow(QMainWindow):
         names = self.controller.class_names
         with signals_blocked(combo):
             combo.clear()
-            for filt in (ALL, Filter("wrong"), Filter("non-finite")):
+            for filt in (
+                ALL,
+                Filter("wrong"),
+                Filter("non-finite"),
+                *self.controller.compare.filters(),
+            ):
                 combo.addItem(filt.describe(names), filt)
             for kind in ("class", "predicted"):
                 for i in range(min(len(names), FILTER_CLASSES)):
                     filt = Filter(kind, i)
                     combo.addItem(filt.describe(names), filt)
+        with signals_blocked(self.sort_combo):
+            self.sort_combo.clear()  # refilled by _render_order, with compare mode's sorts
         self._render_order()
 
     def _render_order(self) -> None:
@@ -376,7 +389,7 @@ class MainWindow(QMainWindow):
         ):
             with signals_blocked(combo):
                 if combo is self.sort_combo and combo.count() == 0:
-                    for text, sort in SORT_CHOICES:
+                    for text, sort in (*SORT_CHOICES, *c.compare.sorts()):
                         combo.addItem(text, sort)
                 index = next((i for i in range(combo.count()) if combo.itemData(i) == value), -1)
                 if index < 0:  # a header-click sort or a drill-down filter: say so in the box

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from core import formatting as fmt
@@ -127,6 +127,36 @@ def no_si_prefix(axis: pg.AxisItem) -> None:
     axis.enableAutoSIPrefix(False)
 
 
+class WrappingLabel(pg.LabelItem):
+    """A heading that wraps onto more lines when its widget is narrower than its text, instead
+    of demanding the text's width (a LabelItem's way) and pushing the plots out of the widget."""
+
+    def __init__(self, text: str = "", **kwargs: object) -> None:
+        super().__init__(text, **kwargs)
+        option = QTextOption(Qt.AlignmentFlag.AlignCenter)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def setText(self, text: str, **args: object) -> None:
+        super().setText(text, **args)
+        self._wrap(self.width())
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self.minimumHeight())
+
+    def resizeEvent(self, ev) -> None:
+        self._wrap(self.width() if ev is None else ev.newSize().width())
+        super().resizeEvent(ev)
+
+    def _wrap(self, width: float) -> None:
+        self.item.setTextWidth(-1)
+        if 0 < width < self.item.boundingRect().width():
+            self.item.setTextWidth(width)
+            self.updateMin()
+
+
 def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
     """Set a plot's title (re-laid out only when it changes: that costs more than the rest of a
     small plot's update)."""
@@ -153,6 +183,7 @@ def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
 
         label.updateMin = update_min
         plot.geometryChanged.connect(lambda: _fit_title(plot))
+        label.geometryChanged.connect(lambda: _fit_title(plot))
     label.setToolTip(title)
     _fit_title(plot)
 
@@ -165,10 +196,17 @@ def _fit_title(plot: pg.PlotItem) -> None:
     title, color, size = key
     font = QFont()
     font.setPointSizeF(size)
-    width = plot.geometry().width() - 8
-    text = QFontMetricsF(font).elidedText(title, Qt.TextElideMode.ElideRight, max(width, 24))
-    if text != plot.titleLabel.text:
-        plot.titleLabel.setText(text, color=color, size=f"{size}pt")
+    # The title sits over the view box's column (not over the axes): that is its room.
+    label_width = plot.titleLabel.geometry().width()
+    room = (label_width if label_width > 0 else plot.geometry().width()) - 6
+    width = room
+    for _ in range(4):  # the label's own font may measure a little wider than this one
+        text = QFontMetricsF(font).elidedText(title, Qt.TextElideMode.ElideRight, max(width, 24))
+        if text != plot.titleLabel.text:
+            plot.titleLabel.setText(text, color=color, size=f"{size}pt")
+        if plot.titleLabel.item.boundingRect().width() <= room or width <= 24:
+            break
+        width -= 12
 
 
 def title_of(plot: pg.PlotItem) -> str:
@@ -460,6 +498,20 @@ class MarkPool:
             else:
                 item.hide()
 
+    def _restack(self, item: pg.TextItem, rect: QRectF, taken: list[QRectF]) -> QRectF:
+        """Move a role label just above or below the labels it collides with, where it stays in
+        the view and clear of the rest; where there is no such place it stays as it was."""
+        view = self._vb.sceneBoundingRect()
+        pixel_h = self._vb.viewPixelSize()[1] or 0.0
+        for other in taken:
+            for dy in (other.top() - rect.bottom() - 2, other.bottom() - rect.top() + 2):
+                moved = rect.translated(0, dy)
+                if view.contains(moved) and not _clashes(moved, taken):
+                    pos = item.pos()
+                    item.setPos(pos.x(), pos.y() - dy * pixel_h)  # scene y grows downwards
+                    return moved
+        return rect
+
     def texts(self) -> list[str]:
         return [item.toPlainText() for item in self.items if item.isVisible()]
 
@@ -518,13 +570,28 @@ class BarLabels:
             item.show()
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
-            clash = any((rect & o).width() > 1 and (rect & o).height() > 1 for o in taken)
-            if clash and self._entries[i][3] is None:
-                item.hide()
-            else:
-                taken.append(rect)
+            if _clashes(rect, taken):
+                if self._entries[i][3] is None:
+                    item.hide()  # a value: the hover tells it
+                    continue
+                rect = self._restack(item, rect, taken)  # a role: above or below the other
+            taken.append(rect)
         for item in self.items[n:]:
             item.hide()
+
+    def _restack(self, item: pg.TextItem, rect: QRectF, taken: list[QRectF]) -> QRectF:
+        """Move a role label just above or below the labels it collides with, where it stays in
+        the view and clear of the rest; where there is no such place it stays as it was."""
+        view = self._vb.sceneBoundingRect()
+        pixel_h = self._vb.viewPixelSize()[1] or 0.0
+        for other in taken:
+            for dy in (other.top() - rect.bottom() - 2, other.bottom() - rect.top() + 2):
+                moved = rect.translated(0, dy)
+                if view.contains(moved) and not _clashes(moved, taken):
+                    pos = item.pos()
+                    item.setPos(pos.x(), pos.y() - dy * pixel_h)  # scene y grows downwards
+                    return moved
+        return rect
 
     def texts(self) -> list[str]:
         return [item.toPlainText() for item in self.items if item.isVisible()]
@@ -539,6 +606,10 @@ class BarLabels:
         for i, item in enumerate(self.items):
             color = self._entries[i][3] if i < len(self._entries) else None
             style_text(item, theme, 11, color or theme.foreground)
+
+
+def _clashes(rect: QRectF, taken: list[QRectF]) -> bool:
+    return any((rect & o).width() > 1 and (rect & o).height() > 1 for o in taken)
 
 
 def bar_label_entries(

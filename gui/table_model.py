@@ -161,13 +161,15 @@ class LogitsTableModel(QAbstractTableModel):
                 return column.header
             return column.tooltip or None if role == Qt.ItemDataRole.ToolTipRole else None
         if role == Qt.ItemDataRole.DisplayRole:
+            # Comparing two models: A's columns say so on a second line, as B's do.
+            tag = "\nA" if self._c.compare.active else ""
             if kind is Column.CLASS:
-                return names[cls]
+                return names[cls] + tag
             if kind is Column.SOFT:
                 return f"q({names[cls]})"
             if kind is Column.LABEL:
                 return "label"
-            return RESULT_HEADERS[kind]
+            return RESULT_HEADERS[kind] + tag
         if role == Qt.ItemDataRole.ToolTipRole:
             return {
                 Column.CLASS: f"logit z of class {names[cls]!r} (double-click the header to "
@@ -185,11 +187,13 @@ class LogitsTableModel(QAbstractTableModel):
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if not index.isValid():
             return base
-        kind, _ = self.column_kind(index.column())
+        kind, cls = self.column_kind(index.column())
         editable = (kind is Column.CLASS and not self.show_probabilities) or kind in (
             Column.LABEL,
             Column.SOFT,
         )
+        if kind is Column.EXTRA:
+            editable = self._c.table_columns()[cls].editable
         return base | Qt.ItemFlag.ItemIsEditable if editable else base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -295,6 +299,8 @@ class LogitsTableModel(QAbstractTableModel):
             if column.kind == "image":
                 return None
             return fmt.number(float(value))
+        if role == Qt.ItemDataRole.EditRole and column.editable:
+            return fmt.exact(float(value)) if column.kind == "number" else str(value)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.kind == "text":
                 return str(value)
@@ -319,6 +325,8 @@ class LogitsTableModel(QAbstractTableModel):
             return self._c.edit_target(row, cls, value)
         if kind is Column.LABEL:
             return self._c.edit_label(row, value)
+        if kind is Column.EXTRA and self._c.table_columns()[cls].editable:
+            return self._c.edit_column(self._c.table_columns()[cls].key, row, value)
         return False
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -239,8 +239,8 @@ class LogitsTableView(QTableView):
         model = self.table_model()
         header = self.horizontalHeader()
         n = model.columnCount()
-        key = [model.column_kind(c)[0] for c in range(n)]
-        front = [c for c in range(n) if key[c] in (Column.LABEL, *RESULT_COLUMNS)]
+        extras = self._c.table_columns()
+        front = [c for c in range(n) if self._is_result(model.column_kind(c), extras)]
         width = sum(self.columnWidth(c) for c in range(n))
         narrow = width > self.viewport().width() and len(front) < n
         order = front + [c for c in range(n) if c not in front] if narrow else list(range(n))
@@ -252,6 +252,14 @@ class LogitsTableView(QTableView):
                 moved = True
         if moved:
             self.horizontalScrollBar().setValue(0)  # the label and results, first, in view
+
+    @staticmethod
+    def _is_result(kind: tuple[Column, int], extras) -> bool:
+        """The label, the results and the extra columns that are results (``TableColumn.result``:
+        another model's loss, a sample's statistic) — what a row says about its sample."""
+        if kind[0] is Column.EXTRA:
+            return 0 <= kind[1] < len(extras) and extras[kind[1]].result
+        return kind[0] in (Column.LABEL, *RESULT_COLUMNS)
 
     def results_visible(self) -> bool:
         """Whether the label and result columns are all in view without scrolling."""

@@ -26,6 +26,7 @@ class Theme:
     reduced_line: str
     heatmap: str  # a pyqtgraph colormap name
     scale: float = 1.0  # presentation scale for fonts, line widths and markers
+    model_b: str = "#CC79A7"  # a second model's bars and curves, when two are compared
 
     def px(self, size: float) -> int:
         """A size in pixels at this theme's scale."""

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from gui.dataset.agreement import ComparisonView
 from gui.dataset.confusion import ConfusionView
 from gui.dataset.histograms import HistogramView
 from gui.dataset.reliability import ReliabilityView
@@ -16,6 +17,7 @@ from gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
     from core.calibration import TemperatureFit
+    from core.compare import ComparisonDataset
     from core.metrics import DatasetSummary
 
 
@@ -25,6 +27,8 @@ class DatasetPanel(QWidget):
     sigConfusionCellClicked = Signal(int, int)  # true class, predicted class
     sigSampleActivated = Signal(int)
     sigFitTemperatureRequested = Signal()
+    sigCompareCellClicked = Signal(bool, bool)  # A right, B right (comparing two models)
+    sigCompareTemperatureRequested = Signal()
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +42,7 @@ class DatasetPanel(QWidget):
         self.metrics_view = MetricsView()
         self.label_issues_view = LabelIssuesView()
         self.temperature_view = TemperatureView()
+        self.comparison_view = ComparisonView(theme)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, name in (
@@ -47,8 +52,10 @@ class DatasetPanel(QWidget):
             (self.metrics_view, "Metrics"),
             (self.label_issues_view, "Label issues"),
             (self.temperature_view, "Temperature"),
+            (self.comparison_view, "A vs B"),
         ):
             self.tabs.addTab(widget, name)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.comparison_view), False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -69,6 +76,8 @@ class DatasetPanel(QWidget):
         self.confusion_view.sigCellClicked.connect(self.sigConfusionCellClicked)
         self.label_issues_view.sigSampleActivated.connect(self.sigSampleActivated)
         self.temperature_view.sigFitRequested.connect(self.sigFitTemperatureRequested)
+        self.temperature_view.sigCompareRequested.connect(self.sigCompareTemperatureRequested)
+        self.comparison_view.sigCellClicked.connect(self.sigCompareCellClicked)
         self.set_theme(theme)
 
     def set_summary(
@@ -88,6 +97,18 @@ class DatasetPanel(QWidget):
         self.label_issues_view.set_issues(s.label_issues, names, s.label_issue_method)
         self.temperature_view.set_ready(fit_ready)
 
+    def set_comparison(
+        self, data: ComparisonDataset | None, names: tuple[str, str], class_names: list[str]
+    ) -> None:
+        """Model A against model B (``core.compare.compare_dataset``) on the "A vs B" page,
+        which shows only while two models are compared (None: not comparing)."""
+        index = self.tabs.indexOf(self.comparison_view)
+        was = self.tabs.isTabVisible(index)
+        self.tabs.setTabVisible(index, data is not None)
+        if data is not None and not was:
+            self.tabs.setCurrentIndex(index)  # a comparison just began: show it
+        self.comparison_view.set_data(data, names, class_names)
+
     def show_temperature_fit(self, fit: TemperatureFit) -> None:
         self.temperature_view.show_fit(fit)
 
@@ -100,7 +121,12 @@ class DatasetPanel(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every view in place (colours, fonts, scale); nothing is recomputed."""
         self._theme = theme
-        for view in (self.histograms, self.confusion_view, self.reliability_view):
+        for view in (
+            self.histograms,
+            self.confusion_view,
+            self.reliability_view,
+            self.comparison_view,
+        ):
             view.set_theme(theme)
         font = QFont(self.font())
         font.setPointSizeF(10 * theme.scale)

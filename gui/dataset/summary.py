@@ -198,6 +198,7 @@ class TemperatureView(QWidget):
     """A button that asks for a temperature fit, and the fit's numbers before and after."""
 
     sigFitRequested = Signal()
+    sigCompareRequested = Signal()  # compare the model at T = 1 with itself at the fitted T
 
     ROWS = ("temperature T", "mean NLL", "ECE")
 
@@ -212,6 +213,13 @@ class TemperatureView(QWidget):
         self.fit_button = QPushButton("Fit temperature")
         self.fit_button.setEnabled(False)
         self.fit_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.compare_button = QPushButton("Compare T = 1 with the fitted T")
+        self.compare_button.setToolTip(
+            "Model A: the logits at T = 1; model B: the same logits at the fitted T — "
+            "the calibration before and after, sample by sample"
+        )
+        self.compare_button.setEnabled(False)
+        self.compare_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.status = QLabel("Load or evaluate a dataset, then fit.")
         self.status.setWordWrap(True)
         grid = QGridLayout()
@@ -235,11 +243,17 @@ class TemperatureView(QWidget):
         layout.addWidget(self.fit_button)
         layout.addLayout(grid)
         layout.addWidget(self.status)
+        layout.addWidget(self.compare_button)
         layout.addStretch(1)
         self.fit_button.clicked.connect(self.sigFitRequested)
+        self.compare_button.clicked.connect(self.sigCompareRequested)
 
     def set_ready(self, ready: bool) -> None:
         self.fit_button.setEnabled(ready)
+
+    def set_compare_ready(self, ready: bool) -> None:
+        """A fit of the current logits is known: it can be compared with T = 1."""
+        self.compare_button.setEnabled(ready)
 
     def set_running(self, running: bool) -> None:
         """While the window fits (off the GUI thread) the button is disabled."""

@@ -33,6 +33,7 @@ class GradientPlot(pg.PlotWidget):
         self._ranged = False
         self._frozen = False
         self._sample = -1
+        self._model = ""
         self._title = "Gradient ∂loss/∂z"
         plot = self.getPlotItem()
         plot.hideButtons()
@@ -53,8 +54,9 @@ class GradientPlot(pg.PlotWidget):
         self._vb.sigResized.connect(self._place_labels)
         self.set_theme(theme)
 
-    def set_gradient(self, view: SampleView, class_names: list[str]) -> None:
-        """Show the gradient of ``view`` (``core.display.SampleView``)."""
+    def set_gradient(self, view: SampleView, class_names: list[str], model: str = "") -> None:
+        """Show the gradient of ``view`` (``core.display.SampleView``); ``model`` names whose
+        it is when two models are compared ("B (mlp)"), "" otherwise."""
         gradient = view.gradient
         n = gradient.size
         if len(class_names) != n:
@@ -63,6 +65,7 @@ class GradientPlot(pg.PlotWidget):
         self._names = list(class_names)
         self._true = view.true_class
         self._sample = view.index
+        self._model = model
         self._shown = shown_classes(np.abs(np.where(np.isnan(gradient), 0.0, gradient)))
         x = np.arange(self._shown.size, dtype=np.float64)
         values = gradient[self._shown]
@@ -141,7 +144,8 @@ class GradientPlot(pg.PlotWidget):
 
     def _update_title(self) -> None:
         n = self._gradient.size
-        title = f"Gradient ∂loss/∂z · sample {self._sample}"
+        of = f" of {self._model}" if self._model else ""
+        title = f"Gradient ∂loss/∂z{of} · sample {self._sample}"
         if self._shown.size < n:
             title += f" · top {self._shown.size} of {n:,} by |g|"
         if self._true is not None and self._true not in self._shown:

@@ -1,11 +1,14 @@
 """The selected sample: its raw logits (left) and softmax probabilities (right), named above.
 
 Dragging a logit bar vertically edits that logit live (``sigLogitDragged``); ``sigDragFinished``
-follows on release.
+follows on release. Comparing two models (``set_sample(view, names, other=view_b)``), each class
+gets two bars side by side: model A's solid on the left, model B's hatched in another colour on
+the right; dragging one of B's bars sends ``sigLogitBDragged``.
 """
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -17,13 +20,15 @@ from PySide6.QtWidgets import QWidget
 from core import formatting as fmt
 from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
 from gui import plotkit as kit
+from gui.plots.sample_b import BAR_B, OFFSET, ModelB
 from gui.theme import LIGHT, Theme
 
 
-class SamplePlot(pg.GraphicsLayoutWidget):
+class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     """Logits and probabilities of one sample, with its true and predicted class marked."""
 
     sigLogitDragged = Signal(int, float)  # real class index, new raw logit (y under the mouse)
+    sigLogitBDragged = Signal(int, float)  # the same for model B's bar (comparing two models)
     sigDragFinished = Signal(int)  # real class index
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
@@ -39,12 +44,14 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._heights = np.zeros(0)
         self._clamped = np.zeros(0, dtype=bool)
         self._drag_slot: int | None = None
+        self._drag_b = False  # the bar being dragged is model B's
         self._last_dragged: float | None = None
         self._ranged = False
         self._holding = False
         self._heading = "Selected sample"
 
-        self.heading = self.addLabel(self._heading, row=0, col=0, colspan=2)
+        self.heading = kit.WrappingLabel(self._heading, justify="center")
+        self.addItem(self.heading, row=0, col=0, colspan=2)
         self._logit_vb = kit.InteractiveViewBox()
         self._logit_axis = kit.CategoryAxis("bottom")
         self.logit_plot: pg.PlotItem = self.addPlot(
@@ -66,6 +73,7 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self.probability_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.logit_plot.addItem(self.logit_bars)
         self.probability_plot.addItem(self.probability_bars)
+        self._init_model_b()  # model B's bars, empty unless two models are compared
         self._logit_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
         self.logit_marks = kit.MarkPool(self.logit_plot, MAX_BARS)
@@ -87,21 +95,35 @@ class SamplePlot(pg.GraphicsLayoutWidget):
 
     # ---- data ------------------------------------------------------------------------------
 
-    def set_sample(self, view: SampleView, class_names: list[str]) -> None:
-        """Show one sample (see ``core.display.SampleView``) with the current class names."""
+    def set_sample(
+        self,
+        view: SampleView,
+        class_names: list[str],
+        other: SampleView | None = None,
+        names: tuple[str, str] = ("A", "B"),
+    ) -> None:
+        """Show one sample (see ``core.display.SampleView``) with the current class names;
+        ``other`` is model B's view of the same sample when two models are compared (``names``:
+        what the legend calls them), None otherwise."""
         n = view.logits.size
         if len(class_names) != n:
             raise ValueError(f"{len(class_names)} class names for {n} logits")
+        if other is not None and other.logits.size != n:
+            raise ValueError(f"model B has {other.logits.size} logits, model A {n}")
         self._logits = view.logits
         self._probabilities = view.probabilities
         self._names = list(class_names)
         self._true = view.true_class
         self._predicted = view.predicted
         self._heading = view.heading
+        self._model_names = (str(names[0]), str(names[1]))
+        self._logits_b = None if other is None else other.logits
+        self._probabilities_b = np.zeros(0) if other is None else other.probabilities
+        self._predicted_b = None if other is None else other.predicted
         # Mid-drag the shown classes stay put: re-ranking would move the bar out from under the
         # mouse. The ranking is refreshed when the drag ends.
         if self._drag_slot is None or self._shown.size == 0 or self._shown.max() >= n:
-            self._shown = shown_classes(self._probabilities)
+            self._shown = shown_classes(self._ranking())
         self._redraw()
         if self._drag_slot is None:
             self._fit_logit_range(force=not self._ranged)
@@ -128,12 +150,17 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         if slot is None:
             return None
         cls = int(self._shown[slot])
-        lines = [
-            f"{self._names[cls]}  (class {cls})",
-            f"logit = {fmt.precise(self._logits[cls])}",
-            f"p = {fmt.precise(self._probabilities[cls])}",
-        ]
-        roles = [r for r, c in (("true", self._true), ("predicted", self._predicted)) if c == cls]
+        if self._logits_b is not None:
+            lines, roles = self._hover_b(cls)
+        else:
+            lines = [
+                f"{self._names[cls]}  (class {cls})",
+                f"logit = {fmt.precise(self._logits[cls])}",
+                f"p = {fmt.precise(self._probabilities[cls])}",
+            ]
+            roles = [
+                r for r, c in (("true", self._true), ("predicted", self._predicted)) if c == cls
+            ]
         if roles:
             lines.append(" · ".join(roles))
         return "\n".join(lines)
@@ -146,17 +173,32 @@ class SamplePlot(pg.GraphicsLayoutWidget):
 
     def _redraw(self) -> None:
         shown = self._shown
-        x = np.arange(shown.size, dtype=np.float64)
+        slots = np.arange(shown.size, dtype=np.float64)
+        comparing = self._logits_b is not None
+        # Comparing, A's bar sits left of the class's slot and B's right of it.
+        x = slots - OFFSET if comparing else slots
+        width = BAR_B if comparing else 0.8
         logits = self._logits[shown]
-        self._heights, self._clamped = drawable_heights(logits)
+        if comparing:
+            assert self._logits_b is not None
+            # One clamping scale for both models, so their off-scale bars line up.
+            both, bad = drawable_heights(np.concatenate([logits, self._logits_b[shown]]))
+            self._heights, self._heights_b = both[: shown.size], both[shown.size :]
+            self._clamped, self._clamped_b = bad[: shown.size], bad[shown.size :]
+        else:
+            self._heights, self._clamped = drawable_heights(logits)
+            self._heights_b, self._clamped_b = np.zeros(0), np.zeros(0, dtype=bool)
         probabilities = self._probabilities[shown]
         prob_bad = ~np.isfinite(probabilities)
         prob_heights = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
-        kit.set_bars(self.logit_bars, pens, brushes, x=x, height=self._heights, width=0.8)
-        kit.set_bars(self.probability_bars, prob_pens, prob_brushes, x=x, height=prob_heights)
+        kit.set_bars(self.logit_bars, pens, brushes, x=x, height=self._heights, width=width)
+        kit.set_bars(
+            self.probability_bars, prob_pens, prob_brushes, x=x, height=prob_heights, width=width
+        )
         self.logit_marks.show(kit.bar_marks(x, self._heights, logits, self._clamped))
         self.probability_marks.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
+        self._redraw_b(slots + OFFSET)
         self._update_axes()
         self._logit_vb.setXRange(-0.6, shown.size - 0.4, padding=0)
         self._update_titles()
@@ -199,25 +241,47 @@ class SamplePlot(pg.GraphicsLayoutWidget):
             suffix += f" · true #{self._true} not shown"
         kit.set_title(self.logit_plot, self._theme, f"Logits z{suffix}")
         prob_title = "Probabilities p = softmax(z / T)"
-        shown_p = self._probabilities[self._shown]
+        shown_p = self._ranking()[self._shown]
         shown_p = shown_p[np.isfinite(shown_p)]
         if shown_p.size and shown_p.max() < 0.02:
             # On a fixed [0, 1] axis such bars are invisible; say why the plot looks empty.
             prob_title += f" · max p = {fmt.short(shown_p.max())}"
         kit.set_title(self.probability_plot, self._theme, prob_title)
+        # A second line (comparing: each model's prediction and loss) is a line break.
         self.heading.setText(
-            self._heading, color=self._theme.foreground, size=f"{self._theme.px(11)}pt", bold=True
+            self.swatches(html.escape(self._heading).replace("\n", "<br>")),
+            color=self._theme.foreground,
+            size=f"{self._theme.px(11)}pt",
+            bold=True,
         )
 
     def _place_end_labels(self) -> None:
         t = self._theme
+        x = np.arange(self._shown.size, dtype=np.float64)
+        if self.comparing:
+            # Two models: only the roles ("true", "pred A", "pred B", merged where they name the
+            # same class), over the bars they name; the values are one hover away.
+            slots = {int(c): i for i, c in enumerate(self._shown)}
+            logit_entries, prob_entries = [], []
+            for role in ("true", "pred", "pred_b"):
+                spec = self._end_label(role)
+                slot = slots.get(spec[1]) if spec is not None else None
+                if spec is None or slot is None:
+                    continue
+                text, _cls, offsets = spec
+                at = slot + float(np.mean(offsets))
+                colour = t.true_class if role == "true" else t.predicted
+                logit_entries.append((at, self._label_y("logit", slot, offsets), text, colour))
+                prob_entries.append((at, self._label_y("prob", slot, offsets), text, colour))
+            self.logit_labels.set(logit_entries)
+            self.probability_labels.set(prob_entries)
+            return
         same = self._true is not None and self._true == self._predicted
         roles: dict[int, tuple[str, str]] = {}
         if self._predicted is not None and not same:
             roles[self._predicted] = ("pred", t.predicted)
         if self._true is not None:
             roles[self._true] = ("true = pred" if same else "true", t.true_class)
-        x = np.arange(self._shown.size, dtype=np.float64)
         probabilities = self._probabilities[self._shown]
         prob_bad = ~np.isfinite(probabilities)
         prob_ends = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
@@ -233,8 +297,9 @@ class SamplePlot(pg.GraphicsLayoutWidget):
     def _fit_logit_range(self, *, force: bool) -> None:
         if self._heights.size == 0:
             return
-        lo = min(0.0, float(self._heights.min()))
-        hi = max(0.0, float(self._heights.max()))
+        heights = np.concatenate([self._heights, self._heights_b])
+        lo = min(0.0, float(heights.min()))
+        hi = max(0.0, float(heights.max()))
         # Room beyond the longest bars for their value labels.
         share = min(0.4, (self.logit_labels.height_px() + 6) / max(1.0, self._logit_vb.height()))
         span = (hi - lo) or 1.0
@@ -255,11 +320,14 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         slot = self._slot_at(pos.x())
         if slot is None:
             return False
-        height = float(self._heights[slot])
+        # Comparing, the right half of a class's slot is model B's bar.
+        b = self._logits_b is not None and pos.x() > slot
+        height = float((self._heights_b if b else self._heights)[slot])
         tolerance = self._theme.px(10) * (self._logit_vb.viewPixelSize()[1] or 0.0)
         if not min(0.0, height) - tolerance <= pos.y() <= max(0.0, height) + tolerance:
             return False
         self._drag_slot = slot
+        self._drag_b = b
         self._last_dragged = None
         return True
 
@@ -272,10 +340,14 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._last_dragged = value
         cls = int(self._shown[self._drag_slot])
         # Preview: the bar follows the mouse even before the owner publishes recomputed data.
-        self._heights[self._drag_slot] = value
-        self.logit_bars.setOpts(height=self._heights)
+        if self._drag_b:
+            self._heights_b[self._drag_slot] = value
+            self.logit_bars_b.setOpts(height=self._heights_b)
+        else:
+            self._heights[self._drag_slot] = value
+            self.logit_bars.setOpts(height=self._heights)
         self._place_end_labels()
-        self.sigLogitDragged.emit(cls, value)
+        (self.sigLogitBDragged if self._drag_b else self.sigLogitDragged).emit(cls, value)
 
     def _on_drag_finish(self, pos: QPointF) -> None:
         if self._drag_slot is None:
@@ -283,7 +355,8 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         self._on_drag_move(pos)
         cls = int(self._shown[self._drag_slot])
         self._drag_slot = None
-        self._shown = shown_classes(self._probabilities)
+        self._drag_b = False
+        self._shown = shown_classes(self._ranking())
         self._redraw()
         self._fit_logit_range(force=True)
         self.sigDragFinished.emit(cls)
@@ -310,4 +383,5 @@ class SamplePlot(pg.GraphicsLayoutWidget):
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
         kit.set_bars(self.logit_bars, pens, brushes)
         kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
+        self._restyle_b(theme)
         self._update_titles()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core import evaluate
 from core.calibration import fit_temperature
-from core.compare import FILTER_KINDS, compare, evaluate_like
+from core.compare import FILTER_KINDS, OUTCOMES, compare, compare_dataset, evaluate_like
 from core.constants import IGNORE_INDEX, block_rows
 
 
@@ -331,3 +331,135 @@ def test_compare_needs_evaluations():
     a, _, targets = hand_made()
     with pytest.raises(ValueError, match="must be an Evaluation"):
         compare(evaluate(a, targets), a)
+
+
+# --------------------------------------------------------------------------------------------
+# outcome, kl_of and the dataset comparison
+
+
+def test_outcome_names_each_samples_cell():
+    a, b, targets = hand_made()
+    cmp = compare(evaluate(a, targets), evaluate(b, targets))
+    assert cmp.outcome.tolist() == ["fixed", "broken", "both right", "both wrong", ""]
+    for name in OUTCOMES:
+        np.testing.assert_array_equal(cmp.outcome == name, cmp.filter_mask(name))
+
+
+def test_kl_of_chosen_rows_is_the_full_passes_value():
+    inf = math.inf
+    a = np.array([[0.0, -inf, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, math.nan], [2.0, 1.0, 0.0]])
+    b = np.array([[1.0, 0.0, 0.0], [0.0, -inf, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 2.0]])
+    cmp = compare(evaluate(a, [0, 0, 0, 0]), evaluate(b, [0, 0, 0, 0]))
+    np.testing.assert_array_equal(cmp.kl_of([3, 1, 0]), cmp.kl[[3, 1, 0]])
+    assert math.isnan(cmp.kl_of(2)[0])
+    assert cmp.kl_of([1])[0] == inf
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 7), st.integers(0, 2**31 - 1))
+def test_compare_dataset_matches_a_direct_computation(n, c, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(scale=2, size=(n, c))
+    b = a + rng.normal(scale=rng.uniform(0, 3), size=(n, c))
+    targets = rng.integers(0, c, n)
+    targets[rng.random(n) < 0.15] = IGNORE_INDEX
+    if n > 2:
+        b[rng.integers(0, n)] = np.nan
+    cmp = compare(evaluate(a, targets, dtype="float64"), evaluate(b, targets, dtype="float64"))
+    data = compare_dataset(cmp)
+    valid = targets != IGNORE_INDEX
+    np.testing.assert_array_equal(data.agreement, cmp.agreement)
+    # Reliability: Guo et al.'s ECE of each model over its labelled finite rows.
+    for ev, rel in ((cmp.a, data.reliability_a), (cmp.b, data.reliability_b)):
+        rows = ev.valid & ev.finite
+        expected = ece(ev.confidence[rows], ev.correct[rows]) if rows.any() else math.nan
+        assert rel.ece == pytest.approx(expected, abs=1e-12, nan_ok=True)
+        assert rel.bin_count.sum() == rows.sum()
+    assert data.summary["ece_a"] == pytest.approx(data.reliability_a.ece, nan_ok=True)
+    # Loss histograms: the same edges for both, every labelled finite loss counted once.
+    h = data.loss
+    assert h.edges.shape == (41,)
+    for losses, counts, n_counted in ((cmp.a.losses, h.a, h.n_a), (cmp.b.losses, h.b, h.n_b)):
+        shown = valid & np.isfinite(losses)
+        assert counts.sum() == shown.sum() == n_counted
+        clipped = np.clip(losses[shown], h.edges[0], h.edges[-1])
+        np.testing.assert_array_equal(counts, np.histogram(clipped, bins=h.edges)[0])
+    # Per-class accuracy, counted by hand (a non-finite row is wrong).
+    for cls in range(c):
+        of_class = valid & (targets == cls)
+        assert data.classes.count[cls] == of_class.sum()
+        for ev, acc in ((cmp.a, data.classes.accuracy_a), (cmp.b, data.classes.accuracy_b)):
+            logits = a if ev is cmp.a else b
+            hit = of_class & (np.nan_to_num(logits, nan=-np.inf).argmax(1) == cls)
+            hit &= ~np.isnan(logits).any(1)
+            expected = hit.sum() / of_class.sum() if of_class.any() else math.nan
+            assert acc[cls] == pytest.approx(expected, nan_ok=True)
+    diff = data.classes.accuracy_b - data.classes.accuracy_a
+    np.testing.assert_array_equal(data.classes.difference, diff)
+    order = data.classes.order()
+    assert set(order) == set(np.flatnonzero(data.classes.count > 0))
+    assert (np.diff(diff[order]) >= 0).all()  # the largest drop first
+
+
+def test_compare_dataset_loss_bins_stop_at_an_outlier():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(400, 3))
+    b = a.copy()
+    targets = rng.integers(0, 3, 400)
+    b[0] = [-1e4, 0.0, 0.0]  # one enormous loss for B
+    targets[0] = 0
+    data = compare_dataset(compare(evaluate(a, targets), evaluate(b, targets)))
+    assert not math.isnan(data.loss.overflow)
+    assert data.loss.edges[-1] < 100
+    assert data.loss.b[-1] >= 1  # the outlier sits in the last bin
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_an_updated_comparison_is_the_comparison_of_the_edited_models(n, c, seed):
+    """Chained row edits of either model (NaN and −∞ rows included): the cheap update equals
+    comparing from scratch, masks, counts, outcome and ECEs alike."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(scale=2, size=(n, c))
+    b = a + rng.normal(size=(n, c))
+    targets = rng.integers(0, c, n)
+    targets[rng.random(n) < 0.2] = IGNORE_INDEX
+    ev_a = evaluate(a, targets, dtype="float64")
+    ev_b = evaluate(b, targets, dtype="float64")
+    cmp = compare(ev_a, ev_b)
+    assert cmp.summary  # computed: the update carries it, and the outcome, forward
+    assert cmp.outcome.size
+    for step in range(8):
+        rows = rng.choice(n, size=int(rng.integers(1, min(n, 4) + 1)), replace=False)
+        new = rng.normal(scale=3, size=(len(rows), c))
+        if step == 3:
+            new[0] = np.nan
+        if step == 5:
+            new[0] = -np.inf
+        if rng.random() < 0.5:
+            a[rows] = new
+            ev_a = ev_a.with_rows(rows, new)
+        else:
+            b[rows] = new
+            ev_b = ev_b.with_rows(rows, new)
+        cmp = cmp.updated(ev_a, ev_b, rows)
+        full = compare(evaluate(a, targets, dtype="float64"), evaluate(b, targets, dtype="float64"))
+        for name in ("fixed", "broken", "changed", "both_wrong", "both_right", "valid"):
+            np.testing.assert_array_equal(getattr(cmp, name), getattr(full, name), name)
+        np.testing.assert_allclose(cmp.delta_loss, full.delta_loss, equal_nan=True, rtol=1e-12)
+        np.testing.assert_array_equal(cmp.agreement, full.agreement)
+        np.testing.assert_array_equal(cmp.outcome, full.outcome)
+        for key, value in full.summary.items():
+            assert cmp.summary[key] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), key
+
+
+def test_the_summary_ece_is_the_reliability_diagrams():
+    from core.metrics import reliability
+
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(300, 5)) * 3, rng.normal(size=(300, 5))
+    targets = rng.integers(0, 5, 300)
+    cmp = compare(evaluate(a, targets), evaluate(b, targets))
+    for ev, key in ((cmp.a, "ece_a"), (cmp.b, "ece_b")):
+        rel = reliability(ev.confidence, ev.correct, ev.valid & ev.finite, 15)
+        assert cmp.summary[key] == pytest.approx(rel.ece, rel=1e-12)

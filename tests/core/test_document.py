@@ -453,3 +453,34 @@ def test_labels_from_a_read_only_file_can_still_be_edited():
     assert doc.labels.tolist() == [0, 1, 1]
     doc.undo()
     assert doc.labels.tolist() == [0, 1, 0]
+
+
+def test_a_precomputed_evaluation_of_b_is_used_only_while_it_matches():
+    import torch.nn.functional as F
+
+    from core.compare import evaluate_like
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+    doc = Document(a, rng.integers(0, 3, 8))
+    ready = evaluate_like(doc.evaluation, b)
+    doc.attach_model_b(b, ("old", "new"), evaluation_b=ready)
+    assert doc.evaluation_b is ready  # not computed again
+    doc.undo()
+    assert doc.evaluation_b is None
+    doc.redo()
+    np.testing.assert_array_equal(doc.evaluation_b.losses, ready.losses)
+    doc.detach_model_b()
+    # Stale: the labels or the options changed while B was being evaluated.
+    doc.set_labels([0], [(doc.labels[0] + 1) % 3])
+    doc.attach_model_b(b, evaluation_b=ready)
+    assert doc.evaluation_b is not ready
+    expected = F.cross_entropy(torch.tensor(b), torch.tensor(doc.labels), reduction="none")
+    np.testing.assert_allclose(doc.evaluation_b.losses, expected.numpy(), rtol=1e-6)
+    doc.detach_model_b()
+    stale = evaluate_like(doc.evaluation, b)
+    doc.set_settings(temperature=3.0)
+    doc.attach_model_b(b, evaluation_b=stale)
+    assert doc.evaluation_b is not stale
+    expected = F.cross_entropy(torch.tensor(b) / 3.0, torch.tensor(doc.labels), reduction="none")
+    np.testing.assert_allclose(doc.evaluation_b.losses, expected.numpy(), rtol=1e-6)

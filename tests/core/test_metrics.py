@@ -338,3 +338,22 @@ def test_loss_histogram_splits_correct_and_wrong_and_overflows_outliers():
     assert c.wrong.sum() == 1
     assert c.edges[0] == 0.0
     assert c.edges[-1] == 1.0
+
+
+def test_loss_bin_edges_are_the_histograms_and_stop_at_an_outlier():
+    from core.metrics import loss_bin_edges, loss_histogram
+
+    rng = np.random.default_rng(3)
+    losses = rng.exponential(size=500)
+    edges, overflow = loss_bin_edges(losses, 20)
+    np.testing.assert_array_equal(edges, np.linspace(0.0, losses.max(), 21))
+    assert math.isnan(overflow)
+    shown = np.ones(500, bool)
+    np.testing.assert_array_equal(loss_histogram(losses, shown, shown, 20).edges, edges)
+    losses[0] = 1e6
+    edges, overflow = loss_bin_edges(losses, 20)
+    assert overflow == pytest.approx(np.quantile(losses, 0.995))
+    assert edges[-1] == overflow
+    empty, overflow = loss_bin_edges(np.zeros(0), 4)
+    np.testing.assert_array_equal(empty, np.linspace(0.0, 1.0, 5))
+    assert math.isnan(overflow)

@@ -280,3 +280,19 @@ def test_every_lesson_step_on_stage_keeps_labels_apart_and_results_in_view(qtbot
     assert problems == []
     c.lessons.close()
     window.document.mark_clean()
+
+
+@pytest.mark.parametrize(("mode", "width", "height"), [LAYOUTS[0], LAYOUTS[2], LAYOUTS[3]])
+def test_two_models_keep_labels_inside_and_apart(qtbot, mode, width, height):
+    """Comparing two models doubles the bars and adds a header: still nothing cut or stacked."""
+    window = open_window(qtbot, mode, width, height)
+    logits = window.document.logits
+    other = logits[:, ::-1].copy() + np.float32(0.5)
+    assert window.controller.compare.attach(other, ("baseline", "fine-tuned"))
+    settle(window)
+    problems: list[str] = []
+    for plot in (p for p in window.plots() if p.isVisible()):
+        check_plot_layout(plot, problems, type(plot).__name__)
+    assert problems == []
+    assert window.table.results_visible()
+    window.document.mark_clean()
