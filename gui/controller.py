@@ -39,6 +39,7 @@ from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
 from gui.derived import Derived
+from gui.inputs_session import InputsSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
@@ -47,6 +48,7 @@ DATASET_TOP_K_CELLS = 5_000_000
 SUMMARY_DELAY_MS = 150
 PLAY_INTERVAL_MS = 50
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+IMAGE_COLUMN = "__image__"  # the thumbnail column's key (no metadata name can clash with it)
 
 
 class Controller(Derived, QObject):
@@ -87,6 +89,8 @@ class Controller(Derived, QObject):
         self._quietly = False  # view changes the document handler announces itself
         self._curve_top: float | None = None
         self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
+        self.inputs_session = InputsSession(self)
+        """Thumbnails, the filter box, no-labels summaries, binary scores: gui.inputs_session."""
         self._last_shape = self._shape()
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
@@ -246,6 +250,11 @@ class Controller(Derived, QObject):
     def _input_columns(self) -> list[TableColumn]:
         inputs = self.document.inputs
         columns = []
+        if inputs.images is not None:
+            samples = np.arange(self.document.n_samples)
+            columns.append(
+                TableColumn(IMAGE_COLUMN, "image", samples, "the sample's image", "image")
+            )
         if inputs.texts is not None:
             columns.append(TableColumn("text", "text", inputs.texts, "the sample's text", "text"))
         for name, values in inputs.metadata.items():
@@ -558,9 +567,11 @@ class Controller(Derived, QObject):
         soft_targets: Any = None,
         evaluation: Evaluation | None = None,
         inputs: SampleInputs | None = None,
+        **document_options: Any,
     ) -> bool:
         """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
-        come with it (none when it has none)."""
+        come with it (none when it has none). ``document_options`` go to
+        ``Document.replace_all`` (``has_labels``, ``binary``, ``logits_b``, ``model_names``)."""
         ok = self._guard(
             self.document.replace_all,
             logits,
@@ -571,6 +582,7 @@ class Controller(Derived, QObject):
             text=text,
             evaluation=evaluation,
             inputs=inputs if inputs is not None else NO_INPUTS,
+            **document_options,
         )
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)

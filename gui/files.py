@@ -135,6 +135,7 @@ class Files(QObject):
             evaluation=prepared.evaluation,
             text=f"Open {name}",
             inputs=prepared.inputs,
+            **prepared.document_options,
         ):
             self._failed(f"{name}: could not be used")
             return
@@ -218,6 +219,8 @@ class Files(QObject):
             soft_targets=ws.soft_targets,
             text=f"Open {Path(path).name}",
             inputs=ws.inputs,
+            has_labels=ws.has_labels,
+            binary=ws.binary,
         ):
             return False
         view = view_from_json(ws.view)

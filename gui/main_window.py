@@ -33,6 +33,7 @@ from gui.controls import ControlsPanel
 from gui.dataset import DatasetPanel
 from gui.explain import FormulaPanel, ScratchPanel
 from gui.files import Files
+from gui.inputs_ui import InputsUi
 from gui.plots import (
     GradientPlot,
     LossCurvePlot,
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self._render_order()
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
+        self.inputs_ui = InputsUi(self)
 
     # --- reading (for tests, the API and the bench) ---------------------------------------------
 
@@ -187,7 +189,9 @@ class MainWindow(QMainWindow):
         bottom.addWidget(self.heatmap)
         bottom.addWidget(self.curve_plot)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.sample_plot)
+        self.sample_row = QSplitter(Qt.Orientation.Horizontal)  # the sample's input joins it
+        self.sample_row.addWidget(self.sample_plot)
+        right.addWidget(self.sample_row)
         right.addWidget(middle)
         right.addWidget(bottom)
         self.plot_rows = (self.sample_plot, middle, bottom)
@@ -298,7 +302,8 @@ class MainWindow(QMainWindow):
             return
         current = c.view.side_tab
         if current == "formula":
-            self.formula_panel.set_explanation(c.explanation(), c.class_names)
+            binary = c.inputs_session.binary_identity()
+            self.formula_panel.set_explanation(c.explanation(), c.class_names, binary)
         elif current == "scratch":
             self.scratch_panel.set_comparison(c.comparison(), c.class_names)
         elif current == "sampling":

@@ -28,8 +28,11 @@ from core.parsing import format_block, parse_block
 from gui.controller import Controller
 from gui.table_model import IGNORE_TEXT, Column, LogitsTableModel
 from gui.theme import Theme
+from gui.thumbnails import ThumbnailDelegate
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
+ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
+TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
 
 
 class LabelDelegate(QStyledItemDelegate):
@@ -72,6 +75,7 @@ class LogitsTableView(QTableView):
         # mode the window's preset shortcuts take them.
         self.pages_rows = True
         self._label_delegate = LabelDelegate(self)
+        self._thumbnail_delegate = ThumbnailDelegate(self)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -115,9 +119,39 @@ class LogitsTableView(QTableView):
             self.setItemDelegateForColumn(
                 column, self._label_delegate if kind is Column.LABEL else None
             )
+        self._place_input_columns()
         self._render_sort_indicator()
         self.show_sample(self._c.selected, scroll="order")
         self.refit()
+
+    def _place_input_columns(self) -> None:
+        """Thumbnails drawn by their delegate in taller rows; texts wide enough to read."""
+        model, scale = self.table_model(), self._c.view.scale
+        columns = self._c.table_columns()
+        self.verticalHeader().setDefaultSectionSize(self._row_height(scale))
+        front = []
+        for column in range(model.columnCount()):
+            kind, index = model.column_kind(column)
+            if kind is not Column.EXTRA:
+                continue
+            if columns[index].kind == "image":
+                self.setItemDelegateForColumn(column, self._thumbnail_delegate)
+                header_width = QFontMetrics(self.horizontalHeader().font()).horizontalAdvance(
+                    str(model.headerData(column, Qt.Orientation.Horizontal))
+                )
+                self.setColumnWidth(column, max(self._row_height(scale), header_width) + 16)
+                front.insert(0, column)
+            elif columns[index].kind == "text" and columns[index].key == "text":
+                self.setColumnWidth(column, round(TEXT_COLUMN_WIDTH * scale))
+                front.append(column)
+        # What a sample is comes first, before its numbers (only the header's order changes).
+        header = self.horizontalHeader()
+        for position, column in enumerate(front):
+            header.moveSection(header.visualIndex(column), position)
+
+    def _row_height(self, scale: float) -> int:
+        images = self._c.document.inputs.images is not None
+        return round((IMAGE_ROW_HEIGHT if images else ROW_HEIGHT) * scale)
 
     def _render_sort_indicator(self) -> None:
         """The header's arrow sits on the column the table is sorted by (none for a statistic
@@ -162,7 +196,7 @@ class LogitsTableView(QTableView):
         font.setPointSizeF(10 * theme.scale)
         for widget in (self, self.horizontalHeader(), self.verticalHeader()):
             widget.setFont(font)
-        self.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
+        self.verticalHeader().setDefaultSectionSize(self._row_height(theme.scale))
         self.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
         # The selection must not look like the logit shading (blue, deeper for larger p).
         palette = self.palette()
@@ -192,10 +226,12 @@ class LogitsTableView(QTableView):
         bottom = self.rowAt(self.viewport().height() - 1)
         bottom = model.rowCount() - 1 if bottom < 0 else bottom
         rows = range(top, bottom + 1) if rows_to_fit is None else sorted(rows_to_fit)
-        left = max(0, self.columnAt(0))
-        right = self.columnAt(self.viewport().width() - 1)
+        # Visual positions: the input columns are moved to the front (see _place_input_columns).
+        header = self.horizontalHeader()
+        left = max(0, header.visualIndexAt(0))
+        right = header.visualIndexAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
-        for column in range(left, right + 1):
+        for column in (header.logicalIndex(v) for v in range(left, right + 1)):
             if not model.holds_numbers(column):
                 continue  # names and texts may be elided (a tooltip shows them); numbers may not
             needed = 0

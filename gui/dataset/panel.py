@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from gui.dataset.confusion import ConfusionView
 from gui.dataset.histograms import HistogramView
+from gui.dataset.predictions import PredictionsView
 from gui.dataset.reliability import ReliabilityView
 from gui.dataset.summary import LabelIssuesView, MetricsView, TemperatureView
 from gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
     from core.calibration import TemperatureFit
-    from core.metrics import DatasetSummary
+    from core.metrics import DatasetSummary, PredictionSummary
 
 
 class DatasetPanel(QWidget):
@@ -38,6 +39,7 @@ class DatasetPanel(QWidget):
         self.metrics_view = MetricsView()
         self.label_issues_view = LabelIssuesView()
         self.temperature_view = TemperatureView()
+        self.predictions_view = PredictionsView(theme)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, name in (
@@ -47,6 +49,7 @@ class DatasetPanel(QWidget):
             (self.metrics_view, "Metrics"),
             (self.label_issues_view, "Label issues"),
             (self.temperature_view, "Temperature"),
+            (self.predictions_view, "Predictions"),
         ):
             self.tabs.addTab(widget, name)
         layout = QVBoxLayout(self)
@@ -68,6 +71,7 @@ class DatasetPanel(QWidget):
 
         self.confusion_view.sigCellClicked.connect(self.sigConfusionCellClicked)
         self.label_issues_view.sigSampleActivated.connect(self.sigSampleActivated)
+        self.predictions_view.sigSampleActivated.connect(self.sigSampleActivated)
         self.temperature_view.sigFitRequested.connect(self.sigFitTemperatureRequested)
         self.set_theme(theme)
 
@@ -88,6 +92,39 @@ class DatasetPanel(QWidget):
         self.label_issues_view.set_issues(s.label_issues, names, s.label_issue_method)
         self.temperature_view.set_ready(fit_ready)
 
+    def set_predictions(
+        self, s: PredictionSummary, class_names: list[str], has_labels: bool
+    ) -> None:
+        """The label-free view (``core.metrics.summarize_predictions``). Without labels it is
+        the only one shown: the views that need labels would be empty."""
+        self.predictions_view.set_summary(s, class_names, has_labels)
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i) is not self.predictions_view:
+                self.tabs.setTabVisible(i, has_labels)
+        if not has_labels:
+            self.tabs.setCurrentWidget(self.predictions_view)
+
+    def add_beside(self, view: QWidget, beside: QWidget) -> QSplitter:
+        """Put ``beside`` to the right of one of the sub-tab views (a thumbnail grid next to the
+        confusion matrix or the label issues), in a splitter that takes its place."""
+        index = next(i for i in range(self.tabs.count()) if self._holds(i, view))
+        title = self.tabs.tabText(index)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.tabs.removeTab(index)
+        splitter.addWidget(view)
+        splitter.addWidget(beside)
+        view.show()  # the tab stack had hidden it (it was not the current page)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([600, 400])
+        self.tabs.insertTab(index, splitter, title)
+        return splitter
+
+    def _holds(self, index: int, view: QWidget) -> bool:
+        widget = self.tabs.widget(index)
+        return widget is view or (widget is not None and widget.isAncestorOf(view))
+
     def show_temperature_fit(self, fit: TemperatureFit) -> None:
         self.temperature_view.show_fit(fit)
 
@@ -100,7 +137,12 @@ class DatasetPanel(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every view in place (colours, fonts, scale); nothing is recomputed."""
         self._theme = theme
-        for view in (self.histograms, self.confusion_view, self.reliability_view):
+        for view in (
+            self.histograms,
+            self.confusion_view,
+            self.reliability_view,
+            self.predictions_view,
+        ):
             view.set_theme(theme)
         font = QFont(self.font())
         font.setPointSizeF(10 * theme.scale)
