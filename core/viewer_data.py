@@ -99,6 +99,8 @@ def _labels(values: Any, n: int, c: int, names: Sequence[str]) -> np.ndarray:
                 out[i] = index[value]
             elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
                 out[i] = int(value)
+            elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                out[i] = int(value)  # numbers mixed with names become text in numpy
             else:
                 raise ValueError(f"label {value!r} of sample {i} is not a class name or number")
         array = out

@@ -231,7 +231,8 @@ class Viewer:
         self, path: str | os.PathLike[str] | None = None, size: tuple[int, int] | None = None
     ) -> np.ndarray:
         """The window as an (H, W, 4) uint8 RGBA array (rendered even when not shown); saved as
-        PNG when ``path`` is given; ``size`` = (width, height) resizes the window first."""
+        PNG when ``path`` is given; ``size`` = (width, height) resizes the window first (never
+        below its minimum, about 960 × 630 at scale 1)."""
         if size is not None:
             try:
                 width, height = (int(v) for v in size)

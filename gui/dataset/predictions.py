@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QVBoxLayout,
@@ -55,6 +56,9 @@ class PredictionsView(QWidget):
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.plots_widget = pg.GraphicsLayoutWidget()
+        # Three plots side by side must fit a 700-px tab: let the layout, not the titles, decide.
+        self.plots_widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.plots_widget.setMinimumWidth(300)
         self.plots: dict[str, pg.PlotItem] = {}
         self.bars: dict[str, pg.BarGraphItem] = {}
         self._class_axis = kit.CategoryAxis("bottom")
@@ -73,10 +77,10 @@ class PredictionsView(QWidget):
         )
 
         self.margin_table = _table(
-            ["sample", "predicted", "confidence", "margin", "entropy"], stretch=[1]
+            ["sample", "pred", "confidence", "margin", "entropy"], stretch=[1]
         )
         self.entropy_table = _table(
-            ["sample", "predicted", "confidence", "margin", "entropy"], stretch=[1]
+            ["sample", "pred", "confidence", "margin", "entropy"], stretch=[1]
         )
         self.margin_label = QLabel("Closest calls: smallest margin p(top) − p(second) first")
         self.entropy_label = QLabel("Most spread out: highest entropy first")
@@ -98,6 +102,7 @@ class PredictionsView(QWidget):
         splitter.addWidget(lists)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([340, 280])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.headline)
@@ -108,7 +113,7 @@ class PredictionsView(QWidget):
         self._summary = s
         self._names = [str(n) for n in class_names]
         usable = s.n_samples - s.n_nonfinite
-        where = "" if has_labels else " · no labels"
+        where = "" if has_labels else " · no labels (File › Open labels… adds the loss views)"
         lines = [
             f"N = {s.n_samples:,} samples{where} · {s.n_classes:,} classes"
             + (f" · {s.n_nonfinite:,} without a prediction (non-finite)" if s.n_nonfinite else ""),
@@ -119,7 +124,6 @@ class PredictionsView(QWidget):
                 f"{fmt.metric(s.mean_entropy)} nats (0 = certain, log C = "
                 f"{fmt.short(s.max_entropy)} = uniform)"
             )
-        self.headline.setText("\n".join(lines))
         self._set_histogram("confidence", s.confidence_histogram)
         self._set_histogram("entropy", s.entropy_histogram)
         counts = s.predicted_counts.astype(np.float64)
@@ -131,15 +135,15 @@ class PredictionsView(QWidget):
         plot.getViewBox().setXRange(-0.5, max(0.5, counts.size - 0.5), padding=0.02)
         plot.getViewBox().setYRange(0, max(1.0, float(counts.max(initial=0))) * 1.08, padding=0)
         top = int(np.argmax(counts)) if counts.size and counts.max() > 0 else None
-        self._titles["predicted"] = "Predicted class · " + (
-            f"most often {self._names[top]} ({fmt.count(counts[top])})"
-            if top is not None
-            else "no predictions"
-        )
-        self._titles["confidence"] = (
-            f"Confidence (max p) · {fmt.count(s.confidence_histogram.total)} samples"
-        )
-        self._titles["entropy"] = f"Entropy of p (nats) · max log C = {fmt.short(s.max_entropy)}"
+        if top is not None:
+            lines.append(
+                f"predicted most often: {self._names[top]} ({fmt.count(counts[top])} samples); "
+                f"{fmt.count((counts == 0).sum())} classes never predicted"
+            )
+        self.headline.setText("\n".join(lines))
+        self._titles["predicted"] = "Predicted class (counts)"
+        self._titles["confidence"] = "Confidence (max p)"
+        self._titles["entropy"] = "Entropy of p (nats)"
         for key, title in self._titles.items():
             kit.set_title(self.plots[key], self._theme, title)
         self._fill(self.margin_table, s, s.lowest_margin[:N_LISTED])
