@@ -22,7 +22,8 @@ def test_one_score_per_sample_equals_bce_with_logits(tmp_path, shape):
     path = tmp_path / "scores.npz"
     np.savez(path, logits=z.reshape(shape), labels=y.astype(bool))
     data = load_logits(path)
-    assert data.binary and data.logits.shape == (40, 2)
+    assert data.binary
+    assert data.logits.shape == (40, 2)
     ev = evaluate(data.logits, data.targets, dtype="float64")
     bce = F.binary_cross_entropy_with_logits(
         torch.tensor(z, dtype=torch.float64), torch.tensor(y, dtype=torch.float64), reduction="none"
@@ -39,12 +40,16 @@ def test_the_identity_for_one_sample():
     logits = binary_pairs(np.array([2.5, -1.0, 0.0]))
     ev = evaluate(logits, [1, 1, -100], temperature=2.0, dtype="float64")
     b = binary_identity(ev, logits[0], 0)
-    assert b.z == 2.5 and b.scaled == 1.25
+    assert b.z == 2.5
+    assert b.scaled == 1.25
     assert b.sigmoid == pytest.approx(float(torch.sigmoid(torch.tensor(1.25))), rel=1e-7)
-    assert b.sigmoid == pytest.approx(b.p_positive, rel=1e-12) and b.agree
+    assert b.sigmoid == pytest.approx(b.p_positive, rel=1e-12)
+    assert b.agree
     assert b.bce == pytest.approx(b.cross_entropy, rel=1e-12)
     ignored = binary_identity(ev, logits[2], 2)
-    assert ignored.label is None and ignored.bce is None and ignored.cross_entropy is None
+    assert ignored.label is None
+    assert ignored.bce is None
+    assert ignored.cross_entropy is None
     with pytest.raises(ValueError, match="two classes"):
         binary_identity(evaluate([[1.0, 2.0, 3.0]], [0]), np.array([1.0, 2.0, 3.0]), 0)
 

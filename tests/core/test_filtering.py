@@ -58,12 +58,16 @@ def test_search_needs_text_columns():
 
 def test_choices_and_text_round_trip():
     choices = filter_choices(COLUMNS)
-    assert "split == test" in choices and "hard == false" in choices
-    assert "fold == 2" in choices and "score == 1" in choices
+    assert "split == test" in choices
+    assert "hard == false" in choices
+    assert "fold == 2" in choices
+    assert "score == 1" in choices
     assert not any(c.startswith("text ==") and c.endswith("== ") for c in choices)
     for choice in choices:
         assert filter_text(parse_filter(choice, COLUMNS)) == choice
     assert filter_text(Filter("search", "cat")) == "cat"
-    assert filter_text(ALL) == "" and filter_text(Filter("wrong")) == ""
+    assert filter_text(ALL) == ""
+    assert filter_text(Filter("wrong")) == ""
     many = {"id": np.arange(100)}
-    assert filter_choices(many) == [] and len(filter_choices(many, limit=100)) == 100
+    assert filter_choices(many) == []
+    assert len(filter_choices(many, limit=100)) == 100

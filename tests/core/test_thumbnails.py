@@ -11,9 +11,9 @@ def test_rgba_from_grey_rgb_rgba_and_floats():
     assert rgba(grey).tolist() == [[[0, 0, 0, 255], [255, 255, 255, 255]]]
     assert rgba(np.array([[0.0, 1.0]])).tolist() == rgba(grey).tolist()
     assert rgba(np.array([[0.5]]))[0, 0, 0] == 128
-    rgb = np.zeros((1, 1, 3), dtype=np.uint8) + [1, 2, 3]
+    rgb = np.array([[[1, 2, 3]]], dtype=np.uint8)
     assert rgba(rgb).tolist() == [[[1, 2, 3, 255]]]
-    four = np.zeros((1, 1, 4), dtype=np.uint8) + [1, 2, 3, 4]
+    four = np.array([[[1, 2, 3, 4]]], dtype=np.uint8)
     assert rgba(four).tolist() == [[[1, 2, 3, 4]]]
     with pytest.raises(ValueError, match="an image must be"):
         rgba(np.zeros((2, 2, 2)))

@@ -52,22 +52,26 @@ def test_rows_without_a_prediction_are_left_out_not_nan():
     assert s.predicted_counts.tolist() == [1, 1]
     assert s.confidence_histogram.total == 2
     assert set(s.lowest_margin.tolist()) == {0, 3}
-    assert math.isfinite(s.mean_confidence) and math.isfinite(s.mean_entropy)
+    assert math.isfinite(s.mean_confidence)
+    assert math.isfinite(s.mean_entropy)
 
 
 def test_labelled_tables_work_too_and_k_is_checked():
     ev = evaluate([[2.0, 1.0, 0.1], [0.0, 0.0, 5.0]], [0, 1])
     s = summarize_predictions(ev, k=1)
-    assert s.lowest_margin.size == 1 and s.predicted_counts.sum() == 2
+    assert s.lowest_margin.size == 1
+    assert s.predicted_counts.sum() == 2
     with pytest.raises(ValueError, match="k must be"):
         summarize_predictions(ev, k=-1)
 
 
 def test_one_class_and_all_bad_rows_do_not_fail():
     s = summarize_predictions(unlabelled([[1.0], [2.0]]))
-    assert s.predicted_counts.tolist() == [2] and s.max_entropy == 1.0
+    assert s.predicted_counts.tolist() == [2]
+    assert s.max_entropy == 1.0
     s = summarize_predictions(unlabelled([[np.nan, 1.0]]))
-    assert s.n_nonfinite == 1 and math.isnan(s.mean_confidence)
+    assert s.n_nonfinite == 1
+    assert math.isnan(s.mean_confidence)
     assert s.lowest_margin.size == 0
 
 

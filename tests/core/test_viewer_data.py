@@ -19,7 +19,9 @@ def test_numpy_torch_and_lists_give_the_same_copy():
     c = prepare_view_data(X.tolist(), Y.tolist())
     for d in (a, b, c):
         np.testing.assert_array_equal(d.logits, X)
-        assert d.labels.tolist() == Y.tolist() and d.has_labels and not d.binary
+        assert d.labels.tolist() == Y.tolist()
+        assert d.has_labels
+        assert not d.binary
     mine = X.copy()
     d = prepare_view_data(mine, Y)
     mine[0, 0] = 99.0  # a training loop overwrites its buffer: the window keeps what it got
@@ -35,10 +37,13 @@ def test_half_precision_tensors_and_integers_become_floats():
 
 def test_no_labels_and_binary_scores():
     d = prepare_view_data(X)
-    assert not d.has_labels and (d.labels == IGNORE_INDEX).all()
+    assert not d.has_labels
+    assert (d.labels == IGNORE_INDEX).all()
     d = prepare_view_data(np.array([1.0, -2.0, 0.5]), [True, False, True], class_names=["cat"])
-    assert d.binary and d.logits.tolist() == [[0, 1.0], [0, -2.0], [0, 0.5]]
-    assert d.labels.tolist() == [1, 0, 1] and d.class_names == ["not cat", "cat"]
+    assert d.binary
+    assert d.logits.tolist() == [[0, 1.0], [0, -2.0], [0, 0.5]]
+    assert d.labels.tolist() == [1, 0, 1]
+    assert d.class_names == ["not cat", "cat"]
     assert prepare_view_data(np.ones((4, 1))).binary
 
 
@@ -49,7 +54,8 @@ def test_labels_by_class_name_and_ignore():
 
 def test_inputs_are_built_and_kept_or_replaced():
     d = prepare_view_data(X, images=np.zeros((6, 4, 4)), texts=list("abcdef"))
-    assert d.inputs.images.shape == (6, 4, 4) and d.inputs.texts[2] == "c"
+    assert d.inputs.images.shape == (6, 4, 4)
+    assert d.inputs.texts[2] == "c"
     assert prepare_view_data(X, current_shape=(6, 3)).inputs is None  # keep the window's
     assert prepare_view_data(X, current_shape=(5, 3)).inputs.is_empty
 
@@ -102,6 +108,7 @@ def test_bad_input_raises_a_value_error_naming_the_problem(kwargs, message):
 def test_build_document_has_no_history_even_when_comparing():
     d = prepare_view_data(X, Y, temperature=2.0, compare=X * 2, names=("old", "new"))
     doc = build_document(d)
-    assert not doc.can_undo and doc.settings.temperature == 2.0
+    assert not doc.can_undo
+    assert doc.settings.temperature == 2.0
     assert doc.model_names == ("old", "new")
     np.testing.assert_array_equal(doc.logits_b, X * 2)

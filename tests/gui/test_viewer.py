@@ -48,7 +48,8 @@ def test_the_public_package_is_thin_and_its_contract_holds():
     assert softmax_lab.evaluate is core.evaluate
     assert softmax_lab.load_logits is core.load_logits
     assert softmax_lab.RunWriter is core.RunWriter
-    assert softmax_lab.view is viewer_module.view and softmax_lab.run is viewer_module.run
+    assert softmax_lab.view is viewer_module.view
+    assert softmax_lab.run is viewer_module.run
     params = inspect.signature(softmax_lab.view).parameters
     assert list(params) == [
         "logits",
@@ -63,7 +64,8 @@ def test_the_public_package_is_thin_and_its_contract_holds():
         "compare",
         "names",
     ]
-    assert params["temperature"].default == 1.0 and params["show"].default is True
+    assert params["temperature"].default == 1.0
+    assert params["show"].default is True
     assert params["names"].default == ("A", "B")
     assert all(
         p.kind is p.KEYWORD_ONLY for name, p in params.items() if name not in ("logits", "labels")
@@ -79,7 +81,8 @@ def test_a_training_script_can_import_it_without_qt():
 
 def test_view_reads_back_the_current_state_torch_exact(qtbot, viewers):
     v = viewers(torch.tensor(X), Y, class_names=list("abcd"), title="run 7", temperature=2.0)
-    assert v.window.isVisible() and "run 7" in v.window.windowTitle()
+    assert v.window.isVisible()
+    assert "run 7" in v.window.windowTitle()
     np.testing.assert_array_equal(v.logits, X)
     assert v.labels.tolist() == Y.tolist()
     np.testing.assert_allclose(v.evaluation.losses, torch_losses(X, Y, 2.0), rtol=1e-5)
@@ -89,7 +92,8 @@ def test_view_reads_back_the_current_state_torch_exact(qtbot, viewers):
     expected[3, 1] = 7.5
     np.testing.assert_allclose(v.evaluation.losses, torch_losses(expected, Y, 2.0), rtol=1e-5)
     v.selected = 12
-    assert v.selected == 12 and v.window.sample_plot  # the window follows
+    assert v.selected == 12
+    assert v.window.sample_plot
     assert v.window.controller.sample_view().index == 12
     for bad in (30, -1, 2.5, True, "3"):
         with pytest.raises(ValueError):
@@ -99,8 +103,10 @@ def test_view_reads_back_the_current_state_torch_exact(qtbot, viewers):
 def test_screenshot_is_an_rgba_array_and_a_file(tmp_path, viewers):
     v = viewers(X, Y, show=False)
     image = v.screenshot(tmp_path / "shot.png", size=(1024, 640))
-    assert image.shape == (640, 1024, 4) and image.dtype == np.uint8
-    assert (image[..., 3] == 255).all() and image[..., :3].std() > 10  # something is drawn
+    assert image.shape == (640, 1024, 4)
+    assert image.dtype == np.uint8
+    assert (image[..., 3] == 255).all()
+    assert image[..., :3].std() > 10
     assert (tmp_path / "shot.png").stat().st_size > 1000
     assert not v.window.isVisible()  # rendered without being shown
     with pytest.raises(ValueError, match="size"):
@@ -179,12 +185,14 @@ def test_set_data_is_one_undo_step_and_keeps_where_the_user_was(qtbot, viewers):
     v.set_data(X + 1, Y)  # same samples: names, images, selection and sort stay
     assert v.window.document.class_names == list("abcd")
     assert v.window.document.inputs.images is not None
-    assert v.selected == 7 and c.view.sort.key == "loss"
+    assert v.selected == 7
+    assert c.view.sort.key == "loss"
     assert v.window.document.undo_text == "Data from Python"
     v.window.document.undo()
     np.testing.assert_array_equal(v.logits, X)
     v.set_data(X[:10], None)  # fewer samples, no labels: inputs go, labels go
-    assert v.labels is None and v.window.document.inputs.is_empty
+    assert v.labels is None
+    assert v.window.document.inputs.is_empty
     assert not v.window.document.has_labels
     with pytest.raises(ValueError, match="got 3 labels"):
         v.set_data(X, Y[:3])
@@ -195,7 +203,8 @@ def test_compare_attaches_a_second_model_without_an_undo_step(viewers):
     v = viewers(X, Y, compare=X * 0.5, names=("baseline", "new"), show=False)
     doc = v.window.document
     np.testing.assert_array_equal(doc.logits_b, X * 0.5)
-    assert doc.model_names == ("baseline", "new") and not doc.can_undo
+    assert doc.model_names == ("baseline", "new")
+    assert not doc.can_undo
     v.set_data(X * 2, Y)  # the compared model stays while the shape does
     np.testing.assert_array_equal(doc.logits_b, X * 0.5)
 
@@ -205,8 +214,10 @@ def test_binary_scores_and_two_windows(viewers):
     y = z > 0.3
     a = viewers(z, y, show=False)
     b = viewers(X, Y, show=False)
-    assert a.window is not b.window and len(viewer_module._viewers) >= 2
-    assert a.window.document.binary and a.logits.shape == (20, 2)
+    assert a.window is not b.window
+    assert len(viewer_module._viewers) >= 2
+    assert a.window.document.binary
+    assert a.logits.shape == (20, 2)
     bce = F.binary_cross_entropy_with_logits(
         torch.tensor(z), torch.tensor(y, dtype=torch.float64), reduction="none"
     )
