@@ -131,7 +131,8 @@ def test_view_with_images_shows_them_and_a_file_with_inputs_too(qtbot, tmp_path)
 def test_typing_a_metadata_filter_and_a_search(qtbot, window):
     box = window.inputs_ui.filter_box
     assert box.isVisible()
-    assert "split == test" in box.choices() and "fold == 4" in box.choices()
+    assert "split == test" in box.choices()
+    assert "fold == 4" in box.choices()
     box.setFocus()
     qtbot.keyClicks(box, "split == test")
     qtbot.keyClick(box, Qt.Key.Key_Return)
@@ -173,7 +174,8 @@ def test_the_confusion_drill_down_shows_the_cell_as_thumbnails_worst_first(qtbot
     table_order = [c.sample_at(r) for r in range(window.table_model.rowCount())]
     grid = window.inputs_ui.confusion_grid
     assert grid.isVisible()
-    assert grid.samples() == table_order and len(table_order) == confusion[t, p]
+    assert grid.samples() == table_order
+    assert len(table_order) == confusion[t, p]
     losses = c.evaluation.losses[table_order]
     assert list(losses) == sorted(losses, reverse=True)
     assert f"true c{t} predicted as c{p}" in grid.title.text()
@@ -212,7 +214,9 @@ def test_texts_alone_come_as_snippets_in_the_grids(qtbot):
         grid = w.inputs_ui.issues_grid
         assert grid.isVisible() or not grid.isHidden()
         first = grid.tile_text(0)
-        assert first.startswith("review ") and "…" in first and "\n#" in first
+        assert first.startswith("review ")
+        assert "…" in first
+        assert "\n#" in first
         assert w.table_model.index(0, 3 + 1 + 4).data().startswith("review 0: very very")
     finally:
         viewer.close()
@@ -225,7 +229,8 @@ def test_without_inputs_nothing_extra_is_shown(qtbot):
     ui = w.inputs_ui
     assert not ui.inputs_view.isVisible()
     assert not ui.filter_box.isVisible()
-    assert ui.confusion_grid.isHidden() and ui.issues_grid.isHidden()
+    assert ui.confusion_grid.isHidden()
+    assert ui.issues_grid.isHidden()
     assert all(c.kind != "image" for c in w.controller.table_columns())
 
 

@@ -60,10 +60,13 @@ def test_every_view_has_content_and_no_nan(qtbot, window):
     assert all("NaN" not in text for text in visible_texts(w))
     assert "no label" in w.controller.sample_view().heading
     # The plots that need labels give way to the notice; the others draw the data.
-    assert not w.loss_plot.isVisible() and not w.gradient_plot.isVisible()
+    assert not w.loss_plot.isVisible()
+    assert not w.gradient_plot.isVisible()
     assert not w.curve_plot.isVisible()
-    assert w.inputs_ui.notice.isVisible() and "Open labels" in w.inputs_ui.notice.button.text()
-    assert w.sample_plot.isVisible() and w.heatmap.isVisible()
+    assert w.inputs_ui.notice.isVisible()
+    assert "Open labels" in w.inputs_ui.notice.button.text()
+    assert w.sample_plot.isVisible()
+    assert w.heatmap.isVisible()
     probabilities = np.asarray(w.sample_plot.probability_bars.getData()[1], dtype=float)
     assert probabilities.sum() == pytest.approx(1.0, rel=1e-5)
     assert "no labels" in w.statusBar().currentMessage()
@@ -89,7 +92,8 @@ def test_the_dataset_tab_shows_what_needs_no_labels(qtbot, window, logits_file):
     entropy = torch.special.entr(p).sum(1).numpy()
     assert view.listed("entropy")[0] == int(np.argmax(entropy))
     assert all("NaN" not in t for t in view.titles().values())
-    assert "NaN" not in view.headline.text() and "no labels" in view.headline.text()
+    assert "NaN" not in view.headline.text()
+    assert "no labels" in view.headline.text()
     view.margin_table.setCurrentCell(2, 0)
     view.margin_table.activated.emit(view.margin_table.currentIndex())
     assert w.selected_sample == view.listed("margin")[2]
@@ -102,12 +106,15 @@ def test_open_labels_attaches_them_in_one_undo_step(qtbot, window, logits_file, 
     path.write_text("\n".join(f"class {v}" for v in labels))  # class names work too
     open_labels(qtbot, w, monkeypatch, path)
     doc = w.document
-    assert doc.has_labels and doc.labels.tolist() == labels.tolist()
+    assert doc.has_labels
+    assert doc.labels.tolist() == labels.tolist()
     expected = F.cross_entropy(torch.tensor(logits_file[1]), torch.tensor(labels), reduction="none")
     np.testing.assert_allclose(doc.evaluation.losses, expected.numpy(), rtol=1e-5)
     model = w.table_model
     assert model.index(0, model.column_of(Column.LOSS)).data() != NO_LABELS_TEXT
-    assert w.loss_plot.isVisible() and w.gradient_plot.isVisible() and w.curve_plot.isVisible()
+    assert w.loss_plot.isVisible()
+    assert w.gradient_plot.isVisible()
+    assert w.curve_plot.isVisible()
     assert not w.inputs_ui.notice.isVisible()
     heights = np.asarray(w.loss_plot.bars.getData()[1], dtype=float)
     np.testing.assert_allclose(heights, expected.numpy(), rtol=1e-5)
@@ -143,7 +150,8 @@ def test_bad_labels_files_change_nothing(qtbot, window, monkeypatch, tmp_path, c
     assert "Labels not attached" in w.statusBar().currentMessage()
     assert message in w.statusBar().currentMessage()
     after = w.document.snapshot()
-    assert not after[-1] and (after[1] == before[1]).all()
+    assert not after[-1]
+    assert (after[1] == before[1]).all()
     assert w.document.undo_text == undo
 
 
@@ -169,7 +177,8 @@ def test_binary_scores_open_as_sigmoids_and_their_loss_is_bce(qtbot, tmp_path, s
     with qtbot.waitSignal(w.sigFileLoaded, timeout=20000):
         w.load_file(path)
     doc = w.document
-    assert doc.binary and doc.logits.shape == (N, 2)
+    assert doc.binary
+    assert doc.logits.shape == (N, 2)
     assert "[0, z]" in w.statusBar().currentMessage()
     bce = F.binary_cross_entropy_with_logits(
         torch.tensor(z), torch.tensor(y, dtype=torch.float32), reduction="none"
@@ -178,7 +187,8 @@ def test_binary_scores_open_as_sigmoids_and_their_loss_is_bce(qtbot, tmp_path, s
     w.controller.update_view(side_tab="formula")
     w.select_sample(9)
     text = w.formula_panel.text()
-    assert "σ(z)" in text and "BCEWithLogitsLoss" in text
+    assert "σ(z)" in text
+    assert "BCEWithLogitsLoss" in text
     assert "= the cross-entropy below" in text
     sigma = float(torch.sigmoid(torch.tensor(float(z[9]))))
     assert f"{sigma:.4f}" in text
