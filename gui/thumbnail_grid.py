@@ -102,7 +102,9 @@ class ThumbnailGrid(QWidget):
             painter = QPainter(pixmap)
             draw_image(painter, image, pixmap.rect())
             painter.end()
-        return QIcon(pixmap)
+        icon = QIcon(pixmap)
+        icon.addPixmap(pixmap, QIcon.Mode.Selected)  # the picture untinted; the caption says it
+        return icon
 
     def set_selected(self, sample: int) -> None:
         """Highlight ``sample``'s tile (if it is shown) without emitting anything."""
