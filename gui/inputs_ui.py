@@ -146,7 +146,7 @@ class InputsUi(QObject):
         focus = self._c.view.plot_focus
         for i, plot in ((1, w.loss_plot), (2, w.gradient_plot), (4, w.curve_plot)):
             plot.setVisible(labelled and focus in (None, i))
-        self.notice.setVisible(not labelled and focus is None)
+        self.notice.setVisible(not labelled and focus in (None, 1, 2, 4))
         middle = w.plot_rows[1]
         middle.setVisible(any(not middle.widget(k).isHidden() for k in range(middle.count())))
         bottom = w.plot_rows[2]

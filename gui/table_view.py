@@ -145,7 +145,11 @@ class LogitsTableView(QTableView):
                 self.setColumnWidth(column, round(TEXT_COLUMN_WIDTH * scale))
                 front.append(column)
         # What a sample is comes first, before its numbers (only the header's order changes).
+        # Columns came or went: the header's earlier moves are stale, start from model order.
         header = self.horizontalHeader()
+        for logical in range(header.count()):
+            if header.visualIndex(logical) != logical:
+                header.moveSection(header.visualIndex(logical), logical)
         for position, column in enumerate(front):
             header.moveSection(header.visualIndex(column), position)
 

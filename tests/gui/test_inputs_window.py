@@ -249,3 +249,24 @@ def test_theme_scale_undo_and_row_changes_keep_inputs_and_thumbnails_right(qtbot
     c.select(5)
     assert shown_grey(window) == grey(5)
     assert c.inputs_session.thumbnail(5).pixelColor(0, 0).red() == grey(5)
+
+
+def test_the_input_columns_stay_first_as_classes_come_and_go(qtbot, window):
+    model, header = window.table_model, window.table.horizontalHeader()
+
+    def headers():
+        return [
+            model.headerData(header.logicalIndex(v), Qt.Orientation.Horizontal)
+            for v in range(model.columnCount())
+        ]
+
+    expected_tail = ["label", "pred", "p(true)", "loss", "✓/✗", "split", "fold"]
+    assert headers() == ["image", "text", "c0", "c1", "c2", "c3", *expected_tail]
+    window.controller.add_class(1)
+    assert headers() == ["image", "text", "c0", "c1", "class 4", "c2", "c3", *expected_tail]
+    window.controller.remove_class(0)
+    assert headers()[:3] == ["image", "text", "c1"]
+    assert headers()[-7:] == expected_tail
+    window.document.undo()
+    window.document.undo()
+    assert headers() == ["image", "text", "c0", "c1", "c2", "c3", *expected_tail]
