@@ -83,11 +83,12 @@ class PaintWatch:
         self.seen.clear()
 
     def wait(self, app) -> bool:
-        """Run the event loop until every watched view has painted; False on timeout."""
+        """Run the event loop until every watched view that is shown has painted (a table
+        without labels hides its loss plots); False on timeout."""
         deadline = time.perf_counter() + PAINT_TIMEOUT_S
         while True:
             app.processEvents()
-            if all(v in self.seen for v in self.watched):
+            if all(v in self.seen for v in self.watched if v.isVisible()):
                 return True
             if time.perf_counter() > deadline:
                 return False

@@ -116,8 +116,16 @@ class SampleView:
     """Why the gradient is zero or missing, in words; None when there is nothing to say."""
 
 
-def sample_view(ev: Evaluation, logits: np.ndarray, class_names: list[str], row: int) -> SampleView:
-    """Everything the selected-sample plots draw for ``row``, from one evaluation."""
+def sample_view(
+    ev: Evaluation,
+    logits: np.ndarray,
+    class_names: list[str],
+    row: int,
+    *,
+    has_labels: bool = True,
+) -> SampleView:
+    """Everything the selected-sample plots draw for ``row``, from one evaluation
+    (``has_labels`` False: a table that came without labels, "no label" rather than "ignored")."""
     probabilities = np.asarray(ev.probabilities_of([row])[0], dtype=np.float64)
     gradient = np.asarray(ev.gradient_of([row])[0], dtype=np.float64)
     valid, finite = bool(ev.valid[row]), bool(ev.finite[row])
@@ -128,7 +136,9 @@ def sample_view(ev: Evaluation, logits: np.ndarray, class_names: list[str], row:
     def name(c: int | None) -> str:
         return "—" if c is None else class_names[c]
 
-    if not valid:
+    if not has_labels:
+        target = "no label"
+    elif not valid:
         target = "ignored"
     elif ev.target_kind == "probability":
         target = f"target ≈ {name(true)}"
@@ -136,7 +146,9 @@ def sample_view(ev: Evaluation, logits: np.ndarray, class_names: list[str], row:
         target = f"label {name(true)}"
     heading = f"Sample {row} · {target} · pred {name(predicted)}"
     note = None
-    if not valid:
+    if not has_labels:
+        note = "no labels: no loss and no gradient (File › Open labels… attaches them)"
+    elif not valid:
         note = f"ignored: label = ignore_index ({ev.options.ignore_index}), no loss and no gradient"
     elif not finite:
         note = "non-finite logits: loss and gradient are NaN"

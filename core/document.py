@@ -49,6 +49,9 @@ class Document:
     has_labels: bool
     """False for logits that came without labels (every label is the ignore index) until
     labels are attached or typed."""
+    binary: bool
+    """The logits came as one score z per sample (a binary classifier's), held as [0, z]:
+    softmax gives [1 − σ(z), σ(z)] (see :mod:`core.binary`)."""
     evaluation_b: Evaluation | None
 
     def __init__(
@@ -61,6 +64,7 @@ class Document:
         inputs: SampleInputs | None = None,
         *,
         has_labels: bool = True,
+        binary: bool = False,
     ) -> None:
         self._listeners: list[Callable[[Change], None]] = []
         self.history = History()
@@ -71,7 +75,16 @@ class Document:
         """While listeners run after an undo or redo: the context of that step, else None."""
         self.evaluation_b = None
         self._set_state(
-            self._new_state(logits, labels, class_names, soft_targets, settings, inputs, has_labels)
+            self._new_state(
+                logits,
+                labels,
+                class_names,
+                soft_targets,
+                settings,
+                inputs,
+                has_labels,
+                binary=binary,
+            )
         )
         self.evaluation: Evaluation = self._evaluate()
 
@@ -525,6 +538,7 @@ class Document:
         has_labels: bool = True,
         logits_b: Any = None,
         model_names: tuple[str, str] = ("A", "B"),
+        binary: bool = False,
     ) -> None:
         """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
 
@@ -546,6 +560,7 @@ class Document:
             has_labels,
             logits_b,
             model_names,
+            binary=binary,
         )
         self._replace(text, self._state(), after, Change.ALL, evaluation)
 
@@ -632,6 +647,8 @@ class Document:
         has_labels,
         logits_b=None,
         model_names=("A", "B"),
+        *,
+        binary=False,
     ) -> TableState:
         settings = settings or Settings()
         array, lab, names, soft_array = table.normalise(logits, labels, class_names, soft)
@@ -648,6 +665,7 @@ class Document:
             b,
             tuple(model_names),
             bool(has_labels),
+            bool(binary),
         )
 
     def _new_rows(
@@ -686,6 +704,7 @@ class Document:
             self.logits_b,
             self.model_names,
             self.has_labels,
+            self.binary,
         )
 
     def _set_state(self, state: TableState) -> None:
@@ -698,6 +717,7 @@ class Document:
         self.logits_b = state.logits_b
         self.model_names = state.model_names
         self.has_labels = state.has_labels
+        self.binary = state.binary
 
     def _replace(
         self,

@@ -1,6 +1,8 @@
 """Dataset-level metrics of an evaluation: confusion matrix, calibration (reliability, ECE, MCE),
 top-k accuracy, per-class statistics, suspected label issues and histograms (temperature
-scaling is in :mod:`core.calibration`).
+scaling is in :mod:`core.calibration`; what a table without labels shows — confidence and
+entropy, predicted-class counts, the most uncertain samples — is in :mod:`core.uncertainty` and
+re-exported here).
 
 Everything is O(N) in numpy on the per-sample arrays of :class:`core.evaluation.Evaluation`,
 except top-k accuracy and the temperature fit, which stream the (N, C) logits in row blocks so a
@@ -22,6 +24,12 @@ from core.constants import (
     block_rows,
 )
 from core.evaluation import Evaluation
+from core.uncertainty import (
+    PredictionSummary,
+    ValueHistogram,
+    most_uncertain,
+    summarize_predictions,
+)
 
 __all__ = [
     "LABEL_ISSUE_METHOD",
@@ -31,17 +39,21 @@ __all__ = [
     "Histogram",
     "LabelIssue",
     "PerClass",
+    "PredictionSummary",
     "Reliability",
+    "ValueHistogram",
     "confidence_histogram",
     "confusion_matrix",
     "label_issue_ranking",
     "loss_bin_edges",
     "loss_histogram",
     "most_confused_classes",
+    "most_uncertain",
     "per_class",
     "reliability",
     "row_normalized",
     "summarize",
+    "summarize_predictions",
     "suspected_label_issues",
     "top_k_accuracy",
 ]

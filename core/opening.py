@@ -33,6 +33,12 @@ class PreparedFile:
     notices: list[str]
     inputs: SampleInputs = NO_INPUTS
 
+    @property
+    def document_options(self) -> dict[str, bool]:
+        """What ``Document.replace_all`` needs to know besides the arrays: whether the file had
+        labels, and whether it held one binary score per sample."""
+        return {"has_labels": self.data.targets is not None, "binary": bool(self.data.binary)}
+
 
 def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> PreparedFile:
     """Read ``path`` and evaluate it with ``settings`` (hard labels; class weights reset, since
@@ -48,7 +54,9 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
         data = replace(data, logits=logits)
     if data.targets is None:
         labels = np.full(data.logits.shape[0], IGNORE_INDEX, dtype=np.int64)
-        notices.append("the file has no labels: every sample is ignored until you set labels")
+        notices.append(
+            "no labels: predictions and uncertainty only (File › Open labels… adds them)"
+        )
     else:
         labels = np.asarray(data.targets, dtype=np.int64)
     settings = replace(settings, weight=None, target_mode="index")

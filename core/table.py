@@ -34,6 +34,8 @@ class TableState:
     model_names: tuple[str, str] = ("A", "B")
     has_labels: bool = True
     """False for a file that came without labels: no loss, no correctness until labels come."""
+    binary: bool = False
+    """The table came as one score z per sample (a binary classifier), shown as classes [0, z]."""
 
 
 def one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:

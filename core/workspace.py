@@ -51,6 +51,8 @@ class Workspace:
     """A second model's logits when two are compared (inline or in the arrays sidecar)."""
     model_names: tuple[str, str] = ("A", "B")
     has_labels: bool = True
+    binary: bool = False
+    """One score per sample, held as [0, z] (see ``Document.binary``)."""
 
     @classmethod
     def from_document(cls, document: Document, view: dict[str, Any] | None = None) -> Workspace:
@@ -65,6 +67,7 @@ class Workspace:
             None if document.logits_b is None else np.asarray(document.logits_b),
             document.model_names,
             document.has_labels,
+            document.binary,
         )
 
     def to_document(self) -> Document:
@@ -76,6 +79,7 @@ class Workspace:
             self.settings,
             self.inputs,
             has_labels=self.has_labels,
+            binary=self.binary,
         )
         if self.logits_b is not None:
             document.attach_model_b(self.logits_b, self.model_names)
@@ -134,6 +138,7 @@ def save_workspace(path: str | os.PathLike[str], workspace: Workspace) -> None:
         },
         "view": workspace.view,
         "has_labels": bool(workspace.has_labels),
+        "binary": bool(workspace.binary),
         "model_names": list(workspace.model_names),
     }
     if n * c <= INLINE_CELLS:
@@ -271,6 +276,9 @@ def _parse(body: dict, path: Path) -> Workspace:
     model_names = body.get("model_names", ["A", "B"])
     if not isinstance(has_labels, bool):
         raise WorkspaceError(f"{name}: has_labels must be true or false")
+    binary = body.get("binary", False)
+    if not isinstance(binary, bool):
+        raise WorkspaceError(f"{name}: binary must be true or false")
     if not (
         isinstance(model_names, list)
         and len(model_names) == 2
@@ -278,7 +286,9 @@ def _parse(body: dict, path: Path) -> Workspace:
     ):
         raise WorkspaceError(f"{name}: model_names must be two names")
     try:
-        document = Document(logits, labels, names, soft, settings, inputs, has_labels=has_labels)
+        document = Document(
+            logits, labels, names, soft, settings, inputs, has_labels=has_labels, binary=binary
+        )
         if logits_b is not None:
             document.attach_model_b(logits_b, (model_names[0], model_names[1]))
     except ValueError as exc:
@@ -294,6 +304,7 @@ def _parse(body: dict, path: Path) -> Workspace:
         document.logits_b,
         document.model_names,
         document.has_labels,
+        document.binary,
     )
 
 

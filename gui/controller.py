@@ -40,6 +40,7 @@ from core.presets import DEFAULT_PRESET, PRESETS, random_table
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
 from gui.compare_session import CompareSession
 from gui.derived import Derived
+from gui.inputs_session import InputsSession
 from gui.lesson_session import LessonSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
@@ -49,6 +50,7 @@ DATASET_TOP_K_CELLS = 5_000_000
 SUMMARY_DELAY_MS = 150
 PLAY_INTERVAL_MS = 50
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+IMAGE_COLUMN = "__image__"  # the thumbnail column's key (no metadata name can clash with it)
 
 
 class Controller(Derived, QObject):
@@ -90,6 +92,8 @@ class Controller(Derived, QObject):
         self._curve_top: float | None = None
         self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
         self._column_editors: list[Callable[[str, int, object], bool | None]] = []
+        self.inputs_session = InputsSession(self)
+        """Thumbnails, the filter box, no-labels summaries, binary scores: gui.inputs_session."""
         self._last_shape = self._shape()
         self.lessons = LessonSession(self)
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
@@ -270,6 +274,11 @@ class Controller(Derived, QObject):
     def _input_columns(self) -> list[TableColumn]:
         inputs = self.document.inputs
         columns = []
+        if inputs.images is not None:
+            samples = np.arange(self.document.n_samples)
+            columns.append(
+                TableColumn(IMAGE_COLUMN, "image", samples, "the sample's image", "image")
+            )
         if inputs.texts is not None:
             columns.append(TableColumn("text", "text", inputs.texts, "the sample's text", "text"))
         for name, values in inputs.metadata.items():
@@ -594,12 +603,11 @@ class Controller(Derived, QObject):
         soft_targets: Any = None,
         evaluation: Evaluation | None = None,
         inputs: SampleInputs | None = None,
-        has_labels: bool = True,
-        logits_b: Any = None,
-        model_names: tuple[str, str] = ("A", "B"),
+        **document_options: Any,
     ) -> bool:
         """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
-        come with it (none when it has none), and a second model's logits when given."""
+        come with it (none when it has none). ``document_options`` go to
+        ``Document.replace_all`` (``has_labels``, ``binary``, ``logits_b``, ``model_names``)."""
         ok = self._guard(
             self.document.replace_all,
             logits,
@@ -610,9 +618,7 @@ class Controller(Derived, QObject):
             text=text,
             evaluation=evaluation,
             inputs=inputs if inputs is not None else NO_INPUTS,
-            has_labels=has_labels,
-            logits_b=logits_b,
-            model_names=model_names,
+            **document_options,
         )
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)

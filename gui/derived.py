@@ -70,7 +70,13 @@ class Derived:
         row = self.selected
         return self._cached(
             f"sample:{row}",
-            lambda: sample_view(self.evaluation, self.document.logits[row], self.class_names, row),
+            lambda: sample_view(
+                self.evaluation,
+                self.document.logits[row],
+                self.class_names,
+                row,
+                has_labels=self.document.has_labels,
+            ),
         )
 
     def loss_curve(self) -> LossCurve:
@@ -154,6 +160,8 @@ class Derived:
             loss = f"loss: per sample (sum {fmt.number(ev.loss_sum)})"
         else:
             loss = f"{ev.options.reduction} loss = {fmt.number(float(ev.loss))}"
+        if not self.document.has_labels:
+            loss = "no labels (File › Open labels…)"
         parts = [
             loss,
             f"accuracy {ev.n_correct}/{ev.n_valid}",
@@ -161,6 +169,8 @@ class Derived:
             f"{ev.device} · {ev.dtype}",
             f"T = {fmt.short(s.temperature)}",
         ]
+        if not self.document.has_labels:
+            del parts[1]  # no accuracy without labels
         if ev.n_nonfinite:
             parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
         if ev.device_fallback:

@@ -15,6 +15,7 @@ from core import formatting as fmt
 from core.constants import SHOWN_CLASSES, elide
 
 if TYPE_CHECKING:
+    from core.binary import BinaryIdentity
     from core.explain import SampleExplanation, SoftmaxComparison
 from gui.theme import LIGHT, Theme
 
@@ -138,6 +139,7 @@ class FormulaPanel(_RichPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._explanation: SampleExplanation | None = None
+        self._binary: BinaryIdentity | None = None
         self._class_names: list[str] = []
         self._highlight = ""
         layout = QVBoxLayout(self)
@@ -146,9 +148,16 @@ class FormulaPanel(_RichPanel):
         self._apply_style()
         self._render()
 
-    def set_explanation(self, expl: SampleExplanation | None, class_names: list[str]) -> None:
-        """Show ``expl`` (None clears the panel)."""
+    def set_explanation(
+        self,
+        expl: SampleExplanation | None,
+        class_names: list[str],
+        binary: BinaryIdentity | None = None,
+    ) -> None:
+        """Show ``expl`` (None clears the panel); ``binary``: the table holds one score z per
+        sample as [0, z], and the panel also writes out p = σ(z/T) (``core.binary``)."""
         self._explanation = expl
+        self._binary = binary
         self._class_names = list(class_names)
         self._render()
 
@@ -170,6 +179,7 @@ class FormulaPanel(_RichPanel):
             return
         sections = {
             "softmax": self._softmax_html(expl),
+            "binary": "" if self._binary is None else self._binary_html(self._binary),
             "argmax": f"<p>{self._muted('y = target class, ŷ = predicted (the largest p)')}</p>",
             "loss": self._loss_html(expl),
             "reduction": self._reduction_html(expl),
@@ -195,6 +205,37 @@ class FormulaPanel(_RichPanel):
             f" {self._muted('(q = the target; scaled by the reduction)')}"
         )
         return f"<p style='margin-top:8px'><b>Gradient</b>: {body}</p>"
+
+    def _binary_html(self, b: BinaryIdentity) -> str:
+        """softmax([0, z]/T) = [1 − σ(z/T), σ(z/T)], and CE = BCEWithLogitsLoss, with numbers."""
+        one = self._name(1)
+        t = "" if b.temperature == 1.0 else "/T"
+        out = [
+            "<p style='margin-top:8px'><b>Binary logits</b>: one score z per sample, shown as "
+            "the classes [0, z]</p>",
+            f"<p style='white-space:nowrap'>p<sub>{one}</sub> = e<sup>z{t}</sup> / "
+            f"(e<sup>0</sup> + e<sup>z{t}</sup>) = 1 / (1 + e<sup>−z{t}</sup>) = "
+            f"σ(z{t})</p>",
+            f"<p>z = z<sub>1</sub> − z<sub>0</sub> = {format_number(b.z)}"
+            + ("" if not t else f", z/T = {format_number(b.scaled)}")
+            + f"<br>σ(z{t}) = <b>{format_number(b.sigmoid)}</b> (torch.sigmoid) · softmax "
+            f"p<sub>{one}</sub> = <b>{format_number(b.p_positive)}</b>"
+            + ("" if b.agree else " " + self._muted("(they differ by rounding)"))
+            + "</p>",
+        ]
+        if b.label is not None and b.bce is not None:
+            out.append(
+                f"<p>BCEWithLogitsLoss(z{t}, y = {b.label}) = −[y log σ + (1 − y) log(1 − σ)]"
+                f" = <b>{format_number(b.bce)}</b>"
+                + (
+                    " = the cross-entropy below"
+                    if b.cross_entropy is not None
+                    and math.isclose(b.bce, b.cross_entropy, rel_tol=2e-3, abs_tol=1e-6)
+                    else self._muted(" (the cross-entropy below adds smoothing or weights)")
+                )
+                + "</p>"
+            )
+        return "".join(out)
 
     def _name(self, index: int) -> str:
         return html.escape(class_label(self._class_names, index))

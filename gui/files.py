@@ -140,6 +140,7 @@ class Files(QObject):
             evaluation=prepared.evaluation,
             text=f"Open {name}",
             inputs=prepared.inputs,
+            **prepared.document_options,
         ):
             self._failed(f"{name}: could not be used")
             return
@@ -248,6 +249,7 @@ class Files(QObject):
             has_labels=ws.has_labels,
             logits_b=ws.logits_b,
             model_names=ws.model_names,
+            binary=ws.binary,
         ):
             return False
         view = view_from_json(ws.view)

@@ -36,6 +36,7 @@ from gui.controls import ControlsPanel
 from gui.dataset import DatasetPanel
 from gui.explain import FormulaPanel, ScratchPanel
 from gui.files import Files
+from gui.inputs_ui import InputsUi
 from gui.plots import (
     GradientPlot,
     LossCurvePlot,
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._render_order()
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
+        self.inputs_ui = InputsUi(self)
 
     # --- reading (for tests, the API and the bench) ---------------------------------------------
 
@@ -195,10 +197,12 @@ class MainWindow(QMainWindow):
         bottom.addWidget(self.heatmap)
         bottom.addWidget(self.curve_plot)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.sample_plot)
+        self.sample_row = QSplitter(Qt.Orientation.Horizontal)  # the sample's input joins it
+        self.sample_row.addWidget(self.sample_plot)
+        right.addWidget(self.sample_row)
         right.addWidget(middle)
         right.addWidget(bottom)
-        self.plot_rows = (self.sample_plot, middle, bottom)
+        self.plot_rows = (self.sample_row, middle, bottom)
         for plot in self.plots():
             # Titles at presentation scale ask for more width than a projector has: let the
             # splitters shrink plots (down to their fixed minimum) instead of clipping the window.
@@ -312,7 +316,8 @@ class MainWindow(QMainWindow):
             return
         current = c.view.side_tab
         if current == "formula":
-            self.formula_panel.set_explanation(c.explanation(), c.class_names)
+            binary = c.inputs_session.binary_identity()
+            self.formula_panel.set_explanation(c.explanation(), c.class_names, binary)
         elif current == "scratch":
             self.scratch_panel.set_comparison(c.comparison(), c.class_names)
         elif current == "sampling":
@@ -493,7 +498,13 @@ class MainWindow(QMainWindow):
         self.table.table_model()._class_cells_changed()
 
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        """A message for 8 s, elided to the room left of the summary (Qt would cut it off
+        mid-word against it); the whole text is in the status bar's tooltip."""
+        bar = self.statusBar()
+        room = bar.width() - self.summary.sizeHint().width() - 32
+        shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
+        bar.setToolTip(text)
+        bar.showMessage(shown, 8000)
 
     # --- window events --------------------------------------------------------------------------
 

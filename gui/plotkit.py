@@ -151,10 +151,12 @@ class WrappingLabel(pg.LabelItem):
         super().resizeEvent(ev)
 
     def _wrap(self, width: float) -> None:
+        before = self.item.textWidth()
         self.item.setTextWidth(-1)
         if 0 < width < self.item.boundingRect().width():
             self.item.setTextWidth(width)
-            self.updateMin()
+        if self.item.textWidth() != before:
+            self.updateMin()  # fewer or more lines: the height it asks for follows
 
 
 def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:

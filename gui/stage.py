@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
+LABELLED_PLOTS = (1, 2, 4)  # the loss, the gradient and the loss curve need labels
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -120,9 +121,17 @@ class Stage(QObject):
                 shown.add(focused)
         else:
             shown = set(range(len(plots)))
+        wanted = set(shown)
+        inputs_ui = getattr(w, "inputs_ui", None)
+        if not self._c.document.has_labels and inputs_ui is not None:
+            # Without labels the loss, the gradient and the loss curve give way to one notice.
+            inputs_ui.notice.setVisible(bool(wanted & set(LABELLED_PLOTS)))
+            shown = wanted - set(LABELLED_PLOTS)
+        elif inputs_ui is not None:
+            inputs_ui.notice.hide()
         for i, plot in enumerate(plots):
             plot.setHidden(i not in shown)
-        for row in w.plot_rows[1:]:
+        for row in w.plot_rows:
             row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
         key = frozenset(shown)
         if key != self._shown:

@@ -21,6 +21,8 @@ from gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
 IGNORE_TEXT = "ignore"
+NO_LABELS_TEXT = "no labels"  # the loss and correctness columns of a table without labels
+TEXT_CELL_CHARS = 300  # a text cell shows this much of its text, on one line (elided to fit)
 
 
 class Column(Enum):
@@ -220,6 +222,8 @@ class LogitsTableModel(QAbstractTableModel):
             return None
         if kind is Column.LABEL:
             label = int(doc.labels[row])
+            if role == Qt.ItemDataRole.DisplayRole and not doc.has_labels:
+                return fmt.MISSING
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
                 if label == doc.settings.ignore_index:
                     return IGNORE_TEXT
@@ -258,6 +262,8 @@ class LogitsTableModel(QAbstractTableModel):
         ev = self._c.evaluation
         valid = bool(ev.valid[row])
         finite = bool(ev.finite[row])
+        if kind is not Column.PREDICTION and not self._c.document.has_labels:
+            return self._no_labels_data(role)
         if role == Qt.ItemDataRole.DisplayRole:
             if kind is Column.PREDICTION:
                 return self._c.class_names[int(ev.predictions[row])] if finite else fmt.NAN
@@ -286,12 +292,27 @@ class LogitsTableModel(QAbstractTableModel):
             }[kind]
         return None
 
+    def _no_labels_data(self, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return NO_LABELS_TEXT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(self._c.theme.ignored))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "this table has no labels: File › Open labels… attaches them"
+        return None
+
     def _extra_data(self, row: int, index: int, role: int):
         column = self._c.table_columns()[index]
         value = column.values[row]
+        if column.kind == "image":
+            if role == Qt.ItemDataRole.DecorationRole:
+                return self._c.inputs_session.thumbnail(int(value))
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"sample {int(value)}'s image"
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             if column.kind == "text":
-                return str(value)
+                return " ".join(str(value)[:TEXT_CELL_CHARS].split())
             if column.kind == "bool":
                 return "true" if bool(value) else "false"
             if column.kind == "count":

@@ -29,8 +29,11 @@ from core.parsing import format_block, parse_block
 from gui.controller import Controller
 from gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
 from gui.theme import Theme
+from gui.thumbnails import ThumbnailDelegate
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
+ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
+TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
 
 
 class LabelDelegate(QStyledItemDelegate):
@@ -69,10 +72,12 @@ class LogitsTableView(QTableView):
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._c = controller
+        self._inputs_first: list[int] = []  # thumbnail and text columns, shown first
         # At the desk PgUp/PgDn page through rows when the table has focus; in presentation
         # mode the window's preset shortcuts take them.
         self.pages_rows = True
         self._label_delegate = LabelDelegate(self)
+        self._thumbnail_delegate = ThumbnailDelegate(self)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -117,9 +122,37 @@ class LogitsTableView(QTableView):
             self.setItemDelegateForColumn(
                 column, self._label_delegate if kind is Column.LABEL else None
             )
+        self._place_input_columns()
         self._render_sort_indicator()
         self.show_sample(self._c.selected, scroll="order")
         self.refit()
+
+    def _place_input_columns(self) -> None:
+        """Thumbnails drawn by their delegate in taller rows; texts wide enough to read."""
+        model, scale = self.table_model(), self._c.view.scale
+        columns = self._c.table_columns()
+        self.verticalHeader().setDefaultSectionSize(self._row_height(scale))
+        front = []
+        for column in range(model.columnCount()):
+            kind, index = model.column_kind(column)
+            if kind is not Column.EXTRA:
+                continue
+            if columns[index].kind == "image":
+                self.setItemDelegateForColumn(column, self._thumbnail_delegate)
+                header_width = QFontMetrics(self.horizontalHeader().font()).horizontalAdvance(
+                    str(model.headerData(column, Qt.Orientation.Horizontal))
+                )
+                self.setColumnWidth(column, max(self._row_height(scale), header_width) + 16)
+                front.insert(0, column)
+            elif columns[index].kind == "text" and columns[index].key == "text":
+                self.setColumnWidth(column, round(TEXT_COLUMN_WIDTH * scale))
+                front.append(column)
+        self._inputs_first = front
+        self.arrange_columns()
+
+    def _row_height(self, scale: float) -> int:
+        images = self._c.document.inputs.images is not None
+        return round((IMAGE_ROW_HEIGHT if images else ROW_HEIGHT) * scale)
 
     def _render_sort_indicator(self) -> None:
         """The header's arrow sits on the column the table is sorted by (none for a statistic
@@ -168,7 +201,7 @@ class LogitsTableView(QTableView):
         font.setPointSizeF(10 * theme.scale)
         for widget in (self, self.horizontalHeader(), self.verticalHeader()):
             widget.setFont(font)
-        self.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
+        self.verticalHeader().setDefaultSectionSize(self._row_height(theme.scale))
         self.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
         # The selection must not look like the logit shading (blue, deeper for larger p).
         palette = self.palette()
@@ -199,10 +232,12 @@ class LogitsTableView(QTableView):
         bottom = self.rowAt(self.viewport().height() - 1)
         bottom = model.rowCount() - 1 if bottom < 0 else bottom
         rows = range(top, bottom + 1) if rows_to_fit is None else sorted(rows_to_fit)
-        left = max(0, self.columnAt(0))
-        right = self.columnAt(self.viewport().width() - 1)
+        # Visual positions: the input columns are moved to the front (see _place_input_columns).
+        header = self.horizontalHeader()
+        left = max(0, header.visualIndexAt(0))
+        right = header.visualIndexAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
-        for column in range(left, right + 1):
+        for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
                 self._fit_name_column(column, rows, metrics, header_metrics)
@@ -215,11 +250,13 @@ class LogitsTableView(QTableView):
                 if text:
                     needed = max(needed, metrics.horizontalAdvance(str(text)))
             # The header is read whole too (elided past the name limit, its tooltip has all).
-            header = elide(str(model.headerData(column, Qt.Orientation.Horizontal) or "✓/✗"))
-            needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance(header) + 16)
+            title = elide(str(model.headerData(column, Qt.Orientation.Horizontal) or "✓/✗"))
+            needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance(title) + 16)
             if needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
-        self.arrange_columns()
+        if self.arrange_columns() and rows_to_fit is None:
+            self._fit_rows = None
+            self.fit_columns()  # other columns came into view: they are fitted too
 
     def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> None:
         """Label, prediction and ✓/✗ columns as wide as their names (up to the elision limit)
@@ -233,17 +270,21 @@ class LogitsTableView(QTableView):
         if needed > self.columnWidth(column) or self._fit_rows_all:
             self.setColumnWidth(column, needed)
 
-    def arrange_columns(self) -> None:
-        """When every column does not fit, the label and the results (pred, p(true), loss, ✓/✗)
-        move before the class columns, so what a sample's row says is never scrolled away."""
+    def arrange_columns(self) -> bool:
+        """The header's order (the model's never changes): what a sample is (its thumbnail, its
+        text) first; then, when every column does not fit, the label and the results (pred,
+        p(true), loss, ✓/✗, other models' results) before the class columns, so what a sample's
+        row says is never scrolled away."""
         model = self.table_model()
         header = self.horizontalHeader()
         n = model.columnCount()
         extras = self._c.table_columns()
-        front = [c for c in range(n) if self._is_result(model.column_kind(c), extras)]
+        inputs = [c for c in self._inputs_first if c < n]
+        results = [c for c in range(n) if self._is_result(model.column_kind(c), extras)]
         width = sum(self.columnWidth(c) for c in range(n))
-        narrow = width > self.viewport().width() and len(front) < n
-        order = front + [c for c in range(n) if c not in front] if narrow else list(range(n))
+        narrow = width > self.viewport().width() and len(inputs) + len(results) < n
+        front = inputs + ([c for c in results if c not in inputs] if narrow else [])
+        order = front + [c for c in range(n) if c not in front]
         moved = False
         for visual, logical in enumerate(order):
             current = header.visualIndex(logical)
@@ -251,7 +292,8 @@ class LogitsTableView(QTableView):
                 header.moveSection(current, visual)
                 moved = True
         if moved:
-            self.horizontalScrollBar().setValue(0)  # the label and results, first, in view
+            self.horizontalScrollBar().setValue(0)  # the sample and its results, first, in view
+        return moved
 
     @staticmethod
     def _is_result(kind: tuple[Column, int], extras) -> bool:
@@ -284,6 +326,9 @@ class LogitsTableView(QTableView):
             for column in range(model.columnCount()):
                 if not model.holds_numbers(column) or self.isColumnHidden(column):
                     continue
+                x = self.columnViewportPosition(column)
+                if x >= self.viewport().width() or x + self.columnWidth(column) <= 0:
+                    continue  # scrolled out of view: fitted when it is scrolled in
                 text = str(model.index(row, column).data())
                 if metrics.horizontalAdvance(text) + CELL_PADDING - 4 > self.columnWidth(column):
                     out.append((row, column, text))

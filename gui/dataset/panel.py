@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from gui.dataset.agreement import ComparisonView
 from gui.dataset.confusion import ConfusionView
 from gui.dataset.histograms import HistogramView
+from gui.dataset.predictions import PredictionsView
 from gui.dataset.reliability import ReliabilityView
 from gui.dataset.summary import LabelIssuesView, MetricsView, TemperatureView
 from gui.theme import LIGHT, Theme
@@ -18,7 +19,7 @@ from gui.theme import LIGHT, Theme
 if TYPE_CHECKING:
     from core.calibration import TemperatureFit
     from core.compare import ComparisonDataset
-    from core.metrics import DatasetSummary
+    from core.metrics import DatasetSummary, PredictionSummary
 
 
 class DatasetPanel(QWidget):
@@ -43,6 +44,8 @@ class DatasetPanel(QWidget):
         self.label_issues_view = LabelIssuesView()
         self.temperature_view = TemperatureView()
         self.comparison_view = ComparisonView(theme)
+        self.predictions_view = PredictionsView(theme)
+        self._comparing = False
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, name in (
@@ -53,6 +56,7 @@ class DatasetPanel(QWidget):
             (self.label_issues_view, "Label issues"),
             (self.temperature_view, "Temperature"),
             (self.comparison_view, "A vs B"),
+            (self.predictions_view, "Predictions"),
         ):
             self.tabs.addTab(widget, name)
         self.tabs.setTabVisible(self.tabs.indexOf(self.comparison_view), False)
@@ -75,6 +79,7 @@ class DatasetPanel(QWidget):
 
         self.confusion_view.sigCellClicked.connect(self.sigConfusionCellClicked)
         self.label_issues_view.sigSampleActivated.connect(self.sigSampleActivated)
+        self.predictions_view.sigSampleActivated.connect(self.sigSampleActivated)
         self.temperature_view.sigFitRequested.connect(self.sigFitTemperatureRequested)
         self.temperature_view.sigCompareRequested.connect(self.sigCompareTemperatureRequested)
         self.comparison_view.sigCellClicked.connect(self.sigCompareCellClicked)
@@ -107,7 +112,46 @@ class DatasetPanel(QWidget):
         self.tabs.setTabVisible(index, data is not None)
         if data is not None and not was:
             self.tabs.setCurrentIndex(index)  # a comparison just began: show it
+        self._comparing = data is not None
         self.comparison_view.set_data(data, names, class_names)
+
+    def set_predictions(
+        self, s: PredictionSummary, class_names: list[str], has_labels: bool
+    ) -> None:
+        """The label-free view (``core.metrics.summarize_predictions``). Without labels it is
+        the only one shown: the views that need labels would be empty."""
+        self.predictions_view.set_summary(s, class_names, has_labels)
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i) is self.predictions_view:
+                continue
+            # "A vs B" shows only while two models are compared (set_comparison).
+            if self._holds(i, self.comparison_view):
+                self.tabs.setTabVisible(i, has_labels and self._comparing)
+            else:
+                self.tabs.setTabVisible(i, has_labels)
+        if not has_labels:
+            self.tabs.setCurrentWidget(self.predictions_view)
+
+    def add_beside(self, view: QWidget, beside: QWidget) -> QSplitter:
+        """Put ``beside`` to the right of one of the sub-tab views (a thumbnail grid next to the
+        confusion matrix or the label issues), in a splitter that takes its place."""
+        index = next(i for i in range(self.tabs.count()) if self._holds(i, view))
+        title = self.tabs.tabText(index)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.tabs.removeTab(index)
+        splitter.addWidget(view)
+        splitter.addWidget(beside)
+        view.show()  # the tab stack had hidden it (it was not the current page)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([600, 400])
+        self.tabs.insertTab(index, splitter, title)
+        return splitter
+
+    def _holds(self, index: int, view: QWidget) -> bool:
+        widget = self.tabs.widget(index)
+        return widget is view or (widget is not None and widget.isAncestorOf(view))
 
     def show_temperature_fit(self, fit: TemperatureFit) -> None:
         self.temperature_view.show_fit(fit)
@@ -126,6 +170,7 @@ class DatasetPanel(QWidget):
             self.confusion_view,
             self.reliability_view,
             self.comparison_view,
+            self.predictions_view,
         ):
             view.set_theme(theme)
         font = QFont(self.font())

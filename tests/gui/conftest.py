@@ -1,10 +1,22 @@
 """GUI test fixtures: leak check, isolated QSettings, and real mouse drags on plots."""
 
+import gc
+
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_between_tests():
+    """Python's cycle collector only runs between tests, never inside one: a collection that
+    starts inside a Qt call (a signal disconnect holds a Qt mutex) and destroys a closed widget
+    of an earlier test deadlocks in ~QObject. Collected after every test instead."""
+    gc.disable()
+    yield
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +26,7 @@ def _catch_qt_leaks(qapp):
     yield
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QApplication.processEvents()
+    gc.collect()
     leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
     for widget in leaked:
         widget.close()

@@ -1,0 +1,240 @@
+"""What ``softmax_lab.view`` and ``Viewer.set_data`` are handed, checked before any window sees it.
+
+:func:`prepare_view_data` runs in the caller's thread (a notebook cell, a training loop): it
+copies the arrays (a training loop may overwrite its own next step), moves torch tensors to the
+CPU, turns one score per sample into the binary classes [0, z], and raises ``ValueError`` naming
+the problem for anything the window could not show. The window then only swaps the result in.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from core.binary import binary_pairs
+from core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from core.document import Document
+from core.history import History
+from core.inputs import SampleInputs
+from core.settings import Settings
+
+__all__ = ["ViewData", "as_numpy", "build_document", "prepare_view_data"]
+
+
+def as_numpy(values: Any, what: str) -> np.ndarray:
+    """A numpy array of ``values``: torch tensors on any device are detached and copied to the
+    CPU (bfloat16 / float16 as float32), lists become arrays. ``ValueError`` for ragged lists."""
+    if hasattr(values, "detach") and hasattr(values, "cpu"):
+        tensor = values.detach().cpu()
+        if str(tensor.dtype) in ("torch.bfloat16", "torch.float16"):
+            tensor = tensor.float()
+        return np.array(tensor.numpy())
+    try:
+        return np.array(values)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} are not a rectangular array ({exc})") from None
+
+
+def _logits(values: Any, what: str) -> tuple[np.ndarray, bool]:
+    array = as_numpy(values, what)
+    if array.dtype == object:
+        raise ValueError(f"{what} must be numbers, not Python objects (dtype object)")
+    if array.dtype.kind == "c":
+        raise ValueError(f"{what} must be real numbers, not complex")
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must be numbers, not {array.dtype}")
+    if array.ndim == 0 or array.ndim > 2:
+        raise ValueError(
+            f"{what} must be (N, C) (samples × classes), or (N,) / (N, 1) for one binary score "
+            f"per sample; got shape {array.shape}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{what} are empty (shape {array.shape})")
+    if array.dtype.kind != "f" or array.dtype == np.float16:
+        array = array.astype(np.float64 if array.dtype.kind != "f" else np.float32)
+    binary = array.ndim == 1 or array.shape[1] == 1
+    if binary:
+        array = binary_pairs(array)
+    return np.ascontiguousarray(array), binary
+
+
+def _class_names(names: Any, c: int, binary: bool) -> list[str] | None:
+    if names is None:
+        return None
+    if isinstance(names, str):
+        raise ValueError("class_names must be one name per class, not a single string")
+    try:
+        items = [str(v) for v in names]
+    except TypeError:
+        raise ValueError(
+            f"class_names must be a list of names, not {type(names).__name__}"
+        ) from None
+    if binary and len(items) == 1:  # the one name is the positive class's
+        items = [f"not {items[0]}", items[0]]
+    if len(items) != c:
+        raise ValueError(f"got {len(items)} class names for {c} classes")
+    if len(set(items)) != len(items):
+        raise ValueError("class names must be unique")
+    if any(not name.strip() for name in items):
+        raise ValueError("class names must not be empty")
+    return items
+
+
+def _labels(values: Any, n: int, c: int, names: Sequence[str]) -> np.ndarray:
+    array = as_numpy(values, "labels")
+    if array.ndim != 1:
+        raise ValueError(f"labels must be one class per sample, (N,); got shape {array.shape}")
+    if array.shape[0] != n:
+        raise ValueError(f"got {array.shape[0]} labels for {n} samples")
+    if array.dtype.kind in "UO":
+        index = {name: i for i, name in enumerate(names)}
+        out = np.empty(n, dtype=np.int64)
+        for i, value in enumerate(array.tolist()):
+            if isinstance(value, str) and value in index:
+                out[i] = index[value]
+            elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                out[i] = int(value)
+            elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                out[i] = int(value)  # numbers mixed with names become text in numpy
+            else:
+                raise ValueError(f"label {value!r} of sample {i} is not a class name or number")
+        array = out
+    elif array.dtype.kind == "b":
+        array = array.astype(np.int64)
+    elif array.dtype.kind == "f":
+        whole = np.isfinite(array) & (array == np.round(array))
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise ValueError(f"labels must be whole numbers; sample {i} has {array[i]!r}")
+        array = array.astype(np.int64)
+    elif array.dtype.kind not in "iu":
+        raise ValueError(f"labels must be class numbers or names, not {array.dtype}")
+    array = array.astype(np.int64)
+    bad = ~(((array >= 0) & (array < c)) | (array == IGNORE_INDEX))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"label {int(array[i])} of sample {i} is not a class 0..{c - 1} "
+            f"(or {IGNORE_INDEX} to ignore the sample)"
+        )
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class ViewData:
+    """Checked data for a window: everything ``Document.replace_all`` takes."""
+
+    logits: np.ndarray
+    """(N, C) float32/float64, owned (a copy of what the caller gave)."""
+    labels: np.ndarray
+    """(N,) int64; ``IGNORE_INDEX`` everywhere when there are no labels."""
+    has_labels: bool
+    class_names: list[str] | None
+    """None: keep the window's names (same class count) or use "class i"."""
+    inputs: SampleInputs | None
+    """None: keep the window's inputs (nothing given and the same sample count)."""
+    binary: bool
+    temperature: float | None
+    """None: keep the window's temperature."""
+    logits_b: np.ndarray | None = None
+    model_names: tuple[str, str] = ("A", "B")
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.logits.shape[0]), int(self.logits.shape[1])
+
+    def settings(self, base: Settings | None = None) -> Settings:
+        """``base`` (or the defaults) with this temperature; class weights reset, since the
+        classes may be new."""
+        settings = replace(base or Settings(), weight=None, target_mode="index")
+        if self.temperature is not None:
+            settings = replace(settings, temperature=self.temperature)
+        return settings
+
+
+def prepare_view_data(
+    logits: Any,
+    labels: Any = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    images: Any = None,
+    texts: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    temperature: float | None = 1.0,
+    compare: Any = None,
+    names: Sequence[str] = ("A", "B"),
+    current_shape: tuple[int, int] | None = None,
+) -> ViewData:
+    """Check and copy everything ``view`` / ``set_data`` take; ``ValueError`` names the problem.
+
+    ``current_shape`` (N, C) of the window being updated: inputs that are not given are kept when
+    N stays, class names when C stays.
+    """
+    array, binary = _logits(logits, "logits")
+    n, c = array.shape
+    notices = ["one score per sample: shown as the two classes [0, z]"] if binary else []
+    names_list = _class_names(class_names, c, binary)
+    shown_names = names_list or [f"class {i}" for i in range(c)]
+    if labels is None:
+        label_array = np.full(n, IGNORE_INDEX, dtype=np.int64)
+    else:
+        label_array = _labels(labels, n, c, shown_names)
+    if temperature is not None:
+        try:
+            t = float(temperature)
+        except (TypeError, ValueError):
+            raise ValueError(f"temperature must be a number, not {temperature!r}") from None
+        if not (math.isfinite(t) and TEMPERATURE_MIN <= t <= TEMPERATURE_MAX):
+            raise ValueError(
+                f"temperature must be in [{TEMPERATURE_MIN:g}, {TEMPERATURE_MAX:g}], got {t!r}"
+            )
+        temperature = t
+    given = images is not None or texts is not None or metadata is not None
+    keep_inputs = not given and current_shape is not None and current_shape[0] == n
+    inputs = None if keep_inputs else SampleInputs.build(n, images, texts, metadata)
+    logits_b = None
+    if compare is not None:
+        logits_b, binary_b = _logits(compare, "compare logits")
+        if logits_b.shape != array.shape or binary_b != binary:
+            raise ValueError(
+                f"compare logits must have the shape of the logits {array.shape}, "
+                f"got {logits_b.shape}"
+            )
+    pair = tuple(str(v) for v in (names if names is not None else ("A", "B")))
+    if len(pair) != 2 or not all(v.strip() for v in pair):
+        raise ValueError(f"names must be two non-empty model names, got {names!r}")
+    return ViewData(
+        array,
+        label_array,
+        labels is not None,
+        names_list,
+        inputs,
+        binary,
+        temperature,
+        logits_b,
+        (pair[0], pair[1]),
+        notices,
+    )
+
+
+def build_document(data: ViewData) -> Document:
+    """A new document for a new window, with no undo history (opening is not an edit)."""
+    document = Document(
+        data.logits,
+        data.labels,
+        data.class_names,
+        settings=data.settings(),
+        inputs=data.inputs,
+        has_labels=data.has_labels,
+        binary=data.binary,
+    )
+    if data.logits_b is not None:
+        document.attach_model_b(data.logits_b, data.model_names)
+        document.history = History()
+    return document

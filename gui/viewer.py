@@ -1,0 +1,427 @@
+"""Softmax Lab from a script, IPython or Jupyter: ``view`` opens a live window on logits (and on
+what the samples are: images, texts, metadata) and returns a :class:`Viewer` handle; ``run``
+blocks until every window is closed. The public face is the ``softmax_lab`` package, which
+re-exports these.
+
+As napari does it: ``view`` creates the QApplication if there is none and never blocks; under
+IPython it turns on the Qt event loop (``%gui qt``) so that the window stays live while the
+kernel stays usable. Data is checked and copied in the caller's thread
+(:func:`core.viewer_data.prepare_view_data`), so bad input raises ``ValueError`` before any
+window exists. ``set_data`` and every setter may be called from any thread (a training loop):
+the call is queued to the GUI thread in order — consecutive queued ``set_data`` calls collapse
+into the last one — and the window never touches Qt off its thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtGui import QIcon, QImage
+from PySide6.QtWidgets import QApplication
+
+from core.evaluation import Evaluation
+from core.inputs import NO_INPUTS
+from core.viewer_data import ViewData, build_document, prepare_view_data
+from gui.main_window import MainWindow
+
+__all__ = ["Viewer", "run", "view"]
+
+GUI_CALL_TIMEOUT_S = 30.0
+"""How long a call from another thread that needs an answer (``screenshot``) waits for the GUI
+thread; it needs an event loop running there (``run()``, or IPython's ``%gui qt``)."""
+
+_viewers: list[Viewer] = []
+"""Open viewers: a window must outlive the expression that made it (``softmax_lab.view(x)`` as
+a notebook cell's last line keeps no reference)."""
+_app_ref: list[QApplication] = []
+
+
+def _on_gui_thread() -> bool:
+    app = QCoreApplication.instance()
+    return app is not None and QThread.currentThread() == app.thread()
+
+
+def _ipython_shell() -> Any:
+    module = sys.modules.get("IPython")
+    if module is None:
+        return None
+    try:
+        return module.get_ipython()
+    except Exception:  # an IPython without a shell, or a half-imported one
+        return None
+
+
+def _ipython_has_eventloop() -> bool:
+    shell = _ipython_shell()
+    return shell is not None and getattr(shell, "active_eventloop", None) == "qt"
+
+
+def _try_enable_ipython_gui() -> None:
+    """Under IPython / Jupyter, run Qt's events between cells (``%gui qt``), as napari does."""
+    shell = _ipython_shell()
+    if shell is None or getattr(shell, "active_eventloop", None) == "qt":
+        return
+    os.environ.setdefault("QT_API", "pyside6")
+    try:
+        shell.enable_gui("qt")
+    except Exception as exc:  # no Qt support in this IPython: the window still opens
+        print(f"softmax_lab: could not turn on %gui qt ({exc}); run %gui qt", file=sys.stderr)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("softmax_lab.view must first be called from the main thread")
+        import pyqtgraph as pg
+
+        from resources import ICON
+
+        pg.setConfigOptions(antialias=True)
+        app = QApplication(sys.argv[:1] or ["softmax-lab"])
+        app.setApplicationName("Softmax Lab")
+        app.setWindowIcon(QIcon(str(ICON)))
+        _app_ref.append(app)
+        atexit.register(_shut_down)
+    _try_enable_ipython_gui()
+    return app  # type: ignore[return-value]
+
+
+def _shut_down() -> None:
+    """Close every window before the interpreter tears Qt down (widgets left to garbage
+    collection at exit can outlive the QApplication and crash in C++)."""
+    if not _on_gui_thread():
+        return
+    for viewer in list(_viewers):
+        viewer._close_now()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+class _Bridge(QObject):
+    """Lives on the GUI thread; a wake-up emitted from any thread is queued to it."""
+
+    sigWake = Signal()
+
+    def __init__(self, drain: Callable[[], None]) -> None:
+        super().__init__()
+        self._drain = drain
+        self.sigWake.connect(self.drain)
+
+    def drain(self) -> None:
+        self._drain()
+
+
+class Viewer:
+    """A live window on logits; made by :func:`view`. See the module docstring for threads."""
+
+    def __init__(self, data: ViewData, *, title: str | None = None, show: bool = True) -> None:
+        _application()
+        if not _on_gui_thread():
+            raise RuntimeError("softmax_lab.view must be called from the GUI (main) thread")
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._bridge = _Bridge(self._drain)
+        self._window: MainWindow | None = MainWindow(build_document(data))
+        self._window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self._window.destroyed.connect(self._forget)
+        _viewers.append(self)
+        self._set_title(title)
+        if data.notices:
+            self._window.show_message("; ".join(data.notices))
+        if show:
+            self._window.show()
+            self._window.raise_()
+
+    def __repr__(self) -> str:
+        if self._window is None:
+            return "<softmax_lab.Viewer (closed)>"
+        n, c = self._window.document.logits.shape
+        return f"<softmax_lab.Viewer {n:,} samples × {c:,} classes>"
+
+    # --- reading (the current state, edits included) --------------------------------------------
+
+    @property
+    def window(self) -> MainWindow:
+        """The MainWindow (touch it from the GUI thread only)."""
+        if self._window is None:
+            raise RuntimeError("this viewer's window is closed")
+        return self._window
+
+    @property
+    def logits(self) -> np.ndarray:
+        """(N, C) numpy copy of the table's logits, edits included (binary scores as [0, z])."""
+        return np.array(self.window.document.logits)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """(N,) int64 copy of the labels (-100 = ignored), or None for a table without labels."""
+        document = self.window.document
+        return np.array(document.labels) if document.has_labels else None
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """core's :class:`~core.evaluation.Evaluation` of the current table and options."""
+        return self.window.controller.evaluation
+
+    @property
+    def selected(self) -> int:
+        """The selected sample (settable, from any thread)."""
+        return self.window.controller.selected
+
+    @selected.setter
+    def selected(self, sample: int) -> None:
+        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)):
+            raise ValueError(f"selected must be a sample index, not {sample!r}")
+        n = self.window.document.n_samples
+        if not 0 <= int(sample) < n:
+            raise ValueError(f"sample {int(sample)} is not in 0..{n - 1}")
+        self._submit("select", int(sample))
+
+    # --- changing it (from any thread) ----------------------------------------------------------
+
+    def set_data(
+        self,
+        logits: Any,
+        labels: Any = None,
+        *,
+        class_names: Sequence[str] | None = None,
+        images: Any = None,
+        texts: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        temperature: float | None = None,
+        show: bool | None = None,
+        compare: Any = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the data as one undo step (``labels=None``: a table without labels). Keywords
+        left out keep the window's current value where the shape allows: class names (same C),
+        images / texts / metadata and the compared model (same N), temperature, title."""
+        window = self.window
+        shape = tuple(window.document.logits.shape)
+        data = prepare_view_data(
+            logits,
+            labels,
+            class_names=class_names,
+            images=images,
+            texts=texts,
+            metadata=metadata,
+            temperature=temperature,
+            compare=compare,
+            names=names if names is not None else window.document.model_names,
+            current_shape=(int(shape[0]), int(shape[1])),
+        )
+        if title is not None and not isinstance(title, str):
+            raise ValueError(f"title must be text, not {type(title).__name__}")
+        self._submit("data", (data, title, show, compare is not None))
+
+    def screenshot(
+        self, path: str | os.PathLike[str] | None = None, size: tuple[int, int] | None = None
+    ) -> np.ndarray:
+        """The window as an (H, W, 4) uint8 RGBA array (rendered even when not shown); saved as
+        PNG when ``path`` is given; ``size`` = (width, height) resizes the window first (never
+        below its minimum, about 960 × 630 at scale 1)."""
+        if size is not None:
+            try:
+                width, height = (int(v) for v in size)
+            except (TypeError, ValueError):
+                raise ValueError(f"size must be (width, height), not {size!r}") from None
+            if width < 200 or height < 150 or width > 10_000 or height > 10_000:
+                raise ValueError(f"size must be at least 200 × 150 pixels, got {size!r}")
+            size = (width, height)
+        return self._call_on_gui(lambda: self._grab(path, size))
+
+    def close(self) -> None:
+        """Close the window (from any thread)."""
+        if self._window is not None:
+            self._submit("close", None)
+
+    # --- the GUI thread -------------------------------------------------------------------------
+
+    def _submit(self, kind: str, payload: Any) -> None:
+        if _on_gui_thread():
+            self._drain()  # calls queued earlier from other threads go first
+            self._apply(kind, payload)
+            return
+        with self._lock:
+            if kind == "data" and self._queue and self._queue[-1][0] == "data":
+                self._queue[-1] = (kind, payload)  # not yet shown: only the latest matters
+            else:
+                self._queue.append((kind, payload))
+        self._bridge.sigWake.emit()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                kind, payload = self._queue.popleft()
+            self._apply(kind, payload)
+
+    def _apply(self, kind: str, payload: Any) -> None:
+        if self._window is None:
+            return
+        if kind == "data":
+            self._apply_data(*payload)
+        elif kind == "select":
+            if payload < self._window.document.n_samples:
+                self._window.controller.select(payload)
+        elif kind == "close":
+            self._close_now()
+        elif kind == "call":
+            fn, future = payload
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def _apply_data(self, data: ViewData, title: str | None, show: bool | None, b: bool) -> None:
+        window = self.window
+        c, doc = window.controller, window.document
+        n, k = data.shape
+        same_rows = doc.n_samples == n
+        kept = c.view.snapshot(("selected", "sort", "filter")) if same_rows else None
+        names = data.class_names
+        if names is None and doc.n_classes == k:
+            names = list(doc.class_names)
+        inputs = data.inputs
+        if inputs is None:
+            inputs = doc.inputs if same_rows else NO_INPUTS
+        logits_b, model_names = data.logits_b, data.model_names
+        if not b and doc.logits_b is not None and doc.logits_b.shape == (n, k):
+            logits_b = doc.logits_b  # the compared model stays while the shape does
+        settings = data.settings(doc.settings)
+        if doc.n_classes == k and doc.settings.weight is not None:
+            settings = replace(settings, weight=doc.settings.weight)  # same classes, same weights
+        replaced = c.replace_document(
+            data.logits,
+            data.labels,
+            names or [f"class {i}" for i in range(k)],
+            text="Data from Python",
+            settings=settings,
+            inputs=inputs,
+            has_labels=data.has_labels,
+            binary=data.binary,
+            logits_b=logits_b,
+            model_names=model_names,
+        )
+        if replaced and kept is not None:  # a training loop's next step: stay where one was
+            c.view.update(selected=min(kept["selected"], n - 1))
+            c.set_filter(kept["filter"])
+            c.set_sort(kept["sort"])
+        self._set_title(title)
+        if show is True:
+            window.show()
+        elif show is False:
+            window.hide()
+
+    def _set_title(self, title: str | None) -> None:
+        if title is not None and self._window is not None:
+            self._window.setWindowTitle(f"{title}[*] — Softmax Lab")
+
+    def _call_on_gui(self, fn: Callable[[], Any]) -> Any:
+        if _on_gui_thread():
+            self._drain()
+            return fn()
+        future: Future = Future()
+        self._submit("call", (fn, future))
+        try:
+            return future.result(timeout=GUI_CALL_TIMEOUT_S)
+        except TimeoutError:
+            raise RuntimeError(
+                "the GUI thread did not answer: is its event loop running "
+                "(softmax_lab.run(), or %gui qt in IPython)?"
+            ) from None
+
+    def _grab(self, path: Any, size: tuple[int, int] | None) -> np.ndarray:
+        window = self.window
+        if size is not None:
+            window.resize(*size)
+        if not window.isVisible():
+            # Never shown: lay it out as if it were, without putting it on screen.
+            window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+            window.show()
+            QCoreApplication.processEvents()
+            image = window.grab().toImage()
+            window.hide()
+            window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, False)
+        else:
+            QCoreApplication.processEvents()
+            image = window.grab().toImage()
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+        h, w = image.height(), image.width()
+        rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=h * image.bytesPerLine())
+        array = rows.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4).copy()
+        if path is not None and not image.save(str(Path(path))):
+            raise OSError(f"could not write the screenshot to {path}")
+        return array
+
+    def _close_now(self) -> None:
+        window = self._window
+        if window is None:
+            return
+        window.close()
+
+    def _forget(self, *_args: object) -> None:
+        self._window = None
+        if self in _viewers:
+            _viewers.remove(self)
+
+
+def view(
+    logits: Any,
+    labels: Any = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    images: Any = None,
+    texts: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    temperature: float = 1.0,
+    show: bool = True,
+    compare: Any = None,
+    names: Sequence[str] = ("A", "B"),
+) -> Viewer:
+    """Open a window on ``logits`` (N, C) — numpy, torch on any device, or lists; (N,) or
+    (N, 1) binary scores open as the classes [0, z] — with ``labels`` (N,) class numbers or
+    names (None: a table without labels), and what the samples are: ``images`` (N, H, W[, 3|4])
+    uint8 or floats in [0, 1], ``texts`` (N strings), ``metadata`` {name: (N,) values}.
+    ``compare`` is a second model's logits over the same samples, shown beside as ``names``.
+    Returns a live :class:`Viewer` at once; raises ``ValueError`` before any window opens."""
+    data = prepare_view_data(
+        logits,
+        labels,
+        class_names=class_names,
+        images=images,
+        texts=texts,
+        metadata=metadata,
+        temperature=temperature,
+        compare=compare,
+        names=names,
+    )
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be text, not {type(title).__name__}")
+    return Viewer(data, title=title, show=bool(show))
+
+
+def run() -> None:
+    """Block until every window is closed (a script's last line). Returns at once under IPython
+    with ``%gui qt`` (its event loop already runs) or when no window is open."""
+    app = QApplication.instance()
+    if app is None or _ipython_has_eventloop():
+        return
+    if not any(v._window is not None and v._window.isVisible() for v in _viewers):
+        return
+    app.exec()
