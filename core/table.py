@@ -34,6 +34,9 @@ class TableState:
     model_names: tuple[str, str] = ("A", "B")
     has_labels: bool = True
     """False for a file that came without labels: no loss, no correctness until labels come."""
+    source: Any = None
+    """Where model A's logits came from when that matters to the window (a step of a recorded
+    run: ``core.runs.RunStep``), else None; undo restores it with the table."""
 
 
 def one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:

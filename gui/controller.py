@@ -39,6 +39,7 @@ from core.parsing import parse_number
 from core.presets import DEFAULT_PRESET, PRESETS, random_table
 from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
 from gui.derived import Derived
+from gui.runs_session import RunsSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
@@ -91,6 +92,7 @@ class Controller(Derived, QObject):
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
         self.view.subscribe(self._on_view_changed)
+        self.runs = RunsSession(self)  # a recorded run's steps and dynamics (gui.runs_session)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -476,6 +478,10 @@ class Controller(Derived, QObject):
     def redo(self) -> None:
         self.document.redo()
 
+    def set_animating(self, on: bool) -> None:
+        """Hold every plot's axes still (True) while something moves, e.g. a run's steps."""
+        self._set_animating(on)
+
     def _set_animating(self, on: bool) -> None:
         if on != self._animating:
             self._animating = on
@@ -558,9 +564,11 @@ class Controller(Derived, QObject):
         soft_targets: Any = None,
         evaluation: Evaluation | None = None,
         inputs: SampleInputs | None = None,
+        has_labels: bool = True,
+        source: Any = None,
     ) -> bool:
-        """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
-        come with it (none when it has none)."""
+        """Swap in a whole table (a file, a workspace, an API call, a run's step) as one undo
+        step; its inputs come with it (none when it has none)."""
         ok = self._guard(
             self.document.replace_all,
             logits,
@@ -571,6 +579,8 @@ class Controller(Derived, QObject):
             text=text,
             evaluation=evaluation,
             inputs=inputs if inputs is not None else NO_INPUTS,
+            has_labels=has_labels,
+            source=source,
         )
         if ok:
             self.view.update(selected=0, sort=None, filter=ALL)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, 
 from core.loaders import DataError, save_logits, save_results_csv
 from core.opening import PreparedFile, prepare_file
 from core.results import results_columns
+from core.runs import MANIFEST
 from core.view_state import view_from_json
 from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
 from gui.controller import SCALES, Controller
@@ -40,6 +41,12 @@ def autosave_path() -> Path:
     return state_dir() / f"autosave{SUFFIX}"
 
 
+def is_run(path: str | Path) -> bool:
+    """A recorded run: a folder (a run folder or not: opening says which), or its run.json."""
+    path = Path(path)
+    return path.is_dir() or path.name == MANIFEST
+
+
 class Files(QObject):
     """File handling for one window. ``autosave`` and the close question are on in the app and
     off by default, so that tests and embedding code get no files written and no dialogs."""
@@ -60,6 +67,8 @@ class Files(QObject):
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.write_autosave)
         controller.sigHistoryChanged.connect(self._on_history_changed)
+        controller.runs.sigOpened.connect(self._on_run_opened)
+        controller.runs.sigOpenFailed.connect(self._failed)
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -73,6 +82,9 @@ class Files(QObject):
         ``as_probabilities`` says). A failed load shows why and leaves the table as it was.
         """
         path = str(path)
+        if is_run(path):
+            self.open_run(path)
+            return
         if path.endswith(".json"):
             self.open_workspace(path)
             return
@@ -158,6 +170,25 @@ class Files(QObject):
         self.sigLoadFailed.emit(message)
         if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
             QMessageBox.warning(self._window, "Could not open the file", message)
+
+    def open_run(self, path: str | Path) -> None:
+        """Open a recorded run (a folder with a run.json) off the GUI thread, at its latest step;
+        emits sigFileLoaded or sigLoadFailed as a file does."""
+        self._c.runs.open(path)
+        self._message(f"Opening run {path}…")
+        self._show_progress(Path(path).name)
+
+    def _on_run_opened(self, path: str) -> None:
+        self._close_progress()
+        self.remember_recent(path)
+        self.workspace_path = None
+        self.sigTitleChanged.emit(Path(path).name)
+        self.sigFileLoaded.emit(path)
+
+    def open_run_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self._window, "Open a recorded run (its folder)")
+        if path:
+            self.open_run(path)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)

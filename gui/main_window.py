@@ -43,6 +43,7 @@ from gui.plots import (
 from gui.sampling_view import SamplingPanel
 from gui.table_view import LogitsTableView
 from gui.theme import DARK_WINDOW, Theme
+from gui.training_panel import install_training
 
 if TYPE_CHECKING:
     from core.document import Document
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build_layout()
+        self.training_panel = install_training(self)  # the step bar and the Training tab
         self.actions = Actions(self)
         self.statusBar().addPermanentWidget(self.summary)
         self._connect()
