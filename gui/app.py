@@ -131,6 +131,7 @@ def run(argv: list[str]) -> int:
         names = [p.name.lower() for p in PRESETS]
         if args.preset.lower() not in names:
             print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}", file=sys.stderr)
+            _shut_down(app, window)
             return 2
         controller.apply_preset(names.index(args.preset.lower()))
         controller.document.mark_clean()
@@ -140,6 +141,7 @@ def run(argv: list[str]) -> int:
             controller.document.set_settings(**changes)
         except ValueError as exc:
             print(f"softmax-lab: {exc}", file=sys.stderr)
+            _shut_down(app, window)
             return 2
         controller.document.mark_clean()
     window.resize(width, height)
@@ -147,6 +149,7 @@ def run(argv: list[str]) -> int:
         controller.update_view(presentation=True)
     window.show()
     if args.file and not _open_and_wait(window, args.file, wait=bool(args.screenshot)):
+        _shut_down(app, window)  # every way out destroys the window first (see _shut_down)
         return 1
     if args.screenshot:
         app.processEvents()

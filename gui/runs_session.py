@@ -21,6 +21,7 @@ How steps relate to undo and edits:
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,7 +110,9 @@ class RunsSession(QObject):
         controller.document.subscribe(self._on_document_changed)
         controller.sigSelectionChanged.connect(lambda _sample: self._refresh_trajectory())
         controller.jobs.sigBusy.connect(self._on_busy)
-        controller.add_column_provider(self._columns)
+        # Held weakly: the controller's list makes no reference cycle through its child.
+        columns = weakref.WeakMethod(self._columns)
+        controller.add_column_provider(lambda: (columns() or list)())
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -548,7 +551,7 @@ class RunsSession(QObject):
     def show_region(self, region: str) -> None:
         """Show the samples of one region of the data map in the table."""
         if self.map is not None:
-            self._c.set_filter(Filter("column", ("region", region), label=region))
+            self._c.set_filter(Filter("column", ("region", region), label=f"{region} (region)"))
 
     # --- trajectory -----------------------------------------------------------------------------
 

@@ -326,9 +326,9 @@ def install_training(window: MainWindow) -> TrainingPanel:
     def on_run_changed() -> None:
         shown = runs.run is not None
         bar.setVisible(shown)
-        tabs.setTabVisible(training_index(), shown)
         if not shown and c.view.view_tab == "training":
-            c.update_view(view_tab="sample")
+            c.update_view(view_tab="sample")  # before hiding: Qt would pick a neighbour
+        tabs.setTabVisible(training_index(), shown)
         render_bar()
         show_map()
         show_inputs()

@@ -7,6 +7,7 @@ selects it, and a lasso (or a box) drawn with the left button asks for its sampl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,6 +71,8 @@ class DataMapPlot(pg.PlotWidget):
         self.shades = [pg.ScatterPlotItem(pxMode=True, name=name) for name in SHADE_NAMES]
         for item in self.shades:
             plot.addItem(item)
+            # A click on a point is the point's (the scatter takes it before the view box).
+            item.sigClicked.connect(self._on_points_clicked)
         self.split_line = pg.InfiniteLine(angle=90, movable=False)
         self.confidence_line = pg.PlotDataItem()
         for item in (self.split_line, self.confidence_line):
@@ -303,6 +306,10 @@ class DataMapPlot(pg.PlotWidget):
             return False
         self.sigSampleClicked.emit(int(self._index[i]))
         return True
+
+    def _on_points_clicked(self, _item: object, points: Sequence, _ev: object) -> None:
+        if len(points):
+            self.sigSampleClicked.emit(int(points[0].data()))
 
     def _on_drag_start(self, pos: QPointF) -> bool:
         if self._map is None:

@@ -62,6 +62,10 @@ class TrajectoryPlot(pg.GraphicsLayoutWidget):
         self.loss_line = pg.PlotDataItem(name="loss")
         self.p_plot.addItem(self.p_line)
         self.p_plot.addItem(self.p_marks)
+        # A click on a mark is the mark's (the scatter takes it before the view box).
+        self.p_marks.sigClicked.connect(
+            lambda _item, points, _ev: self._on_click(points[0].pos()) if len(points) else None
+        )
         self.loss_vb.addItem(self.loss_line)
         self.half_line = pg.InfiniteLine(angle=0, movable=False, pos=0.5)
         self.half_line.setZValue(-10)
