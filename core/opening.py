@@ -78,6 +78,10 @@ def copy_on_write(logits: np.ndarray) -> np.ndarray:
     )
 
 
+class NoStepYet(DataError):
+    """The run exists but has recorded no step yet (its writer just started)."""
+
+
 @dataclass
 class PreparedRun:
     """A recorded run opened at one step and evaluated: what the document needs."""
@@ -111,7 +115,7 @@ def prepare_run(path: str, settings: Settings, step: int | None = None) -> Prepa
     ``settings`` (class weights reset, hard labels). Raises ``DataError``."""
     run = load_run(path)
     if not run.steps:
-        raise DataError(f"{run.path.name}: the run has no step yet (wait for the first one)")
+        raise NoStepYet(f"{run.path.name}: the run has no step yet (wait for the first one)")
     step = run.steps[-1] if step is None else int(step)
     logits = copy_on_write(run.logits(step))
     notices = list(run.problems)

@@ -69,6 +69,7 @@ class Files(QObject):
         controller.sigHistoryChanged.connect(self._on_history_changed)
         controller.runs.sigOpened.connect(self._on_run_opened)
         controller.runs.sigOpenFailed.connect(self._failed)
+        controller.runs.sigWaiting.connect(self._on_run_waiting)
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -184,6 +185,11 @@ class Files(QObject):
         self.workspace_path = None
         self.sigTitleChanged.emit(Path(path).name)
         self.sigFileLoaded.emit(path)
+
+    def _on_run_waiting(self, _path: str, message: str) -> None:
+        # Not an error: the run opens by itself at its first step. Not loaded yet, either.
+        self._close_progress()
+        self.sigLoadFailed.emit(message)
 
     def open_run_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self._window, "Open a recorded run (its folder)")

@@ -42,8 +42,8 @@ from core.constants import IGNORE_INDEX
 from core.document import Change
 from core.dynamics import TrainingDynamics, training_dynamics
 from core.loaders import DataError
-from core.opening import PreparedRun, copy_on_write, prepare_run, run_inputs
-from core.runs import Run, RunStep
+from core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
+from core.runs import Run, RunStep, load_run
 from core.view_state import Filter, TableColumn
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class RunsSession(QObject):
     sigFollowChanged = Signal(bool)
     sigOpened = Signal(str)  # path
     sigOpenFailed = Signal(str)  # message
+    sigWaiting = Signal(str, str)  # path, message: the run has no step yet; it opens at the first
 
     def __init__(self, controller: Controller) -> None:
         super().__init__(controller)
@@ -101,6 +102,9 @@ class RunsSession(QObject):
         self._holding = False
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.poll)
+        self.waiting_for: str | None = None  # a run folder with no step yet, opened at its first
+        self._wait = QTimer(self, interval=POLL_MS)
+        self._wait.timeout.connect(self._check_waiting)
         self._play = QTimer(self, interval=PLAY_MS)
         self._play.timeout.connect(self._play_step)
         self._hold = QTimer(self, singleShot=True, interval=HOLD_MS)
@@ -152,6 +156,7 @@ class RunsSession(QObject):
         """Open a run folder off the GUI thread (at its latest step, following it): emits
         ``sigOpened`` or ``sigOpenFailed``; a failure leaves the table as it was."""
         path = str(path)
+        self._stop_waiting()
         self._c.jobs.start(
             "load",
             prepare_run,
@@ -189,16 +194,41 @@ class RunsSession(QObject):
         self.sigOpened.emit(p.path)
 
     def _on_open_failed(self, path: str, exc: BaseException) -> None:
-        if isinstance(exc, DataError):
+        if isinstance(exc, NoStepYet):  # a writer that just started: open at its first step
+            self.waiting_for = path
+            self._wait.start()
+            message = f"Run {Path(path).name} has no step yet: it opens when its first step arrives"
+            self._c.sigMessage.emit(message)
+            self.sigWaiting.emit(path, message)
+        elif isinstance(exc, DataError):
             self.sigOpenFailed.emit(str(exc))
         else:  # a bug must reach the user as a message, not a dead thread
             self.sigOpenFailed.emit(f"{path}: could not open ({type(exc).__name__}: {exc})")
+
+    def _check_waiting(self) -> None:
+        path = self.waiting_for
+        if path is None:
+            return
+        try:
+            steps = load_run(path).steps
+        except DataError as exc:  # the folder went away or went bad meanwhile
+            self._stop_waiting()
+            self.sigOpenFailed.emit(str(exc))
+            return
+        if steps:
+            self.open(path)
+
+    def _stop_waiting(self) -> None:
+        self.waiting_for = None
+        self._wait.stop()
 
     # --- following the document -----------------------------------------------------------------
 
     def _on_document_changed(self, change: Change) -> None:
         doc = self._c.document
         source = doc.source
+        if self.waiting_for is not None and change == Change.ALL:
+            self._stop_waiting()  # another table was opened meanwhile: it stays
         run = source.run if isinstance(source, RunStep) else None
         if run is not self.run:
             self._set_run(run)
@@ -552,6 +582,8 @@ class RunsSession(QObject):
         """Show the samples of one region of the data map in the table."""
         if self.map is not None:
             self._c.set_filter(Filter("column", ("region", region), label=f"{region} (region)"))
+            if self._c.row_count() and self._c.row_of(self._c.selected) is None:
+                self._c.select(self._c.sample_at(0))  # the selection follows into the table
 
     # --- trajectory -----------------------------------------------------------------------------
 

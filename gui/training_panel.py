@@ -113,6 +113,8 @@ class StepBar(QWidget):
         self.follow_box = QCheckBox("Follow latest")
         self.follow_box.setToolTip("move to each new step of a run being written, as it arrives")
         self.follow_box.toggled.connect(self.sigFollow)
+        # One row, whatever room the window has (the tabs below take the rest).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 2)
         layout.addWidget(QLabel("Run"))

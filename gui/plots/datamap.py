@@ -250,10 +250,12 @@ class DataMapPlot(pg.PlotWidget):
         if math.isfinite(split):
             self.split_line.setValue(split)
         self.confidence_line.setData(x=[0.0, edge], y=[m.confidence_split] * 2)
+        # Along the boundaries, where points are sparse: easy to learn just above the confidence
+        # line, hard to learn just under it (their clusters sit at the top and bottom corners).
         places = {
-            "easy-to-learn": (0.0, 1.0, (0.0, 0.0)),
-            "hard-to-learn": (0.0, 0.0, (0.0, 1.0)),
-            "ambiguous": (edge, 0.5, (0.0, 0.5)),
+            "easy-to-learn": (0.0, m.confidence_split, (0.0, 1.0)),
+            "hard-to-learn": (0.0, m.confidence_split, (0.0, 0.0)),
+            "ambiguous": (edge, m.confidence_split, (0.0, 0.5)),
         }
         for name, item in self.region_labels.items():
             x, y, anchor = places[name]

@@ -209,9 +209,10 @@ class TrajectoryPlot(pg.GraphicsLayoutWidget):
         self.loss_vb.setYRange(0.0, max(top, 1e-3) * 1.08, padding=0.0)
         values = logits[np.isfinite(logits)]
         if values.size:
-            kit.fit_axis(
-                self.z_plot.getViewBox(), 1, float(values.min()), float(values.max()), force=True
-            )
+            lo, hi = float(values.min()), float(values.max())
+            span = max(hi - lo, 1e-6)
+            # Headroom above the lines for the legend's row of class names.
+            self.z_plot.getViewBox().setYRange(lo - 0.05 * span, hi + 0.45 * span, padding=0.0)
 
     def _style_lines(self) -> None:
         th, t = self._theme, self._traj

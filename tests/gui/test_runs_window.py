@@ -152,6 +152,10 @@ def test_the_flipped_samples_are_hard_to_learn(qtbot, window, tmp_path):
     shown = {window.table_model.sample_at(r) for r in range(window.table_model.rowCount())}
     assert shown == set(np.flatnonzero(regions == "hard-to-learn").tolist())
     assert window.filter_combo.currentText() == "hard-to-learn (region)"
+    # The selection follows into the table (sample 0 is not hard to learn).
+    assert regions[0] != "hard-to-learn"
+    assert window.selected_sample == window.table_model.sample_at(0)
+    assert window.controller.runs.trajectory.sample == window.selected_sample
 
 
 @pytest.mark.parametrize(
@@ -172,6 +176,25 @@ def test_an_unusable_folder_says_why_and_changes_nothing(qtbot, window, tmp_path
     np.testing.assert_array_equal(window.document.snapshot()[0], before[0])
     assert window.document.source is None
     assert not window.step_bar.isVisible()
+
+
+def test_a_run_with_no_step_yet_opens_at_its_first_step(qtbot, window, tmp_path):
+    learned, y = truth()
+    writer = RunWriter(tmp_path / "r", labels=y)
+    with qtbot.waitSignal(window.sigLoadFailed, timeout=20000) as blocker:
+        window.load_file(tmp_path / "r")
+    assert "opens when its first step arrives" in blocker.args[0]
+    assert window.document.source is None
+    with qtbot.waitSignal(window.sigFileLoaded, timeout=20000):
+        writer.add(5, step_table(5, learned))
+    assert shown_step(window) == 5
+    assert window.controller.runs.waiting_for is None
+    # Waiting ends when another table is opened meanwhile.
+    RunWriter(tmp_path / "later", labels=y)
+    window.load_file(tmp_path / "later")
+    qtbot.waitUntil(lambda: window.controller.runs.waiting_for is not None, timeout=20000)
+    window.controller.randomize(seed=1)
+    assert window.controller.runs.waiting_for is None
 
 
 def test_a_run_without_labels_says_the_map_needs_them(qtbot, window, tmp_path):
