@@ -4,7 +4,8 @@
   per sample at (variability, confidence), its correctness shade, its region and the lines that
   bound the regions (the same rule as :func:`core.dynamics.cartography_region`).
 * :func:`samples_in_polygon` / :func:`samples_in_box`: the samples a lasso or a box on the map
-  encloses, which the window turns into a table filter.
+  encloses, which the window turns into a table filter; :func:`dynamics_columns`: the table's
+  columns of the dynamics.
 * :func:`sample_trajectory`: one sample's p(true), loss, prediction and its top classes' logits
   at every step, read one row per step from the run's files and evaluated by
   :func:`core.evaluate` (so the current step's numbers are the table's).
@@ -30,13 +31,16 @@ from core.dynamics import (
     cartography_region,
 )
 from core.evaluation import evaluate
+from core.formatting import plural
 from core.runs import Run
+from core.view_state import TableColumn
 
 __all__ = [
     "SHADE_EDGES",
     "DataMap",
     "Trajectory",
     "data_map",
+    "dynamics_columns",
     "sample_trajectory",
     "samples_in_box",
     "samples_in_polygon",
@@ -112,6 +116,47 @@ def data_map(
         n_steps=dynamics.n_steps,
         temperature=dynamics.temperature,
     )
+
+
+def dynamics_columns(dynamics: TrainingDynamics, data_map: DataMap) -> list[TableColumn]:
+    """The table columns of a run's dynamics: confidence, variability, correctness, forgetting,
+    first learned (NaN, shown as —, where there is none) and the data-map region."""
+    d = dynamics
+    steps = plural(d.n_steps, "step")
+    forgetting = np.where(d.valid, d.forgetting, np.nan).astype(np.float64)
+    first = np.where(d.first_learned_index >= 0, d.first_learned, np.nan).astype(np.float64)
+    return [
+        TableColumn(
+            "mean p(true)",
+            "confidence",
+            d.confidence,
+            f"data-map confidence: mean p(true) over the run's {steps}",
+        ),
+        TableColumn("variability", "variability", d.variability, f"std of p(true) over {steps}"),
+        TableColumn(
+            "correctness",
+            "correctness",
+            d.correctness,
+            f"share of the {steps} at which the prediction was the label",
+        ),
+        TableColumn(
+            "forgetting",
+            "forgetting",
+            forgetting,
+            "forgetting events: correct at one step, wrong at the next",
+            "count",
+        ),
+        TableColumn(
+            "first learned",
+            "first learned",
+            first,
+            "the step from which the sample stays correct to the end (— never)",
+            "count",
+        ),
+        TableColumn(
+            "region", "region", data_map.regions, "the sample's region of the data map", "text"
+        ),
+    ]
 
 
 def samples_in_polygon(x: Any, y: Any, polygon: Any) -> np.ndarray:

@@ -34,6 +34,7 @@ from core.cartography import (
     DataMap,
     Trajectory,
     data_map,
+    dynamics_columns,
     sample_trajectory,
     samples_in_box,
     samples_in_polygon,
@@ -515,43 +516,7 @@ class RunsSession(QObject):
         d, m = self.dynamics, self.map
         if d is None or m is None or self.run is None or d.n_samples != self._c.document.n_samples:
             return []
-        steps = fmt.plural(d.n_steps, "step")
-        forgetting = np.where(d.valid, d.forgetting, np.nan).astype(np.float64)
-        first = np.where(d.first_learned_index >= 0, d.first_learned, np.nan).astype(np.float64)
-        return [
-            TableColumn(
-                "mean p(true)",
-                "confidence",
-                d.confidence,
-                f"data-map confidence: mean p(true) over the run's {steps}",
-            ),
-            TableColumn(
-                "variability", "variability", d.variability, f"std of p(true) over {steps}"
-            ),
-            TableColumn(
-                "correctness",
-                "correctness",
-                d.correctness,
-                f"share of the {steps} at which the prediction was the label",
-            ),
-            TableColumn(
-                "forgetting",
-                "forgetting",
-                forgetting,
-                "forgetting events: correct at one step, wrong at the next",
-                "count",
-            ),
-            TableColumn(
-                "first learned",
-                "first learned",
-                first,
-                "the step from which the sample stays correct to the end (— never)",
-                "count",
-            ),
-            TableColumn(
-                "region", "region", m.regions, "the sample's region of the data map", "text"
-            ),
-        ]
+        return dynamics_columns(d, m)
 
     # --- selections on the data map -------------------------------------------------------------
 

@@ -411,7 +411,13 @@ def install_training(window: MainWindow) -> TrainingPanel:
             runs.scrub_to(index)
             runs.end_scrub()
 
+    def on_view(fields: frozenset[str]) -> None:
+        # A workspace saved on the Training tab, restored without its run: the tab is hidden.
+        if "view_tab" in fields and c.view.view_tab == "training" and runs.run is None:
+            c.update_view(view_tab="sample")
+
     runs.sigRunChanged.connect(on_run_changed)
+    c.sigViewChanged.connect(on_view)
     runs.sigStepsChanged.connect(render_bar)
     runs.sigStepChanged.connect(render_bar)
     runs.sigStepChanged.connect(lambda: panel.trajectory.set_current_step(runs.step))

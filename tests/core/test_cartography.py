@@ -15,6 +15,7 @@ import core.cartography as cartography
 from core.cartography import (
     SHADE_EDGES,
     data_map,
+    dynamics_columns,
     sample_trajectory,
     samples_in_box,
     samples_in_polygon,
@@ -221,3 +222,31 @@ def test_bad_trajectory_requests(tmp_path):
     (tmp_path / "r" / "step-000020.npy").write_bytes(b"\x93NUMPY")  # damaged after opening
     with pytest.raises(DataError, match="step-000020"):
         sample_trajectory(run, 0)
+
+
+def test_the_dynamics_columns_hold_the_dynamics_with_gaps_as_nan():
+    labels = np.array([0, 1, IGNORE_INDEX, 2])
+    x = np.eye(3)[[0, 1, 0, 0]] * 5.0  # rows 0, 1 right; row 3 wrong
+    wrong_then_right = np.eye(3)[[1, 0, 0, 2]] * 5.0
+    d = training_dynamics([(0, wrong_then_right), (1, x), (2, x)], labels=labels)
+    columns = {c.key: c for c in dynamics_columns(d, data_map(d))}
+    assert list(columns) == [
+        "mean p(true)",
+        "variability",
+        "correctness",
+        "forgetting",
+        "first learned",
+        "region",
+    ]
+    assert columns["mean p(true)"].header == "confidence"
+    np.testing.assert_array_equal(columns["mean p(true)"].values, d.confidence)
+    assert columns["forgetting"].kind == "count"
+    np.testing.assert_array_equal(columns["forgetting"].values[[0, 1, 3]], [0, 0, 1])
+    assert np.isnan(columns["forgetting"].values[2])  # ignored
+    first = columns["first learned"].values
+    assert first[0] == 1  # wrong at step 0, right from step 1
+    assert first[1] == 1
+    assert np.isnan(first[3])  # never stays right
+    assert columns["region"].kind == "text"
+    assert columns["region"].values[2] == ""
+    assert "3 steps" in columns["correctness"].tooltip

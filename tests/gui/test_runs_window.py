@@ -604,3 +604,17 @@ def test_ignored_samples_are_off_the_map(qtbot, window, tmp_path):
     assert 0 not in index
     assert 1 not in index
     assert index.size == N - 2
+
+
+def test_a_workspace_saved_on_the_training_tab_opens_without_it(qtbot, window, tmp_path):
+    open_run(qtbot, window, write_run(tmp_path / "r"))
+    path = tmp_path / "ws.softmaxlab.json"
+    window.files.save_workspace(path)
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    assert other.files.open_workspace(path)
+    assert other.controller.view.view_tab == "sample"
+    assert other.view_tabs.currentIndex() == 0
+    np.testing.assert_array_equal(other.document.logits, window.document.logits)
+    assert other.document.source is None  # a workspace keeps the table, not the run
