@@ -41,6 +41,8 @@ from gui.theme import LIGHT, Theme
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
+BUTTON_TEXT = {"easy-to-learn": "easy", "ambiguous": "ambiguous", "hard-to-learn": "hard"}
+"""The region buttons' short names (the map labels the regions in full; room is short at 2x)."""
 THUMBNAILS = 48
 """The inputs strip shows the first this many samples of the table's order."""
 THUMBNAIL_PX = 36
@@ -168,6 +170,16 @@ class StepBar(QWidget):
             button.setEnabled(0 <= index < count - 1)
         self.play_button.setEnabled(count > 1)
 
+    def set_theme(self, theme: Theme) -> None:
+        """Type and icons at the theme's scale (presentation mode)."""
+        font = QFont(self.font())
+        font.setPointSizeF(10 * theme.scale)
+        for widget in self.findChildren(QWidget):
+            widget.setFont(font)
+        size = QSize(theme.px(16), theme.px(16))
+        for button in self.findChildren(QToolButton):
+            button.setIconSize(size)
+
     def set_live(self, live: bool) -> None:
         self.live_label.setText("● live" if live else "")
         self.live_label.setToolTip("steps arrived in the last seconds" if live else "")
@@ -244,19 +256,18 @@ class TrainingPanel(QWidget):
         self.region_buttons: dict[str, QPushButton] = {}
         header = QHBoxLayout()
         header.setContentsMargins(2, 0, 2, 0)
-        header.addWidget(QLabel("Show in table:"))
+        header.addWidget(QLabel("Show:"))
         for name, text in REGION_TEXT.items():
-            button = QPushButton(text)
+            button = QPushButton(BUTTON_TEXT[name])
             button.setToolTip(f"show the {text} samples of the data map in the table")
             button.clicked.connect(lambda _=False, n=name: self.sigRegionChosen.emit(n))
             button.setEnabled(False)
             self.region_buttons[name] = button
             header.addWidget(button)
         header.addStretch(1)
-        header.addWidget(QLabel("Drag to select:"))
         self.mode_combo = QComboBox()
         for mode in SELECT_MODES:
-            self.mode_combo.addItem(mode, mode)
+            self.mode_combo.addItem(f"{mode} select", mode)
         self.mode_combo.setToolTip("a left drag on the data map draws a lasso or a box")
         self.mode_combo.activated.connect(
             lambda i: self.data_map.set_select_mode(self.mode_combo.itemData(i))
@@ -293,7 +304,8 @@ class TrainingPanel(QWidget):
     def set_counts(self, counts: dict[str, int] | None) -> None:
         for name, button in self.region_buttons.items():
             n = None if counts is None else counts.get(name, 0)
-            button.setText(REGION_TEXT[name] if n is None else f"{REGION_TEXT[name]} ({n:,})")
+            text = BUTTON_TEXT[name]
+            button.setText(text if n is None else f"{text} ({n:,})")
             button.setEnabled(bool(n))
 
     def set_theme(self, theme: Theme) -> None:
@@ -435,6 +447,8 @@ def install_training(window: MainWindow) -> TrainingPanel:
     c.sigOrderChanged.connect(on_order)
     c.sigLayoutChanged.connect(on_order)
     c.sigStyleChanged.connect(panel.set_theme)
+    c.sigStyleChanged.connect(bar.set_theme)
+    bar.set_theme(c.theme)
 
     bar.sigStepBy.connect(runs.step_by)
     bar.sigIndex.connect(lambda i: runs.go_to_index(len(runs.steps) - 1 if i < 0 else i))

@@ -144,7 +144,7 @@ def test_the_flipped_samples_are_hard_to_learn(qtbot, window, tmp_path):
     regions = window.controller.runs.map.regions
     assert (regions[FLIPPED] == "hard-to-learn").sum() >= len(FLIPPED) - 1
     button = window.training_panel.region_buttons["hard-to-learn"]
-    assert button.text() == f"hard to learn ({(regions == 'hard-to-learn').sum()})"
+    assert button.text() == f"hard ({(regions == 'hard-to-learn').sum()})"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.controller.view.filter == Filter(
         "column", ("region", "hard-to-learn"), label="hard-to-learn (region)"
