@@ -200,6 +200,7 @@ class InputsPanel(QWidget):
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.grid_title = QLabel("In table order")
+        self.grid_title.setWordWrap(True)  # "First 34: hard-to-learn (lasso), table order"
         self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
