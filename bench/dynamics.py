@@ -125,7 +125,7 @@ def exp_floor(run):
 
     from core import constants
 
-    rows = constants.block_rows(run.n_classes)
+    rows = max(1, constants.STREAM_BLOCK_ELEMENTS // run.n_classes)  # the pass's blocks
     buffer = np.empty((min(rows, run.n_samples), run.n_classes), dtype=run.dtype)
 
     def floor() -> None:

@@ -49,9 +49,10 @@ def _isolate_settings(tmp: str) -> None:
 
 
 class PaintWatch:
-    """Records paint events on the viewports of the window's plots and table."""
+    """Records paint events on the viewports of the window's plots and table (or of the widgets
+    in ``views``)."""
 
-    def __init__(self, window) -> None:
+    def __init__(self, window, views=None) -> None:
         from PySide6.QtCore import QEvent, QObject
 
         paint = QEvent.Type.Paint
@@ -65,9 +66,8 @@ class PaintWatch:
 
         self.seen = seen
         self.filter = Filter()
-        self.watched = [
-            view.viewport()
-            for view in (
+        if views is None:
+            views = (
                 window.sample_plot,
                 window.loss_plot,
                 window.heatmap,
@@ -75,7 +75,7 @@ class PaintWatch:
                 window.gradient_plot,
                 window.table,
             )
-        ]
+        self.watched = [v.viewport() if hasattr(v, "viewport") else v for v in views]
         for viewport in self.watched:
             viewport.installEventFilter(self.filter)
 

@@ -15,6 +15,12 @@ CPU_BLOCK_ELEMENTS = 1 << 18
 scratch copy stay in cache between passes (measured: 2**16..2**20 are within noise, 2**22 is
 slower)."""
 
+STREAM_BLOCK_ELEMENTS = 1 << 19
+"""Elements per row block of a pass that reads a recorded run's steps block by block
+(``core.dynamics``): 2 MB of float32 per block, read into a buffer and exp'd into another, per
+thread. Measured on a 50,000 x 100 run: 2**19 and 2**20 take 0.65-0.75x the time of 2**18
+(fewer numpy calls per step); 2**19 keeps two threads' buffers at 8 MB."""
+
 ACCELERATOR_BLOCK_ELEMENTS = 1 << 27
 """Elements per row block on CUDA / MPS, where a launch costs more than memory traffic."""
 

@@ -52,6 +52,8 @@ class Document:
     binary: bool
     """The logits came as one score z per sample (a binary classifier's), held as [0, z]:
     softmax gives [1 − σ(z), σ(z)] (see :mod:`core.binary`)."""
+    source: Any
+    """Where the logits came from (a step of a recorded run), or None; see ``TableState``."""
     evaluation_b: Evaluation | None
 
     def __init__(
@@ -539,6 +541,7 @@ class Document:
         logits_b: Any = None,
         model_names: tuple[str, str] = ("A", "B"),
         binary: bool = False,
+        source: Any = None,
     ) -> None:
         """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
 
@@ -562,7 +565,47 @@ class Document:
             model_names,
             binary=binary,
         )
+        after = replace(after, source=source)
         self._replace(text, self._state(), after, Change.ALL, evaluation)
+
+    def replace_logits(
+        self,
+        logits: Any,
+        *,
+        text: str,
+        source: Any = None,
+        merge_key: object = None,
+        evaluation: Evaluation | None = None,
+    ) -> None:
+        """Model A's whole logits table swapped for another of the same shape (another step of
+        a recorded run) as one undo step; labels, names, inputs and options stay. The array is
+        kept by reference (a memory map stays one). Consecutive swaps with one ``merge_key``
+        (a run played or a slider dragged) are one step that undoes to before the first."""
+        array = table.logits_array(logits)
+        if array.shape != self.logits.shape:
+            raise ValueError(
+                f"the new logits are {array.shape[0]:,} x {array.shape[1]:,}; the table is "
+                f"{self.n_samples:,} x {self.n_classes:,}"
+            )
+        before = self._state()
+        box = {"after": replace(before, logits=array, source=source)}
+
+        def merge(later: Command) -> bool:
+            box["after"] = replace(box["after"], **later.payload)
+            return True
+
+        self.push(
+            Command(
+                text,
+                lambda: self._set_state(box["after"]),
+                lambda: self._set_state(before),
+                Change.LOGITS,
+                merge_key=merge_key,
+                merge=merge,
+                payload={"logits": array, "source": source},
+            ),
+            evaluation=evaluation,
+        )
 
     def set_inputs(self, inputs: SampleInputs, *, text: str = "Attach inputs") -> None:
         """Attach images, texts or metadata to the current samples as one undo step."""
@@ -705,6 +748,7 @@ class Document:
             self.model_names,
             self.has_labels,
             self.binary,
+            self.source,
         )
 
     def _set_state(self, state: TableState) -> None:
@@ -718,6 +762,7 @@ class Document:
         self.model_names = state.model_names
         self.has_labels = state.has_labels
         self.binary = state.binary
+        self.source = state.source
 
     def _replace(
         self,

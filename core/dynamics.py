@@ -18,7 +18,7 @@ A row whose logits are not finite at a step (NaN, +inf, all -inf: where ``evalua
 if there are none). A model that output garbage did not know the sample, but NaN is not a
 probability to average.
 
-The pass is streamed: one step at a time, in row blocks (``core.constants.block_rows``) read
+The pass is streamed: one step at a time, in row blocks (``STREAM_BLOCK_ELEMENTS``) read
 straight from a recorded run's files, split over torch's thread count as ``evaluate`` splits
 its blocks, with Welford's one-pass mean and variance in float64, so memory stays at a few
 blocks plus O(N) per-sample accumulators whatever the number of steps. This module owns these
@@ -27,7 +27,6 @@ definitions and the cartography regions; ``core.runs`` owns reading runs.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -244,8 +243,27 @@ def _map(work: Callable[[Iterable[int]], None], starts: list[int]) -> None:
         helper.result()
 
 
-def _copy_rows(table: np.ndarray, start: int, block: np.ndarray) -> None:
-    np.copyto(block, table[start : start + len(block)])
+class _Rows(Protocol):
+    """Where a pass gets a step's rows ``start:stop``: read into ``buf`` (a recorded run) or as
+    a view of a table in memory."""
+
+    def rows(self, start: int, stop: int, buf: np.ndarray) -> np.ndarray: ...
+
+
+class _TableRows:
+    def __init__(self, table: np.ndarray) -> None:
+        self._table = table
+
+    def rows(self, start: int, stop: int, buf: np.ndarray) -> np.ndarray:
+        return self._table[start:stop]
+
+
+class _RunRows:
+    def __init__(self, run: Run, step: int) -> None:
+        self._run, self._step = run, step
+
+    def rows(self, start: int, stop: int, buf: np.ndarray) -> np.ndarray:
+        return self._run.read_rows(self._step, start, buf)
 
 
 class _StepPass:
@@ -257,12 +275,17 @@ class _StepPass:
     the results agree to ~1e-7). Rows where the sum could overflow or lose precision (huge,
     tiny or non-finite logits) are redone shifted by their max, as there.
 
-    Correctness (argmax == label) mostly needs no argmax, the costliest pass over a block: with
-    ``e = exp(z)`` and ``S`` its row sum, ``e_y > S / 2`` means y is the strict maximum (correct)
-    and ``e_y < S / C`` means some class beats y (wrong), because exp is monotone; rows in
-    between get a second test with the sum of squares (see ``_block``). A margin covers the
-    rounding of the sums (C ulps) and of exp (a few ulps), so a decision is never wrong; only
-    the rows still undecided get an argmax (a trained model leaves almost none).
+    Correctness (argmax == label) mostly needs no argmax, a pass over a block as costly as exp:
+    with ``e = exp(z)`` and ``S`` its row sum, ``e_y > S / 2`` means y is the strict maximum
+    (correct) and ``e_y < S / C`` means some class beats y (wrong), because exp is monotone. A
+    margin covers the rounding of the sums (C ulps) and of exp (a few ulps), so a decision is
+    never wrong; only the rows in between get an argmax (a trained model leaves few), and a
+    block with many of them gets one argmax pass instead of a gather. (A second test with the
+    sum of squares decided about half of those rows, but cost more than their argmax saved.)
+    A recorded step's rows are read into a per-thread block (``Run.read_rows``: resident memory
+    stays at a few blocks); an in-memory table's rows are used where they are, as views. (Mapping
+    a step file instead saved a third of the read-and-exp time, but the kernel maps page-cache
+    folios of megabytes at a time, and resident memory reached 1.3-1.5 steps.)
     What is per row is done once per step over all rows; the (N,) arrays are reused every step.
     """
 
@@ -270,15 +293,15 @@ class _StepPass:
         n = len(labels)
         self.n, self.c, self.temperature = n, c, temperature
         self.labels, self.valid = labels, valid
-        self.rows = constants.block_rows(c)
+        self.rows = max(1, constants.STREAM_BLOCK_ELEMENTS // max(1, c))
         # Flat index of each row's label within its block (a row's offset in its block is fixed).
         self.at_y = (np.arange(n) % self.rows) * c + np.where(valid, labels, 0)
         self.total, self.e_y, self.p_true = np.empty(n), np.empty(n), np.empty(n)
         self.hit = np.zeros(n, dtype=bool)  # exact argmax == label, where an argmax was taken
         self.ok, self.correct = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
 
-    def run(self, fill: Callable[[int, np.ndarray], object], dtype: np.dtype[Any]) -> None:
-        """One step; ``fill(start, block)`` puts its rows ``start:start + len(block)`` in block."""
+    def run(self, source: _Rows, dtype: np.dtype[Any]) -> None:
+        """One step, whose rows ``source`` hands out block by block."""
         n, c = self.n, self.c
         eps = float(np.finfo(dtype).eps)
         # The sums' rounding (C ulps each) and exp's (a few ulps), twice over.
@@ -295,7 +318,7 @@ class _StepPass:
             with np.errstate(all="ignore"):  # per thread: worker threads do not inherit it
                 for s in starts:
                     e = min(n, s + self.rows)
-                    self._block(fill, buf[: e - s], scratch[: e - s], s, e, right, wrong, tiny)
+                    self._block(source, buf[: e - s], scratch[: e - s], s, e, right, wrong, tiny)
 
         _map(work, list(range(0, n, self.rows)))
         with np.errstate(all="ignore"):
@@ -309,8 +332,8 @@ class _StepPass:
 
     def _block(
         self,
-        fill: Callable[[int, np.ndarray], object],
-        z: np.ndarray,
+        source: _Rows,
+        buf: np.ndarray,
         scratch: np.ndarray,
         s: int,
         e: int,
@@ -318,9 +341,9 @@ class _StepPass:
         wrong: float,
         tiny: float,
     ) -> None:
-        fill(s, z)
+        z = source.rows(s, e, buf)
         if self.temperature != 1.0:
-            np.divide(z, self.temperature, out=z)  # rounded in the dtype, as torch divides
+            z = np.divide(z, self.temperature, out=buf)  # rounded in the dtype, as torch divides
         ex = np.exp(z, out=scratch)
         total, e_y = self.total[s:e], self.e_y[s:e]
         total[:] = np.einsum("ij->i", ex)
@@ -329,19 +352,7 @@ class _StepPass:
         labels = self.labels[s:e]
         # Decided on p itself, which run() tests again: a row is torn or decided, never both.
         torn = np.flatnonzero((p <= right) & (p >= wrong))
-        if 0 < len(torn) * 2 <= e - s and self.margin < 0.25:  # (most torn: argmax them all)
-            # Second chance with the sum of squares S2: max_j e_j >= S2 / S (a weighted mean of
-            # the e_j), and max_{j != y} e_j^2 <= S2 - e_y^2. Where e^2 over- or underflows,
-            # S2 says nothing and the row keeps its argmax.
-            g = ex[torn]
-            s2 = np.einsum("ij,ij->i", g, g).astype(np.float64)
-            ey = e_y[torn]
-            usable = (s2 >= tiny) & (s2 < np.inf)
-            sure = usable & (2.0 * ey * ey > s2 * (1 + self.margin))
-            self.hit[s + torn[sure]] = True
-            sure |= usable & (ey * total[torn] < s2 * (1 - self.margin))
-            torn = torn[~sure]
-        if len(torn) * 4 > e - s:
+        if len(torn) * 3 > e - s:  # one argmax pass costs less than gathering so many rows
             np.equal(z.argmax(1), labels, out=self.hit[s:e])
         elif len(torn):
             self.hit[s + torn] = z[torn].argmax(1) == labels[torn]
@@ -430,16 +441,13 @@ def training_dynamics(
     acc = _Accumulator(n)
     for k, step in enumerate(steps):
         if streamed:
-            fill = functools.partial(source.read_rows, step)
-            dtype = np.dtype(source.dtype)
+            now.run(_RunRows(source, step), np.dtype(source.dtype))
         else:
             table = _host(source.logits(step), f"step {step}") if first is None else first
             first = None  # let the first step go once used
             if table.shape != (n, c):
                 raise ValueError(f"step {step}: logits are {table.shape}, not {(n, c)}")
-            fill = functools.partial(_copy_rows, table)
-            dtype = table.dtype
-        now.run(fill, dtype)
+            now.run(_TableRows(table), table.dtype)
         acc.add(k, now)
         if progress is not None:
             progress(k + 1, len(steps))

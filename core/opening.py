@@ -1,8 +1,11 @@
-"""Opening a logits file for the window: read, check, evaluate — all of it off the GUI thread.
+"""Opening a logits file or a recorded run for the window: read, check, evaluate — all of it off
+the GUI thread.
 
 :func:`prepare_file` is what the window's background job runs; the result carries the
 evaluation, so the document takes the table without computing it again. :func:`prepare_model_b`
 does the same for a second model to compare with the first.
+:func:`prepare_file` and :func:`prepare_run` are what the window's background jobs run; the
+result carries the evaluation, so the document takes the table without computing it again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from core.document import Settings
 from core.evaluation import Evaluation, evaluate
 from core.inputs import NO_INPUTS, SampleInputs
 from core.loaders import DataError, LoadedLogits, load_logits
+from core.runs import Run, load_run
 
 
 @dataclass
@@ -142,3 +146,70 @@ def prepare_model_b(
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
     return PreparedModelB(str(path), name, logits, evaluation, notices)
+
+
+class NoStepYet(DataError):
+    """The run exists but has recorded no step yet (its writer just started)."""
+
+
+@dataclass
+class PreparedRun:
+    """A recorded run opened at one step and evaluated: what the document needs."""
+
+    path: str
+    run: Run
+    step: int
+    logits: np.ndarray
+    labels: np.ndarray
+    has_labels: bool
+    settings: Settings
+    evaluation: Evaluation
+    inputs: SampleInputs
+    notices: list[str]
+
+
+def run_inputs(run: Run) -> tuple[SampleInputs, list[str]]:
+    """The images and texts a run recorded, as the document's inputs (with a notice, and none,
+    when they cannot be shown: e.g. images recorded as flat vectors)."""
+    try:
+        return SampleInputs.build(run.n_samples, run.images, run.texts), []
+    except ValueError as exc:
+        try:
+            return SampleInputs.build(run.n_samples, None, run.texts), [f"images not shown: {exc}"]
+        except ValueError:
+            return NO_INPUTS, [f"inputs not shown: {exc}"]
+
+
+def prepare_run(path: str, settings: Settings, step: int | None = None) -> PreparedRun:
+    """Open the run in ``path`` at ``step`` (default: its latest) and evaluate that step with
+    ``settings`` (class weights reset, hard labels). Raises ``DataError``."""
+    run = load_run(path)
+    if not run.steps:
+        raise NoStepYet(f"{run.path.name}: the run has no step yet (wait for the first one)")
+    step = run.steps[-1] if step is None else int(step)
+    logits = copy_on_write(run.logits(step))
+    notices = list(run.problems)
+    has_labels = run.labels is not None
+    if run.labels is None:
+        labels = np.full(run.n_samples, IGNORE_INDEX, dtype=np.int64)
+        notices.append("the run has no labels: no loss or data map until you set labels")
+    else:
+        labels = np.asarray(run.labels, dtype=np.int64)
+    settings = replace(settings, weight=None, target_mode="index")
+    try:
+        evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
+    except ValueError as exc:
+        raise DataError(f"{run.path.name}: {exc}") from exc
+    inputs, more = run_inputs(run)
+    return PreparedRun(
+        str(path),
+        run,
+        step,
+        logits,
+        labels,
+        has_labels,
+        settings,
+        evaluation,
+        inputs,
+        notices + more,
+    )

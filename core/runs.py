@@ -33,7 +33,16 @@ from core.atomic import atomic_write
 from core.constants import IGNORE_INDEX
 from core.loaders import DataError
 
-__all__ = ["FORMAT", "MANIFEST", "VERSION", "Run", "RunWriter", "load_run", "step_file_name"]
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "VERSION",
+    "Run",
+    "RunStep",
+    "RunWriter",
+    "load_run",
+    "step_file_name",
+]
 
 FORMAT = "softmax-lab-run"
 VERSION = 1
@@ -285,6 +294,7 @@ class Run:
         self._files: dict[int, tuple[Path, int]] = {}
         self._listed: int | None = None  # the last step the manifest listed, good or bad
         self._sidecars_read = False
+        self._seen: tuple[int, int, int] | None = None  # the manifest's (inode, size, mtime)
         self._apply(manifest)
 
     def __repr__(self) -> str:
@@ -330,12 +340,22 @@ class Run:
 
     def refresh(self) -> list[int]:
         """Re-read the manifest; the steps that appeared since (the window polls this to follow
-        a live run). A manifest that cannot be read now is noted in ``problems``."""
+        a live run). A manifest that cannot be read now is noted in ``problems``. An unchanged
+        manifest (same inode, size and modification time: the writer replaces it by a rename,
+        so every write makes a new inode) is not read again, so polling costs one ``stat``."""
+        try:
+            info = (self.path / MANIFEST).stat()
+            seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+        except OSError:
+            seen = None
+        if seen is not None and seen == self._seen:
+            return []
         try:
             manifest = _read_manifest(self.path)
         except DataError as exc:
             self._note(str(exc))
             return []
+        self._seen = seen
         return self._apply(manifest)
 
     def _file(self, step: int) -> tuple[Path, int]:
@@ -429,6 +449,20 @@ class Run:
         except ValueError as exc:
             self._note(f"{self.path.name}/labels: {exc}")
             self.labels = None
+
+
+@dataclass(frozen=True, eq=False)
+class RunStep:
+    """Step ``step`` of ``run``: where a table's logits came from (``Document.source``)."""
+
+    run: Run
+    step: int
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunStep) and other.run is self.run and other.step == self.step
+
+    def __hash__(self) -> int:
+        return hash((id(self.run), self.step))
 
 
 def load_run(path: str | Path) -> Run:

@@ -36,6 +36,9 @@ class TableState:
     """False for a file that came without labels: no loss, no correctness until labels come."""
     binary: bool = False
     """The table came as one score z per sample (a binary classifier), shown as classes [0, z]."""
+    source: Any = None
+    """Where model A's logits came from when that matters to the window (a step of a recorded
+    run: ``core.runs.RunStep``), else None; undo restores it with the table."""
 
 
 def one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:

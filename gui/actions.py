@@ -31,6 +31,7 @@ class Actions(QObject):
         self._edit_menu(bar.addMenu("&Edit"))
         self._table_menu(bar.addMenu("&Table"))
         self._view_menu(bar.addMenu("&View"))
+        self._run_menu(bar.addMenu("&Run"))
         self._presets_menu(bar.addMenu("&Presets"))
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -53,6 +54,13 @@ class Actions(QObject):
             f.open_dialog,
             QKeySequence.StandardKey.Open,
             tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)",
+        )
+        self._action(
+            menu,
+            "Open r&un…",
+            f.open_run_dialog,
+            "Ctrl+Alt+O",
+            tip="A training run recorded with RunWriter (its folder): steps, data map, live",
         )
         f.recent_menu = menu.addMenu("Open &recent")
         f.rebuild_recent_menu()
@@ -293,6 +301,48 @@ class Actions(QObject):
         self._action(focus, "All plots", lambda: c.update_view(plot_focus=None), "Alt+0")
         c.sigStyleChanged.connect(lambda _theme: self.render(frozenset({"theme"})))
         self.render(frozenset({"show_probabilities", "presentation", "side_panel", "theme"}))
+
+    def _run_menu(self, menu: QMenu) -> None:
+        """A recorded run's steps (see gui.runs_session); enabled while a run is shown."""
+        runs = self._c.runs
+        self.run_actions = [
+            self._action(menu, "&Previous step", lambda: runs.step_by(-1), "Alt+Left"),
+            self._action(menu, "&Next step", lambda: runs.step_by(1), "Alt+Right"),
+            self._action(menu, "&First step", lambda: runs.go_to_index(0), "Alt+Home"),
+            self._action(
+                menu, "&Latest step", lambda: runs.go_to_index(len(runs.steps) - 1), "Alt+End"
+            ),
+        ]
+        self.play_steps_action = self._action(
+            menu,
+            "P&lay steps",
+            lambda on: runs.set_playing(bool(on)),
+            "Ctrl+Shift+Space",
+            tip="Move through the run's steps, every view following",
+        )
+        self.follow_action = self._action(
+            menu,
+            "F&ollow latest",
+            lambda on: runs.set_follow(bool(on)),
+            tip="Move to each new step of a run being written as it arrives",
+        )
+        for action in (self.play_steps_action, self.follow_action):
+            action.setCheckable(True)
+            self.run_actions.append(action)
+
+        def render() -> None:
+            for action in self.run_actions:
+                action.setEnabled(runs.run is not None)
+            for action, on in (
+                (self.play_steps_action, runs.playing),
+                (self.follow_action, runs.follow),
+            ):
+                with signals_blocked(action):
+                    action.setChecked(on)
+
+        for signal in (runs.sigRunChanged, runs.sigPlayingChanged, runs.sigFollowChanged):
+            signal.connect(lambda *_: render())
+        render()
 
     def _presets_menu(self, menu: QMenu) -> None:
         c = self._c

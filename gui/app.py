@@ -166,6 +166,7 @@ def run(argv: list[str]) -> int:
         names = [p.name.lower() for p in PRESETS]
         if args.preset.lower() not in names:
             print(f"unknown preset {args.preset!r}; presets: {', '.join(names)}", file=sys.stderr)
+            _shut_down(app, window)
             return 2
         controller.apply_preset(names.index(args.preset.lower()))
         controller.document.mark_clean()
@@ -175,6 +176,7 @@ def run(argv: list[str]) -> int:
             controller.document.set_settings(**changes)
         except ValueError as exc:
             print(f"softmax-lab: {exc}", file=sys.stderr)
+            _shut_down(app, window)
             return 2
         controller.document.mark_clean()
     if args.lesson:
@@ -197,7 +199,7 @@ def run(argv: list[str]) -> int:
     wait = bool(args.screenshot or args.compare)  # B is compared with the file once it is in
     opened = not args.file or _open_and_wait(window, args.file, wait=wait)
     if not opened or (args.compare and not _compare_and_wait(window, args.compare)):
-        _shut_down(app, window)
+        _shut_down(app, window)  # every way out destroys the window first (see _shut_down)
         return 1
     if args.screenshot:
         app.processEvents()

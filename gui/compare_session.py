@@ -304,7 +304,7 @@ class CompareSession(QObject):
     def drag_logit_b(self, cls: int, value: float) -> None:
         """A bar of B's dragged on the sample plot (one undo step per drag, as for A)."""
         c = self._c
-        c._set_animating(True)
+        c.set_holding(True)
         self._edit_b(
             [c.selected],
             [cls],

@@ -42,6 +42,7 @@ from gui.compare_session import CompareSession
 from gui.derived import Derived
 from gui.inputs_session import InputsSession
 from gui.lesson_session import LessonSession
+from gui.runs_session import RunsSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
@@ -101,6 +102,7 @@ class Controller(Derived, QObject):
         self.view.subscribe(self._on_view_changed)
         self.compare = CompareSession(self)
         """Comparing model A with a model B (gui.compare_session)."""
+        self.runs = RunsSession(self)  # a recorded run's steps and dynamics (gui.runs_session)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -518,7 +520,8 @@ class Controller(Derived, QObject):
         self.document.redo()
 
     def set_holding(self, on: bool) -> None:
-        """Something is being dragged or animated: the plots' axes hold still until released."""
+        """Something is dragged, animated or stepped through (a run's steps): every plot's axes
+        hold still until released."""
         self._set_animating(on)
 
     def _set_animating(self, on: bool) -> None:

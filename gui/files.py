@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, 
 from core.loaders import DataError, save_logits, save_results_csv
 from core.opening import PreparedFile, prepare_file
 from core.results import results_columns
+from core.runs import MANIFEST
 from core.view_state import view_from_json
 from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
 from gui.controller import SCALES, Controller
@@ -38,6 +39,12 @@ def state_dir() -> Path:
 
 def autosave_path() -> Path:
     return state_dir() / f"autosave{SUFFIX}"
+
+
+def is_run(path: str | Path) -> bool:
+    """A recorded run: a folder (a run folder or not: opening says which), or its run.json."""
+    path = Path(path)
+    return path.is_dir() or path.name == MANIFEST
 
 
 class Files(QObject):
@@ -64,6 +71,9 @@ class Files(QObject):
         controller.sigHistoryChanged.connect(self._on_history_changed)
         controller.compare.sigCompared.connect(lambda _path: self._close_progress())
         controller.compare.sigCompareFailed.connect(self._compare_failed)
+        controller.runs.sigOpened.connect(self._on_run_opened)
+        controller.runs.sigOpenFailed.connect(self._failed)
+        controller.runs.sigWaiting.connect(self._on_run_waiting)
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -77,6 +87,9 @@ class Files(QObject):
         ``as_probabilities`` says). A failed load shows why and leaves the table as it was.
         """
         path = str(path)
+        if is_run(path):
+            self.open_run(path)
+            return
         if path.endswith(".json"):
             self.open_workspace(path)
             return
@@ -186,6 +199,30 @@ class Files(QObject):
         )
         if path:
             self.compare_file(path)
+
+    def open_run(self, path: str | Path) -> None:
+        """Open a recorded run (a folder with a run.json) off the GUI thread, at its latest step;
+        emits sigFileLoaded or sigLoadFailed as a file does."""
+        self._c.runs.open(path)
+        self._message(f"Opening run {path}…")
+        self._show_progress(Path(path).name)
+
+    def _on_run_opened(self, path: str) -> None:
+        self._close_progress()
+        self.remember_recent(path)
+        self.workspace_path = None
+        self.sigTitleChanged.emit(Path(path).name)
+        self.sigFileLoaded.emit(path)
+
+    def _on_run_waiting(self, _path: str, message: str) -> None:
+        # Not an error: the run opens by itself at its first step. Not loaded yet, either.
+        self._close_progress()
+        self.sigLoadFailed.emit(message)
+
+    def open_run_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self._window, "Open a recorded run (its folder)")
+        if path:
+            self.open_run(path)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)

@@ -48,6 +48,7 @@ from gui.sampling_view import SamplingPanel
 from gui.stage import Stage
 from gui.table_view import LogitsTableView
 from gui.theme import DARK_WINDOW, Theme
+from gui.training_panel import install_training
 
 if TYPE_CHECKING:
     from core.document import Document
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.caption.hide()
         self._build_layout()
         self.stage = Stage(self)
+        self.training_panel = install_training(self)  # the step bar and the Training tab
         self.actions = Actions(self)
         self.compare_ui = CompareUi(self)
         self.statusBar().addPermanentWidget(self.summary)

@@ -484,3 +484,106 @@ def test_a_precomputed_evaluation_of_b_is_used_only_while_it_matches():
     assert doc.evaluation_b is not stale
     expected = F.cross_entropy(torch.tensor(b) / 3.0, torch.tensor(doc.labels), reduction="none")
     np.testing.assert_allclose(doc.evaluation_b.losses, expected.numpy(), rtol=1e-6)
+
+
+# --- whole-table logits swaps (a recorded run's steps) -----------------------------------------
+
+
+def test_replacing_the_logits_keeps_the_rest_and_undoes_to_the_exact_arrays():
+    doc = make(4, 3)
+    doc.rename_class(0, "cat")
+    doc.set_labels([1], 2)
+    before = doc.snapshot()
+    old = doc.logits
+    new = np.arange(12, dtype=np.float32).reshape(4, 3)
+    new.flags.writeable = False  # a memory map of a step file is read-only
+    seen = []
+    doc.subscribe(seen.append)
+    doc.replace_logits(new, text="Go to step 3", source="step 3")
+    assert seen == [Change.LOGITS]
+    assert doc.logits is new  # kept by reference: a memory map stays one
+    assert doc.source == "step 3"
+    assert doc.class_names[0] == "cat"
+    assert doc.labels[1] == 2
+    assert_evaluation_current(doc)
+    doc.undo()
+    assert doc.logits is old
+    assert doc.source is None
+    assert_same_state(doc.snapshot(), before)
+    assert_evaluation_current(doc)
+    doc.redo()
+    assert doc.logits is new
+    assert doc.source == "step 3"
+
+
+def test_swaps_with_one_merge_key_are_one_undo_step():
+    doc = make(2, 2)
+    start = doc.logits
+    for k in range(5):
+        doc.replace_logits(np.full((2, 2), float(k)), text="Play", source=k, merge_key="steps")
+    assert doc.source == 4
+    assert doc.logits[0, 0] == 4.0
+    assert doc.undo_text == "Play"
+    doc.undo()
+    assert doc.logits is start
+    assert doc.source is None
+    assert not doc.can_undo
+    doc.redo()
+    assert doc.source == 4
+    assert doc.logits[0, 0] == 4.0
+    # Another edit in between ends the merge: two steps.
+    doc.set_logits([0], [0], 9.0)
+    doc.replace_logits(np.zeros((2, 2)), text="Step", source=7, merge_key="steps")
+    doc.undo()
+    assert doc.source == 4
+    assert doc.logits[0, 0] == 9.0
+
+
+def test_an_edit_after_a_swap_edits_the_new_table_only():
+    doc = make(2, 2)
+    a = np.zeros((2, 2))
+    b = np.ones((2, 2))
+    doc.replace_logits(a, text="A", source="a")
+    doc.set_logits([0], [1], 5.0)
+    doc.replace_logits(b, text="B", source="b")
+    assert a[0, 1] == 5.0
+    assert b[0, 1] == 1.0
+    doc.undo()  # back to a, edited
+    assert doc.logits is a
+    assert doc.logits[0, 1] == 5.0
+    doc.undo()  # the edit
+    assert a[0, 1] == 0.0
+    assert doc.source == "a"
+
+
+@pytest.mark.parametrize(
+    ("logits", "message"),
+    [
+        (np.zeros((3, 3)), "the table is 4 x 3"),
+        (np.zeros((4, 2)), "the table is 4 x 3"),
+        (np.array([["a", "b", "c"]] * 4), "must be numbers"),
+        (np.zeros((0, 3)), "non-empty"),
+    ],
+)
+def test_a_swap_of_the_wrong_shape_is_refused_and_changes_nothing(logits, message):
+    doc = make(4, 3)
+    before = doc.snapshot()
+    with pytest.raises(ValueError, match=message):
+        doc.replace_logits(logits, text="Bad", source="x")
+    assert_same_state(doc.snapshot(), before)
+    assert doc.source is None
+    assert not doc.can_undo
+
+
+def test_the_source_travels_with_whole_table_replacements_and_structure_edits():
+    doc = make(3, 3)
+    doc.replace_all(np.zeros((2, 2)), [0, 1], ["a", "b"], source="run step 5", text="Open run")
+    assert doc.source == "run step 5"
+    doc.insert_samples(0, np.zeros((1, 2)))
+    assert doc.source == "run step 5"
+    doc.replace_all(np.zeros((2, 2)), [0, 1], ["a", "b"], text="Open file")
+    assert doc.source is None
+    doc.undo()
+    doc.undo()
+    assert doc.source == "run step 5"
+    assert doc.n_samples == 2

@@ -164,7 +164,7 @@ def test_many_blocks_over_threads_match_one_block(tmp_path, monkeypatch):
     pairs, labels = large_run(3, n=997, c=70)
     expected = reference(pairs, labels, 0.7)
     run = write_run(tmp_path / "r", pairs, labels)
-    monkeypatch.setattr(constants, "CPU_BLOCK_ELEMENTS", 70 * 13)  # 77 blocks of 13 rows
+    monkeypatch.setattr(constants, "STREAM_BLOCK_ELEMENTS", 70 * 13)  # 77 blocks of 13 rows
     monkeypatch.setattr(dynamics, "_PARALLEL_MIN_BLOCKS", 1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
     assert_matches(training_dynamics(run, temperature=0.7), expected)
@@ -176,7 +176,7 @@ def test_a_step_file_damaged_after_opening_is_a_data_error(tmp_path, monkeypatch
     run = write_run(tmp_path / "r", pairs, labels)
     path = tmp_path / "r" / "step-000013.npy"
     path.write_bytes(path.read_bytes()[:-1000])
-    monkeypatch.setattr(constants, "CPU_BLOCK_ELEMENTS", 20 * 10)  # 40 blocks over 3 threads
+    monkeypatch.setattr(constants, "STREAM_BLOCK_ELEMENTS", 20 * 10)  # 40 blocks over 3 threads
     monkeypatch.setattr(dynamics, "_PARALLEL_MIN_BLOCKS", 1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
     with pytest.raises(DataError, match=r"r/step-000013\.npy: the step file is truncated"):

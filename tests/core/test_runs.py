@@ -513,3 +513,35 @@ def test_refresh_notes_a_manifest_that_went_bad_and_keeps_the_steps(tmp_path):
     assert run.refresh() == []
     assert run.steps == [0, 1, 2]
     assert any("not valid JSON" in p for p in run.problems)
+
+
+def test_polling_an_unchanged_run_reads_no_manifest(tmp_path, monkeypatch):
+    import core.runs as runs
+
+    folder = tmp_path / "r"
+    writer = RunWriter(folder, labels=np.array([0, 1, 2, 3, 0, 1]))
+    writer.add(0, step_logits(0))
+    run = load_run(folder)
+    reads = []
+    real = runs._read_manifest
+    monkeypatch.setattr(runs, "_read_manifest", lambda f: reads.append(f) or real(f))
+    assert run.refresh() == []  # the first poll reads it once
+    assert run.refresh() == []
+    assert run.refresh() == []
+    assert len(reads) == 1
+    writer.add(1, step_logits(1))  # a new manifest: a new inode
+    assert run.refresh() == [1]
+    assert run.refresh() == []
+    assert len(reads) == 2
+
+
+def test_a_run_step_names_a_run_object_and_a_step(tmp_path):
+    from core.runs import RunStep
+
+    record(tmp_path / "r")
+    a, b = load_run(tmp_path / "r"), load_run(tmp_path / "r")
+    assert RunStep(a, 1) == RunStep(a, 1)
+    assert RunStep(a, 1) != RunStep(a, 2)
+    assert RunStep(a, 1) != RunStep(b, 1)  # the same folder opened twice: two runs
+    assert len({RunStep(a, 1), RunStep(a, 1), RunStep(b, 1)}) == 2
+    assert RunStep(a, 1) != (a, 1)

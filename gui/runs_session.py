@@ -1,0 +1,578 @@
+"""A recorded training run in the window: which step the table shows, following a live run,
+playing through steps, and the run's training dynamics (data map, trajectory, table columns).
+
+:class:`RunsSession` is owned by the controller (``controller.runs``) and, like it, calls into
+``core`` and knows no widget: the training tab and the step bar render what it publishes and
+send intent back. The document says which run and step the table shows (``Document.source`` is
+a ``core.runs.RunStep``), so undo and redo move the step bar with the table.
+
+How steps relate to undo and edits:
+
+* Moving to another step replaces model A's logits (labels, class names, inputs and options
+  stay) as an undo step. Consecutive moves (the slider, the step keys, play, follow latest) are
+  one undo step until something else is done: Undo returns to the step shown before them.
+* Editing a logit edits the table of the step shown, never the run's files: the edit stays
+  with that step (moving away and back shows it again) and is undone as any edit. The data map,
+  the trajectory and the dynamics columns show the run as recorded.
+* Editing a label changes it at every step (labels are the run's, not a step's), and the
+  dynamics are recomputed with it: fixing a flipped label moves its sample on the data map.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core import formatting as fmt
+from core.cartography import (
+    DataMap,
+    Trajectory,
+    data_map,
+    dynamics_columns,
+    sample_trajectory,
+    samples_in_box,
+    samples_in_polygon,
+)
+from core.constants import IGNORE_INDEX
+from core.document import Change
+from core.dynamics import TrainingDynamics, training_dynamics
+from core.loaders import DataError
+from core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
+from core.runs import Run, RunStep, load_run
+from core.view_state import Filter, TableColumn
+
+if TYPE_CHECKING:
+    from gui.controller import Controller
+
+POLL_MS = 400
+"""How often a run's manifest is checked for new steps (one ``stat`` when nothing changed)."""
+PLAY_MS = 250
+"""One step per this many milliseconds while playing."""
+HOLD_MS = 900
+"""Axes stay still this long after the last single step, so that a walk through steps is seen."""
+DYNAMICS_DELAY_MS = 250
+"""Changes of T or labels within this pause start one recomputation, not one each."""
+LIVE_S = 10.0
+"""A run whose last step arrived less than this long ago is called live."""
+STEP_MERGE = "run steps"
+"""The merge key of every step move: consecutive moves are one undo step."""
+
+
+class _Stale(Exception):
+    """Raised inside a dynamics job that a newer one replaced: stop reading the run."""
+
+
+class RunsSession(QObject):
+    """The run the table shows, its steps and its dynamics; see the module docstring."""
+
+    sigRunChanged = Signal()  # a run came or went (the training tab and step bar follow)
+    sigStepsChanged = Signal()  # the run's steps grew (a live run)
+    sigStepChanged = Signal()  # the table shows another step
+    sigDynamicsChanged = Signal()  # new dynamics and data map, or none
+    sigDynamicsBusy = Signal(bool)
+    sigTrajectoryChanged = Signal()
+    sigPlayingChanged = Signal(bool)
+    sigFollowChanged = Signal(bool)
+    sigOpened = Signal(str)  # path
+    sigOpenFailed = Signal(str)  # message
+    sigWaiting = Signal(str, str)  # path, message: the run has no step yet; it opens at the first
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__(controller)
+        self._c = controller
+        self.run: Run | None = None
+        self.step: int | None = None
+        self.dynamics: TrainingDynamics | None = None
+        self.map: DataMap | None = None
+        self.trajectory: Trajectory | None = None
+        self.follow = True
+        self.last_arrival: float | None = None
+        self._edited: dict[tuple[Run, int], np.ndarray] = {}
+        self._dynamics_key: tuple | None = None
+        self._dynamics_pending = False
+        self._dynamics_restart = False
+        self._trajectory_key: tuple | None = None
+        self._problems_shown = 0
+        self._scrubbing = False
+        self._holding = False
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self.poll)
+        self.waiting_for: str | None = None  # a run folder with no step yet, opened at its first
+        self._wait = QTimer(self, interval=POLL_MS)
+        self._wait.timeout.connect(self._check_waiting)
+        self._play = QTimer(self, interval=PLAY_MS)
+        self._play.timeout.connect(self._play_step)
+        self._hold = QTimer(self, singleShot=True, interval=HOLD_MS)
+        self._hold.timeout.connect(self._release_axes)
+        self._dynamics_timer = QTimer(self, singleShot=True, interval=DYNAMICS_DELAY_MS)
+        self._dynamics_timer.timeout.connect(self._start_dynamics)
+        controller.document.subscribe(self._on_document_changed)
+        controller.sigSelectionChanged.connect(lambda _sample: self._refresh_trajectory())
+        controller.jobs.sigBusy.connect(self._on_busy)
+        # Held weakly: the controller's list makes no reference cycle through its child.
+        columns = weakref.WeakMethod(self._columns)
+        controller.add_column_provider(lambda: (columns() or list)())
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> list[int]:
+        return [] if self.run is None else list(self.run.steps)
+
+    @property
+    def step_index(self) -> int:
+        """Where the shown step is in ``steps`` (-1 when no run step is shown)."""
+        if self.run is None or self.step is None:
+            return -1
+        try:
+            return self.run.steps.index(self.step)
+        except ValueError:
+            return -1
+
+    @property
+    def playing(self) -> bool:
+        return self._play.isActive()
+
+    @property
+    def live(self) -> bool:
+        """Steps arrived recently (the run is being written)."""
+        return self.last_arrival is not None and time.monotonic() - self.last_arrival < LIVE_S
+
+    def step_text(self) -> str:
+        """``step 1,200 · 12 of 30`` for the step bar."""
+        if self.run is None or self.step is None:
+            return "no run"
+        index, total = self.step_index, len(self.run.steps)
+        return f"step {fmt.count(self.step)} · {index + 1:,} of {total:,}"
+
+    # --- opening --------------------------------------------------------------------------------
+
+    def open(self, path: str | Path) -> None:
+        """Open a run folder off the GUI thread (at its latest step, following it): emits
+        ``sigOpened`` or ``sigOpenFailed``; a failure leaves the table as it was."""
+        path = str(path)
+        self._stop_waiting()
+        self._c.jobs.start(
+            "load",
+            prepare_run,
+            path,
+            self._c.document.settings,
+            done=self._on_prepared,
+            failed=lambda exc, p=path: self._on_open_failed(p, exc),
+        )
+
+    def _on_prepared(self, p: PreparedRun) -> None:
+        name = p.run.path.name
+        self.set_playing(False)
+        if not self._c.replace_document(
+            p.logits,
+            p.labels,
+            p.run.class_names,
+            settings=p.settings,
+            evaluation=p.evaluation,
+            text=f"Open run {name}",
+            inputs=p.inputs,
+            has_labels=p.has_labels,
+            source=RunStep(p.run, p.step),
+        ):
+            self.sigOpenFailed.emit(f"{name}: could not be used")
+            return
+        self._problems_shown = len(p.run.problems)
+        self.set_follow(True)
+        steps = len(p.run.steps)
+        notes = "; ".join(p.notices)
+        self._c.sigMessage.emit(
+            f"Opened run {name}: {fmt.plural(steps, 'step')} of {p.run.n_samples:,} × "
+            f"{p.run.n_classes:,}, showing step {fmt.count(p.step)}"
+            + (f" — {notes}" if notes else "")
+        )
+        self.sigOpened.emit(p.path)
+
+    def _on_open_failed(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, NoStepYet):  # a writer that just started: open at its first step
+            self.waiting_for = path
+            self._wait.start()
+            message = f"Run {Path(path).name} has no step yet: it opens when its first step arrives"
+            self._c.sigMessage.emit(message)
+            self.sigWaiting.emit(path, message)
+        elif isinstance(exc, DataError):
+            self.sigOpenFailed.emit(str(exc))
+        else:  # a bug must reach the user as a message, not a dead thread
+            self.sigOpenFailed.emit(f"{path}: could not open ({type(exc).__name__}: {exc})")
+
+    def _check_waiting(self) -> None:
+        path = self.waiting_for
+        if path is None:
+            return
+        try:
+            steps = load_run(path).steps
+        except DataError as exc:  # the folder went away or went bad meanwhile
+            self._stop_waiting()
+            self.sigOpenFailed.emit(str(exc))
+            return
+        if steps:
+            self.open(path)
+
+    def _stop_waiting(self) -> None:
+        self.waiting_for = None
+        self._wait.stop()
+
+    # --- following the document -----------------------------------------------------------------
+
+    def _on_document_changed(self, change: Change) -> None:
+        doc = self._c.document
+        source = doc.source
+        if self.waiting_for is not None and change == Change.ALL:
+            self._stop_waiting()  # another table was opened meanwhile: it stays
+        run = source.run if isinstance(source, RunStep) else None
+        if run is not self.run:
+            self._set_run(run)
+        step = source.step if run is not None else None
+        if step != self.step:
+            self.step = step
+            self.sigStepChanged.emit()
+        if run is not None and change == Change.LOGITS and doc.changed_rows is not None:
+            self._edited[(run, step)] = doc.logits  # an edit stays with its step
+        if run is not None and change & (Change.TARGETS | Change.SETTINGS | Change.STRUCTURE):
+            if self._dynamics_inputs() != self._dynamics_key:
+                self._schedule_dynamics(restart=True)
+            self._refresh_trajectory()
+
+    def _set_run(self, run: Run | None) -> None:
+        self.set_playing(False)
+        self.run = run
+        self.dynamics = self.map = self.trajectory = None
+        self._dynamics_key = self._trajectory_key = None
+        self._c.jobs.cancel("dynamics")
+        if run is None:
+            self._poll.stop()
+            self.last_arrival = None
+        else:
+            self._poll.start()
+            self._schedule_dynamics(restart=True, now=True)
+            self._refresh_trajectory()
+        self._c.refresh_columns()
+        self.sigRunChanged.emit()
+        self.sigDynamicsChanged.emit()
+        self.sigTrajectoryChanged.emit()
+
+    # --- live runs ------------------------------------------------------------------------------
+
+    def poll(self) -> list[int]:
+        """Read new steps of the run (the timer calls this while a run is shown); with "follow
+        latest" the table moves to the newest."""
+        run = self.run
+        if run is None:
+            return []
+        new = run.refresh()
+        if len(run.problems) > self._problems_shown:
+            self._c.sigMessage.emit(f"Run {run.path.name}: {run.problems[-1]}")
+            self._problems_shown = len(run.problems)
+        if not new:
+            return []
+        self.last_arrival = time.monotonic()
+        self.sigStepsChanged.emit()
+        if self.follow and not self._scrubbing and not self.playing:
+            self.go_to(run.steps[-1])
+        self._schedule_dynamics()
+        self._refresh_trajectory()
+        return new
+
+    def set_follow(self, on: bool) -> None:
+        """Keep the table on the newest step as steps arrive (and go there now)."""
+        on = bool(on)
+        if on != self.follow:
+            self.follow = on
+            self.sigFollowChanged.emit(on)
+        if on and self.run is not None and self.run.steps:
+            self.go_to(self.run.steps[-1])
+
+    # --- moving through steps -------------------------------------------------------------------
+
+    def go_to(self, step: int, *, text: str | None = None) -> bool:
+        """Show ``step`` of the run (one undo step with the moves around it; see the module
+        docstring). False, with a message, when it cannot be read."""
+        run = self.run
+        if run is None or step not in run.steps:
+            return False
+        if step == self.step:
+            return True
+        doc = self._c.document
+        try:
+            array = self._edited.get((run, step))
+            if array is None:
+                array = copy_on_write(run.logits(step))
+            source = RunStep(run, step)
+            label = text or f"Go to step {fmt.count(step)}"
+            if doc.logits.shape == array.shape:
+                doc.replace_logits(array, text=label, source=source, merge_key=STEP_MERGE)
+            else:
+                # Rows or classes were added or removed since: the run's table comes back.
+                inputs, _ = run_inputs(run)
+                labels = run.labels if run.labels is not None else None
+                doc.replace_all(
+                    array,
+                    labels if labels is not None else np.full(run.n_samples, IGNORE_INDEX),
+                    run.class_names,
+                    settings=doc.settings,
+                    text=label,
+                    inputs=inputs,
+                    has_labels=labels is not None,
+                    source=source,
+                )
+                self._c.sigMessage.emit(
+                    f"Step {fmt.count(step)}: the run's {run.n_samples:,} × {run.n_classes:,} "
+                    "table is back (samples or classes had been added or removed)"
+                )
+        except (ValueError, DataError, KeyError) as exc:
+            self._c.sigMessage.emit(f"Not moved to step {fmt.count(step)}: {exc}")
+            self.set_playing(False)
+            return False
+        view = self._c.view
+        if view.sort is not None or not view.filter.is_all:
+            self._c.set_sort(view.sort)  # the new step's numbers order the table again
+        return True
+
+    def step_by(self, delta: int) -> None:
+        """Move ``delta`` steps (clamped); the axes hold still for a moment."""
+        steps = self.steps
+        if not steps:
+            return
+        index = self.step_index
+        target = min(max((index if index >= 0 else 0) + int(delta), 0), len(steps) - 1)
+        self._hold_axes()
+        if target != index:
+            self._leave_follow(target, len(steps))
+            self.go_to(steps[target])
+
+    def go_to_index(self, index: int) -> None:
+        steps = self.steps
+        if steps:
+            index = min(max(int(index), 0), len(steps) - 1)
+            self._hold_axes()
+            self._leave_follow(index, len(steps))
+            self.go_to(steps[index])
+
+    def _leave_follow(self, index: int, total: int) -> None:
+        # Moving away from the newest step stops following; moving to it starts again.
+        if self.follow != (index == total - 1):
+            self.follow = index == total - 1
+            self.sigFollowChanged.emit(self.follow)
+
+    # The slider: a drag holds the axes and is one undo step with the moves around it.
+    def begin_scrub(self) -> None:
+        self._scrubbing = True
+        self._c.set_holding(True)
+
+    def scrub_to(self, index: int) -> None:
+        steps = self.steps
+        if steps:
+            index = min(max(int(index), 0), len(steps) - 1)
+            self._leave_follow(index, len(steps))
+            self.go_to(steps[index])
+
+    def end_scrub(self) -> None:
+        self._scrubbing = False
+        self._hold_axes()
+
+    def _hold_axes(self) -> None:
+        self._holding = True
+        self._c.set_holding(True)
+        self._hold.start()
+
+    def _release_axes(self) -> None:
+        self._holding = False
+        if not self.playing and not self._scrubbing:
+            self._c.set_holding(False)
+
+    # --- play -----------------------------------------------------------------------------------
+
+    def set_playing(self, on: bool) -> None:
+        """Play the run's steps forward from the shown one (from the first at the end)."""
+        on = bool(on) and self.run is not None and len(self.run.steps) > 1
+        if on == self.playing:
+            return
+        if on:
+            self._c.set_playing(False)  # one animation at a time: stop the temperature sweep
+            if self.step_index >= len(self.steps) - 1:
+                self.go_to(self.steps[0], text="Play steps")
+            self._c.set_holding(True)
+            self._play.start()
+        else:
+            self._play.stop()
+            self._hold_axes()
+        self.sigPlayingChanged.emit(on)
+
+    def _play_step(self) -> None:
+        steps = self.steps
+        index = self.step_index
+        if index + 1 >= len(steps):
+            self.set_playing(False)
+            return
+        self._leave_follow(index + 1, len(steps))
+        if not self.go_to(steps[index + 1], text="Play steps"):
+            self.set_playing(False)
+
+    # --- dynamics -------------------------------------------------------------------------------
+
+    def _labels(self) -> np.ndarray | None:
+        """The labels the dynamics use: the table's (edits included) when it has labels and the
+        run's rows, else the run's."""
+        doc, run = self._c.document, self.run
+        if run is None:
+            return None
+        if doc.n_samples == run.n_samples and doc.has_labels:
+            labels = np.asarray(doc.labels, dtype=np.int64)
+            ignore = doc.settings.ignore_index
+            if ignore != IGNORE_INDEX:
+                labels = np.where(labels == ignore, IGNORE_INDEX, labels)
+            return labels
+        return run.labels
+
+    def _dynamics_inputs(self) -> tuple | None:
+        run = self.run
+        labels = self._labels()
+        if run is None or labels is None or not run.steps:
+            return None
+        temperature = float(self._c.document.settings.temperature)
+        return (id(run), len(run.steps), temperature, hash(labels.tobytes()))
+
+    def _schedule_dynamics(self, *, restart: bool = False, now: bool = False) -> None:
+        if restart:
+            self._dynamics_pending = False
+            self._c.jobs.cancel("dynamics")
+        if now:
+            self._start_dynamics(force=restart)
+        else:
+            self._dynamics_restart = restart or self._dynamics_restart
+            self._dynamics_timer.start()
+
+    def _start_dynamics(self, force: bool = False) -> None:
+        restart = force or self._dynamics_restart
+        self._dynamics_restart = False
+        self._dynamics_timer.stop()
+        key = self._dynamics_inputs()
+        run, labels = self.run, self._labels()
+        if key is None or run is None or labels is None:
+            if run is not None and run.steps and labels is None:
+                self._c.sigMessage.emit(
+                    "The run has no labels: its data map and dynamics need them (set labels)"
+                )
+            return
+        if key == self._dynamics_key:
+            return
+        if self._c.jobs.busy("dynamics") and not restart:
+            self._dynamics_pending = True  # one pass at a time while steps keep arriving
+            return
+        temperature = key[2]
+        generation: dict[str, int] = {}
+        jobs = self._c.jobs
+
+        def progress(_done: int, _total: int) -> None:
+            if "g" in generation and not jobs.is_current("dynamics", generation["g"]):
+                raise _Stale
+
+        def work() -> tuple[tuple, TrainingDynamics, DataMap]:
+            # training_dynamics reads a snapshot of the steps: a live run may grow meanwhile.
+            dynamics = training_dynamics(
+                run, temperature=temperature, labels=labels, progress=progress
+            )
+            return (*key[:1], dynamics.n_steps, *key[2:]), dynamics, data_map(dynamics)
+
+        generation["g"] = jobs.start(
+            "dynamics", work, done=self._on_dynamics, failed=self._on_dynamics_failed
+        )
+
+    def _on_dynamics(self, result: tuple[tuple, TrainingDynamics, DataMap]) -> None:
+        key, dynamics, geometry = result
+        if self.run is None or key[0] != id(self.run):
+            return
+        self.dynamics, self.map, self._dynamics_key = dynamics, geometry, key
+        self._c.refresh_columns()
+        self.sigDynamicsChanged.emit()
+        if self._dynamics_pending or self._dynamics_inputs() != key:
+            self._dynamics_pending = False
+            self._schedule_dynamics()
+
+    def _on_dynamics_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, _Stale):
+            return
+        self._c.sigMessage.emit(f"Could not compute the run's dynamics: {exc}")
+
+    def _on_busy(self, kind: str, busy: bool) -> None:
+        if kind == "dynamics":
+            self.sigDynamicsBusy.emit(busy)
+            if not busy and self._dynamics_pending:
+                self._dynamics_pending = False
+                self._schedule_dynamics()
+
+    def _columns(self) -> list[TableColumn]:
+        d, m = self.dynamics, self.map
+        if d is None or m is None or self.run is None or d.n_samples != self._c.document.n_samples:
+            return []
+        return dynamics_columns(d, m)
+
+    # --- selections on the data map -------------------------------------------------------------
+
+    def select_on_map(self, shape: Sequence[Any], mode: str) -> int:
+        """Show in the table the samples inside a lasso (``shape``: (K, 2) vertices) or a box
+        (two corners) drawn on the data map; returns how many. None inside: nothing changes."""
+        m = self.map
+        if m is None:
+            return 0
+        if mode == "box":
+            a, b = shape[0], shape[-1]
+            chosen = samples_in_box(m.variability, m.confidence, a, b)
+        else:
+            chosen = samples_in_polygon(m.variability, m.confidence, shape)
+        if chosen.size == 0:
+            self._c.sigMessage.emit(f"No sample inside the {mode}: the table is unchanged")
+            return 0
+        region = m.region_of(chosen) or "data map"
+        self._c.set_filter(Filter("samples", chosen, label=f"{region} ({mode})"))
+        self._c.sigMessage.emit(
+            f"Table: {fmt.plural(chosen.size, 'sample')} inside the {mode} on the data map"
+        )
+        if self._c.row_of(self._c.selected) is None:
+            self._c.select(int(chosen[0]))
+        return int(chosen.size)
+
+    def show_region(self, region: str) -> None:
+        """Show the samples of one region of the data map in the table."""
+        if self.map is not None:
+            self._c.set_filter(Filter("column", ("region", region), label=f"{region} (region)"))
+            if self._c.row_count() and self._c.row_of(self._c.selected) is None:
+                self._c.select(self._c.sample_at(0))  # the selection follows into the table
+
+    # --- trajectory -----------------------------------------------------------------------------
+
+    def _refresh_trajectory(self) -> None:
+        run = self.run
+        doc = self._c.document
+        sample = self._c.selected
+        if run is None or not run.steps or not 0 <= sample < run.n_samples:
+            if self.trajectory is not None:
+                self.trajectory, self._trajectory_key = None, None
+                self.sigTrajectoryChanged.emit()
+            return
+        labels = self._labels()
+        label = IGNORE_INDEX if labels is None else int(labels[sample])
+        s = doc.settings
+        key = (id(run), len(run.steps), sample, label, s.temperature, s.dtype)
+        if key == self._trajectory_key:
+            return
+        try:
+            trajectory = sample_trajectory(
+                run, sample, label=label, temperature=s.temperature, dtype=s.dtype
+            )
+        except (ValueError, DataError, KeyError) as exc:
+            self._c.sigMessage.emit(f"No trajectory for sample {sample}: {exc}")
+            trajectory = None
+        self.trajectory, self._trajectory_key = trajectory, key
+        self.sigTrajectoryChanged.emit()
