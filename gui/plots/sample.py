@@ -28,15 +28,8 @@ class Heading(pg.LabelItem):
     """The plot's heading: a long one (two models, presentation scale) is cut at the widget's
     edge instead of widening the plots beyond it (a LabelItem asks for its text's width)."""
 
-    def updateMin(self) -> None:
-        super().updateMin()
-        self.setMinimumWidth(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self.minimumHeight())
-
-    def resizeEvent(self, ev) -> None:
-        super().resizeEvent(ev)
-        if self.item.boundingRect().width() > self.width():
-            self.item.setPos(0, self.item.pos().y())  # cut at the end, not at both ends
+    def setMinimumWidth(self, width: float) -> None:
+        super().setMinimumWidth(0)  # LabelItem.updateMin asks for the text's width
 
 
 class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
@@ -278,6 +271,11 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
             size=f"{self._theme.px(11)}pt",
             bold=True,
         )
+        # Too wide for the plot: cut at its end, not at both ends.
+        justify = "left" if self.heading.item.boundingRect().width() > self.width() else "center"
+        if self.heading.opts.get("justify") != justify:
+            self.heading.setAttr("justify", justify)
+            self.heading.resizeEvent(None)  # LabelItem places its text there
 
     def _place_end_labels(self) -> None:
         slots = {int(c): i for i, c in enumerate(self._shown)}
