@@ -51,13 +51,31 @@ class ModelB:
         self._heights_b = np.zeros(0)
         self._clamped_b = np.zeros(0, dtype=bool)
         self._model_names = ("A", "B")
-        # Created once, empty unless two models are compared.
         self.logit_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
         self.probability_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
         self.logit_plot.addItem(self.logit_bars_b)
         self.probability_plot.addItem(self.probability_bars_b)
-        self.logit_marks_b = kit.MarkPool(self.logit_plot, MAX_BARS)
-        self.probability_marks_b = kit.MarkPool(self.probability_plot, MAX_BARS)
+        # B's marks (80 text items) are made once, the first time two models are compared: a
+        # plot that never compares does not carry them.
+        self._marks_b: tuple[kit.MarkPool, kit.MarkPool] | None = None
+
+    @property
+    def logit_marks_b(self) -> kit.MarkPool:
+        return self._b_marks()[0]
+
+    @property
+    def probability_marks_b(self) -> kit.MarkPool:
+        return self._b_marks()[1]
+
+    def _b_marks(self) -> tuple[kit.MarkPool, kit.MarkPool]:
+        if self._marks_b is None:
+            self._marks_b = (
+                kit.MarkPool(self.logit_plot, MAX_BARS),
+                kit.MarkPool(self.probability_plot, MAX_BARS),
+            )
+            for marks in self._marks_b:
+                marks.apply_theme(self._theme)
+        return self._marks_b
 
     @property
     def comparing(self) -> bool:
@@ -106,8 +124,8 @@ class ModelB:
         if self._logits_b is None:
             for bars in (self.logit_bars_b, self.probability_bars_b):
                 bars.setOpts(x=[], height=[])
-            self.logit_marks_b.show([])
-            self.probability_marks_b.show([])
+            for marks in self._marks_b or ():
+                marks.show([])
             return
         shown = self._shown
         logits = self._logits_b[shown]
@@ -183,7 +201,7 @@ class ModelB:
         return max(ends, key=abs)
 
     def _restyle_b(self, theme: Theme) -> None:
-        for marks in (self.logit_marks_b, self.probability_marks_b):
+        for marks in self._marks_b or ():
             marks.apply_theme(theme)
         if self._logits_b is not None:
             pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
