@@ -24,7 +24,7 @@ from core.constants import IGNORE_INDEX, block_rows
 from core.devices import resolve_dtype
 from core.evaluation import Evaluation, evaluate
 
-__all__ = ["SequenceEvaluation", "evaluate_sequences"]
+__all__ = ["SequenceEvaluation", "evaluate_sequences", "target_ranks"]
 
 _HALF = (torch.float16, torch.bfloat16)
 # The rank pass is split over threads from this many row blocks on (as core.evaluation's passes).
@@ -286,6 +286,30 @@ def _index(i: Any, n: int, what: str) -> int:
 
 # --------------------------------------------------------------------------------------------
 # ranks
+
+
+def target_ranks(logits: Any, targets: Any, rows: Any = None) -> np.ndarray:
+    """The rank of each row's target among its logits (0 = the top one), for an (N, V) table.
+
+    The rank is the number of logits strictly greater than the target's (ties share the better
+    rank; a NaN is never greater), so it holds under any temperature. ``rows`` (default: all)
+    are the rows to rank; a row whose target is outside 0..V-1 (the ignore index) gets −1.
+    One streamed pass over those rows, never a copy of the table.
+    """
+    x = _logits_array(logits)
+    if len(x.shape) != 2:
+        raise ValueError(f"logits must be (rows, vocabulary), got shape {tuple(x.shape)}")
+    n, v = (int(d) for d in x.shape)
+    wanted = np.arange(n) if rows is None else np.atleast_1d(np.asarray(rows, dtype=np.int64))
+    if wanted.size and (wanted.min() < 0 or wanted.max() >= n):
+        raise IndexError(f"rows must lie in 0..{n - 1}")
+    target = _as_numpy(targets, "targets").astype(np.int64).reshape(-1)
+    if target.shape[0] != n:
+        raise ValueError(f"got {target.shape[0]} targets for {n} rows")
+    out = np.full(wanted.size, -1, dtype=np.int64)
+    ranked = (target[wanted] >= 0) & (target[wanted] < v)
+    out[ranked] = _count_greater(x, wanted[ranked], target[wanted][ranked])
+    return out
 
 
 def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -156,8 +156,9 @@ class ControlsPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
-        """Write the document's settings into the widgets without echoing them back."""
-        s = self._c.document.settings
+        """Write the settings into the widgets without echoing them back (the ones last asked
+        for: on a large table they may still be computing)."""
+        s = self._c.requested_settings
         widgets = (
             self.device,
             self.dtype,

@@ -16,6 +16,7 @@ from core import formatting as fmt
 from core.display import (
     LossCurve,
     SampleView,
+    heatmap_columns,
     heatmap_rows,
     loss_curve,
     sample_loss_curve,
@@ -87,6 +88,35 @@ class Derived:
 
     def heatmap_rows(self, pixels: float) -> np.ndarray | None:
         return heatmap_rows(self.document.n_samples, pixels)
+
+    def heatmap_data(self, pixels: float) -> dict[str, Any]:
+        """What the probability heatmap draws for a view ``pixels`` tall: the probabilities of the
+        shown rows and classes, their targets (as column positions), validity, names, and which
+        samples (``rows``) and classes (``columns``) they are (None: all). Beyond
+        HEATMAP_CLASSES classes only the tokens in play are computed, never whole 128k rows."""
+        ev = self.evaluation
+        rows = self.heatmap_rows(pixels)
+        shown = slice(None) if rows is None else rows
+        targets, valid = ev.targets[shown], ev.valid[shown]
+        columns = heatmap_columns(ev.n_classes, targets, valid, ev.predictions[shown])
+        if columns is None:
+            probabilities, names = self.probabilities_of(rows), self.class_names
+        else:
+            probabilities = ev.probabilities_at(shown, columns)
+            names = [self.class_names[i] for i in columns]
+            at = np.minimum(np.searchsorted(columns, targets), columns.size - 1)
+            hit = columns[at] == targets
+            targets, valid = np.where(hit, at, -1), valid & hit
+        return {
+            "probabilities": probabilities,
+            "targets": targets,
+            "valid": valid,
+            "class_names": names,
+            "rows": rows,
+            "n_samples": ev.n_samples,
+            "columns": columns,
+            "n_classes": ev.n_classes,
+        }
 
     def probabilities_of(self, rows: np.ndarray | None) -> np.ndarray:
         ev = self.evaluation

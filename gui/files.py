@@ -13,9 +13,10 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signa
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
-from core.loaders import DataError, save_logits, save_results_csv
+from core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from core.opening import PreparedFile, prepare_file
 from core.results import results_columns
+from core.tokens import token_names
 from core.view_state import view_from_json
 from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
 from gui.controller import SCALES, Controller
@@ -158,6 +159,29 @@ class Files(QObject):
         self.sigLoadFailed.emit(message)
         if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
             QMessageBox.warning(self._window, "Could not open the file", message)
+
+    def choose_tokenizer_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._window,
+            "Choose a tokenizer",
+            "",
+            "Tokenizer (tokenizer.json vocab.json vocab.txt *.json *.txt);;All files (*)",
+        )
+        if path:
+            self.attach_tokenizer(path)
+
+    def attach_tokenizer(self, path: str | Path) -> bool:
+        """Name the classes after a tokenizer's tokens (one undo step); a file that is not a
+        tokenizer, or whose vocabulary size is not the logits' V, changes nothing and says why."""
+        n = self._c.document.n_classes
+        try:
+            vocabulary = load_vocabulary(path, size=n)
+        except DataError as exc:
+            self._message(f"Tokenizer not used: {exc}")
+            return False
+        return self._c.set_class_names(
+            token_names(vocabulary, n), text=f"Tokenizer {Path(path).name}"
+        )
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)
