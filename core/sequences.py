@@ -23,6 +23,7 @@ import torch
 from core.constants import IGNORE_INDEX, block_rows
 from core.devices import resolve_dtype
 from core.evaluation import Evaluation, evaluate
+from core.kernels import parallel_threads
 
 __all__ = ["SequenceEvaluation", "evaluate_sequences", "target_ranks"]
 
@@ -357,7 +358,7 @@ def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarr
             out[s:e] = np.count_nonzero(part > part_y, axis=1)
 
     starts = list(range(0, len(rows), step))
-    workers = min(torch.get_num_threads(), len(starts) // PARALLEL_MIN_BLOCKS)
+    workers = min(parallel_threads(), len(starts) // PARALLEL_MIN_BLOCKS)
     if workers <= 1:
         work(starts)
     else:

@@ -259,10 +259,28 @@ def surprisal_level(bits: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(bits), np.nan, np.clip(bits / SURPRISAL_FULL_BITS, 0.0, 1.0))
 
 
+class TokenTexts:
+    """The running-text form of each class name (:func:`token_text`), computed on first use:
+    a sequence reads a few thousand of a 128k vocabulary."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = names
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, token: int) -> str:
+        text = self._texts.get(token)
+        if text is None:
+            text = self._texts[token] = token_text(self._names[token])
+        return text
+
+
 def sequence_text(
     layout: SequenceLayout,
     k: int,
-    names: Sequence[str],
+    texts_of: Sequence[str] | TokenTexts,
     ev: Evaluation,
     nll: np.ndarray,
     stats: SequenceStatistics,
@@ -271,50 +289,40 @@ def sequence_text(
     """The chips of the k-th sequence. With ids and next-token targets, chip t is the token at
     position t, opened at position t − 1 (whose distribution predicted it), and a last chip "⋯"
     opens the last position (what comes next); with aligned targets chip t opens position t.
-    Without ids each chip is the model's most likely token at that position."""
+    Without ids each chip is the model's most likely token at that position. ``texts_of`` gives
+    the text of each token id (a :class:`TokenTexts` of the class names)."""
     rows = layout.rows_of(k)
-    bits = nll / LN2
-    texts: list[str] = []
-    opened: list[int] = []
-    kinds: list[str] = []
-    chip_bits: list[float] = []
+    n_names = len(texts_of)
     if layout.tokens is None:
-        for r in rows:
-            texts.append(_text(names, int(ev.predictions[r])))
-            opened.append(int(r))
-            kinds.append("predicted")
-            chip_bits.append(math.nan)
+        ids = ev.predictions[rows]
+        opened = rows.astype(np.int64)
+        kinds = np.full(rows.size, "predicted", dtype=object)
+        chip_bits = np.full(rows.size, np.nan)
         note = (
             "no token ids in this file: each token is the model's most likely next token; save "
             "input_ids with the logits to score the text"
         )
     else:
-        tokens = layout.tokens[rows]
-        for i, r in enumerate(rows):
-            scorer = (int(rows[i - 1]) if i else -1) if shifted else int(r)
-            texts.append(_text(names, int(tokens[i])))
-            opened.append(scorer)
-            if scorer < 0:
-                kinds.append("context")
-                chip_bits.append(math.nan)
-            else:
-                b = float(bits[scorer])
-                kinds.append("unscored" if math.isnan(b) else "scored")
-                chip_bits.append(b)
-        if shifted and rows.size:
-            # After the last scored token only unscored ones (padding): what comes next is
-            # predicted at the last real token, so the "⋯" chip goes there.
-            scored = [i for i, kind in enumerate(kinds) if kind == "scored"]
-            at = scored[-1] + 1 if scored else len(rows)
-            texts.insert(at, "⋯")
-            opened.insert(at, int(rows[at - 1]))
-            kinds.insert(at, "next")
-            chip_bits.insert(at, math.nan)
+        ids = layout.tokens[rows]
+        opened = np.concatenate([[-1], rows[:-1]]).astype(np.int64) if shifted else rows.copy()
+        chip_bits = np.where(opened >= 0, nll[np.maximum(opened, 0)] / LN2, np.nan)
+        kinds = np.where(np.isnan(chip_bits), "unscored", "scored").astype(object)
+        kinds[opened < 0] = "context"
         note = (
             "colour: surprisal −log₂ p(token) in bits"
             if shifted
             else "colour: surprisal −log₂ p(label) in bits at each labelled position"
         )
+    texts = [texts_of[i] if 0 <= i < n_names else f"#{i}" for i in ids.tolist()]
+    if layout.tokens is not None and shifted and rows.size:
+        # After the last scored token only unscored ones (padding): what comes next is
+        # predicted at the last real token, so the "⋯" chip goes there.
+        scored = np.flatnonzero(kinds == "scored")
+        at = int(scored[-1]) + 1 if scored.size else rows.size
+        texts.insert(at, "⋯")
+        opened = np.insert(opened, at, rows[at - 1])
+        kinds = np.insert(kinds, at, "next")
+        chip_bits = np.insert(chip_bits, at, np.nan)
     sequence = int(layout.sequences[k])
     n_seq = layout.sequences.size
     length = int(stats.length[k])
@@ -325,21 +333,16 @@ def sequence_text(
             f" · loss {fmt.number(float(stats.mean_loss[k]))} nats/token"
             f" ({fmt.number(float(stats.mean_loss[k]) / LN2)} bits)"
         )
-    b_arr = np.asarray(chip_bits, dtype=np.float64)
     return SequenceText(
         sequence=sequence,
         texts=tuple(texts),
-        rows=np.asarray(opened, dtype=np.int64),
-        bits=b_arr,
-        level=surprisal_level(b_arr),
-        kinds=tuple(kinds),
+        rows=opened,
+        bits=chip_bits,
+        level=surprisal_level(chip_bits),
+        kinds=tuple(kinds.tolist()),
         heading=heading,
         note=note,
     )
-
-
-def _text(names: Sequence[str], token: int) -> str:
-    return token_text(names[token]) if 0 <= token < len(names) else f"#{token}"
 
 
 def top_candidates(probabilities: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:

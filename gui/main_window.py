@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel = DatasetPanel(t)
         self.sequence_view = SequenceView(t)
         self._sequence_shown: tuple[bool, int | None] = (False, None)  # active, sequence drawn
+        self._plots_stale = False  # the Sample tab's plots missed changes while hidden
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build_layout()
@@ -268,28 +269,42 @@ class MainWindow(QMainWindow):
             lambda row: view.show_hover(row, c.sequences.hover_text(row) if row >= 0 else "")
         )
         view.sigTokenizerRequested.connect(self.files.choose_tokenizer_dialog)
-        for signal in (c.sigLayoutChanged, c.sigInputsChanged, c.sigNamesChanged):
-            signal.connect(lambda *_args: self._render_sequence(rebuild=True))
+        c.sigLayoutChanged.connect(lambda: self._render_sequence(rebuild=False))
+        for signal in (c.sigInputsChanged, c.sigNamesChanged):
+            signal.connect(lambda: self._render_sequence(rebuild=True))
 
     # --- controller -> views --------------------------------------------------------------------
 
     def _refresh_numbers(self, change: Change) -> None:
         c, ev = self.controller, self.controller.evaluation
-        reduced = None if ev.options.reduction == "none" else float(ev.loss)
-        self.loss_plot.set_losses(
-            ev.losses, ev.correct, ev.valid, ev.finite, reduced, ev.options.reduction
-        )
-        self.loss_plot.set_selected(c.selected)
-        self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
-        self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
+        if self._plots_hidden():
+            self._plots_stale = True
+        else:
+            reduced = None if ev.options.reduction == "none" else float(ev.loss)
+            self.loss_plot.set_losses(
+                ev.losses, ev.correct, ev.valid, ev.finite, reduced, ev.options.reduction
+            )
+            self.loss_plot.set_selected(c.selected)
+            self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
+            self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
         if change & (Change.NAMES | Change.STRUCTURE):
             self._rebuild_filter_combo()
-        self._render_sequence(rebuild=True)
+        self._sequence_shown = (self._sequence_shown[0], None)  # new numbers: redraw it
         self._refresh_selection()
         self.summary.setText(c.status_text())
 
+    def _plots_hidden(self) -> bool:
+        """While the Sequence tab shows, the Sample tab's plots wait: a click on a token of a
+        128k vocabulary should not pay for five plots nobody sees (drawn when that tab shows)."""
+        return self.isVisible() and self.controller.view.view_tab == "sequence"
+
     def _refresh_selection(self) -> None:
         c = self.controller
+        if self._plots_hidden():
+            self._plots_stale = True
+            self._render_sequence(rebuild=False)
+            self._refresh_side_panel()
+            return
         view = c.sample_view()
         self.sample_plot.set_sample(view, c.class_names)
         self.gradient_plot.set_gradient(view, c.class_names)
@@ -422,6 +437,9 @@ class MainWindow(QMainWindow):
             self._refresh_side_panel()
         if "view_tab" in fields and view.view_tab == "sequence":
             self._render_sequence(rebuild=True)
+        if "view_tab" in fields and self._plots_stale and not self._plots_hidden():
+            self._plots_stale = False
+            self._refresh_numbers(Change.NONE)
         if "side_panel" in fields:
             self.side_tabs.setVisible(view.side_panel)
             self._refresh_side_panel()

@@ -19,12 +19,14 @@ from PySide6.QtCore import QObject, Signal
 
 from core import formatting as fmt
 from core.document import Change
+from core.kernels import background_threads, thread_limit
 from core.sequences import target_ranks
 from core.tokens import (
     LN2,
     SequenceLayout,
     SequenceStatistics,
     SequenceText,
+    TokenTexts,
     is_sequence_table,
     sequence_layout,
     sequence_statistics,
@@ -59,6 +61,7 @@ class SequenceSession(QObject):
         self._ranks: np.ndarray | None = None
         self._names_version = 0
         self._tokens_column: tuple[int, Any, np.ndarray] | None = None
+        self._texts: tuple[int, TokenTexts] | None = None
         controller.add_column_provider(self.columns)
 
     # --- reading ------------------------------------------------------------------------------
@@ -108,13 +111,18 @@ class SequenceSession(QObject):
             lambda: sequence_text(
                 self.layout(),
                 k,
-                self._c.class_names,
+                self._token_texts(),
                 self._c.evaluation,
                 self.nll(),
                 self.statistics(),
                 self.shifted(),
             ),
         )
+
+    def _token_texts(self) -> TokenTexts:
+        if self._texts is None or self._texts[0] != self._names_version:
+            self._texts = (self._names_version, TokenTexts(self._c.class_names))
+        return self._texts[1]
 
     def ranks(self) -> np.ndarray | None:
         """(N,) rank of each row's target among V (0 = top, −1 = no target); None while the
@@ -124,6 +132,9 @@ class SequenceSession(QObject):
     def hover_text(self, row: int) -> str:
         """What the mouse over a token shows: the token the row is scored on, its probability,
         surprisal and rank, and the row's top next-token candidates."""
+        return self._c._cached(f"sequence:hover:{row}", lambda: self._hover_text(row))
+
+    def _hover_text(self, row: int) -> str:
         c = self._c
         ev = c.evaluation
         names = c.class_names
@@ -237,13 +248,21 @@ class SequenceSession(QObject):
             self._ranks = self._ranks.copy()
             self._ranks[rows] = target_ranks(doc.logits, doc.labels, rows)
             return
+        labels = doc.labels.copy()
+        if not ((labels >= 0) & (labels < doc.n_classes)).any():  # no targets: nothing to rank
+            self._c.jobs.cancel(RANK_JOB)
+            self._ranks = np.full(doc.n_samples, -1, dtype=np.int64)
+            return
         self._ranks = None
-        logits, labels = doc.logits, doc.labels.copy()
+        logits = doc.logits
+
+        def work() -> np.ndarray:
+            with thread_limit(background_threads()):
+                return target_ranks(logits, labels)
+
         self._c.jobs.start(
             RANK_JOB,
-            target_ranks,
-            logits,
-            labels,
+            work,
             done=self._on_ranks,
             failed=lambda exc: self._c.sigMessage.emit(f"Could not rank the targets: {exc}"),
         )
@@ -252,5 +271,7 @@ class SequenceSession(QObject):
         if ranks.size != self._c.document.n_samples:
             return
         self._ranks = ranks
+        for key in [k for k in self._c._cache if k.startswith("sequence:hover:")]:
+            del self._c._cache[key]  # they said "rank …"
         self._c.refresh_columns()
         self.sigRanksReady.emit()

@@ -98,11 +98,14 @@ class TokenText(QWidget):
     # --- what it shows ------------------------------------------------------------------------
 
     def set_text(self, text: SequenceText | None, selected_row: int) -> None:
+        same_words = text is not None and self._text is not None and text.texts == self._text.texts
         self._text = text
-        self._selected = -1 if text is None else (text.chip_of_row(selected_row) or -1)
-        self._hovered = -1
-        self._laid_out_width = -1
-        self._layout()
+        chip = None if text is None else text.chip_of_row(selected_row)
+        self._selected = -1 if chip is None else chip
+        if not same_words:  # new colours alone (another temperature) keep the layout
+            self._hovered = -1
+            self._laid_out_width = -1
+            self._layout()
         self.update()
 
     def set_selected_row(self, row: int) -> None:
@@ -192,14 +195,18 @@ class TokenText(QWidget):
         theme = self._theme
         painter.fillRect(self.rect(), QColor(theme.background))
         text = self._text
-        if text is None:
+        if text is None or not self._lines:
             return
         painter.setFont(self.font())
         exposed = QRectF(event.rect())
         foreground, muted = QColor(theme.foreground), QColor(theme.ignored)
         italic = QFont(self.font())
         italic.setItalic(True)
-        for i, chip in enumerate(self._chips):
+        first = self._lines[max(0, bisect.bisect_right(self._tops, exposed.top()) - 1)][1]
+        below = bisect.bisect_right(self._tops, exposed.bottom())
+        last = self._lines[below][1] if below < len(self._lines) else len(self._chips)
+        for i in range(first, last):
+            chip = self._chips[i]
             if not chip.rect.intersects(exposed):
                 continue
             kind = text.kinds[i]

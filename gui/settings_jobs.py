@@ -19,15 +19,21 @@ from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PySide6.QtCore import QTimer
 
 from core import formatting as fmt
 from core.constants import BACKGROUND_SETTINGS_CELLS
 from core.document import Change
 from core.evaluation import Evaluation, evaluate
+from core.kernels import background_threads, thread_limit
 
 if TYPE_CHECKING:
     from core.settings import Settings
     from gui.controller import Controller
+
+
+NEXT_PASS_DELAY_MS = 40
+"""After applying a result, the next pass starts this much later: the window paints first."""
 
 BACKGROUND_KEYS = frozenset(
     {"temperature", "label_smoothing", "reduction", "weight", "device", "dtype"}
@@ -119,9 +125,14 @@ class BackgroundSettings:
         target = target.copy() if target.ndim == 1 else target  # labels may be edited meanwhile
         kwargs = settings.evaluate_kwargs()
         self._running = (settings, key, text, self._generation)
+
+        def work() -> Evaluation:
+            with thread_limit(background_threads()):
+                return evaluate(logits, target, **kwargs)
+
         self._c.jobs.start(
             "settings",
-            lambda: evaluate(logits, target, **kwargs),
+            work,
             done=self._done,
             failed=self._failed,
         )
@@ -151,6 +162,15 @@ class BackgroundSettings:
                     self._applying = False
         if self._wanted is not None and self._wanted[0] == doc.settings:
             self._wanted = None
+        if self._wanted is not None:
+            # Let the window paint what it just got before the next pass competes with it.
+            self._running = (self._wanted[0], None, None, self._generation)
+            QTimer.singleShot(NEXT_PASS_DELAY_MS, self._start_next)
+        else:
+            self._finish_merge()
+
+    def _start_next(self) -> None:
+        self._running = None
         if self._wanted is not None:
             self._start()
         else:

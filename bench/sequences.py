@@ -1,0 +1,711 @@
+"""Language-model logits at real vocabulary sizes: speed and memory, each next to a peer.
+
+    python bench/sequences.py              # 2,048 positions x 128,256 tokens (a few minutes)
+    python bench/sequences.py --quick      # tiny sizes: checks that everything runs
+    python bench/sequences.py --json       # one JSON object on stdout (progress on stderr)
+    python bench/sequences.py --only open_lm,t_slider
+
+The files (a 1.05 GB float32 ``.npy`` and a 525 MB bfloat16 ``.pt`` of the same shape, Llama 3's
+vocabulary size) are written into a temporary folder under /tmp and deleted afterwards. Every
+window figure runs in a fresh child process with Qt's offscreen platform.
+
+* ``open_lm``: File › Open of the ``.npy`` (no ids: sequences without targets) until the
+  Sequence view and the table have painted, against ``numpy.load(mmap_mode="r")`` plus one
+  ``evaluate`` pass over the same table. Budget <= 1.5x.
+* ``memory_lm``: peak resident memory while opening it and after a token click and a
+  temperature change, over the empty window, against the file's size. Budget <= 1.5x.
+* ``click_sequence`` / ``click_sample``: a click on a token of the Sequence view (the Sequence
+  tab and the Formula tab showing) until the sequence view, the table and the Formula panel have
+  painted; and selecting a position with the Sample tab (and, as for the peer, the Options tab)
+  showing until its plots (logits and probabilities, gradient, per-sample loss, loss curve) and
+  the table have painted. Peer:
+  editing a cell of a 16 x 10 table until every view has painted, in the same process.
+  Budget <= 3x.
+* ``t_slider``: the temperature slider dragged across 30 positions (one every 40 ms) on the open
+  file: the longest the GUI thread was busy between two ticks of a 5 ms heartbeat (budget
+  <= 100 ms), next to one ``evaluate`` pass at a new T (what each step would block for on the
+  GUI thread); how long after the release the last result is in; the undo steps it made.
+* ``memory_bf16``: peak resident memory of ``torch.load(mmap=True)`` + ``evaluate_sequences``
+  on the bfloat16 ``.pt`` (no float32 copy of the table), against the file's size, budget <=
+  1.5x; beside it the Hugging Face recipe (``logits.float()`` then ``F.cross_entropy``).
+* ``evaluate_bf16``: the time of that evaluation against the Hugging Face recipe. Budget <= 1.5x.
+
+Timed functions run interleaved (``bench.common.interleaved``) and figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, child_env, interleaved, load_average, log, machine_info, median_ms
+
+FIGURES = (
+    "open_lm",
+    "memory_lm",
+    "click_sequence",
+    "click_sample",
+    "t_slider",
+    "memory_bf16",
+    "evaluate_bf16",
+)
+GUI_FIGURES = ("open_lm", "click_sequence", "click_sample", "t_slider")
+
+
+@dataclass
+class Sizes:
+    b: int
+    t: int
+    v: int
+    open_repeats: int
+    click_repeats: int
+    bf16_repeats: int
+    slider_moves: int = 30
+
+
+FULL = Sizes(1, 2_048, 128_256, 5, 15, 3)
+QUICK = Sizes(2, 128, 4_000, 2, 3, 2, 8)
+
+
+@dataclass
+class Figure:
+    """One row of the table: our median, the peer's, their ratio and the budget."""
+
+    name: str
+    what: str
+    unit: str
+    value: float
+    peer_name: str
+    peer: float
+    budget: str
+    max_ratio: float
+    max_value: float | None = None
+    samples: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+    ratio: float = field(init=False)
+    passed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ratio = self.value / self.peer if self.peer else math.nan
+        ok = self.ratio <= self.max_ratio
+        if self.max_value is not None:
+            ok = ok and self.value <= self.max_value
+        self.passed = bool(ok)
+
+
+# --- the files ----------------------------------------------------------------------------------
+
+
+def write_files(folder: Path, sizes: Sizes, wanted: set[str]) -> dict[str, Path]:
+    """Logits N(0, 2) written in chunks (the 1 GB table never sits in memory twice)."""
+    import numpy as np
+
+    paths = {"npy": folder / "lm.npy", "pt": folder / "lm_bf16.pt"}
+    rng = np.random.default_rng(0)
+    rows = sizes.b * sizes.t
+    chunk = max(1, (1 << 25) // sizes.v)
+    if wanted - {"memory_bf16", "evaluate_bf16"}:
+        log(f"writing {sizes.b} x {sizes.t:,} x {sizes.v:,} float32 .npy")
+        out = np.lib.format.open_memmap(
+            paths["npy"], mode="w+", dtype=np.float32, shape=(sizes.b, sizes.t, sizes.v)
+        )
+        flat = out.reshape(rows, sizes.v)
+        for s in range(0, rows, chunk):
+            e = min(rows, s + chunk)
+            flat[s:e] = rng.standard_normal((e - s, sizes.v), dtype=np.float32) * 2
+        out.flush()
+        del out, flat
+    if {"memory_bf16", "evaluate_bf16"} & wanted:
+        import torch
+
+        log(f"writing {sizes.b} x {sizes.t:,} x {sizes.v:,} bfloat16 .pt")
+        logits = torch.empty((sizes.b, sizes.t, sizes.v), dtype=torch.bfloat16)
+        flat_t = logits.view(rows, sizes.v)
+        for s in range(0, rows, chunk):
+            e = min(rows, s + chunk)
+            block = rng.standard_normal((e - s, sizes.v), dtype=np.float32) * 2
+            flat_t[s:e] = torch.from_numpy(block)
+        ids = torch.from_numpy(rng.integers(0, sizes.v, (sizes.b, sizes.t)))
+        torch.save({"logits": logits, "input_ids": ids}, paths["pt"])
+        del logits, flat_t
+    return paths
+
+
+# --- child processes ----------------------------------------------------------------------------
+
+
+def _run_child(kind: str, args: list[str], timeout: float = 1800) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *args],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} child failed ({done.returncode}): {done.stderr[-2500:]}")
+    return json.loads(lines[-1])
+
+
+class _Watch:
+    """Paint events on some widgets (as bench/probe.py's PaintWatch, for any widgets)."""
+
+    def __init__(self, widgets: list) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        paint = QEvent.Type.Paint
+        seen: set = set()
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == paint:
+                    seen.add(obj)
+                return False
+
+        self.seen, self.filter, self.widgets = seen, Filter(), widgets
+        for w in widgets:
+            w.installEventFilter(self.filter)
+
+    def reset(self) -> None:
+        self.seen.clear()
+
+    def wait(self, app, timeout: float = 60.0) -> None:
+        deadline = time.perf_counter() + timeout
+        while not all(w in self.seen for w in self.widgets):
+            app.processEvents()
+            if time.perf_counter() > deadline:
+                missing = [type(w).__name__ for w in self.widgets if w not in self.seen]
+                raise RuntimeError(f"not painted: {missing}")
+            time.sleep(0.0002)
+
+
+def _sequence_watch(window) -> _Watch:
+    return _Watch(
+        [
+            window.sequence_view.tokens,
+            window.table.viewport(),
+            window.formula_panel._browser.viewport(),
+        ]
+    )
+
+
+def _sample_watch(window) -> _Watch:
+    """The views a new selection changes on the Sample tab. The heatmap is left out: of 2,048
+    rows it shows one per pixel row, and outlines (so repaints) only a row it shows."""
+    views = (
+        window.sample_plot,
+        window.loss_plot,
+        window.gradient_plot,
+        window.curve_plot,
+        window.table,
+    )
+    return _Watch([v.viewport() for v in views])
+
+
+def child_gui(path: str, tmp: str, figures: list[str], sizes: Sizes) -> dict:
+    """Runs in a fresh process: every window figure of one file, printed as JSON."""
+    import numpy as np
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from bench import probe
+    from core.document import Document
+    from core.evaluation import evaluate
+    from gui.controls import slider_to_temperature
+
+    app = probe.start_app()
+    probe._isolate_settings(tmp)
+    result: dict[str, Any] = {}
+
+    # The peer of the click figures: a cell edit of a 16 x 10 table until every view painted.
+    logits, labels = probe.random_table(16, 10)
+    window, watch = probe.show_window(app, Document(logits, labels))
+    counter = iter(range(10**9))
+    edits = interleaved(
+        {"edit": lambda: probe._edit_once(app, window, watch, next(counter))},
+        sizes.click_repeats,
+    )["edit"]
+    result["edit_small"] = edits
+    probe.close_window(app, window)
+
+    window, _ = probe.show_window(app)
+    window.controller.update_view(side_tab="formula")
+    seq_watch = _sequence_watch(window)
+    flat = np.load(path, mmap_mode="r")
+    ignored = np.full(flat.shape[0] * flat.shape[1], -100)
+
+    def open_file() -> None:
+        seq_watch.reset()
+        probe.wait_loaded(app, window, path)
+        seq_watch.wait(app)
+
+    def peer() -> None:
+        table = np.load(path, mmap_mode="r")
+        evaluate(table.reshape(-1, table.shape[-1]), ignored)
+
+    if "open_lm" in figures:
+        samples = interleaved({"app": open_file, "peer": peer}, sizes.open_repeats)
+        result["open_lm"] = samples
+    else:
+        open_file()
+    c = window.controller
+    if c.view.view_tab != "sequence":
+        raise RuntimeError("the Sequence tab did not come up for LM logits")
+    for _ in range(50):  # let the first background jobs (ranks) finish
+        app.processEvents()
+        time.sleep(0.01)
+
+    if "click_sequence" in figures:
+        tokens = window.sequence_view.tokens
+        chips = [i for i in range(tokens.chip_count()) if i % 7 == 3][: sizes.click_repeats + 1]
+
+        def click(i: int) -> float:
+            rect = tokens.chip_rect(i)
+            window.sequence_view.scroll.ensureVisible(int(rect.center().x()), int(rect.y()))
+            app.processEvents()
+            seq_watch.reset()
+            start = time.perf_counter()
+            QTest.mouseClick(
+                tokens, Qt.MouseButton.LeftButton, pos=QPoint(*map(int, rect.center().toTuple()))
+            )
+            seq_watch.wait(app)
+            return time.perf_counter() - start
+
+        click(chips[0])  # warm-up
+        result["click_sequence"] = [click(i) for i in chips[1:]]
+
+    if "click_sample" in figures:
+        plots_watch = _Watch([plot.viewport() for plot in window.plots()])
+        c.update_view(view_tab="sample", side_tab="options")  # the side tab of the peer
+        plots_watch.wait(app)
+        sample_watch = _sample_watch(window)
+        rows = np.linspace(1, c.document.n_samples - 2, sizes.click_repeats + 1).astype(int)
+
+        def select(row: int) -> float:
+            sample_watch.reset()
+            start = time.perf_counter()
+            c.select(int(row))
+            sample_watch.wait(app)
+            return time.perf_counter() - start
+
+        select(int(rows[0]))
+        result["click_sample"] = [select(int(r)) for r in rows[1:]]
+        back = _Watch([window.sequence_view.tokens])
+        c.update_view(view_tab="sequence", side_tab="formula")
+        back.wait(app)
+
+    if "t_slider" in figures:
+        doc = c.document
+        blocking = []
+        for temperature in (0.5, 0.7, 0.9):
+            start = time.perf_counter()
+            evaluate(doc.logits, doc.labels, temperature=temperature)
+            blocking.append(time.perf_counter() - start)
+        slider = window.controls.temperature_slider
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def beat() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        heartbeat = QTimer()
+        heartbeat.setInterval(5)
+        heartbeat.timeout.connect(beat)
+        first = slider.value()
+        moves = [first - 10 * (k + 1) for k in range(sizes.slider_moves)]
+        state = {"k": 0, "released": None}
+
+        def move() -> None:
+            if state["k"] < len(moves):
+                slider.setValue(moves[state["k"]])
+                state["k"] += 1
+                return
+            mover.stop()
+            slider.setSliderDown(False)
+            slider.sliderReleased.emit()
+            state["released"] = time.perf_counter()
+
+        mover = QTimer()
+        mover.setInterval(40)
+        mover.timeout.connect(move)
+        final = round(slider_to_temperature(moves[-1]), 4)
+        for _ in range(5):
+            app.processEvents()
+        c.sigDataChanged.connect(lambda *_: seq_watch.reset())  # paints after the last result
+        last[0] = time.perf_counter()
+        heartbeat.start()
+        slider.setSliderDown(True)
+        mover.start()
+        deadline = time.perf_counter() + 300
+        while state["released"] is None or doc.settings.temperature != final or c.background.busy:
+            app.processEvents()
+            time.sleep(0.0005)
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the temperature never arrived")
+        seq_watch.wait(app)
+        follow = time.perf_counter() - state["released"]
+        heartbeat.stop()
+        steps = doc.undo_text
+        c.undo()
+        undone_to = doc.settings.temperature
+        result["t_slider"] = {
+            "gaps": gaps,
+            "blocking": blocking,
+            "follow": follow,
+            "undo_text": steps,
+            "undone_to": undone_to,
+        }
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def child_memory(path: str, tmp: str) -> dict:
+    """Runs in a fresh process: peak RSS opening the file, then after a click and a T change."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from bench import probe
+
+    app = probe.start_app()
+    probe._isolate_settings(tmp)
+    window, _ = probe.show_window(app)
+    window.controller.update_view(side_tab="formula")
+    watch = _sequence_watch(window)
+    for _ in range(3):
+        app.processEvents()
+    probe._reset_peak()
+    result: dict[str, Any] = {"file_mb": Path(path).stat().st_size / 2**20}
+    result["empty"] = probe._memory_now()
+    watch.reset()
+    probe.wait_loaded(app, window, path)
+    watch.wait(app)
+    result["loaded"] = probe._memory_now()
+    print(json.dumps(result), flush=True)
+    tokens = window.sequence_view.tokens
+    rect = tokens.chip_rect(min(5, tokens.chip_count() - 1))
+    watch.reset()
+    QTest.mouseClick(
+        tokens, Qt.MouseButton.LeftButton, pos=QPoint(*map(int, rect.center().toTuple()))
+    )
+    watch.wait(app)
+    c = window.controller
+    c.set_options(temperature=0.5)
+    deadline = time.perf_counter() + 300
+    while c.document.settings.temperature != 0.5 or c.background.busy:
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the temperature never arrived")
+    watch.reset()
+    watch.wait(app)
+    result["after_t"] = probe._memory_now()
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def child_bf16_memory(path: str, how: str) -> dict:
+    """Runs in a fresh process: peak RSS of one evaluation of the bfloat16 file, ``how`` being
+    "ours" (evaluate_sequences on the stored dtype) or "hf" (float copy, F.cross_entropy)."""
+    import torch
+    import torch.nn.functional as F
+
+    from bench import probe
+    from core.sequences import evaluate_sequences
+
+    probe._reset_peak()
+    base = probe._memory_now()
+    data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    logits, ids = data["logits"], data["input_ids"]
+    if how == "ours":
+        loss = evaluate_sequences(logits, ids).loss
+    else:
+        v = logits.shape[-1]
+        shifted = logits.float()[:, :-1].reshape(-1, v)  # Hugging Face's ForCausalLMLoss
+        loss = float(F.cross_entropy(shifted, ids[:, 1:].reshape(-1)))
+    now = probe._memory_now()
+    return {
+        "peak_mb": now["peak"] - base["rss"],
+        "file_mb": Path(path).stat().st_size / 2**20,
+        "loss": float(loss),
+    }
+
+
+def child_bf16_time(path: str, repeats: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from core.sequences import evaluate_sequences
+
+    data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    logits, ids = data["logits"], data["input_ids"]
+    v = logits.shape[-1]
+
+    def ours() -> float:
+        return evaluate_sequences(logits, ids).loss
+
+    def hf() -> float:
+        shifted = logits.float()[:, :-1].reshape(-1, v)
+        return float(F.cross_entropy(shifted, ids[:, 1:].reshape(-1)))
+
+    samples = interleaved({"ours": ours, "hf": hf}, repeats)
+    return {**samples, "difference": abs(ours() - hf())}
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def gui_figures(path: Path, sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
+    names = [f for f in GUI_FIGURES if f in wanted]
+    log(f"window figures ({', '.join(names)}) in a fresh app")
+    raw = _run_child("gui", [str(path), tmp, ",".join(names), _sizes_arg(sizes)])
+    edit = median_ms(raw["edit_small"])
+    shape = f"{sizes.b * sizes.t:,} x {sizes.v:,}"
+    out = []
+    if "open_lm" in raw:
+        out.append(
+            Figure(
+                "open_lm",
+                f"open a {shape} float32 .npy → Sequence view and table painted",
+                "ms",
+                median_ms(raw["open_lm"]["app"]),
+                "numpy.load(mmap) + one evaluate pass",
+                median_ms(raw["open_lm"]["peer"]),
+                "<= 1.5 x",
+                1.5,
+                samples=sizes.open_repeats,
+                extra={"app_min_ms": min(raw["open_lm"]["app"]) * 1e3},
+            )
+        )
+    for name, what in (
+        ("click_sequence", "click a token → sequence view, table, Formula tab painted"),
+        ("click_sample", "select a position → its 5 plots and the table painted (Sample tab)"),
+    ):
+        if name in raw:
+            out.append(
+                Figure(
+                    name,
+                    f"{what}, {shape}",
+                    "ms",
+                    median_ms(raw[name]),
+                    "cell edit → every view painted, 16 x 10",
+                    edit,
+                    "<= 3 x",
+                    3.0,
+                    samples=len(raw[name]),
+                    extra={"max_ms": max(raw[name]) * 1e3},
+                )
+            )
+    if "t_slider" in raw:
+        s = raw["t_slider"]
+        gaps = sorted(s["gaps"])
+        out.append(
+            Figure(
+                "t_slider",
+                f"T slider dragged over {sizes.slider_moves} steps on {shape}: longest frame",
+                "ms",
+                gaps[-1] * 1e3,
+                "one evaluate pass at a new T (blocking)",
+                median_ms(s["blocking"]),
+                "<= 100 ms",
+                math.inf,
+                max_value=100.0,
+                samples=len(gaps),
+                extra={
+                    "p99_frame_ms": gaps[int(0.99 * (len(gaps) - 1))] * 1e3,
+                    "result_after_release_ms": s["follow"] * 1e3,
+                    "undo_restores_t": float(s["undone_to"]),
+                },
+            )
+        )
+        log(f"t_slider: one undo step '{s['undo_text']}' restored T = {s['undone_to']}")
+    return out
+
+
+def memory_figure(path: Path, sizes: Sizes, tmp: str) -> list[Figure]:
+    log("memory_lm: open in a fresh app, click a token, change T")
+    raw = _run_child("memory", [str(path), tmp])
+    base = raw["empty"]["rss"]
+    return [
+        Figure(
+            "memory_lm",
+            f"peak RSS over the empty app, {sizes.b * sizes.t:,} x {sizes.v:,} float32 opened",
+            "MB",
+            raw["loaded"]["peak"] - base,
+            "file size",
+            raw["file_mb"],
+            "<= 1.5 x the file",
+            1.5,
+            samples=1,
+            extra={
+                "after_click_and_t_change_mb": raw["after_t"]["peak"] - base,
+                "rss_file_backed_mb": raw["loaded"]["file"] - raw["empty"]["file"],
+                "rss_anon_mb": raw["loaded"]["anon"] - raw["empty"]["anon"],
+            },
+        )
+    ]
+
+
+def bf16_figures(path: Path, sizes: Sizes, wanted: set[str]) -> list[Figure]:
+    out = []
+    shape = f"{sizes.b * sizes.t:,} x {sizes.v:,}"
+    if "memory_bf16" in wanted:
+        log("memory_bf16: fresh children for ours and the Hugging Face recipe")
+        ours = _run_child("bf16-memory", [str(path), "ours"])
+        hf = _run_child("bf16-memory", [str(path), "hf"])
+        out.append(
+            Figure(
+                "memory_bf16",
+                f"peak RSS, torch.load(mmap) + evaluate_sequences, {shape} bfloat16 .pt",
+                "MB",
+                ours["peak_mb"],
+                "file size",
+                ours["file_mb"],
+                "<= 1.5 x the file",
+                1.5,
+                samples=1,
+                extra={"hf_float_copy_peak_mb": hf["peak_mb"], "loss": ours["loss"]},
+            )
+        )
+    if "evaluate_bf16" in wanted:
+        log(f"evaluate_bf16: {sizes.bf16_repeats} interleaved repeats")
+        raw = _run_child("bf16-time", [str(path), str(sizes.bf16_repeats)])
+        out.append(
+            Figure(
+                "evaluate_bf16",
+                f"evaluate_sequences on {shape} bfloat16 logits (loss, per-token, perplexity)",
+                "ms",
+                median_ms(raw["ours"]),
+                "logits.float() + F.cross_entropy (Hugging Face)",
+                median_ms(raw["hf"]),
+                "<= 1.5 x",
+                1.5,
+                samples=sizes.bf16_repeats,
+                extra={"loss_difference": raw["difference"]},
+            )
+        )
+    return out
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _sizes_arg(sizes: Sizes) -> str:
+    return json.dumps(asdict(sizes))
+
+
+def _format(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def print_table(result: dict) -> None:
+    m = result["machine"]
+    print(f"Softmax Lab language-model logits{' (quick sizes)' if result['quick'] else ''}")
+    print(f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores")
+    print(
+        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
+        f"{' '.join(map(str, result['load_average_end']))} at end"
+    )
+    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
+    for f in result["figures"]:
+        rows.append(
+            (
+                f["name"],
+                _format(f["value"], f["unit"]),
+                f["peer_name"],
+                _format(f["peer"], f["unit"]),
+                f"{f['ratio']:.3f}",
+                f["budget"],
+                "pass" if f["passed"] else "MISS",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+    for f in result["figures"]:
+        if f["extra"]:
+            details = ", ".join(f"{k} {v:.4g}" for k, v in f["extra"].items())
+            print(f"  {f['name']}: {details}")
+    for name, error in result["errors"].items():
+        print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
+    parser.add_argument("--only", default="", metavar="NAME[,NAME]", help=", ".join(FIGURES))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "gui":
+            child_gui(rest[0], rest[1], rest[2].split(","), Sizes(**json.loads(rest[3])))
+        elif kind == "memory":
+            child_memory(rest[0], rest[1])
+        elif kind == "bf16-memory":
+            print(json.dumps(child_bf16_memory(rest[0], rest[1])))
+        elif kind == "bf16-time":
+            print(json.dumps(child_bf16_time(rest[0], int(rest[1]))))
+        return 0
+    wanted = {name.strip() for name in args.only.split(",") if name.strip()} or set(FIGURES)
+    unknown = wanted - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figure(s) {sorted(unknown)}; figures: {', '.join(FIGURES)}")
+    sizes = QUICK if args.quick else FULL
+    result: dict = {
+        "machine": machine_info(),
+        "quick": args.quick,
+        "shape": [sizes.b, sizes.t, sizes.v],
+        "load_average_start": load_average(),
+        "figures": [],
+        "errors": {},
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="softmax-lab-lm-", dir="/tmp") as tmp:
+        paths = write_files(Path(tmp), sizes, wanted)
+        steps = [
+            (set(GUI_FIGURES), lambda: gui_figures(paths["npy"], sizes, wanted, tmp)),
+            ({"memory_lm"}, lambda: memory_figure(paths["npy"], sizes, tmp)),
+            ({"memory_bf16", "evaluate_bf16"}, lambda: bf16_figures(paths["pt"], sizes, wanted)),
+        ]
+        for names, step in steps:
+            if not names & wanted:
+                continue
+            try:
+                result["figures"].extend(asdict(f) for f in step())
+            except Exception as exc:  # one broken figure must not hide the others
+                result["errors"][",".join(sorted(names & wanted))] = f"{type(exc).__name__}: {exc}"
+                log(f"FAILED {sorted(names & wanted)}: {exc}")
+    order = {name: i for i, name in enumerate(FIGURES)}
+    result["figures"].sort(key=lambda f: order[f["name"]])
+    result["load_average_end"] = load_average()
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print_table(result)
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
