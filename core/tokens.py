@@ -152,17 +152,21 @@ def sequence_layout(metadata: Mapping[str, np.ndarray]) -> SequenceLayout:
 
 
 def targets_are_next_tokens(layout: SequenceLayout, targets: np.ndarray, valid: np.ndarray) -> bool:
-    """Whether each counted row is scored on the token at the next position (a causal LM) rather
-    than on its own position's (masked-LM labels). Without ids or targets: causal, the usual
-    convention for saved LM logits."""
+    """Whether the counted rows are scored on the token at the next position (a causal LM) rather
+    than on labels of their own position (masked-LM labels, whose input there is a mask token).
+
+    Causal when at least half the counted rows' targets are the next position's token and no
+    sequence's last position has a target. Without ids or targets: causal, the usual
+    convention for saved LM logits.
+    """
     if layout.tokens is None or not valid.any():
         return True
     after = layout.next_row()
     rows = np.flatnonzero(valid)
-    has_next = after[rows] >= 0
-    next_hits = int((targets[rows[has_next]] == layout.tokens[after[rows[has_next]]]).sum())
-    same_hits = int((targets[rows] == layout.tokens[rows]).sum())
-    return next_hits >= same_hits
+    if (after[rows] < 0).any():
+        return False
+    hits = int((targets[rows] == layout.tokens[after[rows]]).sum())
+    return 2 * hits >= rows.size
 
 
 # --- numbers per token and per sequence ---------------------------------------------------------
@@ -299,8 +303,8 @@ def sequence_text(
         kinds = np.full(rows.size, "predicted", dtype=object)
         chip_bits = np.full(rows.size, np.nan)
         note = (
-            "no token ids in this file: each token is the model's most likely next token; save "
-            "input_ids with the logits to score the text"
+            "no token ids in this file: each token is the model's most likely next token (save "
+            "input_ids with the logits to score the text); bits:"
         )
     else:
         ids = layout.tokens[rows]
@@ -309,9 +313,9 @@ def sequence_text(
         kinds = np.where(np.isnan(chip_bits), "unscored", "scored").astype(object)
         kinds[opened < 0] = "context"
         note = (
-            "colour: surprisal −log₂ p(token) in bits"
+            "colour = surprisal −log₂ p(token), bits:"
             if shifted
-            else "colour: surprisal −log₂ p(label) in bits at each labelled position"
+            else "colour = surprisal −log₂ p(label) at each labelled position, bits:"
         )
     texts = [texts_of[i] if 0 <= i < n_names else f"#{i}" for i in ids.tolist()]
     if layout.tokens is not None and shifted and rows.size:
@@ -328,10 +332,12 @@ def sequence_text(
     length = int(stats.length[k])
     heading = f"Sequence {sequence + 1:,} of {n_seq:,} · {fmt.count(rows.size)} positions"
     if length:
-        heading += (
-            f" · {fmt.count(length)} scored · perplexity {fmt.number(float(stats.perplexity[k]))}"
-            f" · loss {fmt.number(float(stats.mean_loss[k]))} nats/token"
-            f" ({fmt.number(float(stats.mean_loss[k]) / LN2)} bits)"
+        loss = float(stats.mean_loss[k])
+        heading = (
+            f"Sequence {sequence + 1:,} of {n_seq:,} · {fmt.count(length)} of "
+            f"{fmt.count(rows.size)} positions scored · perplexity "
+            f"{fmt.number(float(stats.perplexity[k]))} · loss {fmt.number(loss)} nats "
+            f"({fmt.number(loss / LN2)} bits) per token"
         )
     return SequenceText(
         sequence=sequence,

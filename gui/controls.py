@@ -132,8 +132,8 @@ class ControlsPanel(QWidget):
         self.refresh()
 
     def _set(self, merge_key: object = None, **changes) -> None:
-        if not self._c.set_options(merge_key=merge_key, **changes):
-            self.refresh()
+        if not self._c.set_options(merge_key=merge_key, **changes) or self._c.background.busy:
+            self.refresh()  # refused, or computing in the background: show what was asked
 
     def _on_slider(self, position: int) -> None:
         self._set(temperature=round(slider_to_temperature(position), 4), merge_key="temperature")

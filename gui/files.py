@@ -24,6 +24,8 @@ from gui.plotkit import export_widget
 
 MAX_RECENT = 8
 AUTOSAVE_DELAY_MS = 500
+AUTOSAVE_MAX_CELLS = 50_000_000
+"""Larger tables (200 MB of float32 and up) are not autosaved: see ``Files.write_autosave``."""
 OPEN_FILTER = "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;All files (*)"
 
 
@@ -58,6 +60,7 @@ class Files(QObject):
         self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
         self._ask_probabilities = True
+        self._autosave_skipped: object = None  # the table whose autosave was last skipped
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.write_autosave)
         controller.sigHistoryChanged.connect(self._on_history_changed)
@@ -262,7 +265,21 @@ class Files(QObject):
             self._autosave_timer.start()
 
     def write_autosave(self) -> None:
-        """Save the current state for crash recovery (atomic; at most ~0.5 s behind)."""
+        """Save the current state for crash recovery (atomic; at most ~0.5 s behind).
+
+        Not for tables above AUTOSAVE_MAX_CELLS: writing a language model's 1 GB of logits on
+        the GUI thread after every change (each step of the temperature slider) would freeze the
+        window for seconds. The status bar says so once per table."""
+        doc = self._c.document
+        if doc.n_samples * doc.n_classes > AUTOSAVE_MAX_CELLS:
+            autosave_path().unlink(missing_ok=True)  # an older, smaller state would mislead
+            if self._autosave_skipped is not doc.logits:
+                self._autosave_skipped = doc.logits
+                self._message(
+                    f"Autosave is off for tables over {AUTOSAVE_MAX_CELLS:,} cells: save a "
+                    "workspace (Ctrl+S) to keep your work"
+                )
+            return
         try:
             save_workspace(autosave_path(), self._workspace())
         except (OSError, DataError) as exc:

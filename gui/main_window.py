@@ -323,13 +323,15 @@ class MainWindow(QMainWindow):
         active = c.sequences.active
         was_active, drawn = self._sequence_shown
         if active != was_active:
-            self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), active)
+            with signals_blocked(self.view_tabs):  # hiding the current tab must not pick one
+                self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), active)
             self._sequence_shown = (active, None)
             if not active:
                 view.set_sequence(None, None, -1)
             if active or c.view.view_tab == "sequence":
                 c.update_view(view_tab="sequence" if active else "sample")
-                return  # the tab change draws it
+                self._render_view(frozenset({"view_tab"}))  # also when the field was unchanged
+                return
         if not active or (self.isVisible() and not view.isVisible()):
             self._sequence_shown = (active, None)
             return

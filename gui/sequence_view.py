@@ -354,11 +354,15 @@ class SequenceView(QWidget):
         )
         self.legend = QLabel()
         self.legend.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(self.header, 1)
-        top.addWidget(self.tokenizer_button, 0, Qt.AlignmentFlag.AlignTop)
+        legend_row = QHBoxLayout()
+        legend_row.addWidget(self.legend, 1)
+        legend_row.addWidget(self.tokenizer_button, 0, Qt.AlignmentFlag.AlignVCenter)
 
         self.tokens = TokenText()
+        self.tokens.setToolTip(
+            "hover a token: the model's top 5 for it · click: select its position (what the "
+            "model expected there, by name, in every view) · ← / →: previous / next position"
+        )
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.tokens)
@@ -387,18 +391,21 @@ class SequenceView(QWidget):
             "every sequence: its positions, the positions with a target, perplexity "
             "exp(mean loss) and the mean loss in nats per token; click one to read it"
         )
-        self.sequences.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.sequences.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.sequences.clicked.connect(
             lambda index: self.sigSequenceChosen.emit(self._proxy.mapToSource(index).row())
         )
 
+        # The sequences table may shrink (its columns stretch); the candidates keep their room.
+        self.sequences.setMinimumWidth(200)
+        self.sequences.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.details.setMinimumWidth(240)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.sequences)
         bottom.addWidget(self.details)
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
+        bottom.setSizes([420, 300])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.scroll)
         self.splitter.addWidget(bottom)
@@ -406,8 +413,8 @@ class SequenceView(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([360, 260])
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.legend)
+        layout.addWidget(self.header)
+        layout.addLayout(legend_row)
         layout.addWidget(self.splitter, 1)
 
         self.tokens.sigChipClicked.connect(self.sigRowChosen)
@@ -495,10 +502,7 @@ class SequenceView(QWidget):
             rgba = f"rgba({color.red()},{color.green()},{color.blue()},{color.alphaF():.2f})"
             label = f"≥ {fmt.short(bits)}" if bits >= SURPRISAL_FULL_BITS else fmt.short(bits)
             swatches.append(f"<span style='background:{rgba}'>&nbsp;{label}&nbsp;</span>")
-        return (
-            f"{note} · {' '.join(swatches)} bits · click a token for what the model expected "
-            "there, ← / → to step"
-        )
+        return f"{note} {' '.join(swatches)}"
 
     def _show_sequence_row(self, text: SequenceText | None) -> None:
         """Select the shown sequence's row in the sequences table (without emitting)."""

@@ -53,6 +53,8 @@ class BackgroundSettings:
         self._generation = 0
         self._applying = False
         self._end_merge = False
+        self._next = QTimer(controller, singleShot=True, interval=NEXT_PASS_DELAY_MS)
+        self._next.timeout.connect(self._start_next)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class BackgroundSettings:
         self._generation += 1
         if context is not None and self.busy:  # an undo or a redo: drop the request
             self._c.jobs.cancel("settings")
+            self._next.stop()
             self._running = self._wanted = None
             self._finish_merge()
 
@@ -165,7 +168,7 @@ class BackgroundSettings:
         if self._wanted is not None:
             # Let the window paint what it just got before the next pass competes with it.
             self._running = (self._wanted[0], None, None, self._generation)
-            QTimer.singleShot(NEXT_PASS_DELAY_MS, self._start_next)
+            self._next.start()
         else:
             self._finish_merge()
 

@@ -44,6 +44,10 @@ class LmFile:
     attention_mask: np.ndarray  # (B, T) int64
     vocabulary: list[str]  # decoded token texts, by id
     tokenizer_path: Path
+    sentences: tuple[str, ...] = SENTENCES
+
+    def vocabulary_of(self, ids) -> list[str]:
+        return [self.vocabulary[int(i)] for i in ids]
 
 
 class TinyLM(nn.Module):
@@ -75,7 +79,9 @@ def train_tokenizer(folder: Path, vocab_size: int = 400):
     return tokenizer, path
 
 
-def make_lm_file(folder: Path, *, steps: int = 60, seed: int = 0) -> LmFile:
+def make_lm_file(
+    folder: Path, *, steps: int = 60, seed: int = 0, sentences: tuple[str, ...] = SENTENCES
+) -> LmFile:
     """Train the tokenizer and the model, save the batch's logits to ``folder/lm.npz``."""
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer, tokenizer_path = train_tokenizer(folder)
@@ -92,7 +98,7 @@ def make_lm_file(folder: Path, *, steps: int = 60, seed: int = 0) -> LmFile:
         loss.backward()
         optimiser.step()
 
-    encoded = [tokenizer.encode(s).ids for s in SENTENCES]
+    encoded = [tokenizer.encode(s).ids for s in sentences]
     t = max(len(e) for e in encoded)
     pad = tokenizer.token_to_id("<pad>")
     ids = np.full((len(encoded), t), pad, dtype=np.int64)
@@ -104,8 +110,9 @@ def make_lm_file(folder: Path, *, steps: int = 60, seed: int = 0) -> LmFile:
         logits = model(torch.from_numpy(ids)).numpy().astype(np.float32)
     path = folder / "lm.npz"
     np.savez(path, logits=logits, input_ids=ids, attention_mask=mask)
-    vocabulary = [tokenizer.decode([i]) for i in range(v)]
-    return LmFile(path, logits, ids, mask, vocabulary, tokenizer_path)
+    # What each id reads as (byte pieces that are not whole characters read as "�" here).
+    vocabulary = [tokenizer.decode([i], skip_special_tokens=False) for i in range(v)]
+    return LmFile(path, logits, ids, mask, vocabulary, tokenizer_path, tuple(sentences))
 
 
 def torch_perplexity(lm: LmFile) -> np.ndarray:
