@@ -206,7 +206,7 @@ class SequenceSession(QObject):
         out.append(
             TableColumn(
                 "bits",
-                "surprisal (bits)",
+                "bits",
                 self.nll() / LN2,
                 "−log₂ p(target) at temperature T: the bits the target costs",
                 "number",

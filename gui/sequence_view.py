@@ -67,6 +67,8 @@ def _shown(text: str) -> tuple[str, int]:
     ends the line; tabs show as spaces."""
     body = text.rstrip("\n")
     breaks = len(text) - len(body)
+    if body and not body.strip(" "):  # a token of spaces alone would be an empty box
+        body = "␣" * len(body)
     body = body.replace("\n", "↵").replace("\t", "    ")
     if breaks:
         body += "↵" * breaks
@@ -279,7 +281,7 @@ class TokenText(QWidget):
 class SequencesModel(QAbstractTableModel):
     """Every sequence with its positions, scored tokens, perplexity and mean loss."""
 
-    HEADERS = ("sequence", "positions", "scored", "perplexity", "loss")
+    HEADERS = ("seq.", "positions", "scored", "perplexity", "loss")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -359,7 +361,7 @@ class SequenceView(QWidget):
         legend_row.addWidget(self.tokenizer_button, 0, Qt.AlignmentFlag.AlignVCenter)
 
         self.tokens = TokenText()
-        self.tokens.setToolTip(
+        self.legend.setToolTip(
             "hover a token: the model's top 5 for it · click: select its position (what the "
             "model expected there, by name, in every view) · ← / →: previous / next position"
         )
@@ -368,9 +370,12 @@ class SequenceView(QWidget):
         self.scroll.setWidget(self.tokens)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.details = QLabel()
+        self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.hover = QLabel(self)
+        self.hover.setWordWrap(True)
+        self.hover.setMaximumWidth(460)
         self.hover.setFrameShape(QFrame.Shape.Box)
         self.hover.setMargin(6)
         self.hover.hide()
@@ -391,7 +396,10 @@ class SequenceView(QWidget):
             "every sequence: its positions, the positions with a target, perplexity "
             "exp(mean loss) and the mean loss in nats per token; click one to read it"
         )
-        self.sequences.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Numbers are never elided: columns fit their contents and the table scrolls instead.
+        self.sequences.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.sequences.clicked.connect(
             lambda index: self.sigSequenceChosen.emit(self._proxy.mapToSource(index).row())
         )
@@ -502,7 +510,7 @@ class SequenceView(QWidget):
             rgba = f"rgba({color.red()},{color.green()},{color.blue()},{color.alphaF():.2f})"
             label = f"≥ {fmt.short(bits)}" if bits >= SURPRISAL_FULL_BITS else fmt.short(bits)
             swatches.append(f"<span style='background:{rgba}'>&nbsp;{label}&nbsp;</span>")
-        return f"{note} {' '.join(swatches)}"
+        return f"{note} {' '.join(swatches)} · hover a token for its top 5, click it, ← / →"
 
     def _show_sequence_row(self, text: SequenceText | None) -> None:
         """Select the shown sequence's row in the sequences table (without emitting)."""

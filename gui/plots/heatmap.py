@@ -125,7 +125,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         self._y_axis.set_categories(r, lambda i: str(int(sample_of[i])), widest_row)
         classes = f"{c:,} classes"
         if columns is not None:
-            classes = f"{c:,} of {int(n_classes or c):,} classes (targets and predictions)"
+            classes = f"{c:,} of {int(n_classes or c):,} classes in play"
         if rows is None:
             title = f"Probabilities · {r:,} samples × {classes}"
         else:
