@@ -249,6 +249,8 @@ class SequenceText:
     """One of :data:`KINDS` per chip."""
     heading: str
     note: str
+    outside: np.ndarray | None = None
+    """(K,) bool: scored tokens the current sampler (top-k / top-p at T) would never draw."""
 
     def chip_of_row(self, row: int) -> int | None:
         hits = np.flatnonzero(self.rows == row)
@@ -289,12 +291,16 @@ def sequence_text(
     nll: np.ndarray,
     stats: SequenceStatistics,
     shifted: bool,
+    kept: np.ndarray | None = None,
+    sampler: str = "",
 ) -> SequenceText:
     """The chips of the k-th sequence. With ids and next-token targets, chip t is the token at
     position t, opened at position t − 1 (whose distribution predicted it), and a last chip "⋯"
     opens the last position (what comes next); with aligned targets chip t opens position t.
     Without ids each chip is the model's most likely token at that position. ``texts_of`` gives
-    the text of each token id (a :class:`TokenTexts` of the class names)."""
+    the text of each token id (a :class:`TokenTexts` of the class names). ``kept`` (N,) says per
+    row whether a sampler (described by ``sampler``, e.g. "top-k 40") would still draw the
+    target; scored tokens it would not are marked ``outside``."""
     rows = layout.rows_of(k)
     n_names = len(texts_of)
     if layout.tokens is None:
@@ -330,6 +336,10 @@ def sequence_text(
     sequence = int(layout.sequences[k])
     n_seq = layout.sequences.size
     length = int(stats.length[k])
+    outside = np.zeros(len(texts), dtype=bool)
+    if kept is not None:
+        scored = np.array([kind == "scored" for kind in kinds])
+        outside[scored] = ~np.asarray(kept, dtype=bool)[opened[scored]]
     heading = f"Sequence {sequence + 1:,} of {n_seq:,} · {fmt.count(rows.size)} positions"
     if length:
         loss = float(stats.mean_loss[k])
@@ -339,6 +349,8 @@ def sequence_text(
             f"{fmt.number(float(stats.perplexity[k]))} · loss {fmt.number(loss)} nats "
             f"({fmt.number(loss / LN2)} bits) per token"
         )
+        if kept is not None and sampler:
+            heading += f" · {fmt.plural(int(outside.sum()), 'token')} outside {sampler}"
     return SequenceText(
         sequence=sequence,
         texts=tuple(texts),
@@ -348,6 +360,7 @@ def sequence_text(
         kinds=tuple(kinds.tolist()),
         heading=heading,
         note=note,
+        outside=outside,
     )
 
 

@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         )
         view.sigTokenizerRequested.connect(self.files.choose_tokenizer_dialog)
         c.sigLayoutChanged.connect(lambda: self._render_sequence(rebuild=False))
+        c.sequences.sigRanksReady.connect(lambda: self._render_sequence(rebuild=True))
         for signal in (c.sigInputsChanged, c.sigNamesChanged):
             signal.connect(lambda: self._render_sequence(rebuild=True))
 
@@ -437,6 +438,7 @@ class MainWindow(QMainWindow):
             self._refresh_side_panel()
         if fields & {"top_k", "top_p"}:
             self._refresh_side_panel()
+            self._render_sequence(rebuild=True)
         if "view_tab" in fields and view.view_tab == "sequence":
             self._render_sequence(rebuild=True)
         if "view_tab" in fields and self._plots_stale and not self._plots_hidden():

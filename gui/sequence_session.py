@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import formatting as fmt
 from core.document import Change
 from core.kernels import background_threads, thread_limit
-from core.sequences import target_ranks
+from core.sequences import TargetPlaces, target_places
 from core.tokens import (
     LN2,
     SequenceLayout,
@@ -45,6 +45,8 @@ HOVER_CANDIDATES = 5
 PATCH_ROWS = 64
 """A logit edit touching at most this many rows re-ranks those rows at once; more re-rank all
 rows in the background."""
+PLACES_DELAY_MS = 250
+"""After a temperature change, the masses above each target are recomputed this much later."""
 COLUMN_TITLES = {"label": "target", "prediction": "top-1", "p_true": "p(target)"}
 
 
@@ -58,11 +60,14 @@ class SequenceSession(QObject):
         self._c = controller
         self._layout: SequenceLayout | None = None
         self._layout_of: tuple[Any, ...] = ()
-        self._ranks: np.ndarray | None = None
+        self._places: TargetPlaces | None = None
         self._names_version = 0
         self._tokens_column: tuple[int, Any, np.ndarray] | None = None
         self._texts: tuple[int, TokenTexts] | None = None
         controller.add_column_provider(self.columns)
+        controller.sigViewChanged.connect(self._on_view_changed)
+        self._places_timer = QTimer(self, singleShot=True, interval=PLACES_DELAY_MS)
+        self._places_timer.timeout.connect(lambda: self.active and self._start_places())
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -105,9 +110,11 @@ class SequenceSession(QObject):
         return int(self.layout().index_of_row[row])
 
     def text(self, k: int) -> SequenceText:
-        """The chips of the k-th sequence, coloured by the current evaluation."""
+        """The chips of the k-th sequence, coloured by the current evaluation, the tokens the
+        current sampler would not draw marked."""
+        kept, sampler = self.kept(), self.sampler()
         return self._c._cached(
-            f"sequence:text:{k}",
+            f"sequence:text:{k}:{sampler}:{id(self._places)}",
             lambda: sequence_text(
                 self.layout(),
                 k,
@@ -116,8 +123,26 @@ class SequenceSession(QObject):
                 self.nll(),
                 self.statistics(),
                 self.shifted(),
+                kept,
+                sampler,
             ),
         )
+
+    def sampler(self) -> str:
+        """The top-k / top-p sampler the view state describes ("" for none)."""
+        view = self._c.view
+        parts = [f"top-k {view.top_k}"] if view.top_k else []
+        if view.top_p < 1.0:
+            parts.append(f"top-p {fmt.short(view.top_p)}")
+        return " + ".join(parts)
+
+    def kept(self) -> np.ndarray | None:
+        """(N,) whether the sampler would still draw each row's target (None: no sampler, or
+        still computing). top-k and top-p are each tested alone, top-p on the full
+        distribution at T; the Top-k/p tab shows the exact truncation of one position."""
+        if not self.sampler() or self._places is None:
+            return None
+        return self._places.kept(int(self._c.view.top_k), float(self._c.view.top_p))
 
     def _token_texts(self) -> TokenTexts:
         if self._texts is None or self._texts[0] != self._names_version:
@@ -127,12 +152,13 @@ class SequenceSession(QObject):
     def ranks(self) -> np.ndarray | None:
         """(N,) rank of each row's target among V (0 = top, −1 = no target); None while the
         background job runs."""
-        return self._ranks
+        return None if self._places is None else self._places.rank
 
     def hover_text(self, row: int) -> str:
         """What the mouse over a token shows: the token the row is scored on, its probability,
         surprisal and rank, and the row's top next-token candidates."""
-        return self._c._cached(f"sequence:hover:{row}", lambda: self._hover_text(row))
+        key = f"sequence:hover:{row}:{self.sampler()}:{id(self._places)}"
+        return self._c._cached(key, lambda: self._hover_text(row))
 
     def _hover_text(self, row: int) -> str:
         c = self._c
@@ -150,13 +176,21 @@ class SequenceSession(QObject):
         if ev.valid[row]:
             target = int(ev.targets[row])
             bits = float(self.nll()[row]) / LN2
-            rank = "…" if self._ranks is None else fmt.count(int(self._ranks[row]) + 1)
+            places = self._places
+            rank = "…" if places is None else fmt.count(int(places.rank[row]) + 1)
             arrow = "→ next" if self.shifted() else "→ label"
             lines.append(f"{here} {arrow} “{names[target]}”")
             lines.append(
                 f"p = {fmt.number(float(p[target]))} · {fmt.number(bits)} bits · "
                 f"rank {rank} of {fmt.count(ev.n_classes)}"
             )
+            kept = self.kept()
+            if places is not None and not np.isnan(places.mass_above[row]):
+                above = f"p of the tokens above it: {fmt.number(float(places.mass_above[row]))}"
+                if kept is not None:
+                    verdict = "would draw it" if kept[row] else "would never draw it"
+                    above += f" · {self.sampler()} {verdict}"
+                lines.append(above)
         else:
             lines.append(f"{here} · not scored")
         lines.append(f"top {len(ids)} next tokens:")
@@ -191,8 +225,8 @@ class SequenceSession(QObject):
                 )
             )
         ranks = np.full(n, -1, dtype=np.int64)
-        if self._ranks is not None:
-            ranks = np.where(self._ranks >= 0, self._ranks + 1, -1)
+        if self._places is not None and self._places.rank.size == n:
+            ranks = np.where(self._places.rank >= 0, self._places.rank + 1, -1)
         out.append(
             TableColumn(
                 "rank",
@@ -212,6 +246,18 @@ class SequenceSession(QObject):
                 "number",
             )
         )
+        kept = self.kept()
+        if kept is not None and kept.size == n:
+            out.append(
+                TableColumn(
+                    "sampled",
+                    "sampled",
+                    kept,
+                    f"whether {self.sampler()} at T would still draw the target (each limit "
+                    "alone; the Top-k/p tab shows one position exactly)",
+                    "bool",
+                )
+            )
         return out
 
     def column_titles(self) -> dict[str, str]:
@@ -237,41 +283,65 @@ class SequenceSession(QObject):
         if change & (Change.NAMES | Change.STRUCTURE | Change.INPUTS):
             self._names_version += 1
         if not self.active:
-            self._ranks = None
+            self._places = None
             self._c.jobs.cancel(RANK_JOB)
             return
-        if not change & (Change.LOGITS | Change.TARGETS | Change.STRUCTURE | Change.INPUTS):
-            return  # options and names leave every rank as it is
         doc = self._c.document
+        temperature = float(doc.settings.temperature)
+        data = change & (Change.LOGITS | Change.TARGETS | Change.STRUCTURE | Change.INPUTS)
+        moved = self._places is not None and self._places.temperature != temperature
+        if not data and not moved:
+            return  # names and options other than T leave ranks and masses as they are
+        places = self._places
         small = change == Change.LOGITS and rows is not None and len(rows) <= PATCH_ROWS
-        if small and self._ranks is not None and self._ranks.size == doc.n_samples:
-            self._ranks = self._ranks.copy()
-            self._ranks[rows] = target_ranks(doc.logits, doc.labels, rows)
+        if small and places is not None and places.rank.size == doc.n_samples and not moved:
+            patch = target_places(doc.logits, doc.labels, temperature, rows)
+            rank, mass = places.rank.copy(), places.mass_above.copy()
+            rank[rows], mass[rows] = patch.rank[rows], patch.mass_above[rows]
+            self._places = TargetPlaces(rank, mass, temperature)
             return
         labels = doc.labels.copy()
         if not ((labels >= 0) & (labels < doc.n_classes)).any():  # no targets: nothing to rank
             self._c.jobs.cancel(RANK_JOB)
-            self._ranks = np.full(doc.n_samples, -1, dtype=np.int64)
+            n = doc.n_samples
+            self._places = TargetPlaces(np.full(n, -1, np.int64), np.full(n, np.nan), temperature)
             return
-        self._ranks = None
-        logits = doc.logits
+        if not data:
+            # A new temperature keeps the ranks; the masses follow once the slider rests and
+            # no option change is being evaluated (one background pass at a time).
+            self._places_timer.start()
+            return
+        self._places = None
+        self._start_places()
 
-        def work() -> np.ndarray:
+    def _start_places(self) -> None:
+        if self._c.background.busy:
+            self._places_timer.start()
+            return
+        doc = self._c.document
+        logits, labels = doc.logits, doc.labels.copy()
+        temperature = float(doc.settings.temperature)
+
+        def work() -> TargetPlaces:
             with thread_limit(background_threads()):
-                return target_ranks(logits, labels)
+                return target_places(logits, labels, temperature)
 
         self._c.jobs.start(
             RANK_JOB,
             work,
-            done=self._on_ranks,
+            done=self._on_places,
             failed=lambda exc: self._c.sigMessage.emit(f"Could not rank the targets: {exc}"),
         )
 
-    def _on_ranks(self, ranks: np.ndarray) -> None:
-        if ranks.size != self._c.document.n_samples:
+    def _on_view_changed(self, fields: frozenset[str]) -> None:
+        if fields & {"top_k", "top_p"} and self.active and self._places is not None:
+            self._c.refresh_columns()  # the "sampled" column
+
+    def _on_places(self, places: TargetPlaces) -> None:
+        if places.rank.size != self._c.document.n_samples:
             return
-        self._ranks = ranks
-        for key in [k for k in self._c._cache if k.startswith("sequence:hover:")]:
-            del self._c._cache[key]  # they said "rank …"
+        self._places = places
+        if places.temperature != float(self._c.document.settings.temperature):
+            self._places_timer.start()  # T moved while this pass ran
         self._c.refresh_columns()
         self.sigRanksReady.emit()

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     QRectF,
     QSortFilterProxyModel,
     Qt,
@@ -142,6 +143,11 @@ class TokenText(QWidget):
         color.setAlphaF(MAX_ALPHA * float(text.level[i]))
         return color
 
+    def chip_outside(self, i: int) -> bool:
+        """Whether chip ``i`` is marked as a token the current sampler would never draw."""
+        outside = None if self._text is None else self._text.outside
+        return bool(outside is not None and outside[i])
+
     def selected_chip(self) -> int:
         return self._selected
 
@@ -218,6 +224,12 @@ class TokenText(QWidget):
             if kind == "next":
                 painter.setPen(QPen(muted, 1, Qt.PenStyle.DashLine))
                 painter.drawRect(chip.rect.adjusted(0.5, 0.5, -0.5, -0.5))
+            if self.chip_outside(i):  # a sampler with these limits would never draw it
+                painter.setPen(QPen(foreground, 1.5 * theme.scale, Qt.PenStyle.DashLine))
+                y = chip.rect.bottom() - 1
+                painter.drawLine(
+                    QPointF(chip.rect.left() + 1, y), QPointF(chip.rect.right() - 1, y)
+                )
             painter.setFont(italic if kind == "predicted" else self.font())
             painter.setPen(foreground if kind == "scored" else muted)
             painter.drawText(
@@ -429,6 +441,7 @@ class SequenceView(QWidget):
         self.tokens.sigChipHovered.connect(self._on_hovered)
         self.tokenizer_button.clicked.connect(self.sigTokenizerRequested)
         self._text: SequenceText | None = None
+        self._sampling = False
         self.set_theme(theme)
 
     # --- what it shows ------------------------------------------------------------------------
@@ -438,6 +451,7 @@ class SequenceView(QWidget):
     ) -> None:
         """Show a sequence (None: no language-model data) and the selected row in it."""
         self._text = text
+        self._sampling = text is not None and text.outside is not None and text.outside.any()
         self.sequences_model.set_statistics(statistics)
         self.header.setText("" if text is None else text.heading)
         self.legend.setText("" if text is None else self._legend(text.note))
@@ -510,7 +524,8 @@ class SequenceView(QWidget):
             rgba = f"rgba({color.red()},{color.green()},{color.blue()},{color.alphaF():.2f})"
             label = f"≥ {fmt.short(bits)}" if bits >= SURPRISAL_FULL_BITS else fmt.short(bits)
             swatches.append(f"<span style='background:{rgba}'>&nbsp;{label}&nbsp;</span>")
-        return f"{note} {' '.join(swatches)} · hover a token for its top 5, click it, ← / →"
+        marks = " · ┄ under a token: the sampler would never draw it" if self._sampling else ""
+        return f"{note} {' '.join(swatches)}{marks} · hover a token for its top 5, click it, ← / →"
 
     def _show_sequence_row(self, text: SequenceText | None) -> None:
         """Select the shown sequence's row in the sequences table (without emitting)."""

@@ -440,3 +440,49 @@ def test_ranks_under_a_thread_limit_are_the_same():
         assert parallel_threads() == 1
         np.testing.assert_array_equal(target_ranks(logits, targets), full)
     assert parallel_threads() == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.4, 3.0])
+def test_target_places_give_the_mass_above_and_what_a_sampler_keeps(temperature):
+    from core.sampling import truncate
+    from core.sequences import target_places
+
+    rng = np.random.default_rng(12)
+    logits = rng.normal(0, 2, size=(50, 400)).astype(np.float32)
+    targets = rng.integers(0, 400, 50)
+    targets[[3, 7]] = IGNORE_INDEX
+    places = target_places(logits, targets, temperature)
+    p = torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy().astype(np.float64)
+    for i in range(50):
+        if targets[i] < 0:
+            assert places.rank[i] == -1
+            assert np.isnan(places.mass_above[i])
+            continue
+        above = logits[i] > logits[i, targets[i]]
+        assert places.rank[i] == above.sum()
+        assert places.mass_above[i] == pytest.approx(p[i][above].sum(), abs=1e-6)
+    for top_k, top_p in ((5, 1.0), (1, 1.0), (0, 0.9), (0, 0.3)):
+        kept = places.kept(top_k, top_p)
+        for i in range(50):
+            if targets[i] < 0:
+                assert not kept[i]
+                continue
+            t = truncate(p[i], top_k or None, None if top_p >= 1 else top_p, shown=400)
+            assert kept[i] == (targets[i] in t.order[: t.n_kept]), (i, top_k, top_p)
+    some = target_places(logits, targets, temperature, rows=[1, 2])
+    np.testing.assert_array_equal(some.rank[[1, 2]], places.rank[[1, 2]])
+    assert (some.rank[[0, 4]] == -1).all()
+    with pytest.raises(ValueError, match="temperature"):
+        target_places(logits, targets, 0.0)
+
+
+def test_target_places_of_bfloat16_logits_widen_them_exactly():
+    from core.sequences import target_places
+
+    rng = np.random.default_rng(13)
+    x = torch.from_numpy(rng.normal(size=(20, 300)).astype(np.float32)).bfloat16()
+    targets = rng.integers(0, 300, 20)
+    ours = target_places(x, targets, 0.7)
+    wide = target_places(x.float().numpy(), targets, 0.7)
+    np.testing.assert_array_equal(ours.rank, wide.rank)
+    np.testing.assert_allclose(ours.mass_above, wide.mass_above, rtol=1e-6)

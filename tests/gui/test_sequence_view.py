@@ -149,9 +149,10 @@ def test_hovering_a_token_shows_its_top_5_candidates(qtbot, opened, lm):
     top = torch.topk(p, 5)
     lines = text.splitlines()
     assert f"→ next “{names(lm)[lm.input_ids[0, t]]}”" in lines[0]
+    first = lines.index("top 5 next tokens:") + 1
     for k, (token, prob) in enumerate(zip(top.indices.tolist(), top.values.tolist(), strict=True)):
-        assert lines[3 + k].startswith(f"{k + 1}. {names(lm)[token]}")
-        assert f"{prob:.4f}"[:5] in lines[3 + k]
+        assert lines[first + k].startswith(f"{k + 1}. {names(lm)[token]}")
+        assert f"{prob:.4f}"[:5] in lines[first + k]
     move_mouse(tokens, QPoint(tokens.width() - 3, tokens.height() - 3))
     assert not view.hover.isVisible()
 
@@ -367,3 +368,42 @@ def test_large_tables_take_option_changes_in_the_background(qtbot, opened, lm):
     qtbot.wait(50)
     qtbot.waitUntil(lambda: not c.background.busy, timeout=30000)
     assert doc.settings.temperature == 1.0
+
+
+def test_top_k_and_top_p_act_on_every_position(qtbot, opened, lm):
+    c = opened.controller
+    qtbot.waitUntil(lambda: c.sequences.ranks() is not None, timeout=20000)
+    model = opened.table_model
+    headers = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())]
+    assert "sampled" not in headers  # no sampler yet
+    c.update_view(top_k=1)
+    headers = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())]
+    sampled = headers.index("sampled")
+    flat = torch.from_numpy(lm.logits.reshape(-1, lm.logits.shape[-1]))
+    targets = opened.document.labels
+    for row in range(lm.logits.shape[1]):
+        if targets[row] < 0:
+            continue
+        top1 = int(flat[row].argmax()) == targets[row]
+        assert model.index(row, sampled).data() == ("true" if top1 else "false")
+    tokens = opened.sequence_view.tokens
+    n = int(lengths(lm)[0])
+    for t in range(1, n):
+        top1 = int(flat[t - 1].argmax()) == lm.input_ids[0, t]
+        assert tokens.chip_outside(t) == (not top1), t
+    assert "outside top-k 1" in opened.sequence_view.header.text()
+    # top-p alone, at a new temperature: the mass of the tokens above the target, by hand
+    c.update_view(top_k=0, top_p=0.5)
+    opened.controls.temperature.setValue(2.0)
+    qtbot.waitUntil(
+        lambda: c.sequences._places is not None and c.sequences._places.temperature == 2.0,
+        timeout=20000,
+    )
+    p = torch.softmax(flat[: n - 1] / 2.0, -1)
+    for t in range(1, n):
+        y = int(lm.input_ids[0, t])
+        above = float(p[t - 1][p[t - 1] > p[t - 1, y]].sum())
+        assert c.sequences._places.mass_above[t - 1] == pytest.approx(above, abs=1e-5)
+        assert tokens.chip_outside(t) == (not above < 0.5), t
+    move_mouse(tokens, chip_center(tokens, 2))
+    assert "top-p 0.5 would" in opened.sequence_view.hover_text()
