@@ -36,6 +36,7 @@ from core.tokens import (
     top_candidates,
 )
 from core.view_state import TableColumn
+from gui.workers import yielding
 
 if TYPE_CHECKING:
     from gui.controller import Controller
@@ -323,11 +324,12 @@ class SequenceSession(QObject):
         temperature = float(doc.settings.temperature)
 
         def work() -> TargetPlaces:
-            with thread_limit(background_threads()):
+            with thread_limit(background_threads()):  # a thread-local limit: set in the thread
                 return target_places(logits, labels, temperature)
 
         self._c.jobs.start(
             RANK_JOB,
+            yielding,
             work,
             done=self._on_places,
             failed=lambda exc: self._c.sigMessage.emit(f"Could not rank the targets: {exc}"),

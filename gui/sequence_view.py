@@ -200,13 +200,18 @@ class TokenText(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
+        try:
+            self._paint(painter, QRectF(event.rect()))
+        finally:
+            painter.end()  # before Qt ends the paint, whoever still holds a reference
+
+    def _paint(self, painter: QPainter, exposed: QRectF) -> None:
         theme = self._theme
         painter.fillRect(self.rect(), QColor(theme.background))
         text = self._text
         if text is None or not self._lines:
             return
         painter.setFont(self.font())
-        exposed = QRectF(event.rect())
         foreground, muted = QColor(theme.foreground), QColor(theme.ignored)
         italic = QFont(self.font())
         italic.setItalic(True)

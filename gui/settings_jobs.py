@@ -26,6 +26,7 @@ from core.constants import BACKGROUND_SETTINGS_CELLS
 from core.document import Change
 from core.evaluation import Evaluation, evaluate
 from core.kernels import background_threads, thread_limit
+from gui.workers import yielding
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -130,11 +131,12 @@ class BackgroundSettings:
         self._running = (settings, key, text, self._generation)
 
         def work() -> Evaluation:
-            with thread_limit(background_threads()):
+            with thread_limit(background_threads()):  # a thread-local limit: set in the thread
                 return evaluate(logits, target, **kwargs)
 
         self._c.jobs.start(
             "settings",
+            yielding,
             work,
             done=self._done,
             failed=self._failed,

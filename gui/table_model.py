@@ -55,6 +55,20 @@ SORT_KEYS = {
 }
 
 
+ANSWERED_ROLES = frozenset(
+    int(role)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.UserRole,
+    )
+)
+
+
 class LogitsTableModel(QAbstractTableModel):
     """Rows are samples in the controller's order; see the module docstring for the columns."""
 
@@ -208,8 +222,8 @@ class LogitsTableModel(QAbstractTableModel):
         return base | Qt.ItemFlag.ItemIsEditable if editable else base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
+        if not index.isValid() or role not in ANSWERED_ROLES:
+            return None  # Qt asks ~8 roles per cell per paint; most have no answer here
         row = self.sample_at(index.row())
         kind, cls = self.column_kind(index.column())
         doc = self._c.document
