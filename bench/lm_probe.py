@@ -172,6 +172,9 @@ def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
         back.wait(app)
 
     if "t_slider" in figures:
+        # The slider lives on the Options tab: that is the side tab showing while it is dragged.
+        c.update_view(side_tab="options")
+        seq_watch = _Watch([window.sequence_view.tokens, window.table.viewport()])
         doc = c.document
         blocking = []
         for temperature in (0.5, 0.7, 0.9):

@@ -21,8 +21,9 @@ window figure runs in a fresh child process with Qt's offscreen platform.
   the table have painted. Peer:
   editing a cell of a 16 x 10 table until every view has painted, in the same process.
   Budget <= 3x.
-* ``t_slider``: the temperature slider dragged across 30 positions (one every 40 ms) on the open
-  file: the longest the GUI thread was busy between two ticks of a 5 ms heartbeat (budget
+* ``t_slider``: the temperature slider (on the Options tab, which therefore shows) dragged across
+  30 positions (one every 40 ms) on the open file, the Sequence tab showing: the longest the GUI
+  thread was busy between two ticks of a 5 ms heartbeat (budget
   <= 100 ms), next to one ``evaluate`` pass at a new T (what each step would block for on the
   GUI thread); how long after the release the last result is in; the undo steps it made.
 * ``memory_bf16``: peak resident memory of ``torch.load(mmap=True)`` + ``evaluate_sequences``
