@@ -35,6 +35,23 @@ TARGET_MODES: tuple[str, ...] = ("index", "probability")
 SHOWN_CLASSES = 12
 """How many classes the formula panels write out; the rest are summed into one line."""
 
+TABLE_CLASS_COLUMNS = 2_048
+"""The table shows a logit column per class up to this many classes; beyond (a language
+model's 32k–256k vocabulary) it shows the result and extra columns only, and says so: 128k
+columns are unreadable, and Qt lays out every header section."""
+
+HEATMAP_CLASSES = 1_024
+"""The probability heatmap shows every class up to this many; beyond, only the classes that are
+the target or the prediction of a shown row (the tokens in play), at most this many."""
+
+BACKGROUND_SETTINGS_CELLS = 16_000_000
+"""Tables with more cells than this re-evaluate after an option change (temperature, smoothing,
+...) off the GUI thread: one pass over 2,048 x 128,256 float32 takes ~0.5 s on two cores."""
+
+SURPRISAL_FULL_BITS = 12.0
+"""The surprisal at which a token's background reaches full colour (p = 1/4,096); 0 bits is no
+colour, and the scale is linear in bits in between."""
+
 NAME_CHARS = 14
 """Class names longer than this are elided wherever space is tight (axes, formula columns);
 hover texts and tooltips show them in full."""

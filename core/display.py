@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.constants import HEATMAP_CLASSES, TABLE_CLASS_COLUMNS
 from core.evaluation import Evaluation
 
 MAX_BARS = 40
@@ -50,7 +51,10 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         candidates = np.argpartition(-ranked, k - 1)[:k]
         # Scores equal to the k-th may sit outside the partition; widen so ties break by index.
         kth = ranked[candidates].min()
-        candidates = np.union1d(candidates, np.flatnonzero(ranked == kth))
+        # Only the k lowest-index ties can win (ties go to the lower index): a row whose
+        # scores are mostly equal (an ignored row's zero gradient over 128k classes) must not
+        # drag every one of them through a set union.
+        candidates = np.union1d(candidates, np.flatnonzero(ranked == kth)[:k])
     else:
         candidates = np.arange(n)
     order = np.lexsort((candidates, -ranked[candidates]))
@@ -296,6 +300,43 @@ def heatmap_rows(n_samples: int, pixels: float) -> np.ndarray | None:
     if n_samples <= capacity:
         return None
     return np.unique(np.linspace(0, n_samples - 1, capacity).round().astype(np.int64))
+
+
+def heatmap_columns(
+    n_classes: int, targets: np.ndarray, valid: np.ndarray, predictions: np.ndarray
+) -> np.ndarray | None:
+    """Which classes a heatmap shows: None (all of them) up to HEATMAP_CLASSES, else the classes
+    that are a counted target or the prediction of a shown row (for a language model: the
+    tokens in play), ascending, at most HEATMAP_CLASSES (targets first when there are more).
+
+    ``targets``, ``valid`` and ``predictions`` are those of the shown rows.
+    """
+    if n_classes <= HEATMAP_CLASSES:
+        return None
+    targets = np.asarray(targets, dtype=np.int64)
+    wanted = np.unique(targets[np.asarray(valid, dtype=bool) & (targets >= 0)])
+    predicted = np.setdiff1d(np.asarray(predictions, dtype=np.int64), wanted)
+    wanted = np.concatenate([wanted, predicted])[:HEATMAP_CLASSES]
+    wanted = wanted[(wanted >= 0) & (wanted < n_classes)]
+    if not wanted.size:
+        wanted = np.arange(min(n_classes, HEATMAP_CLASSES), dtype=np.int64)
+    return np.sort(wanted)
+
+
+def table_class_columns(n_classes: int) -> int:
+    """How many per-class columns (logits, or target probabilities) the table shows: all of
+    them up to TABLE_CLASS_COLUMNS, none beyond (the result and extra columns still show)."""
+    return n_classes if n_classes <= TABLE_CLASS_COLUMNS else 0
+
+
+def hidden_classes_note(n_classes: int) -> str:
+    """What the table says when it shows no per-class columns ("" when it shows them all)."""
+    if table_class_columns(n_classes) == n_classes:
+        return ""
+    return (
+        f"{n_classes:,} classes: no logit columns (the table shows them up to "
+        f"{TABLE_CLASS_COLUMNS:,}); the plots show each row's top {TOP_K}"
+    )
 
 
 def show_row_markers(n_rows: int, pixels: float) -> bool:

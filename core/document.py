@@ -388,12 +388,37 @@ class Document:
 
         self.push(Command(f"Rename class {old!r} to {name!r}", redo, undo, Change.NAMES))
 
+    def set_class_names(self, names: Sequence[str], *, text: str = "Rename classes") -> None:
+        """Every class name at once (a tokenizer chosen for a language model's vocabulary), as
+        one undo step; nothing is recomputed."""
+        new = [str(n) for n in names]
+        if len(new) != self.n_classes:
+            raise ValueError(f"got {len(new):,} names for {self.n_classes:,} classes")
+        if len(set(new)) != len(new):
+            raise ValueError("class names must be unique")
+        old = list(self.class_names)
+
+        def redo() -> None:
+            self.class_names = list(new)
+
+        def undo() -> None:
+            self.class_names = list(old)
+
+        self.push(Command(text, redo, undo, Change.NAMES))
+
     def set_settings(
-        self, text: str | None = None, *, merge_key: object = None, **changes: Any
+        self,
+        text: str | None = None,
+        *,
+        merge_key: object = None,
+        evaluation: Evaluation | None = None,
+        **changes: Any,
     ) -> None:
         """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate.
 
         Consecutive changes with the same ``merge_key`` (a slider being dragged) are one step.
+        ``evaluation``, if given, is the result already computed for exactly this table with the
+        new settings (a large table is re-evaluated off the GUI thread).
         """
         names = {f.name for f in fields(Settings)}
         unknown = set(changes) - names
@@ -435,7 +460,8 @@ class Document:
                 merge_key=merge_key,
                 merge=None if to_soft else merge,
                 payload=new,
-            )
+            ),
+            evaluation=None if to_soft else evaluation,
         )
 
     def insert_samples(

@@ -10,9 +10,11 @@ torch.
 from __future__ import annotations
 
 import math
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,10 +78,41 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
+_limit = threading.local()
+
+
+@contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Streamed passes started in this thread use at most ``threads`` threads meanwhile.
+
+    A window evaluating in the background leaves a core to its GUI thread: three busy threads
+    on two cores (two workers and the GUI) let a frame wait hundreds of milliseconds.
+    """
+    old = getattr(_limit, "threads", None)
+    _limit.threads = max(1, int(threads))
+    try:
+        yield
+    finally:
+        _limit.threads = old
+
+
+def background_threads() -> int:
+    """Threads a background pass may take: every core but one, which a GUI thread keeps."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def parallel_threads() -> int:
+    """How many threads a streamed pass started in this thread may use."""
+    limit = getattr(_limit, "threads", None)
+    threads = torch.get_num_threads()
+    return threads if limit is None else min(threads, limit)
+
+
 def _map_parallel(work: Callable[[list[int]], None], starts: list[int]) -> None:
-    """Run ``work`` on interleaved shares of ``starts``, on as many threads as torch uses."""
+    """Run ``work`` on interleaved shares of ``starts``, on as many threads as torch uses
+    (fewer under :func:`thread_limit`)."""
     global _pool, _pool_size
-    workers = min(torch.get_num_threads(), len(starts) // CPU_PARALLEL_MIN_BLOCKS)
+    workers = min(parallel_threads(), len(starts) // CPU_PARALLEL_MIN_BLOCKS)
     if workers <= 1:
         work(starts)
         return

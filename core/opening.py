@@ -22,6 +22,7 @@ from core.evaluation import Evaluation, evaluate
 from core.inputs import NO_INPUTS, SampleInputs
 from core.loaders import DataError, LoadedLogits, load_logits
 from core.runs import Run, load_run
+from core.tokens import sequence_metadata, token_names
 
 
 @dataclass
@@ -69,11 +70,36 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
         evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
+    metadata = dict(data.metadata)
+    if data.sequence_shape is not None:
+        data, metadata = _as_sequences(data, metadata, notices)
     try:
-        inputs = SampleInputs.build(n, data.images, data.texts, data.metadata)
+        inputs = SampleInputs.build(n, data.images, data.texts, metadata)
     except ValueError as exc:  # the loader checked them; this is a second line of defence
         raise DataError(f"{data.source}: {exc}") from exc
     return PreparedFile(path, data, logits, labels, settings, evaluation, notices, inputs)
+
+
+def _as_sequences(
+    data: LoadedLogits, metadata: dict, notices: list[str]
+) -> tuple[LoadedLogits, dict]:
+    """A language model's (B, T, V) logits: rows keep their sequence, position and input token
+    as metadata (they follow the rows through edits and undo), and the classes are named after
+    the tokens (ids as "#17" without a vocabulary)."""
+    assert data.sequence_shape is not None
+    b, t = data.sequence_shape
+    v = int(data.logits.shape[1])
+    shape_notice = next((x for x in notices if x.startswith("3-D logits")), None)
+    if shape_notice is not None:
+        notices[notices.index(shape_notice)] = (
+            f"language-model logits: {b:,} sequence{'s' if b != 1 else ''} x {t:,} positions x "
+            f"{v:,} tokens, one row per position"
+        )
+    for key, values in sequence_metadata(data.sequence_shape, data.input_ids).items():
+        metadata.setdefault(key, values)
+    if data.class_names is None:
+        data = replace(data, class_names=token_names(data.vocabulary, v))
+    return data, metadata
 
 
 def copy_on_write(logits: np.ndarray) -> np.ndarray:

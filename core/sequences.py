@@ -23,8 +23,15 @@ import torch
 from core.constants import IGNORE_INDEX, block_rows
 from core.devices import resolve_dtype
 from core.evaluation import Evaluation, evaluate
+from core.kernels import parallel_threads
 
-__all__ = ["SequenceEvaluation", "evaluate_sequences"]
+__all__ = [
+    "SequenceEvaluation",
+    "TargetPlaces",
+    "evaluate_sequences",
+    "target_places",
+    "target_ranks",
+]
 
 _HALF = (torch.float16, torch.bfloat16)
 # The rank pass is split over threads from this many row blocks on (as core.evaluation's passes).
@@ -288,8 +295,83 @@ def _index(i: Any, n: int, what: str) -> int:
 # ranks
 
 
-def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """For each of ``rows`` of the (N, V) logits, how many logits exceed the target's.
+@dataclass(frozen=True, eq=False)
+class TargetPlaces:
+    """Where each row's target sits in its distribution (−1 / NaN where there is no target)."""
+
+    rank: np.ndarray
+    """(N,) int64 logits strictly greater than the target's (0 = the top token)."""
+    mass_above: np.ndarray
+    """(N,) float64 probability at temperature T of the tokens strictly more probable than the
+    target: top-p sampling at p keeps the target iff this is below p."""
+    temperature: float
+
+    def kept(self, top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
+        """(N,) whether a sampler keeping the top ``top_k`` tokens (0: all) and, alone, the
+        nucleus of mass ``top_p`` (1: all) would still draw the target; False without one."""
+        keep = self.rank >= 0
+        if top_k:
+            keep &= self.rank < top_k
+        if top_p < 1.0:
+            with np.errstate(invalid="ignore"):
+                keep &= self.mass_above < top_p - 1e-12
+        return keep
+
+
+def target_places(
+    logits: Any, targets: Any, temperature: float = 1.0, rows: Any = None
+) -> TargetPlaces:
+    """Ranks (as :func:`target_ranks`) and the probability mass above each target at
+    ``temperature``, in one streamed pass over the (N, V) table (no copy of it); with ``rows``
+    only those rows are computed (the others are −1 / NaN)."""
+    x = _logits_array(logits)
+    if len(x.shape) != 2:
+        raise ValueError(f"logits must be (rows, vocabulary), got shape {tuple(x.shape)}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    n, v = (int(d) for d in x.shape)
+    target = _as_numpy(targets, "targets").astype(np.int64).reshape(-1)
+    if target.shape[0] != n:
+        raise ValueError(f"got {target.shape[0]} targets for {n} rows")
+    rank = np.full(n, -1, dtype=np.int64)
+    mass = np.full(n, np.nan)
+    wanted = np.zeros(n, dtype=bool)
+    wanted[slice(None) if rows is None else np.asarray(rows, dtype=np.int64)] = True
+    rows = np.flatnonzero(wanted & (target >= 0) & (target < v))
+    if rows.size:
+        rank[rows], mass[rows] = _count_greater(x, rows, target[rows], float(temperature))
+    return TargetPlaces(rank, mass, float(temperature))
+
+
+def target_ranks(logits: Any, targets: Any, rows: Any = None) -> np.ndarray:
+    """The rank of each row's target among its logits (0 = the top one), for an (N, V) table.
+
+    The rank is the number of logits strictly greater than the target's (ties share the better
+    rank; a NaN is never greater), so it holds under any temperature. ``rows`` (default: all)
+    are the rows to rank; a row whose target is outside 0..V-1 (the ignore index) gets −1.
+    One streamed pass over those rows, never a copy of the table.
+    """
+    x = _logits_array(logits)
+    if len(x.shape) != 2:
+        raise ValueError(f"logits must be (rows, vocabulary), got shape {tuple(x.shape)}")
+    n, v = (int(d) for d in x.shape)
+    wanted = np.arange(n) if rows is None else np.atleast_1d(np.asarray(rows, dtype=np.int64))
+    if wanted.size and (wanted.min() < 0 or wanted.max() >= n):
+        raise IndexError(f"rows must lie in 0..{n - 1}")
+    target = _as_numpy(targets, "targets").astype(np.int64).reshape(-1)
+    if target.shape[0] != n:
+        raise ValueError(f"got {target.shape[0]} targets for {n} rows")
+    out = np.full(wanted.size, -1, dtype=np.int64)
+    ranked = (target[wanted] >= 0) & (target[wanted] < v)
+    out[ranked] = _count_greater(x, wanted[ranked], target[wanted][ranked])
+    return out
+
+
+def _count_greater(
+    flat: Any, rows: np.ndarray, targets: np.ndarray, temperature: float | None = None
+) -> Any:
+    """For each of ``rows`` of the (N, V) logits, how many logits exceed the target's — and,
+    with a ``temperature``, also the softmax(z / T) mass of those logits: (counts, masses).
 
     Streamed over row blocks (one block copy and one boolean block at a time). On the CPU the
     comparisons run in numpy on as many threads as torch uses (numpy releases the GIL; torch's
@@ -297,8 +379,9 @@ def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarr
     to float32 first (exact); tensors on an accelerator are compared there with torch.
     """
     out = np.empty(len(rows), dtype=np.int64)
+    mass = np.empty(len(rows), dtype=np.float64)
     if not len(rows):
-        return out
+        return out if temperature is None else (out, mass)
     n_v = int(flat.shape[1])
     if isinstance(flat, torch.Tensor) and flat.device.type != "cpu":
         step = block_rows(n_v, accelerator=True)
@@ -308,8 +391,12 @@ def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarr
             for s in range(0, len(rows), step):
                 block = flat.index_select(0, idx_all[s : s + step])
                 z_y = block.gather(1, tgt_all[s : s + step, None])
-                out[s : s + step] = (block > z_y).sum(1).cpu().numpy()
-        return out
+                greater = block > z_y
+                out[s : s + step] = greater.sum(1).cpu().numpy()
+                if temperature is not None:
+                    p = torch.softmax(block.float() / temperature, 1)
+                    mass[s : s + step] = (p * greater).sum(1).double().cpu().numpy()
+        return out if temperature is None else (out, mass)
 
     if isinstance(flat, torch.Tensor) and flat.dtype == torch.bfloat16:
         index = torch.as_tensor(rows)
@@ -330,13 +417,25 @@ def _count_greater(flat: Any, rows: np.ndarray, targets: np.ndarray) -> np.ndarr
             e = min(len(rows), s + step)
             part = block_of(s, e)
             part_y = np.take_along_axis(part, targets[s:e, None], 1)
-            out[s:e] = np.count_nonzero(part > part_y, axis=1)
+            greater = part > part_y
+            out[s:e] = np.count_nonzero(greater, axis=1)
+            if temperature is not None:
+                with np.errstate(all="ignore"):
+                    z = (
+                        part / np.float32(temperature)
+                        if part.dtype == np.float32
+                        else part / temperature
+                    )
+                    z = z - z.max(1, keepdims=True)
+                    np.exp(z, out=z)
+                    total = z.sum(1, dtype=np.float64)
+                    mass[s:e] = np.where(greater, z, 0).sum(1, dtype=np.float64) / total
 
     starts = list(range(0, len(rows), step))
-    workers = min(torch.get_num_threads(), len(starts) // PARALLEL_MIN_BLOCKS)
+    workers = min(parallel_threads(), len(starts) // PARALLEL_MIN_BLOCKS)
     if workers <= 1:
         work(starts)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(work, [starts[i::workers] for i in range(workers)]))
-    return out
+    return out if temperature is None else (out, mass)

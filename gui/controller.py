@@ -43,6 +43,8 @@ from gui.derived import Derived
 from gui.inputs_session import InputsSession
 from gui.lesson_session import LessonSession
 from gui.runs_session import RunsSession
+from gui.sequence_session import SequenceSession
+from gui.settings_jobs import BackgroundSettings
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
@@ -103,6 +105,10 @@ class Controller(Derived, QObject):
         self.compare = CompareSession(self)
         """Comparing model A with a model B (gui.compare_session)."""
         self.runs = RunsSession(self)  # a recorded run's steps and dynamics (gui.runs_session)
+        self.background = BackgroundSettings(self)
+        """Option changes of large tables, evaluated off the GUI thread."""
+        self.sequences = SequenceSession(self)
+        """Language-model logits: sequences, tokens, perplexity (active when they are open)."""
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -150,6 +156,8 @@ class Controller(Derived, QObject):
         doc = self.document
         context = doc.restored_context
         rows = doc.changed_rows
+        self.background.document_changed(context)
+        self.sequences.document_changed(change, rows)
         self._cache.clear()
         self._row_cache.clear()
         if change != Change.NAMES:
@@ -434,6 +442,13 @@ class Controller(Derived, QObject):
         except ValueError as exc:
             self.sigMessage.emit(f"Not renamed: {exc}")
 
+    def set_class_names(self, names: list[str], *, text: str = "Rename classes") -> bool:
+        """Every class name at once (a tokenizer's vocabulary), as one undo step."""
+        if self._guard(self.document.set_class_names, names, text=text):
+            self.sigMessage.emit(f"{text}: {len(names):,} classes renamed")
+            return True
+        return False
+
     def add_sample(self) -> None:
         at = self.selected + 1
         if self._guard(
@@ -467,6 +482,7 @@ class Controller(Derived, QObject):
             doc.class_names,
             settings=doc.settings,
             text="Randomize logits",
+            source="Random logits",
         )
 
     def apply_preset(self, index: int) -> None:
@@ -491,11 +507,24 @@ class Controller(Derived, QObject):
         self, merge_key: object = None, text: str | None = None, **changes: Any
     ) -> bool:
         """Change loss options (temperature, smoothing, reduction, weights, device, dtype, target
-        mode); a run of changes with one ``merge_key`` (a slider drag) is one undo step."""
+        mode); a run of changes with one ``merge_key`` (a slider drag) is one undo step. On a
+        large table the change is evaluated off the GUI thread and applied when ready."""
+        if self.background.handles(changes):
+            return self.background.request(merge_key, text, changes)
         return self._guard(self.document.set_settings, text, merge_key=merge_key, **changes)
 
     def end_merge(self) -> None:
-        self.document.end_merge()
+        self.background.end_merge()
+
+    @property
+    def requested_settings(self) -> Any:
+        """The options the widgets show: the last ones asked for, which on a large table may
+        still be computing (see gui.settings_jobs)."""
+        return self.background.requested()
+
+    def column_titles(self) -> dict[str, str]:
+        """Result columns renamed by the open data (e.g. "target" for a language model)."""
+        return self.sequences.column_titles()
 
     def drag_logit(self, cls: int, value: float) -> None:
         self._set_animating(True)
@@ -546,7 +575,7 @@ class Controller(Derived, QObject):
             self._play_timer.start()
         else:
             self._play_timer.stop()
-            self.document.end_merge()
+            self.end_merge()
             self._set_animating(False)
 
     def _play_step(self) -> None:

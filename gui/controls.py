@@ -136,8 +136,8 @@ class ControlsPanel(QWidget):
         self.refresh()
 
     def _set(self, merge_key: object = None, **changes) -> None:
-        if not self._c.set_options(merge_key=merge_key, **changes):
-            self.refresh()
+        if not self._c.set_options(merge_key=merge_key, **changes) or self._c.background.busy:
+            self.refresh()  # refused, or computing in the background: show what was asked
 
     def _on_slider(self, position: int) -> None:
         self._set(temperature=round(slider_to_temperature(position), 4), merge_key="temperature")
@@ -160,8 +160,9 @@ class ControlsPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
-        """Write the document's settings into the widgets without echoing them back."""
-        s = self._c.document.settings
+        """Write the settings into the widgets without echoing them back (the ones last asked
+        for: on a large table they may still be computing)."""
+        s = self._c.requested_settings
         widgets = (
             self.device,
             self.dtype,

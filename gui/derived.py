@@ -8,6 +8,7 @@ own module only so that each file stays readable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from core import formatting as fmt
 from core.display import (
     LossCurve,
     SampleView,
+    heatmap_columns,
     heatmap_rows,
     loss_curve,
     sample_loss_curve,
@@ -24,6 +26,7 @@ from core.display import (
 from core.explain import SampleExplanation, SoftmaxComparison, compare_softmaxes, explain_sample
 from core.metrics import DatasetSummary
 from core.presets import PRESETS
+from core.runs import RunStep
 from core.sampling import Truncation, truncate
 from core.snippet import pytorch_snippet
 from core.tables import results_latex, results_markdown
@@ -96,6 +99,35 @@ class Derived:
     def heatmap_rows(self, pixels: float) -> np.ndarray | None:
         return heatmap_rows(self.document.n_samples, pixels)
 
+    def heatmap_data(self, pixels: float) -> dict[str, Any]:
+        """What the probability heatmap draws for a view ``pixels`` tall: the probabilities of the
+        shown rows and classes, their targets (as column positions), validity, names, and which
+        samples (``rows``) and classes (``columns``) they are (None: all). Beyond
+        HEATMAP_CLASSES classes only the tokens in play are computed, never whole 128k rows."""
+        ev = self.evaluation
+        rows = self.heatmap_rows(pixels)
+        shown = slice(None) if rows is None else rows
+        targets, valid = ev.targets[shown], ev.valid[shown]
+        columns = heatmap_columns(ev.n_classes, targets, valid, ev.predictions[shown])
+        if columns is None:
+            probabilities, names = self.probabilities_of(rows), self.class_names
+        else:
+            probabilities = ev.probabilities_at(shown, columns)
+            names = [self.class_names[i] for i in columns]
+            at = np.minimum(np.searchsorted(columns, targets), columns.size - 1)
+            hit = columns[at] == targets
+            targets, valid = np.where(hit, at, -1), valid & hit
+        return {
+            "probabilities": probabilities,
+            "targets": targets,
+            "valid": valid,
+            "class_names": names,
+            "rows": rows,
+            "n_samples": ev.n_samples,
+            "columns": columns,
+            "n_classes": ev.n_classes,
+        }
+
     def probabilities_of(self, rows: np.ndarray | None) -> np.ndarray:
         ev = self.evaluation
         return ev.probabilities if rows is None else ev.probabilities_of(rows)
@@ -152,6 +184,31 @@ class Derived:
     def fit_ready(self) -> bool:
         ev = self.evaluation
         return ev.target_kind == "index" and bool((ev.valid & ev.finite).any())
+
+    def source_caption(self) -> tuple[str, str] | None:
+        """The caption band's title and line when the table came from somewhere (a file, a
+        run's step, a notebook), not from an example: its name, size, loss and accuracy."""
+        source = self.document.source
+        if source is None:
+            return None
+        if isinstance(source, RunStep):
+            title = f"{Path(source.run.path).name} · step {source.step:,}"
+        else:
+            title = str(source)
+        ev = self.evaluation
+        parts = [
+            f"{fmt.plural(ev.n_samples, 'sample')} × {fmt.plural(ev.n_classes, 'class', 'classes')}"
+        ]
+        if not self.document.has_labels:
+            parts.append("no labels: predictions and confidence only")
+        elif ev.n_valid:
+            reduction = ev.options.reduction
+            if reduction == "none":
+                parts.append(f"sum of the losses {fmt.number(ev.loss_sum)}")
+            else:
+                parts.append(f"{reduction} loss {fmt.number(float(ev.loss))}")
+            parts.append(f"accuracy {fmt.percent(ev.accuracy)} ({ev.n_correct:,}/{ev.n_valid:,})")
+        return title, "   ·   ".join(parts)
 
     def status_text(self) -> str:
         ev = self.evaluation

@@ -13,10 +13,11 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signa
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
-from core.loaders import DataError, save_logits, save_results_csv
+from core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from core.opening import PreparedFile, prepare_file
 from core.results import results_columns
 from core.runs import MANIFEST
+from core.tokens import token_names
 from core.view_state import view_from_json
 from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
 from gui.controller import SCALES, Controller
@@ -24,6 +25,8 @@ from gui.plotkit import export_widget
 
 MAX_RECENT = 8
 AUTOSAVE_DELAY_MS = 500
+AUTOSAVE_MAX_CELLS = 50_000_000
+"""Larger tables (200 MB of float32 and up) are not autosaved: see ``Files.write_autosave``."""
 OPEN_FILTER = "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;All files (*)"
 
 
@@ -66,6 +69,7 @@ class Files(QObject):
         self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
         self._ask_probabilities = True
+        self._autosave_skipped: object = None  # the table whose autosave was last skipped
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.write_autosave)
         controller.sigHistoryChanged.connect(self._on_history_changed)
@@ -152,6 +156,7 @@ class Files(QObject):
             settings=prepared.settings,
             evaluation=prepared.evaluation,
             text=f"Open {name}",
+            source=name,
             inputs=prepared.inputs,
             **prepared.document_options,
         ):
@@ -223,6 +228,29 @@ class Files(QObject):
         path = QFileDialog.getExistingDirectory(self._window, "Open a recorded run (its folder)")
         if path:
             self.open_run(path)
+
+    def choose_tokenizer_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._window,
+            "Choose a tokenizer",
+            "",
+            "Tokenizer (tokenizer.json vocab.json vocab.txt *.json *.txt);;All files (*)",
+        )
+        if path:
+            self.attach_tokenizer(path)
+
+    def attach_tokenizer(self, path: str | Path) -> bool:
+        """Name the classes after a tokenizer's tokens (one undo step); a file that is not a
+        tokenizer, or whose vocabulary size is not the logits' V, changes nothing and says why."""
+        n = self._c.document.n_classes
+        try:
+            vocabulary = load_vocabulary(path, size=n)
+        except DataError as exc:
+            self._message(f"Tokenizer not used: {exc}")
+            return False
+        return self._c.set_class_names(
+            token_names(vocabulary, n), text=f"Tokenizer {Path(path).name}"
+        )
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)
@@ -307,7 +335,21 @@ class Files(QObject):
             self._autosave_timer.start()
 
     def write_autosave(self) -> None:
-        """Save the current state for crash recovery (atomic; at most ~0.5 s behind)."""
+        """Save the current state for crash recovery (atomic; at most ~0.5 s behind).
+
+        Not for tables above AUTOSAVE_MAX_CELLS: writing a language model's 1 GB of logits on
+        the GUI thread after every change (each step of the temperature slider) would freeze the
+        window for seconds. The status bar says so once per table."""
+        doc = self._c.document
+        if doc.n_samples * doc.n_classes > AUTOSAVE_MAX_CELLS:
+            autosave_path().unlink(missing_ok=True)  # an older, smaller state would mislead
+            if self._autosave_skipped is not doc.logits:
+                self._autosave_skipped = doc.logits
+                self._message(
+                    f"Autosave is off for tables over {AUTOSAVE_MAX_CELLS:,} cells: save a "
+                    "workspace (Ctrl+S) to keep your work"
+                )
+            return
         try:
             save_workspace(autosave_path(), self._workspace())
         except (OSError, DataError) as exc:

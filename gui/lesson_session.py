@@ -120,6 +120,9 @@ class LessonSession(QObject):
             step = self.lesson.steps[self.index]
             counter = f"{self.lesson.title} · step {self.index + 1} of {len(self.lesson.steps)}"
             return step.title, step.caption, counter
+        data = self._c.source_caption()
+        if data is not None:  # a file, a run's step, a notebook's table: what it is, in numbers
+            return data[0], data[1], "PgDn / PgUp: the examples"
         preset = PRESETS[self._c.view.preset_index % len(PRESETS)]
         return preset.name, preset.description, "PgDn / PgUp: next / previous example"
 

@@ -45,6 +45,7 @@ from gui.plots import (
     SamplePlot,
 )
 from gui.sampling_view import SamplingPanel
+from gui.sequence_view import SequenceView
 from gui.stage import Stage
 from gui.table_view import LogitsTableView
 from gui.theme import DARK_WINDOW, Theme
@@ -94,6 +95,9 @@ class MainWindow(QMainWindow):
         self.curve_plot = LossCurvePlot(t)
         self.gradient_plot = GradientPlot(t)
         self.dataset_panel = DatasetPanel(t)
+        self.sequence_view = SequenceView(t)
+        self._sequence_shown: tuple[bool, int | None] = (False, None)  # active, sequence drawn
+        self._plots_stale = False  # the Sample tab's plots missed changes while hidden
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.caption = CaptionBand(t)
@@ -215,6 +219,8 @@ class MainWindow(QMainWindow):
         self._view_tab_names: list[str] = []
         self.add_view_tab("sample", right, "Sample && loss")
         self.add_view_tab("dataset", self.dataset_panel, "Dataset")
+        self.add_view_tab("sequence", self.sequence_view, "Sequence")
+        self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.left)
@@ -271,34 +277,55 @@ class MainWindow(QMainWindow):
         )
         self.side_tabs.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
         self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
+        self._connect_sequences()
+
+    def _connect_sequences(self) -> None:
+        c, view = self.controller, self.sequence_view
+        view.sigRowChosen.connect(c.select)
+        view.sigSequenceChosen.connect(lambda k: c.select(c.sequences.first_row(k)))
+        view.sigHovered.connect(
+            lambda row: view.show_hover(row, c.sequences.hover_text(row) if row >= 0 else "")
+        )
+        view.sigTokenizerRequested.connect(self.files.choose_tokenizer_dialog)
+        c.sigLayoutChanged.connect(lambda: self._render_sequence(rebuild=False))
+        c.sequences.sigRanksReady.connect(lambda: self._render_sequence(rebuild=True))
+        for signal in (c.sigInputsChanged, c.sigNamesChanged):
+            signal.connect(lambda: self._render_sequence(rebuild=True))
 
     # --- controller -> views --------------------------------------------------------------------
 
     def _refresh_numbers(self, change: Change) -> None:
         c, ev = self.controller, self.controller.evaluation
-        reduced = None if ev.options.reduction == "none" else float(ev.loss)
-        self.loss_plot.set_losses(
-            ev.losses, ev.correct, ev.valid, ev.finite, reduced, ev.options.reduction
-        )
-        self.loss_plot.set_selected(c.selected)
-        self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
-        rows = c.heatmap_rows(self.heatmap.pixel_rows())
-        shown = slice(None) if rows is None else rows
-        self.heatmap.set_probabilities(
-            c.probabilities_of(rows),
-            ev.targets[shown],
-            ev.valid[shown],
-            c.class_names,
-            rows,
-            ev.n_samples,
-        )
+        if self._plots_hidden():
+            self._plots_stale = True
+        else:
+            reduced = None if ev.options.reduction == "none" else float(ev.loss)
+            self.loss_plot.set_losses(
+                ev.losses, ev.correct, ev.valid, ev.finite, reduced, ev.options.reduction
+            )
+            self.loss_plot.set_selected(c.selected)
+            self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
+            self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
         if change & (Change.NAMES | Change.STRUCTURE):
             self._rebuild_filter_combo()
+        self._sequence_shown = (self._sequence_shown[0], None)  # new numbers: redraw it
+        if self.caption.isVisible():
+            self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
         self._refresh_selection()
         self.summary.setText(c.status_text())
 
+    def _plots_hidden(self) -> bool:
+        """While the Sequence tab shows, the Sample tab's plots wait: a click on a token of a
+        128k vocabulary should not pay for five plots nobody sees (drawn when that tab shows)."""
+        return self.isVisible() and self.controller.view.view_tab == "sequence"
+
     def _refresh_selection(self) -> None:
         c = self.controller
+        if self._plots_hidden():
+            self._plots_stale = True
+            self._render_sequence(rebuild=False)
+            self._refresh_side_panel()
+            return
         view = c.compare.decorate(c.sample_view())  # both models' numbers when comparing
         self.sample_plot.set_sample(view, c.class_names, c.compare.sample_view_b(), c.compare.names)
         self.gradient_plot.set_gradient(
@@ -309,7 +336,33 @@ class MainWindow(QMainWindow):
         curve = c.loss_curve()
         p = np.linspace(1e-4, 1.0, 400)
         self.curve_plot.set_sample_curve(c.selected, p, c.sample_curve(p), not curve.on_reference)
+        self._render_sequence(rebuild=False)
         self._refresh_side_panel()
+
+    def _render_sequence(self, rebuild: bool) -> None:
+        """The Sequence tab: shown while language-model logits are open (and made current when
+        they open); drawn only while it shows."""
+        c, view = self.controller, self.sequence_view
+        active = c.sequences.active
+        was_active, drawn = self._sequence_shown
+        if active != was_active:
+            with signals_blocked(self.view_tabs):  # hiding the current tab must not pick one
+                self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), active)
+            self._sequence_shown = (active, None)
+            if not active:
+                view.set_sequence(None, None, -1)
+            if active or c.view.view_tab == "sequence":
+                c.update_view(view_tab="sequence" if active else "sample")
+                self._render_view(frozenset({"view_tab"}))  # also when the field was unchanged
+                return
+        if not active or (self.isVisible() and not view.isVisible()):
+            self._sequence_shown = (active, None)
+            return
+        k = c.sequences.sequence_of(c.selected)
+        if rebuild or k != drawn:
+            view.set_sequence(c.sequences.text(k), c.sequences.statistics(), c.selected)
+            self._sequence_shown = (True, k)
+        view.set_selected(c.selected, c.sequences.hover_text(c.selected))
 
     def _refresh_side_panel(self) -> None:
         """Only the side tab that shows: building their text costs more than every plot."""
@@ -409,7 +462,10 @@ class MainWindow(QMainWindow):
                 combo.setCurrentIndex(index)
         shown = c.row_count()
         total = c.document.n_samples
-        self.filter_note.setText("" if c.view.filter.is_all else f"{shown:,} of {total:,}")
+        note = self.table_model.hidden_classes_note()  # "128,256 classes: no logit columns (…"
+        count = "" if c.view.filter.is_all else f"{shown:,} of {total:,}"
+        self.filter_note.setText(" · ".join(filter(None, [count, note.split(" (")[0]])))
+        self.filter_note.setToolTip(note)
 
     def _render_view(self, fields: frozenset[str]) -> None:
         c, view = self.controller, self.controller.view
@@ -422,6 +478,12 @@ class MainWindow(QMainWindow):
             self._refresh_side_panel()
         if fields & {"top_k", "top_p"}:
             self._refresh_side_panel()
+            self._render_sequence(rebuild=True)
+        if "view_tab" in fields and view.view_tab == "sequence":
+            self._render_sequence(rebuild=True)
+        if "view_tab" in fields and self._plots_stale and not self._plots_hidden():
+            self._plots_stale = False
+            self._refresh_numbers(Change.NONE)
         if "side_panel" in fields:
             self.side_tabs.setVisible(view.side_panel)
             self._refresh_side_panel()
@@ -477,6 +539,7 @@ class MainWindow(QMainWindow):
             self.scratch_panel,
             self.dataset_panel,
             self.sampling_panel,
+            self.sequence_view,
             self.table,
             self.caption,
         ):

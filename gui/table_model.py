@@ -5,6 +5,10 @@ Columns: one per class (logits, or probabilities when the view shows them), then
 prediction, p(true), loss and a correct/incorrect mark. Rows follow the controller's order
 (sort and filter). Edits go to the controller, which validates them; a rejected edit changes
 nothing and the controller says why.
+
+Per-class columns exist only up to ``core.constants.TABLE_CLASS_COLUMNS`` classes
+(``core.display.table_class_columns``): a language model's 128k-token vocabulary gets the target,
+result and extra columns only, and ``hidden_classes_note`` says so.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from core import formatting as fmt
+from core.display import hidden_classes_note, table_class_columns
 from core.view_state import Sort
 from gui.controller import Controller
 
@@ -52,6 +57,21 @@ SORT_KEYS = {
 }
 
 
+ANSWERED_ROLES = frozenset(
+    int(role)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.UserRole,
+        Qt.ItemDataRole.DecorationRole,  # the inputs' thumbnails
+    )
+)
+
+
 class LogitsTableModel(QAbstractTableModel):
     """Rows are samples in the controller's order; see the module docstring for the columns."""
 
@@ -80,9 +100,18 @@ class LogitsTableModel(QAbstractTableModel):
     def show_probabilities(self) -> bool:
         return bool(self._c.view.show_probabilities)
 
+    @property
+    def class_columns(self) -> int:
+        """How many per-class columns the table has (0 beyond TABLE_CLASS_COLUMNS classes)."""
+        return table_class_columns(self._c.document.n_classes)
+
+    def hidden_classes_note(self) -> str:
+        """Why there are no logit columns ("" when every class has one)."""
+        return hidden_classes_note(self._c.document.n_classes)
+
     def column_kind(self, column: int) -> tuple[Column, int]:
         """(kind, class index or 0) of a model column."""
-        c = self._c.document.n_classes
+        c = self.class_columns
         if column < c:
             return Column.CLASS, column
         column -= c
@@ -95,7 +124,7 @@ class LogitsTableModel(QAbstractTableModel):
         return Column.EXTRA, column - len(RESULT_COLUMNS)
 
     def column_of(self, kind: Column, cls: int = 0) -> int:
-        c = self._c.document.n_classes
+        c = self.class_columns
         if kind is Column.CLASS:
             return cls
         if kind in (Column.LABEL, Column.SOFT):
@@ -139,7 +168,7 @@ class LogitsTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
             return 0
-        c = self._c.document.n_classes
+        c = self.class_columns
         return c + (c if self._soft else 1) + len(RESULT_COLUMNS) + len(self._c.table_columns())
 
     def sample_at(self, row: int) -> int:
@@ -169,9 +198,10 @@ class LogitsTableModel(QAbstractTableModel):
                 return names[cls] + tag
             if kind is Column.SOFT:
                 return f"q({names[cls]})"
+            titles = self._c.column_titles()
             if kind is Column.LABEL:
-                return "label"
-            return RESULT_HEADERS[kind] + tag
+                return titles.get("label", "label")
+            return titles.get(kind.value, RESULT_HEADERS[kind]) + tag
         if role == Qt.ItemDataRole.ToolTipRole:
             return {
                 Column.CLASS: f"logit z of class {names[cls]!r} (double-click the header to "
@@ -199,8 +229,8 @@ class LogitsTableModel(QAbstractTableModel):
         return base | Qt.ItemFlag.ItemIsEditable if editable else base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
+        if not index.isValid() or role not in ANSWERED_ROLES:
+            return None  # Qt asks ~8 roles per cell per paint; most have no answer here
         row = self.sample_at(index.row())
         kind, cls = self.column_kind(index.column())
         doc = self._c.document
@@ -395,4 +425,5 @@ class LogitsTableModel(QAbstractTableModel):
             self._class_cells_changed()
 
     def _class_cells_changed(self) -> None:
-        self._all_changed(self._c.document.n_classes - 1)
+        if self.class_columns:
+            self._all_changed(self.class_columns - 1)

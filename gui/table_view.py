@@ -117,10 +117,12 @@ class LogitsTableView(QTableView):
 
     def _after_reset(self) -> None:
         model = self.table_model()
+        # A list of a 128k-token vocabulary is no way to pick a label: there, one is typed.
+        listed = model.class_columns == self._c.document.n_classes
         for column in range(model.columnCount()):
             kind, _ = model.column_kind(column)
             self.setItemDelegateForColumn(
-                column, self._label_delegate if kind is Column.LABEL else None
+                column, self._label_delegate if kind is Column.LABEL and listed else None
             )
         self._place_input_columns()
         self._render_sort_indicator()

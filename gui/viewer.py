@@ -310,6 +310,7 @@ class Viewer:
             data.labels,
             names or [f"class {i}" for i in range(k)],
             text="Data from Python",
+            source=title or "Data from Python",
             settings=settings,
             inputs=inputs,
             has_labels=data.has_labels,

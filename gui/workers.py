@@ -8,6 +8,9 @@ signals there), so handlers may touch widgets and the document.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -80,3 +83,30 @@ class Jobs(QObject):
 
     def is_current(self, kind: str, generation: int) -> bool:
         return self._generation.get(kind) == generation
+
+
+BACKGROUND_NICE = 10
+
+
+def yielding(work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)`` in a thread the OS runs after the GUI thread (nice +10 where threads can
+    be reniced, i.e. Linux), waited for: a job's pass over a 1 GB table then never takes the
+    core a frame needs. A fresh thread each time, since a pool thread could not be raised back.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        if hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+        try:
+            box["value"] = work(*args)
+        except BaseException as exc:  # handed to the waiting worker, which reports it
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="softmax-lab-background", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

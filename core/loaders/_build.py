@@ -69,7 +69,7 @@ def build(name: str, source: str, found: Found, notices: list[str]) -> LoadedLog
         labels = np.asarray(found.labels)
         targets = read_only(as_labels(labels, stored_shape, c, name, notices, found.row_of))
     seq = sequences.check(name, found, sequence_shape, c, targets, notices)
-    if targets is None:
+    if seq.targets is not None:  # next tokens from ids, or labels shifted as Hugging Face does
         targets = seq.targets
     names = None
     if found.class_names is not None:

@@ -30,6 +30,12 @@ NEXT_TOKEN_NOTICE = (
 )
 
 
+HF_LABELS_NOTICE = (
+    "'labels' copy 'input_ids' (Hugging Face's causal-LM convention): targets are the next "
+    "labels, shifted by one position as the model's loss does"
+)
+
+
 @dataclass
 class Sequences:
     targets: np.ndarray | None = None
@@ -66,6 +72,15 @@ def check(
     if targets is None and found.token_ids is not None and ids is not None:
         targets = read_only(next_token_targets(ids, mask).reshape(-1))
         notices.append(NEXT_TOKEN_NOTICE.format(key=found.token_key))
+    elif targets is not None and found.token_ids is not None and ids is not None:
+        labels = targets.reshape(sequence_shape)
+        kept = labels != IGNORE_INDEX
+        if kept.any() and bool(np.array_equal(labels[kept], ids[kept])):
+            # Hugging Face's causal-LM convention: labels are a copy of input_ids (−100 where
+            # not scored, e.g. a prompt) and the model shifts them. Aligned, every position
+            # would be scored on its own input token.
+            targets = read_only(next_token_targets(labels, mask).reshape(-1))
+            notices.append(HF_LABELS_NOTICE)
     if vocabulary is None and found.path is not None:
         beside = sibling_vocabulary(found.path)
         if beside is not None:

@@ -37,6 +37,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         self._targets = np.zeros(0, dtype=np.int64)
         self._valid = np.zeros(0, dtype=bool)
         self._names: list[str] = []
+        self._columns: np.ndarray | None = None
         self._n_samples = 0
         self._selected = -1
         plot = self.getPlotItem()
@@ -80,10 +81,13 @@ class ProbabilityHeatmap(pg.PlotWidget):
         class_names: list[str],
         rows: np.ndarray | None = None,
         n_samples: int | None = None,
+        columns: np.ndarray | None = None,
+        n_classes: int | None = None,
     ) -> None:
         """Show the display matrix (R, C). ``rows`` (R,) maps display rows to sample indices when
         only some samples are shown (None = row r is sample r); ``targets``/``valid`` are per shown
-        row."""
+        row, targets as display columns. ``columns`` (C,) likewise maps display columns to class
+        indices when only some of ``n_classes`` classes are shown."""
         # float64, so that huge entries stay exact for hover instead of overflowing a float32 cast.
         values = np.array(probabilities, dtype=np.float64, ndmin=2)
         if values.ndim != 2:
@@ -103,6 +107,7 @@ class ProbabilityHeatmap(pg.PlotWidget):
         if self._targets.size != r or self._valid.size != r:
             raise ValueError(f"targets and valid need {r} entries")
         self._names = list(class_names)
+        self._columns = None if columns is None else np.asarray(columns, dtype=np.int64)
 
         if r and c:
             shown = np.clip(np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
@@ -119,13 +124,14 @@ class ProbabilityHeatmap(pg.PlotWidget):
         sample_of = self._rows
         widest_row = str(sample_of.max(initial=0))
         self._y_axis.set_categories(r, lambda i: str(int(sample_of[i])), widest_row)
+        classes = fmt.plural(c, "class", "classes")
+        if columns is not None:
+            classes = f"{c:,} of {int(n_classes or c):,} classes in play"
         if rows is None:
-            classes = fmt.plural(c, "class", "classes")
             title = f"Probabilities · {fmt.plural(r, 'sample')} × {classes}"
         else:
             title = (
-                f"Probabilities · {r:,} of {self._n_samples:,} samples (evenly spaced) × "
-                f"{fmt.plural(c, 'class', 'classes')}"
+                f"Probabilities · {r:,} of {self._n_samples:,} samples (evenly spaced) × {classes}"
             )
         if self._bad.any():
             title += " · grey = NaN/∞"
@@ -135,6 +141,9 @@ class ProbabilityHeatmap(pg.PlotWidget):
             self._vb.setRange(xRange=(-0.5, c - 0.5), yRange=(-0.5, r - 0.5), padding=0)
 
     def set_names(self, class_names: list[str]) -> None:
+        """Every class's name (those of the shown columns are taken when only some show)."""
+        if self._columns is not None and len(class_names) != len(self._columns):
+            class_names = [class_names[i] for i in self._columns]
         self._names = list(class_names)
         self._x_axis.set_names(self._names)
 
@@ -155,7 +164,8 @@ class ProbabilityHeatmap(pg.PlotWidget):
             return None
         row, col = cell
         sample = int(self._rows[row])
-        text = f"sample {sample} · {self._names[col]} (class {col})\n"
+        cls = col if self._columns is None else int(self._columns[col])
+        text = f"sample {sample} · {self._names[col]} (class {cls})\n"
         text += f"p = {fmt.precise(self._values[row, col])}"
         if self._valid[row] and self._targets[row] == col:
             text += "\ntrue class"

@@ -182,3 +182,41 @@ def test_layout_rules_per_screen():
     assert presentation_scale(8000, 4000) == 3.0
     assert presentation_plots(1280, 800) == (0, 1)
     assert presentation_plots(1920, 1080) == (0, 1, 2)
+
+
+def test_top_k_of_a_row_of_ties_takes_the_lowest_indices():
+    from core.display import top_k
+
+    scores = np.zeros(200_000)
+    scores[[5, 70_000]] = [3.0, 2.0]
+    np.testing.assert_array_equal(top_k(scores, 4), [5, 70_000, 0, 1])
+    np.testing.assert_array_equal(top_k(np.zeros(10), 3), [0, 1, 2])
+
+
+def test_table_class_columns_stop_at_the_limit():
+    from core.constants import TABLE_CLASS_COLUMNS
+    from core.display import hidden_classes_note, table_class_columns
+
+    assert table_class_columns(10) == 10
+    assert table_class_columns(TABLE_CLASS_COLUMNS) == TABLE_CLASS_COLUMNS
+    assert table_class_columns(TABLE_CLASS_COLUMNS + 1) == 0
+    assert hidden_classes_note(10) == ""
+    assert hidden_classes_note(128_256).startswith("128,256 classes: no logit columns")
+
+
+def test_heatmap_columns_are_the_tokens_in_play_beyond_the_limit():
+    from core.constants import HEATMAP_CLASSES
+    from core.display import heatmap_columns
+
+    targets = np.array([7, 3, -100, 3])
+    valid = targets >= 0
+    predictions = np.array([9, 3, 50_000, 1])
+    assert heatmap_columns(HEATMAP_CLASSES, targets, valid, predictions) is None
+    columns = heatmap_columns(128_256, targets, valid, predictions)
+    np.testing.assert_array_equal(columns, [1, 3, 7, 9, 50_000])
+    many = np.arange(5_000)
+    capped = heatmap_columns(128_256, many, np.ones(5_000, bool), many[::-1])
+    assert capped.size == HEATMAP_CLASSES
+    np.testing.assert_array_equal(capped, np.arange(HEATMAP_CLASSES))  # targets first
+    nothing = heatmap_columns(128_256, np.full(3, -100), np.zeros(3, bool), np.zeros(3, int))
+    np.testing.assert_array_equal(nothing, [0])

@@ -587,3 +587,36 @@ def test_the_source_travels_with_whole_table_replacements_and_structure_edits():
     doc.undo()
     assert doc.source == "run step 5"
     assert doc.n_samples == 2
+
+
+def test_set_class_names_is_one_undo_step_and_recomputes_nothing():
+    doc = Document([[1.0, 2.0, 0.5], [0.0, 0.0, 1.0]], [0, 2])
+    before = doc.evaluation
+    doc.set_class_names(["␣the", "cat", "↵"], text="Tokenizer tok.json")
+    assert doc.class_names == ["␣the", "cat", "↵"]
+    assert doc.evaluation is before
+    assert doc.undo_text == "Tokenizer tok.json"
+    doc.undo()
+    assert doc.class_names == ["class 0", "class 1", "class 2"]
+    doc.redo()
+    assert doc.class_names[1] == "cat"
+    for bad, message in ((["a", "b"], "2 names for 3"), (["a", "a", "b"], "unique")):
+        with pytest.raises(ValueError, match=message):
+            doc.set_class_names(bad)
+    assert doc.class_names == ["␣the", "cat", "↵"]
+
+
+def test_settings_with_an_evaluation_computed_elsewhere_use_it():
+    from core.evaluation import evaluate
+
+    logits, labels = [[1.0, 2.0, 0.5], [0.0, 0.0, 1.0]], [0, 2]
+    doc = Document(logits, labels)
+    ready = evaluate(logits, labels, temperature=0.5)
+    doc.set_settings(merge_key="drag", evaluation=ready, temperature=0.5)
+    assert doc.evaluation is ready
+    doc.set_settings(
+        merge_key="drag", evaluation=evaluate(logits, labels, temperature=0.25), temperature=0.25
+    )
+    doc.undo()  # the drag was one step
+    assert doc.settings.temperature == 1.0
+    assert doc.evaluation.loss == pytest.approx(float(evaluate(logits, labels).loss))

@@ -357,3 +357,44 @@ def test_out_of_device_memory_falls_back_to_cpu_with_the_reason(monkeypatch):
     assert ev.device == "cpu"
     assert "out of device memory" in ev.device_fallback
     assert ev.loss == pytest.approx(0.4170, abs=5e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("temperature", [1.0, 0.3])
+def test_probabilities_at_some_columns_equal_the_full_rows(dtype, temperature):
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 3, size=(30, 70)).astype(np.float32)
+    ev = evaluate(logits, rng.integers(0, 70, 30), temperature=temperature, dtype=dtype)
+    rows, cols = [4, 0, 29, 4], [69, 3, 3, 10]
+    np.testing.assert_array_equal(
+        ev.probabilities_at(rows, cols), ev.probabilities_of(rows)[:, cols]
+    )
+    np.testing.assert_array_equal(ev.probabilities_at(slice(None), cols), ev.probabilities[:, cols])
+    assert ev.probabilities_at([], cols).shape == (0, 4)
+    with pytest.raises(IndexError):
+        ev.probabilities_at(rows, [70])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"label_smoothing": 0.3}, {"weight": "w"}, {"reduction": "sum", "temperature": 0.5}],
+)
+def test_one_gradient_row_of_a_wide_table_matches_autograd(options):
+    rng = np.random.default_rng(5)
+    n, c = 6, 20_000
+    logits = rng.normal(0, 2, size=(n, c)).astype(np.float32)
+    labels = rng.integers(0, c, n)
+    labels[2] = constants.IGNORE_INDEX
+    if options.get("weight") == "w":
+        options = {"weight": rng.uniform(0.2, 2.0, c)}
+    ev = evaluate(logits, labels, **options)
+    x = torch.tensor(logits, requires_grad=True)
+    kwargs = {k: v for k, v in options.items() if k != "temperature"}
+    if "weight" in kwargs:
+        kwargs["weight"] = torch.tensor(kwargs["weight"], dtype=torch.float32)
+    loss = F.cross_entropy(x / options.get("temperature", 1.0), torch.tensor(labels), **kwargs)
+    loss.backward()
+    for row in (0, 2, 5):
+        np.testing.assert_allclose(
+            ev.gradient_of([row])[0], x.grad[row].numpy(), atol=1e-9, rtol=1e-4
+        )

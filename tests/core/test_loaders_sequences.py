@@ -75,6 +75,26 @@ def test_labels_are_used_as_given_and_as_ids(tmp_path):
     assert not any("next tokens" in notice for notice in data.notices)
 
 
+def test_labels_that_copy_the_ids_are_hugging_faces_causal_labels(tmp_path):
+    """model(input_ids, labels=labels) with labels = input_ids, the prompt set to -100: the loss
+    Hugging Face reports shifts the labels; the file must score the same positions."""
+    input_ids = ids()
+    labels = input_ids.copy()
+    labels[:, :2] = IGNORE_INDEX  # a prompt that is not scored
+    entries = lm(input_ids=input_ids, labels=labels, attention_mask=MASK)
+    data = load_logits(write(tmp_path / "lm.npz", npz_bytes(**entries)))
+    shifted = torch.from_numpy(labels).clone()
+    shifted[torch.from_numpy(MASK) == 0] = IGNORE_INDEX
+    logits = torch.from_numpy(entries["logits"])
+    expected = F.cross_entropy(logits[:, :-1].reshape(-1, V), shifted[:, 1:].reshape(-1))
+    ours = F.cross_entropy(
+        torch.from_numpy(np.array(data.logits)), torch.from_numpy(data.targets.copy())
+    )
+    torch.testing.assert_close(ours, expected)
+    assert any("Hugging Face's causal-LM convention" in notice for notice in data.notices)
+    np.testing.assert_array_equal(data.input_ids, input_ids)
+
+
 def test_input_ids_and_labels_together(tmp_path):
     entries = lm(input_ids=ids(), labels=ids())
     data = load_logits(write(tmp_path / "lm.npz", npz_bytes(**entries)))

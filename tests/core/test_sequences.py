@@ -382,3 +382,107 @@ def test_tiny_trained_character_model(tmp_path):
         assert (sv.perplexity < vocab / 2).all()  # uniform guessing scores exactly vocab
     untrained = evaluate_sequences(CharModel(vocab)(batch).detach(), batch)
     assert (untrained.perplexity > 2 * sv.perplexity).all()
+
+
+# --- target_ranks -------------------------------------------------------------------------------
+
+
+def test_target_ranks_count_the_logits_strictly_above_the_target():
+    from core.sequences import target_ranks
+
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(40, 300)).astype(np.float32)
+    logits[3, :] = 1.0  # every logit tied: rank 0
+    logits[5, 7] = np.nan  # a NaN is never greater
+    targets = rng.integers(0, 300, 40)
+    targets[9] = IGNORE_INDEX
+    ranks = target_ranks(logits, targets)
+    for i in range(40):
+        if i == 9:
+            assert ranks[i] == -1
+            continue
+        row, y = logits[i], targets[i]
+        assert ranks[i] == int(np.sum(row > row[y])), i
+    assert ranks[3] == 0
+    # some rows only, a read-only memory map and a bfloat16 tensor give the same ranks
+    np.testing.assert_array_equal(target_ranks(logits, targets, [1, 30]), ranks[[1, 30]])
+    readonly = logits.copy()
+    readonly.flags.writeable = False
+    np.testing.assert_array_equal(target_ranks(readonly, targets), ranks)
+    bf16 = torch.from_numpy(logits).bfloat16()
+    widened = bf16.float().numpy()
+    expected = [
+        -1 if t < 0 else int(np.sum(widened[i] > widened[i, t])) for i, t in enumerate(targets)
+    ]
+    np.testing.assert_array_equal(target_ranks(bf16, targets), expected)
+
+
+def test_target_ranks_refuse_bad_arguments():
+    from core.sequences import target_ranks
+
+    with pytest.raises(ValueError, match="rows, vocabulary"):
+        target_ranks(np.zeros((2, 3, 4)), [0, 0])
+    with pytest.raises(ValueError, match="3 targets for 2 rows"):
+        target_ranks(np.zeros((2, 3)), [0, 0, 0])
+    with pytest.raises(IndexError):
+        target_ranks(np.zeros((2, 3)), [0, 0], rows=[2])
+
+
+def test_ranks_under_a_thread_limit_are_the_same():
+    from core.kernels import parallel_threads, thread_limit
+    from core.sequences import target_ranks
+
+    rng = np.random.default_rng(9)
+    logits = rng.normal(size=(64, 50_000)).astype(np.float32)
+    targets = rng.integers(0, 50_000, 64)
+    full = target_ranks(logits, targets)
+    with thread_limit(1):
+        assert parallel_threads() == 1
+        np.testing.assert_array_equal(target_ranks(logits, targets), full)
+    assert parallel_threads() == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.4, 3.0])
+def test_target_places_give_the_mass_above_and_what_a_sampler_keeps(temperature):
+    from core.sampling import truncate
+    from core.sequences import target_places
+
+    rng = np.random.default_rng(12)
+    logits = rng.normal(0, 2, size=(50, 400)).astype(np.float32)
+    targets = rng.integers(0, 400, 50)
+    targets[[3, 7]] = IGNORE_INDEX
+    places = target_places(logits, targets, temperature)
+    p = torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy().astype(np.float64)
+    for i in range(50):
+        if targets[i] < 0:
+            assert places.rank[i] == -1
+            assert np.isnan(places.mass_above[i])
+            continue
+        above = logits[i] > logits[i, targets[i]]
+        assert places.rank[i] == above.sum()
+        assert places.mass_above[i] == pytest.approx(p[i][above].sum(), abs=1e-6)
+    for top_k, top_p in ((5, 1.0), (1, 1.0), (0, 0.9), (0, 0.3)):
+        kept = places.kept(top_k, top_p)
+        for i in range(50):
+            if targets[i] < 0:
+                assert not kept[i]
+                continue
+            t = truncate(p[i], top_k or None, None if top_p >= 1 else top_p, shown=400)
+            assert kept[i] == (targets[i] in t.order[: t.n_kept]), (i, top_k, top_p)
+    some = target_places(logits, targets, temperature, rows=[1, 2])
+    np.testing.assert_array_equal(some.rank[[1, 2]], places.rank[[1, 2]])
+    assert (some.rank[[0, 4]] == -1).all()
+    with pytest.raises(ValueError, match="temperature"):
+        target_places(logits, targets, 0.0)
+
+
+def test_target_places_of_bfloat16_logits_widen_them_exactly():
+    from core.sequences import target_places
+
+    rng = np.random.default_rng(13)
+    x = torch.from_numpy(rng.normal(size=(20, 300)).astype(np.float32)).bfloat16()
+    targets = rng.integers(0, 300, 20)
+    ours = target_places(x, targets, 0.7)
+    wide = target_places(x.float().numpy(), targets, 0.7)
+    np.testing.assert_array_equal(ours.rank, wide.rank)
+    np.testing.assert_allclose(ours.mass_above, wide.mass_above, rtol=1e-6)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from core.lessons import builtin_lessons, load_lesson, step_figures
+from core.presets import PRESETS
 from gui import MainWindow
 from gui.table_model import Column
 
@@ -129,6 +130,32 @@ def test_presentation_steps_examples_with_the_caption_following(qtbot):
     window.controller.update_view(presentation=False)
     assert not window.caption.isVisible()
     assert len([p for p in window.plots() if p.isVisible()]) == 5
+    window.document.mark_clean()
+
+
+def test_on_stage_a_file_is_captioned_with_its_name_and_numbers(qtbot, tmp_path):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    logits, labels = rng.normal(size=(40, 4)), rng.integers(0, 4, 40)
+    path = tmp_path / "val_logits.npz"
+    np.savez(path, logits=logits, labels=labels)
+    window = open_window(qtbot, "presentation", 1280, 800)
+    window.load_file(path)
+    qtbot.waitUntil(lambda: window.document.n_samples == 40, timeout=10_000)
+    text = window.caption.caption_text()
+    loss = F.cross_entropy(torch.tensor(logits, dtype=torch.float32), torch.tensor(labels))
+    accuracy = (logits.argmax(1) == labels).sum()
+    assert text.startswith("val_logits.npz\n40 samples × 4 classes")
+    assert f"mean loss {float(loss):.4f}" in text
+    assert f"({accuracy}/40)" in text
+    window.controller.set_options(reduction="sum")
+    assert "sum loss" in window.caption.caption_text()  # it follows the numbers
+    window.controller.step_example(1)  # back to the examples: the preset's own caption
+    assert window.caption.caption_text().startswith(PRESETS[1].name)
+    window.controller.undo()
+    assert window.caption.caption_text().startswith("val_logits.npz")
     window.document.mark_clean()
 
 

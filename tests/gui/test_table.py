@@ -183,3 +183,51 @@ def test_large_table_model_is_virtual():
     controller.update_view(show_probabilities=True)
     p = doc.evaluation.probabilities_of([99_999])[0]
     assert model.index(99_999, 3).data() == fmt.number(p[3])
+
+
+@pytest.mark.parametrize("n_classes", [2_048, 2_049, 128_256])
+def test_a_vocabulary_beyond_the_limit_gets_no_logit_columns_and_says_so(qtbot, n_classes):
+    from core.constants import TABLE_CLASS_COLUMNS
+
+    rng = np.random.default_rng(1)
+    doc = Document(rng.normal(size=(6, n_classes)).astype(np.float32), [0, 1, 2, 3, 4, 5])
+    controller = Controller(doc)
+    view = LogitsTableView(controller)
+    qtbot.addWidget(view)
+    view.resize(700, 300)
+    view.show()
+    model = view.table_model()
+    headers = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())]
+    if n_classes <= TABLE_CLASS_COLUMNS:
+        assert model.columnCount() == n_classes + 5
+        assert model.hidden_classes_note() == ""
+        assert headers[0] == "class 0"
+        return
+    assert headers == ["label", "pred", "p(true)", "loss", "✓/✗"]
+    assert model.hidden_classes_note().startswith(f"{n_classes:,} classes: no logit columns")
+    losses = torch_losses(doc)
+    for row in range(6):
+        assert model.index(row, model.column_of(Column.LOSS)).data() == fmt.number(losses[row])
+    # the label is typed (a list of 128k names is no way to pick one), by name or id
+    label = model.index(2, model.column_of(Column.LABEL))
+    assert view.itemDelegateForColumn(label.column()) is not view._label_delegate
+    assert model.setData(label, "class 7")
+    assert doc.labels[2] == 7
+    # showing probabilities, restyling and sorting by a result column all work without columns
+    controller.update_view(show_probabilities=True)
+    model.sort(model.column_of(Column.LOSS), Qt.SortOrder.DescendingOrder)
+    assert model.sample_at(0) == int(np.argmax(torch_losses(doc)))
+
+
+def test_the_window_says_why_there_are_no_logit_columns(qtbot):
+    from gui import MainWindow
+
+    rng = np.random.default_rng(2)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.document.replace_all(rng.normal(size=(4, 5_000)), [0, 1, 2, 3])
+    assert w.filter_note.text() == "5,000 classes: no logit columns"
+    assert "the plots show each row's top 30" in w.filter_note.toolTip()
+    w.controller.undo()
+    assert w.filter_note.text() == ""

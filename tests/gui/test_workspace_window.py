@@ -239,3 +239,20 @@ def test_window_png_at_twice_the_density(window, tmp_path):
     path = tmp_path / "window@2x.png"
     assert window.files.save_screenshot(path, scale=2.0)
     assert QImage(str(path)).width() == 2 * window.width()
+
+
+def test_tables_too_large_to_autosave_say_so_and_leave_no_stale_state(
+    qtbot, state_dir, monkeypatch
+):
+    import gui.files
+
+    window = MainWindow(autosave=True)
+    qtbot.addWidget(window)
+    window.document.set_logits([0], [0], 5.0)
+    qtbot.waitUntil(autosave_path().exists, timeout=5000)
+    monkeypatch.setattr(gui.files, "AUTOSAVE_MAX_CELLS", window.document.n_classes)
+    window.document.set_logits([0], [0], 6.0)
+    qtbot.waitUntil(lambda: not autosave_path().exists(), timeout=5000)
+    assert "Autosave is off for tables over" in window.statusBar().toolTip()  # the whole text
+    window.document.mark_clean()
+    window.close()

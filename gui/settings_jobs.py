@@ -1,0 +1,205 @@
+"""Option changes on large tables, re-evaluated off the GUI thread.
+
+One pass of ``evaluate`` over a language model's 2,048 x 128,256 logits takes about half a
+second on two cores: done on the GUI thread, every step of the temperature slider would freeze
+the window. :class:`BackgroundSettings` (owned by the controller) takes option changes of
+tables above ``BACKGROUND_SETTINGS_CELLS`` cells, checks them at once on one row (a bad value
+is refused as before), and evaluates in a worker. Requests that arrive meanwhile are coalesced:
+when a result comes back it is applied — as an ordinary ``Document.set_settings`` step with the
+evaluation handed over, so undo, redo and slider merging work as for small tables — and the
+newest request, if any, is started. The widgets show the requested settings meanwhile.
+
+A document change made meanwhile by anyone else restarts the job on the new data; an undo or
+redo cancels the request (the user stepped back through history).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QTimer
+
+from core import formatting as fmt
+from core.constants import BACKGROUND_SETTINGS_CELLS
+from core.document import Change
+from core.evaluation import Evaluation, evaluate
+from core.kernels import background_threads, thread_limit
+from gui.workers import yielding
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from gui.controller import Controller
+
+
+NEXT_PASS_DELAY_MS = 40
+"""After applying a result, the next pass starts this much later: the window paints first."""
+
+BACKGROUND_KEYS = frozenset(
+    {"temperature", "label_smoothing", "reduction", "weight", "device", "dtype"}
+)
+"""Options whose change only re-evaluates the table (a target-mode change also builds soft
+targets, and stays on the GUI thread)."""
+
+
+class BackgroundSettings:
+    """See the module docstring. ``cells`` is the size above which changes go off-thread."""
+
+    def __init__(self, controller: Controller) -> None:
+        self._c = controller
+        self.cells = BACKGROUND_SETTINGS_CELLS
+        self._wanted: tuple[Settings, object, str | None] | None = None
+        self._running: tuple[Settings, object, str | None, int] | None = None
+        self._generation = 0
+        self._applying = False
+        self._end_merge = False
+        self._next = QTimer(controller, singleShot=True, interval=NEXT_PASS_DELAY_MS)
+        self._next.timeout.connect(self._start_next)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A request is being computed or waits to be."""
+        return self._running is not None or self._wanted is not None
+
+    def requested(self) -> Settings:
+        """The settings the user asked for last (the document's own when nothing is pending)."""
+        return self._wanted[0] if self._wanted is not None else self._c.document.settings
+
+    def handles(self, changes: dict[str, Any]) -> bool:
+        doc = self._c.document
+        return (
+            bool(changes)
+            and set(changes) <= BACKGROUND_KEYS
+            and (doc.n_samples * doc.n_classes > self.cells)
+        )
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request(self, merge_key: object, text: str | None, changes: dict[str, Any]) -> bool:
+        """Ask for new options; False (with a message) when they are invalid."""
+        doc = self._c.document
+        if "weight" in changes and changes["weight"] is not None:
+            changes["weight"] = tuple(float(w) for w in np.asarray(changes["weight"]).ravel())
+        new = replace(self.requested(), **changes)
+        try:  # the same checks as a full evaluation, on one row: a bad value is refused now
+            evaluate(doc.logits[:1], doc.target()[:1], **new.evaluate_kwargs())
+        except ValueError as exc:
+            self._c.sigMessage.emit(f"Not changed: {exc}")
+            return False
+        if new == doc.settings and self._running is None:
+            self._wanted = None
+            return True
+        self._wanted = (new, merge_key, text)
+        if self._running is None:
+            n, c = doc.n_samples, doc.n_classes
+            self._c.sigMessage.emit(f"Recomputing {n:,} × {c:,} with {_describe(new, doc)}…")
+            self._start()
+        return True
+
+    def end_merge(self) -> None:
+        """The drag ended: close the undo step once the last requested result is in."""
+        if self.busy:
+            self._end_merge = True
+        else:
+            self._c.document.end_merge()
+
+    def document_changed(self, context: Any) -> None:
+        """Called by the controller first thing after every document change."""
+        if self._applying:
+            return
+        self._generation += 1
+        if context is not None and self.busy:  # an undo or a redo: drop the request
+            self._c.jobs.cancel("settings")
+            self._next.stop()
+            self._running = self._wanted = None
+            self._finish_merge()
+
+    # --- the job ------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        assert self._wanted is not None
+        settings, key, text = self._wanted
+        self._wanted = None
+        doc = self._c.document
+        logits = doc.logits
+        target = doc.target()
+        target = target.copy() if target.ndim == 1 else target  # labels may be edited meanwhile
+        kwargs = settings.evaluate_kwargs()
+        self._running = (settings, key, text, self._generation)
+
+        def work() -> Evaluation:
+            with thread_limit(background_threads()):  # a thread-local limit: set in the thread
+                return evaluate(logits, target, **kwargs)
+
+        self._c.jobs.start(
+            "settings",
+            yielding,
+            work,
+            done=self._done,
+            failed=self._failed,
+        )
+
+    def _done(self, evaluation: Evaluation) -> None:
+        assert self._running is not None
+        settings, key, text, generation = self._running
+        self._running = None
+        doc = self._c.document
+        if generation != self._generation:
+            # The table changed while we computed: compute again unless something newer waits.
+            if self._wanted is None:
+                self._wanted = (settings, key, text)
+        else:
+            changes = {
+                f.name: getattr(settings, f.name)
+                for f in fields(settings)
+                if getattr(settings, f.name) != getattr(doc.settings, f.name)
+            }
+            if changes:
+                self._applying = True
+                try:
+                    doc.set_settings(text, merge_key=key, evaluation=evaluation, **changes)
+                except ValueError as exc:
+                    self._c.sigMessage.emit(f"Not changed: {exc}")
+                finally:
+                    self._applying = False
+        if self._wanted is not None and self._wanted[0] == doc.settings:
+            self._wanted = None
+        if self._wanted is not None:
+            # Let the window paint what it just got before the next pass competes with it.
+            self._running = (self._wanted[0], None, None, self._generation)
+            self._next.start()
+        else:
+            self._finish_merge()
+
+    def _start_next(self) -> None:
+        self._running = None
+        if self._wanted is not None:
+            self._start()
+        else:
+            self._finish_merge()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._running = None
+        self._wanted = None
+        self._finish_merge()
+        self._c.sigMessage.emit(f"Not changed: {exc}")
+        self._c.sigDataChanged.emit(Change.SETTINGS, None)  # widgets show the real options
+
+    def _finish_merge(self) -> None:
+        if self._end_merge:
+            self._end_merge = False
+            self._c.document.end_merge()
+
+
+def _describe(settings: Settings, doc: Any) -> str:
+    old = doc.settings
+    parts = []
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if value != getattr(old, f.name):
+            shown = fmt.short(value) if isinstance(value, float) else str(value)
+            parts.append(f"T = {shown}" if f.name == "temperature" else f"{f.name} {shown}")
+    return ", ".join(parts) or "the same options"

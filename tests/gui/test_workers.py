@@ -1,0 +1,35 @@
+"""gui.workers.yielding: background passes run in a thread the OS schedules after the GUI's."""
+
+import os
+import threading
+
+import pytest
+
+from gui.workers import BACKGROUND_NICE, yielding
+
+
+def test_yielding_returns_the_result_from_a_lower_priority_thread():
+    seen = {}
+
+    def work(a, b):
+        seen["thread"] = threading.get_ident()
+        if hasattr(os, "getpriority"):
+            seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return a + b
+
+    assert yielding(work, 2, 3) == 5
+    assert seen["thread"] != threading.get_ident()
+    if "nice" in seen:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert seen["nice"] == min(19, mine + BACKGROUND_NICE) or seen["nice"] > mine
+    # the caller's own priority is untouched
+    if hasattr(os, "getpriority"):
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+def test_yielding_hands_errors_to_the_caller():
+    def fail():
+        raise ValueError("bad T")
+
+    with pytest.raises(ValueError, match="bad T"):
+        yielding(fail)
