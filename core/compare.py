@@ -446,10 +446,11 @@ def _bin_sums(ev: Evaluation, rows: Any) -> tuple[np.ndarray, np.ndarray, np.nda
     conf, hit = conf[use], ev.correct[rows][use].astype(np.float64)
     edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
     which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)
+    # np.bincount of no rows gives integers even with weights: the sums are floats always.
     return (
         np.bincount(which, minlength=ECE_BINS).astype(np.int64),
-        np.bincount(which, weights=conf, minlength=ECE_BINS),
-        np.bincount(which, weights=hit, minlength=ECE_BINS),
+        np.bincount(which, weights=conf, minlength=ECE_BINS).astype(np.float64),
+        np.bincount(which, weights=hit, minlength=ECE_BINS).astype(np.float64),
     )
 
 

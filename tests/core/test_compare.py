@@ -453,6 +453,22 @@ def test_an_updated_comparison_is_the_comparison_of_the_edited_models(n, c, seed
             assert cmp.summary[key] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), key
 
 
+def test_an_update_of_a_table_with_no_finite_row_keeps_float_sums():
+    """Found by the monkey: with no finite labelled row, the ECE bins of no rows came out as
+    integers and the next edit, which gave a row a confidence, failed to add it to them."""
+    a = np.full((2, 2), np.nan)
+    targets = np.array([0, 1])
+    ev_a, ev_b = evaluate(a, targets), evaluate(a, targets)
+    cmp = compare(ev_a, ev_b)
+    assert math.isnan(cmp.summary["ece_a"])
+    new = np.array([[3.0, -1.0]])
+    a[0] = new
+    ev_a = ev_a.with_rows([0], new)
+    cmp = cmp.updated(ev_a, ev_b, [0])
+    full = compare(evaluate(a, targets), ev_b)
+    assert cmp.summary["ece_a"] == pytest.approx(full.summary["ece_a"])
+
+
 def test_the_summary_ece_is_the_reliability_diagrams():
     from core.metrics import reliability
 

@@ -114,6 +114,8 @@ class Monkey:
             "load_file": self.load_file,
             "sort": self.sort,
             "filter": self.filter,
+            "compare": self.compare,
+            "stage": self.stage,
         }
         weights = {
             "type_number": 8,
@@ -248,6 +250,46 @@ class Monkey:
             plot.sigLogitDragged.emit(cls, float(value))
         plot.sigDragFinished.emit(cls)
 
+    def compare(self) -> None:
+        """Compare with a model B (random logits of the table's shape), edit or drag B's side,
+        switch which model the gradient shows, or stop comparing."""
+        c = self.window.controller
+        doc = self.window.document
+        if not c.compare.active or self.rng.random() < 0.2:
+            if c.compare.active and self.rng.random() < 0.5:
+                c.compare.stop()
+                return
+            b = self.rng.normal(0, 2, size=doc.logits.shape)
+            c.compare.attach(b, (str(self.rng.choice(["A", "old"])), "B"))
+            return
+        pick = int(self.rng.integers(3))
+        if pick == 0:
+            cls = int(self.rng.integers(doc.n_classes))
+            for value in self.rng.normal(0, 4, int(self.rng.integers(1, 4))):
+                c.compare.drag_logit_b(cls, float(value))
+            c.end_drag()
+        elif pick == 1:
+            c.compare.set_gradient_model(str(self.rng.choice(["a", "b"])))
+        else:
+            c.compare.show_cell(bool(self.rng.random() < 0.5), bool(self.rng.random() < 0.5))
+
+    def stage(self) -> None:
+        """What a presenter does: presentation mode, one plot alone, the theme, the tabs, the
+        next or previous example."""
+        c = self.window.controller
+        pick = int(self.rng.integers(5))
+        if pick == 0:
+            c.update_view(presentation=not c.view.presentation)
+        elif pick == 1:
+            focus = int(self.rng.integers(-1, 5))
+            c.update_view(plot_focus=None if focus < 0 else focus)
+        elif pick == 2:
+            c.update_view(theme=str(self.rng.choice(["light", "dark"])))
+        elif pick == 3:
+            c.update_view(view_tab=str(self.rng.choice(["sample", "dataset"])))
+        else:
+            c.step_example(int(self.rng.choice([-1, 1])))
+
     def load_file(self) -> None:
         path = self._files[int(self.rng.integers(len(self._files)))]
         done: list[str] = []
@@ -303,8 +345,13 @@ class Monkey:
         ev = doc.evaluation
         n, c = doc.logits.shape
         model = w.table_model
-        expected_columns = c + (c if doc.settings.target_mode == "probability" else 1) + 4
         control = w.controller
+        expected_columns = (
+            c
+            + (c if doc.settings.target_mode == "probability" else 1)
+            + 4
+            + len(control.table_columns())
+        )
         assert model.rowCount() == control.row_count(), "table rows differ from the order"
         if control.view.filter.is_all:
             assert model.rowCount() == n, "table rows differ from the document"
