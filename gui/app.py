@@ -8,6 +8,8 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.view_state import VIEW_TABS
+
     parser = argparse.ArgumentParser(
         prog="softmax-lab",
         description="See and touch softmax, cross-entropy and logits.",
@@ -54,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--step", type=int, default=1, metavar="N", help="the lesson step")
     parser.add_argument(
-        "--tab", choices=["sample", "dataset"], help="start on this tab (sample, dataset)"
+        "--tab",
+        choices=VIEW_TABS,
+        help="start on this tab; training and sequence are there once FILE is a run or "
+        "language-model logits",
     )
     parser.add_argument(
         "--no-restore",
@@ -188,7 +193,14 @@ def run(argv: list[str]) -> int:
             print(f"softmax-lab: could not open the lesson {args.lesson!r}", file=sys.stderr)
             return 2
         controller.document.mark_clean()
-    if args.tab:
+    if args.tab and args.file:
+        from PySide6.QtCore import QTimer
+
+        # Chosen once the file is in and the window has picked its own tab (a run: Training).
+        window.sigFileLoaded.connect(
+            lambda _path: QTimer.singleShot(0, lambda: controller.update_view(view_tab=args.tab))
+        )
+    elif args.tab:
         controller.update_view(view_tab=args.tab)
     window.resize(width, height)
     window.stage.keep_size = bool(args.screenshot)
@@ -203,6 +215,9 @@ def run(argv: list[str]) -> int:
         return 1
     if args.screenshot:
         app.processEvents()
+        if controller.view.view_tab == "dataset":
+            controller.refresh_summary()  # now, not after the pause an interactive edit gets
+            app.processEvents()
         ok = window.files.save_screenshot(args.screenshot)
         print(
             f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}",

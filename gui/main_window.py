@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
         if self.caption.isVisible():
             self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
         self._refresh_selection()
-        self.summary.setText(c.status_text())
+        self._set_summary(c.status_text())
 
     def _plots_hidden(self) -> bool:
         """While the Sequence tab shows, the Sample tab's plots wait: a click on a token of a
@@ -563,13 +563,28 @@ class MainWindow(QMainWindow):
         self.table.table_model()._class_cells_changed()
 
     def show_message(self, text: str) -> None:
-        """A message for 8 s, elided to the room left of the summary (Qt would cut it off
-        mid-word against it); the whole text is in the status bar's tooltip."""
+        """A message for 8 s, elided to the room left of the summary (Qt would draw the two over
+        each other); the whole text is in the status bar's tooltip."""
+        bar = self.statusBar()
+        bar.setToolTip(text)
+        bar.showMessage(self._elided_message(text), 8000)
+
+    def _elided_message(self, text: str) -> str:
         bar = self.statusBar()
         room = bar.width() - self.summary.sizeHint().width() - 32
-        shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
-        bar.setToolTip(text)
-        bar.showMessage(shown, 8000)
+        return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
+
+    def _set_summary(self, text: str) -> None:
+        """The summary at the status bar's right; a message on show is elided again to the room
+        the new summary leaves (opening a file lengthens both at once)."""
+        if text == self.summary.text():
+            return
+        self.summary.setText(text)
+        bar = self.statusBar()
+        if bar.currentMessage() and bar.toolTip():
+            shown = self._elided_message(bar.toolTip())
+            if shown != bar.currentMessage():
+                bar.showMessage(shown, 8000)  # Qt keeps no time left: a fresh 8 s
 
     # --- window events --------------------------------------------------------------------------
 

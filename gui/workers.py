@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 from superqt.utils import create_worker
 
 
@@ -46,7 +47,9 @@ class Jobs(QObject):
         worker = create_worker(work, *args, _start_thread=False, _ignore_errors=True)
 
         def current() -> bool:
-            return self._generation.get(kind) == generation
+            # A window closed while the job ran took its controller (and these jobs) with it:
+            # the result has no one to go to.
+            return isValid(self) and self._generation.get(kind) == generation
 
         def returned(result: Any) -> None:
             if current():
@@ -59,7 +62,7 @@ class Jobs(QObject):
         def finished() -> None:
             self._workers.discard(worker)
             self._running[kind] = self._running.get(kind, 1) - 1
-            if not self._running[kind]:
+            if not self._running[kind] and isValid(self):
                 self.sigBusy.emit(kind, False)
 
         worker.returned.connect(returned)

@@ -128,11 +128,10 @@ class TrajectoryPlot(pg.GraphicsLayoutWidget):
             else:
                 line.setData(x=np.zeros(0), y=np.zeros(0))
         self._style_lines()
-        label = t.label
-        label_name = elide(self._names[label]) if 0 <= label < len(self._names) else "ignored"
+        labelled = 0 <= t.label < len(self._names)  # its name is in the legend beside
         self._set_titles(
-            f"Sample {t.sample} (label {label_name}): p(true) and loss",
-            f"Sample {t.sample}: logits of the label and its rivals",
+            f"Sample {t.sample} · {'p(true), loss' if labelled else 'no label'}",
+            f"Sample {t.sample} · logits",
         )
         self._fit(x, loss, t.logits[:, :shown])
         self._draw_current()

@@ -377,3 +377,21 @@ def test_loss_axis_shows_plain_numbers_after_a_theme_change(window):
         assert axis.autoSIPrefixScale == 1.0
         assert "x0.001" not in axis.labelString()
     assert window.loss_plot.getAxis("left").tickStrings([0.4], 1.0, 0.1) == ["0.4"]
+
+
+def test_a_status_message_never_runs_under_the_summary(qtbot, window):
+    """Seen in the real window at 1024 x 640: a message elided against the summary before the
+    summary grew (a file opening) was drawn under it."""
+    window.resize(1024, 640)
+    qtbot.wait(10)
+    long = "A long message " * 20
+    window.show_message(long)
+    bar = window.statusBar()
+    before = window.summary.sizeHint().width()
+    window.document.set_logits([0], [0], float("nan"))  # the summary adds "⚠ 1 non-finite row"
+    assert window.summary.sizeHint().width() > before + 60
+    used = bar.fontMetrics().horizontalAdvance(bar.currentMessage())
+    assert used > 0
+    assert used + window.summary.sizeHint().width() + 32 <= bar.width()
+    assert bar.toolTip() == long  # the whole text is one hover away
+    window.document.mark_clean()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from cell_editing import type_into_cell
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
 
 from core.cartography import samples_in_polygon
@@ -412,7 +412,7 @@ def test_clicking_a_point_of_the_data_map_selects_its_sample(qtbot, window, tmp_
     assert f"sample {sample} · label" in plot.hover.labels[0].text()
     mouse.click(plot, pos)
     assert window.selected_sample == sample
-    assert window.training_panel.trajectory.titles()[0].startswith(f"Sample {sample} (label")
+    assert window.training_panel.trajectory.titles()[0] == f"Sample {sample} · p(true), loss"
     t = window.controller.runs.trajectory
     learned, y = truth()
     assert t.sample == sample
@@ -556,7 +556,7 @@ def test_opening_a_file_leaves_the_run_and_undo_brings_it_back(qtbot, window, tm
     np.save(tmp_path / "plain.npy", np.zeros((3, 2), dtype=np.float32))
     with qtbot.waitSignal(window.sigFileLoaded, timeout=20000):
         window.load_file(tmp_path / "plain.npy")
-    assert window.document.source is None
+    assert window.document.source == "plain.npy"  # a file, no run's step
     assert not window.step_bar.isVisible()
     assert window.controller.view.view_tab == "sample"
     assert [c.key for c in window.controller.table_columns()] == []
@@ -580,6 +580,20 @@ def test_main_py_opens_a_run_folder(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert out.stat().st_size > 10_000
+    on_tab = tmp_path / "sample.png"
+    args = [str(folder), "--tab", "sample", "--screenshot", str(on_tab), "--no-restore"]
+    done = subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, second = QImage(str(out)), QImage(str(on_tab))
+    assert first.size() == second.size()
+    assert first != second  # a run opens on Training; --tab sample is applied after it
     bad = subprocess.run(
         [sys.executable, "main.py", str(tmp_path), "--screenshot", str(out), "--no-restore"],
         cwd=ROOT,

@@ -33,3 +33,24 @@ def test_yielding_hands_errors_to_the_caller():
 
     with pytest.raises(ValueError, match="bad T"):
         yielding(fail)
+
+
+def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot):
+    """Seen closing a window while a run's dynamics were computing: the result arrived for a
+    controller Qt had deleted, and 'Signal source has been deleted' was raised twice."""
+    import threading
+
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
+
+    from gui.workers import Jobs
+
+    owner = QObject()
+    jobs = Jobs(owner)
+    release = threading.Event()
+    delivered: list[object] = []
+    jobs.start("dynamics", release.wait, 10, done=delivered.append, failed=delivered.append)
+    owner.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    release.set()
+    qtbot.wait(300)  # the worker's returned and finished signals arrive here
+    assert delivered == []
