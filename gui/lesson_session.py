@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 PLOT_SHOWS = ("sample", "loss", "gradient", "heatmap", "loss_curve")
 """A step's ``show`` that names a plot, in the order of the window's plots."""
+SIDE_SHOWS = ("formula", "scratch")
+"""A step's ``show`` that names a side tab: the side panel shows for it, on stage too."""
 
 
 class LessonSession(QObject):
@@ -101,9 +103,11 @@ class LessonSession(QObject):
             "lesson_step": index,
             "selected": step.selected,
         }
-        if step.show in ("formula", "scratch"):
+        if step.show in SIDE_SHOWS:
             changes.update(side_tab=step.show, side_panel=True)
-        elif step.show in PLOT_SHOWS:
+        elif self._c.view.presentation:
+            changes["side_panel"] = False  # on stage the panel shows only for its own steps
+        if step.show in PLOT_SHOWS:
             changes["plot_focus"] = None
             changes["view_tab"] = "sample"
         self._c.update_view(**changes)
@@ -131,6 +135,10 @@ class LessonSession(QObject):
         if self.lesson is None:
             return ""
         return self.lesson.steps[self.index].highlight
+
+    def wants_side_panel(self) -> bool:
+        """Whether the current step is about the Formula or Scratch tab (shown even on stage)."""
+        return self.lesson is not None and self.lesson.steps[self.index].show in SIDE_SHOWS
 
     def focused_plot(self) -> int | None:
         """The plot the current step is about (an index into the window's plots), if any."""

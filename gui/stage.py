@@ -77,7 +77,8 @@ class Stage(QObject):
         if on:
             self._desk = (c.view.scale, w.splitter.sizes(), bool(c.view.side_panel))
             width, height = self._stage_size()
-            c.update_view(side_panel=False, scale=presentation_scale(width, height))
+            side = c.lessons.wants_side_panel()  # a step about the Formula or Scratch tab
+            c.update_view(side_panel=side, scale=presentation_scale(width, height))
             w.table.pages_rows = False  # a presenter's clicker sends PgDn: the next example
             if not self.keep_size:
                 w.showFullScreen()

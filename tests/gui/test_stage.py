@@ -159,6 +159,25 @@ def test_on_stage_a_file_is_captioned_with_its_name_and_numbers(qtbot, tmp_path)
     window.document.mark_clean()
 
 
+def test_on_stage_the_side_panel_shows_for_the_steps_about_it(qtbot):
+    """Starting a lesson on its Scratch step and then presenting (as `--lesson notebook --step 4
+    --presentation` does) hid the panel the caption talks about."""
+    window = open_window(qtbot, "desk", 1280, 800)
+    c = window.controller
+    path = next(p for p in builtin_lessons() if p.stem == "notebook")
+    assert c.lessons.open(path, 3)  # step 4: naive vs stable softmax, on the Scratch tab
+    c.update_view(presentation=True)
+    assert window.side_tabs.isVisible()
+    assert c.view.side_tab == "scratch"
+    c.step_example(1)  # step 5: the formula
+    assert window.side_tabs.isVisible()
+    for _ in range(3):  # step 8: back to the plots, which get the whole stage
+        c.step_example(1)
+    assert not window.side_tabs.isVisible()
+    c.update_view(presentation=False)
+    window.document.mark_clean()
+
+
 def test_axes_hold_still_while_the_temperature_plays(qtbot):
     window = open_window(qtbot, "desk", 1280, 800)
     c = window.controller
