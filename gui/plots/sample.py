@@ -66,8 +66,12 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._prob_vb.setMouseEnabled(x=True, y=False)
         self._prob_vb.setRange(yRange=(0.0, 1.0), padding=0.03, disableAutoRange=True)
         self._logit_vb.disableAutoRange()
-        for plot in (self.logit_plot, self.probability_plot):
+        for col, plot in enumerate((self.logit_plot, self.probability_plot)):
             plot.hideButtons()
+            # Half the width each: left to their titles' widths, the probabilities (a longer
+            # title) took more and squeezed the logits, the plot a user drags.
+            plot.setPreferredWidth(1)
+            self.ci.layout.setColumnStretchFactor(col, 1)
 
         self.logit_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.probability_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
