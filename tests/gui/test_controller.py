@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
-import core.document
+import core.document_state
 from core import formatting as fmt
 from core.document import Document, Settings
 from core.parsing import parse_number
@@ -297,8 +297,10 @@ def test_workspaces_restore_sort_filter_and_selection(qtbot, window, tmp_path):
 
 def test_a_rename_restyles_and_a_selection_recomputes_nothing(window, monkeypatch):
     calls = []
-    real = core.document.evaluate
-    monkeypatch.setattr(core.document, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = core.document_state.evaluate
+    monkeypatch.setattr(
+        core.document_state, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     drawn = []
     real_set = window.loss_plot.set_losses
     monkeypatch.setattr(

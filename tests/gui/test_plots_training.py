@@ -191,7 +191,7 @@ def test_the_trajectory_draws_p_true_loss_and_the_top_classes(trajectory_plot):
     assert len(legend) == 4
     marks = trajectory_plot.p_marks.points()
     assert [m.symbol() for m in marks] == ["o" if c else "x" for c in t.correct]
-    assert trajectory_plot.titles()[0].startswith("Sample 5 (label ")
+    assert trajectory_plot.titles()[0] == "Sample 5 · p(true), loss"
     trajectory_plot.set_current_step(30)
     assert trajectory_plot.current_step() == 30
     assert trajectory_plot.step_lines[1].value() == 30
