@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 LABELS_FILTER = "Labels (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt);;All files (*)"
 INPUT_WIDTH = 230  # px at scale 1: the selected sample's input, left of its logits
+INPUT_SHARE = 0.25  # at most this share of the sample's row: the bars keep the rest
 
 
 class InputsUi(QObject):
@@ -55,6 +56,24 @@ class InputsUi(QObject):
 
     # --- layout ---------------------------------------------------------------------------------
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self._w.sample_row:
+            QTimer.singleShot(0, self, self._fit_input_width)  # after the splitter has laid out
+        return False
+
+    def _fit_input_width(self) -> None:
+        """The input's width follows the window: its natural width, but at most a quarter of the
+        row, so that on a small screen (1024 x 640, a projector) the bars keep the room."""
+        row = self._w.sample_row
+        if self.inputs_view.isHidden() or row.count() < 2:
+            return
+        total = sum(row.sizes())
+        if total <= 0:
+            return
+        wanted = min(round(INPUT_WIDTH * self._c.view.scale), round(INPUT_SHARE * total))
+        if row.sizes()[0] != wanted:
+            row.setSizes([wanted, total - wanted])
+
     def _place(self) -> None:
         w = self._w
         row = w.sample_row
@@ -62,6 +81,7 @@ class InputsUi(QObject):
         row.setStretchFactor(0, 0)
         row.setStretchFactor(1, 1)
         row.setSizes([INPUT_WIDTH, 1000])
+        row.installEventFilter(self)
         middle = w.plot_rows[1]
         middle.addWidget(self.notice)
         self.notice.hide()
@@ -127,6 +147,7 @@ class InputsUi(QObject):
         s = self._s
         pictures = s.has_images or s.has_texts
         self.inputs_view.setVisible(s.has_inputs and self._c.view.plot_focus in (None, 0))
+        self._fit_input_width()
         self.confusion_grid.setVisible(pictures)
         self.issues_grid.setVisible(pictures)
         self.filter_box.setVisible(bool(s.filter_columns()))

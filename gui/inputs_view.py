@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from gui.theme import LIGHT, Theme
 from gui.thumbnails import draw_image, fitted_rect
 
-MIN_IMAGE_PIXELS = 120
+MIN_IMAGE_PIXELS = 96  # a quarter of the sample's row at 1024 x 640 still holds it
 
 
 class ImageCanvas(QWidget):

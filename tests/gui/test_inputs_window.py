@@ -278,3 +278,19 @@ def test_the_input_columns_stay_first_as_classes_come_and_go(qtbot, window):
     window.document.undo()
     window.document.undo()
     check(["c0", "c1", "c2", "c3"])
+
+
+def test_on_a_small_screen_the_input_gives_way_to_the_bars(qtbot, window):
+    """Seen at 1024 x 640 with digits: the 230 px picture left the logits plot ~80 px wide."""
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    QApplication.processEvents()
+    row = window.sample_row
+    picture, plots = row.sizes()
+    assert picture <= 0.25 * (picture + plots) + 1
+    assert window.sample_plot.logit_plot.width() > 150
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.width() == 1920)
+    QApplication.processEvents()
+    assert window.inputs_ui.inputs_view.isVisible()
+    assert row.sizes()[0] > 150  # room enough: the picture keeps a useful size
