@@ -196,9 +196,14 @@ class Derived:
         else:
             title = str(source)
         ev = self.evaluation
-        parts = [
+        size = (
             f"{fmt.plural(ev.n_samples, 'sample')} × {fmt.plural(ev.n_classes, 'class', 'classes')}"
-        ]
+        )
+        if self.sequences.active:  # a language model's logits: its sequences and vocabulary
+            sequences = fmt.plural(self.sequences.layout().sequences.size, "sequence")
+            tokens = fmt.plural(ev.n_classes, "token")
+            size = f"{sequences} · {fmt.plural(ev.n_samples, 'position')} × {tokens}"
+        parts = [size]
         if not self.document.has_labels:
             parts.append("no labels: predictions and confidence only")
         elif ev.n_valid:

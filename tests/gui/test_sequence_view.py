@@ -407,3 +407,13 @@ def test_top_k_and_top_p_act_on_every_position(qtbot, opened, lm):
         assert tokens.chip_outside(t) == (not above < 0.5), t
     move_mouse(tokens, chip_center(tokens, 2))
     assert "top-p 0.5 would" in opened.sequence_view.hover_text()
+
+
+def test_on_stage_the_caption_counts_sequences_positions_and_tokens(qtbot, opened, lm):
+    b, t, v = lm.logits.shape
+    opened.controller.update_view(presentation=True)
+    text = opened.caption.caption_text()
+    assert text.startswith(f"{lm.path.name}\n{b} sequences · {b * t} positions × {v} tokens")
+    assert "mean loss" in text
+    opened.controller.update_view(presentation=False)
+    opened.document.mark_clean()
