@@ -214,6 +214,24 @@ class LogitsTableView(QTableView):
         self.setPalette(palette)
         self.refit()
 
+    def dataChanged(
+        self, top_left: QModelIndex, bottom_right: QModelIndex, roles: object = ()
+    ) -> None:
+        """One row changed (an edit, a drag): repaint that row's strip only. Qt repaints the
+        whole viewport for any range of more than one cell, which at 1,000 classes is every
+        visible cell after each edit."""
+        row = top_left.row()
+        if (
+            row == bottom_right.row()
+            and self.state() != QAbstractItemView.State.EditingState
+            and self.isVisible()
+        ):
+            y = self.rowViewportPosition(row)
+            if y >= -self.rowHeight(row) and y < self.viewport().height():
+                self.viewport().update(0, y, self.viewport().width(), self.rowHeight(row))
+            return
+        super().dataChanged(top_left, bottom_right, roles or [])
+
     def _on_cells_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         if top_left.row() == bottom_right.row() and self._fit_rows is not None:
             self._fit_rows.add(top_left.row())  # an edit: measure that row only
