@@ -15,6 +15,7 @@ redo cancels the request (the user stepped back through history).
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -129,9 +130,12 @@ class BackgroundSettings:
         target = target.copy() if target.ndim == 1 else target  # labels may be edited meanwhile
         kwargs = settings.evaluate_kwargs()
         self._running = (settings, key, text, self._generation)
+        # Once the drag is released nothing else competes for the cores: the last pass takes
+        # them all (during a drag one is left to the GUI thread).
+        threads = max(1, os.cpu_count() or 1) if self._end_merge else background_threads()
 
         def work() -> Evaluation:
-            with thread_limit(background_threads()):  # a thread-local limit: set in the thread
+            with thread_limit(threads):  # a thread-local limit: set in the thread
                 return evaluate(logits, target, **kwargs)
 
         self._c.jobs.start(
@@ -168,9 +172,10 @@ class BackgroundSettings:
         if self._wanted is not None and self._wanted[0] == doc.settings:
             self._wanted = None
         if self._wanted is not None:
-            # Let the window paint what it just got before the next pass competes with it.
+            # Let the window paint what it just got before the next pass competes with it; after
+            # the release the last value goes at once (the window paints while it computes).
             self._running = (self._wanted[0], None, None, self._generation)
-            self._next.start()
+            self._next.start(0 if self._end_merge else NEXT_PASS_DELAY_MS)
         else:
             self._finish_merge()
 
