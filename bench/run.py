@@ -5,6 +5,14 @@
     python bench/run.py --json       # one JSON object on stdout (progress goes to stderr)
     python bench/run.py --only evaluate,edit_large
 
+Issue 16's figures: ``edit_small_1920`` (the small edit in a 1920 x 1080 window, matplotlib at
+the same pixel size), ``first_edit`` (the first edit after opening a 50,000 x 1,000 .npz, opened
+afresh for each sample, against the steady edit that follows it) and, for three drags on the
+opened 50,000 x 1,000 table (the T slider, the smoothing spin box and a logit of the selected
+sample; 30 values at 60 Hz), ``drag_*_stall`` (the longest gap between ticks of a 5 ms heartbeat:
+how long the window froze; budget <= 100 ms and under one blocking ``evaluate``) and
+``drag_*_follow`` (release -> the last value's result painted; budget <= 1.5 x one ``evaluate``).
+
 Every time is a median over repeats; functions compared with each other run interleaved, so a
 burst of load from another process hits both. A figure passes when its ratio to its peer (and,
 where the budget says so, its absolute value) is within budget. GUI figures render with Qt's
