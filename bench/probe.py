@@ -5,6 +5,11 @@
 ``python bench/probe.py gui ...``   edit and open timings (edit_small, open_npy, edit_large); JSON.
 ``python bench/probe.py memory ...`` resident memory of the app before and after opening a file;
                                     JSON.
+``python bench/probe.py drag ...``   drags on an opened labelled table (the T slider, the smoothing
+                                    spin box, a logit of the selected sample): 30 values at
+                                    60 Hz, with a 5 ms heartbeat measuring how long the event
+                                    loop stalls, and the time from the release until the last
+                                    value's result is painted; JSON.
 
 "Every plot updated" means: ``document.set_logits`` returned (the document recomputed and the
 window pushed the numbers into every view), then the event loop ran until each of the five plot
@@ -95,11 +100,11 @@ class PaintWatch:
             time.sleep(0.0002)
 
 
-def show_window(app, document=None):
+def show_window(app, document=None, size: tuple[int, int] = (1280, 800)):
     from gui.main_window import MainWindow
 
     window = MainWindow(document)
-    window.resize(1280, 800)
+    window.resize(*size)
     watch = PaintWatch(window)
     window.show()
     watch.wait(app)
@@ -230,7 +235,30 @@ def cmd_gui(args) -> int:
         result["edit_small"] = {"app": samples["app"], "matplotlib": samples["matplotlib"]}
         close_window(app, window)
 
-    if wanted & {"open_npy", "edit_large"}:
+    if "edit_small_1920" in wanted:
+        # The same edit in a full-HD window: larger viewports to paint, and the notebook's
+        # figure drawn at the same pixel size.
+        logits, labels = random_table(small_n, small_c)
+        window, watch = show_window(app, Document(logits, labels), size=(1920, 1080))
+        notebook = NotebookFigure(1920, 1080)
+        counter = iter(range(10**9))
+        samples = interleaved(
+            {
+                "app": lambda: _edit_once(app, window, watch, next(counter)),
+                "matplotlib": lambda: notebook.redraw(
+                    window.document.logits, window.document.labels, window.selected_sample
+                ),
+            },
+            args.repeats,
+        )
+        result["edit_small_1920"] = {
+            "app": samples["app"],
+            "matplotlib": samples["matplotlib"],
+            "window": [window.width(), window.height()],
+        }
+        close_window(app, window)
+
+    if wanted & {"open_npy", "edit_large", "first_edit"}:
         window, watch = show_window(app)
 
     if "open_npy" in wanted:
@@ -249,18 +277,22 @@ def cmd_gui(args) -> int:
         samples = interleaved({"app": open_file, "numpy": peer}, args.open_repeats)
         result["open_npy"] = {"app": samples["app"], "numpy": samples["numpy"]}
 
-    if "edit_large" in wanted:
+    if wanted & {"edit_large", "first_edit"}:
         path = str(
             write_npz(Path(args.tmp) / f"labelled_{large_n}x{large_c}.npz", large_n, large_c)
         )
-        wait_loaded(app, window, path)
-        watch.wait(app)
-        # The first edit of an opened (read-only) table copies it; counted apart.
-        first = _edit_once(app, window, watch, 0)
+        # The first edit of an opened (read-only) table copies it; counted apart. The file is
+        # opened afresh for each first edit; the steady edits follow the last opening.
+        firsts, steady = [], []
+        for k in range(max(1, args.open_repeats) if "first_edit" in wanted else 1):
+            wait_loaded(app, window, path)
+            watch.wait(app)
+            firsts.append(_edit_once(app, window, watch, 0))
+            steady.append(_edit_once(app, window, watch, 1 + k))  # a steady edit, interleaved
         edits = [_edit_once(app, window, watch, k) for k in range(1, args.repeats + 1)]
-        result["edit_large"] = {"app": edits, "first_edit": [first]}
+        result["edit_large"] = {"app": edits, "first_edit": firsts, "steady_after_open": steady}
 
-    if wanted & {"open_npy", "edit_large"}:
+    if wanted & {"open_npy", "edit_large", "first_edit"}:
         close_window(app, window)
 
     print(json.dumps(result), flush=True)
@@ -322,6 +354,177 @@ def cmd_memory(args) -> int:
     os._exit(0)
 
 
+DRAG_INTERVAL_MS = 17  # 60 Hz: a mouse drag's move events
+HEARTBEAT_MS = 5
+
+
+def _drag(app, window, name: str, moves: int) -> dict:
+    """One scripted drag of ``moves`` values, one every DRAG_INTERVAL_MS, then the release; a
+    HEARTBEAT_MS timer records the gaps between its ticks (a gap is the event loop stalled).
+    Returns the gaps, the seconds from the release until the last value's result has been
+    painted by the plots and the table, and one blocking ``evaluate`` of the table at the last
+    value (what a step would stall for, were it computed on the GUI thread)."""
+    from PySide6.QtCore import QTimer
+
+    from core.evaluation import evaluate
+    from gui.controls import slider_to_temperature
+
+    c = window.controller
+    doc = c.document
+    controls = window.controls
+    watch = PaintWatch(window)
+    if name == "t_slider":
+        slider = controls.temperature_slider
+        first = slider.value()
+        step = -5 if first > slider.maximum() // 2 else 5
+        values = [first + step * (k + 1) for k in range(moves)]
+
+        def press() -> None:
+            slider.setSliderDown(True)
+            slider.sliderPressed.emit()
+
+        def move(v) -> None:
+            slider.setValue(v)
+
+        def release() -> None:
+            slider.setSliderDown(False)
+            slider.sliderReleased.emit()
+
+        final_t = round(slider_to_temperature(values[-1]), 4)
+
+        def arrived() -> bool:
+            return doc.settings.temperature == final_t
+
+        def peer() -> None:
+            evaluate(doc.logits, doc.labels, temperature=final_t)
+
+    elif name == "smoothing":
+        spin = controls.smoothing
+        values = [round(0.01 * (k + 1), 3) for k in range(moves)]
+
+        def press() -> None:
+            pass
+
+        def move(v) -> None:
+            spin.setValue(v)
+
+        def release() -> None:
+            spin.editingFinished.emit()
+
+        def arrived() -> bool:
+            return abs(doc.settings.label_smoothing - values[-1]) < 1e-9
+
+        def peer() -> None:
+            evaluate(doc.logits, doc.labels, label_smoothing=values[-1])
+
+    elif name == "logit":
+        plot = window.sample_plot
+        row = window.selected_sample
+        cls = int(plot.shown_classes()[0])
+        start = float(doc.logits[row, cls])
+        values = [round(start + 0.1 * (k + 1), 3) for k in range(moves)]
+
+        def press() -> None:
+            pass
+
+        def move(v) -> None:
+            plot.sigLogitDragged.emit(cls, v)
+
+        def release() -> None:
+            plot.sigDragFinished.emit(cls)
+
+        def arrived() -> bool:
+            return abs(float(doc.logits[row, cls]) - values[-1]) < 1e-3  # float32 tables
+
+        def peer() -> None:
+            evaluate(doc.logits, doc.labels)
+
+    else:
+        raise ValueError(name)
+
+    blocking = []
+    for _ in range(2):
+        started = time.perf_counter()
+        peer()
+        blocking.append(time.perf_counter() - started)
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(beat)
+    state: dict = {"k": 0, "released": None}
+
+    def tick() -> None:
+        if state["k"] < len(values):
+            move(values[state["k"]])
+            state["k"] += 1
+            return
+        mover.stop()
+        release()
+        state["released"] = time.perf_counter()
+
+    mover = QTimer()
+    mover.setInterval(DRAG_INTERVAL_MS)
+    mover.timeout.connect(tick)
+    for _ in range(5):
+        app.processEvents()
+
+    def result_in(*_args) -> None:
+        watch.reset()  # the paints that count come after the last result
+
+    c.sigDataChanged.connect(result_in)
+    last[0] = time.perf_counter()
+    heartbeat.start()
+    press()
+    mover.start()
+    deadline = time.perf_counter() + 300
+    try:
+        while state["released"] is None or not arrived() or c.background.busy:
+            app.processEvents()
+            time.sleep(0.0005)
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the {name} drag's last value never arrived")
+        if not watch.wait(app):
+            raise RuntimeError(f"the views did not repaint after the {name} drag")
+        follow = time.perf_counter() - state["released"]
+    finally:
+        heartbeat.stop()
+        c.sigDataChanged.disconnect(result_in)
+    undo_text = doc.undo_text
+    c.undo()  # one step: the drag merged into one
+    for _ in range(5):
+        app.processEvents()
+    return {
+        "gaps": gaps,
+        "follow": follow,
+        "blocking": blocking,
+        "undo_text": undo_text,
+        "background": bool(c.background.handles({"temperature": 1.0})),
+    }
+
+
+def cmd_drag(args) -> int:
+    app = start_app()
+    _isolate_settings(args.tmp)
+    n, c = args.large
+    path = str(write_npz(Path(args.tmp) / f"labelled_{n}x{c}.npz", n, c))
+    window, watch = show_window(app)
+    window.controller.update_view(side_tab="options")  # the T slider and smoothing show
+    wait_loaded(app, window, path)
+    watch.wait(app)
+    _edit_once(app, window, watch, 0)  # the table is copied on the first edit, not in a drag
+    result = {name: _drag(app, window, name, args.moves) for name in args.figures}
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
 def _size(text: str) -> tuple[int, int]:
     n, c = (int(v) for v in text.lower().split("x"))
     return n, c
@@ -329,15 +532,17 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["startup", "gui", "memory"])
+    parser.add_argument("command", choices=["startup", "gui", "memory", "drag"])
     parser.add_argument("--tmp", required=True, help="a scratch folder (data files, settings)")
     parser.add_argument("--small", type=_size, default=(16, 10))
     parser.add_argument("--large", type=_size, default=(50_000, 1_000))
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--open-repeats", type=int, default=5)
     parser.add_argument("--figures", nargs="*", default=["edit_small", "open_npy", "edit_large"])
+    parser.add_argument("--moves", type=int, default=30, help="values per drag")
     args = parser.parse_args(argv)
-    return {"startup": cmd_startup, "gui": cmd_gui, "memory": cmd_memory}[args.command](args)
+    commands = {"startup": cmd_startup, "gui": cmd_gui, "memory": cmd_memory, "drag": cmd_drag}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

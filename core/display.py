@@ -286,8 +286,17 @@ def thin_points(curve: LossCurve, columns: int = 800, rows: int = 400) -> np.nda
     cx = (curve.x * columns).astype(np.int64)
     cy = (np.minimum(curve.y / max(curve.y_top, 1e-9), 1.0) * rows).astype(np.int64)
     cells = (cx * (rows + 1) + cy) * 4 + codes
-    _, first = np.unique(cells, return_index=True)
-    return np.sort(first)
+    # The first dot of each occupied cell. A table over the cells (1.3M entries at the default
+    # grid) takes half the time of np.unique's sort of the dots, which ran on every edit.
+    size = (columns + 1) * (rows + 1) * 4
+    if cells.min(initial=0) < 0 or cells.max(initial=0) >= size:  # x outside [0, 1]: sort
+        _, first = np.unique(cells, return_index=True)
+        return np.sort(first)
+    first = np.full(size, m, dtype=np.int64)
+    np.minimum.at(first, cells, np.arange(m, dtype=np.int64))
+    first = first[first < m]
+    first.sort()
+    return first
 
 
 # --- the heatmap --------------------------------------------------------------------------------

@@ -96,6 +96,23 @@ def thread_limit(threads: int) -> Iterator[None]:
         _limit.threads = old
 
 
+class Cancelled(Exception):
+    """A streamed pass stopped because its :func:`cancel_scope` event was set."""
+
+
+@contextmanager
+def cancel_scope(event: threading.Event) -> Iterator[None]:
+    """Streamed CPU passes started in this thread meanwhile stop at their next row block (about
+    1 MB of logits) once ``event`` is set, raising :class:`Cancelled`: a background pass whose
+    result nobody wants any more gives its cores back within a block."""
+    old = getattr(_limit, "cancel", None)
+    _limit.cancel = event
+    try:
+        yield
+    finally:
+        _limit.cancel = old
+
+
 def background_threads() -> int:
     """Threads a background pass may take: every core but one, which a GUI thread keeps."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -171,12 +188,16 @@ def _cpu_stats(
         with np.errstate(all="ignore"):  # per thread: worker threads do not inherit it
             work_blocks(starts)
 
+    cancel: threading.Event | None = getattr(_limit, "cancel", None)  # read in this thread
+
     def work_blocks(starts: list[int]) -> None:
         rows = min(block_rows, n)
         shifted_buf = np.empty((rows, c), dtype=work_dtype)
         exp_buf = np.empty((rows, c), dtype=work_dtype) if keep_shifted else shifted_buf
         scaled_buf = np.empty((rows, c), dtype=dtype) if native and temperature != 1.0 else None
         for s in starts:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
             e = min(n, s + block_rows)
             if not native:
                 z = scaled(x[s:e], temperature).numpy()

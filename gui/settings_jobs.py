@@ -15,6 +15,8 @@ redo cancels the request (the user stepped back through history).
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +27,7 @@ from core import formatting as fmt
 from core.constants import BACKGROUND_SETTINGS_CELLS
 from core.document import Change
 from core.evaluation import Evaluation, evaluate
-from core.kernels import background_threads, thread_limit
+from core.kernels import background_threads, cancel_scope, thread_limit
 from gui.workers import yielding
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class BackgroundSettings:
         self._generation = 0
         self._applying = False
         self._end_merge = False
+        self._cancel: threading.Event | None = None  # the running pass's
         self._next = QTimer(controller, singleShot=True, interval=NEXT_PASS_DELAY_MS)
         self._next.timeout.connect(self._start_next)
 
@@ -66,7 +69,11 @@ class BackgroundSettings:
 
     def requested(self) -> Settings:
         """The settings the user asked for last (the document's own when nothing is pending)."""
-        return self._wanted[0] if self._wanted is not None else self._c.document.settings
+        if self._wanted is not None:
+            return self._wanted[0]
+        if self._running is not None:  # the last request, being computed
+            return self._running[0]
+        return self._c.document.settings
 
     def handles(self, changes: dict[str, Any]) -> bool:
         doc = self._c.document
@@ -103,8 +110,23 @@ class BackgroundSettings:
         """The drag ended: close the undo step once the last requested result is in."""
         if self.busy:
             self._end_merge = True
+            self._hurry()
         else:
             self._c.document.end_merge()
+
+    def _hurry(self) -> None:
+        """The drag was released: the last value's pass starts now. A pass still computing an
+        older value is cancelled (it stops within a row block); during the drag such passes
+        are let finish, so that the window follows the drag."""
+        if self._wanted is None:
+            return  # the running pass is the last value's
+        if self._next.isActive():
+            self._next.stop()
+        elif self._cancel is not None:
+            self._cancel.set()
+            self._c.jobs.cancel("settings")  # its result or error is dropped
+        self._running = None
+        self._start()
 
     def document_changed(self, context: Any) -> None:
         """Called by the controller first thing after every document change."""
@@ -112,6 +134,8 @@ class BackgroundSettings:
             return
         self._generation += 1
         if context is not None and self.busy:  # an undo or a redo: drop the request
+            if self._cancel is not None:
+                self._cancel.set()
             self._c.jobs.cancel("settings")
             self._next.stop()
             self._running = self._wanted = None
@@ -129,9 +153,14 @@ class BackgroundSettings:
         target = target.copy() if target.ndim == 1 else target  # labels may be edited meanwhile
         kwargs = settings.evaluate_kwargs()
         self._running = (settings, key, text, self._generation)
+        # Once the drag is released nothing else competes for the cores: the last pass takes
+        # them all (during a drag one is left to the GUI thread).
+        threads = max(1, os.cpu_count() or 1) if self._end_merge else background_threads()
+        cancel = self._cancel = threading.Event()
 
         def work() -> Evaluation:
-            with thread_limit(background_threads()):  # a thread-local limit: set in the thread
+            # Thread-local: set in the thread.
+            with thread_limit(threads), cancel_scope(cancel):
                 return evaluate(logits, target, **kwargs)
 
         self._c.jobs.start(
@@ -168,9 +197,10 @@ class BackgroundSettings:
         if self._wanted is not None and self._wanted[0] == doc.settings:
             self._wanted = None
         if self._wanted is not None:
-            # Let the window paint what it just got before the next pass competes with it.
+            # Let the window paint what it just got before the next pass competes with it; after
+            # the release the last value goes at once (the window paints while it computes).
             self._running = (self._wanted[0], None, None, self._generation)
-            self._next.start()
+            self._next.start(0 if self._end_merge else NEXT_PASS_DELAY_MS)
         else:
             self._finish_merge()
 

@@ -214,6 +214,24 @@ class LogitsTableView(QTableView):
         self.setPalette(palette)
         self.refit()
 
+    def dataChanged(
+        self, top_left: QModelIndex, bottom_right: QModelIndex, roles: object = ()
+    ) -> None:
+        """One row changed (an edit, a drag): repaint that row's strip only. Qt repaints the
+        whole viewport for any range of more than one cell, which at 1,000 classes is every
+        visible cell after each edit."""
+        row = top_left.row()
+        if (
+            row == bottom_right.row()
+            and self.state() != QAbstractItemView.State.EditingState
+            and self.isVisible()
+        ):
+            y = self.rowViewportPosition(row)
+            if y >= -self.rowHeight(row) and y < self.viewport().height():
+                self.viewport().update(0, y, self.viewport().width(), self.rowHeight(row))
+            return
+        super().dataChanged(top_left, bottom_right, roles or [])
+
     def _on_cells_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         if top_left.row() == bottom_right.row() and self._fit_rows is not None:
             self._fit_rows.add(top_left.row())  # an edit: measure that row only
@@ -239,10 +257,11 @@ class LogitsTableView(QTableView):
         left = max(0, header.visualIndexAt(0))
         right = header.visualIndexAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
+        widened = False
         for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
-                self._fit_name_column(column, rows, metrics, header_metrics)
+                widened |= self._fit_name_column(column, rows, metrics, header_metrics)
                 continue
             if not model.holds_numbers(column):
                 continue  # texts may be elided (a tooltip shows them); numbers may not
@@ -256,11 +275,16 @@ class LogitsTableView(QTableView):
             needed = max(needed + CELL_PADDING, header_metrics.horizontalAdvance(title) + 16)
             if needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
+                widened = True
+        # An edit's row that widened nothing cannot change which columns fit: the arrangement
+        # (a pass over every column, 1,000 at 1,000 classes) is left as it is.
+        if rows_to_fit is not None and not widened:
+            return
         if self.arrange_columns() and rows_to_fit is None:
             self._fit_rows = None
             self.fit_columns()  # other columns came into view: they are fitted too
 
-    def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> None:
+    def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> bool:
         """Label, prediction and ✓/✗ columns as wide as their names (up to the elision limit)
         and no wider: on a small screen every pixel goes to the numbers."""
         model = self.table_model()
@@ -270,7 +294,10 @@ class LogitsTableView(QTableView):
             text = elide(str(model.index(row, column).data() or ""))
             needed = max(needed, metrics.horizontalAdvance(text) + CELL_PADDING)
         if needed > self.columnWidth(column) or self._fit_rows_all:
+            changed = needed != self.columnWidth(column)
             self.setColumnWidth(column, needed)
+            return changed
+        return False
 
     def arrange_columns(self) -> bool:
         """The header's order (the model's never changes): what a sample is (its thumbnail, its

@@ -398,3 +398,23 @@ def test_one_gradient_row_of_a_wide_table_matches_autograd(options):
         np.testing.assert_allclose(
             ev.gradient_of([row])[0], x.grad[row].numpy(), atol=1e-9, rtol=1e-4
         )
+
+
+def test_a_cancelled_scope_stops_a_streamed_pass_and_an_unset_one_changes_nothing():
+    import threading
+
+    from core import kernels
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0.0, 2.0, size=(3000, 50)).astype(np.float32)
+    labels = rng.integers(0, 50, 3000)
+    stopped = threading.Event()
+    stopped.set()
+    with kernels.cancel_scope(stopped), pytest.raises(kernels.Cancelled):
+        evaluate(logits, labels, temperature=2.0, label_smoothing=0.1)
+    with kernels.cancel_scope(threading.Event()):
+        inside = evaluate(logits, labels, temperature=2.0, label_smoothing=0.1)
+    outside = evaluate(logits, labels, temperature=2.0, label_smoothing=0.1)
+    np.testing.assert_array_equal(inside.losses, outside.losses)
+    # the scope ends with its block: later passes in this thread are not cancelled
+    assert np.isfinite(float(evaluate(logits, labels).loss))
