@@ -68,12 +68,9 @@ class ConfusionView(QWidget):
             values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=14
         )
         self.colorbar.setImageItem(self.image, insert_in=item)
-        # Numbers in the cells for small matrices: a fixed pool, created once, shown as needed.
-        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(MAX_CELL_TEXT**2)]
-        for text in self.cell_texts:
-            text.setZValue(10)
-            text.hide()
-            item.addItem(text, ignoreBounds=True)
+        # Numbers in the cells for small matrices: a pool (cell (r, c) at r * MAX_CELL_TEXT + c)
+        # that grows to the largest matrix shown and is reused.
+        self.cell_texts: list[pg.TextItem] = []
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -163,12 +160,24 @@ class ConfusionView(QWidget):
         self._title = f"Confusion matrix · {k} × {k} · colour = {what}" if k else "Confusion matrix"
         kit.set_title(self.plot.getPlotItem(), self._theme, self._title)
 
+    def _grow_cell_texts(self, n: int) -> None:
+        item = self.plot.getPlotItem()
+        while len(self.cell_texts) < n:
+            text = pg.TextItem(anchor=(0.5, 0.5))
+            text.setZValue(10)
+            text.hide()
+            text.setFont(kit.scaled_font(self._theme, 10))
+            item.addItem(text, ignoreBounds=True)
+            self.cell_texts.append(text)
+
     def _update_cell_texts(self, data: np.ndarray) -> None:
         k = data.shape[0]
         show = 0 < k <= MAX_CELL_TEXT
         lo, hi = self.image.getLevels() if show else (0.0, 1.0)
         span = (hi - lo) or 1.0
         cmap = pg.colormap.get(self._theme.heatmap)
+        if show:
+            self._grow_cell_texts((k - 1) * MAX_CELL_TEXT + k)
         for i, text in enumerate(self.cell_texts):
             row, col = divmod(i, MAX_CELL_TEXT)
             if not (show and row < k and col < k):

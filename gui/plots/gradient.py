@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from core import formatting as fmt
 from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
 from gui import plotkit as kit
+from gui import plotmarks as marks
 from gui.theme import LIGHT, Theme
 
 
@@ -41,8 +42,8 @@ class GradientPlot(pg.PlotWidget):
 
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
-        self.marks = kit.MarkPool(plot, MAX_BARS)
-        self.labels = kit.BarLabels(plot, MAX_BARS)
+        self.marks = marks.MarkPool(plot, MAX_BARS)
+        self.labels = marks.BarLabels(plot, MAX_BARS)
         # Why there is nothing to show (an ignored sample): centred in the view, over a halo.
         self.note = pg.TextItem(anchor=(0.5, 0.5))
         self.note.setParentItem(self._vb)
@@ -72,7 +73,7 @@ class GradientPlot(pg.PlotWidget):
         self._heights, self._clamped = drawable_heights(values)
         pens, brushes = self._bar_styles()
         kit.set_bars(self.bars, pens, brushes, x=x, height=self._heights)
-        self.marks.show(kit.bar_marks(x, self._heights, values, self._clamped))
+        self.marks.show(marks.bar_marks(x, self._heights, values, self._clamped))
         self._axis.set_names([self._names[int(c)] for c in self._shown])
         self.note.setText(view.note or "")
         self.note.setVisible(bool(view.note))
@@ -159,7 +160,7 @@ class GradientPlot(pg.PlotWidget):
         roles = {} if self._true is None else {self._true: ("true", self._theme.true_class)}
         x = np.arange(self._shown.size, dtype=np.float64)
         self.labels.set(
-            kit.bar_label_entries(
+            marks.bar_label_entries(
                 x, self._heights, self._gradient[self._shown], self._shown, roles, self._clamped
             )
         )

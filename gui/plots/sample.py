@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QWidget
 from core import formatting as fmt
 from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
 from gui import plotkit as kit
+from gui import plotmarks as marks
 from gui.plots.sample_b import BAR_B, OFFSET, ModelB
 from gui.theme import LIGHT, Theme
 
@@ -80,11 +81,11 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._init_model_b()  # model B's bars, empty unless two models are compared
         self._logit_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
-        self.logit_marks = kit.MarkPool(self.logit_plot, MAX_BARS)
-        self.probability_marks = kit.MarkPool(self.probability_plot, MAX_BARS)
+        self.logit_marks = marks.MarkPool(self.logit_plot, MAX_BARS)
+        self.probability_marks = marks.MarkPool(self.probability_plot, MAX_BARS)
         # Each bar's value (and the true / predicted class's role) at its end.
-        self.logit_labels = kit.BarLabels(self.logit_plot, MAX_BARS)
-        self.probability_labels = kit.BarLabels(self.probability_plot, MAX_BARS)
+        self.logit_labels = marks.BarLabels(self.logit_plot, MAX_BARS)
+        self.probability_labels = marks.BarLabels(self.probability_plot, MAX_BARS)
         self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
 
         self.hover = kit.Hover(
@@ -200,8 +201,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         kit.set_bars(
             self.probability_bars, prob_pens, prob_brushes, x=x, height=prob_heights, width=width
         )
-        self.logit_marks.show(kit.bar_marks(x, self._heights, logits, self._clamped))
-        self.probability_marks.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
+        self.logit_marks.show(marks.bar_marks(x, self._heights, logits, self._clamped))
+        self.probability_marks.show(marks.bar_marks(x, prob_heights, probabilities, prob_bad))
         self._redraw_b(slots + OFFSET)
         self._update_axes()
         self._logit_vb.setXRange(-0.6, shown.size - 0.4, padding=0)
@@ -290,12 +291,12 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         prob_bad = ~np.isfinite(probabilities)
         prob_ends = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
         self.logit_labels.set(
-            kit.bar_label_entries(
+            marks.bar_label_entries(
                 x, self._heights, self._logits[self._shown], self._shown, roles, self._clamped
             )
         )
         self.probability_labels.set(
-            kit.bar_label_entries(x, prob_ends, probabilities, self._shown, roles, prob_bad)
+            marks.bar_label_entries(x, prob_ends, probabilities, self._shown, roles, prob_bad)
         )
 
     def _fit_logit_range(self, *, force: bool) -> None:
@@ -378,8 +379,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         kit.style_plot(self.logit_plot, theme, y_label="raw logit")
         kit.style_plot(self.probability_plot, theme, y_label="p")
         self._logit_zero.setPen(pg.mkPen(theme.foreground, width=1))
-        for marks in (self.logit_marks, self.probability_marks):
-            marks.apply_theme(theme)
+        for pool in (self.logit_marks, self.probability_marks):
+            pool.apply_theme(theme)
         for labels in (self.logit_labels, self.probability_labels):
             labels.apply_theme(theme)
         self._place_end_labels()

@@ -19,6 +19,7 @@ from PySide6.QtGui import QBrush
 from core import formatting as fmt
 from core.display import MAX_BARS
 from gui import plotkit as kit
+from gui import plotmarks as marks
 
 if TYPE_CHECKING:
     from gui.theme import Theme
@@ -57,24 +58,24 @@ class ModelB:
         self.probability_plot.addItem(self.probability_bars_b)
         # B's marks (80 text items) are made once, the first time two models are compared: a
         # plot that never compares does not carry them.
-        self._marks_b: tuple[kit.MarkPool, kit.MarkPool] | None = None
+        self._marks_b: tuple[marks.MarkPool, marks.MarkPool] | None = None
 
     @property
-    def logit_marks_b(self) -> kit.MarkPool:
+    def logit_marks_b(self) -> marks.MarkPool:
         return self._b_marks()[0]
 
     @property
-    def probability_marks_b(self) -> kit.MarkPool:
+    def probability_marks_b(self) -> marks.MarkPool:
         return self._b_marks()[1]
 
-    def _b_marks(self) -> tuple[kit.MarkPool, kit.MarkPool]:
+    def _b_marks(self) -> tuple[marks.MarkPool, marks.MarkPool]:
         if self._marks_b is None:
             self._marks_b = (
-                kit.MarkPool(self.logit_plot, MAX_BARS),
-                kit.MarkPool(self.probability_plot, MAX_BARS),
+                marks.MarkPool(self.logit_plot, MAX_BARS),
+                marks.MarkPool(self.probability_plot, MAX_BARS),
             )
-            for marks in self._marks_b:
-                marks.apply_theme(self._theme)
+            for pool in self._marks_b:
+                pool.apply_theme(self._theme)
         return self._marks_b
 
     @property
@@ -124,8 +125,8 @@ class ModelB:
         if self._logits_b is None:
             for bars in (self.logit_bars_b, self.probability_bars_b):
                 bars.setOpts(x=[], height=[])
-            for marks in self._marks_b or ():
-                marks.show([])
+            for pool in self._marks_b or ():
+                pool.show([])
             return
         shown = self._shown
         logits = self._logits_b[shown]
@@ -137,8 +138,8 @@ class ModelB:
         kit.set_bars(
             self.probability_bars_b, prob_pens, prob_brushes, x=x, height=prob_heights, width=BAR_B
         )
-        self.logit_marks_b.show(kit.bar_marks(x, self._heights_b, logits, self._clamped_b))
-        self.probability_marks_b.show(kit.bar_marks(x, prob_heights, probabilities, prob_bad))
+        self.logit_marks_b.show(marks.bar_marks(x, self._heights_b, logits, self._clamped_b))
+        self.probability_marks_b.show(marks.bar_marks(x, prob_heights, probabilities, prob_bad))
 
     def _bar_styles_b(self) -> tuple[list, list, list, list]:
         """Model B's bars: the model-B colour, hatched, with a thin outline of it (so that the
@@ -201,8 +202,8 @@ class ModelB:
         return max(ends, key=abs)
 
     def _restyle_b(self, theme: Theme) -> None:
-        for marks in self._marks_b or ():
-            marks.apply_theme(theme)
+        for pool in self._marks_b or ():
+            pool.apply_theme(theme)
         if self._logits_b is not None:
             pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
             kit.set_bars(self.logit_bars_b, pens, brushes)

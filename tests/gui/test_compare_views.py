@@ -59,7 +59,6 @@ def plot(qtbot):
 def test_both_models_bars_side_by_side_then_one_again(plot):
     a, b = view([2.0, 0.5, -1.0, 0.0]), view([0.0, 3.0, -2.0, 1.0], heading="x")
     plot.set_sample(a, NAMES, b, ("old", "new"))
-    items = set(plot.scene().items())  # B's marks are made the first time; then reused
     assert plot.comparing
     np.testing.assert_allclose(plot.logit_bars.getData()[0], np.arange(4) - 0.2)
     np.testing.assert_allclose(plot.logit_bars_b.getData()[0], np.arange(4) + 0.2)
@@ -84,7 +83,10 @@ def test_both_models_bars_side_by_side_then_one_again(plot):
     np.testing.assert_allclose(plot.logit_bars.getData()[0], np.arange(4))
     assert heights(plot.logit_bars_b).size == 0
     assert labels(plot) == ["true = pred"]
+    # B's marks and the labels are made the first time they are needed; then reused.
+    items = set(plot.scene().items())
     plot.set_sample(b, NAMES, a, ("new", "old"))
+    plot.set_sample(a, NAMES)
     assert set(plot.scene().items()) == items
 
 

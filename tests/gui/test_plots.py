@@ -638,7 +638,9 @@ def test_gradient_plot_wide_vocabulary_and_non_finite(qtbot):
 def test_gradient_plot_updates_in_place_and_restyles(qtbot):
     plot = GradientPlot()
     qtbot.addWidget(plot)
-    bars, items = plot.bars, _scene_items(plot)
+    bars = plot.bars
+    set_gradient(plot, np.ones(4), NAMES, 0)
+    items = _scene_items(plot)  # the bar labels are made the first time they are shown
     for seed in range(3):
         g = np.random.default_rng(seed).normal(size=4)
         set_gradient(plot, g, NAMES, seed)
