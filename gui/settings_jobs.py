@@ -56,6 +56,7 @@ class BackgroundSettings:
         self._generation = 0
         self._applying = False
         self._end_merge = False
+        self._before: Settings | None = None  # the options when the recomputing began
         self._cancel: threading.Event | None = None  # the running pass's
         self._next = QTimer(controller, singleShot=True, interval=NEXT_PASS_DELAY_MS)
         self._next.timeout.connect(self._start_next)
@@ -102,7 +103,11 @@ class BackgroundSettings:
         self._wanted = (new, merge_key, text)
         if self._running is None:
             n, c = doc.n_samples, doc.n_classes
-            self._c.sigMessage.emit(f"Recomputing {n:,} × {c:,} with {_describe(new, doc)}…")
+            if self._before is None:
+                self._before = doc.settings
+            self._c.sigMessage.emit(
+                f"Recomputing {n:,} × {c:,} with {_describe(doc.settings, new)}…"
+            )
             self._start()
         return True
 
@@ -202,7 +207,19 @@ class BackgroundSettings:
             self._running = (self._wanted[0], None, None, self._generation)
             self._next.start(0 if self._end_merge else NEXT_PASS_DELAY_MS)
         else:
+            self._say_done()
             self._finish_merge()
+
+    def _say_done(self) -> None:
+        """Replace the "Recomputing…" message once the last result is in (it stayed for its
+        8 s while the window already showed the new numbers)."""
+        before, self._before = self._before, None
+        doc = self._c.document
+        if before is not None and before != doc.settings:
+            n, c = doc.n_samples, doc.n_classes
+            self._c.sigMessage.emit(
+                f"Recomputed {n:,} × {c:,} with {_describe(before, doc.settings)}"
+            )
 
     def _start_next(self) -> None:
         self._running = None
@@ -224,8 +241,7 @@ class BackgroundSettings:
             self._c.document.end_merge()
 
 
-def _describe(settings: Settings, doc: Any) -> str:
-    old = doc.settings
+def _describe(old: Settings, settings: Settings) -> str:
     parts = []
     for f in fields(settings):
         value = getattr(settings, f.name)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from core import formatting as fmt
 from core.constants import SURPRISAL_FULL_BITS
 from core.tokens import token_name
 from core.view_state import Sort
@@ -350,6 +351,9 @@ def test_large_tables_take_option_changes_in_the_background(qtbot, opened, lm):
     qtbot.waitUntil(lambda: not c.background.busy, timeout=30000)
     assert doc.settings.temperature == wanted
     assert slider.value() == start - 200  # the slider never jumped back meanwhile
+    # The status bar no longer says it is recomputing: it says what was done.
+    assert opened.statusBar().toolTip().startswith(f"Recomputed {doc.n_samples:,} × ")
+    assert f"T = {fmt.short(wanted)}" in opened.statusBar().toolTip()
     bits = torch_bits(lm, 0, 2, temperature=wanted)
     alpha = MAX_ALPHA * min(bits / SURPRISAL_FULL_BITS, 1.0)
     assert opened.sequence_view.tokens.chip_background(2).alphaF() == pytest.approx(
