@@ -88,7 +88,7 @@ class InputsUi(QObject):
         layout = w.table.parentWidget().layout()
         layout.insertWidget(layout.indexOf(w.table), self.filter_box)
         panel = w.dataset_panel
-        panel.add_beside(panel.confusion_view, self.confusion_grid)
+        panel.add_beside(panel.page("confusion"), self.confusion_grid)
         panel.add_beside(panel.label_issues_view, self.issues_grid)
 
     def _add_actions(self) -> None:

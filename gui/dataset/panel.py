@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -37,53 +38,101 @@ class DatasetPanel(QWidget):
         self.summary: DatasetSummary | None = None
         self.class_names: list[str] = []
 
-        self.histograms = HistogramView(theme)
-        self.confusion_view = ConfusionView(theme)
-        self.reliability_view = ReliabilityView(theme)
+        # The plotted views are made the first time they are needed (shown, or fed numbers):
+        # building them up front was a sixth of the window's start-up.
+        self._pages: dict[str, _Page] = {
+            "histograms": _Page(lambda: self._built(HistogramView(self._theme))),
+            "confusion": _Page(lambda: self._built(ConfusionView(self._theme))),
+            "reliability": _Page(lambda: self._built(ReliabilityView(self._theme))),
+            "comparison": _Page(lambda: self._built(ComparisonView(self._theme))),
+            "predictions": _Page(lambda: self._built(PredictionsView(self._theme))),
+        }
         self.metrics_view = MetricsView()
         self.label_issues_view = LabelIssuesView()
         self.temperature_view = TemperatureView()
-        self.comparison_view = ComparisonView(theme)
-        self.predictions_view = PredictionsView(theme)
         self._comparing = False
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        pages = self._pages
         for widget, name in (
-            (self.histograms, "Histograms"),
-            (self.confusion_view, "Confusion"),
-            (self.reliability_view, "Reliability"),
+            (pages["histograms"], "Histograms"),
+            (pages["confusion"], "Confusion"),
+            (pages["reliability"], "Reliability"),
             (self.metrics_view, "Metrics"),
             (self.label_issues_view, "Label issues"),
             (self.temperature_view, "Temperature"),
-            (self.comparison_view, "A vs B"),
-            (self.predictions_view, "Predictions"),
+            (pages["comparison"], "A vs B"),
+            (pages["predictions"], "Predictions"),
         ):
             self.tabs.addTab(widget, name)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.comparison_view), False)
+        self.tabs.setTabVisible(self.tabs.indexOf(pages["comparison"]), False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
 
-        # The items tests and the window reach for, by their plain names.
-        self.loss_hist_correct = self.histograms.loss_hist_correct
-        self.loss_hist_wrong = self.histograms.loss_hist_wrong
-        self.confidence_hist_correct = self.histograms.confidence_hist_correct
-        self.confidence_hist_wrong = self.histograms.confidence_hist_wrong
-        self.confusion_image = self.confusion_view.image
-        self.confusion_mode = self.confusion_view.mode
-        self.reliability_bars = self.reliability_view.bars
-        self.reliability_gap_bars = self.reliability_view.gap_bars
-        self.reliability_count_bars = self.reliability_view.count_bars
         self.label_issue_table = self.label_issues_view.table
         self.fit_button = self.temperature_view.fit_button
-
-        self.confusion_view.sigCellClicked.connect(self.sigConfusionCellClicked)
         self.label_issues_view.sigSampleActivated.connect(self.sigSampleActivated)
-        self.predictions_view.sigSampleActivated.connect(self.sigSampleActivated)
         self.temperature_view.sigFitRequested.connect(self.sigFitTemperatureRequested)
         self.temperature_view.sigCompareRequested.connect(self.sigCompareTemperatureRequested)
-        self.comparison_view.sigCellClicked.connect(self.sigCompareCellClicked)
         self.set_theme(theme)
+
+    # --- the plotted views, made on first use -------------------------------------------------
+
+    def page(self, name: str) -> QWidget:
+        """The sub-tab page that holds a plotted view (``"confusion"``, ...), built or not."""
+        return self._pages[name]
+
+    def built(self, name: str) -> bool:
+        return self._pages[name].view is not None
+
+    @property
+    def histograms(self) -> HistogramView:
+        return self._pages["histograms"].get()
+
+    @property
+    def confusion_view(self) -> ConfusionView:
+        return self._pages["confusion"].get()
+
+    @property
+    def reliability_view(self) -> ReliabilityView:
+        return self._pages["reliability"].get()
+
+    @property
+    def comparison_view(self) -> ComparisonView:
+        return self._pages["comparison"].get()
+
+    @property
+    def predictions_view(self) -> PredictionsView:
+        return self._pages["predictions"].get()
+
+    # The items tests and the window reach for, by their plain names.
+    loss_hist_correct = property(lambda self: self.histograms.loss_hist_correct)
+    loss_hist_wrong = property(lambda self: self.histograms.loss_hist_wrong)
+    confidence_hist_correct = property(lambda self: self.histograms.confidence_hist_correct)
+    confidence_hist_wrong = property(lambda self: self.histograms.confidence_hist_wrong)
+    confusion_image = property(lambda self: self.confusion_view.image)
+    confusion_mode = property(lambda self: self.confusion_view.mode)
+    reliability_bars = property(lambda self: self.reliability_view.bars)
+    reliability_gap_bars = property(lambda self: self.reliability_view.gap_bars)
+    reliability_count_bars = property(lambda self: self.reliability_view.count_bars)
+
+    def _built(self, view: QWidget) -> QWidget:
+        """Wire a view made on first use to the panel's signals and its current style."""
+        if isinstance(view, ConfusionView):
+            view.sigCellClicked.connect(self.sigConfusionCellClicked)
+            self._style_fonts([view.mode, view.errors_scale, view.note])
+        elif isinstance(view, PredictionsView):
+            view.sigSampleActivated.connect(self.sigSampleActivated)
+        elif isinstance(view, ComparisonView):
+            view.sigCellClicked.connect(self.sigCompareCellClicked)
+        return view
+
+    def _style_fonts(self, widgets: list[QWidget]) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(10 * self._theme.scale)
+        for widget in widgets:
+            widget.setFont(font)
 
     def set_summary(
         self, s: DatasetSummary, class_names: list[str], temperature: float, fit_ready: bool
@@ -107,13 +156,14 @@ class DatasetPanel(QWidget):
     ) -> None:
         """Model A against model B (``core.compare.compare_dataset``) on the "A vs B" page,
         which shows only while two models are compared (None: not comparing)."""
-        index = self.tabs.indexOf(self.comparison_view)
+        index = self.tabs.indexOf(self._pages["comparison"])
         was = self.tabs.isTabVisible(index)
         self.tabs.setTabVisible(index, data is not None)
         if data is not None and not was:
             self.tabs.setCurrentIndex(index)  # a comparison just began: show it
         self._comparing = data is not None
-        self.comparison_view.set_data(data, names, class_names)
+        if data is not None or self.built("comparison"):
+            self.comparison_view.set_data(data, names, class_names)
 
     def set_predictions(
         self, s: PredictionSummary, class_names: list[str], has_labels: bool
@@ -122,15 +172,15 @@ class DatasetPanel(QWidget):
         the only one shown: the views that need labels would be empty."""
         self.predictions_view.set_summary(s, class_names, has_labels)
         for i in range(self.tabs.count()):
-            if self.tabs.widget(i) is self.predictions_view:
+            if self.tabs.widget(i) is self._pages["predictions"]:
                 continue
             # "A vs B" shows only while two models are compared (set_comparison).
-            if self._holds(i, self.comparison_view):
+            if self._holds(i, self._pages["comparison"]):
                 self.tabs.setTabVisible(i, has_labels and self._comparing)
             else:
                 self.tabs.setTabVisible(i, has_labels)
         if not has_labels:
-            self.tabs.setCurrentWidget(self.predictions_view)
+            self.tabs.setCurrentWidget(self._pages["predictions"])
 
     def add_beside(self, view: QWidget, beside: QWidget) -> QSplitter:
         """Put ``beside`` to the right of one of the sub-tab views (a thumbnail grid next to the
@@ -165,25 +215,34 @@ class DatasetPanel(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every view in place (colours, fonts, scale); nothing is recomputed."""
         self._theme = theme
-        for view in (
-            self.histograms,
-            self.confusion_view,
-            self.reliability_view,
-            self.comparison_view,
-            self.predictions_view,
-        ):
-            view.set_theme(theme)
-        font = QFont(self.font())
-        font.setPointSizeF(10 * theme.scale)
-        for widget in (
-            self.tabs,
-            self.metrics_view,
-            self.label_issues_view,
-            self.temperature_view,
-            self.confusion_view.mode,
-            self.confusion_view.errors_scale,
-            self.confusion_view.note,
-        ):
-            widget.setFont(font)
+        for page in self._pages.values():
+            if page.view is not None:
+                page.view.set_theme(theme)
+        widgets = [self.tabs, self.metrics_view, self.label_issues_view, self.temperature_view]
+        if self.built("confusion"):
+            view = self.confusion_view
+            widgets += [view.mode, view.errors_scale, view.note]
+        self._style_fonts(widgets)
         for table in (self.label_issue_table, self.metrics_view.worst_table):
             table.verticalHeader().setDefaultSectionSize(round(24 * theme.scale))
+
+
+class _Page(QWidget):
+    """A sub-tab's page whose view is made by ``make`` the first time it is shown or asked for."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        super().__init__()
+        self._make = make
+        self.view: Any = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def get(self) -> Any:
+        if self.view is None:
+            self.view = self._make()
+            self.layout().addWidget(self.view)
+        return self.view
+
+    def showEvent(self, event) -> None:
+        self.get()
+        super().showEvent(event)

@@ -209,7 +209,7 @@ def test_sorting_by_delta_loss_puts_the_biggest_regressions_first(qtbot, compari
 def test_an_agreement_cell_click_lists_its_samples_worst_first(qtbot, comparing):
     comparing.show_dataset()
     panel = comparing.dataset_panel
-    assert panel.tabs.currentWidget() is panel.comparison_view
+    assert panel.tabs.currentWidget() is panel.page("comparison")
     matrix = panel.comparison_view.matrix
     ref = reference(comparing.document)
     masks = ref["masks"]
@@ -363,7 +363,7 @@ def test_stop_comparing_and_undo_bring_model_b_back(qtbot, comparing):
     assert not comparing.actions.stop_compare_action.isEnabled()
     assert "mean loss: A" not in comparing.summary.text()
     panel = comparing.dataset_panel
-    assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.comparison_view))
+    assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.page("comparison")))
     c.undo()
     assert comparing.document.logits_b is not None
     assert comparing.compare_ui.bar.isVisible()
