@@ -247,11 +247,19 @@ class TrainingPanel(QWidget):
     beside it, the trajectory below."""
 
     sigRegionChosen = Signal(str)
+    sigSampleClicked = Signal(int)  # a point of the data map
+    sigShapeSelected = Signal(object, str)  # a lasso or box on the data map: vertices, mode
+    sigStepClicked = Signal(int)  # a step of the trajectory
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.data_map = DataMapPlot(theme)
-        self.trajectory = TrajectoryPlot(theme)
+        self._theme = theme
+        # The data map and the trajectory are made when a run first needs them (a window
+        # without a run never does): they were a tenth of the window's start-up.
+        self._data_map: DataMapPlot | None = None
+        self._trajectory: TrajectoryPlot | None = None
+        self._map_slot = _Slot()
+        self._trajectory_slot = _Slot()
         self.inputs = InputsPanel()
         self.inputs.hide()
         self.region_buttons: dict[str, QPushButton] = {}
@@ -278,25 +286,63 @@ class TrainingPanel(QWidget):
         header.addWidget(self.status)
 
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.data_map)
+        top.addWidget(self._map_slot)
         top.addWidget(self.inputs)
         top.setStretchFactor(0, 4)
         top.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
-        self.splitter.addWidget(self.trajectory)
+        self.splitter.addWidget(self._trajectory_slot)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self._sized = False
-        for plot in (self.data_map, self.trajectory):
-            plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for slot in (self._map_slot, self._trajectory_slot):
+            slot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.splitter, 1)
 
+    @property
+    def built(self) -> bool:
+        return self._data_map is not None
+
+    @property
+    def data_map(self) -> DataMapPlot:
+        self._build()
+        assert self._data_map is not None
+        return self._data_map
+
+    @property
+    def trajectory(self) -> TrajectoryPlot:
+        self._build()
+        assert self._trajectory is not None
+        return self._trajectory
+
+    def _build(self) -> None:
+        if self._data_map is not None:
+            return
+        self._data_map = DataMapPlot(self._theme)
+        self._trajectory = TrajectoryPlot(self._theme)
+        for plot, slot in (
+            (self._data_map, self._map_slot),
+            (self._trajectory, self._trajectory_slot),
+        ):
+            # The plot takes the placeholder's place in its splitter (a window's Training tab
+            # is hidden until a run opens, so this happens before its first layout).
+            plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            splitter = slot.parentWidget()
+            assert isinstance(splitter, QSplitter)
+            splitter.replaceWidget(splitter.indexOf(slot), plot)
+            slot.deleteLater()
+        self._data_map.sigSampleClicked.connect(self.sigSampleClicked)
+        self._data_map.sigShapeSelected.connect(self.sigShapeSelected)
+        self._trajectory.sigStepClicked.connect(self.sigStepClicked)
+        self._data_map.set_select_mode(self.mode_combo.currentData())
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._build()
         if not self._sized:  # the map gets the larger share, once its height is known
             self._sized = True
             total = sum(self.splitter.sizes())
@@ -310,8 +356,10 @@ class TrainingPanel(QWidget):
             button.setEnabled(bool(n))
 
     def set_theme(self, theme: Theme) -> None:
-        self.data_map.set_theme(theme)
-        self.trajectory.set_theme(theme)
+        self._theme = theme
+        if self._data_map is not None and self._trajectory is not None:
+            self._data_map.set_theme(theme)
+            self._trajectory.set_theme(theme)
         font = QFont(self.font())
         font.setPointSizeF(10 * theme.scale)
         for widget in (self, self.inputs, self.mode_combo, *self.region_buttons.values()):
@@ -351,7 +399,8 @@ def install_training(window: MainWindow) -> TrainingPanel:
     def show_map() -> None:
         m, d = runs.map, runs.dynamics
         if runs.run is None:
-            panel.data_map.set_empty("No run open")
+            if panel.built:
+                panel.data_map.set_empty("No run open")
             panel.set_counts(None)
         elif m is None or d is None:
             has_labels = runs.run.labels is not None or c.document.has_labels
@@ -369,6 +418,8 @@ def install_training(window: MainWindow) -> TrainingPanel:
             panel.set_counts(m.counts)
 
     def show_trajectory() -> None:
+        if runs.run is None and not panel.built:
+            return
         panel.trajectory.set_trajectory(runs.trajectory, c.class_names)
         panel.trajectory.set_current_step(runs.step)
 
@@ -406,12 +457,13 @@ def install_training(window: MainWindow) -> TrainingPanel:
         panel.inputs.set_thumbnails(samples, images, f"First {len(samples)}: {what}")
 
     def on_selection(sample: int) -> None:
-        panel.data_map.set_selected(sample)
+        if panel.built:
+            panel.data_map.set_selected(sample)
         show_inputs()
 
     def on_order() -> None:
         filt = c.view.filter
-        if filt.kind != "samples":
+        if filt.kind != "samples" and panel.built:
             panel.data_map.clear_shape()
         show_thumbnails()
 
@@ -433,7 +485,9 @@ def install_training(window: MainWindow) -> TrainingPanel:
     c.sigViewChanged.connect(on_view)
     runs.sigStepsChanged.connect(render_bar)
     runs.sigStepChanged.connect(render_bar)
-    runs.sigStepChanged.connect(lambda: panel.trajectory.set_current_step(runs.step))
+    runs.sigStepChanged.connect(
+        lambda: panel.trajectory.set_current_step(runs.step) if panel.built else None
+    )
     runs.sigPlayingChanged.connect(lambda _on: render_bar())
     runs.sigFollowChanged.connect(lambda _on: render_bar())
     runs.sigDynamicsChanged.connect(show_map)
@@ -457,12 +511,16 @@ def install_training(window: MainWindow) -> TrainingPanel:
     bar.sigPlay.connect(runs.set_playing)
     bar.sigFollow.connect(runs.set_follow)
     panel.sigRegionChosen.connect(runs.show_region)
-    panel.data_map.sigSampleClicked.connect(c.select)
-    panel.data_map.sigShapeSelected.connect(runs.select_on_map)
-    panel.trajectory.sigStepClicked.connect(
+    panel.sigSampleClicked.connect(c.select)
+    panel.sigShapeSelected.connect(runs.select_on_map)
+    panel.sigStepClicked.connect(
         lambda step: runs.go_to_index(runs.steps.index(step)) if step in runs.steps else None
     )
     panel.inputs.sigSampleClicked.connect(c.select)
     window.training_panel = panel
     on_run_changed()
     return panel
+
+
+class _Slot(QWidget):
+    """Holds a plot's place in its splitter until the plot is made."""
