@@ -185,8 +185,16 @@ class ComparePlots(pg.GraphicsLayoutWidget):
         a, b = (elide(n) for n in names)
         ra, rb = data.reliability_a, data.reliability_b
         centres = 0.5 * (ra.bin_edges[:-1] + ra.bin_edges[1:])
-        self.reliability_a.setData(x=centres, y=ra.bin_accuracy)
-        self.reliability_b.setData(x=centres, y=rb.bin_accuracy)
+        for curve, accuracy in (
+            (self.reliability_a, ra.bin_accuracy),
+            (self.reliability_b, rb.bin_accuracy),
+        ):
+            # Empty bins are NaN (the line breaks there); with no filled bin at all (no scored
+            # row) there is nothing to draw, and pyqtgraph would warn on an all-NaN bound.
+            if np.isfinite(accuracy).any():
+                curve.setData(x=centres, y=accuracy)
+            else:
+                curve.setData(x=[], y=[])
         self.reliability_legend.getLabel(self.reliability_a).setText(
             f"A {a}: ECE {fmt.metric(ra.ece)}"
         )

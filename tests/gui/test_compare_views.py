@@ -263,3 +263,20 @@ def test_the_header_says_what_it_is_given_and_sends_intents(qtbot):
     assert bar.gradient_box.currentText() == "A (p)"
     bar.set_theme(DARK.scaled(1.5))
     assert bar.label.font().pointSizeF() == pytest.approx(15.0)
+
+
+def test_a_comparison_with_no_scored_row_draws_without_warnings(qtbot):
+    """Found by the monkey: every row NaN, the reliability curves' bins were all NaN and
+    pyqtgraph warned ("All-NaN slice") each time it painted them."""
+    targets = np.arange(6) % 3
+    nan = np.full((6, 3), np.nan)
+    data = compare_dataset(compare(evaluate(nan, targets), evaluate(nan, targets)))
+    page = ComparisonView(LIGHT)
+    qtbot.addWidget(page)
+    page.resize(800, 600)
+    page.show()
+    page.set_data(data, ("A", "B"), ["x", "y", "z"])
+    page.grab()  # paints: a warning there fails the test
+    for curve in (page.plots.reliability_a, page.plots.reliability_b):
+        _x, y = curve.getData()
+        assert y is None or len(y) == 0
