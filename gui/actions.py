@@ -287,7 +287,7 @@ class Actions(QObject):
         self.play_action = self._action(
             menu,
             "&Play temperature",
-            lambda on: c.set_playing(bool(on)),
+            lambda on: c.temperature.set_playing(bool(on)),
             "Ctrl+Space",
             tip="Sweep T from 0.1 to 10 and back, live",
         )
@@ -398,7 +398,7 @@ class Actions(QObject):
 
     def _render_play(self) -> None:
         with signals_blocked(self.play_action):
-            self.play_action.setChecked(self._c.playing)
+            self.play_action.setChecked(self._c.temperature.playing)
 
     def render_history(self, doc: Document) -> None:
         self.undo_action.setEnabled(doc.can_undo)

@@ -25,12 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import formatting as fmt
-from core.calibration import TemperatureFit, fit_temperature
-from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
 from core.devices import available_devices
-from core.display import (
-    temperature_sweep,
-)
 from core.document import Change, Document
 from core.evaluation import Evaluation
 from core.inputs import NO_INPUTS, SampleInputs
@@ -45,13 +40,13 @@ from gui.lesson_session import LessonSession
 from gui.runs_session import RunsSession
 from gui.sequence_session import SequenceSession
 from gui.settings_jobs import BackgroundSettings
+from gui.temperature_session import TemperatureSession
 from gui.theme import THEMES, Theme
 from gui.workers import Jobs
 
 DATASET_TOP_K_CELLS = 5_000_000
 """Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""
 SUMMARY_DELAY_MS = 150
-PLAY_INTERVAL_MS = 50
 SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 IMAGE_COLUMN = "__image__"  # the thumbnail column's key (no metadata name can clash with it)
 
@@ -87,10 +82,6 @@ class Controller(Derived, QObject):
         self._summary_timer.timeout.connect(self.refresh_summary)
         self._drag_serial = 0
         self._animating = False
-        self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
-        self._play_timer.timeout.connect(self._play_step)
-        self._play_phase = 0
-        self._play_serial = 0
         self._quietly = False  # view changes the document handler announces itself
         self._curve_top: float | None = None
         self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
@@ -109,6 +100,8 @@ class Controller(Derived, QObject):
         """Option changes of large tables, evaluated off the GUI thread."""
         self.sequences = SequenceSession(self)
         """Language-model logits: sequences, tokens, perplexity (active when they are open)."""
+        self.temperature = TemperatureSession(self)
+        """The temperature sweep (Ctrl+Space) and fit (gui.temperature_session)."""
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -527,7 +520,7 @@ class Controller(Derived, QObject):
         return self.sequences.column_titles()
 
     def drag_logit(self, cls: int, value: float) -> None:
-        self._set_animating(True)
+        self.set_holding(True)
         self._guard(
             self.document.set_logits,
             [self.selected],
@@ -540,7 +533,7 @@ class Controller(Derived, QObject):
     def end_drag(self) -> None:
         self.document.end_merge()
         self._drag_serial += 1
-        self._set_animating(False)
+        self.set_holding(False)
 
     def undo(self) -> None:
         self.document.undo()
@@ -549,80 +542,11 @@ class Controller(Derived, QObject):
         self.document.redo()
 
     def set_holding(self, on: bool) -> None:
-        """Something is dragged, animated or stepped through (a run's steps): every plot's axes
-        hold still until released."""
-        self._set_animating(on)
-
-    def _set_animating(self, on: bool) -> None:
+        """Something is dragged, animated or stepped through (a run's steps, the temperature
+        sweep): every plot's axes hold still until released."""
         if on != self._animating:
             self._animating = on
             self.sigAnimating.emit(on)
-
-    # --- the temperature animation ------------------------------------------------------------
-
-    @property
-    def playing(self) -> bool:
-        return self._play_timer.isActive()
-
-    def set_playing(self, on: bool) -> None:
-        """Sweep T 0.1 → 10 → 0.1 (log scale) live; one undo step restores T."""
-        if on == self.playing:
-            return
-        if on:
-            self._play_phase = 0
-            self._play_serial += 1
-            self._set_animating(True)
-            self._play_timer.start()
-        else:
-            self._play_timer.stop()
-            self.end_merge()
-            self._set_animating(False)
-
-    def _play_step(self) -> None:
-        temperature = temperature_sweep(self._play_phase)
-        self._play_phase += 1
-        if not self.set_options(
-            merge_key=("play", self._play_serial), text="Play temperature", temperature=temperature
-        ):
-            self.set_playing(False)
-
-    # --- background work ----------------------------------------------------------------------
-
-    def fit_temperature(self) -> None:
-        """Find the T that minimises the NLL (core.metrics, off the GUI thread), then apply it."""
-        doc = self.document
-        if doc.settings.target_mode != "index":
-            self.sigMessage.emit("Temperature fitting needs class labels, not probability targets")
-            return
-        # The worker reads its own copy: an edit during the fit must not race with it.
-        logits = doc.logits if not doc.logits.flags.writeable else doc.logits.copy()
-        s = doc.settings
-        weight = None if s.weight is None else np.asarray(s.weight)
-        self.sigFitRunning.emit(True)
-        self.sigMessage.emit("Fitting the temperature…")
-        labels = doc.labels.copy()
-
-        def work() -> TemperatureFit:
-            return fit_temperature(
-                logits, labels, ignore_index=s.ignore_index, weight=weight, device=s.device
-            )
-
-        self.jobs.start("fit", work, done=self._on_fitted, failed=self._on_fit_failed)
-
-    def _on_fit_failed(self, exc: BaseException) -> None:
-        self.sigFitRunning.emit(False)
-        self.sigMessage.emit(f"Could not fit the temperature: {exc}")
-
-    def _on_fitted(self, fit: TemperatureFit) -> None:
-        self.sigFitRunning.emit(False)
-        temperature = min(max(round(float(fit.temperature), 4), TEMPERATURE_MIN), TEMPERATURE_MAX)
-        self.set_options(text="Fit temperature", temperature=temperature)
-        self.sigMessage.emit(
-            f"Fitted T = {fmt.short(fit.temperature)}: NLL {fmt.number(fit.nll_before)} → "
-            f"{fmt.number(fit.nll_after)}, ECE {fmt.number(fit.ece_before)} → "
-            f"{fmt.number(fit.ece_after)}"
-        )
-        self.sigTemperatureFitted.emit(fit)
 
     def replace_document(
         self,

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.sample_plot.sigDragFinished.connect(lambda _cls: c.end_drag())
         self.dataset_panel.sigConfusionCellClicked.connect(c.show_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(c.select)
-        self.dataset_panel.sigFitTemperatureRequested.connect(c.fit_temperature)
+        self.dataset_panel.sigFitTemperatureRequested.connect(c.temperature.fit)
         self.filter_combo.activated.connect(
             lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
         )
@@ -603,7 +603,7 @@ class MainWindow(QMainWindow):
         self.stage.window_resized()
 
     def closeEvent(self, event) -> None:
-        self.controller.set_playing(False)
+        self.controller.temperature.set_playing(False)
         if not self.files.confirm_close(self._confirm_close):
             event.ignore()
             return

@@ -399,7 +399,7 @@ class RunsSession(QObject):
         if on == self.playing:
             return
         if on:
-            self._c.set_playing(False)  # one animation at a time: stop the temperature sweep
+            self._c.temperature.set_playing(False)  # one animation at a time: no T sweep
             if self.step_index >= len(self.steps) - 1:
                 self.go_to(self.steps[0], text="Play steps")
             self._c.set_holding(True)
