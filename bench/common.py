@@ -5,12 +5,14 @@ No Qt here: the GUI pieces live in ``bench/probe.py``, which runs in child proce
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,3 +102,74 @@ def child_env() -> dict[str, str]:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# --- the figures and their table -----------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One row of a benchmark's table: our median, the peer's median from the same run, their
+    ratio and the budget (a ratio, and where ``max_value`` is set an absolute bound too)."""
+
+    name: str
+    what: str
+    unit: str
+    value: float
+    peer_name: str
+    peer: float
+    budget: str
+    max_ratio: float
+    max_value: float | None = None
+    samples: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+    ratio: float = field(init=False)
+    passed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ratio = self.value / self.peer if self.peer else math.nan
+        ok = self.ratio <= self.max_ratio
+        if self.max_value is not None:
+            ok = ok and self.value <= self.max_value
+        self.passed = bool(ok)
+
+
+def format_value(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def print_figures(title: str, facts: list[str], result: dict) -> None:
+    """A benchmark's result as a table: ``title`` (with "(quick sizes)" for a quick run), the
+    machine ``facts`` lines and the load average, one row per figure, the extras, the errors."""
+    print(f"{title}{' (quick sizes)' if result['quick'] else ''}")
+    for line in facts:
+        print(f"  {line}")
+    print(
+        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
+        f"{' '.join(map(str, result['load_average_end']))} at end"
+    )
+    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
+    for f in result["figures"]:
+        rows.append(
+            (
+                f["name"],
+                format_value(f["value"], f["unit"]),
+                f["peer_name"],
+                format_value(f["peer"], f["unit"]),
+                f"{f['ratio']:.3f}",
+                f["budget"],
+                "pass" if f["passed"] else "MISS",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+    for f in result["figures"]:
+        if f["extra"]:
+            print(f"  {f['name']}: " + ", ".join(f"{k} {v:.4g}" for k, v in f["extra"].items()))
+    for name, error in result["errors"].items():
+        print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")

@@ -24,18 +24,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, child_env, load_average, log, machine_info, median_ms
+from bench.common import (
+    ROOT,
+    Figure,
+    child_env,
+    load_average,
+    log,
+    machine_info,
+    median_ms,
+    print_figures,
+)
 
 
 @dataclass
@@ -48,28 +56,6 @@ class Sizes:
 
 FULL = Sizes((16, 10), (50_000, 1_000), 15, 5)
 QUICK = Sizes((16, 10), (2_000, 100), 3, 2)
-
-
-@dataclass
-class Figure:
-    """One row of the table, with bench/run.py's fields."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        self.passed = bool(self.ratio <= self.max_ratio)
 
 
 # --- the child process: the window ------------------------------------------------------------
@@ -319,39 +305,15 @@ def figures(raw: dict, sizes: Sizes) -> list[Figure]:
 
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"Softmax Lab: comparing two models{' (quick sizes)' if result['quick'] else ''}")
-    print(
-        f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
-        f"{m['torch_threads']} · python {m['python']} · torch {m['torch']} · "
-        f"PySide6 {m['PySide6']} · Qt {m['qt_platform']}"
+    print_figures(
+        "Softmax Lab: comparing two models",
+        [
+            f"cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
+            f"{m['torch_threads']} · python {m['python']} · torch {m['torch']} · "
+            f"PySide6 {m['PySide6']} · Qt {m['qt_platform']}"
+        ],
+        result,
     )
-    print(
-        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-        f"{' '.join(map(str, result['load_average_end']))} at end"
-    )
-    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
-    for f in result["figures"]:
-        rows.append(
-            (
-                f["name"],
-                f"{f['value']:,.1f} {f['unit']}",
-                f["peer_name"],
-                f"{f['peer']:,.1f} {f['unit']}",
-                f"{f['ratio']:.2f}",
-                f["budget"],
-                "pass" if f["passed"] else "MISS",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    for f in result["figures"]:
-        if f["extra"]:
-            print(f"  {f['name']}: " + ", ".join(f"{k} {v:.3g}" for k, v in f["extra"].items()))
-    for name, error in result["errors"].items():
-        print(f"  {name}: FAILED: {error}")
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -23,24 +23,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     ROOT,
+    Figure,
     child_env,
     interleaved,
     load_average,
     log,
     machine_info,
     median_ms,
+    print_figures,
 )
 
 
@@ -54,28 +55,6 @@ class Sizes:
 
 FULL = Sizes(50, 50_000, 100, 9)
 QUICK = Sizes(4, 2_000, 100, 2)
-
-
-@dataclass
-class Figure:
-    """One row of the table, with bench/run.py's fields, so that it can take it over as is."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        self.passed = bool(self.ratio <= self.max_ratio)
 
 
 def write_run(folder: Path, sizes: Sizes, kind: str):
@@ -250,38 +229,14 @@ def memory_figure(folder: Path) -> Figure:
 
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"Softmax Lab: training dynamics{' (quick sizes)' if result['quick'] else ''}")
-    print(
-        f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
-        f"{m['torch_threads']} · python {m['python']} · numpy {m['numpy']} · torch {m['torch']}"
+    print_figures(
+        "Softmax Lab: training dynamics",
+        [
+            f"cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
+            f"{m['torch_threads']} · python {m['python']} · numpy {m['numpy']} · torch {m['torch']}"
+        ],
+        result,
     )
-    print(
-        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-        f"{' '.join(map(str, result['load_average_end']))} at end"
-    )
-    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
-    for f in result["figures"]:
-        rows.append(
-            (
-                f["name"],
-                f"{f['value']:,.1f} {f['unit']}",
-                f["peer_name"],
-                f"{f['peer']:,.1f} {f['unit']}",
-                f"{f['ratio']:.2f}",
-                f["budget"],
-                "pass" if f["passed"] else "MISS",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    for f in result["figures"]:
-        if f["extra"]:
-            print(f"  {f['name']}: " + ", ".join(f"{k} {v:.3g}" for k, v in f["extra"].items()))
-    for name, error in result["errors"].items():
-        print(f"  {name}: FAILED: {error}")
 
 
 def main(argv: list[str] | None = None) -> int:

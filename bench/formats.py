@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import contextlib
 
-from bench.common import ROOT, child_env, interleaved, load_average, log, machine_info, median_ms
+from bench.common import (
+    ROOT,
+    Figure,
+    child_env,
+    interleaved,
+    load_average,
+    log,
+    machine_info,
+    median_ms,
+    print_figures,
+)
 
 FORMATS = ("npz", "npz_compressed", "pt", "csv")
 FIGURES = (
@@ -68,28 +77,6 @@ class Sizes:
 
 FULL = Sizes(50_000, 1_000, 9, 3)
 QUICK = Sizes(2_000, 100, 2, 2)
-
-
-@dataclass
-class Figure:
-    """One row of the table: our median, the peer's, their ratio and the budget."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        self.passed = bool(self.ratio <= self.max_ratio)
 
 
 # --- the files ----------------------------------------------------------------------------------
@@ -307,48 +294,17 @@ def figure_memory(fmt: str, path: Path, sizes: Sizes) -> Figure:
 # --- output -------------------------------------------------------------------------------------
 
 
-def _format(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
-
-
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"Softmax Lab file formats{' (quick sizes)' if result['quick'] else ''}")
-    print(f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores")
-    print(
-        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-        f"{' '.join(map(str, result['load_average_end']))} at end"
+    print_figures(
+        "Softmax Lab file formats",
+        [
+            f"cpu: {m['cpu']} · {m['logical_cores']} logical cores",
+            f"python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · pyarrow "
+            f"{result['pyarrow']} · pandas {result['pandas']}",
+        ],
+        result,
     )
-    print(
-        f"  python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · pyarrow "
-        f"{result['pyarrow']} · pandas {result['pandas']}"
-    )
-    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
-    for f in result["figures"]:
-        rows.append(
-            (
-                f["name"],
-                _format(f["value"], f["unit"]),
-                f["peer_name"],
-                _format(f["peer"], f["unit"]),
-                f"{f['ratio']:.3f}",
-                f["budget"],
-                "pass" if f["passed"] else "MISS",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    for f in result["figures"]:
-        if f["extra"]:
-            details = ", ".join(f"{k} {v:.4g}" for k, v in f["extra"].items())
-            print(f"  {f['name']}: {details}")
-    for name, error in result["errors"].items():
-        print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
 
 
 def _version(module: str) -> str:

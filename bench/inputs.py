@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import interleaved, load_average, log, machine_info, median_ms
+from bench.common import Figure, interleaved, load_average, log, machine_info, median_ms
 
 PAINT_TIMEOUT_S = 5.0
 
@@ -49,28 +48,6 @@ class Sizes:
 
 FULL = Sizes(50_000, 10, 28, 15)
 QUICK = Sizes(2_000, 10, 28, 2)
-
-
-@dataclass
-class Figure:
-    """One row, with bench/run.py's fields."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        self.passed = bool(self.ratio <= self.max_ratio)
 
 
 class Painted:

@@ -28,19 +28,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     ROOT,
+    Figure,
     child_env,
     interleaved,
     load_average,
     log,
     machine_info,
     median_ms,
+    print_figures,
 )
 
 FIGURES = (
@@ -83,32 +85,6 @@ class Sizes:
 
 FULL = Sizes((50_000, 1_000), (16, 10), (50_000, 1_000), 7, 15, 5, 5)
 QUICK = Sizes((2_000, 100), (16, 10), (2_000, 100), 3, 3, 2, 1, 8)
-
-
-@dataclass
-class Figure:
-    """One row of the table: our median, the peer's median, their ratio and the budget."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    max_value: float | None = None
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        ok = self.ratio <= self.max_ratio
-        if self.max_value is not None:
-            ok = ok and self.value <= self.max_value
-        self.passed = bool(ok)
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -480,52 +456,19 @@ def figure_memory(sizes: Sizes, wanted: set[str], tmp: str, errors: dict[str, st
 # --- output -----------------------------------------------------------------------------------
 
 
-def _format(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
-
-
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"Softmax Lab benchmarks{' (quick sizes)' if result['quick'] else ''}")
-    print(
-        f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
-        f"{m['torch_threads']}"
+    print_figures(
+        "Softmax Lab benchmarks",
+        [
+            f"cpu: {m['cpu']} · {m['logical_cores']} logical cores · torch threads "
+            f"{m['torch_threads']}",
+            f"python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · PySide6 "
+            f"{m['PySide6']} · pyqtgraph {m['pyqtgraph']} · matplotlib {m['matplotlib']} · "
+            f"Qt platform {m['qt_platform'] or 'default'}",
+        ],
+        result,
     )
-    print(
-        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-        f"{' '.join(map(str, result['load_average_end']))} at end"
-    )
-    print(
-        f"  python {m['python']} · numpy {m['numpy']} · torch {m['torch']} · PySide6 "
-        f"{m['PySide6']} · pyqtgraph {m['pyqtgraph']} · matplotlib {m['matplotlib']} · "
-        f"Qt platform {m['qt_platform'] or 'default'}"
-    )
-    rows = [("figure", "median", "peer", "peer median", "ratio", "budget", "")]
-    for f in result["figures"]:
-        rows.append(
-            (
-                f["name"],
-                _format(f["value"], f["unit"]),
-                f["peer_name"],
-                _format(f["peer"], f["unit"]),
-                f"{f['ratio']:.3f}",
-                f["budget"],
-                "pass" if f["passed"] else "MISS",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    for f in result["figures"]:
-        if f["extra"]:
-            details = ", ".join(f"{k} {v:.3g}" for k, v in f["extra"].items())
-            print(f"  {f['name']}: {details}")
-    for name, error in result["errors"].items():
-        print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     ROOT,
+    Figure,
     child_env,
     interleaved,
     load_average,
@@ -48,7 +49,6 @@ from bench.common import (
     machine_info,
     median_ms,
 )
-from bench.run import Figure
 
 PLAY_MS = 250.0
 

@@ -44,12 +44,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, child_env, load_average, log, machine_info, median_ms
+from bench.common import (
+    ROOT,
+    Figure,
+    child_env,
+    load_average,
+    log,
+    machine_info,
+    median_ms,
+    print_figures,
+)
 
 FIGURES = (
     "open_lm",
@@ -76,32 +85,6 @@ class Sizes:
 
 FULL = Sizes(1, 2_048, 128_256, 5, 15, 3)
 QUICK = Sizes(2, 128, 4_000, 2, 3, 2, 8)
-
-
-@dataclass
-class Figure:
-    """One row of the table: our median, the peer's, their ratio and the budget."""
-
-    name: str
-    what: str
-    unit: str
-    value: float
-    peer_name: str
-    peer: float
-    budget: str
-    max_ratio: float
-    max_value: float | None = None
-    samples: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-    ratio: float = field(init=False)
-    passed: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ratio = self.value / self.peer if self.peer else math.nan
-        ok = self.ratio <= self.max_ratio
-        if self.max_value is not None:
-            ok = ok and self.value <= self.max_value
-        self.passed = bool(ok)
 
 
 # --- the files ----------------------------------------------------------------------------------
@@ -304,44 +287,13 @@ def _sizes_arg(sizes: Sizes) -> str:
     return json.dumps(asdict(sizes))
 
 
-def _format(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
-
-
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"Softmax Lab language-model logits{' (quick sizes)' if result['quick'] else ''}")
-    print(f"  cpu: {m['cpu']} · {m['logical_cores']} logical cores")
-    print(
-        f"  load average: {' '.join(map(str, result['load_average_start']))} at start, "
-        f"{' '.join(map(str, result['load_average_end']))} at end"
+    print_figures(
+        "Softmax Lab language-model logits",
+        [f"cpu: {m['cpu']} · {m['logical_cores']} logical cores"],
+        result,
     )
-    rows = [("figure", "ours", "peer", "peer value", "ratio", "budget", "")]
-    for f in result["figures"]:
-        rows.append(
-            (
-                f["name"],
-                _format(f["value"], f["unit"]),
-                f["peer_name"],
-                _format(f["peer"], f["unit"]),
-                f"{f['ratio']:.3f}",
-                f["budget"],
-                "pass" if f["passed"] else "MISS",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    for f in result["figures"]:
-        if f["extra"]:
-            details = ", ".join(f"{k} {v:.4g}" for k, v in f["extra"].items())
-            print(f"  {f['name']}: {details}")
-    for name, error in result["errors"].items():
-        print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:
