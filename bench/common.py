@@ -5,14 +5,15 @@ No Qt here: the GUI pieces live in ``bench/probe.py``, which runs in child proce
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,9 +121,9 @@ class Figure:
     peer: float
     budget: str
     max_ratio: float
-    max_value: float | None = None
     samples: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+    max_value: float | None = field(default=None, kw_only=True)
     ratio: float = field(init=False)
     passed: bool = field(init=False)
 
@@ -173,3 +174,25 @@ def print_figures(title: str, facts: list[str], result: dict) -> None:
             print(f"  {f['name']}: " + ", ".join(f"{k} {v:.4g}" for k, v in f["extra"].items()))
     for name, error in result["errors"].items():
         print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
+
+
+def record(result: dict, key: str, step: Callable[[], Iterable[Figure]]) -> None:
+    """Add ``step()``'s figures to ``result``; if it fails, its error under ``key`` instead:
+    one broken figure must not hide the others."""
+    try:
+        result["figures"].extend(asdict(f) for f in step())
+    except Exception as exc:
+        result["errors"][key] = f"{type(exc).__name__}: {exc}"
+        log(f"FAILED {key}: {exc}")
+
+
+def report(result: dict, started: float, as_json: bool, print_table: Callable[[dict], None]) -> int:
+    """Close a run (load average at the end, seconds taken), print it as one JSON object or as
+    a table, and give the exit status: 1 if any figure failed."""
+    result["load_average_end"] = load_average()
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        print_table(result)
+    return 1 if result["errors"] else 0

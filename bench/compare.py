@@ -43,6 +43,8 @@ from bench.common import (
     machine_info,
     median_ms,
     print_figures,
+    record,
+    report,
 )
 
 
@@ -348,20 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-compare-") as tmp:
-        try:
-            n, c = sizes.large
-            log(f"compare: two {n:,} x {c:,} float32 files, edits at {sizes.small} and {n:,}")
-            result["figures"] = [asdict(f) for f in figures(run_child(sizes, tmp), sizes)]
-        except Exception as exc:  # the report says what failed instead of a traceback
-            result["errors"]["compare"] = f"{type(exc).__name__}: {exc}"
-            log(f"FAILED compare: {exc}")
-    result["load_average_end"] = load_average()
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print_table(result)
-    return 1 if result["errors"] else 0
+        n, c = sizes.large
+        log(f"compare: two {n:,} x {c:,} float32 files, edits at {sizes.small} and {n:,}")
+        record(result, "compare", lambda: figures(run_child(sizes, tmp), sizes))
+    return report(result, started, args.json, print_table)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from bench.common import (
     machine_info,
     median_ms,
     print_figures,
+    report,
 )
 
 
@@ -280,13 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 for path in folder.glob("*"):
                     path.unlink()  # one run on disk at a time
-    result["load_average_end"] = load_average()
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print_table(result)
-    return 1 if result["errors"] else 0
+    return report(result, started, args.json, print_table)
 
 
 if __name__ == "__main__":

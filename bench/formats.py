@@ -31,7 +31,8 @@ import json
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ from bench.common import (
     machine_info,
     median_ms,
     print_figures,
+    record,
+    report,
 )
 
 FORMATS = ("npz", "npz_compressed", "pt", "csv")
@@ -341,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": [],
         "errors": {},
     }
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-formats-") as tmp:
         paths = write_files(Path(tmp), sizes, wanted)
         steps: list[tuple[str, Any]] = [
@@ -349,19 +353,9 @@ def main(argv: list[str] | None = None) -> int:
             *((f"memory_{f}", lambda f=f: figure_memory(f, paths[f], sizes)) for f in FORMATS),
         ]
         for name, step in steps:
-            if name not in wanted:
-                continue
-            try:
-                result["figures"].append(asdict(step()))
-            except Exception as exc:  # one broken figure must not hide the others
-                result["errors"][name] = f"{type(exc).__name__}: {exc}"
-                log(f"FAILED {name}: {exc}")
-    result["load_average_end"] = load_average()
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print_table(result)
-    return 1 if result["errors"] else 0
+            if name in wanted:
+                record(result, name, lambda step=step: [step()])
+    return report(result, started, args.json, print_table)
 
 
 if __name__ == "__main__":

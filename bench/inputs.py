@@ -23,7 +23,6 @@ medians of the repeats:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -33,7 +32,17 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Figure, interleaved, load_average, log, machine_info, median_ms
+from bench.common import (
+    Figure,
+    interleaved,
+    load_average,
+    log,
+    machine_info,
+    median_ms,
+    print_figures,
+    record,
+    report,
+)
 
 PAINT_TIMEOUT_S = 5.0
 
@@ -256,26 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="softmax-lab-inputs-") as tmp:
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
-        try:
-            result["figures"] = [asdict(f) for f in measure(app, sizes)]
-        except Exception as exc:
-            result["errors"]["inputs"] = f"{type(exc).__name__}: {exc}"
-            log(f"FAILED: {exc}")
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["load_average_end"] = load_average()
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(f"{'figure':<22} {'images':>10} {'without':>10} {'ratio':>7}  budget")
-        for f in result["figures"]:
-            mark = "✓" if f["passed"] else "✗"
-            print(
-                f"{f['name']:<22} {f['value']:>8.2f}ms {f['peer']:>8.2f}ms "
-                f"{f['ratio']:>6.2f}x  {f['budget']} {mark}"
-            )
-        for name, error in result["errors"].items():
-            print(f"{name}: {error}")
-    return 1 if result["errors"] else 0
+        record(result, "inputs", lambda: measure(app, sizes))
+    return report(result, started, args.json, print_table)
+
+
+def print_table(result: dict) -> None:
+    m = result["machine"]
+    print_figures(
+        "Softmax Lab: inputs beside the logits",
+        [f"cpu: {m['cpu']} · {m['logical_cores']} logical cores · python {m['python']}"],
+        result,
+    )
 
 
 if __name__ == "__main__":

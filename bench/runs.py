@@ -48,6 +48,8 @@ from bench.common import (
     log,
     machine_info,
     median_ms,
+    record,
+    report,
 )
 
 PLAY_MS = 250.0
@@ -332,11 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-runs-") as tmp:
-        try:
-            result["figures"].extend(asdict(f) for f in gui_figures(Path(tmp), sizes))
-        except Exception as exc:  # one broken figure must not hide the others
-            result["errors"]["gui"] = f"{type(exc).__name__}: {exc}"
-            log(f"FAILED gui figures: {exc}")
+        record(result, "gui", lambda: gui_figures(Path(tmp), sizes))
     if not args.no_dynamics:
         log("dynamics: bench/dynamics.py in a child")
         try:
@@ -345,15 +343,9 @@ def main(argv: list[str] | None = None) -> int:
             result["errors"].update(dyn["errors"])
         except Exception as exc:
             result["errors"]["dynamics"] = f"{type(exc).__name__}: {exc}"
-    result["load_average_end"] = load_average()
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        from bench.dynamics import print_table
+    from bench.dynamics import print_table
 
-        print_table(result)
-    return 1 if result["errors"] else 0
+    return report(result, started, args.json, print_table)
 
 
 def _child_dynamics(quick: bool) -> dict:

@@ -58,6 +58,8 @@ from bench.common import (
     machine_info,
     median_ms,
     print_figures,
+    record,
+    report,
 )
 
 FIGURES = (
@@ -324,22 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             ({"memory_bf16", "evaluate_bf16"}, lambda: bf16_figures(paths["pt"], sizes, wanted)),
         ]
         for names, step in steps:
-            if not names & wanted:
-                continue
-            try:
-                result["figures"].extend(asdict(f) for f in step())
-            except Exception as exc:  # one broken figure must not hide the others
-                result["errors"][",".join(sorted(names & wanted))] = f"{type(exc).__name__}: {exc}"
-                log(f"FAILED {sorted(names & wanted)}: {exc}")
+            if names & wanted:
+                record(result, ",".join(sorted(names & wanted)), step)
     order = {name: i for i, name in enumerate(FIGURES)}
     result["figures"].sort(key=lambda f: order[f["name"]])
-    result["load_average_end"] = load_average()
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print_table(result)
-    return 1 if result["errors"] else 0
+    return report(result, started, args.json, print_table)
 
 
 if __name__ == "__main__":
