@@ -176,6 +176,19 @@ def print_figures(title: str, facts: list[str], result: dict) -> None:
         print(f"  {name}: FAILED: {error.splitlines()[0] if error else ''}")
 
 
+def new_result(quick: bool, **facts: object) -> dict:
+    """The record a benchmark run fills: the machine, the sizes' kind, ``facts`` (its sizes,
+    library versions), the load average at the start, then figures and errors."""
+    return {
+        "machine": machine_info(),
+        "quick": quick,
+        **facts,
+        "load_average_start": load_average(),
+        "figures": [],
+        "errors": {},
+    }
+
+
 def record(result: dict, key: str, step: Callable[[], Iterable[Figure]]) -> None:
     """Add ``step()``'s figures to ``result``; if it fails, its error under ``key`` instead:
     one broken figure must not hide the others."""

@@ -38,10 +38,9 @@ from bench.common import (
     ROOT,
     Figure,
     child_env,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     record,
     report,
@@ -340,14 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         return child(args)
     sizes = QUICK if args.quick else FULL
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "sizes": asdict(sizes),
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick, sizes=asdict(sizes))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-compare-") as tmp:
         n, c = sizes.large

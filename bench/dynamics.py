@@ -37,10 +37,9 @@ from bench.common import (
     Figure,
     child_env,
     interleaved,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     report,
 )
@@ -249,14 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_memory:
         return child_memory(args.child_memory)
     sizes = QUICK if args.quick else FULL
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "sizes": asdict(sizes),
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick, sizes=asdict(sizes))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-dynamics-") as tmp:
         for kind, name, what in (

@@ -45,10 +45,9 @@ from bench.common import (
     Figure,
     child_env,
     interleaved,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     record,
     report,
@@ -334,16 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown figure(s) {sorted(unknown)}; figures: {', '.join(FIGURES)}")
     sizes = QUICK if args.quick else FULL
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "size": [sizes.n, sizes.c],
-        "pyarrow": _version("pyarrow"),
-        "pandas": _version("pandas"),
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(
+        args.quick, size=[sizes.n, sizes.c], pyarrow=_version("pyarrow"), pandas=_version("pandas")
+    )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-formats-") as tmp:
         paths = write_files(Path(tmp), sizes, wanted)

@@ -35,10 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     Figure,
     interleaved,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     record,
     report,
@@ -253,14 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("Softmax Lab bench")
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "sizes": asdict(sizes),
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick, sizes=asdict(sizes))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-inputs-") as tmp:
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)

@@ -38,10 +38,9 @@ from bench.common import (
     Figure,
     child_env,
     interleaved,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     record,
     report,
@@ -490,13 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure(s) {sorted(unknown)}; figures: {', '.join(FIGURES)}")
     sizes = QUICK if args.quick else FULL
 
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-bench-") as tmp:
         steps = [

@@ -44,10 +44,9 @@ from bench.common import (
     Figure,
     child_env,
     interleaved,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     record,
     report,
 )
@@ -324,14 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.map_child:
         return map_child(args)
     sizes = QUICK if args.quick else FULL
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "sizes": asdict(sizes),
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick, sizes=asdict(sizes))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-runs-") as tmp:
         record(result, "gui", lambda: gui_figures(Path(tmp), sizes))

@@ -53,10 +53,9 @@ from bench.common import (
     ROOT,
     Figure,
     child_env,
-    load_average,
     log,
-    machine_info,
     median_ms,
+    new_result,
     print_figures,
     record,
     report,
@@ -309,14 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown figure(s) {sorted(unknown)}; figures: {', '.join(FIGURES)}")
     sizes = QUICK if args.quick else FULL
-    result: dict = {
-        "machine": machine_info(),
-        "quick": args.quick,
-        "shape": [sizes.b, sizes.t, sizes.v],
-        "load_average_start": load_average(),
-        "figures": [],
-        "errors": {},
-    }
+    result = new_result(args.quick, shape=[sizes.b, sizes.t, sizes.v])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="softmax-lab-lm-", dir="/tmp") as tmp:
         paths = write_files(Path(tmp), sizes, wanted)

@@ -1,29 +1,13 @@
 """bench/compare.py runs end to end at tiny sizes and reports its figures (no timing checks:
 timings on a shared machine prove nothing in a test)."""
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_runner import run_json
 
 
 def test_quick_json_run_reports_every_compare_figure():
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "compare.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout)
+    result = run_json("compare.py")
     assert result["quick"] is True
     assert result["errors"] == {}
     figures = {f["name"]: f for f in result["figures"]}

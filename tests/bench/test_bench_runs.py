@@ -1,28 +1,9 @@
 """bench/runs.py and bench/dynamics.py run end to end at tiny sizes and report every figure (no
 timing checks: timings on a shared machine prove nothing in a test)."""
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_json(script: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        cwd=ROOT,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+from bench_runner import run_json
 
 
 def check_figures(result: dict, names: set[str]) -> None:

@@ -1,34 +1,21 @@
 """bench/sequences.py runs end to end at tiny sizes and reports every figure with numbers (no
 timing checks: timings on a shared machine prove nothing in a test), and leaves no file behind."""
 
-import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_runner import ROOT, run_bench, run_json
+
 sys.path.insert(0, str(ROOT))
 
-from bench.sequences import FIGURES  # noqa: E402 (the repository root is not on sys.path by itself)
+from bench.sequences import FIGURES
 
 
 def test_quick_json_run_reports_every_figure_and_cleans_up():
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     before = set(Path(tempfile.gettempdir()).glob("softmax-lab-lm-*"))
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sequences.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout)
+    result = run_json("sequences.py")
     assert result["quick"] is True
     assert result["errors"] == {}
     figures = {f["name"]: f for f in result["figures"]}
@@ -49,13 +36,6 @@ def test_quick_json_run_reports_every_figure_and_cleans_up():
 
 
 def test_unknown_figures_are_refused():
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sequences.py"), "--only", "nope"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    done = run_bench("sequences.py", "--only", "nope", timeout=120)
     assert done.returncode == 2
     assert "unknown figure" in done.stderr

@@ -1,34 +1,20 @@
 """The benchmark runner runs end to end at tiny sizes and reports every figure (no timing checks:
 timings on a shared machine prove nothing in a test)."""
 
-import json
 import math
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_runner import ROOT, run_bench, run_json
+
 sys.path.insert(0, str(ROOT))
 
-from bench.run import FIGURES  # noqa: E402 (the repository root is not on sys.path by itself)
+from bench.run import FIGURES
 
 NUMBERS = ("value", "peer", "ratio", "max_ratio")
 
 
 def test_quick_json_run_reports_every_figure_with_numbers():
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout)
+    result = run_json("run.py")
 
     assert result["quick"] is True
     assert result["errors"] == {}
@@ -65,28 +51,9 @@ def test_quick_json_run_reports_every_figure_with_numbers():
 
 
 def test_only_runs_the_named_figure_and_rejects_unknown_names():
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    run = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json"]
-    done = subprocess.run(
-        [*run, "--only", "evaluate"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert [f["name"] for f in json.loads(done.stdout)["figures"]] == ["evaluate"]
+    result = run_json("run.py", "--only", "evaluate", timeout=300)
+    assert [f["name"] for f in result["figures"]] == ["evaluate"]
 
-    bad = subprocess.run(
-        [*run, "--only", "no_such_figure"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    bad = run_bench("run.py", "--quick", "--json", "--only", "no_such_figure", timeout=300)
     assert bad.returncode == 2
     assert "unknown figure" in bad.stderr
