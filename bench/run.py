@@ -42,7 +42,7 @@ from bench.common import (
     median_ms,
     new_result,
     print_figures,
-    record,
+    record_steps,
     report,
 )
 
@@ -508,12 +508,8 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: figure_drags(sizes, wanted, tmp),
             ),
         ]
-        for names, step in steps:
-            if names & wanted:
-                record(result, ",".join(sorted(names & wanted)), step)
-    order = {name: i for i, name in enumerate(FIGURES)}
-    result["figures"].sort(key=lambda f: order[f["name"]])
-    return report(result, started, args.json, print_table)
+        record_steps(result, steps, wanted)
+    return report(result, started, args.json, print_table, FIGURES)
 
 
 if __name__ == "__main__":
