@@ -12,7 +12,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -199,9 +199,28 @@ def record(result: dict, key: str, step: Callable[[], Iterable[Figure]]) -> None
         log(f"FAILED {key}: {exc}")
 
 
-def report(result: dict, started: float, as_json: bool, print_table: Callable[[dict], None]) -> int:
-    """Close a run (load average at the end, seconds taken), print it as one JSON object or as
-    a table, and give the exit status: 1 if any figure failed."""
+def record_steps(
+    result: dict, steps: list[tuple[set[str], Callable[[], Iterable[Figure]]]], wanted: set[str]
+) -> None:
+    """:func:`record` each step whose figure names include a wanted one."""
+    for names, step in steps:
+        if names & wanted:
+            record(result, ",".join(sorted(names & wanted)), step)
+
+
+def report(
+    result: dict,
+    started: float,
+    as_json: bool,
+    print_table: Callable[[dict], None],
+    order: Sequence[str] = (),
+) -> int:
+    """Close a run (its figures in ``order`` if given, the load average at the end, seconds
+    taken), print it as one JSON object or as a table, and give the exit status: 1 if any
+    figure failed."""
+    if order:
+        rank = {name: i for i, name in enumerate(order)}
+        result["figures"].sort(key=lambda f: rank[f["name"]])
     result["load_average_end"] = load_average()
     result["seconds"] = round(time.perf_counter() - started, 1)
     if as_json:
