@@ -18,12 +18,18 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The layout rules: import contracts (pyproject.toml), ruff lint and format, mypy on core/.
+# The layout rules: import contracts (pyproject.toml), ruff lint and format, mypy.
+# Import contracts and types are checked on the installed layout (softmax_lab/{core,gui,...}),
+# which build/lint mirrors: the tools read folders, not the checkout's package path.
+LINT_TREE := build/lint
 lint: $(STAMP)
-	$(BIN)/lint-imports
+	rm -rf $(LINT_TREE) && mkdir -p $(LINT_TREE)
+	cp -r softmax_lab $(LINT_TREE)/softmax_lab
+	cp -r core gui resources $(LINT_TREE)/softmax_lab/
+	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --config $(CURDIR)/pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

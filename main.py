@@ -1,15 +1,14 @@
-"""Start Softmax Lab: ``python main.py [FILE] [--screenshot OUT.png] ...``."""
+"""Start Softmax Lab from a checkout: ``python main.py [FILE] [--screenshot OUT.png] ...``.
+
+Installed, the same command is ``softmax-lab`` (``softmax_lab.__main__``) or
+``python -m softmax_lab``.
+"""
 
 from __future__ import annotations
 
 import sys
 
-
-def main(argv: list[str] | None = None) -> int:
-    from gui.app import run
-
-    return run(sys.argv[1:] if argv is None else argv)
-
+from softmax_lab.__main__ import main
 
 if __name__ == "__main__":
     sys.exit(main())

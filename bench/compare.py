@@ -153,7 +153,7 @@ def child(args) -> int:
         start_app,
         wait_loaded,
     )
-    from core.document import Document
+    from softmax_lab.core.document import Document
 
     app = start_app()
     _isolate_settings(args.tmp)

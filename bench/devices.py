@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
-from core import available_devices, evaluate
-from core.calibration import fit_temperature
+from softmax_lab.core import available_devices, evaluate
+from softmax_lab.core.calibration import fit_temperature
 
 
 def _median_ms(fn, repeats: int) -> float:

@@ -63,7 +63,7 @@ def write_run(folder: Path, sizes: Sizes, kind: str):
     a rival class neck and neck at every step, so that most rows need an argmax."""
     import numpy as np
 
-    from core.runs import RunWriter
+    from softmax_lab.core.runs import RunWriter
 
     rng = np.random.default_rng(0)
     n, c = sizes.n, sizes.c
@@ -102,7 +102,7 @@ def exp_floor(run):
     """Every step read in blocks with one exp pass: what no softmax over the run can go below."""
     import numpy as np
 
-    from core import constants
+    from softmax_lab.core import constants
 
     rows = max(1, constants.STREAM_BLOCK_ELEMENTS // run.n_classes)  # the pass's blocks
     buffer = np.empty((min(rows, run.n_samples), run.n_classes), dtype=run.dtype)
@@ -119,9 +119,9 @@ def exp_floor(run):
 def time_figure(name: str, what: str, folder: Path, sizes: Sizes) -> Figure:
     import numpy as np
 
-    import core.dynamics as dynamics
-    from core import evaluate
-    from core.runs import load_run
+    import softmax_lab.core.dynamics as dynamics
+    from softmax_lab.core import evaluate
+    from softmax_lab.core.runs import load_run
 
     run = load_run(folder)
 
@@ -182,8 +182,8 @@ def _memory_mb() -> dict[str, float]:
 def child_memory(folder: str) -> int:
     """Run in a child: baseline after imports and opening the run, then the peak while it
     computes the dynamics (Linux: /proc/self/clear_refs restarts the high-water mark)."""
-    from core.dynamics import training_dynamics
-    from core.runs import load_run
+    from softmax_lab.core.dynamics import training_dynamics
+    from softmax_lab.core.runs import load_run
 
     run = load_run(folder)
     with contextlib.suppress(OSError):

@@ -88,7 +88,7 @@ def write_files(folder: Path, sizes: Sizes, wanted: set[str]) -> dict[str, Path]
     import numpy as np
     import torch
 
-    from core.loaders import save_logits
+    from softmax_lab.core.loaders import save_logits
 
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 3.0, size=(sizes.n, sizes.c)).astype(np.float32)
@@ -140,7 +140,7 @@ def figure_open(fmt: str, path: Path, sizes: Sizes) -> Figure:
     import numpy as np
 
     from bench.peers import numpy_recipe
-    from core.loaders import load_logits
+    from softmax_lab.core.loaders import load_logits
 
     labels = np.random.default_rng(1).integers(0, sizes.c, sizes.n)
 
@@ -181,7 +181,7 @@ def figure_open(fmt: str, path: Path, sizes: Sizes) -> Figure:
 def figure_open_csv(path: Path, sizes: Sizes) -> Figure:
     import numpy as np
 
-    from core.loaders import load_logits
+    from softmax_lab.core.loaders import load_logits
 
     peers = csv_peers()
     fns = {"ours": lambda: load_logits(path)}
@@ -225,12 +225,12 @@ def child_memory(fmt: str, path: str, reader: str) -> dict[str, float]:
     import numpy as np
     import torch
 
-    import core.loaders  # noqa: F401 (imported before the baseline, as an app has it)
+    import softmax_lab.core.loaders  # noqa: F401 (imported before the baseline, as an app has it)
 
     for optional in ("pyarrow.csv", "tokenizers"):
         with contextlib.suppress(ImportError):
             __import__(optional)
-    from core.loaders import load_logits
+    from softmax_lab.core.loaders import load_logits
 
     readers = {
         "ours": lambda: load_logits(path).logits,

@@ -98,9 +98,9 @@ class Painted:
 def make_windows(app, sizes: Sizes):
     import numpy as np
 
-    from core.document import Document
-    from core.inputs import SampleInputs
-    from gui.main_window import MainWindow
+    from softmax_lab.core.document import Document
+    from softmax_lab.core.inputs import SampleInputs
+    from softmax_lab.gui.main_window import MainWindow
 
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 2, (sizes.n, sizes.c)).astype(np.float32)

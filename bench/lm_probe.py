@@ -87,9 +87,9 @@ def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
     from PySide6.QtTest import QTest
 
     from bench import probe
-    from core.document import Document
-    from core.evaluation import evaluate
-    from gui.controls import slider_to_temperature
+    from softmax_lab.core.document import Document
+    from softmax_lab.core.evaluation import evaluate
+    from softmax_lab.gui.controls import slider_to_temperature
 
     app = probe.start_app()
     probe._isolate_settings(tmp)
@@ -293,7 +293,7 @@ def child_bf16_memory(path: str, how: str) -> dict:
     import torch.nn.functional as F
 
     from bench import probe
-    from core.sequences import evaluate_sequences
+    from softmax_lab.core.sequences import evaluate_sequences
 
     probe._reset_peak()
     base = probe._memory_now()
@@ -317,7 +317,7 @@ def child_bf16_time(path: str, repeats: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from core.sequences import evaluate_sequences
+    from softmax_lab.core.sequences import evaluate_sequences
 
     data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     logits, ids = data["logits"], data["input_ids"]

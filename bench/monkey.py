@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     from monkey import Monkey
 
-    from gui import MainWindow
+    from softmax_lab.gui import MainWindow
 
     window = MainWindow()
     window.show()

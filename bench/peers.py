@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.scratch import cross_entropy_recipe
+from softmax_lab.core.scratch import cross_entropy_recipe
 
 FLOOR_BLOCK_ROWS = 256
 

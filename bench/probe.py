@@ -101,7 +101,7 @@ class PaintWatch:
 
 
 def show_window(app, document=None, size: tuple[int, int] = (1280, 800)):
-    from gui.main_window import MainWindow
+    from softmax_lab.gui.main_window import MainWindow
 
     window = MainWindow(document)
     window.resize(*size)
@@ -209,7 +209,7 @@ def cmd_gui(args) -> int:
 
     from bench.common import interleaved
     from bench.peers import NotebookFigure, numpy_recipe
-    from core.document import Document
+    from softmax_lab.core.document import Document
 
     app = start_app()
     _isolate_settings(args.tmp)
@@ -366,8 +366,8 @@ def _drag(app, window, name: str, moves: int) -> dict:
     value (what a step would stall for, were it computed on the GUI thread)."""
     from PySide6.QtCore import QTimer
 
-    from core.evaluation import evaluate
-    from gui.controls import slider_to_temperature
+    from softmax_lab.core.evaluation import evaluate
+    from softmax_lab.gui.controls import slider_to_temperature
 
     c = window.controller
     doc = c.document

@@ -96,9 +96,9 @@ def figure_evaluate(sizes: Sizes) -> list[Figure]:
     import torch
     import torch.nn.functional as F
 
-    import core.kernels as kernels
+    import softmax_lab.core.kernels as kernels
     from bench.peers import make_floor, numpy_recipe, torch_separate
-    from core import evaluate
+    from softmax_lab.core import evaluate
 
     n, c = sizes.evaluate
     log(f"evaluate: {n:,} x {c:,} float32, {sizes.eval_repeats} interleaved repeats")

@@ -71,7 +71,7 @@ QUICK = Sizes(2_000, 20, 100, 3, 2_000, 2)
 def write_run(folder: Path, n: int, c: int, steps: int) -> Path:
     import numpy as np
 
-    from core.runs import RunWriter
+    from softmax_lab.core.runs import RunWriter
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, c, n)
@@ -186,9 +186,9 @@ def map_child(args) -> int:
     import numpy as np
 
     from bench.probe import start_app
-    from core.cartography import data_map
-    from core.dynamics import training_dynamics
-    from gui.plots.datamap import DataMapPlot
+    from softmax_lab.core.cartography import data_map
+    from softmax_lab.core.dynamics import training_dynamics
+    from softmax_lab.gui.plots.datamap import DataMapPlot
 
     app = start_app()
     rng = np.random.default_rng(0)

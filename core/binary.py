@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.evaluation import Evaluation
+from softmax_lab.core.evaluation import Evaluation
 
 __all__ = ["BinaryIdentity", "binary_identity", "binary_pairs"]
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
-from core.devices import resolve_device
-from core.metrics import _as_tensor, _block_rows, _labels, _vector, reliability
+from softmax_lab.core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.devices import resolve_device
+from softmax_lab.core.metrics import _as_tensor, _block_rows, _labels, _vector, reliability
 
 __all__ = ["TemperatureFit", "fit_temperature"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
-from core.dynamics import (
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.dynamics import (
     AMBIGUOUS_SHARE,
     CONFIDENCE_SPLIT,
     REGIONS,
@@ -30,10 +30,10 @@ from core.dynamics import (
     TrainingDynamics,
     cartography_region,
 )
-from core.evaluation import evaluate
-from core.formatting import plural
-from core.runs import Run
-from core.view_state import TableColumn
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.formatting import plural
+from softmax_lab.core.runs import Run
+from softmax_lab.core.view_state import TableColumn
 
 __all__ = [
     "SHADE_EDGES",

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.constants import block_rows
-from core.evaluation import Evaluation, evaluate
-from core.metrics import LOSS_BINS, Reliability, loss_bin_edges, reliability
+from softmax_lab.core.constants import block_rows
+from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.metrics import LOSS_BINS, Reliability, loss_bin_edges, reliability
 
 __all__ = [
     "FILTER_KINDS",

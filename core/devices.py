@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.constants import DTYPE_NAMES
+from softmax_lab.core.constants import DTYPE_NAMES
 
 DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.constants import HEATMAP_CLASSES, TABLE_CLASS_COLUMNS
-from core.evaluation import Evaluation
+from softmax_lab.core.constants import HEATMAP_CLASSES, TABLE_CLASS_COLUMNS
+from softmax_lab.core.evaluation import Evaluation
 
 MAX_BARS = 40
 """Above this many classes a bar chart shows only the TOP_K most relevant ones."""

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from core import table
-from core.constants import TARGET_MODES
-from core.document_state import DocumentState
-from core.evaluation import Evaluation
-from core.history import Change, Command
-from core.inputs import SampleInputs
-from core.settings import Settings
-from core.table import one_hot
+from softmax_lab.core import table
+from softmax_lab.core.constants import TARGET_MODES
+from softmax_lab.core.document_state import DocumentState
+from softmax_lab.core.evaluation import Evaluation
+from softmax_lab.core.history import Change, Command
+from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.settings import Settings
+from softmax_lab.core.table import one_hot
 
 __all__ = ["Change", "Command", "Document", "Settings"]
 

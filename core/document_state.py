@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from core import table
-from core.evaluation import Evaluation, evaluate
-from core.history import Change, Command, History
-from core.inputs import SampleInputs
-from core.settings import Settings
-from core.table import TableState, one_hot
+from softmax_lab.core import table
+from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.history import Change, Command, History
+from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.settings import Settings
+from softmax_lab.core.table import TableState, one_hot
 
 
 class DocumentState:

@@ -37,9 +37,9 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from core import constants
-from core.constants import IGNORE_INDEX
-from core.runs import Run, _as_array, _check_labels
+from softmax_lab.core import constants
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.runs import Run, _as_array, _check_labels
 
 __all__ = [
     "REGIONS",

@@ -19,10 +19,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from core import constants
-from core.constants import IGNORE_INDEX, REDUCTIONS
-from core.devices import dtype_name, resolve_device, resolve_dtype
-from core.kernels import margin_entropy, row_stats, scaled
+from softmax_lab.core import constants
+from softmax_lab.core.constants import IGNORE_INDEX, REDUCTIONS
+from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
+from softmax_lab.core.kernels import margin_entropy, row_stats, scaled
 
 Reduction = Literal["mean", "sum", "none"]
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.constants import SHOWN_CLASSES
-from core.devices import DTYPES
-from core.evaluation import Evaluation
-from core.scratch import ScratchResult, softmax_naive, softmax_stable
+from softmax_lab.core.constants import SHOWN_CLASSES
+from softmax_lab.core.devices import DTYPES
+from softmax_lab.core.evaluation import Evaluation
+from softmax_lab.core.scratch import ScratchResult, softmax_naive, softmax_stable
 
 # The numpy dtype that stands in for each torch dtype. numpy has no bfloat16: the logits are
 # rounded to bfloat16 (through torch) and the from-scratch code then runs in float32.

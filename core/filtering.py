@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from core.view_state import ALL, Filter
+from softmax_lab.core.view_state import ALL, Filter
 
 __all__ = ["CHOICE_VALUES", "filter_choices", "filter_text", "parse_filter"]
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from core import constants
+from softmax_lab.core import constants
 
 if TYPE_CHECKING:
-    from core.evaluation import Options
+    from softmax_lab.core.evaluation import Options
 
 # Tables of at least this many blocks are split over torch.get_num_threads() worker threads.
 # The CPU kernels are numpy, which releases the GIL and never starts threads of its own: torch's

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from core.devices import DTYPES
-from core.document import Settings
-from core.evaluation import REDUCTIONS, evaluate
-from core.explain import compare_softmaxes
-from core.formatting import MISSING, number
-from core.loaders import DataError
-from resources import HERE as _RESOURCES
+from softmax_lab.core.devices import DTYPES
+from softmax_lab.core.document import Settings
+from softmax_lab.core.evaluation import REDUCTIONS, evaluate
+from softmax_lab.core.explain import compare_softmaxes
+from softmax_lab.core.formatting import MISSING, number
+from softmax_lab.core.loaders import DataError
+from softmax_lab.resources import HERE as _RESOURCES
 
 LESSONS_DIR = _RESOURCES / "lessons"
 """Where the built-in lessons live (package data of ``resources``, wherever it is installed)."""

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.constants import (
+from softmax_lab.core.constants import (
     MAX_CONFUSION_CLASSES,
     block_rows,
 )
-from core.evaluation import Evaluation
-from core.uncertainty import (
+from softmax_lab.core.evaluation import Evaluation
+from softmax_lab.core.uncertainty import (
     PredictionSummary,
     ValueHistogram,
     most_uncertain,

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.compare import evaluate_like
-from core.constants import IGNORE_INDEX
-from core.document import Settings
-from core.evaluation import Evaluation, evaluate
-from core.inputs import NO_INPUTS, SampleInputs
-from core.loaders import DataError, LoadedLogits, load_logits
-from core.runs import Run, load_run
-from core.tokens import sequence_metadata, token_names
+from softmax_lab.core.compare import evaluate_like
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.document import Settings
+from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
+from softmax_lab.core.loaders import DataError, LoadedLogits, load_logits
+from softmax_lab.core.runs import Run, load_run
+from softmax_lab.core.tokens import sequence_metadata, token_names
 
 
 @dataclass

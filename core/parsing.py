@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from core.formatting import exact
+from softmax_lab.core.formatting import exact
 
 _ALIASES = {
     "inf": math.inf,

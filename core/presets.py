@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.document import Document, Settings
+from softmax_lab.core.document import Document, Settings
 
 CLASS3 = ("class 0", "class 1", "class 2")
 

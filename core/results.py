@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.evaluation import Evaluation
+from softmax_lab.core.evaluation import Evaluation
 
 
 def results_columns(ev: Evaluation, class_names: list[str]) -> dict[str, np.ndarray]:

@@ -29,9 +29,9 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from core.atomic import atomic_write
-from core.constants import IGNORE_INDEX
-from core.loaders import DataError
+from softmax_lab.core.atomic import atomic_write
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import DataError
 
 __all__ = [
     "FORMAT",

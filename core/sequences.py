@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.constants import IGNORE_INDEX, block_rows
-from core.devices import resolve_dtype
-from core.evaluation import Evaluation, evaluate
-from core.kernels import parallel_threads
+from softmax_lab.core.constants import IGNORE_INDEX, block_rows
+from softmax_lab.core.devices import resolve_dtype
+from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.kernels import parallel_threads
 
 __all__ = [
     "SequenceEvaluation",

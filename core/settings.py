@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
-from core.document import Document
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.document import Document
 
 MAX_CELLS = 20_000
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.inputs import NO_INPUTS, SampleInputs
+from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.document import Document
-from core.formatting import number
+from softmax_lab.core.document import Document
+from softmax_lab.core.formatting import number
 
 MAX_ROWS = 200
 

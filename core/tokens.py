@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import formatting as fmt
-from core.constants import SURPRISAL_FULL_BITS
-from core.display import top_k
-from core.evaluation import Evaluation
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import SURPRISAL_FULL_BITS
+from softmax_lab.core.display import top_k
+from softmax_lab.core.evaluation import Evaluation
 
 SEQUENCE_KEY = "sequence"
 POSITION_KEY = "position"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.evaluation import Evaluation
+from softmax_lab.core.evaluation import Evaluation
 
 __all__ = [
     "PredictionSummary",

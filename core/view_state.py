@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from core.evaluation import Evaluation
+from softmax_lab.core.evaluation import Evaluation
 
 # --- sorting ------------------------------------------------------------------------------------
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from core.binary import binary_pairs
-from core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
-from core.document import Document
-from core.history import History
-from core.inputs import SampleInputs
-from core.settings import Settings
+from softmax_lab.core.binary import binary_pairs
+from softmax_lab.core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.document import Document
+from softmax_lab.core.history import History
+from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.settings import Settings
 
 __all__ = ["ViewData", "as_numpy", "build_document", "prepare_view_data"]
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from core.atomic import atomic_write
-from core.document import Document, Settings
-from core.inputs import NO_INPUTS, SampleInputs
-from core.loaders import DataError
-from core.view_state import PERSISTED, view_from_json
+from softmax_lab.core.atomic import atomic_write
+from softmax_lab.core.document import Document, Settings
+from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.view_state import PERSISTED, view_from_json
 
 FORMAT = "softmax-lab-workspace"
 VERSION = 2

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{trained.names[1]} gets right, {(right_a & ~right_b).sum()} only {trained.names[0]}"
     )
     sys.path.insert(0, str(ROOT))
-    from gui.app import run
+    from softmax_lab.gui.app import run
 
     with tempfile.TemporaryDirectory(prefix="softmax-lab-digits-") as tmp:
         a, b = write_files(trained, args.out or Path(tmp))

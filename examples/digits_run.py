@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 try:  # the public package, when installed
     from softmax_lab import RunWriter
 except ImportError:  # a source checkout
-    from core import RunWriter
+    from softmax_lab.core import RunWriter
 
 FLIPPED_FILE = "flipped.json"
 
@@ -99,7 +99,7 @@ def train(
 
 def report(folder: Path, flips: np.ndarray) -> dict[str, float]:
     """What the data map shows of the flipped samples (computed as the window computes it)."""
-    from core import load_run, training_dynamics
+    from softmax_lab.core import load_run, training_dynamics
 
     dynamics = training_dynamics(load_run(folder))
     regions = dynamics.regions()

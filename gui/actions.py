@@ -10,12 +10,12 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 from superqt.utils import signals_blocked
 
-from core.view_state import ALL, SORT_CHOICES, Filter, Sort
-from gui.plots import PLOT_NAMES
+from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter, Sort
+from softmax_lab.gui.plots import PLOT_NAMES
 
 if TYPE_CHECKING:
-    from core.document import Document
-    from gui.main_window import MainWindow
+    from softmax_lab.core.document import Document
+    from softmax_lab.gui.main_window import MainWindow
 
 
 class Actions(QObject):

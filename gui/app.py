@@ -8,7 +8,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.view_state import VIEW_TABS
+    from softmax_lab.core.view_state import VIEW_TABS
 
     parser = argparse.ArgumentParser(
         prog="softmax-lab",
@@ -149,14 +149,14 @@ def run(argv: list[str]) -> int:
     app.setApplicationName("Softmax Lab")
     from PySide6.QtGui import QIcon
 
-    from resources import ICON
+    from softmax_lab.resources import ICON
 
     app.setWindowIcon(QIcon(str(ICON)))
     app.setOrganizationName("Softmax Lab")
 
-    from core.presets import PRESETS
-    from gui.files import autosave_path
-    from gui.main_window import MainWindow
+    from softmax_lab.core.presets import PRESETS
+    from softmax_lab.gui.files import autosave_path
+    from softmax_lab.gui.main_window import MainWindow
 
     interactive = not args.screenshot
     window = MainWindow(autosave=interactive, confirm_close=interactive)
@@ -185,7 +185,7 @@ def run(argv: list[str]) -> int:
             return 2
         controller.document.mark_clean()
     if args.lesson:
-        from core.lessons import builtin_lessons
+        from softmax_lab.core.lessons import builtin_lessons
 
         named = {p.stem: p for p in builtin_lessons()}
         path = named.get(args.lesson, args.lesson)

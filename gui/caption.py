@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from gui.theme import LIGHT, Theme
+from softmax_lab.gui.theme import LIGHT, Theme
 
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
 """Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""

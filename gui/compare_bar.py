@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from core.constants import elide
-from gui.theme import LIGHT, Theme
+from softmax_lab.core.constants import elide
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 class CompareBar(QFrame):

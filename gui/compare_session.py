@@ -23,19 +23,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core import formatting as fmt
-from core.calibration import TemperatureFit, fit_temperature
-from core.compare import Comparison, ComparisonDataset, compare, compare_dataset
-from core.constants import block_rows, elide
-from core.display import SampleView, sample_view
-from core.document import Change
-from core.loaders import DataError
-from core.opening import PreparedModelB, prepare_model_b
-from core.parsing import parse_number
-from core.view_state import Filter, Sort, TableColumn
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.calibration import TemperatureFit, fit_temperature
+from softmax_lab.core.compare import Comparison, ComparisonDataset, compare, compare_dataset
+from softmax_lab.core.constants import block_rows, elide
+from softmax_lab.core.display import SampleView, sample_view
+from softmax_lab.core.document import Change
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.opening import PreparedModelB, prepare_model_b
+from softmax_lab.core.parsing import parse_number
+from softmax_lab.core.view_state import Filter, Sort, TableColumn
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 LOGIT_B = "logit_b:"
 """Key prefix of B's class columns (``logit_b:<class>``)."""

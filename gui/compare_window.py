@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QFontMetrics
 
-from gui.compare_bar import CompareBar
-from gui.table_model import Column
-from gui.table_view import CELL_PADDING
+from softmax_lab.gui.compare_bar import CompareBar
+from softmax_lab.gui.table_model import Column
+from softmax_lab.gui.table_view import CELL_PADDING
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from softmax_lab.gui.main_window import MainWindow
 
 
 class CompareUi(QObject):

@@ -24,25 +24,33 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import formatting as fmt
-from core.devices import available_devices
-from core.document import Change, Document
-from core.evaluation import Evaluation
-from core.inputs import NO_INPUTS, SampleInputs
-from core.metrics import DatasetSummary, summarize
-from core.parsing import parse_number
-from core.presets import DEFAULT_PRESET, PRESETS, random_table
-from core.view_state import ALL, UNDO_CONTEXT, Filter, Sort, TableColumn, ViewState, row_order
-from gui.compare_session import CompareSession
-from gui.derived import Derived
-from gui.inputs_session import InputsSession
-from gui.lesson_session import LessonSession
-from gui.runs_session import RunsSession
-from gui.sequence_session import SequenceSession
-from gui.settings_jobs import BackgroundSettings
-from gui.temperature_session import TemperatureSession
-from gui.theme import THEMES, Theme
-from gui.workers import Jobs
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.devices import available_devices
+from softmax_lab.core.document import Change, Document
+from softmax_lab.core.evaluation import Evaluation
+from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
+from softmax_lab.core.metrics import DatasetSummary, summarize
+from softmax_lab.core.parsing import parse_number
+from softmax_lab.core.presets import DEFAULT_PRESET, PRESETS, random_table
+from softmax_lab.core.view_state import (
+    ALL,
+    UNDO_CONTEXT,
+    Filter,
+    Sort,
+    TableColumn,
+    ViewState,
+    row_order,
+)
+from softmax_lab.gui.compare_session import CompareSession
+from softmax_lab.gui.derived import Derived
+from softmax_lab.gui.inputs_session import InputsSession
+from softmax_lab.gui.lesson_session import LessonSession
+from softmax_lab.gui.runs_session import RunsSession
+from softmax_lab.gui.sequence_session import SequenceSession
+from softmax_lab.gui.settings_jobs import BackgroundSettings
+from softmax_lab.gui.temperature_session import TemperatureSession
+from softmax_lab.gui.theme import THEMES, Theme
+from softmax_lab.gui.workers import Jobs
 
 DATASET_TOP_K_CELLS = 5_000_000
 """Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""

@@ -19,16 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import formatting as fmt
-from core.constants import (
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import (
     DTYPE_NAMES,
     REDUCTIONS,
     TARGET_MODES,
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
 )
-from core.parsing import parse_number
-from gui.controller import Change, Controller
+from softmax_lab.core.parsing import parse_number
+from softmax_lab.gui.controller import Change, Controller
 
 SLIDER_STEPS = 1000
 TARGET_MODE_TEXT = {"index": "class index", "probability": "probabilities"}

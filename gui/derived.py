@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core import formatting as fmt
-from core.display import (
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import (
     LossCurve,
     SampleView,
     heatmap_columns,
@@ -23,19 +23,24 @@ from core.display import (
     sample_loss_curve,
     sample_view,
 )
-from core.explain import SampleExplanation, SoftmaxComparison, compare_softmaxes, explain_sample
-from core.metrics import DatasetSummary
-from core.presets import PRESETS
-from core.runs import RunStep
-from core.sampling import Truncation, truncate
-from core.snippet import pytorch_snippet
-from core.tables import results_latex, results_markdown
+from softmax_lab.core.explain import (
+    SampleExplanation,
+    SoftmaxComparison,
+    compare_softmaxes,
+    explain_sample,
+)
+from softmax_lab.core.metrics import DatasetSummary
+from softmax_lab.core.presets import PRESETS
+from softmax_lab.core.runs import RunStep
+from softmax_lab.core.sampling import Truncation, truncate
+from softmax_lab.core.snippet import pytorch_snippet
+from softmax_lab.core.tables import results_latex, results_markdown
 
 if TYPE_CHECKING:
-    from core.document import Document
-    from core.evaluation import Evaluation
-    from core.view_state import ViewState
-    from gui.compare_session import CompareSession
+    from softmax_lab.core.document import Document
+    from softmax_lab.core.evaluation import Evaluation
+    from softmax_lab.core.view_state import ViewState
+    from softmax_lab.gui.compare_session import CompareSession
 
 
 class Derived:

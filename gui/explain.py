@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, ClassVar
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from core import formatting as fmt
-from core.constants import SHOWN_CLASSES, elide
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import SHOWN_CLASSES, elide
 
 if TYPE_CHECKING:
-    from core.binary import BinaryIdentity
-    from core.explain import SampleExplanation, SoftmaxComparison
-from gui.theme import LIGHT, Theme
+    from softmax_lab.core.binary import BinaryIdentity
+    from softmax_lab.core.explain import SampleExplanation, SoftmaxComparison
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 def format_number(value: float) -> str:

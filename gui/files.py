@@ -13,15 +13,15 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signa
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
-from core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
-from core.opening import PreparedFile, prepare_file
-from core.results import results_columns
-from core.runs import MANIFEST
-from core.tokens import token_names
-from core.view_state import view_from_json
-from core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
-from gui.controller import SCALES, Controller
-from gui.plotkit import export_widget
+from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
+from softmax_lab.core.opening import PreparedFile, prepare_file
+from softmax_lab.core.results import results_columns
+from softmax_lab.core.runs import MANIFEST
+from softmax_lab.core.tokens import token_names
+from softmax_lab.core.view_state import view_from_json
+from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from softmax_lab.gui.controller import SCALES, Controller
+from softmax_lab.gui.plotkit import export_widget
 
 MAX_RECENT = 8
 AUTOSAVE_DELAY_MS = 500

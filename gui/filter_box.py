@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 from superqt.utils import signals_blocked
 
-from gui.theme import LIGHT, Theme
+from softmax_lab.gui.theme import LIGHT, Theme
 
 PLACEHOLDER = "Filter: column == value, or text to search"
 

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtGui import QImage
 
-from core import formatting as fmt
-from core.binary import BinaryIdentity, binary_identity
-from core.filtering import filter_choices, filter_text, parse_filter
-from core.loaders import DataError, load_labels
-from core.metrics import PredictionSummary, summarize_predictions
-from core.thumbnails import rgba, snippet, thumbnail
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.binary import BinaryIdentity, binary_identity
+from softmax_lab.core.filtering import filter_choices, filter_text, parse_filter
+from softmax_lab.core.loaders import DataError, load_labels
+from softmax_lab.core.metrics import PredictionSummary, summarize_predictions
+from softmax_lab.core.thumbnails import rgba, snippet, thumbnail
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 THUMBNAIL_CACHE = 4096
 """Thumbnails kept (LRU): a few screens of table rows and grids; 96 × 96 RGBA is 36 KB each."""

@@ -21,13 +21,13 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from core import formatting as fmt
-from gui.filter_box import FilterBox
-from gui.inputs_view import InputsView, NoLabelsNotice
-from gui.thumbnail_grid import ThumbnailGrid
+from softmax_lab.core import formatting as fmt
+from softmax_lab.gui.filter_box import FilterBox
+from softmax_lab.gui.inputs_view import InputsView, NoLabelsNotice
+from softmax_lab.gui.thumbnail_grid import ThumbnailGrid
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from softmax_lab.gui.main_window import MainWindow
 
 LABELS_FILTER = "Labels (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt);;All files (*)"
 INPUT_WIDTH = 230  # px at scale 1: the selected sample's input, left of its logits

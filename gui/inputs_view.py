@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.theme import LIGHT, Theme
-from gui.thumbnails import draw_image, fitted_rect
+from softmax_lab.gui.theme import LIGHT, Theme
+from softmax_lab.gui.thumbnails import draw_image, fitted_rect
 
 MIN_IMAGE_PIXELS = 96  # a quarter of the sample's row at 1024 x 640 still holds it
 

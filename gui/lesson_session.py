@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
-from core.presets import PRESETS
+from softmax_lab.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
+from softmax_lab.core.presets import PRESETS
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 PLOT_SHOWS = ("sample", "loss", "gradient", "heatmap", "loss_curve")
 """A step's ``show`` that names a plot, in the order of the window's plots."""

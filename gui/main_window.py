@@ -27,32 +27,32 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from core.view_state import ALL, SIDE_TABS, SORT_CHOICES, VIEW_TABS, Filter
-from gui.actions import Actions
-from gui.caption import CaptionBand
-from gui.compare_window import CompareUi
-from gui.controller import Change, Controller
-from gui.controls import ControlsPanel
-from gui.dataset import DatasetPanel
-from gui.explain import FormulaPanel, ScratchPanel
-from gui.files import Files
-from gui.inputs_ui import InputsUi
-from gui.plots import (
+from softmax_lab.core.view_state import ALL, SIDE_TABS, SORT_CHOICES, VIEW_TABS, Filter
+from softmax_lab.gui.actions import Actions
+from softmax_lab.gui.caption import CaptionBand
+from softmax_lab.gui.compare_window import CompareUi
+from softmax_lab.gui.controller import Change, Controller
+from softmax_lab.gui.controls import ControlsPanel
+from softmax_lab.gui.dataset import DatasetPanel
+from softmax_lab.gui.explain import FormulaPanel, ScratchPanel
+from softmax_lab.gui.files import Files
+from softmax_lab.gui.inputs_ui import InputsUi
+from softmax_lab.gui.plots import (
     GradientPlot,
     LossCurvePlot,
     LossPlot,
     ProbabilityHeatmap,
     SamplePlot,
 )
-from gui.sampling_view import SamplingPanel
-from gui.sequence_view import SequenceView
-from gui.stage import Stage
-from gui.table_view import LogitsTableView
-from gui.theme import DARK_WINDOW, Theme
-from gui.training_panel import install_training
+from softmax_lab.gui.sampling_view import SamplingPanel
+from softmax_lab.gui.sequence_view import SequenceView
+from softmax_lab.gui.stage import Stage
+from softmax_lab.gui.table_view import LogitsTableView
+from softmax_lab.gui.theme import DARK_WINDOW, Theme
+from softmax_lab.gui.training_panel import install_training
 
 if TYPE_CHECKING:
-    from core.document import Document
+    from softmax_lab.core.document import Document
 
 FILTER_CLASSES = 200  # the Show box lists true/predicted filters for this many classes
 DESK_SIZES = (540, 740)  # table | plots, at 1280 wide

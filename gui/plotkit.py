@@ -20,9 +20,9 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from core.constants import elide
-from core.display import nice_stride
-from gui.theme import Theme
+from softmax_lab.core.constants import elide
+from softmax_lab.core.display import nice_stride
+from softmax_lab.gui.theme import Theme
 
 MIN_PLOT_SIZE = (260, 180)
 

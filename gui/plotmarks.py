@@ -15,9 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from core import formatting as fmt
-from gui.plotkit import place_end_label, style_text
-from gui.theme import Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.gui.plotkit import place_end_label, style_text
+from softmax_lab.gui.theme import Theme
 
 
 class _TextPool:

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import formatting as fmt
-from core.cartography import (
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.cartography import (
     DataMap,
     Trajectory,
     data_map,
@@ -39,16 +39,16 @@ from core.cartography import (
     samples_in_box,
     samples_in_polygon,
 )
-from core.constants import IGNORE_INDEX
-from core.document import Change
-from core.dynamics import TrainingDynamics, training_dynamics
-from core.loaders import DataError
-from core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
-from core.runs import Run, RunStep, load_run
-from core.view_state import Filter, TableColumn
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.document import Change
+from softmax_lab.core.dynamics import TrainingDynamics, training_dynamics
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
+from softmax_lab.core.runs import Run, RunStep, load_run
+from softmax_lab.core.view_state import Filter, TableColumn
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 POLL_MS = 400
 """How often a run's manifest is checked for new steps (one ``stat`` when nothing changed)."""

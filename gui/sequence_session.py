@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import formatting as fmt
-from core.document import Change
-from core.kernels import background_threads, thread_limit
-from core.sequences import TargetPlaces, target_places
-from core.tokens import (
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.document import Change
+from softmax_lab.core.kernels import background_threads, thread_limit
+from softmax_lab.core.sequences import TargetPlaces, target_places
+from softmax_lab.core.tokens import (
     LN2,
     SequenceLayout,
     SequenceStatistics,
@@ -35,11 +35,11 @@ from core.tokens import (
     token_nll,
     top_candidates,
 )
-from core.view_state import TableColumn
-from gui.workers import yielding
+from softmax_lab.core.view_state import TableColumn
+from softmax_lab.gui.workers import yielding
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 RANK_JOB = "sequence-ranks"
 HOVER_CANDIDATES = 5

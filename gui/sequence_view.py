@@ -43,12 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import formatting as fmt
-from core.constants import SURPRISAL_FULL_BITS
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import SURPRISAL_FULL_BITS
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.tokens import SequenceStatistics, SequenceText
+    from softmax_lab.core.tokens import SequenceStatistics, SequenceText
 
 MAX_ALPHA = 0.85
 """Background opacity of a token at SURPRISAL_FULL_BITS (and beyond)."""

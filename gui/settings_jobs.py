@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from core import formatting as fmt
-from core.constants import BACKGROUND_SETTINGS_CELLS
-from core.document import Change
-from core.evaluation import Evaluation, evaluate
-from core.kernels import background_threads, cancel_scope, thread_limit
-from gui.workers import yielding
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import BACKGROUND_SETTINGS_CELLS
+from softmax_lab.core.document import Change
+from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.kernels import background_threads, cancel_scope, thread_limit
+from softmax_lab.gui.workers import yielding
 
 if TYPE_CHECKING:
-    from core.settings import Settings
-    from gui.controller import Controller
+    from softmax_lab.core.settings import Settings
+    from softmax_lab.gui.controller import Controller
 
 
 NEXT_PASS_DELAY_MS = 40

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QSplitter
 
-from core.display import desk_type_factor, presentation_plots, presentation_scale
-from gui.theme import Theme
+from softmax_lab.core.display import desk_type_factor, presentation_plots, presentation_scale
+from softmax_lab.gui.theme import Theme
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from softmax_lab.gui.main_window import MainWindow
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most

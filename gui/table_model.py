@@ -19,10 +19,10 @@ from enum import Enum
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from core import formatting as fmt
-from core.display import hidden_classes_note, table_class_columns
-from core.view_state import Sort
-from gui.controller import Controller
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import hidden_classes_note, table_class_columns
+from softmax_lab.core.view_state import Sort
+from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
 IGNORE_TEXT = "ignore"

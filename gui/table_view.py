@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from core.constants import elide
-from core.parsing import format_block, parse_block
-from gui.controller import Controller
-from gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
-from gui.theme import Theme
-from gui.thumbnails import ThumbnailDelegate
+from softmax_lab.core.constants import elide
+from softmax_lab.core.parsing import format_block, parse_block
+from softmax_lab.gui.controller import Controller
+from softmax_lab.gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
+from softmax_lab.gui.theme import Theme
+from softmax_lab.gui.thumbnails import ThumbnailDelegate
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
-from core import formatting as fmt
-from core.calibration import TemperatureFit, fit_temperature
-from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
-from core.display import temperature_sweep
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.calibration import TemperatureFit, fit_temperature
+from softmax_lab.core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.display import temperature_sweep
 
 if TYPE_CHECKING:
-    from gui.controller import Controller
+    from softmax_lab.gui.controller import Controller
 
 PLAY_INTERVAL_MS = 50
 

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from gui.theme import LIGHT, Theme
-from gui.thumbnails import draw_image
+from softmax_lab.gui.theme import LIGHT, Theme
+from softmax_lab.gui.thumbnails import draw_image
 
 if TYPE_CHECKING:
-    from gui.inputs_session import GridItem
+    from softmax_lab.gui.inputs_session import GridItem
 
 TILE_PIXELS = 72  # an image tile's picture, at scale 1
 TEXT_TILE = (230, 74)  # a text tile, at scale 1

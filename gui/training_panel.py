@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from core.constants import elide
-from gui.plots.datamap import REGION_TEXT, SELECT_MODES, DataMapPlot
-from gui.plots.trajectory import TrajectoryPlot
-from gui.theme import LIGHT, Theme
+from softmax_lab.core.constants import elide
+from softmax_lab.gui.plots.datamap import REGION_TEXT, SELECT_MODES, DataMapPlot
+from softmax_lab.gui.plots.trajectory import TrajectoryPlot
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from softmax_lab.gui.main_window import MainWindow
 
 BUTTON_TEXT = {"easy-to-learn": "easy", "ambiguous": "ambiguous", "hard-to-learn": "hard"}
 """The region buttons' short names (the map labels the regions in full; room is short at 2x)."""

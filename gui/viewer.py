@@ -30,10 +30,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signa
 from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import QApplication
 
-from core.evaluation import Evaluation
-from core.inputs import NO_INPUTS
-from core.viewer_data import ViewData, build_document, prepare_view_data
-from gui.main_window import MainWindow
+from softmax_lab.core.evaluation import Evaluation
+from softmax_lab.core.inputs import NO_INPUTS
+from softmax_lab.core.viewer_data import ViewData, build_document, prepare_view_data
+from softmax_lab.gui.main_window import MainWindow
 
 __all__ = ["Viewer", "run", "view"]
 
@@ -86,7 +86,7 @@ def _application() -> QApplication:
             raise RuntimeError("softmax_lab.view must first be called from the main thread")
         import pyqtgraph as pg
 
-        from resources import ICON
+        from softmax_lab.resources import ICON
 
         pg.setConfigOptions(antialias=True)
         app = QApplication(sys.argv[:1] or ["softmax-lab"])

@@ -27,13 +27,12 @@ No Qt here; PyTorch is imported lazily, only for .pt/.pth files; ``pyarrow`` (fa
 tables) and ``tokenizers`` (tokenizer.json) are used when installed and never required.
 """
 
-from core.constants import IGNORE_INDEX
-
-from ._common import DataError, LoadedLogits, available_memory
-from .labels import load_labels
-from .loading import load_logits
-from .saving import save_logits, save_results_csv
-from .vocab import load_vocabulary
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders._common import DataError, LoadedLogits, available_memory
+from softmax_lab.core.loaders.labels import load_labels
+from softmax_lab.core.loaders.loading import load_logits
+from softmax_lab.core.loaders.saving import save_logits, save_results_csv
+from softmax_lab.core.loaders.vocab import load_vocabulary
 
 __all__ = [
     "IGNORE_INDEX",

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
-
-from . import extras, sequences
-from ._common import (
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import extras, sequences
+from softmax_lab.core.loaders._common import (
     BINARY_NOTICE,
     DataError,
     LoadedLogits,

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from core.formatting import count
+from softmax_lab.core.formatting import count
 
 _PACKAGE = __name__.rpartition(".")[0]
 

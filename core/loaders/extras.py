@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from core.formatting import short
-
-from ._common import DataError, describe_dtype, length_mismatch, read_only
+from softmax_lab.core.formatting import short
+from softmax_lab.core.loaders._common import DataError, describe_dtype, length_mismatch, read_only
 
 # Channel counts of an image array stored channels-first, (N, C, H, W) as PyTorch keeps them.
 _CHANNELS = (1, 3, 4)

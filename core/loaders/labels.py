@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from core.formatting import count
-
-from ._build import check_label_values, labels_from_matrix
-from ._common import (
+from softmax_lab.core.formatting import count
+from softmax_lab.core.loaders._build import check_label_values, labels_from_matrix
+from softmax_lab.core.loaders._common import (
     LABEL_KEYS,
     NPY_MAGIC,
     NUMPY_EXTENSIONS,
@@ -37,9 +36,9 @@ from ._common import (
     read_only,
     wrap_unexpected,
 )
-from .members import pick
-from .numpy_files import NpzArchive, load_numpy_file, read_npy_array
-from .text_files import LABEL_COLUMNS, decode_text, is_number, split_line
+from softmax_lab.core.loaders.members import pick
+from softmax_lab.core.loaders.numpy_files import NpzArchive, load_numpy_file, read_npy_array
+from softmax_lab.core.loaders.text_files import LABEL_COLUMNS, decode_text, is_number, split_line
 
 _SUPPORTED = ".npy, .npz, .pt, .pth, .csv, .tsv, .txt"
 
@@ -111,7 +110,7 @@ def _label_key(keys: list[str], name: str) -> str:
 def _from_torch(path: Path, name: str) -> Any:
     import torch
 
-    from .torch_files import load_torch, to_numpy
+    from softmax_lab.core.loaders.torch_files import load_torch, to_numpy
 
     obj = load_torch(path, name)
     if isinstance(obj, Mapping):

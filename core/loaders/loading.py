@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._common import (
+from softmax_lab.core.loaders._common import (
     NUMPY_EXTENSIONS,
     SUPPORTED,
     TEXT_EXTENSIONS,
@@ -57,15 +57,15 @@ def _load(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
     check_readable_file(path, name)
     ext = path.suffix.lower()
     if ext in NUMPY_EXTENSIONS:
-        from .numpy_files import load_numpy_file
+        from softmax_lab.core.loaders.numpy_files import load_numpy_file
 
         return load_numpy_file(path, name, source, ext, mmap)
     if ext in TORCH_EXTENSIONS:
-        from .torch_files import load_torch_file
+        from softmax_lab.core.loaders.torch_files import load_torch_file
 
         return load_torch_file(path, name, source)
     if ext in TEXT_EXTENSIONS:
-        from .text_files import load_text_file
+        from softmax_lab.core.loaders.text_files import load_text_file
 
         return load_text_file(path, name, source, ext)
     kind = f"'{ext}'" if ext else "files without an extension"

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._build import Found
-from ._common import (
+from softmax_lab.core.loaders._build import Found
+from softmax_lab.core.loaders._common import (
     CLASS_NAME_KEYS,
     IMAGE_KEYS,
     LABEL_KEYS,

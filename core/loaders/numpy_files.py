@@ -22,8 +22,8 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from ._build import Found, build
-from ._common import (
+from softmax_lab.core.loaders._build import Found, build
+from softmax_lab.core.loaders._common import (
     NEVER_UNPICKLES,
     NPY_MAGIC,
     PICKLE_PROTOCOL_MARK,
@@ -35,7 +35,7 @@ from ._common import (
     read_head,
     short,
 )
-from .members import BIG_ROLES, gather
+from softmax_lab.core.loaders.members import BIG_ROLES, gather
 
 Header = tuple[tuple[int, ...], bool, np.dtype[Any], int]
 """(shape, fortran_order, dtype, header length in bytes) of a .npy file or member."""

@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from core.atomic import atomic_write
-
-from ._build import as_class_names, as_labels
-from ._common import DataError, describe_dtype, short
-from .text_files import LABEL_COLUMNS, TEXT_COLUMNS, is_number
+from softmax_lab.core.atomic import atomic_write
+from softmax_lab.core.loaders._build import as_class_names, as_labels
+from softmax_lab.core.loaders._common import DataError, describe_dtype, short
+from softmax_lab.core.loaders.text_files import LABEL_COLUMNS, TEXT_COLUMNS, is_number
 
 
 def save_logits(

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.constants import IGNORE_INDEX
-from core.formatting import count
-
-from ._common import DataError, describe_dtype, read_only
-from .vocab import load_vocabulary, sibling_vocabulary
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.formatting import count
+from softmax_lab.core.loaders._common import DataError, describe_dtype, read_only
+from softmax_lab.core.loaders.vocab import load_vocabulary, sibling_vocabulary
 
 if TYPE_CHECKING:
-    from ._build import Found
+    from softmax_lab.core.loaders._build import Found
 
 NEXT_TOKEN_NOTICE = (
     "targets are the next tokens ('{key}' shifted by one position); the last position of each "

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._common import open_file
+from softmax_lab.core.loaders._common import open_file
 
 if TYPE_CHECKING:
-    from .text_files import Layout, Table
+    from softmax_lab.core.loaders.text_files import Layout, Table
 
 # pyarrow reads this many bytes at a time (and at least a few rows' worth).
 _BLOCK_BYTES = 1 << 22
@@ -84,7 +84,7 @@ def _texts_are_plain(texts: dict[int, list[str]]) -> bool:
 
 
 def _table(values: np.ndarray, layout: Layout, texts: dict[int, list[str]], path: Path, name: str):
-    from .text_files import Table, file_rows
+    from softmax_lab.core.loaders.text_files import Table, file_rows
 
     return Table(
         values, _number_columns(layout), texts, file_rows(path, name, layout.header is not None)

@@ -32,9 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._build import Found, RowOf, build
-from ._common import DataError, LoadedLogits, check_memory, list_keys, open_file
-from .text_engines import parse_with_engines
+from softmax_lab.core.loaders._build import Found, RowOf, build
+from softmax_lab.core.loaders._common import (
+    DataError,
+    LoadedLogits,
+    check_memory,
+    list_keys,
+    open_file,
+)
+from softmax_lab.core.loaders.text_engines import parse_with_engines
 
 # Header names that mark the label column of a CSV file (compared case-insensitively).
 LABEL_COLUMNS = frozenset({"label", "labels", "target", "targets", "y"})

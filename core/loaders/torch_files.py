@@ -16,10 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from ._build import Found, build
-from ._common import ZIP_MAGICS, DataError, LoadedLogits, check_memory, read_head, short
-from .extras import metadata_array
-from .members import gather
+from softmax_lab.core.loaders._build import Found, build
+from softmax_lab.core.loaders._common import (
+    ZIP_MAGICS,
+    DataError,
+    LoadedLogits,
+    check_memory,
+    read_head,
+    short,
+)
+from softmax_lab.core.loaders.extras import metadata_array
+from softmax_lab.core.loaders.members import gather
 
 NEVER_RUNS_CODE = (
     "not a plain tensor file: it would need to run code to load, which Softmax Lab never does"

@@ -24,9 +24,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from core.formatting import count
-
-from ._common import DataError, check_readable_file, display_name, open_file, short, wrap_unexpected
+from softmax_lab.core.formatting import count
+from softmax_lab.core.loaders._common import (
+    DataError,
+    check_readable_file,
+    display_name,
+    open_file,
+    short,
+    wrap_unexpected,
+)
 
 # A tokenizer file larger than this is not a tokenizer (the largest real ones are ~35 MB).
 MAX_VOCABULARY_BYTES = 512 * 1024 * 1024

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import formatting as fmt
-from core.constants import elide
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import elide
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.compare import ComparisonDataset
+    from softmax_lab.core.compare import ComparisonDataset
 
 CELLS = {
     (False, False): ("both wrong", "A wrong, B wrong"),

@@ -10,10 +10,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core import formatting as fmt
-from core.constants import MAX_CONFUSION_CLASSES
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import MAX_CONFUSION_CLASSES
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 MAX_CELL_TEXT = 15  # up to this many classes the cells carry their numbers
 

@@ -9,18 +9,18 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from gui.dataset.agreement import ComparisonView
-from gui.dataset.confusion import ConfusionView
-from gui.dataset.histograms import HistogramView
-from gui.dataset.predictions import PredictionsView
-from gui.dataset.reliability import ReliabilityView
-from gui.dataset.summary import LabelIssuesView, MetricsView, TemperatureView
-from gui.theme import LIGHT, Theme
+from softmax_lab.gui.dataset.agreement import ComparisonView
+from softmax_lab.gui.dataset.confusion import ConfusionView
+from softmax_lab.gui.dataset.histograms import HistogramView
+from softmax_lab.gui.dataset.predictions import PredictionsView
+from softmax_lab.gui.dataset.reliability import ReliabilityView
+from softmax_lab.gui.dataset.summary import LabelIssuesView, MetricsView, TemperatureView
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.calibration import TemperatureFit
-    from core.compare import ComparisonDataset
-    from core.metrics import DatasetSummary, PredictionSummary
+    from softmax_lab.core.calibration import TemperatureFit
+    from softmax_lab.core.compare import ComparisonDataset
+    from softmax_lab.core.metrics import DatasetSummary, PredictionSummary
 
 
 class DatasetPanel(QWidget):

@@ -23,13 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import formatting as fmt
-from gui import plotkit as kit
-from gui.dataset.summary import _cell, _fill_table, _table
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.dataset.summary import _cell, _fill_table, _table
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.metrics import PredictionSummary, ValueHistogram
+    from softmax_lab.core.metrics import PredictionSummary, ValueHistogram
 
 N_LISTED = 50
 KEYS = ("confidence", "entropy", "predicted")

@@ -12,12 +12,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.metrics import Reliability
+    from softmax_lab.core.metrics import Reliability
 
 
 class ReliabilityView(pg.GraphicsLayoutWidget):

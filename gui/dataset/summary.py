@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import formatting as fmt
+from softmax_lab.core import formatting as fmt
 
 if TYPE_CHECKING:
-    from core.calibration import TemperatureFit
-    from core.metrics import DatasetSummary, LabelIssue, PerClass
+    from softmax_lab.core.calibration import TemperatureFit
+    from softmax_lab.core.metrics import DatasetSummary, LabelIssue, PerClass
 
 N_WORST_CLASSES = 20
 

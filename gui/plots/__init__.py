@@ -1,10 +1,10 @@
 """The plots of the Sample & loss tab, one module per plot, all built from ``gui.plotkit``."""
 
-from gui.plots.curve import LossCurvePlot
-from gui.plots.gradient import GradientPlot
-from gui.plots.heatmap import ProbabilityHeatmap
-from gui.plots.loss import LossPlot
-from gui.plots.sample import SamplePlot
+from softmax_lab.gui.plots.curve import LossCurvePlot
+from softmax_lab.gui.plots.gradient import GradientPlot
+from softmax_lab.gui.plots.heatmap import ProbabilityHeatmap
+from softmax_lab.gui.plots.loss import LossPlot
+from softmax_lab.gui.plots.sample import SamplePlot
 
 __all__ = [
     "PLOT_NAMES",

@@ -12,10 +12,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.display import LossCurve, reference_curve, thin_points
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import LossCurve, reference_curve, thin_points
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 class LossCurvePlot(pg.PlotWidget):

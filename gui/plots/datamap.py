@@ -15,13 +15,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.constants import elide
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import elide
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.cartography import DataMap
+    from softmax_lab.core.cartography import DataMap
 
 SHADE_NAMES = ("right at 0–20% of steps", "20–40%", "40–60%", "60–80%", "80–100%")
 # Correct and wrong never differ by colour alone: the rarely right are crosses, the mostly right

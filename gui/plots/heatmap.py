@@ -12,10 +12,10 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.display import show_row_markers
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import show_row_markers
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 class ProbabilityHeatmap(pg.PlotWidget):

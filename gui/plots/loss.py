@@ -11,10 +11,10 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QPen
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.display import BAR_CURVE_LIMIT, DRAW_LIMIT, drawable_heights, loss_outline
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import BAR_CURVE_LIMIT, DRAW_LIMIT, drawable_heights, loss_outline
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 def _vector(values: object, n: int, dtype: type, name: str) -> np.ndarray:

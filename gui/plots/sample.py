@@ -17,12 +17,12 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QPen
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
-from gui import plotkit as kit
-from gui import plotmarks as marks
-from gui.plots.sample_b import BAR_B, OFFSET, ModelB
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import MAX_BARS, SampleView, drawable_heights, shown_classes
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui import plotmarks as marks
+from softmax_lab.gui.plots.sample_b import BAR_B, OFFSET, ModelB
+from softmax_lab.gui.theme import LIGHT, Theme
 
 
 class SamplePlot(ModelB, pg.GraphicsLayoutWidget):

@@ -16,13 +16,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 
-from core import formatting as fmt
-from core.display import MAX_BARS
-from gui import plotkit as kit
-from gui import plotmarks as marks
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import MAX_BARS
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui import plotmarks as marks
 
 if TYPE_CHECKING:
-    from gui.theme import Theme
+    from softmax_lab.gui.theme import Theme
 
 OFFSET = 0.2
 """Comparing two models: A's bar is centred this far left of its class's slot, B's right."""

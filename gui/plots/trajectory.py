@@ -12,13 +12,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from core import formatting as fmt
-from core.constants import elide
-from gui import plotkit as kit
-from gui.theme import LIGHT, Theme
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import elide
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from core.cartography import Trajectory
+    from softmax_lab.core.cartography import Trajectory
 
 SYMBOL_LIMIT = 150
 """Above this many steps the lines carry no per-step ✓/✗ marks (they would be a smear)."""

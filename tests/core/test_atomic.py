@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-import core.atomic as atomic
-from core.atomic import atomic_write
+import softmax_lab.core.atomic as atomic
+from softmax_lab.core.atomic import atomic_write
 
 
 def test_writes_bytes_text_and_callables(tmp_path):

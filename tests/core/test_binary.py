@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import evaluate, load_logits
-from core.binary import binary_identity, binary_pairs
-from core.document import Document
-from core.opening import prepare_file
-from core.settings import Settings
-from core.workspace import Workspace, load_workspace, save_workspace
+from softmax_lab.core import evaluate, load_logits
+from softmax_lab.core.binary import binary_identity, binary_pairs
+from softmax_lab.core.document import Document
+from softmax_lab.core.opening import prepare_file
+from softmax_lab.core.settings import Settings
+from softmax_lab.core.workspace import Workspace, load_workspace, save_workspace
 
 
 @pytest.mark.parametrize("shape", [(40,), (40, 1)])

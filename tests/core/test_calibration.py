@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import constants
-from core.calibration import fit_temperature
+from softmax_lab.core import constants
+from softmax_lab.core.calibration import fit_temperature
 
 
 def _dataset(n=300, c=7, seed=0, scale=2.0):

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.path import Path as MplPath
 
-import core.cartography as cartography
-from core.cartography import (
+import softmax_lab.core.cartography as cartography
+from softmax_lab.core.cartography import (
     SHADE_EDGES,
     data_map,
     dynamics_columns,
@@ -20,11 +20,11 @@ from core.cartography import (
     samples_in_box,
     samples_in_polygon,
 )
-from core.constants import IGNORE_INDEX
-from core.dynamics import REGIONS, cartography_region, training_dynamics
-from core.evaluation import evaluate
-from core.loaders import DataError
-from core.runs import RunWriter, load_run
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.dynamics import REGIONS, cartography_region, training_dynamics
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.runs import RunWriter, load_run
 
 
 def make_run(folder, steps=6, n=40, c=5, seed=0, labels=None):

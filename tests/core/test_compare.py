@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import evaluate
-from core.calibration import fit_temperature
-from core.compare import FILTER_KINDS, OUTCOMES, compare, compare_dataset, evaluate_like
-from core.constants import IGNORE_INDEX, block_rows
+from softmax_lab.core import evaluate
+from softmax_lab.core.calibration import fit_temperature
+from softmax_lab.core.compare import FILTER_KINDS, OUTCOMES, compare, compare_dataset, evaluate_like
+from softmax_lab.core.constants import IGNORE_INDEX, block_rows
 
 
 def hand_made():
@@ -470,7 +470,7 @@ def test_an_update_of_a_table_with_no_finite_row_keeps_float_sums():
 
 
 def test_the_summary_ece_is_the_reliability_diagrams():
-    from core.metrics import reliability
+    from softmax_lab.core.metrics import reliability
 
     rng = np.random.default_rng(8)
     a, b = rng.normal(size=(300, 5)) * 3, rng.normal(size=(300, 5))

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import evaluate
-from core.constants import IGNORE_INDEX
-from core.display import (
+from softmax_lab.core import evaluate
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.display import (
     DRAW_LIMIT,
     MAX_BARS,
     TOP_K,
@@ -158,7 +158,7 @@ def test_nice_stride(minimum, stride):
 
 
 def test_temperature_sweep_goes_from_0_1_to_10_and_back_in_equal_ratios():
-    from core.display import SWEEP_STEPS, temperature_sweep
+    from softmax_lab.core.display import SWEEP_STEPS, temperature_sweep
 
     values = [temperature_sweep(k) for k in range(2 * SWEEP_STEPS + 1)]
     assert values[0] == 0.1
@@ -169,7 +169,7 @@ def test_temperature_sweep_goes_from_0_1_to_10_and_back_in_equal_ratios():
 
 
 def test_layout_rules_per_screen():
-    from core.display import desk_type_factor, presentation_plots, presentation_scale
+    from softmax_lab.core.display import desk_type_factor, presentation_plots, presentation_scale
 
     assert desk_type_factor(1024, 640) == 1.0
     assert desk_type_factor(1280, 800) == 1.0
@@ -185,7 +185,7 @@ def test_layout_rules_per_screen():
 
 
 def test_top_k_of_a_row_of_ties_takes_the_lowest_indices():
-    from core.display import top_k
+    from softmax_lab.core.display import top_k
 
     scores = np.zeros(200_000)
     scores[[5, 70_000]] = [3.0, 2.0]
@@ -194,8 +194,8 @@ def test_top_k_of_a_row_of_ties_takes_the_lowest_indices():
 
 
 def test_table_class_columns_stop_at_the_limit():
-    from core.constants import TABLE_CLASS_COLUMNS
-    from core.display import hidden_classes_note, table_class_columns
+    from softmax_lab.core.constants import TABLE_CLASS_COLUMNS
+    from softmax_lab.core.display import hidden_classes_note, table_class_columns
 
     assert table_class_columns(10) == 10
     assert table_class_columns(TABLE_CLASS_COLUMNS) == TABLE_CLASS_COLUMNS
@@ -205,8 +205,8 @@ def test_table_class_columns_stop_at_the_limit():
 
 
 def test_heatmap_columns_are_the_tokens_in_play_beyond_the_limit():
-    from core.constants import HEATMAP_CLASSES
-    from core.display import heatmap_columns
+    from softmax_lab.core.constants import HEATMAP_CLASSES
+    from softmax_lab.core.display import heatmap_columns
 
     targets = np.array([7, 3, -100, 3])
     valid = targets >= 0

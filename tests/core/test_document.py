@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import evaluate
-from core.document import Change, Document, Settings
-from core.presets import PRESETS, preset_by_name
+from softmax_lab.core import evaluate
+from softmax_lab.core.document import Change, Document, Settings
+from softmax_lab.core.presets import PRESETS, preset_by_name
 
 
 def make(n=3, c=3):
@@ -458,7 +458,7 @@ def test_labels_from_a_read_only_file_can_still_be_edited():
 def test_a_precomputed_evaluation_of_b_is_used_only_while_it_matches():
     import torch.nn.functional as F
 
-    from core.compare import evaluate_like
+    from softmax_lab.core.compare import evaluate_like
 
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
@@ -607,7 +607,7 @@ def test_set_class_names_is_one_undo_step_and_recomputes_nothing():
 
 
 def test_settings_with_an_evaluation_computed_elsewhere_use_it():
-    from core.evaluation import evaluate
+    from softmax_lab.core.evaluation import evaluate
 
     logits, labels = [[1.0, 2.0, 0.5], [0.0, 0.0, 1.0]], [0, 2]
     doc = Document(logits, labels)

@@ -19,13 +19,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import core.constants as constants
-import core.dynamics as dynamics
-from core.constants import IGNORE_INDEX
-from core.dynamics import REGIONS, cartography_region, training_dynamics
-from core.evaluation import evaluate
-from core.loaders import DataError
-from core.runs import Run, RunWriter, load_run
+import softmax_lab.core.constants as constants
+import softmax_lab.core.dynamics as dynamics
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.dynamics import REGIONS, cartography_region, training_dynamics
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.runs import Run, RunWriter, load_run
 
 FIELDS_FLOAT = ("confidence", "variability", "correctness")
 FIELDS_EXACT = ("forgetting", "first_learned", "first_learned_index", "never_learned", "n_finite")

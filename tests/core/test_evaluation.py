@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import available_devices, constants, evaluate, resolve_device
+from softmax_lab.core import available_devices, constants, evaluate, resolve_device
 
 TOL = {"float32": {"rtol": 2e-5, "atol": 2e-5}, "float64": {"rtol": 1e-10, "atol": 1e-10}}
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
@@ -336,8 +336,8 @@ def test_with_rows_equals_a_full_recompute(problem, data):
 
 
 def test_out_of_device_memory_falls_back_to_cpu_with_the_reason(monkeypatch):
-    import core.evaluation as module
-    from core.devices import ResolvedDevice
+    import softmax_lab.core.evaluation as module
+    from softmax_lab.core.devices import ResolvedDevice
 
     real_run = module._run
     calls = []
@@ -403,7 +403,7 @@ def test_one_gradient_row_of_a_wide_table_matches_autograd(options):
 def test_a_cancelled_scope_stops_a_streamed_pass_and_an_unset_one_changes_nothing():
     import threading
 
-    from core import kernels
+    from softmax_lab.core import kernels
 
     rng = np.random.default_rng(3)
     logits = rng.normal(0.0, 2.0, size=(3000, 50)).astype(np.float32)

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import evaluate
-from core.explain import (
+from softmax_lab.core import evaluate
+from softmax_lab.core.explain import (
     compare_softmaxes,
     explain_sample,
     max_abs_difference,

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from core import evaluate
-from core.filtering import filter_choices, filter_text, parse_filter
-from core.view_state import ALL, Filter
+from softmax_lab.core import evaluate
+from softmax_lab.core.filtering import filter_choices, filter_text, parse_filter
+from softmax_lab.core.view_state import ALL, Filter
 
 COLUMNS = {
     "split": np.array(["train", "test", "test", "val"]),

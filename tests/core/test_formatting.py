@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import formatting as fmt
-from core.parsing import parse_number
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.parsing import parse_number
 
 
 @pytest.mark.parametrize(

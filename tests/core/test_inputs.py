@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.document import Document
-from core.inputs import SampleInputs
-from core.workspace import Workspace, WorkspaceError, load_workspace, save_workspace
+from softmax_lab.core.document import Document
+from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.workspace import Workspace, WorkspaceError, load_workspace, save_workspace
 
 
 def inputs(n=4):

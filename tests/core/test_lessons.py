@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.document import Document
-from core.formatting import number
-from core.lessons import (
+from softmax_lab.core.document import Document
+from softmax_lab.core.formatting import number
+from softmax_lab.core.lessons import (
     EXPECT_KEYS,
     HIGHLIGHTS,
     MAX_BYTES,
@@ -37,8 +37,8 @@ from core.lessons import (
     main,
     step_figures,
 )
-from core.loaders import DataError
-from core.scratch import softmax_naive, softmax_stable
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.scratch import softmax_naive, softmax_stable
 
 LESSONS = Path(__file__).resolve().parents[2] / "resources" / "lessons"
 NOTEBOOK = LESSONS / "notebook.json"

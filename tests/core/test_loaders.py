@@ -22,8 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import loaders
-from core.loaders import DataError, LoadedLogits, load_logits, save_logits, save_results_csv
+from softmax_lab.core import loaders
+from softmax_lab.core.loaders import (
+    DataError,
+    LoadedLogits,
+    load_logits,
+    save_logits,
+    save_results_csv,
+)
 
 RNG = np.random.default_rng(1234)
 
@@ -1055,7 +1061,7 @@ def test_damaged_valid_files_load_or_raise_data_error(ext, cut, flips):
 
 
 def test_a_file_larger_than_free_memory_is_refused_with_a_way_out(tmp_path, monkeypatch):
-    import core.loaders as module
+    import softmax_lab.core.loaders as module
 
     path = tmp_path / "huge.csv"
     path.write_text("1,2\n3,4\n")
@@ -1068,7 +1074,7 @@ def test_a_file_larger_than_free_memory_is_refused_with_a_way_out(tmp_path, monk
 
 
 def test_available_memory_reads_the_system():
-    from core.loaders import available_memory
+    from softmax_lab.core.loaders import available_memory
 
     free = available_memory()
     assert free is None or free > 0

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from loader_files import npz_bytes, pt_bytes, softmax, write
 
-from core.loaders import DataError, load_logits
+from softmax_lab.core.loaders import DataError, load_logits
 
 NOTICE = "binary logits z loaded as two classes [0, z]: softmax gives [1 − σ(z), σ(z)]"
 RNG = np.random.default_rng(7)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from loader_files import npz_bytes, pt_bytes, write
 
-from core.loaders import DataError, load_logits
+from softmax_lab.core.loaders import DataError, load_logits
 
 RNG = np.random.default_rng(11)
 N = 6
@@ -289,7 +289,7 @@ def test_per_sample_object_arrays_are_not_read_and_say_why(tmp_path):
 
 @pytest.mark.parametrize("name", ["text", "Texts"])
 def test_save_logits_refuses_a_class_named_text_in_csv(tmp_path, name):
-    from core.loaders import save_logits
+    from softmax_lab.core.loaders import save_logits
 
     with pytest.raises(DataError, match="would be read back as a text column"):
         save_logits(tmp_path / "a.csv", np.zeros((2, 2)), class_names=["a", name])

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loader_files import npz_bytes, pt_bytes, write
 
-from core.loaders import DataError, load_labels
+from softmax_lab.core.loaders import DataError, load_labels
 
 NAMES = ["cat", "dog", "bird"]
 EXPECTED = [2, 0, -100, 1]

@@ -9,8 +9,8 @@ import pytest
 import torch
 from loader_files import npz_bytes, pt_bytes, write
 
-import core.loaders.torch_files as torch_files
-from core.loaders import DataError, load_logits
+import softmax_lab.core.loaders.torch_files as torch_files
+from softmax_lab.core.loaders import DataError, load_logits
 
 RNG = np.random.default_rng(3)
 
@@ -104,7 +104,7 @@ def test_encrypted_flag_and_unknown_compression_are_refused(tmp_path):
 
 
 def test_zip_bomb_member_is_refused_by_its_declared_size(tmp_path, monkeypatch):
-    import core.loaders as package
+    import softmax_lab.core.loaders as package
 
     path = write(tmp_path / "big.npz", npz_bytes(True, logits=np.zeros((1000, 100), np.float32)))
     monkeypatch.setattr(package, "available_memory", lambda: 100_000)
@@ -139,7 +139,7 @@ def test_legacy_pt_format_loads_without_mmap(tmp_path):
 
 
 def test_legacy_pt_too_large_for_memory(tmp_path, monkeypatch):
-    import core.loaders as package
+    import softmax_lab.core.loaders as package
 
     raw = pt_bytes({"logits": torch.zeros(100, 100)}, _use_new_zipfile_serialization=False)
     path = write(tmp_path / "old.pt", raw)

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loader_files import npz_bytes, pt_bytes, write
 
-from core.constants import IGNORE_INDEX
-from core.loaders import DataError, load_logits
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import DataError, load_logits
 
 RNG = np.random.default_rng(5)
 B, T, V = 3, 5, 11

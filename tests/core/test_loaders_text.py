@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loader_files import write
 
-import core.loaders.text_files as text_files
-from core.loaders import DataError, LoadedLogits, load_logits
-from core.loaders.text_files import drop_columns
+import softmax_lab.core.loaders.text_files as text_files
+from softmax_lab.core.loaders import DataError, LoadedLogits, load_logits
+from softmax_lab.core.loaders.text_files import drop_columns
 
 ENGINES = ("default", "loadtxt", "careful")
 

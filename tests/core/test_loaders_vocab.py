@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loader_files import npz_bytes, write
 
-from core.loaders import DataError, load_logits, load_vocabulary
+from softmax_lab.core.loaders import DataError, load_logits, load_vocabulary
 
 CORPUS = (
     "the cat sat on the mat.\nthe dog ate the bone.\n"

@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import core.metrics as metrics
-from core import constants, evaluate
-from core.metrics import (
+import softmax_lab.core.metrics as metrics
+from softmax_lab.core import constants, evaluate
+from softmax_lab.core.metrics import (
     LABEL_ISSUE_METHOD,
     confusion_matrix,
     label_issue_ranking,
@@ -321,7 +321,7 @@ def test_summarize_agrees_with_the_evaluation_and_the_parts(monkeypatch):
 
 
 def test_loss_histogram_splits_correct_and_wrong_and_overflows_outliers():
-    from core.metrics import confidence_histogram, loss_histogram
+    from softmax_lab.core.metrics import confidence_histogram, loss_histogram
 
     losses = np.r_[np.linspace(0, 1, 999), 1000.0, np.nan]
     correct = np.r_[np.ones(500, bool), np.zeros(501, bool)]
@@ -341,7 +341,7 @@ def test_loss_histogram_splits_correct_and_wrong_and_overflows_outliers():
 
 
 def test_loss_bin_edges_are_the_histograms_and_stop_at_an_outlier():
-    from core.metrics import loss_bin_edges, loss_histogram
+    from softmax_lab.core.metrics import loss_bin_edges, loss_histogram
 
     rng = np.random.default_rng(3)
     losses = rng.exponential(size=500)

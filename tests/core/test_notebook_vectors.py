@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import cross_entropy_onehot, evaluate, softmax_naive, softmax_stable
+from softmax_lab.core import cross_entropy_onehot, evaluate, softmax_naive, softmax_stable
 
 BATCH_GOOD = [[0.1, 1.0, 2.1], [2.0, 1.0, 0.1], [0.1, 3.0, 0.1]]
 BATCH_BAD = [[2.1, 1.0, 0.1], [0.1, 1.0, 2.1], [0.1, 3.0, 0.1]]

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from core.constants import IGNORE_INDEX
-from core.loaders import DataError
-from core.opening import prepare_file
-from core.settings import Settings
-from core.tokens import POSITION_KEY, SEQUENCE_KEY, TOKEN_KEY
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.opening import prepare_file
+from softmax_lab.core.settings import Settings
+from softmax_lab.core.tokens import POSITION_KEY, SEQUENCE_KEY, TOKEN_KEY
 
 B, T, V = 2, 4, 6
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import evaluate
-from core.compare import compare
-from core.constants import IGNORE_INDEX
-from core.loaders import DataError
-from core.opening import prepare_model_b
+from softmax_lab.core import evaluate
+from softmax_lab.core.compare import compare
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.opening import prepare_model_b
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from core.constants import IGNORE_INDEX
-from core.evaluation import evaluate
-from core.loaders import DataError
-from core.opening import prepare_run, run_inputs
-from core.runs import RunWriter, load_run
-from core.settings import Settings
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.opening import prepare_run, run_inputs
+from softmax_lab.core.runs import RunWriter, load_run
+from softmax_lab.core.settings import Settings
 
 
 def record(folder, steps=(1, 2, 3), labels=True, **kwargs):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core.parsing import format_block, parse_block, parse_number
+from softmax_lab.core.parsing import format_block, parse_block, parse_number
 
 
 @given(st.floats(allow_nan=False))

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.constants import IGNORE_INDEX
-from core.loaders import DataError
-from core.runs import MANIFEST, VERSION, RunWriter, load_run, step_file_name
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.loaders import DataError
+from softmax_lab.core.runs import MANIFEST, VERSION, RunWriter, load_run, step_file_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -335,7 +335,7 @@ def test_a_run_with_no_step_yet_opens_and_follows_the_writer(tmp_path):
 _KILLED_WRITER = """
 import sys, numpy as np
 sys.path.insert(0, {root!r})
-from core.runs import RunWriter
+from softmax_lab.core.runs import RunWriter
 
 def step_logits(step, n, c):
     return np.random.default_rng(step + 1000).normal(0, 3, (n, c)).astype(np.float32)
@@ -516,7 +516,7 @@ def test_refresh_notes_a_manifest_that_went_bad_and_keeps_the_steps(tmp_path):
 
 
 def test_polling_an_unchanged_run_reads_no_manifest(tmp_path, monkeypatch):
-    import core.runs as runs
+    import softmax_lab.core.runs as runs
 
     folder = tmp_path / "r"
     writer = RunWriter(folder, labels=np.array([0, 1, 2, 3, 0, 1]))
@@ -536,7 +536,7 @@ def test_polling_an_unchanged_run_reads_no_manifest(tmp_path, monkeypatch):
 
 
 def test_a_run_step_names_a_run_object_and_a_step(tmp_path):
-    from core.runs import RunStep
+    from softmax_lab.core.runs import RunStep
 
     record(tmp_path / "r")
     a, b = load_run(tmp_path / "r"), load_run(tmp_path / "r")

@@ -6,7 +6,7 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from core.sampling import truncate
+from softmax_lab.core.sampling import truncate
 
 
 def reference(p, top_k, top_p):

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import cross_entropy_onehot, one_hot, softmax_naive, softmax_stable
-from core.scratch import cross_entropy_recipe
+from softmax_lab.core import cross_entropy_onehot, one_hot, softmax_naive, softmax_stable
+from softmax_lab.core.scratch import cross_entropy_recipe
 
 
 @given(

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.constants import IGNORE_INDEX
-from core.sequences import evaluate_sequences
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.sequences import evaluate_sequences
 
 HALF_TOL = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -388,7 +388,7 @@ def test_tiny_trained_character_model(tmp_path):
 
 
 def test_target_ranks_count_the_logits_strictly_above_the_target():
-    from core.sequences import target_ranks
+    from softmax_lab.core.sequences import target_ranks
 
     rng = np.random.default_rng(4)
     logits = rng.normal(size=(40, 300)).astype(np.float32)
@@ -418,7 +418,7 @@ def test_target_ranks_count_the_logits_strictly_above_the_target():
 
 
 def test_target_ranks_refuse_bad_arguments():
-    from core.sequences import target_ranks
+    from softmax_lab.core.sequences import target_ranks
 
     with pytest.raises(ValueError, match="rows, vocabulary"):
         target_ranks(np.zeros((2, 3, 4)), [0, 0])
@@ -429,8 +429,8 @@ def test_target_ranks_refuse_bad_arguments():
 
 
 def test_ranks_under_a_thread_limit_are_the_same():
-    from core.kernels import parallel_threads, thread_limit
-    from core.sequences import target_ranks
+    from softmax_lab.core.kernels import parallel_threads, thread_limit
+    from softmax_lab.core.sequences import target_ranks
 
     rng = np.random.default_rng(9)
     logits = rng.normal(size=(64, 50_000)).astype(np.float32)
@@ -444,8 +444,8 @@ def test_ranks_under_a_thread_limit_are_the_same():
 
 @pytest.mark.parametrize("temperature", [1.0, 0.4, 3.0])
 def test_target_places_give_the_mass_above_and_what_a_sampler_keeps(temperature):
-    from core.sampling import truncate
-    from core.sequences import target_places
+    from softmax_lab.core.sampling import truncate
+    from softmax_lab.core.sequences import target_places
 
     rng = np.random.default_rng(12)
     logits = rng.normal(0, 2, size=(50, 400)).astype(np.float32)
@@ -477,7 +477,7 @@ def test_target_places_give_the_mass_above_and_what_a_sampler_keeps(temperature)
 
 
 def test_target_places_of_bfloat16_logits_widen_them_exactly():
-    from core.sequences import target_places
+    from softmax_lab.core.sequences import target_places
 
     rng = np.random.default_rng(13)
     x = torch.from_numpy(rng.normal(size=(20, 300)).astype(np.float32)).bfloat16()

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from core.document import Document, Settings
-from core.snippet import pytorch_snippet
+from softmax_lab.core.document import Document, Settings
+from softmax_lab.core.snippet import pytorch_snippet
 
 
 @pytest.mark.parametrize(

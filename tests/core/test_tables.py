@@ -1,7 +1,7 @@
 """Markdown and LaTeX exports hold the document's numbers."""
 
-from core.presets import DEFAULT_PRESET
-from core.tables import results_latex, results_markdown
+from softmax_lab.core.presets import DEFAULT_PRESET
+from softmax_lab.core.tables import results_latex, results_markdown
 
 
 def test_markdown_has_every_row_and_the_losses():

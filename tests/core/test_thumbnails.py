@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.thumbnails import rgba, snippet, thumbnail
+from softmax_lab.core.thumbnails import rgba, snippet, thumbnail
 
 
 def test_rgba_from_grey_rgb_rgba_and_floats():

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.constants import IGNORE_INDEX, SURPRISAL_FULL_BITS
-from core.evaluation import evaluate
-from core.loaders.sequences import next_token_targets as loader_targets
-from core.sequences import evaluate_sequences
-from core.tokens import (
+from softmax_lab.core.constants import IGNORE_INDEX, SURPRISAL_FULL_BITS
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.loaders.sequences import next_token_targets as loader_targets
+from softmax_lab.core.sequences import evaluate_sequences
+from softmax_lab.core.tokens import (
     POSITION_KEY,
     SEQUENCE_KEY,
     TOKEN_KEY,

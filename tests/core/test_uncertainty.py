@@ -8,10 +8,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import evaluate
-from core.constants import IGNORE_INDEX
-from core.metrics import most_uncertain, summarize_predictions
-from core.uncertainty import value_histogram
+from softmax_lab.core import evaluate
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.metrics import most_uncertain, summarize_predictions
+from softmax_lab.core.uncertainty import value_histogram
 
 
 def unlabelled(logits):

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import evaluate
-from core.constants import IGNORE_INDEX
-from core.view_state import (
+from softmax_lab.core import evaluate
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.view_state import (
     SORT_CHOICES,
     Filter,
     Sort,

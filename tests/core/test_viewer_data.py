@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.constants import IGNORE_INDEX
-from core.viewer_data import build_document, prepare_view_data
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.viewer_data import build_document, prepare_view_data
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(6, 3))

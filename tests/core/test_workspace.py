@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core.document import Document, Settings
-from core.view_state import Filter, Sort, ViewState, view_from_json
-from core.workspace import (
+from softmax_lab.core.document import Document, Settings
+from softmax_lab.core.view_state import Filter, Sort, ViewState, view_from_json
+from softmax_lab.core.workspace import (
     VERSION,
     Workspace,
     WorkspaceError,
@@ -110,7 +110,7 @@ def test_a_version_1_workspace_still_opens(tmp_path):
 
 
 def test_large_table_uses_a_sidecar(tmp_path, monkeypatch):
-    import core.workspace as module
+    import softmax_lab.core.workspace as module
 
     monkeypatch.setattr(module, "INLINE_CELLS", 10)
     doc = Document(np.arange(40.0).reshape(10, 4), np.arange(10) % 4)
@@ -205,7 +205,7 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
-    import core.workspace as module
+    import softmax_lab.core.workspace as module
 
     path = tmp_path / "w.softmaxlab.json"
     save_workspace(path, Workspace.from_document(Document([[1.0, 2.0]], [0])))

@@ -17,7 +17,7 @@ pytest.importorskip("sklearn")
 
 import compare_digits  # noqa: E402 (the examples folder is not a package)
 
-from gui import MainWindow  # noqa: E402
+from softmax_lab.gui import MainWindow  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core import load_run, training_dynamics
-from gui import MainWindow
+from softmax_lab.core import load_run, training_dynamics
+from softmax_lab.gui import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 

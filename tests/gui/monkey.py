@@ -20,10 +20,10 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from core import evaluate, save_logits
-from core.presets import PRESETS
-from gui.main_window import MainWindow
-from gui.table_model import Column
+from softmax_lab.core import evaluate, save_logits
+from softmax_lab.core.presets import PRESETS
+from softmax_lab.gui.main_window import MainWindow
+from softmax_lab.gui.table_model import Column
 
 JUNK = [
     "",

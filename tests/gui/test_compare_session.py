@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.compare import compare
-from core.document import Document
-from core.evaluation import evaluate
-from gui.compare_session import FILTERS, LOGIT_B
-from gui.controller import Controller
+from softmax_lab.core.compare import compare
+from softmax_lab.core.document import Document
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.gui.compare_session import FILTERS, LOGIT_B
+from softmax_lab.gui.controller import Controller
 
 N, C = 30, 4
 

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from core.compare import compare, compare_dataset
-from core.display import MAX_BARS, TOP_K, SampleView
-from core.evaluation import evaluate
-from gui.compare_bar import CompareBar
-from gui.dataset.agreement import ComparisonView
-from gui.plots import SamplePlot
-from gui.theme import DARK, LIGHT
+from softmax_lab.core.compare import compare, compare_dataset
+from softmax_lab.core.display import MAX_BARS, TOP_K, SampleView
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.gui.compare_bar import CompareBar
+from softmax_lab.gui.dataset.agreement import ComparisonView
+from softmax_lab.gui.plots import SamplePlot
+from softmax_lab.gui.theme import DARK, LIGHT
 
 NAMES = ["cat", "dog", "bird", "fish"]
 

@@ -14,13 +14,13 @@ from cell_editing import type_into_cell
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from core.document import Document
-from core.parsing import parse_number
-from core.view_state import ALL, Filter, Sort
-from gui import MainWindow
-from gui.compare_session import FILTERS, WORST_FIRST
-from gui.table_model import Column
-from gui.theme import LIGHT
+from softmax_lab.core.document import Document
+from softmax_lab.core.parsing import parse_number
+from softmax_lab.core.view_state import ALL, Filter, Sort
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.compare_session import FILTERS, WORST_FIRST
+from softmax_lab.gui.table_model import Column
+from softmax_lab.gui.theme import LIGHT
 
 ROOT = Path(__file__).resolve().parents[2]
 N, C = 60, 4

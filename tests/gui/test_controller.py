@@ -10,13 +10,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
-import core.document_state
-from core import formatting as fmt
-from core.document import Document, Settings
-from core.parsing import parse_number
-from core.view_state import Filter, Sort
-from gui import MainWindow
-from gui.table_model import Column
+import softmax_lab.core.document_state as document_state
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.document import Document, Settings
+from softmax_lab.core.parsing import parse_number
+from softmax_lab.core.view_state import Filter, Sort
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.table_model import Column
 
 
 @pytest.fixture
@@ -297,9 +297,9 @@ def test_workspaces_restore_sort_filter_and_selection(qtbot, window, tmp_path):
 
 def test_a_rename_restyles_and_a_selection_recomputes_nothing(window, monkeypatch):
     calls = []
-    real = core.document_state.evaluate
+    real = document_state.evaluate
     monkeypatch.setattr(
-        core.document_state, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k)
+        document_state, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     drawn = []
     real_set = window.loss_plot.set_losses
@@ -358,7 +358,7 @@ def test_a_document_settings_change_from_python_updates_every_control(window):
 
 
 def test_inputs_become_sortable_filterable_columns(qtbot):
-    from core.inputs import SampleInputs
+    from softmax_lab.core.inputs import SampleInputs
 
     n = 6
     inputs = SampleInputs.build(

@@ -15,11 +15,11 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-import core.metrics as metrics
-from core import evaluate
-from core import formatting as fmt
-from core.calibration import TemperatureFit, fit_temperature
-from core.metrics import (
+import softmax_lab.core.metrics as metrics
+from softmax_lab.core import evaluate
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.calibration import TemperatureFit, fit_temperature
+from softmax_lab.core.metrics import (
     MAX_CONFUSION_SHOWN,
     confusion_matrix,
     label_issue_ranking,
@@ -28,9 +28,9 @@ from core.metrics import (
     row_normalized,
     summarize,
 )
-from gui import plotkit as kit
-from gui.dataset import DatasetPanel
-from gui.theme import DARK, LIGHT
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.dataset import DatasetPanel
+from softmax_lab.gui.theme import DARK, LIGHT
 
 N_LABEL_ISSUES = 50  # summarize's default
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.metrics import confusion_matrix
-from gui import MainWindow
+from softmax_lab.core.metrics import confusion_matrix
+from softmax_lab.gui import MainWindow
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gui import MainWindow
+from softmax_lab.gui import MainWindow
 
 TINY = np.finfo(np.float64).tiny / 4  # a denormal
 

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from core import evaluate
-from core import formatting as fmt
-from core.explain import compare_softmaxes, explain_sample
-from gui.explain import FormulaPanel, ScratchPanel, format_number
-from gui.theme import DARK, LIGHT
+from softmax_lab.core import evaluate
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.explain import compare_softmaxes, explain_sample
+from softmax_lab.gui.explain import FormulaPanel, ScratchPanel, format_number
+from softmax_lab.gui.theme import DARK, LIGHT
 
 format_difference = fmt.difference
 

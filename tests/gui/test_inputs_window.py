@@ -11,12 +11,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 import softmax_lab
-from core.document import Document
-from core.inputs import SampleInputs
-from core.view_state import ALL, Filter
-from gui import MainWindow
-from gui.controller import IMAGE_COLUMN
-from gui.table_model import Column
+from softmax_lab.core.document import Document
+from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.view_state import ALL, Filter
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.controller import IMAGE_COLUMN
+from softmax_lab.gui.table_model import Column
 
 N, C = 60, 4
 

@@ -12,12 +12,12 @@ from cell_editing import type_into_cell
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from core import save_logits
-from core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
-from core.presets import PRESETS
-from core.view_state import Filter, Sort
-from gui import MainWindow
-from gui.table_model import Column
+from softmax_lab.core import save_logits
+from softmax_lab.core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.presets import PRESETS
+from softmax_lab.core.view_state import Filter, Sort
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.table_model import Column
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -369,7 +369,7 @@ def test_a_file_that_disappears_while_opening_never_breaks_the_window(qtbot, win
 
 
 def test_loss_axis_shows_plain_numbers_after_a_theme_change(window):
-    from gui.theme import DARK
+    from softmax_lab.gui.theme import DARK
 
     window.controller.update_view(theme=DARK.name)
     for plot in window.plots()[1:]:

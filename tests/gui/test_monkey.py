@@ -3,7 +3,7 @@
 import pytest
 from monkey import Monkey
 
-from gui import MainWindow
+from softmax_lab.gui import MainWindow
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from PySide6.QtWidgets import QFileDialog
 
-from gui import MainWindow
-from gui import plotkit as kit
-from gui.table_model import NO_LABELS_TEXT, Column
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.table_model import NO_LABELS_TEXT, Column
 
 N, C = 120, 5
 

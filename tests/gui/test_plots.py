@@ -17,11 +17,17 @@ from hypothesis.extra import numpy as hnp
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from core.display import MAX_BARS, TOP_K, LossCurve, SampleView
-from core.formatting import precise as format_value
-from gui import plotkit as kit
-from gui.plots import GradientPlot, LossCurvePlot, LossPlot, ProbabilityHeatmap, SamplePlot
-from gui.theme import DARK, LIGHT
+from softmax_lab.core.display import MAX_BARS, TOP_K, LossCurve, SampleView
+from softmax_lab.core.formatting import precise as format_value
+from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.plots import (
+    GradientPlot,
+    LossCurvePlot,
+    LossPlot,
+    ProbabilityHeatmap,
+    SamplePlot,
+)
+from softmax_lab.gui.theme import DARK, LIGHT
 
 NAMES = ["cat", "dog", "a rather long class name", "bird"]
 LOGITS = np.array([0.5, 2.0, -1.0, 0.25])

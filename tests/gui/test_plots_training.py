@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent
 
-from core.cartography import data_map, sample_trajectory
-from core.constants import elide
-from core.dynamics import training_dynamics
-from gui.plots.datamap import SHADE_SYMBOLS, DataMapPlot
-from gui.plots.trajectory import SYMBOL_LIMIT, TrajectoryPlot
-from gui.theme import DARK, LIGHT
+from softmax_lab.core.cartography import data_map, sample_trajectory
+from softmax_lab.core.constants import elide
+from softmax_lab.core.dynamics import training_dynamics
+from softmax_lab.gui.plots.datamap import SHADE_SYMBOLS, DataMapPlot
+from softmax_lab.gui.plots.trajectory import SYMBOL_LIMIT, TrajectoryPlot
+from softmax_lab.gui.theme import DARK, LIGHT
 
 NAMES = ["zero", "one", "a rather long class name", "three"]
 

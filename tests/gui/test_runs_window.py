@@ -16,14 +16,14 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
 
-from core.cartography import samples_in_polygon
-from core.constants import IGNORE_INDEX
-from core.dynamics import training_dynamics
-from core.evaluation import evaluate
-from core.runs import RunStep, RunWriter, load_run
-from core.view_state import Filter, Sort
-from gui import MainWindow
-from gui.table_model import Column
+from softmax_lab.core.cartography import samples_in_polygon
+from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.dynamics import training_dynamics
+from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.runs import RunStep, RunWriter, load_run
+from softmax_lab.core.view_state import Filter, Sort
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.table_model import Column
 
 ROOT = Path(__file__).resolve().parents[2]
 N, C, STEPS = 80, 4, 10
@@ -354,7 +354,7 @@ import sys, time
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {tests!r})
 from test_runs_window import step_table, truth
-from core.runs import RunWriter
+from softmax_lab.core.runs import RunWriter
 learned, _ = truth()
 writer = RunWriter({folder!r}, resume=True)
 for s in range({first}, {last}):

@@ -4,10 +4,10 @@ boxes write the view state that the window renders."""
 import numpy as np
 import pytest
 
-from core.document import Document
-from core.sampling import truncate
-from gui import MainWindow
-from gui.sampling_view import SamplingPanel
+from softmax_lab.core.document import Document
+from softmax_lab.core.sampling import truncate
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.sampling_view import SamplingPanel
 
 P = np.array([0.05, 0.6, 0.25, 0.1])
 NAMES = ["a", "b", "c", "d"]

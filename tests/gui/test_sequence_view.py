@@ -15,12 +15,12 @@ from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from core import formatting as fmt
-from core.constants import SURPRISAL_FULL_BITS
-from core.tokens import token_name
-from core.view_state import Sort
-from gui import MainWindow
-from gui.sequence_view import MAX_ALPHA
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import SURPRISAL_FULL_BITS
+from softmax_lab.core.tokens import token_name
+from softmax_lab.core.view_state import Sort
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.sequence_view import MAX_ALPHA
 
 LN2 = math.log(2)
 

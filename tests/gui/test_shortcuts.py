@@ -4,7 +4,7 @@ from collections import Counter
 
 from PySide6.QtGui import QAction
 
-from gui import MainWindow
+from softmax_lab.gui import MainWindow
 
 
 def test_no_two_actions_share_a_shortcut(qtbot):

@@ -13,10 +13,10 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from core.lessons import builtin_lessons, load_lesson, step_figures
-from core.presets import PRESETS
-from gui import MainWindow
-from gui.table_model import Column
+from softmax_lab.core.lessons import builtin_lessons, load_lesson, step_figures
+from softmax_lab.core.presets import PRESETS
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.table_model import Column
 
 IMAGES = Path(__file__).resolve().parent / "images"
 LAYOUTS = [

@@ -9,12 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox
 
-from core import formatting as fmt
-from core.document import Document
-from core.presets import DEFAULT_PRESET
-from gui.controller import Controller
-from gui.table_model import Column, LogitsTableModel
-from gui.table_view import LogitsTableView
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core.document import Document
+from softmax_lab.core.presets import DEFAULT_PRESET
+from softmax_lab.gui.controller import Controller
+from softmax_lab.gui.table_model import Column, LogitsTableModel
+from softmax_lab.gui.table_view import LogitsTableView
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_large_table_model_is_virtual():
 
 @pytest.mark.parametrize("n_classes", [2_048, 2_049, 128_256])
 def test_a_vocabulary_beyond_the_limit_gets_no_logit_columns_and_says_so(qtbot, n_classes):
-    from core.constants import TABLE_CLASS_COLUMNS
+    from softmax_lab.core.constants import TABLE_CLASS_COLUMNS
 
     rng = np.random.default_rng(1)
     doc = Document(rng.normal(size=(6, n_classes)).astype(np.float32), [0, 1, 2, 3, 4, 5])
@@ -220,7 +220,7 @@ def test_a_vocabulary_beyond_the_limit_gets_no_logit_columns_and_says_so(qtbot, 
 
 
 def test_the_window_says_why_there_are_no_logit_columns(qtbot):
-    from gui import MainWindow
+    from softmax_lab.gui import MainWindow
 
     rng = np.random.default_rng(2)
     w = MainWindow()

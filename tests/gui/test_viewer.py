@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from PySide6.QtWidgets import QApplication
 
-import core
 import softmax_lab
-from gui import viewer as viewer_module
+from softmax_lab import core
+from softmax_lab.gui import viewer as viewer_module
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)

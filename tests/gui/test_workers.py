@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from gui.workers import BACKGROUND_NICE, yielding
+from softmax_lab.gui.workers import BACKGROUND_NICE, yielding
 
 
 def test_yielding_returns_the_result_from_a_lower_priority_thread():
@@ -42,7 +42,7 @@ def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot):
 
     from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
-    from gui.workers import Jobs
+    from softmax_lab.gui.workers import Jobs
 
     owner = QObject()
     jobs = Jobs(owner)

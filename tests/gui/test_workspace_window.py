@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QGuiApplication, QImage
 
-from core.workspace import load_workspace
-from gui import MainWindow
-from gui.files import autosave_path
-from gui.plots import PLOT_NAMES
+from softmax_lab.core.workspace import load_workspace
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.files import autosave_path
+from softmax_lab.gui.plots import PLOT_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from gui.main_window import MainWindow
+from softmax_lab.gui.main_window import MainWindow
 w = MainWindow(autosave=True)
 w.show()
 w.document.set_logits([0], [0], 42.0)
@@ -244,13 +244,13 @@ def test_window_png_at_twice_the_density(window, tmp_path):
 def test_tables_too_large_to_autosave_say_so_and_leave_no_stale_state(
     qtbot, state_dir, monkeypatch
 ):
-    import gui.files
+    import softmax_lab.gui.files as gui_files
 
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
     window.document.set_logits([0], [0], 5.0)
     qtbot.waitUntil(autosave_path().exists, timeout=5000)
-    monkeypatch.setattr(gui.files, "AUTOSAVE_MAX_CELLS", window.document.n_classes)
+    monkeypatch.setattr(gui_files, "AUTOSAVE_MAX_CELLS", window.document.n_classes)
     window.document.set_logits([0], [0], 6.0)
     qtbot.waitUntil(lambda: not autosave_path().exists(), timeout=5000)
     assert "Autosave is off for tables over" in window.statusBar().toolTip()  # the whole text
