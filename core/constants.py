@@ -66,3 +66,11 @@ def block_rows(n_classes: int, accelerator: bool = False) -> int:
 def elide(name: str, limit: int = NAME_CHARS) -> str:
     """``name`` cut to ``limit`` characters with an ellipsis: the one elision rule for names."""
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+SCALES: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+"""The presentation scales View › Larger / Smaller steps through (type, line widths, markers)."""
+
+SCALE_RANGE = (SCALES[0], SCALES[-1])
+"""The scales a user, a workspace or presentation mode may choose: 3x is the largest (a projector
+at 4K still fits the sample's bars and the loss)."""

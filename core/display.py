@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softmax_lab.core.constants import HEATMAP_CLASSES, TABLE_CLASS_COLUMNS
+from softmax_lab.core.constants import HEATMAP_CLASSES, SCALE_RANGE, TABLE_CLASS_COLUMNS
 from softmax_lab.core.evaluation import Evaluation
 
 MAX_BARS = 40
@@ -398,7 +398,7 @@ def presentation_scale(width: int, height: int) -> float:
     """The presentation scale that fits this screen: 1.5x at 1280 x 800 (2x was cramped there),
     growing with the smaller of the two ratios to 1280 x 800, in steps of 0.25, at most 3x."""
     ratio = min(width / 1280, height / 800)
-    return float(min(3.0, max(1.25, round(1.5 * ratio * 4) / 4)))
+    return float(min(SCALE_RANGE[1], max(1.25, round(1.5 * ratio * 4) / 4)))
 
 
 PRESENTATION_PLOTS = {"small": (0, 1), "large": (0, 1, 2)}

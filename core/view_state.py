@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from softmax_lab.core.constants import SCALE_RANGE
 from softmax_lab.core.evaluation import Evaluation
 
 # --- sorting ------------------------------------------------------------------------------------
@@ -290,7 +291,6 @@ VIEW_TABS = ("sample", "dataset", "training", "sequence")
 logits are open."""
 SIDE_TABS = ("options", "formula", "scratch", "sampling")
 THEME_NAMES = ("light", "dark")
-SCALE_RANGE = (1.0, 3.0)
 
 
 @dataclass
@@ -303,6 +303,9 @@ class ViewFields:
     show_probabilities: bool = False
     theme: str = "light"
     scale: float = 1.0
+    desk_factor: float = 1.0
+    """How much larger the desk layout's type is on this window's size (``core.display``
+    ``desk_type_factor``); the views' scale is ``scale`` times it, except on stage."""
     presentation: bool = False
     plot_focus: int | None = None
     view_tab: str = "sample"
@@ -350,6 +353,8 @@ def _validate(values: ViewFields) -> None:
     lo, hi = SCALE_RANGE
     if not lo <= values.scale <= hi:
         raise ValueError(f"scale must be in [{lo:g}, {hi:g}]")
+    if not lo <= values.desk_factor <= hi:
+        raise ValueError(f"desk factor must be in [{lo:g}, {hi:g}]")
     if values.view_tab not in VIEW_TABS:
         raise ValueError(f"view tab must be one of {VIEW_TABS}")
     if values.side_tab not in SIDE_TABS:
@@ -381,6 +386,13 @@ class ViewState:
     def fields(self) -> ViewFields:
         """A copy of every field."""
         return replace(self._values)
+
+    @property
+    def type_scale(self) -> float:
+        """The scale every view draws at: the chosen one, times the desk's factor for big
+        screens (on stage the chosen scale already fits the screen)."""
+        factor = 1.0 if self._values.presentation else self._values.desk_factor
+        return self._values.scale * factor
 
     def subscribe(self, callback: Callable[[frozenset[str]], None]) -> None:
         self._listeners.append(callback)

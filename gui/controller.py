@@ -10,13 +10,14 @@ are routed by kind, so that each view does only the work its kind needs:
 * ``sigInputsChanged`` — the samples' images, texts or metadata changed;
 * ``sigSelectionChanged(sample)`` — a selection moves markers, recomputes nothing;
 * ``sigOrderChanged`` — the sort or filter changed: the table reorders, its boxes follow;
-* ``sigStyleChanged(theme)`` — theme or scale: restyle only;
+* ``sigStyleChanged(theme)`` — the one theme every widget draws with changed (its colours, the
+  chosen scale, or the desk's factor for the window's size): restyle only;
 * ``sigViewChanged(fields)`` — tabs, presentation mode, a focused plot, the probability view.
 """
 
 from __future__ import annotations
 
-__all__ = ["SCALES", "Change", "Controller"]
+__all__ = ["Change", "Controller"]
 
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from softmax_lab.core import formatting as fmt
+from softmax_lab.core.constants import SCALES
 from softmax_lab.core.devices import available_devices
 from softmax_lab.core.document import Change, Document
 from softmax_lab.core.evaluation import Evaluation
@@ -55,7 +57,6 @@ from softmax_lab.gui.workers import Jobs
 DATASET_TOP_K_CELLS = 5_000_000
 """Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""
 SUMMARY_DELAY_MS = 150
-SCALES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 IMAGE_COLUMN = "__image__"  # the thumbnail column's key (no metadata name can clash with it)
 
 
@@ -89,6 +90,7 @@ class Controller(Derived, QObject):
         self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self.refresh_summary)
         self._drag_serial = 0
+        self._styled = self.theme  # the theme last announced by sigStyleChanged
         self._animating = False
         self._quietly = False  # view changes the document handler announces itself
         self._curve_top: float | None = None
@@ -115,7 +117,8 @@ class Controller(Derived, QObject):
 
     @property
     def theme(self) -> Theme:
-        return THEMES[self.view.theme].scaled(self.view.scale)
+        """The one theme every widget draws with, at ``ViewState.type_scale``."""
+        return THEMES[self.view.theme].scaled(self.view.type_scale)
 
     @property
     def order(self) -> np.ndarray | None:
@@ -233,15 +236,19 @@ class Controller(Derived, QObject):
     def _announce(self, changed: frozenset[str]) -> None:
         if "selected" in changed:
             self.sigSelectionChanged.emit(self.selected)
-        if changed & {"theme", "scale"}:
-            self.sigStyleChanged.emit(self.theme)
-        rest = changed - {"selected", "theme", "scale"}
+        rest = changed - {"selected", "theme", "scale", "desk_factor"}
         if rest:
             self.sigViewChanged.emit(frozenset(rest))
         if "view_tab" in rest:
             self._schedule_summary()
         if "lesson" in rest:
             self.lessons.resume()
+        # Last, and only when it differs from the one announced: going on stage changes the
+        # presentation flag and then (from a handler above) the scale, and restyles once.
+        theme = self.theme
+        if theme != self._styled:
+            self._styled = theme
+            self.sigStyleChanged.emit(theme)
 
     # --- extra table columns ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signa
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
+from softmax_lab.core.constants import SCALE_RANGE
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
 from softmax_lab.core.results import results_columns
@@ -20,7 +21,7 @@ from softmax_lab.core.runs import MANIFEST
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
-from softmax_lab.gui.controller import SCALES, Controller
+from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.plotkit import export_widget
 
 MAX_RECENT = 8
@@ -417,7 +418,7 @@ class Files(QObject):
             scale = 1.0
         self._c.update_view(
             theme=theme if theme in ("light", "dark") else "light",
-            scale=min(max(scale, SCALES[0]), SCALES[-1]),
+            scale=min(max(scale, SCALE_RANGE[0]), SCALE_RANGE[1]),
         )
 
     # --- exports --------------------------------------------------------------------------------

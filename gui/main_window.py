@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
 
     def restyle(self) -> None:
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
-        theme = self.stage.theme()
+        theme = self.controller.theme
         palette = QPalette()
         if theme.name == "dark":
             colours = {

@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QSplitter
 
 from softmax_lab.core.display import desk_type_factor, presentation_plots, presentation_scale
-from softmax_lab.gui.theme import Theme
 
 if TYPE_CHECKING:
     from softmax_lab.gui.main_window import MainWindow
@@ -24,7 +23,8 @@ STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over anothe
 
 
 class Stage(QObject):
-    """Presentation mode, plot visibility, the caption band and the desk's type size."""
+    """Presentation mode, plot visibility, the caption band, and the desk's type factor (which
+    it measures; the view state holds it)."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -32,7 +32,6 @@ class Stage(QObject):
         self._c = window.controller
         self._shown: frozenset[int] | None = None
         self._desk: tuple[float, list[int], bool] | None = None
-        self._factor = 1.0
         self.keep_size = False
         """True for ``--screenshot``: presentation mode renders at the window's size instead of
         going full screen, so a 1920 x 1080 request gives a 1920 x 1080 slide."""
@@ -46,24 +45,16 @@ class Stage(QObject):
     def presenting(self) -> bool:
         return bool(self._c.view.presentation)
 
-    def theme(self) -> Theme:
-        """The theme the views get: the chosen scale, times the desk's factor for big screens."""
-        theme = self._c.theme
-        factor = 1.0 if self.presenting else self._factor
-        return theme.scaled(theme.scale * factor)
-
     def window_resized(self) -> None:
         self._resize_timer.start()
 
     def fit_to_window(self) -> None:
         """At the desk, type grows with the window (1.25x at 1920 x 1080, 1.5x at 2560 x 1440);
-        the table keeps its share of the width."""
+        the table keeps its share of the width. The factor goes into the view state, and the
+        controller's one theme (``sigStyleChanged``) restyles every widget with it."""
         w = self._w
-        factor = desk_type_factor(w.width(), w.height())
-        if factor != self._factor and not self.presenting:
-            self._factor = factor
-            w.restyle()
         if not self.presenting:
+            self._c.update_view(desk_factor=desk_type_factor(w.width(), w.height()))
             total = sum(w.splitter.sizes()) or w.width()
             if w.width() >= 1800:
                 w.splitter.setSizes([round(DESK_SPLIT * total), round((1 - DESK_SPLIT) * total)])
