@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -401,12 +402,41 @@ def presentation_scale(width: int, height: int) -> float:
     return float(min(SCALE_RANGE[1], max(1.25, round(1.5 * ratio * 4) / 4)))
 
 
-PRESENTATION_PLOTS = {"small": (0, 1), "large": (0, 1, 2)}
-"""Plots shown in presentation mode (indices into the window's plots: 0 selected sample,
-1 per-sample loss, 2 gradient, 3 heatmap, 4 loss curve): the selected sample's logits →
-probabilities and the loss, and on a big screen the gradient too. The others are one key away
-(Alt+1…5)."""
+class PlotId(IntEnum):
+    """The window's plots by identity; their order is the window's and the Alt+1…5 keys'. An int
+    (the view state's ``plot_focus`` and a workspace store it as one)."""
+
+    SAMPLE = 0
+    LOSS = 1
+    GRADIENT = 2
+    HEATMAP = 3
+    CURVE = 4
+
+    @property
+    def title(self) -> str:
+        return PLOT_TITLES[self]
+
+    @property
+    def needs_labels(self) -> bool:
+        """The loss, the gradient and the loss curve need labels (a notice takes their place)."""
+        return self in (PlotId.LOSS, PlotId.GRADIENT, PlotId.CURVE)
 
 
-def presentation_plots(width: int, height: int) -> tuple[int, ...]:
+PLOT_TITLES = {
+    PlotId.SAMPLE: "Selected sample",
+    PlotId.LOSS: "Per-sample loss",
+    PlotId.GRADIENT: "Gradient",
+    PlotId.HEATMAP: "Probability heatmap",
+    PlotId.CURVE: "Loss curve",
+}
+
+PRESENTATION_PLOTS = {
+    "small": (PlotId.SAMPLE, PlotId.LOSS),
+    "large": (PlotId.SAMPLE, PlotId.LOSS, PlotId.GRADIENT),
+}
+"""Plots shown in presentation mode: the selected sample's logits → probabilities and the loss,
+and on a big screen the gradient too. The others are one key away (Alt+1…5)."""
+
+
+def presentation_plots(width: int, height: int) -> tuple[PlotId, ...]:
     return PRESENTATION_PLOTS["large" if width >= 1800 and height >= 1000 else "small"]

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 from superqt.utils import signals_blocked
 
+from softmax_lab.core.display import PlotId
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter, Sort
 from softmax_lab.gui.plots import PLOT_NAMES
 
@@ -294,9 +295,12 @@ class Actions(QObject):
         self.play_action.setCheckable(True)
         c.sigAnimating.connect(lambda _on: self._render_play())
         focus = menu.addMenu("&Focus one plot")
-        for i, name in enumerate(PLOT_NAMES):
+        for plot in PlotId:
             self._action(
-                focus, name, lambda _=False, i=i: c.update_view(plot_focus=i), f"Alt+{i + 1}"
+                focus,
+                plot.title,
+                lambda _=False, plot=plot: c.update_view(plot_focus=plot),
+                f"Alt+{plot + 1}",
             )
         self._action(focus, "All plots", lambda: c.update_view(plot_focus=None), "Alt+0")
         c.sigStyleChanged.connect(lambda _theme: self.render(frozenset({"theme"})))

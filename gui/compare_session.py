@@ -122,7 +122,6 @@ class CompareSession(QObject):
         self._scaling = False
         controller.add_column_provider(self.columns, self.edit_column)
         # Connected before the window's views: caches are fresh when they redraw.
-        controller.sigDataChanged.connect(self._on_data_changed)
         controller.sigTemperatureFitted.connect(self._on_fitted)
         controller.sigViewChanged.connect(self._on_view_changed)
 
@@ -310,7 +309,7 @@ class CompareSession(QObject):
             [cls],
             round(value, 3),
             "Drag logit of B",
-            merge_key=("drag b", c._drag_serial),
+            merge_key=("drag b", c.drag_serial),
         )
 
     # --- filters, sorts, drill-down -----------------------------------------------------------
@@ -355,7 +354,7 @@ class CompareSession(QObject):
         row = self._c.selected
         doc = self._c.document
         assert doc.logits_b is not None
-        return self._c._cached(
+        return self._c.cached(
             f"sample_b:{row}",
             lambda: sample_view(cmp.b, doc.logits_b[row], self._c.class_names, row),
         )
@@ -496,7 +495,7 @@ class CompareSession(QObject):
 
     def attach(self, logits_b: Any, names: tuple[str, str] = ("A", "B")) -> bool:
         """Attach B's logits directly (scripts, tests); False with a message if they do not fit."""
-        return self._c._guard(self._c.document.attach_model_b, logits_b, names)
+        return self._c.apply_edit(self._c.document.attach_model_b, logits_b, names)
 
     def stop(self) -> None:
         """Stop comparing (one undo step; undo brings B back)."""
@@ -547,7 +546,7 @@ class CompareSession(QObject):
         names = ("T = 1", f"T = {fmt.short(t)}")
         self._scaling = True  # A's logits and labels stay: the fit still holds
         try:
-            ok = self._c._guard(
+            ok = self._c.apply_edit(
                 doc.replace_all,
                 doc.logits,
                 doc.labels,
@@ -581,7 +580,8 @@ class CompareSession(QObject):
         if "show_probabilities" in fields and self.active:
             self._c.refresh_columns()  # B's class columns switch between logits and p
 
-    def _on_data_changed(self, change: Change, _rows: object) -> None:
+    def document_changed(self, change: Change) -> None:
+        """Told by the controller after a change of the numbers, before the views draw."""
         if (
             change & (Change.LOGITS | Change.TARGETS | Change.STRUCTURE)
             and self._fit is not None

@@ -17,25 +17,35 @@ from softmax_lab.gui.table_model import Column
 from softmax_lab.gui.table_view import CELL_PADDING
 
 if TYPE_CHECKING:
-    from softmax_lab.gui.main_window import MainWindow
+    from softmax_lab.gui.controller import Controller
+    from softmax_lab.gui.dataset import DatasetPanel
+    from softmax_lab.gui.plots import SamplePlot
+    from softmax_lab.gui.table_view import LogitsTableView
 
 
 class CompareUi(QObject):
     """Shows the compare header while two models are compared and keeps it, and the Dataset
     tab's comparison, up to date."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._w = window
-        c = self._c = window.controller
+    def __init__(
+        self,
+        c: Controller,
+        table: LogitsTableView,
+        dataset_panel: DatasetPanel,
+        sample_plot: SamplePlot,
+    ) -> None:
+        super().__init__(c)
+        self._c = c
+        self._table = table
+        self._dataset = dataset_panel
         session = c.compare
         self.bar = CompareBar(c.theme)
-        window.centralWidget().layout().insertWidget(0, self.bar)
+        """The compare header, for the window to place over the tabs."""
         self.bar.sigStopRequested.connect(session.stop)
         self.bar.sigGradientModelChosen.connect(session.set_gradient_model)
         session.sigGradientModelChanged.connect(self.bar.set_gradient_model)
         session.sigActiveChanged.connect(self._on_active)
-        session.sigTemperatureReady.connect(window.dataset_panel.temperature_view.set_compare_ready)
+        session.sigTemperatureReady.connect(dataset_panel.temperature_view.set_compare_ready)
         c.sigDataChanged.connect(lambda _change, _rows: self._refresh())
         c.sigNamesChanged.connect(self._refresh_dataset)
         c.sigSummaryReady.connect(self._refresh_dataset)
@@ -44,26 +54,18 @@ class CompareUi(QObject):
         )
         c.sigStyleChanged.connect(self.bar.set_theme)
         c.sigStyleChanged.connect(lambda _theme: self._fit_outcome())
-        window.sample_plot.sigLogitBDragged.connect(session.drag_logit_b)
-        window.table_model.modelReset.connect(self._fit_outcome)
-        panel = window.dataset_panel
+        sample_plot.sigLogitBDragged.connect(session.drag_logit_b)
+        table.table_model().modelReset.connect(self._fit_outcome)
+        panel = dataset_panel
         panel.sigCompareCellClicked.connect(session.show_cell)
         panel.sigCompareCellClicked.connect(lambda _a, _b: self.show_results())
         panel.sigCompareTemperatureRequested.connect(session.compare_temperature)
         self._on_active(session.active)
 
-    def gradient_label(self) -> str:
-        """Whose gradient the Gradient plot shows, in words ("" with one model)."""
-        session = self._c.compare
-        if not session.active:
-            return ""
-        model = session.gradient_model
-        return f"{model.upper()} ({session.names[0 if model == 'a' else 1]})"
-
     def show_results(self) -> None:
         """Bring both models' results into view: they lead the table when it is narrow
         (``TableColumn.result``), so the table scrolls back to its start."""
-        table = self._w.table
+        table = self._table
         table.arrange_columns()
         table.horizontalScrollBar().setValue(0)
 
@@ -72,8 +74,8 @@ class CompareUi(QObject):
         keys = [column.key for column in self._c.table_columns()]
         if "outcome" not in keys:
             return
-        table = self._w.table
-        column = self._w.table_model.column_of(Column.EXTRA, keys.index("outcome"))
+        table = self._table
+        column = table.table_model().column_of(Column.EXTRA, keys.index("outcome"))
         width = QFontMetrics(table.font()).horizontalAdvance("both wrong") + CELL_PADDING
         if table.columnWidth(column) < width:
             table.setColumnWidth(column, width)
@@ -84,7 +86,7 @@ class CompareUi(QObject):
         if active:
             QTimer.singleShot(0, self.show_results)  # after the table has its new columns
         if not active:
-            self._w.dataset_panel.set_comparison(None, ("A", "B"), [])
+            self._dataset.set_comparison(None, ("A", "B"), [])
 
     def _refresh(self) -> None:
         """The header after any change of the numbers (a few O(N) sums)."""
@@ -98,7 +100,6 @@ class CompareUi(QObject):
     def _refresh_dataset(self) -> None:
         """The "A vs B" page, when the Dataset tab's numbers are refreshed."""
         c = self._c
-        if c.compare.active:
-            self._w.dataset_panel.set_comparison(
-                c.compare.dataset(), c.compare.names, c.class_names
-            )
+        session = c.compare
+        if session.active:
+            self._dataset.set_comparison(session.dataset(), session.names, c.class_names)

@@ -77,6 +77,8 @@ class Controller(Derived, QObject):
     sigAnimating = Signal(bool)  # axes hold still while True
     sigFitRunning = Signal(bool)
     sigTemperatureFitted = Signal(object)  # TemperatureFit
+    sigCompareChanged = Signal(bool)  # a model B came or went
+    sigGradientModelChanged = Signal(str)  # "a" or "b": whose gradient the plot shows
 
     def __init__(self, document: Document | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +107,8 @@ class Controller(Derived, QObject):
         self.view.subscribe(self._on_view_changed)
         self.compare = CompareSession(self)
         """Comparing model A with a model B (gui.compare_session)."""
+        self.compare.sigActiveChanged.connect(self.sigCompareChanged)
+        self.compare.sigGradientModelChanged.connect(self.sigGradientModelChanged)
         self.runs = RunsSession(self)  # a recorded run's steps and dynamics (gui.runs_session)
         self.background = BackgroundSettings(self)
         """Option changes of large tables, evaluated off the GUI thread."""
@@ -128,6 +132,17 @@ class Controller(Derived, QObject):
     @property
     def animating(self) -> bool:
         return self._animating
+
+    @property
+    def drag_serial(self) -> int:
+        """Counts finished drags: a drag's moves share a merge key (one undo step), the next
+        drag's do not."""
+        return self._drag_serial
+
+    @property
+    def summary_ready(self) -> bool:
+        """The dataset metrics of the current evaluation are computed (``summary()`` is free)."""
+        return self._summary is not None
 
     def row_count(self) -> int:
         return self.document.n_samples if self._order is None else int(self._order.size)
@@ -160,8 +175,11 @@ class Controller(Derived, QObject):
         doc = self.document
         context = doc.restored_context
         rows = doc.changed_rows
+        # Each session is told in this order, by the controller only (none subscribes to the
+        # document itself): what they hold decides the table's columns read below.
         self.background.document_changed(context)
         self.sequences.document_changed(change, rows)
+        self.runs.document_changed(change)
         self._cache.clear()
         self._row_cache.clear()
         if change != Change.NAMES:
@@ -192,9 +210,11 @@ class Controller(Derived, QObject):
         if change == Change.NAMES:
             self.sigNamesChanged.emit()
         elif change != Change.INPUTS:
+            self.compare.document_changed(change)  # before the views draw both models
             self.sigDataChanged.emit(change, rows)
         self.sigHistoryChanged.emit()
         self._schedule_summary()
+        self.runs.announce()  # a run opened or closed, a step shown: after the table is current
 
     def _shape(self) -> tuple:
         """What the table's rows and columns depend on."""
@@ -287,7 +307,7 @@ class Controller(Derived, QObject):
             n = self.document.n_samples
             return [c for c in columns if len(c.values) == n]
 
-        return self._cached("columns", collect)
+        return self.cached("columns", collect)
 
     def _input_columns(self) -> list[TableColumn]:
         inputs = self.document.inputs
@@ -373,7 +393,9 @@ class Controller(Derived, QObject):
 
     # --- edit intents -------------------------------------------------------------------------
 
-    def _guard(self, edit: Any, *args: Any, **kwargs: Any) -> bool:
+    def apply_edit(self, edit: Any, *args: Any, **kwargs: Any) -> bool:
+        """Run one edit of the document; one it refuses becomes a message (the document keeps
+        its previous state). True when it was applied."""
         try:
             edit(*args, **kwargs)
         except ValueError as exc:
@@ -389,7 +411,7 @@ class Controller(Derived, QObject):
             self.sigMessage.emit(f"Not changed: {exc}")
             return False
         name = self.class_names[cls]
-        return self._guard(
+        return self.apply_edit(
             self.document.set_logits, [sample], [cls], value, text=f"Edit z[{sample}, {name}]"
         )
 
@@ -399,7 +421,7 @@ class Controller(Derived, QObject):
         except ValueError as exc:
             self.sigMessage.emit(f"Not changed: {exc}")
             return False
-        return self._guard(self.document.set_soft_targets, [sample], [cls], value)
+        return self.apply_edit(self.document.set_soft_targets, [sample], [cls], value)
 
     def edit_label(self, sample: int, value: object) -> bool:
         try:
@@ -407,7 +429,7 @@ class Controller(Derived, QObject):
         except ValueError as exc:
             self.sigMessage.emit(f"Not changed: {exc}")
             return False
-        return self._guard(
+        return self.apply_edit(
             self.document.set_labels, [sample], label, text=f"Set label of sample {sample}"
         )
 
@@ -452,38 +474,38 @@ class Controller(Derived, QObject):
 
     def set_class_names(self, names: list[str], *, text: str = "Rename classes") -> bool:
         """Every class name at once (a tokenizer's vocabulary), as one undo step."""
-        if self._guard(self.document.set_class_names, names, text=text):
+        if self.apply_edit(self.document.set_class_names, names, text=text):
             self.sigMessage.emit(f"{text}: {len(names):,} classes renamed")
             return True
         return False
 
     def add_sample(self) -> None:
         at = self.selected + 1
-        if self._guard(
+        if self.apply_edit(
             self.document.insert_samples, at, np.zeros((1, self.document.n_classes)), [0]
         ):
             self.select(at)
 
     def duplicate_sample(self) -> None:
-        if self._guard(self.document.duplicate_samples, [self.selected]):
+        if self.apply_edit(self.document.duplicate_samples, [self.selected]):
             self.select(self.selected + 1)
 
     def remove_samples(self, samples: list[int]) -> None:
-        self._guard(self.document.remove_samples, sorted(set(samples)) or [self.selected])
+        self.apply_edit(self.document.remove_samples, sorted(set(samples)) or [self.selected])
 
     def add_class(self, after: int) -> None:
-        self._guard(self.document.insert_class, after + 1)
+        self.apply_edit(self.document.insert_class, after + 1)
 
     def duplicate_class(self, cls: int) -> None:
-        self._guard(self.document.duplicate_class, cls)
+        self.apply_edit(self.document.duplicate_class, cls)
 
     def remove_class(self, cls: int) -> None:
-        self._guard(self.document.remove_classes, [cls])
+        self.apply_edit(self.document.remove_classes, [cls])
 
     def randomize(self, seed: int | None = None) -> None:
         doc = self.document
         logits, labels = random_table(doc.n_samples, doc.n_classes, seed)
-        self._guard(
+        self.apply_edit(
             doc.replace_all,
             logits,
             labels,
@@ -496,7 +518,7 @@ class Controller(Derived, QObject):
     def apply_preset(self, index: int) -> None:
         index %= len(PRESETS)
         preset = PRESETS[index]
-        if self._guard(preset.apply, self.document):
+        if self.apply_edit(preset.apply, self.document):
             self.view.update(preset_index=index, selected=0)
             if not self.view.presentation:  # on stage the caption band says it, large
                 self.sigMessage.emit(f"{preset.name}: {preset.description}")
@@ -519,7 +541,7 @@ class Controller(Derived, QObject):
         large table the change is evaluated off the GUI thread and applied when ready."""
         if self.background.handles(changes):
             return self.background.request(merge_key, text, changes)
-        return self._guard(self.document.set_settings, text, merge_key=merge_key, **changes)
+        return self.apply_edit(self.document.set_settings, text, merge_key=merge_key, **changes)
 
     def end_merge(self) -> None:
         self.background.end_merge()
@@ -536,7 +558,7 @@ class Controller(Derived, QObject):
 
     def drag_logit(self, cls: int, value: float) -> None:
         self.set_holding(True)
-        self._guard(
+        self.apply_edit(
             self.document.set_logits,
             [self.selected],
             [cls],
@@ -579,7 +601,7 @@ class Controller(Derived, QObject):
         """Swap in a whole table (a file, a workspace, an API call) as one undo step; its inputs
         come with it (none when it has none). ``document_options`` go to
         ``Document.replace_all`` (``has_labels``, ``binary``, ``logits_b``, ``model_names``)."""
-        ok = self._guard(
+        ok = self.apply_edit(
             self.document.replace_all,
             logits,
             labels,

@@ -9,7 +9,7 @@ own module only so that each file stays readable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -39,8 +39,22 @@ from softmax_lab.core.tables import results_latex, results_markdown
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
     from softmax_lab.core.evaluation import Evaluation
-    from softmax_lab.core.view_state import ViewState
+    from softmax_lab.core.view_state import Filter, Sort, ViewState
     from softmax_lab.gui.compare_session import CompareSession
+
+
+class SampleViews(NamedTuple):
+    """What the plots of the selected sample show, with one model or two."""
+
+    a: SampleView
+    """A's numbers, headed with both models' predictions and losses when comparing."""
+    b: SampleView | None
+    """B's numbers (None with one model)."""
+    names: tuple[str, str]
+    gradient: SampleView
+    """The gradient the Gradient plot shows: A's, or B's when chosen."""
+    gradient_label: str
+    """Whose gradient that is, in words ("" with one model)."""
 
 
 class Derived:
@@ -58,6 +72,30 @@ class Derived:
         raise NotImplementedError
 
     @property
+    def comparing(self) -> bool:
+        """Two models are compared (the document has a model B)."""
+        return self.compare.active
+
+    def sample_views(self) -> SampleViews:
+        session = self.compare
+        a = session.decorate(self.sample_view())
+        label = ""
+        if session.active:
+            model = session.gradient_model
+            label = f"{model.upper()} ({session.names[0 if model == 'a' else 1]})"
+        return SampleViews(
+            a, session.sample_view_b(), session.names, session.gradient_view(a), label
+        )
+
+    def row_filters(self) -> list[Filter]:
+        """The Show box's filters besides "all", "wrong" and "non-finite" (compare mode's)."""
+        return self.compare.filters()
+
+    def row_sorts(self) -> list[tuple[str, Sort]]:
+        """The Sort box's sorts besides ``core.view_state.SORT_CHOICES`` (compare mode's)."""
+        return self.compare.sorts()
+
+    @property
     def evaluation(self) -> Evaluation:
         return self.document.evaluation
 
@@ -69,14 +107,16 @@ class Derived:
     def selected(self) -> int:
         return int(self.view.selected)
 
-    def _cached(self, key: str, compute: Any) -> Any:
+    def cached(self, key: str, compute: Any) -> Any:
+        """A value derived from the current document under ``key``, computed once per change
+        (the controller clears these on every document change)."""
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
 
     def sample_view(self) -> SampleView:
         row = self.selected
-        return self._cached(
+        return self.cached(
             f"sample:{row}",
             lambda: sample_view(
                 self.evaluation,
@@ -96,7 +136,7 @@ class Derived:
             self._curve_top = curve.y_top
             return curve
 
-        return self._cached("curve", compute)
+        return self.cached("curve", compute)
 
     def sample_curve(self, p: np.ndarray) -> np.ndarray:
         return sample_loss_curve(self.evaluation, self.selected, p)

@@ -358,7 +358,7 @@ class Files(QObject):
 
     def save_workspace_action(self) -> None:
         if self.workspace_path is not None and self.workspace_path != autosave_path():
-            self._guard(self.save_workspace, str(self.workspace_path))
+            self.apply_edit(self.save_workspace, str(self.workspace_path))
         else:
             self.save_workspace_dialog()
 
@@ -372,7 +372,7 @@ class Files(QObject):
         if path:
             if not path.endswith(".json"):
                 path += SUFFIX
-            self._guard(self.save_workspace, path)
+            self.apply_edit(self.save_workspace, path)
 
     def confirm_close(self, ask: bool) -> bool:
         """Whether the window may close: with unsaved changes (and ``ask``), ask to save first.
@@ -423,7 +423,7 @@ class Files(QObject):
 
     # --- exports --------------------------------------------------------------------------------
 
-    def _guard(self, action, path: str) -> None:
+    def apply_edit(self, action, path: str) -> None:
         try:
             action(path)
         except (DataError, OSError) as exc:
@@ -445,14 +445,14 @@ class Files(QObject):
             self._window, "Save logits", "logits.npz", "NumPy archive (*.npz);;CSV (*.csv)"
         )
         if path:
-            self._guard(self.save_logits, path)
+            self.apply_edit(self.save_logits, path)
 
     def export_results_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self._window, "Export results", "results.csv", "CSV (*.csv)"
         )
         if path:
-            self._guard(self.export_results, path)
+            self.apply_edit(self.export_results, path)
 
     def export_plot(self, widget, title: str, path: str | Path, scale: float = 1.0) -> None:
         export_widget(widget, path, scale, title)
@@ -466,7 +466,7 @@ class Files(QObject):
             "PNG image, 2x (*.png);;SVG vector (*.svg)",
         )
         if path:
-            self._guard(lambda p: self.export_plot(widget, title, p, scale=2.0), path)
+            self.apply_edit(lambda p: self.export_plot(widget, title, p, scale=2.0), path)
 
     def save_screenshot(self, path: str | Path, scale: float = 1.0) -> bool:
         """The whole window as PNG; ``scale`` > 1 renders at a higher pixel density."""

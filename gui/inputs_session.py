@@ -233,7 +233,7 @@ class InputsSession:
     def prediction_summary(self) -> PredictionSummary:
         """Confidence, entropy, predicted counts and the most uncertain samples, cached until
         the document changes."""
-        return self._c._cached("predictions", lambda: summarize_predictions(self._c.evaluation))
+        return self._c.cached("predictions", lambda: summarize_predictions(self._c.evaluation))
 
     def binary_identity(self) -> BinaryIdentity | None:
         """The selected sample's σ identity when the table holds binary scores, else None."""

@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from softmax_lab.core.display import PlotId
 from softmax_lab.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
 from softmax_lab.core.presets import PRESETS
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
 
-PLOT_SHOWS = ("sample", "loss", "gradient", "heatmap", "loss_curve")
-"""A step's ``show`` that names a plot, in the order of the window's plots."""
+PLOT_SHOWS = {
+    "sample": PlotId.SAMPLE,
+    "loss": PlotId.LOSS,
+    "gradient": PlotId.GRADIENT,
+    "heatmap": PlotId.HEATMAP,
+    "loss_curve": PlotId.CURVE,
+}
+"""A step's ``show`` that names a plot, and that plot."""
 SIDE_SHOWS = ("formula", "scratch")
 """A step's ``show`` that names a side tab: the side panel shows for it, on stage too."""
 
@@ -140,9 +147,9 @@ class LessonSession(QObject):
         """Whether the current step is about the Formula or Scratch tab (shown even on stage)."""
         return self.lesson is not None and self.lesson.steps[self.index].show in SIDE_SHOWS
 
-    def focused_plot(self) -> int | None:
-        """The plot the current step is about (an index into the window's plots), if any."""
+    def focused_plot(self) -> PlotId | None:
+        """The plot the current step is about, if any."""
         if self.lesson is None:
             return None
         show = self.lesson.steps[self.index].show
-        return PLOT_SHOWS.index(show) if show in PLOT_SHOWS else None
+        return PLOT_SHOWS.get(show)

@@ -14,8 +14,6 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -27,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from softmax_lab.core.view_state import ALL, SIDE_TABS, SORT_CHOICES, VIEW_TABS, Filter
+from softmax_lab.core.display import PlotId
+from softmax_lab.core.view_state import SIDE_TABS
 from softmax_lab.gui.actions import Actions
 from softmax_lab.gui.caption import CaptionBand
 from softmax_lab.gui.compare_window import CompareUi
@@ -37,6 +36,7 @@ from softmax_lab.gui.dataset import DatasetPanel
 from softmax_lab.gui.explain import FormulaPanel, ScratchPanel
 from softmax_lab.gui.files import Files
 from softmax_lab.gui.inputs_ui import InputsUi
+from softmax_lab.gui.order_bar import OrderBar
 from softmax_lab.gui.plots import (
     GradientPlot,
     LossCurvePlot,
@@ -50,11 +50,11 @@ from softmax_lab.gui.stage import Stage
 from softmax_lab.gui.table_view import LogitsTableView
 from softmax_lab.gui.theme import DARK_WINDOW, Theme
 from softmax_lab.gui.training_panel import install_training
+from softmax_lab.gui.view_tabs import ViewTabs
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
 
-FILTER_CLASSES = 200  # the Show box lists true/predicted filters for this many classes
 DESK_SIZES = (540, 740)  # table | plots, at 1280 wide
 
 
@@ -94,6 +94,13 @@ class MainWindow(QMainWindow):
         self.heatmap = ProbabilityHeatmap(t)
         self.curve_plot = LossCurvePlot(t)
         self.gradient_plot = GradientPlot(t)
+        self._plots: dict[PlotId, QWidget] = {
+            PlotId.SAMPLE: self.sample_plot,
+            PlotId.LOSS: self.loss_plot,
+            PlotId.GRADIENT: self.gradient_plot,
+            PlotId.HEATMAP: self.heatmap,
+            PlotId.CURVE: self.curve_plot,
+        }
         self.dataset_panel = DatasetPanel(t)
         self.sequence_view = SequenceView(t)
         self._sequence_shown: tuple[bool, int | None] = (False, None)  # active, sequence drawn
@@ -104,15 +111,18 @@ class MainWindow(QMainWindow):
         self.caption.hide()
         self._build_layout()
         self.stage = Stage(self)
-        self.training_panel = install_training(self)  # the step bar and the Training tab
+        self.training_panel, self.step_bar = install_training(self.controller, self.view_tabs)
         self.actions = Actions(self)
-        self.compare_ui = CompareUi(self)
+        self.compare_ui = CompareUi(
+            self.controller, self.table, self.dataset_panel, self.sample_plot
+        )
+        for bar in (self.step_bar, self.compare_ui.bar):  # over the tabs: compare, then steps
+            self.centralWidget().layout().insertWidget(0, bar)
         self.statusBar().addPermanentWidget(self.summary)
         self._connect()
         self.resize(1280, 800)
         self.restyle()
         self._refresh_numbers(Change.ALL)
-        self._render_order()
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
         self.inputs_ui = InputsUi(self)
@@ -140,7 +150,11 @@ class MainWindow(QMainWindow):
         return self.files.sigLoadFailed
 
     def plots(self) -> tuple:
-        return (self.sample_plot, self.loss_plot, self.gradient_plot, self.heatmap, self.curve_plot)
+        """The plots in ``PlotId`` order."""
+        return tuple(self._plots.values())
+
+    def plot(self, plot: PlotId) -> QWidget:
+        return self._plots[plot]
 
     def select_sample(self, sample: int) -> None:
         self.controller.select(sample)
@@ -165,29 +179,13 @@ class MainWindow(QMainWindow):
         ):
             self.side_tabs.addTab(widget, name)
 
-        self.filter_combo = QComboBox()
-        self.filter_combo.setToolTip("show only some samples")
-        self.sort_combo = QComboBox()
-        self.sort_combo.setToolTip("order the table by a per-sample statistic")
-        for combo in (self.filter_combo, self.sort_combo):
-            # Long class names must not widen the window past a small laptop's screen.
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(10)
-        self.filter_note = QLabel()
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        self.bar_labels = (QLabel("Show"), QLabel("Sort"))
-        bar.addWidget(self.bar_labels[0])
-        bar.addWidget(self.filter_combo, 2)
-        bar.addWidget(self.bar_labels[1])
-        bar.addWidget(self.sort_combo, 2)
-        bar.addWidget(self.filter_note, 1)
+        bar = self.order_bar = OrderBar(self.controller, self.table_model)
+        self.filter_combo, self.sort_combo = bar.filter_combo, bar.sort_combo
+        self.filter_note = bar.note
         table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 0, 0, 0)
-        table_layout.addLayout(bar)
+        table_layout.addWidget(bar)
         table_layout.addWidget(self.table)
 
         self.left = QSplitter(Qt.Orientation.Vertical)
@@ -214,13 +212,11 @@ class MainWindow(QMainWindow):
             # splitters shrink plots (down to their fixed minimum) instead of clipping the window.
             plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
-        self.view_tabs = QTabWidget()
-        self.view_tabs.setDocumentMode(True)
-        self._view_tab_names: list[str] = []
-        self.add_view_tab("sample", right, "Sample && loss")
-        self.add_view_tab("dataset", self.dataset_panel, "Dataset")
-        self.add_view_tab("sequence", self.sequence_view, "Sequence")
-        self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), False)
+        self.view_tabs = ViewTabs()
+        self.view_tabs.add("sample", right, "Sample && loss")
+        self.view_tabs.add("dataset", self.dataset_panel, "Dataset")
+        self.view_tabs.add("sequence", self.sequence_view, "Sequence")
+        self.view_tabs.set_shown("sequence", False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.left)
@@ -244,8 +240,6 @@ class MainWindow(QMainWindow):
         c.sigDataChanged.connect(lambda change, _rows: self._refresh_numbers(change))
         c.sigNamesChanged.connect(self._relabel)
         c.sigSelectionChanged.connect(lambda _sample: self._refresh_selection())
-        c.sigOrderChanged.connect(self._render_order)
-        c.sigLayoutChanged.connect(self._render_order)
         c.sigStyleChanged.connect(lambda _theme: self.restyle())
         c.sigViewChanged.connect(self._render_view)
         c.sigHistoryChanged.connect(self._render_history)
@@ -258,8 +252,7 @@ class MainWindow(QMainWindow):
         self.files.sigTitleChanged.connect(
             lambda name: self.setWindowTitle(f"{name}[*] — Softmax Lab")
         )
-        c.compare.sigActiveChanged.connect(lambda _on: self._rebuild_filter_combo())
-        c.compare.sigGradientModelChanged.connect(lambda _model: self._refresh_selection())
+        c.sigGradientModelChanged.connect(lambda _model: self._refresh_selection())
 
         for plot in (self.loss_plot, self.heatmap, self.curve_plot):
             plot.sigSampleClicked.connect(c.select)
@@ -268,12 +261,8 @@ class MainWindow(QMainWindow):
         self.dataset_panel.sigConfusionCellClicked.connect(c.show_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(c.select)
         self.dataset_panel.sigFitTemperatureRequested.connect(c.temperature.fit)
-        self.filter_combo.activated.connect(
-            lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
-        )
-        self.sort_combo.activated.connect(lambda i: c.set_sort(self.sort_combo.itemData(i)))
         self.view_tabs.currentChanged.connect(
-            lambda i: c.update_view(view_tab=self._view_tab_names[i])
+            lambda i: c.update_view(view_tab=self.view_tabs.names[i])
         )
         self.side_tabs.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
         self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
@@ -306,8 +295,6 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_selected(c.selected)
             self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
             self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
-        if change & (Change.NAMES | Change.STRUCTURE):
-            self._rebuild_filter_combo()
         self._sequence_shown = (self._sequence_shown[0], None)  # new numbers: redraw it
         if self.caption.isVisible():
             self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
@@ -326,11 +313,9 @@ class MainWindow(QMainWindow):
             self._render_sequence(rebuild=False)
             self._refresh_side_panel()
             return
-        view = c.compare.decorate(c.sample_view())  # both models' numbers when comparing
-        self.sample_plot.set_sample(view, c.class_names, c.compare.sample_view_b(), c.compare.names)
-        self.gradient_plot.set_gradient(
-            c.compare.gradient_view(view), c.class_names, self.compare_ui.gradient_label()
-        )
+        views = c.sample_views()  # both models' numbers when comparing
+        self.sample_plot.set_sample(views.a, c.class_names, views.b, views.names)
+        self.gradient_plot.set_gradient(views.gradient, c.class_names, views.gradient_label)
         self.loss_plot.set_selected(c.selected)
         self.heatmap.set_selected(c.selected)
         curve = c.loss_curve()
@@ -346,8 +331,7 @@ class MainWindow(QMainWindow):
         active = c.sequences.active
         was_active, drawn = self._sequence_shown
         if active != was_active:
-            with signals_blocked(self.view_tabs):  # hiding the current tab must not pick one
-                self.view_tabs.setTabVisible(self._view_tab_names.index("sequence"), active)
+            self.view_tabs.set_shown("sequence", active)
             self._sequence_shown = (active, None)
             if not active:
                 view.set_sequence(None, None, -1)
@@ -383,12 +367,10 @@ class MainWindow(QMainWindow):
 
     def _relabel(self) -> None:
         c = self.controller
-        heading = c.compare.decorate(c.sample_view()).heading
+        heading = c.sample_views().a.heading
         self.sample_plot.set_names(c.class_names, heading)
         self.gradient_plot.set_names(c.class_names)
         self.heatmap.set_names(c.class_names)
-        self._rebuild_filter_combo()
-        self._render_order()
         self._refresh_side_panel()
         self._render_history()
 
@@ -412,66 +394,10 @@ class MainWindow(QMainWindow):
             plot.hold_axes(False)
         self._hold_axes()
 
-    def _rebuild_filter_combo(self) -> None:
-        combo = self.filter_combo
-        names = self.controller.class_names
-        with signals_blocked(combo):
-            combo.clear()
-            for filt in (
-                ALL,
-                Filter("wrong"),
-                Filter("non-finite"),
-                *self.controller.compare.filters(),
-            ):
-                combo.addItem(filt.describe(names), filt)
-            for kind in ("class", "predicted"):
-                for i in range(min(len(names), FILTER_CLASSES)):
-                    filt = Filter(kind, i)
-                    combo.addItem(filt.describe(names), filt)
-        with signals_blocked(self.sort_combo):
-            self.sort_combo.clear()  # refilled by _render_order, with compare mode's sorts
-        self._render_order()
-
-    def _render_order(self) -> None:
-        """The Show and Sort boxes and the count above the table say what the table does."""
-        c = self.controller
-        names = c.class_names
-        if self.filter_combo.count() == 0:
-            self._rebuild_filter_combo()
-            return
-        for combo, value, describe in (
-            (self.filter_combo, c.view.filter, c.view.filter.describe(names)),
-            (
-                self.sort_combo,
-                c.view.sort,
-                "table order" if c.view.sort is None else c.view.sort.describe(names),
-            ),
-        ):
-            with signals_blocked(combo):
-                if combo is self.sort_combo and combo.count() == 0:
-                    for text, sort in (*SORT_CHOICES, *c.compare.sorts()):
-                        combo.addItem(text, sort)
-                index = next((i for i in range(combo.count()) if combo.itemData(i) == value), -1)
-                if index < 0:  # a header-click sort or a drill-down filter: say so in the box
-                    for i in range(combo.count() - 1, -1, -1):
-                        if combo.itemData(i, Qt.ItemDataRole.UserRole + 1):
-                            combo.removeItem(i)
-                    combo.addItem(describe, value)
-                    index = combo.count() - 1
-                    combo.setItemData(index, True, Qt.ItemDataRole.UserRole + 1)
-                combo.setCurrentIndex(index)
-        shown = c.row_count()
-        total = c.document.n_samples
-        note = self.table_model.hidden_classes_note()  # "128,256 classes: no logit columns (…"
-        count = "" if c.view.filter.is_all else f"{shown:,} of {total:,}"
-        self.filter_note.setText(" · ".join(filter(None, [count, note.split(" (")[0]])))
-        self.filter_note.setToolTip(note)
-
     def _render_view(self, fields: frozenset[str]) -> None:
         c, view = self.controller, self.controller.view
-        if "view_tab" in fields and view.view_tab in self._view_tab_names:
-            with signals_blocked(self.view_tabs):
-                self.view_tabs.setCurrentIndex(self._view_tab_names.index(view.view_tab))
+        if "view_tab" in fields:
+            self.view_tabs.show_tab(view.view_tab)
         if "side_tab" in fields:
             with signals_blocked(self.side_tabs):
                 self.side_tabs.setCurrentIndex(SIDE_TABS.index(view.side_tab))
@@ -497,17 +423,8 @@ class MainWindow(QMainWindow):
         if "preset_index" in fields:
             self.stage.render_caption()
         self.actions.render(fields)
-        if "view_tab" in fields and view.view_tab == "dataset" and c._summary is not None:
+        if "view_tab" in fields and view.view_tab == "dataset" and c.summary_ready:
             self._show_summary()
-
-    def add_view_tab(self, name: str, widget: QWidget, title: str) -> None:
-        """A main tab (one of ``core.view_state.VIEW_TABS``), placed in that order."""
-        if name not in VIEW_TABS:
-            raise ValueError(f"unknown tab {name!r}")
-        position = sum(VIEW_TABS.index(n) < VIEW_TABS.index(name) for n in self._view_tab_names)
-        with signals_blocked(self.view_tabs):
-            self.view_tabs.insertTab(position, widget, title)
-        self._view_tab_names.insert(position, name)
 
     def _render_history(self) -> None:
         doc = self.controller.document
@@ -542,6 +459,7 @@ class MainWindow(QMainWindow):
             self.sequence_view,
             self.table,
             self.caption,
+            self.order_bar,
         ):
             view.set_theme(theme)
         font = self.font()
@@ -553,14 +471,9 @@ class MainWindow(QMainWindow):
             self.view_tabs,
             self.menuBar(),
             self.statusBar(),
-            self.filter_combo,
-            self.sort_combo,
-            self.filter_note,
-            *self.bar_labels,
             *self.menuBar().findChildren(QMenu),
         ):
             widget.setFont(font)
-        self.table.table_model()._class_cells_changed()
 
     def show_message(self, text: str) -> None:
         """A message for 8 s, elided to the room left of the summary (Qt would draw the two over

@@ -101,6 +101,7 @@ class RunsSession(QObject):
         self._problems_shown = 0
         self._scrubbing = False
         self._holding = False
+        self._pending: set[str] = set()  # what announce() has to tell after a document change
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.poll)
         self.waiting_for: str | None = None  # a run folder with no step yet, opened at its first
@@ -112,7 +113,6 @@ class RunsSession(QObject):
         self._hold.timeout.connect(self._release_axes)
         self._dynamics_timer = QTimer(self, singleShot=True, interval=DYNAMICS_DELAY_MS)
         self._dynamics_timer.timeout.connect(self._start_dynamics)
-        controller.document.subscribe(self._on_document_changed)
         controller.sigSelectionChanged.connect(lambda _sample: self._refresh_trajectory())
         controller.jobs.sigBusy.connect(self._on_busy)
         # Held weakly: the controller's list makes no reference cycle through its child.
@@ -225,7 +225,11 @@ class RunsSession(QObject):
 
     # --- following the document -----------------------------------------------------------------
 
-    def _on_document_changed(self, change: Change) -> None:
+    def document_changed(self, change: Change) -> None:
+        """Told by the controller first, before it reads the table's columns: the run and step
+        the document now shows (a run's columns come and go with it). What follows from that
+        (signals, the trajectory, the dynamics) waits for :meth:`announce`, which the controller
+        calls after the views have the new table, so that a run opens with one table reset."""
         doc = self._c.document
         source = doc.source
         if self.waiting_for is not None and change == Change.ALL:
@@ -233,16 +237,35 @@ class RunsSession(QObject):
         run = source.run if isinstance(source, RunStep) else None
         if run is not self.run:
             self._set_run(run)
+            self._pending.add("run")
         step = source.step if run is not None else None
         if step != self.step:
             self.step = step
-            self.sigStepChanged.emit()
+            self._pending.add("step")
         if run is not None and change == Change.LOGITS and doc.changed_rows is not None:
             self._edited[(run, step)] = doc.logits  # an edit stays with its step
         if run is not None and change & (Change.TARGETS | Change.SETTINGS | Change.STRUCTURE):
             if self._dynamics_inputs() != self._dynamics_key:
+                self._pending.add("dynamics")
+            self._pending.add("trajectory")
+
+    def announce(self) -> None:
+        """What :meth:`document_changed` found, told once the table and the views are current."""
+        pending, self._pending = self._pending, set()
+        if "run" in pending:
+            if self.run is not None:
+                self._schedule_dynamics(restart=True, now=True)
+                self._refresh_trajectory()
+            self.sigRunChanged.emit()
+            self.sigDynamicsChanged.emit()
+            self.sigTrajectoryChanged.emit()
+        if "step" in pending:
+            self.sigStepChanged.emit()
+        if "run" not in pending and self.run is not None:
+            if "dynamics" in pending:
                 self._schedule_dynamics(restart=True)
-            self._refresh_trajectory()
+            if "trajectory" in pending:
+                self._refresh_trajectory()
 
     def _set_run(self, run: Run | None) -> None:
         self.set_playing(False)
@@ -255,12 +278,6 @@ class RunsSession(QObject):
             self.last_arrival = None
         else:
             self._poll.start()
-            self._schedule_dynamics(restart=True, now=True)
-            self._refresh_trajectory()
-        self._c.refresh_columns()
-        self.sigRunChanged.emit()
-        self.sigDynamicsChanged.emit()
-        self.sigTrajectoryChanged.emit()
 
     # --- live runs ------------------------------------------------------------------------------
 

@@ -91,17 +91,17 @@ class SequenceSession(QObject):
 
     def nll(self) -> np.ndarray:
         """(N,) −log p(target) in nats at the current options; NaN where no target counts."""
-        return self._c._cached("sequence:nll", lambda: token_nll(self._c.evaluation))
+        return self._c.cached("sequence:nll", lambda: token_nll(self._c.evaluation))
 
     def statistics(self) -> SequenceStatistics:
-        return self._c._cached(
+        return self._c.cached(
             "sequence:stats", lambda: sequence_statistics(self.layout(), self.nll())
         )
 
     def shifted(self) -> bool:
         """Whether targets are next tokens (causal LM) rather than aligned labels."""
         ev = self._c.evaluation
-        return self._c._cached(
+        return self._c.cached(
             "sequence:shifted",
             lambda: targets_are_next_tokens(self.layout(), ev.targets, ev.valid),
         )
@@ -114,7 +114,7 @@ class SequenceSession(QObject):
         """The chips of the k-th sequence, coloured by the current evaluation, the tokens the
         current sampler would not draw marked."""
         kept, sampler = self.kept(), self.sampler()
-        return self._c._cached(
+        return self._c.cached(
             f"sequence:text:{k}:{sampler}:{id(self._places)}",
             lambda: sequence_text(
                 self.layout(),
@@ -159,7 +159,7 @@ class SequenceSession(QObject):
         """What the mouse over a token shows: the token the row is scored on, its probability,
         surprisal and rank, and the row's top next-token candidates."""
         key = f"sequence:hover:{row}:{self.sampler()}:{id(self._places)}"
-        return self._c._cached(key, lambda: self._hover_text(row))
+        return self._c.cached(key, lambda: self._hover_text(row))
 
     def _hover_text(self, row: int) -> str:
         c = self._c

@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QSplitter
 
-from softmax_lab.core.display import desk_type_factor, presentation_plots, presentation_scale
+from softmax_lab.core.display import (
+    PlotId,
+    desk_type_factor,
+    presentation_plots,
+    presentation_scale,
+)
 
 if TYPE_CHECKING:
     from softmax_lab.gui.main_window import MainWindow
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
-LABELLED_PLOTS = (1, 2, 4)  # the loss, the gradient and the loss curve need labels
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -98,9 +102,9 @@ class Stage(QObject):
         """One plot alone (Alt+1…5), or on stage the plots that fit (the lesson step's plot
         always among them), or every plot at the desk."""
         w, view = self._w, self._c.view
-        plots = w.plots()
+        shown: set[PlotId]
         if view.plot_focus is not None:
-            shown = {int(view.plot_focus)}
+            shown = {PlotId(view.plot_focus)}
         elif self.presenting:
             width, height = self._stage_size()
             shown = set(presentation_plots(width, height))
@@ -112,17 +116,17 @@ class Stage(QObject):
                     shown.discard(max(shown))
                 shown.add(focused)
         else:
-            shown = set(range(len(plots)))
-        wanted = set(shown)
+            shown = set(PlotId)
+        labelled = {plot for plot in shown if plot.needs_labels}
         inputs_ui = getattr(w, "inputs_ui", None)
         if not self._c.document.has_labels and inputs_ui is not None:
             # Without labels the loss, the gradient and the loss curve give way to one notice.
-            inputs_ui.notice.setVisible(bool(wanted & set(LABELLED_PLOTS)))
-            shown = wanted - set(LABELLED_PLOTS)
+            inputs_ui.notice.setVisible(bool(labelled))
+            shown -= labelled
         elif inputs_ui is not None:
             inputs_ui.notice.hide()
-        for i, plot in enumerate(plots):
-            plot.setHidden(i not in shown)
+        for plot_id in PlotId:
+            w.plot(plot_id).setHidden(plot_id not in shown)
         for row in w.plot_rows:
             row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
         key = frozenset(shown)
@@ -144,9 +148,6 @@ class Stage(QObject):
         ]
         if sum(weights) > 0 and total > 0:
             column.setSizes([round(total * wt / sum(weights)) for wt in weights])
-
-    def shown_plots(self) -> list[int]:
-        return [i for i, plot in enumerate(self._w.plots()) if not plot.isHidden()]
 
     # --- caption --------------------------------------------------------------------------------
 

@@ -193,7 +193,7 @@ class LogitsTableModel(QAbstractTableModel):
             return column.tooltip or None if role == Qt.ItemDataRole.ToolTipRole else None
         if role == Qt.ItemDataRole.DisplayRole:
             # Comparing two models: A's columns say so on a second line, as B's do.
-            tag = "\nA" if self._c.compare.active else ""
+            tag = "\nA" if self._c.comparing else ""
             if kind is Column.CLASS:
                 return names[cls] + tag
             if kind is Column.SOFT:

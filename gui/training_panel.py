@@ -39,7 +39,8 @@ from softmax_lab.gui.plots.trajectory import TrajectoryPlot
 from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from softmax_lab.gui.main_window import MainWindow
+    from softmax_lab.gui.controller import Controller
+    from softmax_lab.gui.view_tabs import ViewTabs
 
 BUTTON_TEXT = {"easy-to-learn": "easy", "ambiguous": "ambiguous", "hard-to-learn": "hard"}
 """The region buttons' short names (the map labels the regions in full; room is short at 2x)."""
@@ -366,21 +367,15 @@ class TrainingPanel(QWidget):
             widget.setFont(font)
 
 
-def install_training(window: MainWindow) -> TrainingPanel:
-    """Add the step bar (over the tabs) and the Training tab to ``window`` and wire them to the
-    controller's run session. Both show only while the table shows a step of a run."""
-    c = window.controller
+def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, StepBar]:
+    """Make the Training tab (added to ``tabs``) and the step bar (for the window to place over
+    the tabs), wired to the controller's run session. Both show only while the table shows a
+    step of a run."""
     runs = c.runs
     panel = TrainingPanel(c.theme)
     bar = StepBar()
     bar.hide()
-    window.step_bar = bar
-    window.centralWidget().layout().insertWidget(0, bar)
-    window.add_view_tab("training", panel, "Training")
-    tabs = window.view_tabs
-
-    def training_index() -> int:
-        return tabs.indexOf(panel)
+    tabs.add("training", panel, "Training")
 
     def render_bar() -> None:
         bar.render(runs.step_text(), runs.step_index, len(runs.steps), runs.playing, runs.follow)
@@ -391,7 +386,7 @@ def install_training(window: MainWindow) -> TrainingPanel:
         bar.setVisible(shown)
         if not shown and c.view.view_tab == "training":
             c.update_view(view_tab="sample")  # before hiding: Qt would pick a neighbour
-        tabs.setTabVisible(training_index(), shown)
+        tabs.set_shown("training", shown)
         render_bar()
         show_map()
         show_inputs()
@@ -517,9 +512,8 @@ def install_training(window: MainWindow) -> TrainingPanel:
         lambda step: runs.go_to_index(runs.steps.index(step)) if step in runs.steps else None
     )
     panel.inputs.sigSampleClicked.connect(c.select)
-    window.training_panel = panel
     on_run_changed()
-    return panel
+    return panel, bar
 
 
 class _Slot(QWidget):

@@ -1,5 +1,6 @@
 """The plots of the Sample & loss tab, one module per plot, all built from ``gui.plotkit``."""
 
+from softmax_lab.core.display import PlotId
 from softmax_lab.gui.plots.curve import LossCurvePlot
 from softmax_lab.gui.plots.gradient import GradientPlot
 from softmax_lab.gui.plots.heatmap import ProbabilityHeatmap
@@ -15,11 +16,5 @@ __all__ = [
     "SamplePlot",
 ]
 
-PLOT_NAMES = (
-    "Selected sample",
-    "Per-sample loss",
-    "Gradient",
-    "Probability heatmap",
-    "Loss curve",
-)
-"""The plots in the order of ``MainWindow.plots()`` and of the Alt+1…5 keys."""
+PLOT_NAMES = tuple(plot.title for plot in PlotId)
+"""The plots' titles in the order of ``MainWindow.plots()`` and of the Alt+1…5 keys."""

@@ -139,6 +139,22 @@ def test_a_run_opens_on_its_latest_step_with_the_training_tab(qtbot, window, tmp
     assert texts["hard-to-learn"] == f"hard to learn · {counts['hard-to-learn']}"
 
 
+def test_a_run_opens_with_one_table_reset(qtbot, window, tmp_path):
+    """The controller tells the run session before it reads the columns: the table resets once
+    when a run opens (twice before: the session subscribed to the document on its own), and once
+    more when the dynamics' columns arrive."""
+    folder = write_run(tmp_path / "exp1")
+    resets = []
+    window.table_model.modelReset.connect(lambda: resets.append(window.table_model.columnCount()))
+    open_run(qtbot, window, folder, dynamics=False)
+    assert len(resets) == 1
+    assert window.step_bar.isVisible()
+    qtbot.waitUntil(lambda: window.controller.runs.map is not None, timeout=20000)
+    assert len(resets) == 2  # the dynamics' columns
+    assert "mean p(true)" in [c.key for c in window.controller.table_columns()]
+    assert_views_show(window, 900)
+
+
 def test_the_flipped_samples_are_hard_to_learn(qtbot, window, tmp_path):
     open_run(qtbot, window, write_run(tmp_path / "r"))
     regions = window.controller.runs.map.regions

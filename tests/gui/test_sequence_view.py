@@ -87,7 +87,7 @@ def lengths(lm):
 def test_opening_lm_logits_shows_the_sequence_tab_and_torchs_perplexity(opened, lm):
     c = opened.controller
     assert c.view.view_tab == "sequence"
-    index = opened._view_tab_names.index("sequence")
+    index = opened.view_tabs.names.index("sequence")
     assert opened.view_tabs.isTabVisible(index)
     assert opened.view_tabs.currentWidget() is opened.sequence_view
     used = np.unique(lm.input_ids)
@@ -312,16 +312,16 @@ def test_hostile_files_load_nothing_and_say_why(qtbot, window, lm, tmp_path, hos
         assert f"has {v - 1:,} tokens but the logits have {v:,} classes" in message
     np.testing.assert_array_equal(window.document.logits, before[0])
     assert not window.controller.sequences.active
-    assert not window.view_tabs.isTabVisible(window._view_tab_names.index("sequence"))
+    assert not window.view_tabs.isTabVisible(window.view_tabs.names.index("sequence"))
 
 
 def test_undoing_the_open_hides_the_sequence_tab(qtbot, opened):
     opened.controller.undo()
     assert not opened.controller.sequences.active
-    assert not opened.view_tabs.isTabVisible(opened._view_tab_names.index("sequence"))
+    assert not opened.view_tabs.isTabVisible(opened.view_tabs.names.index("sequence"))
     assert opened.controller.view.view_tab == "sample"
     opened.controller.redo()
-    assert opened.view_tabs.isTabVisible(opened._view_tab_names.index("sequence"))
+    assert opened.view_tabs.isTabVisible(opened.view_tabs.names.index("sequence"))
 
 
 def test_logits_without_ids_show_the_models_tokens(qtbot, window, lm, tmp_path):

@@ -1,0 +1,38 @@
+"""The window's main tabs, each known by its name (one of ``core.view_state.VIEW_TABS``), so that
+parts add, show and hide theirs by name and the view state's ``view_tab`` picks one."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QWidget
+from superqt.utils import signals_blocked
+
+from softmax_lab.core.view_state import VIEW_TABS
+
+
+class ViewTabs(QTabWidget):
+    """Tabs in ``VIEW_TABS`` order whatever order they are added in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setDocumentMode(True)
+        self.names: list[str] = []
+        """The tabs' names in their order."""
+
+    def add(self, name: str, widget: QWidget, title: str) -> None:
+        if name not in VIEW_TABS:
+            raise ValueError(f"unknown tab {name!r}")
+        position = sum(VIEW_TABS.index(n) < VIEW_TABS.index(name) for n in self.names)
+        with signals_blocked(self):
+            self.insertTab(position, widget, title)
+        self.names.insert(position, name)
+
+    def set_shown(self, name: str, shown: bool) -> None:
+        """Show or hide a tab; hiding the current one picks no other (the view state does)."""
+        with signals_blocked(self):
+            self.setTabVisible(self.names.index(name), shown)
+
+    def show_tab(self, name: str) -> None:
+        """Make ``name`` current (the view state's ``view_tab``), telling no one."""
+        if name in self.names:
+            with signals_blocked(self):
+                self.setCurrentIndex(self.names.index(name))
