@@ -12,28 +12,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMenu,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import signals_blocked
 
 from softmax_lab.core.display import PlotId
-from softmax_lab.core.view_state import SIDE_TABS
 from softmax_lab.gui.actions import Actions
 from softmax_lab.gui.caption import CaptionBand
 from softmax_lab.gui.compare_window import CompareUi
 from softmax_lab.gui.controller import Change, Controller
-from softmax_lab.gui.controls import ControlsPanel
 from softmax_lab.gui.dataset import DatasetPanel
-from softmax_lab.gui.explain import FormulaPanel, ScratchPanel
 from softmax_lab.gui.files import Files
 from softmax_lab.gui.inputs_ui import InputsUi
 from softmax_lab.gui.order_bar import OrderBar
@@ -44,11 +37,12 @@ from softmax_lab.gui.plots import (
     ProbabilityHeatmap,
     SamplePlot,
 )
-from softmax_lab.gui.sampling_view import SamplingPanel
 from softmax_lab.gui.sequence_view import SequenceView
+from softmax_lab.gui.side_panel import SidePanel
 from softmax_lab.gui.stage import Stage
+from softmax_lab.gui.status_line import StatusLine
 from softmax_lab.gui.table_view import LogitsTableView
-from softmax_lab.gui.theme import DARK_WINDOW, Theme
+from softmax_lab.gui.theme import Theme, window_palette
 from softmax_lab.gui.training_panel import install_training
 from softmax_lab.gui.view_tabs import ViewTabs
 
@@ -85,10 +79,9 @@ class MainWindow(QMainWindow):
 
         self.table = LogitsTableView(self.controller)
         self.table_model = self.table.table_model()
-        self.controls = ControlsPanel(self.controller)
-        self.formula_panel = FormulaPanel()
-        self.scratch_panel = ScratchPanel()
-        self.sampling_panel = SamplingPanel(t)
+        side = self.side_tabs = SidePanel(self.controller)
+        self.controls, self.formula_panel = side.controls, side.formula_panel
+        self.scratch_panel, self.sampling_panel = side.scratch_panel, side.sampling_panel
         self.sample_plot = SamplePlot(t)
         self.loss_plot = LossPlot(t)
         self.heatmap = ProbabilityHeatmap(t)
@@ -105,8 +98,7 @@ class MainWindow(QMainWindow):
         self.sequence_view = SequenceView(t)
         self._sequence_shown: tuple[bool, int | None] = (False, None)  # active, sequence drawn
         self._plots_stale = False  # the Sample tab's plots missed changes while hidden
-        self.summary = QLabel()
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = StatusLine(self.statusBar())
         self.caption = CaptionBand(t)
         self.caption.hide()
         self._build_layout()
@@ -118,7 +110,6 @@ class MainWindow(QMainWindow):
         )
         for bar in (self.step_bar, self.compare_ui.bar):  # over the tabs: compare, then steps
             self.centralWidget().layout().insertWidget(0, bar)
-        self.statusBar().addPermanentWidget(self.summary)
         self._connect()
         self.resize(1280, 800)
         self.restyle()
@@ -170,15 +161,6 @@ class MainWindow(QMainWindow):
     # --- layout ---------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        self.side_tabs = QTabWidget()
-        for widget, name in (
-            (self.controls, "Options"),
-            (self.formula_panel, "Formula"),
-            (self.scratch_panel, "Scratch vs torch"),
-            (self.sampling_panel, "Top-k/p"),
-        ):
-            self.side_tabs.addTab(widget, name)
-
         bar = self.order_bar = OrderBar(self.controller, self.table_model)
         self.filter_combo, self.sort_combo = bar.filter_combo, bar.sort_combo
         self.filter_note = bar.note
@@ -264,8 +246,6 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(
             lambda i: c.update_view(view_tab=self.view_tabs.names[i])
         )
-        self.side_tabs.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
-        self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
         self._connect_sequences()
 
     def _connect_sequences(self) -> None:
@@ -299,7 +279,7 @@ class MainWindow(QMainWindow):
         if self.caption.isVisible():
             self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
         self._refresh_selection()
-        self._set_summary(c.status_text())
+        self.summary.set_summary(c.status_text())
 
     def _plots_hidden(self) -> bool:
         """While the Sequence tab shows, the Sample tab's plots wait: a click on a token of a
@@ -311,7 +291,7 @@ class MainWindow(QMainWindow):
         if self._plots_hidden():
             self._plots_stale = True
             self._render_sequence(rebuild=False)
-            self._refresh_side_panel()
+            self.side_tabs.render()
             return
         views = c.sample_views()  # both models' numbers when comparing
         self.sample_plot.set_sample(views.a, c.class_names, views.b, views.names)
@@ -322,7 +302,7 @@ class MainWindow(QMainWindow):
         p = np.linspace(1e-4, 1.0, 400)
         self.curve_plot.set_sample_curve(c.selected, p, c.sample_curve(p), not curve.on_reference)
         self._render_sequence(rebuild=False)
-        self._refresh_side_panel()
+        self.side_tabs.render()
 
     def _render_sequence(self, rebuild: bool) -> None:
         """The Sequence tab: shown while language-model logits are open (and made current when
@@ -348,30 +328,13 @@ class MainWindow(QMainWindow):
             self._sequence_shown = (True, k)
         view.set_selected(c.selected, c.sequences.hover_text(c.selected))
 
-    def _refresh_side_panel(self) -> None:
-        """Only the side tab that shows: building their text costs more than every plot."""
-        c = self.controller
-        if not self.side_tabs.isVisible() and self.isVisible():
-            return
-        current = c.view.side_tab
-        if current == "formula":
-            binary = c.inputs_session.binary_identity()
-            self.formula_panel.set_explanation(c.explanation(), c.class_names, binary)
-        elif current == "scratch":
-            self.scratch_panel.set_comparison(c.comparison(), c.class_names)
-        elif current == "sampling":
-            self.sampling_panel.set_limits(c.view.top_k, c.view.top_p)
-            self.sampling_panel.set_truncation(
-                c.truncation(), c.class_names, c.document.settings.temperature
-            )
-
     def _relabel(self) -> None:
         c = self.controller
         heading = c.sample_views().a.heading
         self.sample_plot.set_names(c.class_names, heading)
         self.gradient_plot.set_names(c.class_names)
         self.heatmap.set_names(c.class_names)
-        self._refresh_side_panel()
+        self.side_tabs.render()
         self._render_history()
 
     def _show_summary(self) -> None:
@@ -398,21 +361,14 @@ class MainWindow(QMainWindow):
         c, view = self.controller, self.controller.view
         if "view_tab" in fields:
             self.view_tabs.show_tab(view.view_tab)
-        if "side_tab" in fields:
-            with signals_blocked(self.side_tabs):
-                self.side_tabs.setCurrentIndex(SIDE_TABS.index(view.side_tab))
-            self._refresh_side_panel()
+        self.side_tabs.render_view(fields)
         if fields & {"top_k", "top_p"}:
-            self._refresh_side_panel()
             self._render_sequence(rebuild=True)
         if "view_tab" in fields and view.view_tab == "sequence":
             self._render_sequence(rebuild=True)
         if "view_tab" in fields and self._plots_stale and not self._plots_hidden():
             self._plots_stale = False
             self._refresh_numbers(Change.NONE)
-        if "side_panel" in fields:
-            self.side_tabs.setVisible(view.side_panel)
-            self._refresh_side_panel()
         if "plot_focus" in fields:
             self.stage.apply_plot_visibility()
             if view.plot_focus is not None:
@@ -434,28 +390,11 @@ class MainWindow(QMainWindow):
     def restyle(self) -> None:
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
         theme = self.controller.theme
-        palette = QPalette()
-        if theme.name == "dark":
-            colours = {
-                "Base": theme.background,
-                "Text": theme.foreground,
-                "WindowText": theme.foreground,
-                "ButtonText": theme.foreground,
-                **DARK_WINDOW,
-            }
-            for role, colour in colours.items():
-                palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
-        self.setPalette(palette)
+        self.setPalette(window_palette(theme))
         for view in (
-            self.sample_plot,
-            self.loss_plot,
-            self.heatmap,
-            self.curve_plot,
-            self.gradient_plot,
-            self.formula_panel,
-            self.scratch_panel,
+            *self.plots(),
             self.dataset_panel,
-            self.sampling_panel,
+            self.side_tabs,
             self.sequence_view,
             self.table,
             self.caption,
@@ -465,8 +404,6 @@ class MainWindow(QMainWindow):
         font = self.font()
         font.setPointSizeF(10 * theme.scale)
         for widget in (
-            self.controls,
-            self.side_tabs,
             self.summary,
             self.view_tabs,
             self.menuBar(),
@@ -476,28 +413,7 @@ class MainWindow(QMainWindow):
             widget.setFont(font)
 
     def show_message(self, text: str) -> None:
-        """A message for 8 s, elided to the room left of the summary (Qt would draw the two over
-        each other); the whole text is in the status bar's tooltip."""
-        bar = self.statusBar()
-        bar.setToolTip(text)
-        bar.showMessage(self._elided_message(text), 8000)
-
-    def _elided_message(self, text: str) -> str:
-        bar = self.statusBar()
-        room = bar.width() - self.summary.sizeHint().width() - 32
-        return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
-
-    def _set_summary(self, text: str) -> None:
-        """The summary at the status bar's right; a message on show is elided again to the room
-        the new summary leaves (opening a file lengthens both at once)."""
-        if text == self.summary.text():
-            return
-        self.summary.setText(text)
-        bar = self.statusBar()
-        if bar.currentMessage() and bar.toolTip():
-            shown = self._elided_message(bar.toolTip())
-            if shown != bar.currentMessage():
-                bar.showMessage(shown, 8000)  # Qt keeps no time left: a fresh 8 s
+        self.summary.show_message(text)
 
     # --- window events --------------------------------------------------------------------------
 

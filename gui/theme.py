@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from PySide6.QtGui import QColor, QPalette
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -75,3 +77,19 @@ DARK_WINDOW = {
     "PlaceholderText": "#9a9a9a",
 }
 """Window colours of the dark theme besides its background and foreground."""
+
+
+def window_palette(theme: Theme) -> QPalette:
+    """The window's palette in ``theme``: Qt's own for light, the dark colours for dark."""
+    palette = QPalette()
+    if theme.name == "dark":
+        colours = {
+            "Base": theme.background,
+            "Text": theme.foreground,
+            "WindowText": theme.foreground,
+            "ButtonText": theme.foreground,
+            **DARK_WINDOW,
+        }
+        for role, colour in colours.items():
+            palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
+    return palette

@@ -1,0 +1,76 @@
+"""The side panel under the table: the Options, Formula, Scratch vs torch and Top-k/p tabs. It
+makes them, keeps the view state's ``side_tab`` and ``side_panel`` on screen, and fills only the
+tab that shows (their text costs more than every plot)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QTabWidget
+from superqt.utils import signals_blocked
+
+from softmax_lab.core.view_state import SIDE_TABS
+from softmax_lab.gui.controls import ControlsPanel
+from softmax_lab.gui.explain import FormulaPanel, ScratchPanel
+from softmax_lab.gui.sampling_view import SamplingPanel
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
+    from softmax_lab.gui.theme import Theme
+
+
+class SidePanel(QTabWidget):
+    """The side tabs, in ``core.view_state.SIDE_TABS`` order."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self._c = c = controller
+        self.controls = ControlsPanel(c)
+        self.formula_panel = FormulaPanel()
+        self.scratch_panel = ScratchPanel()
+        self.sampling_panel = SamplingPanel(c.theme)
+        for widget, name in (
+            (self.controls, "Options"),
+            (self.formula_panel, "Formula"),
+            (self.scratch_panel, "Scratch vs torch"),
+            (self.sampling_panel, "Top-k/p"),
+        ):
+            self.addTab(widget, name)
+        self.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
+        self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
+
+    def set_theme(self, theme: Theme) -> None:
+        for view in (self.formula_panel, self.scratch_panel, self.sampling_panel):
+            view.set_theme(theme)
+        font = self.font()
+        font.setPointSizeF(10 * theme.scale)
+        for widget in (self.controls, self):
+            widget.setFont(font)
+
+    def render_view(self, fields: frozenset[str]) -> None:
+        """The view state's side tab and whether the panel shows."""
+        view = self._c.view
+        if "side_tab" in fields:
+            with signals_blocked(self):
+                self.setCurrentIndex(SIDE_TABS.index(view.side_tab))
+        if "side_panel" in fields:
+            self.setVisible(view.side_panel)
+        if fields & {"side_tab", "side_panel", "top_k", "top_p"}:
+            self.render()
+
+    def render(self) -> None:
+        """Fill the tab that shows (none while the panel is hidden in a shown window)."""
+        c = self._c
+        if not self.isVisible() and self.window().isVisible():
+            return
+        current = c.view.side_tab
+        if current == "formula":
+            binary = c.inputs_session.binary_identity()
+            self.formula_panel.set_explanation(c.explanation(), c.class_names, binary)
+        elif current == "scratch":
+            self.scratch_panel.set_comparison(c.comparison(), c.class_names)
+        elif current == "sampling":
+            self.sampling_panel.set_limits(c.view.top_k, c.view.top_p)
+            self.sampling_panel.set_truncation(
+                c.truncation(), c.class_names, c.document.settings.temperature
+            )
