@@ -1,5 +1,5 @@
 """The window's parts for what samples are about, and for tables without labels: layout and
-wiring only, like ``gui.main_window`` (which installs it).
+wiring only, like ``gui.main_window`` (which makes it with the widgets it joins).
 
 * the selected sample's input (image, text, metadata) beside its logits and probabilities;
 * the filter box above the table (``column == value`` or a text search);
@@ -17,17 +17,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu, QSplitter, QWidget
 
 from softmax_lab.core import formatting as fmt
+from softmax_lab.core.display import PlotId
 from softmax_lab.gui.filter_box import FilterBox
 from softmax_lab.gui.inputs_view import InputsView, NoLabelsNotice
 from softmax_lab.gui.thumbnail_grid import ThumbnailGrid
 
 if TYPE_CHECKING:
-    from softmax_lab.gui.main_window import MainWindow
+    from collections.abc import Sequence
+
+    from softmax_lab.gui.controller import Controller
+    from softmax_lab.gui.dataset import DatasetPanel
 
 LABELS_FILTER = "Labels (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt);;All files (*)"
 INPUT_WIDTH = 230  # px at scale 1: the selected sample's input, left of its logits
@@ -37,10 +41,26 @@ INPUT_SHARE = 0.25  # at most this share of the sample's row: the bars keep the 
 class InputsUi(QObject):
     """Installed by ``MainWindow``; see the module docstring."""
 
-    def __init__(self, window: MainWindow) -> None:
+    sigPlotsChanged = Signal()
+    """Labels came or went, or a plot was focused: which plots show is the stage's to say."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        window: QWidget,
+        plot_rows: Sequence[QSplitter],
+        table: QWidget,
+        dataset_panel: DatasetPanel,
+        recent_menu: QMenu | None,
+    ) -> None:
+        """The input joins the first of ``plot_rows`` (the sample's), the no-labels notice the
+        second, the filter box goes above ``table``, the thumbnail grids beside the Dataset
+        tab's confusion matrix and label issues; Open labels goes after ``recent_menu``."""
         super().__init__(window)
         self._w = window
-        self._c = c = window.controller
+        self._sample_row, self._middle_row = plot_rows[0], plot_rows[1]
+        self._table, self._dataset, self._recent = table, dataset_panel, recent_menu
+        self._c = c = controller
         self._s = c.inputs_session
         t = c.theme
         self._shown_key: tuple | None = None
@@ -57,14 +77,14 @@ class InputsUi(QObject):
     # --- layout ---------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and watched is self._w.sample_row:
+        if event.type() == QEvent.Type.Resize and watched is self._sample_row:
             QTimer.singleShot(0, self, self._fit_input_width)  # after the splitter has laid out
         return False
 
     def _fit_input_width(self) -> None:
         """The input's width follows the window: its natural width, but at most a quarter of the
         row, so that on a small screen (1024 x 640, a projector) the bars keep the room."""
-        row = self._w.sample_row
+        row = self._sample_row
         if self.inputs_view.isHidden() or row.count() < 2:
             return
         total = sum(row.sizes())
@@ -75,25 +95,23 @@ class InputsUi(QObject):
             row.setSizes([wanted, total - wanted])
 
     def _place(self) -> None:
-        w = self._w
-        row = w.sample_row
+        row = self._sample_row
         row.insertWidget(0, self.inputs_view)
         row.setStretchFactor(0, 0)
         row.setStretchFactor(1, 1)
         row.setSizes([INPUT_WIDTH, 1000])
         row.installEventFilter(self)
-        middle = w.plot_rows[1]
-        middle.addWidget(self.notice)
+        self._middle_row.addWidget(self.notice)
         self.notice.hide()
-        layout = w.table.parentWidget().layout()
-        layout.insertWidget(layout.indexOf(w.table), self.filter_box)
-        panel = w.dataset_panel
+        layout = self._table.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(self._table), self.filter_box)
+        panel = self._dataset
         panel.add_beside(panel.page("confusion"), self.confusion_grid)
         panel.add_beside(panel.label_issues_view, self.issues_grid)
 
     def _add_actions(self) -> None:
         w = self._w
-        file_menu = w.files.recent_menu.parentWidget() if w.files.recent_menu else None
+        file_menu = self._recent.parentWidget() if self._recent else None
         self.open_labels_action = QAction("Open &labels…", w)
         self.open_labels_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.open_labels_action.setStatusTip(
@@ -106,7 +124,7 @@ class InputsUi(QObject):
         w.addAction(self.find_action)
         if file_menu is not None:
             actions = file_menu.actions()
-            recent = w.files.recent_menu.menuAction()
+            recent = self._recent.menuAction()
             after = actions.index(recent) + 1 if recent in actions else len(actions)
             before = actions[after] if after < len(actions) else None
             file_menu.insertAction(before, self.open_labels_action)
@@ -146,7 +164,9 @@ class InputsUi(QObject):
     def _render_all(self) -> None:
         s = self._s
         pictures = s.has_images or s.has_texts
-        self.inputs_view.setVisible(s.has_inputs and self._c.view.plot_focus in (None, 0))
+        self.inputs_view.setVisible(
+            s.has_inputs and self._c.view.plot_focus in (None, PlotId.SAMPLE)
+        )
         self._fit_input_width()
         self.confusion_grid.setVisible(pictures)
         self.issues_grid.setVisible(pictures)
@@ -164,7 +184,7 @@ class InputsUi(QObject):
 
     def _render_labels_mode(self) -> None:
         """Labels came or went: which plots show is the stage's to say (one owner)."""
-        self._w.stage.apply_plot_visibility()
+        self.sigPlotsChanged.emit()
 
     def _render_sample(self) -> None:
         s, sample = self._s, self._c.selected
@@ -194,7 +214,7 @@ class InputsUi(QObject):
 
     def _render_summary(self) -> None:
         c, s = self._c, self._s
-        self._w.dataset_panel.set_predictions(s.prediction_summary(), c.class_names, s.has_labels)
+        self._dataset.set_predictions(s.prediction_summary(), c.class_names, s.has_labels)
         if not (s.has_images or s.has_texts) or not s.has_labels:
             return
         summary = c.summary()
@@ -216,7 +236,8 @@ class InputsUi(QObject):
         if "plot_focus" in fields:
             self._render_labels_mode()
             s = self._s
-            self.inputs_view.setVisible(s.has_inputs and self._c.view.plot_focus in (None, 0))
+            shown = self._c.view.plot_focus in (None, PlotId.SAMPLE)
+            self.inputs_view.setVisible(s.has_inputs and shown)
 
     def _restyle(self, theme) -> None:
         for view in (

@@ -102,7 +102,8 @@ class MainWindow(QMainWindow):
         self.caption = CaptionBand(t)
         self.caption.hide()
         self._build_layout()
-        self.stage = Stage(self)
+        parts = (self.splitter, self.table, self._plots, self.plot_rows, self.caption)
+        self.stage = Stage(self.controller, self, *parts, self.formula_panel)
         self.training_panel, self.step_bar = install_training(self.controller, self.view_tabs)
         self.actions = Actions(self)
         self.compare_ui = CompareUi(
@@ -116,7 +117,10 @@ class MainWindow(QMainWindow):
         self._refresh_numbers(Change.ALL)
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
-        self.inputs_ui = InputsUi(self)
+        parts = (self.plot_rows, self.table, self.dataset_panel, self.files.recent_menu)
+        self.inputs_ui = InputsUi(self.controller, self, *parts)
+        self.inputs_ui.sigPlotsChanged.connect(self.stage.apply_plot_visibility)
+        self.stage.set_notice(self.inputs_ui.notice)
 
     # --- reading (for tests, the API and the bench) ---------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from softmax_lab.core.display import (
     PlotId,
@@ -19,7 +19,12 @@ from softmax_lab.core.display import (
 )
 
 if TYPE_CHECKING:
-    from softmax_lab.gui.main_window import MainWindow
+    from collections.abc import Mapping, Sequence
+
+    from softmax_lab.gui.caption import CaptionBand
+    from softmax_lab.gui.controller import Controller
+    from softmax_lab.gui.explain import FormulaPanel
+    from softmax_lab.gui.table_view import LogitsTableView
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
@@ -30,10 +35,26 @@ class Stage(QObject):
     """Presentation mode, plot visibility, the caption band, and the desk's type factor (which
     it measures; the view state holds it)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        window: QMainWindow,
+        splitter: QSplitter,
+        table: LogitsTableView,
+        plots: Mapping[PlotId, QWidget],
+        plot_rows: Sequence[QSplitter],
+        caption: CaptionBand,
+        formula_panel: FormulaPanel,
+    ) -> None:
+        """``window`` goes full screen on stage; ``splitter`` shares the width between the
+        table and the tabs; ``plot_rows`` hold the ``plots``; ``caption`` and ``formula_panel``
+        show the lesson's step."""
         super().__init__(window)
         self._w = window
-        self._c = window.controller
+        self._c = controller
+        self._splitter, self._table, self._caption = splitter, table, caption
+        self._plots, self._plot_rows, self._formula = plots, plot_rows, formula_panel
+        self._notice: QWidget | None = None
         self._shown: frozenset[int] | None = None
         self._desk: tuple[float, list[int], bool] | None = None
         self.keep_size = False
@@ -59,9 +80,11 @@ class Stage(QObject):
         w = self._w
         if not self.presenting:
             self._c.update_view(desk_factor=desk_type_factor(w.width(), w.height()))
-            total = sum(w.splitter.sizes()) or w.width()
+            total = sum(self._splitter.sizes()) or w.width()
             if w.width() >= 1800:
-                w.splitter.setSizes([round(DESK_SPLIT * total), round((1 - DESK_SPLIT) * total)])
+                self._splitter.setSizes(
+                    [round(DESK_SPLIT * total), round((1 - DESK_SPLIT) * total)]
+                )
         self.apply_plot_visibility()
 
     # --- presentation ---------------------------------------------------------------------------
@@ -70,23 +93,23 @@ class Stage(QObject):
         """Full screen at a scale that fits, side panel hidden, caption shown — or the desk."""
         w, c = self._w, self._c
         if on:
-            self._desk = (c.view.scale, w.splitter.sizes(), bool(c.view.side_panel))
+            self._desk = (c.view.scale, self._splitter.sizes(), bool(c.view.side_panel))
             width, height = self._stage_size()
             side = c.lessons.wants_side_panel()  # a step about the Formula or Scratch tab
             c.update_view(side_panel=side, scale=presentation_scale(width, height))
-            w.table.pages_rows = False  # a presenter's clicker sends PgDn: the next example
+            self._table.pages_rows = False  # a presenter's clicker sends PgDn: the next example
             if not self.keep_size:
                 w.showFullScreen()
-            total = sum(w.splitter.sizes()) or w.width()
-            w.splitter.setSizes([round(STAGE_SPLIT * total), round((1 - STAGE_SPLIT) * total)])
+            total = sum(self._splitter.sizes()) or w.width()
+            self._splitter.setSizes([round(STAGE_SPLIT * total), round((1 - STAGE_SPLIT) * total)])
         else:
             scale, sizes, side = self._desk or (1.0, [], True)
             c.update_view(side_panel=side, scale=scale)
-            w.table.pages_rows = True
+            self._table.pages_rows = True
             if w.isFullScreen():
                 w.showNormal()
             if sizes:
-                w.splitter.setSizes(sizes)
+                self._splitter.setSizes(sizes)
         self.apply_plot_visibility()
         self.render_caption()
 
@@ -98,10 +121,15 @@ class Stage(QObject):
         size = screen.size()
         return size.width(), size.height()
 
+    def set_notice(self, notice: QWidget) -> None:
+        """The notice that takes the labelled plots' place when the table has no labels."""
+        self._notice = notice
+        self.apply_plot_visibility()
+
     def apply_plot_visibility(self) -> None:
         """One plot alone (Alt+1…5), or on stage the plots that fit (the lesson step's plot
         always among them), or every plot at the desk."""
-        w, view = self._w, self._c.view
+        view = self._c.view
         shown: set[PlotId]
         if view.plot_focus is not None:
             shown = {PlotId(view.plot_focus)}
@@ -118,16 +146,14 @@ class Stage(QObject):
         else:
             shown = set(PlotId)
         labelled = {plot for plot in shown if plot.needs_labels}
-        inputs_ui = getattr(w, "inputs_ui", None)
-        if not self._c.document.has_labels and inputs_ui is not None:
+        if not self._c.document.has_labels:
             # Without labels the loss, the gradient and the loss curve give way to one notice.
-            inputs_ui.notice.setVisible(bool(labelled))
             shown -= labelled
-        elif inputs_ui is not None:
-            inputs_ui.notice.hide()
+        if self._notice is not None:
+            self._notice.setVisible(bool(labelled) and not self._c.document.has_labels)
         for plot_id in PlotId:
-            w.plot(plot_id).setHidden(plot_id not in shown)
-        for row in w.plot_rows:
+            self._plots[plot_id].setHidden(plot_id not in shown)
+        for row in self._plot_rows:
             row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
         key = frozenset(shown)
         if key != self._shown:
@@ -137,7 +163,7 @@ class Stage(QObject):
     def _share_height(self) -> None:
         """Give the shown rows their heights: the selected sample's bars (two plots above one
         another's labels) a larger share than a one-plot row."""
-        rows = self._w.plot_rows
+        rows = self._plot_rows
         column = rows[0].parentWidget()
         if not isinstance(column, QSplitter):
             return
@@ -153,9 +179,9 @@ class Stage(QObject):
 
     def render_caption(self) -> None:
         """The caption band shows on stage and in lesson mode."""
-        band = self._w.caption
+        band = self._caption
         lessons = self._c.lessons
         band.setVisible(self.presenting or lessons.active)
         band.set_caption(*lessons.caption())
-        self._w.formula_panel.set_highlight(lessons.highlight())
+        self._formula.set_highlight(lessons.highlight())
         self.apply_plot_visibility()
