@@ -34,15 +34,8 @@ from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.metrics import DatasetSummary, summarize
 from softmax_lab.core.parsing import parse_number
 from softmax_lab.core.presets import DEFAULT_PRESET, PRESETS, random_table
-from softmax_lab.core.view_state import (
-    ALL,
-    UNDO_CONTEXT,
-    Filter,
-    Sort,
-    TableColumn,
-    ViewState,
-    row_order,
-)
+from softmax_lab.core.row_order import ALL, Filter, Sort, TableColumn, row_order
+from softmax_lab.core.view_state import UNDO_CONTEXT, ViewState
 from softmax_lab.gui.compare_session import CompareSession
 from softmax_lab.gui.derived import Derived
 from softmax_lab.gui.inputs_session import InputsSession
