@@ -194,8 +194,8 @@ class Actions(QObject):
         offered = [(filt.label, filt) for filt in c.compare.filters_offered()]
         self.compare_filters = self._choices(show_menu, group, offered, c.set_filter)
         self.filter_actions += self.compare_filters
-        c.compare.sigActiveChanged.connect(self._render_compare)
-        self._render_compare(c.compare.active)
+        c.sigCompareChanged.connect(self._render_compare)
+        self._render_compare(c.comparing)
         c.sigOrderChanged.connect(self._render_order)
         c.sigLayoutChanged.connect(self._render_order)
         self._render_order()
