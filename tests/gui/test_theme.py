@@ -33,9 +33,8 @@ def point_sizes(window):
 
 def test_at_a_big_desk_every_part_gets_the_plots_type_scale(qtbot):
     window = desk_window(qtbot, 1920, 1080)
-    qtbot.waitUntil(lambda: window.controller.view.desk_factor == 1.25)
+    qtbot.waitUntil(lambda: window.table.font().pointSizeF() == 10 * 1.25)  # the desk's factor
     assert window.sample_plot._theme.scale == 1.25
-    assert window.theme.scale == 1.25
     body = 10 * 1.25
     sizes = point_sizes(window)
     assert sizes["table"] == body
@@ -43,6 +42,7 @@ def test_at_a_big_desk_every_part_gets_the_plots_type_scale(qtbot):
     assert sizes["training panel"] == body
     assert sizes["compare bar"] == body
     assert sizes["caption"] == body
+    assert window.theme.scale == 1.25  # one theme: the window's, the controller's, the plots'
     window.document.mark_clean()
 
 
