@@ -46,6 +46,7 @@ if _ROOT is not None:
 
 if TYPE_CHECKING:
     from softmax_lab.core import RunWriter, evaluate, load_labels, load_logits
+    from softmax_lab.core.models import load_model
     from softmax_lab.gui.viewer import Viewer, run, view
 
 _WHERE = {
@@ -53,6 +54,7 @@ _WHERE = {
     "evaluate": "softmax_lab.core.evaluation",
     "load_labels": "softmax_lab.core.loaders",
     "load_logits": "softmax_lab.core.loaders",
+    "load_model": "softmax_lab.core.models",
     "Viewer": "softmax_lab.gui.viewer",
     "run": "softmax_lab.gui.viewer",
     "view": "softmax_lab.gui.viewer",
@@ -65,6 +67,7 @@ __all__ = [
     "evaluate",
     "load_labels",
     "load_logits",
+    "load_model",
     "run",
     "view",
 ]

@@ -1,0 +1,304 @@
+"""core.models against transformers itself: forward logits, the loss, greedy generate, sampling.
+
+Every model is random-init and built here (tests/core/model_folders.py); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from model_folders import (
+    classifier_folder,
+    gpt2_folder,
+    random_image,
+    transformers,
+    vit_folder,
+)
+
+from softmax_lab.core.models import ModelError, load_model, sampler_keep
+
+PROMPT = "The loss of a sentence is"
+
+
+@pytest.fixture(scope="module")
+def gpt2_path(tmp_path_factory):
+    return gpt2_folder(tmp_path_factory.mktemp("gpt2"))
+
+
+@pytest.fixture(scope="module")
+def gpt2(gpt2_path):
+    return load_model(gpt2_path)
+
+
+@pytest.fixture(scope="module")
+def reference(gpt2_path):
+    model = transformers.AutoModelForCausalLM.from_pretrained(gpt2_path).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(gpt2_path)
+    return model, tokenizer
+
+
+def test_causal_lm_logits_equal_the_models_forward(gpt2, reference):
+    model, tokenizer = reference
+    ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        expected = model(ids).logits[0].numpy()
+    got = gpt2.logits(PROMPT)
+    assert gpt2.kind == "causal-lm"
+    assert got.dtype == np.float32
+    assert got.shape == (ids.shape[1], len(tokenizer))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_class_names_are_token_texts_by_id(gpt2, reference):
+    _, tokenizer = reference
+    names = gpt2.class_names
+    assert len(names) == gpt2.n_classes
+    ids = tokenizer(PROMPT)["input_ids"]
+    assert "".join(names[i] for i in ids) == tokenizer.decode(ids)
+
+
+def test_score_perplexity_is_exp_of_the_models_loss(gpt2, reference):
+    model, tokenizer = reference
+    ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        loss = model(ids, labels=ids).loss.item()
+    scored = gpt2.score(PROMPT)
+    assert scored.loss == pytest.approx(loss, rel=1e-5)
+    assert scored.perplexity[0] == pytest.approx(np.exp(loss), rel=1e-5)
+
+
+@pytest.mark.parametrize("how", [{"top_k": 1}, {"temperature": 0.0}])
+def test_greedy_equals_transformers_greedy_generate(gpt2, reference, how):
+    model, tokenizer = reference
+    ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"]
+    steps = 12
+    out = model.generate(
+        ids,
+        max_new_tokens=steps,
+        min_new_tokens=steps,
+        do_sample=False,
+        output_logits=True,
+        return_dict_in_generate=True,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    g = gpt2.generate(PROMPT, steps, **how)
+    np.testing.assert_array_equal(g.ids, out.sequences[0].numpy())
+    raw = torch.stack(out.logits, 1)[0].numpy()
+    np.testing.assert_allclose(g.logits, raw, rtol=1e-4, atol=1e-4)
+    assert g.kept.sum(axis=1).tolist() == [1] * steps
+    assert g.kept[np.arange(steps), g.drawn].all()
+
+
+def test_sampling_same_seed_same_tokens_and_draws_only_kept(gpt2):
+    a = gpt2.generate(PROMPT, 10, temperature=1.3, top_k=20, top_p=0.9, seed=7)
+    b = gpt2.generate(PROMPT, 10, temperature=1.3, top_k=20, top_p=0.9, seed=7)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    assert a.kept[np.arange(10), a.drawn].all()
+    assert (a.kept.sum(axis=1) <= 20).all()
+    assert a.logits.shape == (10, gpt2.n_classes)
+
+
+def test_kept_set_equals_transformers_warpers():
+    from transformers.generation.logits_process import (
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        z = torch.tensor(rng.normal(0, 3, (2, 50)), dtype=torch.float32)
+        t, k, p = float(rng.uniform(0.3, 2)), int(rng.integers(1, 50)), float(rng.uniform(0.1, 1))
+        expected = z.clone()
+        for warper in (TemperatureLogitsWarper(t), TopKLogitsWarper(k), TopPLogitsWarper(p)):
+            expected = warper(None, expected)
+        got = sampler_keep(z, temperature=t, top_k=k, top_p=p)
+        assert torch.equal(torch.isfinite(got), torch.isfinite(expected))
+
+
+def test_text_classifier_logits_and_id2label(tmp_path):
+    path = classifier_folder(tmp_path / "bert")
+    m = load_model(path)
+    reference = transformers.AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    texts = ["softmax turns logits into probabilities", "the loss", "greedy decoding"]
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = reference(**batch).logits.numpy()
+    assert m.kind == "text-classification"
+    assert m.class_names == ["negative", "neutral", "positive"]
+    np.testing.assert_allclose(m.logits(texts), expected, rtol=1e-5, atol=1e-5)
+    one = m.logits(texts[1])
+    with torch.no_grad():
+        alone = reference(**tokenizer(texts[1], return_tensors="pt")).logits.numpy()
+    np.testing.assert_allclose(one, alone, rtol=1e-5, atol=1e-5)
+
+
+def test_image_classifier_from_array_and_path(tmp_path):
+    from PIL import Image
+
+    path = vit_folder(tmp_path / "vit")
+    m = load_model(path)
+    reference = transformers.AutoModelForImageClassification.from_pretrained(path).eval()
+    processor = transformers.AutoImageProcessor.from_pretrained(path)
+    image = random_image()
+    with torch.no_grad():
+        expected = reference(**processor(images=[image], return_tensors="pt")).logits.numpy()
+    assert m.kind == "image-classification"
+    assert m.class_names == ["cat", "dog", "bird", "fish"]
+    np.testing.assert_allclose(m.logits(image), expected, rtol=1e-5, atol=1e-5)
+    file = tmp_path / "x.png"
+    Image.fromarray(image).save(file)
+    np.testing.assert_allclose(m.logits([file, image]), np.vstack([expected, expected]), atol=1e-5)
+
+
+def test_model_in_memory(reference):
+    from softmax_lab.core.models import Model
+
+    model, tokenizer = reference
+    m = Model.from_objects(model, tokenizer)
+    assert m.kind == "causal-lm"
+    ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        expected = model(ids).logits[0].numpy()
+    np.testing.assert_allclose(m.logits(PROMPT), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="transformers model"):
+        Model.from_objects(object())
+
+
+# -- hostile folders and inputs -------------------------------------------------------------------
+
+
+def test_pickled_weights_only_are_refused(tmp_path, gpt2_path):
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((gpt2_path / name).read_bytes())
+    (folder / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(ModelError, match=r"pytorch_model\.bin, a pickle, and unpickling runs code"):
+        load_model(folder)
+
+
+def test_custom_code_is_refused(tmp_path, gpt2_path):
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    for p in gpt2_path.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="auto_map"):
+        load_model(folder)
+
+
+def test_tokenizer_that_does_not_match_is_refused(tmp_path, gpt2_path):
+    from model_folders import trained_tokenizer
+
+    folder = tmp_path / "mismatch"
+    folder.mkdir()
+    for p in gpt2_path.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    for p in folder.glob("tokenizer*"):
+        p.unlink()
+    trained_tokenizer(vocab_size=400).save_pretrained(folder)
+    with pytest.raises(ModelError, match="do not belong together"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: None, "no such folder"),
+        (lambda p: p.mkdir(), "no config.json"),
+        (lambda p: (p.mkdir(), (p / "config.json").write_text("{")), "not valid JSON"),
+        (lambda p: (p.mkdir(), (p / "config.json").write_text("[1]")), "not a JSON object"),
+        (lambda p: (p.mkdir(), (p / "config.json").write_text("{}")), "safetensors"),
+    ],
+)
+def test_broken_folders_get_messages(tmp_path, make, match):
+    path = tmp_path / "m"
+    make(path)
+    with pytest.raises(ModelError, match=match):
+        load_model(str(path) + ("/" if path.exists() else ""))
+
+
+def test_unknown_architecture_is_refused(tmp_path, gpt2_path):
+    folder = tmp_path / "other"
+    folder.mkdir()
+    for p in gpt2_path.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["GPT2Model"]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="not a causal LM"):
+        load_model(folder)
+
+
+def test_empty_and_huge_prompts_are_refused(gpt2):
+    with pytest.raises(ValueError, match="empty"):
+        gpt2.logits("")
+    with pytest.raises(ValueError, match="characters"):
+        gpt2.logits("a" * 300_000)
+    with pytest.raises(ValueError, match="reads at most 128"):
+        gpt2.logits("softmax " * 200)
+    with pytest.raises(TypeError):
+        gpt2.logits(["a list"])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"temperature": -1},
+        {"temperature": float("nan")},
+        {"top_k": 0},
+        {"top_k": 2.5},
+        {"top_p": 0},
+        {"top_p": 1.5},
+        {"top_p": True},
+    ],
+)
+def test_bad_sampler_settings_are_refused(gpt2, kwargs):
+    with pytest.raises(ValueError):
+        gpt2.generate(PROMPT, 2, **kwargs)
+
+
+def test_bad_steps_are_refused(gpt2):
+    with pytest.raises(ValueError, match="steps"):
+        gpt2.generate(PROMPT, 0)
+    with pytest.raises(TypeError, match="steps"):
+        gpt2.generate(PROMPT, 2.0)
+    with pytest.raises(ValueError, match="exceed"):
+        gpt2.generate(PROMPT, 127)
+
+
+def test_too_big_for_memory_is_refused(gpt2_path, monkeypatch):
+    import softmax_lab.core.models as models
+
+    monkeypatch.setattr(models, "available_memory", lambda: 1000)
+    with pytest.raises(ModelError, match=r"needs .* on cpu, which has 0 MB free"):
+        load_model(gpt2_path)
+
+
+def test_unknown_device_and_dtype(gpt2_path):
+    with pytest.raises(ValueError, match="unknown device"):
+        load_model(gpt2_path, device="tpu")
+    with pytest.raises(ValueError, match="unsupported dtype"):
+        load_model(gpt2_path, dtype="int8")
+
+
+def test_cuda_falls_back_to_cpu_with_reason(gpt2):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert "CUDA is not available" in gpt2.to("cuda")
+    assert gpt2.device.type == "cpu"
+
+
+def test_dtype_move_keeps_working(gpt2_path):
+    m = load_model(gpt2_path, dtype="bfloat16")
+    assert m.dtype == torch.bfloat16
+    assert m.logits(PROMPT).dtype == np.float32
+    m.to("cpu", "float32")
+    assert m.dtype == torch.float32
