@@ -25,9 +25,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.devices import resolve_device, resolve_dtype
 from softmax_lab.core.formatting import count
-from softmax_lab.core.loaders import DataError
+from softmax_lab.core.loaders import DataError, LoadedLogits
 from softmax_lab.core.loaders._common import available_memory
 from softmax_lab.core.sequences import SequenceEvaluation, evaluate_sequences
 
@@ -360,6 +361,43 @@ class Model:
             temperature=float(temperature),
             top_k=top_k,
             top_p=top_p,
+        )
+
+    def prompt_table(self, text: str) -> LoadedLogits:
+        """The prompt as the window opens a language-model file: one row per position (its
+        next-token logits), the next token as the target (none at the last position), the tokens
+        as class names."""
+        self._need("causal-lm")
+        ids = self.encode(text)
+        return self._sequence_table(ids, self.logits(text), f"{self.name} · prompt")
+
+    def generation_table(self, prompt_logits: np.ndarray, generation: Generation) -> LoadedLogits:
+        """Prompt and generated tokens as one sequence: the prompt's positions from its forward
+        pass, then each step's raw logits (the row that predicted the token drawn there)."""
+        self._need("causal-lm")
+        n = generation.prompt_length
+        if prompt_logits.shape[0] != n:
+            raise ValueError(f"prompt logits have {prompt_logits.shape[0]} rows, prompt {n} tokens")
+        logits = np.concatenate([prompt_logits[: n - 1], generation.logits]).astype(np.float32)
+        return self._sequence_table(generation.ids, logits, f"{self.name} · generated")
+
+    def _sequence_table(self, ids: np.ndarray, logits: np.ndarray, source: str) -> LoadedLogits:
+        t, v = logits.shape
+        if ids.shape[0] < t:
+            raise ValueError("fewer ids than logit rows")
+        targets = np.full(t, IGNORE_INDEX, dtype=np.int64)
+        targets[: ids.shape[0] - 1] = ids[1 : t + 1][:t]
+        rows = np.ascontiguousarray(logits, dtype=np.float32)
+        for array in (rows, targets):
+            array.flags.writeable = False
+        return LoadedLogits(
+            logits=rows,
+            targets=targets,
+            source=source,
+            sequence_shape=(1, t),
+            input_ids=np.asarray(ids[:t], dtype=np.int64)[None],
+            attention_mask=np.ones((1, t), dtype=bool),
+            vocabulary=list(self.class_names[:v]),
         )
 
     def _need(self, *kinds: Kind) -> None:

@@ -51,6 +51,12 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
     data = load_logits(path)
     if as_probabilities and data.looks_like_probabilities:
         data = data.as_log_probabilities()
+    return prepare_loaded(path, data, settings)
+
+
+def prepare_loaded(path: str, data: LoadedLogits, settings: Settings) -> PreparedFile:
+    """Evaluate logits that are already read (a file's, or a live model's) as :func:`prepare_file`
+    does. Raises ``DataError``."""
     notices = list(data.notices)
     logits = copy_on_write(data.logits)
     if logits is not data.logits:

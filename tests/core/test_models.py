@@ -302,3 +302,30 @@ def test_dtype_move_keeps_working(gpt2_path):
     assert m.logits(PROMPT).dtype == np.float32
     m.to("cpu", "float32")
     assert m.dtype == torch.float32
+
+
+def test_prompt_opens_as_a_language_model_file(gpt2, reference):
+    from softmax_lab.core.document import Settings
+    from softmax_lab.core.opening import prepare_loaded
+
+    _, tokenizer = reference
+    ids = tokenizer(PROMPT)["input_ids"]
+    table = gpt2.prompt_table(PROMPT)
+    prepared = prepare_loaded("prompt", table, Settings())
+    assert prepared.logits.shape == (len(ids), gpt2.n_classes)
+    assert prepared.labels.tolist() == [*ids[1:], -100]
+    assert prepared.data.class_names[ids[1]] == gpt2.class_names[ids[1]]
+    assert prepared.evaluation.loss == pytest.approx(gpt2.score(PROMPT).loss, rel=1e-6)
+    assert prepared.inputs.metadata["token id"].tolist() == ids
+
+
+def test_generation_table_rows_are_the_steps_that_drew_each_token(gpt2):
+    prompt_logits = gpt2.logits(PROMPT)
+    g = gpt2.generate(PROMPT, 5, top_k=1)
+    table = gpt2.generation_table(prompt_logits, g)
+    n = g.prompt_length
+    assert table.logits.shape == (n - 1 + 5, gpt2.n_classes)
+    np.testing.assert_array_equal(table.logits[n - 1 :], g.logits)
+    np.testing.assert_allclose(table.logits[n - 1], prompt_logits[-1], atol=1e-4)
+    assert table.targets[n - 1 :].tolist() == g.drawn.tolist()
+    assert table.targets[: n - 1].tolist() == g.ids[1:n].tolist()
