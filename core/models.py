@@ -306,61 +306,31 @@ class Model:
         values. ``top_k=1`` or ``temperature=0`` is greedy (transformers' greedy ``generate``
         exactly); otherwise a token is drawn from softmax of the processed logits with a
         generator seeded by ``seed`` (same seed, same tokens)."""
-        self._need("causal-lm")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
             raise TypeError(f"steps must be a whole number, got {steps!r}")
         if not 1 <= steps <= MAX_GENERATE_STEPS:
             raise ValueError(f"steps must be 1 … {MAX_GENERATE_STEPS}, got {steps}")
-        check_sampler(temperature, top_k, top_p)
-        ids = self.encode(prompt)
-        limit = self.max_length
-        if limit is not None and len(ids) + steps > limit:
-            raise ValueError(
-                f"the prompt ({count(len(ids))} tokens) and {count(steps)} steps exceed the "
-                f"{count(limit)} tokens {self.name} reads"
-            )
-        greedy = top_k == 1 or temperature == 0
-        generator = torch.Generator(device="cpu").manual_seed(int(seed))
-        device = self.device
-        # transformers ≥ 5.x names the key/value cache `cache`; earlier ones `past_key_values`.
-        cache_arg = (
-            "cache"
-            if "cache" in inspect.signature(self.model.forward).parameters
-            else ("past_key_values")
+        run = self.start_generation(
+            prompt, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, steps=steps
         )
-        drawn: list[int] = []
-        raw_rows: list[torch.Tensor] = []
-        kept_rows: list[torch.Tensor] = []
-        with torch.inference_mode():
-            out = self.model(input_ids=torch.as_tensor(ids, device=device)[None], use_cache=True)
-            for _ in range(int(steps)):
-                raw = out.logits[0, -1].float()
-                processed = sampler_keep(raw, temperature=temperature, top_k=top_k, top_p=top_p)
-                if greedy:
-                    token = int(torch.argmax(raw))
-                    kept = torch.zeros_like(raw, dtype=torch.bool)
-                    kept[token] = True
-                else:
-                    kept = torch.isfinite(processed)
-                    p = processed.softmax(-1).cpu()
-                    token = int(torch.multinomial(p, 1, generator=generator))
-                drawn.append(token)
-                raw_rows.append(raw.cpu())
-                kept_rows.append(kept.cpu())
-                cache = out["cache"] if "cache" in out else out["past_key_values"]
-                out = self.model(
-                    input_ids=torch.tensor([[token]], device=device),
-                    use_cache=True,
-                    **{cache_arg: cache},
-                )
-        return Generation(
-            ids=np.concatenate([ids, np.asarray(drawn, dtype=np.int64)]),
-            logits=torch.stack(raw_rows).numpy(),
-            kept=torch.stack(kept_rows).numpy(),
-            prompt_length=len(ids),
-            temperature=float(temperature),
-            top_k=top_k,
-            top_p=top_p,
+        for _ in range(int(steps)):
+            run.step()
+        return run.result()
+
+    def start_generation(
+        self,
+        prompt: str,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int = 0,
+        steps: int = 1,
+    ) -> Generator:
+        """A generation to step through (Step, Back) as the window does; see :class:`Generator`."""
+        self._need("causal-lm")
+        return Generator(
+            self, prompt, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, steps=steps
         )
 
     def prompt_table(self, text: str) -> LoadedLogits:
@@ -403,6 +373,128 @@ class Model:
     def _need(self, *kinds: Kind) -> None:
         if self.kind not in kinds:
             raise ValueError(f"{self.name} is a {self.kind} model; this needs {' or '.join(kinds)}")
+
+
+class Generator:
+    """A generation in progress: the prompt's forward pass once (its logits are
+    ``prompt_logits``), then one forward pass of the newest token per :meth:`step` on the cached
+    keys and values. :meth:`back` takes the last step back and restores the sampler's random
+    state, so Step after Back draws the same token again."""
+
+    def __init__(
+        self,
+        model: Model,
+        prompt: str,
+        *,
+        temperature: float,
+        top_k: int | None,
+        top_p: float | None,
+        seed: int,
+        steps: int = 1,
+    ) -> None:
+        check_sampler(temperature, top_k, top_p)
+        self._model = model
+        self.prompt_ids = model.encode(prompt)
+        limit = model.max_length
+        if limit is not None and len(self.prompt_ids) + steps > limit:
+            raise ValueError(
+                f"the prompt ({count(len(self.prompt_ids))} tokens) and {count(steps)} steps "
+                f"exceed the {count(limit)} tokens {model.name} reads"
+            )
+        self.temperature = float(temperature)
+        self.top_k = top_k
+        self.top_p = top_p
+        self._greedy = top_k == 1 or temperature == 0
+        self._random = torch.Generator(device="cpu").manual_seed(int(seed))
+        # transformers ≥ 5 names the key/value cache `cache`; earlier versions `past_key_values`.
+        parameters = inspect.signature(model.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
+        self._drawn: list[int] = []
+        self._raw: list[torch.Tensor] = []
+        self._kept: list[torch.Tensor] = []
+        self._states: list[torch.Tensor] = []
+        self._cache: Any = None
+        self._next: torch.Tensor | None = None
+        self.prompt_logits = self._prefill(self.prompt_ids)
+
+    @property
+    def steps(self) -> int:
+        return len(self._drawn)
+
+    def _forward(self, ids: np.ndarray | list[int], cache: Any) -> Any:
+        device = self._model.device
+        kwargs = {self._cache_arg: cache} if cache is not None else {}
+        with torch.inference_mode():
+            out = self._model.model(
+                input_ids=torch.as_tensor(np.asarray(ids, dtype=np.int64), device=device)[None],
+                use_cache=True,
+                **kwargs,
+            )
+        self._cache = out["cache"] if "cache" in out else out["past_key_values"]
+        self._next = out.logits[0, -1].float()
+        return out
+
+    def _prefill(self, ids: np.ndarray) -> np.ndarray:
+        out = self._forward(ids, None)
+        return np.asarray(out.logits[0].float().cpu().numpy())
+
+    def step(self) -> int:
+        """Draw the next token; returns it."""
+        limit = self._model.max_length
+        if limit is not None and len(self.prompt_ids) + self.steps >= limit:
+            raise ValueError(f"{self._model.name} reads at most {count(limit)} tokens")
+        if self.steps >= MAX_GENERATE_STEPS:
+            raise ValueError(f"at most {MAX_GENERATE_STEPS} steps are kept")
+        if self._next is None:
+            if self._cache is None:  # after Back: the whole sequence once more
+                self._prefill(np.concatenate([self.prompt_ids, np.asarray(self._drawn)]))
+            else:
+                self._forward([self._drawn[-1]], self._cache)
+        assert self._next is not None
+        raw = self._next
+        self._states.append(self._random.get_state())
+        if self._greedy:
+            token = int(torch.argmax(raw))
+            kept = torch.zeros_like(raw, dtype=torch.bool)
+            kept[token] = True
+        else:
+            processed = sampler_keep(
+                raw, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
+            )
+            kept = torch.isfinite(processed)
+            token = int(torch.multinomial(processed.softmax(-1).cpu(), 1, generator=self._random))
+        self._drawn.append(token)
+        self._raw.append(raw.cpu())
+        self._kept.append(kept.cpu())
+        self._next = None
+        return token
+
+    def back(self) -> None:
+        """Take the last step back (nothing to take back: nothing happens)."""
+        if not self._drawn:
+            return
+        self._drawn.pop()
+        self._raw.pop()
+        self._kept.pop()
+        self._random.set_state(self._states.pop())
+        self._cache = None
+        self._next = None
+
+    def result(self) -> Generation:
+        v = int(self.prompt_logits.shape[1])
+        return Generation(
+            ids=np.concatenate([self.prompt_ids, np.asarray(self._drawn, dtype=np.int64)]),
+            logits=torch.stack(self._raw).numpy() if self._raw else np.zeros((0, v), np.float32),
+            kept=torch.stack(self._kept).numpy() if self._kept else np.zeros((0, v), bool),
+            prompt_length=len(self.prompt_ids),
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+        )
+
+    def table(self) -> LoadedLogits:
+        """The prompt and what was drawn so far, as the window's language-model table."""
+        return self._model.generation_table(self.prompt_logits, self.result())
 
 
 def load_model(

@@ -329,3 +329,20 @@ def test_generation_table_rows_are_the_steps_that_drew_each_token(gpt2):
     np.testing.assert_allclose(table.logits[n - 1], prompt_logits[-1], atol=1e-4)
     assert table.targets[n - 1 :].tolist() == g.drawn.tolist()
     assert table.targets[: n - 1].tolist() == g.ids[1:n].tolist()
+
+
+def test_step_back_step_draws_the_same_and_matches_generate(gpt2):
+    run = gpt2.start_generation(PROMPT, temperature=1.5, top_p=0.95, seed=3)
+    tokens = [run.step() for _ in range(6)]
+    run.back()
+    run.back()
+    assert run.steps == 4
+    again = [run.step(), run.step()]
+    assert again == tokens[4:]
+    whole = gpt2.generate(PROMPT, 6, temperature=1.5, top_p=0.95, seed=3)
+    result = run.result()
+    np.testing.assert_array_equal(result.ids, whole.ids)
+    np.testing.assert_allclose(result.logits, whole.logits, atol=1e-4)
+    np.testing.assert_array_equal(run.prompt_logits, gpt2.logits(PROMPT))
+    table = run.table()
+    assert table.logits.shape[0] == run.prompt_ids.shape[0] - 1 + 6
