@@ -90,6 +90,35 @@ class Generation:
         """(steps,) the token drawn at each step."""
         return self.ids[self.prompt_length :]
 
+    def why(self, step: int) -> TokenChoice:
+        """Why step ``step`` drew its token: its rank and probability under softmax(z / T), the
+        probability of the tokens ranked above it, and how many tokens the sampler kept."""
+        if not -self.steps <= step < self.steps:
+            raise IndexError(f"step {step} of {self.steps}")
+        z = torch.as_tensor(self.logits[step], dtype=torch.float64)
+        t = self.temperature if self.temperature > 0 else 1.0
+        p = (z / t).softmax(-1)
+        token = int(self.drawn[step])
+        above = p > p[token]
+        return TokenChoice(
+            token=token,
+            rank=int(above.sum()) + 1,
+            probability=float(p[token]),
+            mass_above=float(p[above].sum()),
+            kept=int(self.kept[step].sum()),
+        )
+
+
+@dataclass(frozen=True)
+class TokenChoice:
+    """One generated token: 1-based rank, p at the generation's T, the mass ranked above it."""
+
+    token: int
+    rank: int
+    probability: float
+    mass_above: float
+    kept: int
+
 
 def sampler_keep(
     logits: np.ndarray | torch.Tensor,
@@ -404,7 +433,6 @@ class Generator:
         self.temperature = float(temperature)
         self.top_k = top_k
         self.top_p = top_p
-        self._greedy = top_k == 1 or temperature == 0
         self._random = torch.Generator(device="cpu").manual_seed(int(seed))
         # transformers ≥ 5 names the key/value cache `cache`; earlier versions `past_key_values`.
         parameters = inspect.signature(model.model.forward).parameters
@@ -420,6 +448,11 @@ class Generator:
     @property
     def steps(self) -> int:
         return len(self._drawn)
+
+    @property
+    def greedy(self) -> bool:
+        """top-k 1 or T = 0: always the most likely token."""
+        return self.top_k == 1 or self.temperature == 0
 
     def _forward(self, ids: np.ndarray | list[int], cache: Any) -> Any:
         device = self._model.device
@@ -453,7 +486,7 @@ class Generator:
         assert self._next is not None
         raw = self._next
         self._states.append(self._random.get_state())
-        if self._greedy:
+        if self.greedy:
             token = int(torch.argmax(raw))
             kept = torch.zeros_like(raw, dtype=torch.bool)
             kept[token] = True

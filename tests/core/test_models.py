@@ -346,3 +346,19 @@ def test_step_back_step_draws_the_same_and_matches_generate(gpt2):
     np.testing.assert_array_equal(run.prompt_logits, gpt2.logits(PROMPT))
     table = run.table()
     assert table.logits.shape[0] == run.prompt_ids.shape[0] - 1 + 6
+
+
+def test_why_this_token_rank_and_mass_above(gpt2):
+    g = gpt2.generate(PROMPT, 4, temperature=2.0, seed=1)
+    for step in range(4):
+        why = g.why(step)
+        p = torch.softmax(torch.tensor(g.logits[step], dtype=torch.float64) / 2.0, -1).numpy()
+        order = np.argsort(-p, kind="stable")
+        assert why.rank == int(np.nonzero(order == g.drawn[step])[0][0]) + 1
+        assert why.mass_above == pytest.approx(p[p > p[g.drawn[step]]].sum())
+        assert why.kept == g.kept[step].sum()
+    greedy = gpt2.generate(PROMPT, 2, top_k=1)
+    assert greedy.why(0).rank == 1
+    assert greedy.why(0).mass_above == 0
+    with pytest.raises(IndexError):
+        greedy.why(2)
