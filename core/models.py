@@ -555,15 +555,13 @@ def load_model(
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:
         pickled = [p.name for p in folder.iterdir() if p.name in _PICKLED or p.suffix == ".bin"]
-        why = (
-            f"it has only {', '.join(sorted(pickled))}, a pickle, and unpickling runs code"
-            if pickled
-            else "it has no weights"
-        )
-        raise ModelError(
-            f"{name}: weights are read only from *.safetensors; {why}. Save it with "
-            "save_pretrained(folder, safe_serialization=True)"
-        )
+        if pickled:
+            raise ModelError(
+                f"{name}: {', '.join(sorted(pickled))} is a pickle, and unpickling runs code: "
+                "weights are read only from *.safetensors (save_pretrained(folder, "
+                "safe_serialization=True) writes them)"
+            )
+        raise ModelError(f"{name}: no *.safetensors weights in the folder")
     kind = _kind_of_config(config, name)
     resolved = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)

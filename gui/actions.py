@@ -63,6 +63,13 @@ class Actions(QObject):
             "Ctrl+Alt+O",
             tip="A training run recorded with RunWriter (its folder): steps, data map, live",
         )
+        self._action(
+            menu,
+            "Open &model…",
+            w.model_ui.open_dialog,
+            "Ctrl+Alt+M",
+            tip="A model folder (config.json + *.safetensors): type and watch its logits",
+        )
         f.recent_menu = menu.addMenu("Open &recent")
         f.rebuild_recent_menu()
         menu.addSeparator()

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "language-model logits",
     )
     parser.add_argument(
+        "--model",
+        metavar="FOLDER",
+        help="open a model saved by save_pretrained (config.json + *.safetensors) and run it live",
+    )
+    parser.add_argument("--prompt", metavar="TEXT", help="with --model: the text it reads first")
+    parser.add_argument(
         "--no-restore",
         action="store_true",
         help="do not offer to restore unsaved work after a crash",
@@ -210,6 +216,8 @@ def run(argv: list[str]) -> int:
     window.show()
     wait = bool(args.screenshot or args.compare)  # B is compared with the file once it is in
     opened = not args.file or _open_and_wait(window, args.file, wait=wait)
+    if opened and args.model:
+        opened = _open_model(window, args.model, args.prompt, wait=bool(args.screenshot))
     if not opened or (args.compare and not _compare_and_wait(window, args.compare)):
         _shut_down(app, window)  # every way out destroys the window first (see _shut_down)
         return 1
@@ -228,6 +236,35 @@ def run(argv: list[str]) -> int:
         rc = app.exec()
     _shut_down(app, window)
     return rc
+
+
+def _open_model(window, path: str, prompt: str | None, *, wait: bool) -> bool:
+    """Open a model (and type ``prompt``); with ``wait`` (a screenshot), block until its first
+    table is in or it failed, and say why it failed."""
+    from PySide6.QtCore import QEventLoop
+
+    session = window.controller.model
+    outcome: list[str] = []
+    loop = QEventLoop()
+
+    def finish(message: str = "") -> None:
+        outcome.append(message)
+        loop.quit()
+
+    if wait:
+        session.sigFailed.connect(finish)
+        session.sigRan.connect(finish)
+        if not prompt:
+            session.sigModelChanged.connect(lambda _name, _kind: finish())
+    window.model_ui.open(path, prompt)
+    if not wait:
+        return True
+    if not outcome:
+        loop.exec()
+    if outcome[0]:
+        print(f"softmax-lab: {outcome[0]}", file=sys.stderr)
+        return False
+    return True
 
 
 def _shut_down(app, window) -> None:

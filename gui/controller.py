@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["Change", "Controller"]
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from softmax_lab.core.document import Change, Document
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.metrics import DatasetSummary, summarize
+from softmax_lab.core.opening import PreparedFile
 from softmax_lab.core.parsing import parse_number
 from softmax_lab.core.presets import DEFAULT_PRESET, PRESETS, random_table
 from softmax_lab.core.row_order import ALL, Filter, Sort, TableColumn, row_order
@@ -40,6 +42,7 @@ from softmax_lab.gui.compare_session import CompareSession
 from softmax_lab.gui.derived import Derived
 from softmax_lab.gui.inputs_session import InputsSession
 from softmax_lab.gui.lesson_session import LessonSession
+from softmax_lab.gui.model_session import ModelSession, labels_by_text, sampler_of
 from softmax_lab.gui.runs_session import RunsSession
 from softmax_lab.gui.sequence_session import SequenceSession
 from softmax_lab.gui.settings_jobs import BackgroundSettings
@@ -109,6 +112,15 @@ class Controller(Derived, QObject):
         """Language-model logits: sequences, tokens, perplexity (active when they are open)."""
         self.temperature = TemperatureSession(self)
         """The temperature sweep (Ctrl+Space) and fit (gui.temperature_session)."""
+        self.model = ModelSession(
+            self.jobs,
+            settings=lambda: self.document.settings,
+            sampler=lambda: sampler_of(self.document.settings, self.view),
+            apply=self.open_prepared,
+            labels_of=lambda: labels_by_text(self.document),
+            parent=self,
+        )
+        """A live model: prompts, classified lines, generation (gui.model_session)."""
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -577,6 +589,26 @@ class Controller(Derived, QObject):
         if on != self._animating:
             self._animating = on
             self.sigAnimating.emit(on)
+
+    def open_prepared(self, prepared: PreparedFile, text: str) -> bool:
+        """Swap in a file (or a live model's output) prepared by ``core.opening`` as one undo
+        step; a language model's table selects its last position (what comes next)."""
+        data = prepared.data
+        names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
+        ok = self.replace_document(
+            prepared.logits,
+            prepared.labels,
+            names,
+            settings=prepared.settings,
+            evaluation=prepared.evaluation,
+            text=text,
+            source=Path(prepared.path).name,
+            inputs=prepared.inputs,
+            **prepared.document_options,
+        )
+        if ok and data.sequence_shape is not None and self.model.kind == "causal-lm":
+            self.select(int(prepared.logits.shape[0]) - 1)
+        return ok
 
     def replace_document(
         self,

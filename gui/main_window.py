@@ -29,6 +29,7 @@ from softmax_lab.gui.controller import Change, Controller
 from softmax_lab.gui.dataset import DatasetPanel
 from softmax_lab.gui.files import Files
 from softmax_lab.gui.inputs_ui import InputsUi
+from softmax_lab.gui.model_ui import ModelUi
 from softmax_lab.gui.order_bar import OrderBar
 from softmax_lab.gui.plots import (
     GradientPlot,
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         parts = (self.splitter, self.table, self._plots, self.plot_rows, self.caption)
         self.stage = Stage(self.controller, self, *parts, self.formula_panel)
         self.training_panel, self.step_bar = install_training(self.controller, self.view_tabs)
+        self.model_ui = ModelUi(self.controller, self)  # a live model: File › Open model…
+        self.left.insertWidget(0, self.model_ui.panel)
         self.actions = Actions(self)
         self.compare_ui = CompareUi(
             self.controller, self.table, self.dataset_panel, self.sample_plot
@@ -429,7 +432,8 @@ class MainWindow(QMainWindow):
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            self.files.load_file(files[0])
+            if not self.model_ui.drop_images(files):
+                self.files.load_file(files[0])
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -113,4 +113,7 @@ class ModelPanel(QFrame):
         self.why.setText(text)
 
     def set_busy(self, busy: bool) -> None:
-        self.step_button.setEnabled(not busy or self.play_button.isChecked())
+        """A model run is in flight: say so (the buttons stay live; a newer run supersedes it)."""
+        self.title.setText(
+            self.title.text().removesuffix(" · running…") + (" · running…" if busy else "")
+        )

@@ -23,7 +23,9 @@ from softmax_lab.core.models import Generator, Model, load_model
 from softmax_lab.core.opening import PreparedFile, prepare_loaded
 
 if TYPE_CHECKING:
+    from softmax_lab.core.document import Document
     from softmax_lab.core.settings import Settings
+    from softmax_lab.core.view_state import ViewState
     from softmax_lab.gui.workers import Jobs
 
 DEBOUNCE_MS = 150
@@ -54,6 +56,8 @@ class ModelSession(QObject):
     sigBusy = Signal(bool)
     sigGenerationChanged = Signal(int, bool)  # steps drawn, playing
     sigWhy = Signal(str)  # why the last token was drawn ("" when nothing was)
+    sigRan = Signal()  # a run's table is in the document
+    sigFailed = Signal(str)
 
     def __init__(
         self,
@@ -103,7 +107,7 @@ class ModelSession(QObject):
             device,
             dtype,
             done=self._on_loaded,
-            failed=lambda exc: self._failed("could not open the model", exc),
+            failed=lambda exc: self._failed("Model not opened", exc),
         )
 
     def set_model(self, model: Model) -> None:
@@ -195,6 +199,7 @@ class ModelSession(QObject):
         prepared, rows = result
         self._rows.update(rows)
         self._apply(prepared, "Model output")
+        self.sigRan.emit()
 
     def set_images(self, images: list[Any], names: list[str]) -> None:
         """Dropped images for an image classifier: one row each."""
@@ -209,7 +214,7 @@ class ModelSession(QObject):
             images,
             names,
             self._settings(),
-            done=lambda prepared: self._apply(prepared, "Model output"),
+            done=lambda prepared: (self._apply(prepared, "Model output"), self.sigRan.emit()),
             failed=lambda exc: self._failed("the model could not read those images", exc),
         )
 
@@ -278,6 +283,7 @@ class ModelSession(QObject):
         self._apply(prepared, f"Generate: {token!r}")
         self.sigGenerationChanged.emit(generator.steps, self.playing)
         self.sigWhy.emit(why_text(generator, token))
+        self.sigRan.emit()
 
     # --- status ----------------------------------------------------------------------------------
 
@@ -289,9 +295,32 @@ class ModelSession(QObject):
         self._stepping = False
         self.set_playing(False)
         if isinstance(exc, (DataError, ValueError, TypeError)):
-            self.sigMessage.emit(f"{what}: {exc}")
+            message = f"{what}: {exc}"
         else:
-            self.sigMessage.emit(f"{what}: {type(exc).__name__}: {exc}")
+            message = f"{what}: {type(exc).__name__}: {exc}"
+        self.sigMessage.emit(message)
+        self.sigFailed.emit(message)
+
+
+def sampler_of(settings: Settings, view: ViewState) -> Sampler:
+    """The live sampler: the Options' T and the Top-k/p tab's k and p (0 and 1 mean off)."""
+    return Sampler(
+        temperature=float(settings.temperature),
+        top_k=int(view.top_k) or None,
+        top_p=float(view.top_p) if view.top_p < 1 else None,
+    )
+
+
+def labels_by_text(document: Document) -> dict[str, int]:
+    """The labels the user typed for each text row, so a re-run of the lines keeps them."""
+    texts = document.inputs.texts
+    if texts is None or len(texts) != len(document.labels):
+        return {}
+    return {
+        str(text): int(label)
+        for text, label in zip(texts, document.labels, strict=True)
+        if label != IGNORE_INDEX
+    }
 
 
 # --- the jobs (worker threads) ------------------------------------------------------------------

@@ -126,19 +126,22 @@ class _Bridge(QObject):
 class Viewer:
     """A live window on logits; made by :func:`view`. See the module docstring for threads."""
 
-    def __init__(self, data: ViewData, *, title: str | None = None, show: bool = True) -> None:
+    def __init__(
+        self, data: ViewData | None, *, title: str | None = None, show: bool = True
+    ) -> None:
         _application()
         if not _on_gui_thread():
             raise RuntimeError("softmax_lab.view must be called from the GUI (main) thread")
         self._lock = threading.Lock()
         self._queue: deque[tuple[str, Any]] = deque()
         self._bridge = _Bridge(self._drain)
-        self._window: MainWindow | None = MainWindow(build_document(data))
+        document = build_document(data) if data is not None else None
+        self._window: MainWindow | None = MainWindow(document)
         self._window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self._window.destroyed.connect(self._forget)
         _viewers.append(self)
         self._set_title(title)
-        if data.notices:
+        if data is not None and data.notices:
             self._window.show_message("; ".join(data.notices))
         if show:
             self._window.show()
@@ -415,6 +418,50 @@ def view(
     if title is not None and not isinstance(title, str):
         raise ValueError(f"title must be text, not {type(title).__name__}")
     return Viewer(data, title=title, show=bool(show))
+
+
+def view_model(
+    path_or_model: Any,
+    tokenizer: Any = None,
+    *,
+    text: str | None = None,
+    device: str | None = None,
+    title: str | None = None,
+    show: bool = True,
+) -> Viewer:
+    """Open a window on a live model: a folder saved by ``save_pretrained`` (config.json +
+    *.safetensors), or a ``transformers`` model already in memory with its ``tokenizer`` (or
+    image processor). ``text`` is typed into its Model panel (a prompt, or one input per line);
+    ``device`` moves it (cpu, cuda, mps). Loading and every run happen off the GUI thread;
+    returns the :class:`Viewer` at once. Raises ``TypeError`` / ``ValueError`` for bad arguments.
+    """
+    from softmax_lab.core.devices import resolve_device
+    from softmax_lab.core.models import Model
+
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    if device is not None:
+        resolve_device(device)  # a malformed name raises ValueError before any window opens
+    model = None
+    if not isinstance(path_or_model, (str, os.PathLike)):
+        model = Model.from_objects(path_or_model, tokenizer)
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be text, not {type(title).__name__}")
+    viewer = Viewer(None, title=title, show=bool(show))
+    window = viewer.window
+    if device is not None:
+        window.controller.document.set_settings(device=device)
+        window.controller.document.mark_clean()
+    if model is None:
+        window.model_ui.open(os.fspath(path_or_model), text)
+    else:
+        if device is not None:
+            model.to(device, window.controller.document.settings.dtype)
+        if text is not None:
+            window.model_ui.panel.set_text(text)
+            window.controller.model.set_text(text)
+        window.controller.model.set_model(model)
+    return viewer
 
 
 def run() -> None:

@@ -47,7 +47,7 @@ if _ROOT is not None:
 if TYPE_CHECKING:
     from softmax_lab.core import RunWriter, evaluate, load_labels, load_logits
     from softmax_lab.core.models import load_model
-    from softmax_lab.gui.viewer import Viewer, run, view
+    from softmax_lab.gui.viewer import Viewer, run, view, view_model
 
 _WHERE = {
     "RunWriter": "softmax_lab.core.runs",
@@ -58,6 +58,7 @@ _WHERE = {
     "Viewer": "softmax_lab.gui.viewer",
     "run": "softmax_lab.gui.viewer",
     "view": "softmax_lab.gui.viewer",
+    "view_model": "softmax_lab.gui.viewer",
 }
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "load_model",
     "run",
     "view",
+    "view_model",
 ]
 
 

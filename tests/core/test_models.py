@@ -178,7 +178,9 @@ def test_pickled_weights_only_are_refused(tmp_path, gpt2_path):
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
         (folder / name).write_bytes((gpt2_path / name).read_bytes())
     (folder / "pytorch_model.bin").write_bytes(b"not loaded")
-    with pytest.raises(ModelError, match=r"pytorch_model\.bin, a pickle, and unpickling runs code"):
+    with pytest.raises(
+        ModelError, match=r"pytorch_model\.bin is a pickle, and unpickling runs code"
+    ):
         load_model(folder)
 
 
