@@ -48,6 +48,8 @@ _ARCHITECTURE_KINDS: tuple[tuple[str, Kind], ...] = (
     ("ForSequenceClassification", "text-classification"),
     ("ForImageClassification", "image-classification"),
 )
+DOWNLOADED: set[str] = set()
+"""Hub names this process fetched because they were not in the local cache (messages say so)."""
 _PICKLED = ("pytorch_model.bin", "model.pt", "model.pth", "pytorch_model.bin.index.json")
 
 
@@ -622,6 +624,7 @@ def _locate(path: str | os.PathLike[str]) -> tuple[Path, str]:
     except Exception:
         try:
             local = snapshot_download(text, allow_patterns=patterns)
+            DOWNLOADED.add(text)
         except Exception as exc:
             raise ModelError(
                 f"{text}: not a local folder, and not in the Hugging Face cache; downloading "

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.loaders import DataError, LoadedLogits
-from softmax_lab.core.models import Generator, Model, load_model
+from softmax_lab.core.models import DOWNLOADED, Generator, Model, load_model
 from softmax_lab.core.opening import PreparedFile, prepare_loaded
 
 if TYPE_CHECKING:
@@ -120,8 +120,9 @@ class ModelSession(QObject):
         self._rows.clear()
         self._generator = None
         self.sigModelChanged.emit(model.name, model.kind)
+        fetched = " (downloaded: it was not in the local cache)" if model.name in DOWNLOADED else ""
         self.sigMessage.emit(
-            f"Model {model.name}: {model.kind}, {model.n_classes:,} "
+            f"Model {model.name}{fetched}: {model.kind}, {model.n_classes:,} "
             f"{'tokens' if model.kind == 'causal-lm' else 'classes'}, on {model.device}"
         )
         self.sigGenerationChanged.emit(0, False)
