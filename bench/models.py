@@ -43,6 +43,7 @@ from bench.common import (
     median_ms,
     new_result,
     print_figures,
+    record,
     report,
 )
 
@@ -246,15 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp) / "gpt2"
         log(f"building a {sizes.layers} x {sizes.width} GPT-2 (V = {sizes.vocabulary:,})")
         build(folder, sizes)
-        for key, step in (
-            ("model_prompt,model_step", lambda: time_figures(folder, sizes)),
-            ("model_memory", lambda: [memory_figure(folder, 64)]),
-        ):
-            try:
-                result["figures"].extend(asdict(f) for f in step())
-            except Exception as exc:  # one broken figure must not hide the others
-                result["errors"][key] = f"{type(exc).__name__}: {exc}"
-                log(f"FAILED {key}: {exc}")
+        record(result, "model_prompt,model_step", lambda: time_figures(folder, sizes))
+        record(result, "model_memory", lambda: [memory_figure(folder, 64)])
     return report(result, started, args.json, print_table)
 
 
