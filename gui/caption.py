@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from softmax_lab.gui.text import PlainLabel
 from softmax_lab.gui.theme import LIGHT, Theme
 
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
@@ -19,13 +20,14 @@ class CaptionBand(QFrame):
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("captionBand")
-        self.title = QLabel()
-        self.text = QLabel()
+        # Titles and captions come from lesson files: plain text, wrapping anywhere, never
+        # widening the window (gui/text.py).
+        self.title = PlainLabel()
+        self.text = PlainLabel()
         self.counter = QLabel()
+        self.counter.setTextFormat(Qt.TextFormat.PlainText)
         for label in (self.title, self.text, self.counter):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setWordWrap(True)
-        self.title.setWordWrap(True)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)

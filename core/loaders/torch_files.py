@@ -39,7 +39,9 @@ def load_torch(path: Path, name: str) -> Any:
         import torch
     except ImportError as exc:
         raise DataError(f"{name}: PyTorch is not installed, so .pt files cannot be read") from exc
-    head = read_head(path, 4)  # also surfaces "permission denied" before torch words it its way
+    head = read_head(
+        path, 4, name
+    )  # also surfaces "permission denied" before torch words it its way
     zipped = head.startswith(ZIP_MAGICS)
     if not zipped:  # the legacy format cannot be mapped: it is read into memory
         size = path.stat().st_size

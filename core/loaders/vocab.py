@@ -29,7 +29,7 @@ from softmax_lab.core.loaders._common import (
     DataError,
     check_readable_file,
     display_name,
-    open_file,
+    open_regular,
     short,
     wrap_unexpected,
 )
@@ -82,7 +82,7 @@ def _load(path: Path, name: str) -> list[str]:
             f"{name}: a vocabulary is read from tokenizer.json, vocab.json or vocab.txt, "
             f"not '{ext or 'a file without an extension'}'"
         )
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         raw = fh.read()
     if b"\x00" in raw:
         raise DataError(f"{name}: contains binary data, not text")
