@@ -248,7 +248,15 @@ def load_lesson(path: str | os.PathLike[str]) -> Lesson:
     steps = body.get("steps")
     if not isinstance(steps, list) or not steps:
         raise LessonError(f"{name}: steps must be a non-empty list")
-    return Lesson(title, tuple(_step(raw, f"{name}, step {i}") for i, raw in enumerate(steps, 1)))
+    try:
+        return Lesson(
+            title, tuple(_step(raw, f"{name}, step {i}") for i, raw in enumerate(steps, 1))
+        )
+    except LessonError:
+        raise
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError) as exc:
+        # A check this module missed: still a LessonError naming the file, never a crash.
+        raise LessonError(f"{name}: not a usable lesson ({type(exc).__name__}: {exc})") from None
 
 
 def _read_json(path: Path, name: str) -> Any:
@@ -425,7 +433,7 @@ def _settings(raw: Any, n_classes: int, where: str) -> Settings:
     if "ignore_index" in raw:
         out["ignore_index"] = _whole(raw["ignore_index"], f"{where}: ignore_index")
     if "dtype" in raw:
-        if raw["dtype"] not in DTYPES:
+        if not isinstance(raw["dtype"], str) or raw["dtype"] not in DTYPES:
             raise LessonError(f"{where}: dtype must be one of {', '.join(DTYPES)}")
         out["dtype"] = raw["dtype"]
     return Settings(**out)

@@ -187,7 +187,14 @@ def read_bytes(
     """The whole of a small file, through :func:`open_regular` (never more than ``max_bytes``,
     even if the file grows after the check)."""
     with open_regular(path, name, within=within, max_bytes=max_bytes, what=what) as fh:
-        data: bytes = fh.read(max_bytes + 1)
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = max_bytes
+        # read(n) allocates n bytes up front: ask for what the file holds, not for the cap.
+        data: bytes = fh.read(min(size, max_bytes) + 1)
+        if len(data) > size:  # it grew since: read on, never past the cap
+            data += fh.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise DataError(f"{name}: grew past {_size(max_bytes)} while it was read")
     return data
