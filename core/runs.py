@@ -259,11 +259,14 @@ def _safe_name(name: Any) -> bool:
     return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and name != MANIFEST
 
 
-def _step_offset(folder: Path, file: str, shape: tuple[int, int], dtype: str) -> int | str:
-    """Where the data of a step file starts, or a problem naming the file."""
+def _step_offset(
+    folder: Path, file: str, shape: tuple[int, int], dtype: str, present: set[str] | None = None
+) -> int | str:
+    """Where the data of a step file starts, or a problem naming the file. ``present``: the
+    folder's names, listed once for many steps (a missing file then costs no system call)."""
     where = f"{folder.name}/{file}"
     fmt = np.lib.format
-    if not os.path.lexists(folder / file):
+    if (file not in present) if present is not None else not os.path.lexists(folder / file):
         return f"{where}: the step file is missing"
     try:
         with open_regular(folder / file, where, within=folder) as fh:
@@ -413,10 +416,15 @@ class Run:
         elif self.labels is not None and self.n_classes:
             self._check_labels_fit()
         new: list[int] = []
-        for step, file in m.steps:
-            if self._listed is not None and step <= self._listed:
-                continue
-            found = _step_offset(self.path, file, shape, self.dtype)
+        fresh = [(s, f) for s, f in m.steps if self._listed is None or s > self._listed]
+        present = None
+        if len(fresh) > 64:  # one listing instead of a stat per step: opening stays linear
+            try:
+                present = set(os.listdir(self.path))
+            except OSError:
+                present = None
+        for step, file in fresh:
+            found = _step_offset(self.path, file, shape, self.dtype, present)
             if isinstance(found, str):
                 self._note(found)
             else:

@@ -268,7 +268,7 @@ def _prepare(
         try:
             t = float(temperature)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"temperature must be a number, not {temperature!r}") from None
+            raise ValueError(f"temperature must be a number, not {temperature!r:.40}") from None
         if not (math.isfinite(t) and TEMPERATURE_MIN <= t <= TEMPERATURE_MAX):
             raise ValueError(
                 f"temperature must be in [{TEMPERATURE_MIN:g}, {TEMPERATURE_MAX:g}], got {t!r}"
