@@ -244,6 +244,8 @@ def _parse(body: dict, path: Path) -> Workspace:
         if Path(arrays).name != arrays or arrays in (".", ".."):
             raise WorkspaceError(f"{name}: the arrays file must sit beside the workspace")
         sidecar = path.with_name(arrays)
+        if not os.path.lexists(sidecar):
+            raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing")
         try:
             with (
                 open_regular(sidecar, sidecar.name, within=path.parent) as fh,
@@ -332,6 +334,8 @@ def _read_inputs(body: dict, path: Path, n: int) -> SampleInputs:
     file = str(body["inputs"])
     if Path(file).name != file or file in (".", ".."):
         raise WorkspaceError(f"{name}: the inputs file must sit beside the workspace")
+    if not os.path.lexists(path.with_name(file)):
+        raise WorkspaceError(f"{name}: its inputs file {file} is missing")
     try:
         with (
             open_regular(path.with_name(file), file, within=path.parent) as fh,
