@@ -356,7 +356,7 @@ class Run:
             )
         view = memoryview(out).cast("B")  # type: ignore[arg-type]
         done = 0
-        with open(file, "rb", buffering=0) as fh:
+        with open_regular(file, f"{self.path.name}/{file.name}", buffering=0) as fh:
             fh.seek(offset + start * self.n_classes * out.itemsize)
             while done < len(view):
                 got = fh.readinto(view[done:])
