@@ -83,9 +83,10 @@ _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _MAX_DECIMALS = 8
 MAX_TITLE_CHARS = 200
 """Titles (the lesson's, a step's) and class names: a line of the caption band."""
-MAX_CAPTION_CHARS = 2_000
-"""A step's caption: a paragraph or two, read from the back of a room (the shipped ones are
-under 200 characters). The caption band wraps it; a longer one is refused, not cut."""
+MAX_CAPTION_CHARS = 600
+"""A step's caption: a short paragraph, read from the back of a room (the shipped ones are
+under 200 characters; 600 is six lines of the caption band at 1280 px). The band wraps it; a
+longer one is refused, not cut."""
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(9), *range(11, 32), 127])) - {"\r"}
 
 

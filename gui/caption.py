@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from softmax_lab.gui.text import PlainLabel
 from softmax_lab.gui.theme import LIGHT, Theme
 
+MAX_TEXT_LINES = 7
+"""The caption's text takes at most this many lines; the title at most two."""
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
 """Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""
 
@@ -62,6 +64,11 @@ class CaptionBand(QFrame):
             font.setPointSizeF(size * theme.scale)
             font.setBold(bold)
             label.setFont(font)
+        # At most a few lines tall: text set directly (not through a lesson, whose captions are
+        # bounded) is clipped rather than pushing the table and plots off the window.
+        line = self.text.fontMetrics().lineSpacing()
+        self.text.setMaximumHeight(MAX_TEXT_LINES * line + 4)
+        self.title.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
         palette = self.palette()
         tint = QColor(theme.selection)
         tint.setAlpha(40)

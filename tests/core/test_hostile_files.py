@@ -331,7 +331,7 @@ def lesson(**step_changes) -> dict:
         ({"options": {"ignore_index": 10**30}}, "ignore_index must be within"),
         ({"table": {"logits": [[1.0, 2.0]], "labels": [10**30]}}, "a label must be within"),
         ({"selected": 10**20}, "selected must be within"),
-        ({"caption": "x" * (MAX_CAPTION_CHARS + 1)}, "characters; at most 2,000"),
+        ({"caption": "x" * (MAX_CAPTION_CHARS + 1)}, f"characters; at most {MAX_CAPTION_CHARS:,}"),
         ({"caption": "bell \x07 and nul \x00"}, "control character U+0007"),
         ({"title": "t" * 10_000}, "at most 200"),
     ],
