@@ -359,7 +359,7 @@ class Run:
         with open_regular(file, f"{self.path.name}/{file.name}", buffering=0) as fh:
             fh.seek(offset + start * self.n_classes * out.itemsize)
             while done < len(view):
-                got = fh.readinto(view[done:])
+                got = fh.readinto(view[done:])  # type: ignore[attr-defined]  # a raw FileIO
                 if not got:
                     raise DataError(f"{self.path.name}/{file.name}: the step file is truncated")
                 done += got

@@ -116,7 +116,7 @@ def _validate(values: ViewFields) -> None:
         ):
             shown = big_int(value) if isinstance(value, int) else repr(value)[:40]
             raise ValueError(f"{name} must be a whole number up to {MAX_INDEX:,}, not {shown}")
-    from softmax_lab.core.presets import PRESETS  # noqa: PLC0415 (presets need the document)
+    from softmax_lab.core.presets import PRESETS
 
     if not 0 <= values.preset_index < len(PRESETS):
         raise ValueError(f"preset_index must be in 0..{len(PRESETS) - 1}")
