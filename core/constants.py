@@ -5,6 +5,11 @@ from __future__ import annotations
 IGNORE_INDEX = -100
 """Label meaning "leave this sample out" (torch's ``CrossEntropyLoss`` default ``ignore_index``)."""
 
+MAX_INDEX = 2**31 - 1
+"""The largest whole number a file or an API call may give as a label, ``ignore_index``, step
+index, sample index or count of a view field: Qt's widgets and torch's kernels take 32-bit
+indices, and a 10^30 would otherwise pass validation and overflow later (issue 21)."""
+
 TEMPERATURE_MIN = 0.01
 TEMPERATURE_MAX = 100.0
 """The temperatures the window offers and the temperature fit searches (Guo et al. 2017 fit T

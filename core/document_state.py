@@ -175,6 +175,13 @@ class DocumentState:
         except ValueError:
             command.undo()
             raise
+        except (ArithmeticError, RuntimeError, MemoryError, TypeError, IndexError) as exc:
+            # Whatever the evaluation raised, the table goes back to what it was: a refused
+            # table never stays half-applied (new logits under the old numbers).
+            command.undo()
+            raise ValueError(
+                f"the table cannot be evaluated ({type(exc).__name__}: {exc})"
+            ) from exc
         self.history.record(command, context)
         self.evaluation, self.evaluation_b = evaluation, evaluation_b
         self._notify(command.change, command.rows)
@@ -192,8 +199,17 @@ class DocumentState:
         # Listeners may read changed_rows: the samples whose logits alone changed (a cell edit,
         # a drag), so a view can repaint those rows instead of everything.
         self.changed_rows = rows if change in (Change.LOGITS, Change.LOGITS_B) else None
+        # Every listener hears the change even if one fails: a view that raised must not leave
+        # the others (the status bar's numbers) showing the previous table. The first error is
+        # raised once all have run.
+        failure: Exception | None = None
         for callback in list(self._listeners):
-            callback(change)
+            try:
+                callback(change)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _evaluate(self, change: Change = Change.ALL, rows: np.ndarray | None = None) -> Evaluation:
         current = getattr(self, "evaluation", None)

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from softmax_lab.core import constants
-from softmax_lab.core.constants import IGNORE_INDEX, REDUCTIONS
+from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX, REDUCTIONS
 from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
+from softmax_lab.core.formatting import big_int
 from softmax_lab.core.kernels import margin_entropy, row_stats, scaled
 
 Reduction = Literal["mean", "sum", "none"]
@@ -462,6 +463,8 @@ def evaluate(
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
         raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
     ignore_index = int(ignore_index)
+    if not -MAX_INDEX <= ignore_index <= MAX_INDEX:
+        raise ValueError(f"ignore_index must be within ±{MAX_INDEX:,}, got {big_int(ignore_index)}")
 
     x = _to_tensor(logits, "logits")
     if x.ndim == 1:

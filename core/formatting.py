@@ -104,3 +104,14 @@ def exact(value: Any) -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return repr(v)
+
+
+def big_int(value: int) -> str:
+    """A whole number for a message, short even when it has hundreds of digits (a file that
+    claims 10^30 classes): ``123456``, or ``1.0e+30``, never thousands of characters."""
+    if -(10**15) < value < 10**15:
+        return str(value)
+    digits = value.bit_length() * 0.30103
+    if digits < 300:
+        return f"{float(value):.1e}"
+    return f"{'-' if value < 0 else ''}a {int(digits) + 1}-digit number"

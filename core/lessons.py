@@ -17,19 +17,20 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from softmax_lab.core.constants import MAX_INDEX
 from softmax_lab.core.devices import DTYPES
 from softmax_lab.core.document import Settings
 from softmax_lab.core.evaluation import REDUCTIONS, evaluate
 from softmax_lab.core.explain import compare_softmaxes
-from softmax_lab.core.formatting import MISSING, number
+from softmax_lab.core.formatting import MISSING, big_int, number
 from softmax_lab.core.loaders import DataError
+from softmax_lab.core.loaders._common import read_json
 from softmax_lab.resources import HERE as _RESOURCES
 
 LESSONS_DIR = _RESOURCES / "lessons"
@@ -80,6 +81,13 @@ _OPTION_KEYS = ("temperature", "label_smoothing", "weight", "reduction", "ignore
 # so two lessons with NaN in the same places compare equal (float("nan") would not).
 _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _MAX_DECIMALS = 8
+MAX_TITLE_CHARS = 200
+"""Titles (the lesson's, a step's) and class names: a line of the caption band."""
+MAX_CAPTION_CHARS = 600
+"""A step's caption: a short paragraph, read from the back of a room (the shipped ones are
+under 200 characters; 600 is six lines of the caption band at 1280 px). The band wraps it; a
+longer one is refused, not cut."""
+_CONTROL_CHARACTERS = frozenset(map(chr, [*range(9), *range(11, 32), 127])) - {"\r"}
 
 
 class LessonError(DataError):
@@ -241,48 +249,29 @@ def load_lesson(path: str | os.PathLike[str]) -> Lesson:
     steps = body.get("steps")
     if not isinstance(steps, list) or not steps:
         raise LessonError(f"{name}: steps must be a non-empty list")
-    return Lesson(title, tuple(_step(raw, f"{name}, step {i}") for i, raw in enumerate(steps, 1)))
+    try:
+        return Lesson(
+            title, tuple(_step(raw, f"{name}, step {i}") for i, raw in enumerate(steps, 1))
+        )
+    except LessonError:
+        raise
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError) as exc:
+        # A check this module missed: still a LessonError naming the file, never a crash.
+        raise LessonError(f"{name}: not a usable lesson ({type(exc).__name__}: {exc})") from None
 
 
 def _read_json(path: Path, name: str) -> Any:
-    try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise LessonError(f"{name}: is a folder, not a lesson file")
-        if not stat.S_ISREG(info.st_mode):
-            raise LessonError(f"{name}: not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise LessonError(
-                f"{name}: {info.st_size / 1e6:.1f} MB is too large for a lesson "
-                f"(at most {MAX_BYTES // (1024 * 1024)} MB)"
-            )
-        with path.open("rb") as file:
-            # The file may have grown since stat(): never read more than the cap.
-            raw = file.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise LessonError(f"{name}: no such file") from None
-    except PermissionError:
-        raise LessonError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise LessonError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_BYTES:
-        raise LessonError(f"{name}: too large for a lesson (at most {MAX_BYTES} bytes)")
-    try:
-        text = raw.decode("utf-8-sig")  # Notepad writes a byte-order mark
-    except UnicodeDecodeError:
-        raise LessonError(f"{name}: not a text file (not UTF-8)") from None
-
     def no_constant(token: str) -> float:
         raise LessonError(
             f'{name}: {token} is not JSON; write non-finite numbers as "inf", "-inf" or "nan"'
         )
 
     try:
-        return json.loads(text, parse_constant=no_constant)
-    except json.JSONDecodeError as exc:
-        raise LessonError(f"{name}: not valid JSON — damaged or cut short ({exc})") from None
-    except RecursionError:
-        raise LessonError(f"{name}: nested too deeply to be a lesson") from None
+        return read_json(path, name, max_bytes=MAX_BYTES, what="lesson", parse_constant=no_constant)
+    except LessonError:
+        raise
+    except DataError as exc:  # one opener for every file: LessonError keeps its message
+        raise LessonError(str(exc)) from None
 
 
 def _check_keys(body: dict, allowed: tuple[str, ...], where: str, what: str) -> None:
@@ -294,9 +283,17 @@ def _check_keys(body: dict, allowed: tuple[str, ...], where: str, what: str) -> 
         )
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: Any, what: str, limit: int = MAX_TITLE_CHARS) -> str:
     if not isinstance(value, str) or not value.strip():
         raise LessonError(f"{what} must be a non-empty text")
+    if len(value) > limit:
+        raise LessonError(f"{what} has {len(value):,} characters; at most {limit:,} are shown")
+    control = next((ch for ch in value if ch in _CONTROL_CHARACTERS), None)
+    if control is not None:
+        raise LessonError(
+            f"{what} holds the control character U+{ord(control):04X}; "
+            "write plain text (line breaks and tabs are fine)"
+        )
     return value
 
 
@@ -310,7 +307,9 @@ def _number(value: Any, what: str) -> float:
 
 def _whole(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise LessonError(f"{what} must be a whole number, not {value!r}")
+        raise LessonError(f"{what} must be a whole number, not {value!r:.40}")
+    if not -MAX_INDEX <= value <= MAX_INDEX:
+        raise LessonError(f"{what} must be within ±{MAX_INDEX:,}, not {big_int(value)}")
     return value
 
 
@@ -344,7 +343,7 @@ def _step(raw: Any, where: str) -> LessonStep:
         if key not in raw:
             raise LessonError(f"{where}: the step has no {key!r}")
     title = _text(raw["title"], f"{where}: the title")
-    caption = _text(raw["caption"], f"{where}: the caption")
+    caption = _text(raw["caption"], f"{where}: the caption", MAX_CAPTION_CHARS)
     highlight = raw["highlight"]
     if highlight not in HIGHLIGHTS:
         raise LessonError(
@@ -393,6 +392,8 @@ def _step(raw: Any, where: str) -> LessonStep:
             or not all(isinstance(s, str) and s.strip() for s in names)
         ):
             raise LessonError(f"{where}: class_names must be a list of {c} non-empty texts")
+        for class_name in names:
+            _text(class_name, f"{where}: a class name")
         if len(set(names)) != c:
             raise LessonError(f"{where}: class_names must be different from each other")
         names = tuple(names)
@@ -433,7 +434,7 @@ def _settings(raw: Any, n_classes: int, where: str) -> Settings:
     if "ignore_index" in raw:
         out["ignore_index"] = _whole(raw["ignore_index"], f"{where}: ignore_index")
     if "dtype" in raw:
-        if raw["dtype"] not in DTYPES:
+        if not isinstance(raw["dtype"], str) or raw["dtype"] not in DTYPES:
             raise LessonError(f"{where}: dtype must be one of {', '.join(DTYPES)}")
         out["dtype"] = raw["dtype"]
     return Settings(**out)

@@ -15,7 +15,6 @@ in the local cache, and then the message says so. ``transformers`` is an optiona
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.devices import resolve_device, resolve_dtype
 from softmax_lab.core.formatting import count
 from softmax_lab.core.loaders import DataError, LoadedLogits
-from softmax_lab.core.loaders._common import available_memory
+from softmax_lab.core.loaders._common import available_memory, read_json
 from softmax_lab.core.sequences import SequenceEvaluation, evaluate_sequences
 
 Kind = Literal["causal-lm", "text-classification", "image-classification"]
@@ -635,12 +634,10 @@ def _locate(path: str | os.PathLike[str]) -> tuple[Path, str]:
 
 
 def _read_config(path: Path, name: str) -> dict[str, Any]:
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ModelError(f"{name}: config.json is {count(path.stat().st_size)} bytes; not a config")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{name}: config.json is not valid JSON ({exc})") from exc
+    try:  # the one opener: a regular file (a FIFO would block), a config's size and depth
+        data = read_json(path, f"{name}: config.json", max_bytes=MAX_CONFIG_BYTES, what="config")
+    except DataError as exc:
+        raise ModelError(str(exc)) from exc
     if not isinstance(data, dict):
         raise ModelError(f"{name}: config.json is not a JSON object")
     return data

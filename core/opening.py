@@ -220,7 +220,9 @@ def prepare_run(path: str, settings: Settings, step: int | None = None) -> Prepa
         raise NoStepYet(f"{run.path.name}: the run has no step yet (wait for the first one)")
     step = run.steps[-1] if step is None else int(step)
     logits = copy_on_write(run.logits(step))
-    notices = list(run.problems)
+    notices = list(run.problems[:3])
+    if run.problem_count > 3:  # 100,000 missing step files: a count, not 100,000 lines
+        notices.append(f"{run.problem_count - 3:,} more problems")
     has_labels = run.labels is not None
     if run.labels is None:
         labels = np.full(run.n_samples, IGNORE_INDEX, dtype=np.int64)

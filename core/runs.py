@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence, Sized
@@ -30,8 +31,15 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from softmax_lab.core.atomic import atomic_write
-from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX
+from softmax_lab.core.formatting import big_int
 from softmax_lab.core.loaders import DataError
+from softmax_lab.core.loaders._common import (
+    check_readable_file,
+    open_regular,
+    read_json,
+    short,
+)
 
 __all__ = [
     "FORMAT",
@@ -51,6 +59,14 @@ _DTYPES = ("float32", "float64")
 # Names a manifest may point at: a plain file in the run folder, never a path (no "/", "\\",
 # "..", drive letters) and never hidden (the atomic writer's temporary files start with ".").
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+"""A manifest lists one step a line (~40 bytes): 64 MB is over a million steps."""
+MAX_STEP = 2**53
+"""Steps are whole numbers within ±2^53 (exact as float64, which the plots use)."""
+MAX_PROBLEMS = 100
+"""``Run.problems`` keeps this many descriptions; ``problem_count`` counts them all."""
+MAX_SIDECAR_TEXT_BYTES = 1024 * 1024 * 1024
+"""texts.json: a gigabyte of text is far past any run's samples."""
 _STEP_NAME = re.compile(r"step-m?\d+\.npy")
 _TEMP_NAME = re.compile(
     r"\.(step-m?\d+\.npy|run\.json|labels\.npy|images\.npy|texts\.json)\..*\.tmp"
@@ -169,18 +185,11 @@ def _is_int(value: Any) -> TypeGuard[int]:
 def _read_manifest(folder: Path) -> _Manifest:
     """The manifest of ``folder``, validated; every way it can be wrong is a ``DataError``."""
     where = f"{folder.name}/{MANIFEST}"
-    try:
-        text = (folder / MANIFEST).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{folder.name}: not a Softmax Lab run (it has no {MANIFEST})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{where}: damaged (not UTF-8 text)") from None
-    except OSError as exc:
-        raise DataError(f"{where}: could not be read ({exc.strerror or exc})") from None
-    try:
-        body = json.loads(text)
-    except ValueError as exc:
-        raise DataError(f"{where}: damaged (not valid JSON: {exc})") from None
+    if not os.path.lexists(folder / MANIFEST):
+        raise DataError(f"{folder.name}: not a Softmax Lab run (it has no {MANIFEST})")
+    # The one opener: a regular file inside the run folder (a FIFO would block, a link could
+    # lead anywhere), of a manifest's size, JSON of a manifest's depth.
+    body = read_json(folder / MANIFEST, where, max_bytes=MAX_MANIFEST_BYTES, within=folder)
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise DataError(f"{where}: not a Softmax Lab run manifest")
     version = body.get("version")
@@ -193,12 +202,14 @@ def _read_manifest(folder: Path) -> _Manifest:
         )
 
     def bad(field: str) -> DataError:
-        return DataError(f"{where}: damaged (bad {field!r}: {body.get(field)!r:.80})")
+        value = body.get(field)
+        shown = big_int(value) if _is_int(value) else f"{value!r:.80}"
+        return DataError(f"{where}: damaged (bad {field!r}: {shown})")
 
     m = _Manifest()
     for key in ("n_samples", "n_classes"):
         value = body.get(key)
-        if value is not None and not (_is_int(value) and value >= 1):
+        if value is not None and not (_is_int(value) and 1 <= value <= MAX_INDEX):
             raise bad(key)
         setattr(m, key, value)
     if body.get("dtype") not in (None, *_DTYPES):
@@ -224,10 +235,17 @@ def _read_manifest(folder: Path) -> _Manifest:
         if not (
             isinstance(entry, dict)
             and _is_int(entry.get("step"))
+            and -MAX_STEP <= entry["step"] <= MAX_STEP
             and _safe_name(entry.get("file"))
             and (not entries or entry["step"] > entries[-1][0])
         ):
-            raise DataError(f"{where}: damaged (bad step entry {entry!r:.80})")
+            if isinstance(entry, dict) and _is_int(entry.get("step")):
+                shown = f"step {big_int(entry['step'])}, file {entry.get('file')!r:.60}"
+                if not -MAX_STEP <= entry["step"] <= MAX_STEP:
+                    shown += f"; steps are whole numbers within ±{MAX_STEP:,}"
+            else:
+                shown = f"{entry!r:.80}"
+            raise DataError(f"{where}: damaged (bad step entry: {shown})")
         entries.append((entry["step"], entry["file"]))
     if len({f for _, f in entries}) != len(entries):
         raise DataError(f"{where}: damaged (two steps name the same file)")
@@ -241,12 +259,17 @@ def _safe_name(name: Any) -> bool:
     return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and name != MANIFEST
 
 
-def _step_offset(folder: Path, file: str, shape: tuple[int, int], dtype: str) -> int | str:
-    """Where the data of a step file starts, or a problem naming the file."""
+def _step_offset(
+    folder: Path, file: str, shape: tuple[int, int], dtype: str, present: set[str] | None = None
+) -> int | str:
+    """Where the data of a step file starts, or a problem naming the file. ``present``: the
+    folder's names, listed once for many steps (a missing file then costs no system call)."""
     where = f"{folder.name}/{file}"
     fmt = np.lib.format
+    if (file not in present) if present is not None else not os.path.lexists(folder / file):
+        return f"{where}: the step file is missing"
     try:
-        with open(folder / file, "rb") as fh:
+        with open_regular(folder / file, where, within=folder) as fh:
             version = fmt.read_magic(fh)
             if version not in ((1, 0), (2, 0)):
                 return f"{where}: unsupported .npy format version {version}"
@@ -254,10 +277,12 @@ def _step_offset(folder: Path, file: str, shape: tuple[int, int], dtype: str) ->
             file_shape, fortran, file_dtype = read(fh)
             offset = fh.tell()
             size = fh.seek(0, 2)
+    except DataError as exc:  # not a regular file, a link out of the folder, unreadable
+        return str(exc)
     except FileNotFoundError:
         return f"{where}: the step file is missing"
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        return f"{where}: the step file is damaged ({exc})"
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError) as exc:
+        return f"{where}: the step file is damaged ({short(exc)})"
     if tuple(file_shape) != shape:
         return f"{where}: holds a {tuple(file_shape)} array; the manifest says {shape}"
     if np.dtype(file_dtype) != np.dtype(dtype) or fortran:
@@ -285,6 +310,8 @@ class Run:
         self.path = folder
         self.steps: list[int] = []
         self.problems: list[str] = []
+        self.problem_count = 0  # every problem noted; ``problems`` keeps the first MAX_PROBLEMS
+        self._problem_set: set[str] = set()
         self.n_samples = self.n_classes = 0
         self.dtype = ""
         self.class_names: list[str] = []
@@ -329,10 +356,10 @@ class Run:
             )
         view = memoryview(out).cast("B")  # type: ignore[arg-type]
         done = 0
-        with open(file, "rb", buffering=0) as fh:
+        with open_regular(file, f"{self.path.name}/{file.name}", buffering=0) as fh:
             fh.seek(offset + start * self.n_classes * out.itemsize)
             while done < len(view):
-                got = fh.readinto(view[done:])
+                got = fh.readinto(view[done:])  # type: ignore[attr-defined]  # a raw FileIO
                 if not got:
                     raise DataError(f"{self.path.name}/{file.name}: the step file is truncated")
                 done += got
@@ -365,8 +392,15 @@ class Run:
             raise KeyError(f"step {step} is not a readable step of {self.path.name}") from None
 
     def _note(self, problem: str) -> None:
-        if problem not in self.problems:
+        # A set, not a scan of the list: 100,000 missing step files stay linear to open.
+        if problem in self._problem_set:
+            return
+        self._problem_set.add(problem)
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
+        elif len(self.problems) == MAX_PROBLEMS:
+            self.problems.append("… more problems: only the first ones are listed")
 
     def _apply(self, m: _Manifest) -> list[int]:
         shape = (m.n_samples or 0, m.n_classes or 0)
@@ -376,18 +410,21 @@ class Run:
         self.n_samples, self.n_classes, self.dtype = shape[0], shape[1], m.dtype or ""
         if m.class_names is not None:
             self.class_names = list(m.class_names)
-        else:
-            self.class_names = [f"class {i}" for i in range(self.n_classes)]
         if not self._sidecars_read and (self.n_samples or m.steps):
             self._sidecars_read = True
             self._read_sidecars(m)
         elif self.labels is not None and self.n_classes:
             self._check_labels_fit()
         new: list[int] = []
-        for step, file in m.steps:
-            if self._listed is not None and step <= self._listed:
-                continue
-            found = _step_offset(self.path, file, shape, self.dtype)
+        fresh = [(s, f) for s, f in m.steps if self._listed is None or s > self._listed]
+        present = None
+        if len(fresh) > 64:  # one listing instead of a stat per step: opening stays linear
+            try:
+                present = set(os.listdir(self.path))
+            except OSError:
+                present = None
+        for step, file in fresh:
+            found = _step_offset(self.path, file, shape, self.dtype, present)
             if isinstance(found, str):
                 self._note(found)
             else:
@@ -395,6 +432,10 @@ class Run:
                 new.append(step)
             self._listed = step
         if new:
+            # Only now, with a step file that holds N x C numbers, is the manifest's class count
+            # more than a claim: a 116-byte run.json saying 10^7 classes builds no 10^7 names.
+            if len(self.class_names) != self.n_classes:
+                self.class_names = [f"class {i}" for i in range(self.n_classes)]
             self.steps = self.steps + new
         return new
 
@@ -402,7 +443,7 @@ class Run:
         n = self.n_samples
         labels = self._sidecar(
             m.labels,
-            lambda path: np.load(path, allow_pickle=False),
+            self._load_npy,
             lambda a: a.shape == (n,) and a.dtype.kind in "iu",
             f"{n} integer labels",
         )
@@ -412,13 +453,19 @@ class Run:
             self._check_labels_fit()
         self.images = self._sidecar(
             m.images,
-            lambda path: np.load(path, mmap_mode="r", allow_pickle=False),
+            lambda path: self._load_npy(path, mmap=True),
             lambda a: a.ndim >= 2 and a.shape[0] == n and a.dtype.kind in "biuf",
             f"{n} images",
         )
         self.texts = self._sidecar(
             m.texts,
-            lambda path: json.loads(path.read_text(encoding="utf-8")),
+            lambda path: read_json(
+                path,
+                f"{self.path.name}/{path.name}",
+                max_bytes=MAX_SIDECAR_TEXT_BYTES,
+                within=self.path,
+                max_depth=2,
+            ),
             lambda t: isinstance(t, list) and len(t) == n and all(isinstance(s, str) for s in t),
             f"a list of {n} texts",
         )
@@ -435,13 +482,27 @@ class Run:
             return None
         try:
             value = read(self.path / name)
-        except (ValueError, OSError, EOFError) as exc:  # UnicodeDecodeError is a ValueError
-            self._note(f"{self.path.name}/{name}: could not be read ({exc})")
+        except DataError as exc:  # the opener's refusal names the file already
+            self._note(str(exc))
+            return None
+        except (ValueError, OSError, EOFError, MemoryError) as exc:
+            self._note(f"{self.path.name}/{name}: could not be read ({short(exc)})")
             return None
         if not fits(value):
             self._note(f"{self.path.name}/{name}: does not hold {what}")
             return None
         return value
+
+    def _load_npy(self, path: Path, mmap: bool = False) -> np.ndarray:
+        """A sidecar .npy through the one opener (a regular file inside the run folder)."""
+        where = f"{self.path.name}/{path.name}"
+        if mmap:
+            check_readable_file(path, where, within=self.path)
+            array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+            return array
+        with open_regular(path, where, within=self.path) as fh:
+            array = np.load(fh, allow_pickle=False)
+        return array
 
     def _check_labels_fit(self) -> None:
         try:
@@ -569,6 +630,8 @@ class RunWriter:
         if not (_is_int(step) or isinstance(step, np.integer)):
             raise ValueError(f"step must be an integer, got {step!r}")
         step = int(step)
+        if not -MAX_STEP <= step <= MAX_STEP:
+            raise ValueError(f"step must be within ±{MAX_STEP:,}, got {big_int(step)}")
         m = self._m
         if m.steps and step <= m.steps[-1][0]:
             raise ValueError(

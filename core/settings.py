@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX
+from softmax_lab.core.formatting import big_int
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,15 @@ class Settings:
     device: str = "cpu"
     dtype: str = "float32"
     target_mode: str = "index"
+
+    def __post_init__(self) -> None:
+        # The one bound on ignore_index: a file or call giving 10^30 is refused here, not by an
+        # OverflowError when the labels are compared with it.
+        index = self.ignore_index
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ValueError(f"ignore_index must be a whole number, not {index!r:.40}")
+        if not -MAX_INDEX <= int(index) <= MAX_INDEX:
+            raise ValueError(f"ignore_index must be within ±{MAX_INDEX:,}, not {big_int(index)}")
 
     def evaluate_kwargs(self) -> dict[str, Any]:
         return {

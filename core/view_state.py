@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from softmax_lab.core.constants import SCALE_RANGE
+from softmax_lab.core.constants import MAX_INDEX, SCALE_RANGE
+from softmax_lab.core.formatting import big_int
 from softmax_lab.core.row_order import (  # the fields' types; re-exported for the views
     ALL,
     FILTER_KINDS,
@@ -106,6 +107,19 @@ UNDO_CONTEXT = ("selected", "sort", "filter")
 
 
 def _validate(values: ViewFields) -> None:
+    for name in ("selected", "preset_index", "top_k", "lesson_step", "plot_focus"):
+        value = getattr(values, name)
+        if value is not None and not (
+            isinstance(value, (int, np.integer))
+            and not isinstance(value, bool)
+            and -MAX_INDEX <= value <= MAX_INDEX
+        ):
+            shown = big_int(value) if isinstance(value, int) else repr(value)[:40]
+            raise ValueError(f"{name} must be a whole number up to {MAX_INDEX:,}, not {shown}")
+    from softmax_lab.core.presets import PRESETS
+
+    if not 0 <= values.preset_index < len(PRESETS):
+        raise ValueError(f"preset_index must be in 0..{len(PRESETS) - 1}")
     if values.selected < 0:
         raise ValueError("selected must be a sample index >= 0")
     if values.sort is not None and not isinstance(values.sort, Sort):

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from softmax_lab.core.binary import binary_pairs
-from softmax_lab.core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
 from softmax_lab.core.document import Document
+from softmax_lab.core.formatting import big_int
 from softmax_lab.core.history import History
 from softmax_lab.core.inputs import SampleInputs
+from softmax_lab.core.loaders import available_memory
 from softmax_lab.core.settings import Settings
 
 __all__ = ["ViewData", "as_numpy", "build_document", "prepare_view_data"]
@@ -29,6 +31,7 @@ __all__ = ["ViewData", "as_numpy", "build_document", "prepare_view_data"]
 def as_numpy(values: Any, what: str) -> np.ndarray:
     """A numpy array of ``values``: torch tensors on any device are detached and copied to the
     CPU (bfloat16 / float16 as float32), lists become arrays. ``ValueError`` for ragged lists."""
+    _check_fits(values, what)
     if hasattr(values, "detach") and hasattr(values, "cpu"):
         tensor = values.detach().cpu()
         if str(tensor.dtype) in ("torch.bfloat16", "torch.float16"):
@@ -38,6 +41,28 @@ def as_numpy(values: Any, what: str) -> np.ndarray:
         return np.array(values)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{what} are not a rectangular array ({exc})") from None
+
+
+def _check_fits(values: Any, what: str) -> None:
+    """Refuse, before copying, an array whose copy (and float64 work copy) would not fit."""
+    shape = getattr(values, "shape", None)
+    itemsize = getattr(getattr(values, "dtype", None), "itemsize", None)
+    if itemsize is None and hasattr(values, "element_size"):
+        itemsize = values.element_size()
+    if shape is None or not isinstance(itemsize, int):
+        return
+    try:
+        cells = math.prod(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return
+    needed = 2 * cells * max(itemsize, 4)
+    free = available_memory()
+    if free is not None and needed > 0.8 * free:
+        size = " × ".join(f"{int(d):,}" for d in shape)
+        raise ValueError(
+            f"{what} of shape {size} need about {needed / 1e9:.1f} GB of memory to show and "
+            f"only {free / 1e9:.1f} GB is free"
+        )
 
 
 def _logits(values: Any, what: str) -> tuple[np.ndarray, bool]:
@@ -97,23 +122,37 @@ def _labels(values: Any, n: int, c: int, names: Sequence[str]) -> np.ndarray:
         for i, value in enumerate(array.tolist()):
             if isinstance(value, str) and value in index:
                 out[i] = index[value]
-            elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            elif (
+                isinstance(value, (int, np.integer))
+                and not isinstance(value, bool)
+                and -MAX_INDEX <= value <= MAX_INDEX
+            ):
                 out[i] = int(value)
-            elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            elif (
+                isinstance(value, str)
+                and len(value) <= 12
+                and value.strip().lstrip("-").isdigit()
+                and -MAX_INDEX <= int(value) <= MAX_INDEX
+            ):
                 out[i] = int(value)  # numbers mixed with names become text in numpy
             else:
-                raise ValueError(f"label {value!r} of sample {i} is not a class name or number")
+                shown = big_int(value) if isinstance(value, int) else f"{value!r:.40}"
+                raise ValueError(f"label {shown} of sample {i} is not a class name or number")
         array = out
     elif array.dtype.kind == "b":
         array = array.astype(np.int64)
     elif array.dtype.kind == "f":
-        whole = np.isfinite(array) & (array == np.round(array))
+        whole = np.isfinite(array) & (array == np.round(array)) & (np.abs(array) <= MAX_INDEX)
         if not whole.all():
             i = int(np.flatnonzero(~whole)[0])
-            raise ValueError(f"labels must be whole numbers; sample {i} has {array[i]!r}")
+            raise ValueError(
+                f"labels must be whole numbers within ±{MAX_INDEX:,}; sample {i} has {array[i]!r}"
+            )
         array = array.astype(np.int64)
     elif array.dtype.kind not in "iu":
         raise ValueError(f"labels must be class numbers or names, not {array.dtype}")
+    if array.dtype.kind == "u" and array.itemsize >= 8 and array.size and array.max() > MAX_INDEX:
+        array = np.where(array > MAX_INDEX, MAX_INDEX, array)  # refused as out of range below
     array = array.astype(np.int64)
     bad = ~(((array >= 0) & (array < c)) | (array == IGNORE_INDEX))
     if bad.any():
@@ -174,8 +213,48 @@ def prepare_view_data(
     """Check and copy everything ``view`` / ``set_data`` take; ``ValueError`` names the problem.
 
     ``current_shape`` (N, C) of the window being updated: inputs that are not given are kept when
-    N stays, class names when C stays.
+    N stays, class names when C stays. Only ``ValueError`` and ``TypeError`` escape: a number
+    too large for the arrays (OverflowError), data too large for memory (MemoryError) or nested
+    too deeply (RecursionError) is a ``ValueError`` saying so.
     """
+    try:
+        return _prepare(
+            logits,
+            labels,
+            class_names=class_names,
+            images=images,
+            texts=texts,
+            metadata=metadata,
+            temperature=temperature,
+            compare=compare,
+            names=names,
+            current_shape=current_shape,
+        )
+    except (ValueError, TypeError):
+        raise
+    except OverflowError as exc:
+        raise ValueError(f"a number is too large to use ({exc})") from None
+    except MemoryError:
+        raise ValueError("the data is too large for the memory free") from None
+    except RecursionError:
+        raise ValueError("the data is nested too deeply") from None
+    except (IndexError, KeyError, AttributeError) as exc:
+        raise ValueError(f"the data cannot be shown ({type(exc).__name__}: {exc})") from None
+
+
+def _prepare(
+    logits: Any,
+    labels: Any,
+    *,
+    class_names: Sequence[str] | None,
+    images: Any,
+    texts: Any,
+    metadata: Mapping[str, Any] | None,
+    temperature: float | None,
+    compare: Any,
+    names: Sequence[str],
+    current_shape: tuple[int, int] | None,
+) -> ViewData:
     array, binary = _logits(logits, "logits")
     n, c = array.shape
     notices = ["one score per sample: shown as the two classes [0, z]"] if binary else []
@@ -188,8 +267,8 @@ def prepare_view_data(
     if temperature is not None:
         try:
             t = float(temperature)
-        except (TypeError, ValueError):
-            raise ValueError(f"temperature must be a number, not {temperature!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"temperature must be a number, not {temperature!r:.40}") from None
         if not (math.isfinite(t) and TEMPERATURE_MIN <= t <= TEMPERATURE_MAX):
             raise ValueError(
                 f"temperature must be in [{TEMPERATURE_MIN:g}, {TEMPERATURE_MAX:g}], got {t!r}"

@@ -21,15 +21,21 @@ from typing import Any
 import numpy as np
 
 from softmax_lab.core.atomic import atomic_write
+from softmax_lab.core.constants import MAX_INDEX
 from softmax_lab.core.document import Document, Settings
+from softmax_lab.core.formatting import big_int
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError
+from softmax_lab.core.loaders._common import open_regular, read_json, short
 from softmax_lab.core.view_state import PERSISTED, view_from_json
 
 FORMAT = "softmax-lab-workspace"
 VERSION = 2
 SUFFIX = ".softmaxlab.json"
 INLINE_CELLS = 200_000
+MAX_BYTES = 256 * 1024 * 1024
+"""A workspace's JSON: an inline table is at most INLINE_CELLS cells (a few MB); larger tables
+live in the .npz beside it. Anything past this is not a workspace."""
 
 
 class WorkspaceError(DataError):
@@ -184,21 +190,9 @@ def load_workspace(path: str | os.PathLike[str]) -> Workspace:
     path = Path(path)
     name = path.name
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkspaceError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise WorkspaceError(f"{name}: is a folder, not a workspace file") from None
-    except PermissionError:
-        raise WorkspaceError(f"{name}: permission denied") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkspaceError(f"{name}: cannot be read ({exc})") from None
-    try:
-        body = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise WorkspaceError(
-            f"{name}: not a valid workspace — the file is damaged or cut short ({exc})"
-        ) from None
+        body = read_json(path, name, max_bytes=MAX_BYTES, what="workspace")
+    except DataError as exc:  # the one opener: regular files only, size and depth bounded
+        raise WorkspaceError(str(exc)) from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise WorkspaceError(f"{name}: not a Softmax Lab workspace")
     version = body.get("version")
@@ -213,8 +207,23 @@ def load_workspace(path: str | os.PathLike[str]) -> Workspace:
         return _parse(body, path)
     except WorkspaceError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, OSError, AttributeError) as exc:
-        raise WorkspaceError(f"{name}: damaged workspace ({type(exc).__name__}: {exc})") from None
+    except DataError as exc:
+        raise WorkspaceError(str(exc)) from None
+    except MemoryError:
+        raise WorkspaceError(f"{name}: the workspace is too large to open") from None
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        OSError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
+        raise WorkspaceError(
+            f"{name}: damaged workspace ({type(exc).__name__}: {short(exc)})"
+        ) from None
 
 
 def _parse(body: dict, path: Path) -> Workspace:
@@ -235,8 +244,13 @@ def _parse(body: dict, path: Path) -> Workspace:
         if Path(arrays).name != arrays or arrays in (".", ".."):
             raise WorkspaceError(f"{name}: the arrays file must sit beside the workspace")
         sidecar = path.with_name(arrays)
+        if not os.path.lexists(sidecar):
+            raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing")
         try:
-            with np.load(sidecar, allow_pickle=False) as data:
+            with (
+                open_regular(sidecar, sidecar.name, within=path.parent) as fh,
+                np.load(fh, allow_pickle=False) as data,
+            ):
                 logits = np.asarray(data["logits"])
                 labels = np.asarray(data["labels"], dtype=np.int64)
                 soft = (
@@ -247,6 +261,8 @@ def _parse(body: dict, path: Path) -> Workspace:
                 logits_b = np.asarray(data["logits_b"]) if "logits_b" in data.files else None
         except FileNotFoundError:
             raise WorkspaceError(f"{name}: its arrays file {sidecar.name} is missing") from None
+        except DataError as exc:
+            raise WorkspaceError(f"{name}: its arrays file: {exc}") from None
         except Exception as exc:
             raise WorkspaceError(
                 f"{name}: its arrays file {sidecar.name} is damaged ({type(exc).__name__})"
@@ -258,6 +274,9 @@ def _parse(body: dict, path: Path) -> Workspace:
             isinstance(v, int) and not isinstance(v, bool) for v in labels_raw
         ):
             raise WorkspaceError(f"{name}: labels must be a list of whole numbers")
+        if any(not -MAX_INDEX <= v <= MAX_INDEX for v in labels_raw):
+            bad = next(v for v in labels_raw if not -MAX_INDEX <= v <= MAX_INDEX)
+            raise WorkspaceError(f"{name}: label {big_int(bad)} is not a class index")
         labels = np.array(labels_raw, dtype=np.int64)
         soft = (
             _decode(body["soft_targets"], "soft_targets", name) if "soft_targets" in body else None
@@ -315,11 +334,18 @@ def _read_inputs(body: dict, path: Path, n: int) -> SampleInputs:
     file = str(body["inputs"])
     if Path(file).name != file or file in (".", ".."):
         raise WorkspaceError(f"{name}: the inputs file must sit beside the workspace")
+    if not os.path.lexists(path.with_name(file)):
+        raise WorkspaceError(f"{name}: its inputs file {file} is missing")
     try:
-        with np.load(path.with_name(file), allow_pickle=False) as data:
+        with (
+            open_regular(path.with_name(file), file, within=path.parent) as fh,
+            np.load(fh, allow_pickle=False) as data,
+        ):
             arrays = {key: np.asarray(data[key]) for key in data.files}
     except FileNotFoundError:
         raise WorkspaceError(f"{name}: its inputs file {file} is missing") from None
+    except DataError as exc:
+        raise WorkspaceError(f"{name}: its inputs file: {exc}") from None
     except Exception as exc:
         raise WorkspaceError(
             f"{name}: its inputs file {file} is damaged ({type(exc).__name__})"

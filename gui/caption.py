@@ -7,8 +7,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from softmax_lab.gui.text import PlainLabel
 from softmax_lab.gui.theme import LIGHT, Theme
 
+MAX_TEXT_LINES = 7
+"""The caption's text takes at most this many lines; the title at most two."""
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
 """Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""
 
@@ -19,13 +22,14 @@ class CaptionBand(QFrame):
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("captionBand")
-        self.title = QLabel()
-        self.text = QLabel()
+        # Titles and captions come from lesson files: plain text, wrapping anywhere, never
+        # widening the window (gui/text.py).
+        self.title = PlainLabel()
+        self.text = PlainLabel()
         self.counter = QLabel()
+        self.counter.setTextFormat(Qt.TextFormat.PlainText)
         for label in (self.title, self.text, self.counter):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setWordWrap(True)
-        self.title.setWordWrap(True)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -60,6 +64,11 @@ class CaptionBand(QFrame):
             font.setPointSizeF(size * theme.scale)
             font.setBold(bold)
             label.setFont(font)
+        # At most a few lines tall: text set directly (not through a lesson, whose captions are
+        # bounded) is clipped rather than pushing the table and plots off the window.
+        line = self.text.fontMetrics().lineSpacing()
+        self.text.setMaximumHeight(MAX_TEXT_LINES * line + 4)
+        self.title.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
         palette = self.palette()
         tint = QColor(theme.selection)
         tint.setAlpha(40)

@@ -83,6 +83,9 @@ class LessonSession(QObject):
             self._c.sigMessage.emit(f"The workspace's lesson could not be reopened: {exc}")
             self._c.update_view(lesson="", lesson_step=0)
             return
+        last = len(self.lesson.steps) - 1
+        if not 0 <= view.lesson_step <= last:  # a workspace naming step 10^6 of a 5-step lesson
+            self._c.update_view(lesson_step=min(max(0, view.lesson_step), last))
         self.sigChanged.emit()
 
     def go(self, index: int) -> None:

@@ -60,6 +60,8 @@ DYNAMICS_DELAY_MS = 250
 """Changes of T or labels within this pause start one recomputation, not one each."""
 LIVE_S = 10.0
 """A run whose last step arrived less than this long ago is called live."""
+POLL_JOB, WAIT_JOB = "run poll", "run wait"
+"""The Jobs kinds that read a live run's manifest off the GUI thread."""
 STEP_MERGE = "run steps"
 """The merge key of every step move: consecutive moves are one undo step."""
 
@@ -207,21 +209,34 @@ class RunsSession(QObject):
             self.sigOpenFailed.emit(f"{path}: could not open ({type(exc).__name__}: {exc})")
 
     def _check_waiting(self) -> None:
+        """Look for the first step off the GUI thread: what the manifest claims (10^7 classes,
+        a million missing steps) costs the window nothing while it waits."""
         path = self.waiting_for
-        if path is None:
+        if path is None or self._c.jobs.busy(WAIT_JOB):
             return
-        try:
-            steps = load_run(path).steps
-        except DataError as exc:  # the folder went away or went bad meanwhile
-            self._stop_waiting()
-            self.sigOpenFailed.emit(str(exc))
-            return
-        if steps:
+        self._c.jobs.start(
+            WAIT_JOB,
+            lambda p: bool(load_run(p).steps),
+            path,
+            done=lambda has_steps, p=path: self._on_waited(p, has_steps),
+            failed=lambda exc, p=path: self._on_wait_failed(p, exc),
+        )
+
+    def _on_waited(self, path: str, has_steps: bool) -> None:
+        if has_steps and self.waiting_for == path:
             self.open(path)
+
+    def _on_wait_failed(self, path: str, exc: BaseException) -> None:
+        if self.waiting_for != path:
+            return
+        self._stop_waiting()  # the folder went away or went bad meanwhile
+        message = str(exc) if isinstance(exc, DataError) else f"{path}: {type(exc).__name__}"
+        self.sigOpenFailed.emit(message)
 
     def _stop_waiting(self) -> None:
         self.waiting_for = None
         self._wait.stop()
+        self._c.jobs.cancel(WAIT_JOB)
 
     # --- following the document -----------------------------------------------------------------
 
@@ -273,6 +288,7 @@ class RunsSession(QObject):
         self.dynamics = self.map = self.trajectory = None
         self._dynamics_key = self._trajectory_key = None
         self._c.jobs.cancel("dynamics")
+        self._c.jobs.cancel(POLL_JOB)
         if run is None:
             self._poll.stop()
             self.last_arrival = None
@@ -281,13 +297,28 @@ class RunsSession(QObject):
 
     # --- live runs ------------------------------------------------------------------------------
 
-    def poll(self) -> list[int]:
-        """Read new steps of the run (the timer calls this while a run is shown); with "follow
-        latest" the table moves to the newest."""
+    def poll(self) -> None:
+        """Read new steps of the run off the GUI thread (the timer calls this while a run is
+        shown); with "follow latest" the table moves to the newest when they arrive."""
         run = self.run
-        if run is None:
+        if run is None or self._c.jobs.busy(POLL_JOB):
+            return
+        # Run.refresh replaces ``steps`` rather than appending: the GUI thread's reads of the
+        # run stay consistent while the worker reads the new manifest and step headers.
+        self._c.jobs.start(
+            POLL_JOB,
+            run.refresh,
+            done=lambda new, r=run: self._on_polled(r, new),
+            failed=lambda exc, r=run: self._on_poll_failed(r, exc),
+        )
+
+    def _on_poll_failed(self, run: Run, exc: BaseException) -> None:
+        if run is self.run:
+            self._c.sigMessage.emit(f"Run {run.path.name}: could not be read ({exc})")
+
+    def _on_polled(self, run: Run, new: list[int]) -> list[int]:
+        if run is not self.run:
             return []
-        new = run.refresh()
         if len(run.problems) > self._problems_shown:
             self._c.sigMessage.emit(f"Run {run.path.name}: {run.problems[-1]}")
             self._problems_shown = len(run.problems)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import SURPRISAL_FULL_BITS
+from softmax_lab.gui.text import ZERO_WIDTH_SPACE, PlainLabel, breakable
 from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
@@ -364,8 +365,7 @@ class SequenceView(QWidget):
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._theme = theme
-        self.header = QLabel()
-        self.header.setWordWrap(True)
+        self.header = PlainLabel()
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.tokenizer_button = QPushButton("Tokenizer…")
         self.tokenizer_button.setToolTip(
@@ -386,11 +386,12 @@ class SequenceView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.tokens)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.details = QLabel()
-        self.details.setWordWrap(True)
+        # Token texts come from the data: plain text (``&amp;`` as typed, ``<img>`` never loads).
+        self.details = PlainLabel()
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.hover = QLabel(self)
+        self.hover.setTextFormat(Qt.TextFormat.PlainText)
         self.hover.setWordWrap(True)
         self.hover.setMaximumWidth(460)
         self.hover.setFrameShape(QFrame.Shape.Box)
@@ -479,7 +480,7 @@ class SequenceView(QWidget):
         if row < 0 or chip is None or not text:
             self.hover.hide()
             return
-        self.hover.setText(text)
+        self.hover.setText(breakable(text))
         self.hover.adjustSize()
         rect = self.tokens.chip_rect(chip).toRect()
         anchor = self.tokens.mapTo(self, rect.bottomLeft()) + QPoint(0, 4)
@@ -492,7 +493,7 @@ class SequenceView(QWidget):
         self.hover.raise_()
 
     def hover_text(self) -> str:
-        return self.hover.text() if self.hover.isVisible() else ""
+        return self.hover.text().replace(ZERO_WIDTH_SPACE, "") if self.hover.isVisible() else ""
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme

@@ -132,10 +132,146 @@ def _package_attribute(attribute: str, default: Any) -> Any:
 
 
 def open_file(path: str | os.PathLike[str], mode: str = "rb", **kwargs: Any) -> IO[Any]:
-    """``open``, unless a test put another one on the package (every loader opens through here)."""
+    """``open``, unless a test put another one on the package. Loaders open through
+    :func:`open_regular`, which checks the file first and then calls this."""
     opener = _package_attribute("open", builtins.open)
     handle: IO[Any] = opener(path, mode, **kwargs)
     return handle
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    # O_NONBLOCK: a FIFO swapped in after the stat() opens at once instead of waiting for a
+    # writer (it is then refused by the fstat() below); it changes nothing for regular files.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def open_regular(
+    path: str | os.PathLike[str],
+    name: str,
+    mode: str = "rb",
+    *,
+    within: str | os.PathLike[str] | None = None,
+    max_bytes: int | None = None,
+    what: str = "file",
+    **kwargs: Any,
+) -> IO[Any]:
+    """THE way every loader opens a file: a regular file only (never a FIFO, device or socket,
+    which could block forever), at most ``max_bytes`` long, and, with ``within``, only if its
+    real path (links followed) stays inside that folder. Every refusal is a ``DataError``."""
+    path = Path(path)
+    check_readable_file(path, name, within=within, max_bytes=max_bytes, what=what)
+    try:
+        handle = open_file(path, mode, opener=_open_nonblocking, **kwargs)
+    except PermissionError:
+        raise DataError(f"{name}: permission denied; the file cannot be read") from None
+    except OSError as exc:
+        raise DataError(f"{name}: could not be read ({exc.strerror or short(exc)})") from None
+    try:
+        now = os.fstat(handle.fileno())
+    except (OSError, AttributeError, ValueError):  # a test's stand-in without a descriptor
+        return handle
+    # A file replaced by a rename in between (a live run's manifest) is fine if it is still a
+    # regular file within the cap; a special file swapped in is refused.
+    if not stat.S_ISREG(now.st_mode) or (max_bytes is not None and now.st_size > max_bytes):
+        handle.close()
+        raise DataError(f"{name}: the file was replaced while it was being opened; try again")
+    return handle
+
+
+def read_bytes(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    max_bytes: int,
+    within: str | os.PathLike[str] | None = None,
+    what: str = "file",
+) -> bytes:
+    """The whole of a small file, through :func:`open_regular` (never more than ``max_bytes``,
+    even if the file grows after the check)."""
+    with open_regular(path, name, within=within, max_bytes=max_bytes, what=what) as fh:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = max_bytes
+        # read(n) allocates n bytes up front: ask for what the file holds, not for the cap.
+        data: bytes = fh.read(min(size, max_bytes) + 1)
+        if len(data) > size:  # it grew since: read on, never past the cap
+            data += fh.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
+        raise DataError(f"{name}: grew past {_size(max_bytes)} while it was read")
+    return data
+
+
+MAX_JSON_DEPTH = 64
+"""No file format of Softmax Lab nests deeper; deeper JSON is refused before it is used."""
+
+
+def parse_json(
+    text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any
+) -> Any:
+    """``json.loads`` whose every failure (bad syntax, an integer of 5,000 digits, nesting that
+    overflows the stack or exceeds ``max_depth``) is a ``DataError`` naming the file."""
+    try:
+        body = json.loads(text, **kwargs)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{name}: not valid JSON — damaged or cut short ({short(exc)})") from None
+    except RecursionError:
+        raise DataError(
+            f"{name}: nested too deeply (JSON deeper than {max_depth} levels)"
+        ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: not a UTF-8 text file") from None
+    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer string"
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{name}: not usable JSON ({short(exc)})") from None
+    if json_depth(body) > max_depth:
+        raise DataError(f"{name}: nested too deeply (JSON deeper than {max_depth} levels)")
+    return body
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (0 for a scalar), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def read_json(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    max_bytes: int,
+    within: str | os.PathLike[str] | None = None,
+    what: str = "file",
+    max_depth: int = MAX_JSON_DEPTH,
+    **kwargs: Any,
+) -> Any:
+    """A small JSON file read through :func:`read_bytes` and :func:`parse_json`."""
+    raw = read_bytes(path, name, max_bytes=max_bytes, within=within, what=what)
+    try:
+        text = raw.decode("utf-8-sig")  # Notepad writes a byte-order mark
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: not a text file (not UTF-8)") from None
+    return parse_json(text, name, max_depth=max_depth, **kwargs)
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} bytes"
 
 
 def available_memory() -> int | None:
@@ -165,25 +301,57 @@ def check_memory(name: str, needed: float, what: str) -> None:
     )
 
 
-def check_readable_file(path: Path, name: str) -> os.stat_result:
-    """Refuse missing files, folders, devices/FIFOs (reading them could block) and empty files."""
+def check_readable_file(
+    path: Path,
+    name: str,
+    *,
+    within: str | os.PathLike[str] | None = None,
+    max_bytes: int | None = None,
+    what: str = "file",
+) -> os.stat_result:
+    """Refuse missing files, folders, devices/FIFOs/sockets (reading them could block forever),
+    empty files, files over ``max_bytes`` and, with ``within``, files whose real path (links
+    followed) leaves that folder. Only ``stat`` is called: nothing is opened."""
+    if within is not None:
+        try:
+            real = Path(os.path.realpath(path))
+            folder = Path(os.path.realpath(within))
+        except (OSError, ValueError, RuntimeError):  # a link loop, a NUL in the name
+            raise DataError(f"{name}: the path cannot be resolved") from None
+        if real != folder and folder not in real.parents:
+            raise DataError(
+                f"{name}: a link that leads outside the folder {Path(within).name}; not read"
+            )
     try:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         raise DataError(f"{name}: file not found ({path})") from None
     except PermissionError:
         raise DataError(f"{name}: permission denied; the file cannot be read") from None
+    except (OSError, ValueError) as exc:  # a link loop, a name too long, a NUL in the name
+        raise DataError(f"{name}: cannot be read ({short(exc)})") from None
     if stat.S_ISDIR(info.st_mode):
         raise DataError(f"{name}: this is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{name}: not a regular file")
+        kind = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "a device"
+        )
+        raise DataError(f"{name}: {kind}, not a regular file; Softmax Lab reads files only")
     if info.st_size == 0:
         raise DataError(f"{name}: the file is empty")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise DataError(
+            f"{name}: {_size(info.st_size)} is too large for a {what} (at most {_size(max_bytes)})"
+        )
     return info
 
 
-def read_head(path: Path, size: int) -> bytes:
-    with open_file(path, "rb") as fh:
+def read_head(path: Path, size: int, name: str | None = None) -> bytes:
+    with open_regular(path, name or path.name, "rb") as fh:
         data: bytes = fh.read(size)
     return data
 

@@ -31,7 +31,7 @@ from softmax_lab.core.loaders._common import (
     describe_dtype,
     display_name,
     list_keys,
-    open_file,
+    open_regular,
     read_head,
     read_only,
     wrap_unexpected,
@@ -81,12 +81,12 @@ def _load(path: Path, name: str, n: int, names: list[str] | None) -> np.ndarray:
 
 
 def _from_numpy(path: Path, name: str, ext: str) -> Any:
-    head = read_head(path, len(NPY_MAGIC))
+    head = read_head(path, len(NPY_MAGIC), name)
     if head.startswith(NPY_MAGIC):
         return read_npy_array(path, name, mmap=False)
     if not head.startswith(ZIP_MAGICS):
         load_numpy_file(path, name, name, ext, mmap=False)  # raises the precise DataError
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         archive = NpzArchive(path, fh, name, mmap=False)
         with archive.zip:
             keys = archive.keys()
@@ -132,7 +132,7 @@ def _from_text(
     path: Path, name: str, ext: str, names: list[str] | None
 ) -> tuple[list[str], list[int]]:
     """The label cells and their file rows: one per line, or the label/only column of a table."""
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         text = decode_text(fh.read(), name)
     lines = text.splitlines()
     content = [i for i, line in enumerate(lines) if line.strip()]

@@ -31,7 +31,7 @@ from softmax_lab.core.loaders._common import (
     DataError,
     LoadedLogits,
     check_memory,
-    open_file,
+    open_regular,
     read_head,
     short,
 )
@@ -45,7 +45,7 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, e
 
 
 def load_numpy_file(path: Path, name: str, source: str, ext: str, mmap: bool) -> LoadedLogits:
-    head = read_head(path, len(NPY_MAGIC))
+    head = read_head(path, len(NPY_MAGIC), name)
     if head.startswith(NPY_MAGIC):
         return _load_npy(path, name, source, mmap)
     if head.startswith(ZIP_MAGICS):
@@ -60,7 +60,7 @@ def load_numpy_file(path: Path, name: str, source: str, ext: str, mmap: bool) ->
 
 def read_npy_array(path: Path, name: str, mmap: bool) -> np.ndarray:
     """A .npy file's array after its header is checked; memory-mapped when ``mmap`` allows."""
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         shape, _fortran, dtype, data_offset = read_npy_header(fh, name, ".npy header")
     if dtype.hasobject:
         raise DataError(f"{name}: holds Python objects (pickled data), {NEVER_UNPICKLES}")
@@ -254,7 +254,7 @@ class NpzArchive:
 
 def _load_npz(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
     # We open the file ourselves: np.load leaks its handle when a damaged archive fails to open.
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         archive = NpzArchive(path, fh, name, mmap)
         with archive.zip:
             if not archive.keys():

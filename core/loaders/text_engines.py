@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from softmax_lab.core.loaders._common import open_file
+from softmax_lab.core.loaders._common import open_regular
 
 if TYPE_CHECKING:
     from softmax_lab.core.loaders.text_files import Layout, Table
@@ -122,7 +122,7 @@ def _with_arrow(path: Path, layout: Layout, name: str) -> Table | None:
     )
     rows = _Rows(len(numbers), _estimate_rows(path, layout))
     texts: dict[int, list[str]] = {j: [] for j in text}
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         fh.seek(layout.body_offset)
         reader = pacsv.open_csv(fh, read_options=read, parse_options=parse, convert_options=convert)
         for batch in reader:
@@ -140,7 +140,7 @@ def _with_arrow(path: Path, layout: Layout, name: str) -> Table | None:
 def _with_loadtxt(path: Path, layout: Layout, name: str) -> Table | None:
     numbers = _number_columns(layout)
     text = [j for j in range(layout.width) if j not in set(numbers)]
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         fh.seek(layout.body_offset)
         stream = io.TextIOWrapper(fh, encoding="utf-8", newline=None)
         values = np.loadtxt(
@@ -159,7 +159,7 @@ def _with_loadtxt(path: Path, layout: Layout, name: str) -> Table | None:
     if text:
         # loadtxt skipped these columns without checking the rows' widths: one csv pass does.
         assert layout.delimiter is not None  # text columns need a header, hence a delimiter
-        with open_file(path, "rb") as fh:
+        with open_regular(path, name, "rb") as fh:
             fh.seek(layout.body_offset)
             stream = io.TextIOWrapper(fh, encoding="utf-8", newline="")
             n = 0

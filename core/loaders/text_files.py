@@ -38,7 +38,7 @@ from softmax_lab.core.loaders._common import (
     LoadedLogits,
     check_memory,
     list_keys,
-    open_file,
+    open_regular,
 )
 from softmax_lab.core.loaders.text_engines import parse_with_engines
 
@@ -119,7 +119,7 @@ def decode_text(raw: bytes, name: str) -> str:
 
 def sniff(path: Path, name: str, ext: str) -> Layout:
     """Delimiter, header and text columns, from the first lines only."""
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         start = fh.read(2)
         if start in (b"\xff\xfe", b"\xfe\xff"):
             text = decode_text(start + fh.read(), name)
@@ -264,7 +264,7 @@ def _majority_rule_holds(table: Table, layout: Layout) -> bool:
 
 
 def _content(path: Path, name: str) -> tuple[list[str], list[int]]:
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         raw = fh.read()
     lines = decode_text(raw, name).splitlines()
     del raw
@@ -433,5 +433,5 @@ def drop_columns(values: np.ndarray, keep: list[int]) -> np.ndarray:
 
 def read_text_column_file(path: Path, name: str) -> str:
     """A whole text file decoded (used by load_labels)."""
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         return decode_text(fh.read(), name)

@@ -8,6 +8,7 @@ imported only when such a file is opened.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Mapping
@@ -39,7 +40,9 @@ def load_torch(path: Path, name: str) -> Any:
         import torch
     except ImportError as exc:
         raise DataError(f"{name}: PyTorch is not installed, so .pt files cannot be read") from exc
-    head = read_head(path, 4)  # also surfaces "permission denied" before torch words it its way
+    head = read_head(
+        path, 4, name
+    )  # also surfaces "permission denied" before torch words it its way
     zipped = head.startswith(ZIP_MAGICS)
     if not zipped:  # the legacy format cannot be mapped: it is read into memory
         size = path.stat().st_size
@@ -169,6 +172,13 @@ def to_numpy(value: Any, name: str, what: str, notices: list[str] | None) -> np.
         raise DataError(f"{name}: the {what} are a {type(value).__name__}, not a tensor")
     tensor = value
     if tensor.layout != torch.strided:
+        # A 2 KB sparse file can claim 30,000 x 30,000: say how big the table would be, and
+        # refuse it if it does not fit, before anything is allocated.
+        shape = tuple(int(d) for d in tensor.shape)
+        cells = math.prod(shape)
+        needed = cells * max(tensor.element_size(), 4) * 1.1
+        size = " × ".join(f"{d:,}" for d in shape)
+        check_memory(name, needed, f"its sparse {what} as a dense {size} table")
         tensor = tensor.to_dense()
     if tensor.is_quantized:
         tensor = tensor.dequantize()

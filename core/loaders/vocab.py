@@ -24,12 +24,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from softmax_lab.core.formatting import count
+from softmax_lab.core.formatting import big_int, count
 from softmax_lab.core.loaders._common import (
     DataError,
+    check_memory,
     check_readable_file,
     display_name,
-    open_file,
+    open_regular,
     short,
     wrap_unexpected,
 )
@@ -38,6 +39,11 @@ from softmax_lab.core.loaders._common import (
 MAX_VOCABULARY_BYTES = 512 * 1024 * 1024
 # Ids above this would make the list absurdly long (largest real vocabularies: ~260,000).
 MAX_TOKEN_ID = 50_000_000
+MAX_UNUSED_IDS = 65_536
+"""Ids below the highest that no piece names (shown as ``<unused i>``): real vocabularies
+reserve a few hundred; more than this (and more than the pieces given) is not a vocabulary."""
+_BYTES_PER_ENTRY = 90
+"""A token text in the list: a short str object and its pointer (measured: ~88 bytes)."""
 SIBLINGS = ("tokenizer.json", "vocab.txt")
 
 _BYTE_FALLBACK = re.compile(r"<0x([0-9A-Fa-f]{2})>")
@@ -82,7 +88,7 @@ def _load(path: Path, name: str) -> list[str]:
             f"{name}: a vocabulary is read from tokenizer.json, vocab.json or vocab.txt, "
             f"not '{ext or 'a file without an extension'}'"
         )
-    with open_file(path, "rb") as fh:
+    with open_regular(path, name, "rb") as fh:
         raw = fh.read()
     if b"\x00" in raw:
         raise DataError(f"{name}: contains binary data, not text")
@@ -180,8 +186,20 @@ def _assemble(pieces: dict[int, str], added: dict[int, str], style: str, name: s
     low, high = min(pieces), max(pieces)
     if low < 0 or high > MAX_TOKEN_ID:
         bad = low if low < 0 else high
-        raise DataError(f"{name}: token id {bad} is out of range")
-    tokens = [f"<unused {i}>" for i in range(high + 1)]
+        raise DataError(f"{name}: token id {big_int(bad)} is out of range")
+    # The list has one entry per id up to the highest: bound that claim by what the file holds
+    # (a 45-byte {"a": 49999999} would otherwise build 50 million entries, 4.4 GB) and by the
+    # memory free, before anything is allocated.
+    entries, held = high + 1, len(pieces)
+    needed = entries * _BYTES_PER_ENTRY
+    if entries > max(2 * held, held + MAX_UNUSED_IDS):
+        raise DataError(
+            f"{name}: token id {count(high)} would make a vocabulary of {count(entries)} entries "
+            f"(about {needed / 1e9:.1f} GB) of which the file gives {count(held)}; "
+            "not a tokenizer of these logits"
+        )
+    check_memory(name, needed, f"its vocabulary of {count(entries)} tokens")
+    tokens = [f"<unused {i}>" for i in range(entries)]
     for token_id, piece in pieces.items():
         tokens[token_id] = piece if token_id in added else _decode(piece, style)
     return tokens

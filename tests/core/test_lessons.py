@@ -406,7 +406,7 @@ def third_step_bad(body: dict[str, Any]) -> None:
 
 # (id, file content: bytes, text or a JSON body, words the message must contain)
 HOSTILE: list[tuple[str, Any, str]] = [
-    ("empty", b"", "not valid JSON"),
+    ("empty", b"", "the file is empty"),
     ("truncated", json.dumps(minimal())[:80], "not valid JSON"),
     ("garbage bytes", b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "not UTF-8"),
     ("nested too deeply", "[" * 200_000 + "]" * 200_000, "nested too deeply"),
@@ -541,9 +541,9 @@ def test_file_over_the_size_cap_is_refused_unread(tmp_path):
 
 
 def test_folder_missing_and_special_files_are_refused(tmp_path):
-    with pytest.raises(LessonError, match="is a folder, not a lesson file"):
+    with pytest.raises(LessonError, match="is a folder, not a file"):
         load_lesson(tmp_path)
-    with pytest.raises(LessonError, match=r"gone\.json: no such file"):
+    with pytest.raises(LessonError, match=r"gone\.json: file not found"):
         load_lesson(tmp_path / "gone.json")
     if hasattr(os, "mkfifo"):
         fifo = tmp_path / "pipe.json"

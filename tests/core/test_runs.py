@@ -480,7 +480,7 @@ def test_a_hostile_or_damaged_manifest_is_a_data_error(tmp_path, changes, messag
     ("content", "message"),
     [
         (None, "no run.json"),
-        (b"", "not valid JSON"),
+        (b"", "the file is empty"),
         (b"\xff\xfe", "UTF-8"),
         (b"[1, 2]", "not a Softmax Lab run manifest"),
         (b'{"format": "softmax-lab-run"', "not valid JSON"),

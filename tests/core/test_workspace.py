@@ -198,7 +198,7 @@ def test_truncated_real_workspace(tmp_path):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(WorkspaceError, match="no such file"):
+    with pytest.raises(WorkspaceError, match="file not found"):
         load_workspace(tmp_path / "nope.softmaxlab.json")
     with pytest.raises(WorkspaceError, match="folder"):
         load_workspace(tmp_path)
