@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from superqt.utils import signals_blocked
 
 from softmax_lab.core.display import PlotId
@@ -34,6 +34,32 @@ class Actions(QObject):
         self._view_menu(bar.addMenu("&View"))
         self._run_menu(bar.addMenu("&Run"))
         self._presets_menu(bar.addMenu("&Presets"))
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # a clicker's PgDn steps a lesson whatever has focus
+            app.focusChanged.connect(self._watch_focus)
+
+    def _watch_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Only the focus widget is watched (Qt asks it first whether it claims a key)."""
+        if old is not None:
+            old.removeEventFilter(self)
+        if new is not None and new.window() is self._w:
+            new.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """While a lesson is open, PgDn/PgUp (what a presenter's clicker sends) step it whatever
+        widget of this window has the focus: no widget may claim them (the table pages its rows
+        with them, a slider moves, a text panel scrolls). Other keys stay theirs."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp)  # type: ignore[attr-defined]
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier  # type: ignore[attr-defined]
+            and self._c.lessons.active
+            and isinstance(watched, QWidget)
+            and watched.window() is self._w
+        ):
+            event.ignore()
+            return True  # not claimed: the window's Next/Previous example shortcut runs
+        return False
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self._w)
