@@ -12,6 +12,7 @@ from superqt.utils import signals_blocked
 
 from softmax_lab.core.display import PlotId
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter, Sort
+from softmax_lab.gui.help import AboutBox, ShortcutsSheet, versions
 from softmax_lab.gui.plots import PLOT_NAMES
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Actions(QObject):
         self._view_menu(bar.addMenu("&View"))
         self._run_menu(bar.addMenu("&Run"))
         self._presets_menu(bar.addMenu("&Presets"))
+        self._help_menu(bar.addMenu("&Help"))
         app = QApplication.instance()
         if isinstance(app, QApplication):  # a clicker's PgDn steps a lesson whatever has focus
             app.focusChanged.connect(self._watch_focus)
@@ -408,6 +410,34 @@ class Actions(QObject):
             self._action(lessons, f"Teach: {path.stem}", lambda _=False, p=path: c.lessons.open(p))
         self._action(lessons, "Open lesson file…", self._open_lesson_dialog)
         self._action(lessons, "Close lesson", c.lessons.close)
+
+    def _help_menu(self, menu: QMenu) -> None:
+        self._help_windows: dict[str, QWidget] = {}
+        self._action(
+            menu,
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            "F1",
+            tip="Every shortcut of the window, searchable",
+        )
+        self._action(menu, "&About Softmax Lab", self.show_about, tip="Versions and the device")
+
+    def show_shortcuts(self) -> ShortcutsSheet:
+        sheet = self._help_windows.get("shortcuts")
+        if not isinstance(sheet, ShortcutsSheet):
+            sheet = self._help_windows["shortcuts"] = ShortcutsSheet(self._w)
+        sheet.reload()
+        sheet.show()
+        sheet.raise_()
+        sheet.search.setFocus()
+        return sheet
+
+    def show_about(self) -> AboutBox:
+        s = self._c.document.settings
+        box = AboutBox(versions(s.device, s.dtype, self._c.devices()), self._w)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
 
     def _open_lesson_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog

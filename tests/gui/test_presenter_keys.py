@@ -23,7 +23,9 @@ def click_cell(qtbot, w, row, column):
     """A real left click in a table cell (it takes the focus, as a user's click does)."""
     table = w.table
     index = table.table_model().index(row, column)
-    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(index).center())
+    qtbot.mouseClick(
+        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(index).center()
+    )
     assert table.hasFocus() or table.viewport().hasFocus()
     return index
 
@@ -84,3 +86,55 @@ def test_ctrl_space_starts_then_stops_the_sweep_and_the_menu_says_so(qtbot, wind
     assert window.controller.temperature.playing and play.isChecked()
     qtbot.keyClick(window, Qt.Key.Key_Space, ctrl)
     assert not window.controller.temperature.playing and not play.isChecked()
+
+
+def test_f1_opens_a_searchable_sheet_of_every_shortcut(qtbot, window):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from softmax_lab.gui.help import ShortcutsSheet
+
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    sheets = [w for w in window.findChildren(ShortcutsSheet) if w.isVisible()]
+    assert len(sheets) == 1
+    sheet = sheets[0]
+    native = QKeySequence.SequenceFormat.NativeText
+    # Generated from the actions: every key of every menu action is listed, and only those.
+    listed = {key for keys, _, _ in sheet.shown_rows() for key in keys.split(", ")}
+    bound = {
+        s.toString(native)
+        for a in window.findChildren(QAction)
+        for s in a.shortcuts()
+        if not s.isEmpty()
+    }
+    assert listed == bound
+    assert "Ctrl+Space" in listed and "F11" in listed
+    qtbot.keyClicks(sheet.search, "temperature")
+    rows = sheet.shown_rows()
+    assert ("Ctrl+Space", "Play temperature", "View") in rows
+    assert all("temperature" in " ".join(r).lower() for r in rows)
+    assert sheet.count.text().startswith(f"{len(rows)} of ")
+    sheet.search.clear()
+    qtbot.keyClicks(sheet.search, "pgdown")
+    assert [r[1] for r in sheet.shown_rows()] == ["Next example"]
+    sheet.close()
+
+
+def test_help_about_names_the_versions_and_the_device(qtbot, window):
+    import numpy as np
+    import pyqtgraph as pg
+    import PySide6
+    import torch
+
+    from softmax_lab.gui.help import AboutBox
+
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    about = next(a for a in help_menu.actions() if "About" in a.text())
+    about.trigger()
+    boxes = [w for w in window.findChildren(AboutBox) if w.isVisible()]
+    assert len(boxes) == 1
+    text = boxes[0].text()
+    for version in (torch.__version__, np.__version__, PySide6.__version__, pg.__version__):
+        assert version in text
+    assert "Device: cpu (float32)" in text
+    assert "Python: 3." in text
+    boxes[0].close()
