@@ -102,6 +102,8 @@ class LogitsTableView(QTableView):
         # Header clicks sort (the controller orders rows in numpy); start in table order.
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
+        self._selected_in_view = False  # before a new order: was the selected row in view?
+        model.modelAboutToBeReset.connect(self._note_selected_in_view)
         model.modelReset.connect(self._after_reset)
         model.dataChanged.connect(self._on_cells_changed)
         self.selectionModel().currentRowChanged.connect(self._on_current_row)
@@ -170,17 +172,41 @@ class LogitsTableView(QTableView):
             self._render_sort_indicator()  # a logit column now shows probabilities
             self.refit()
 
+    def _note_selected_in_view(self) -> None:
+        index = self.currentIndex()
+        if not index.isValid():
+            self._selected_in_view = False
+            return
+        y = self.rowViewportPosition(index.row())
+        self._selected_in_view = y + self.rowHeight(index.row()) > 0 and (
+            y < self.viewport().height()
+        )
+
     def show_sample(self, sample: int, scroll: str = "keep") -> None:
         """Make ``sample``'s row current (without echoing it back) and bring it into view. After a
-        new order (``scroll="order"``) the table shows its first row unless the selected sample is
-        still shown."""
+        new order (``scroll="order"``: a sort, a filter, a new table) the table shows its first
+        row, unless the selected sample was in view before and still is shown: then it stays in
+        view."""
         model = self.table_model()
         row = model.row_of(sample)
-        if row is None:
-            self.selectionModel().clear()
+        was_in_view, self._selected_in_view = self._selected_in_view, False
+        if row is None or (scroll == "order" and not was_in_view):
+            if row is None:
+                self.selectionModel().clear()
+            else:
+                self._make_current(row)
             if scroll == "order":
                 self.scrollToTop()
             return
+        index = self._make_current(row)
+        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
+        # step) must not scroll the result columns away.
+        left = self.horizontalScrollBar().value()
+        self.scrollTo(index)
+        self.horizontalScrollBar().setValue(left)
+
+    def _make_current(self, row: int) -> QModelIndex:
+        model = self.table_model()
         column = max(0, self.currentIndex().column())
         index = model.index(row, min(column, model.columnCount() - 1))
         with signals_blocked(self.selectionModel()):
@@ -188,11 +214,7 @@ class LogitsTableView(QTableView):
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.viewport().update()
-        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
-        # step) must not scroll the result columns away.
-        left = self.horizontalScrollBar().value()
-        self.scrollTo(index)
-        self.horizontalScrollBar().setValue(left)
+        return index
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
