@@ -34,6 +34,11 @@ from softmax_lab.gui.thumbnails import ThumbnailDelegate
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
 TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
+# The widest texts ``core.formatting.number`` can give (# is the font's widest digit; the
+# exponent has 3 digits in float64): a column of probabilities or losses is this wide from the
+# start, so it never widens (and pushes the logits off) as T plays or a logit is dragged.
+PROBABILITY_TEXTS = ("#.####", "#.###e−##")
+LOSS_TEXTS = ("#####.####", "#.###e−##", "#.###e+##")
 
 
 class LabelDelegate(QStyledItemDelegate):
@@ -86,6 +91,9 @@ class LogitsTableView(QTableView):
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.setWordWrap(False)
+        # By pixel: fully right is the last column's right edge at the viewport's (by column,
+        # Qt can stop with the last column cut).
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(40)
@@ -280,6 +288,8 @@ class LogitsTableView(QTableView):
         right = header.visualIndexAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
         widened = False
+        bar = self.horizontalScrollBar()
+        at_right = bar.maximum() > 0 and bar.value() == bar.maximum()
         for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
@@ -287,7 +297,7 @@ class LogitsTableView(QTableView):
                 continue
             if not model.holds_numbers(column):
                 continue  # texts may be elided (a tooltip shows them); numbers may not
-            needed = 0
+            needed = self._format_width(column, metrics)
             for row in rows:
                 text = model.index(row, column).data()
                 if text:
@@ -298,6 +308,10 @@ class LogitsTableView(QTableView):
             if needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
                 widened = True
+        if widened:
+            self.updateGeometries()  # the scroll range for the new widths, now
+            if at_right:  # scrolled fully right: the widened last column stays whole
+                bar.setValue(bar.maximum())
         # An edit's row that widened nothing cannot change which columns fit: the arrangement
         # (a pass over every column, 1,000 at 1,000 classes) is left as it is.
         if rows_to_fit is not None and not widened:
@@ -305,6 +319,26 @@ class LogitsTableView(QTableView):
         if self.arrange_columns() and rows_to_fit is None:
             self._fit_rows = None
             self.fit_columns()  # other columns came into view: they are fitted too
+
+    def _format_width(self, column: int, metrics: QFontMetrics) -> int:
+        """The width of the widest text a probability or loss column's format can give (0 for
+        other columns: logits and extra columns fit the numbers they hold)."""
+        model = self.table_model()
+        kind, _ = model.column_kind(column)
+        if kind in (Column.P_TRUE, Column.SOFT) or (
+            kind is Column.CLASS and model.show_probabilities
+        ):
+            texts = PROBABILITY_TEXTS
+        elif kind is Column.LOSS:
+            texts = LOSS_TEXTS
+        else:
+            return 0
+        wide = "#" if self._c.document.settings.dtype == "float64" else ""
+        digit = max("0123456789", key=metrics.horizontalAdvance)
+        return max(
+            metrics.horizontalAdvance(t.replace("e−##", f"e−##{wide}").replace("#", digit))
+            for t in texts
+        )
 
     def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> bool:
         """Label, prediction and ✓/✗ columns as wide as their names (up to the elision limit)

@@ -3,6 +3,7 @@ starts and stops the temperature sweep, and the Help menu lists every shortcut."
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.lessons import builtin_lessons
 from softmax_lab.gui import MainWindow
@@ -14,6 +15,8 @@ def window(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()  # the window's shortcuts answer once it is the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     yield w
     w.controller.temperature.set_playing(False)
     w.document.mark_clean()
