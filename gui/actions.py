@@ -342,8 +342,15 @@ class Actions(QObject):
         self.render(frozenset({"show_probabilities", "presentation", "side_panel", "theme"}))
 
     def _run_menu(self, menu: QMenu) -> None:
-        """A recorded run's steps (see gui.runs_session); enabled while a run is shown."""
+        """A recorded run's steps (see gui.runs_session), shown while a run is open; without
+        one the menu offers to open one."""
         runs = self._c.runs
+        self.open_run_action = self._action(
+            menu,
+            "No run open: &Open a run…",
+            self._files.open_run_dialog,
+            tip="A training run recorded with RunWriter (its folder); also File › Open run…",
+        )
         self.run_actions = [
             self._action(menu, "&Previous step", lambda: runs.step_by(-1), "Alt+Left"),
             self._action(menu, "&Next step", lambda: runs.step_by(1), "Alt+Right"),
@@ -371,7 +378,8 @@ class Actions(QObject):
 
         def render() -> None:
             for action in self.run_actions:
-                action.setEnabled(runs.run is not None)
+                action.setVisible(runs.run is not None)
+            self.open_run_action.setVisible(runs.run is None)
             for action, on in (
                 (self.play_steps_action, runs.playing),
                 (self.follow_action, runs.follow),

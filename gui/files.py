@@ -67,6 +67,7 @@ class Files(QObject):
         self._autosave = autosave
         self.workspace_path: Path | None = None
         self.file_name = ""
+        self.file_path = ""  # the open logits file (its folder is where file dialogs start)
         """The logits file the window shows (its name is model A's when comparing)."""
         self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
@@ -80,6 +81,14 @@ class Files(QObject):
         controller.runs.sigOpened.connect(self._on_run_opened)
         controller.runs.sigOpenFailed.connect(self._failed)
         controller.runs.sigWaiting.connect(self._on_run_waiting)
+
+    def folder(self) -> str:
+        """Where a file dialog for this table starts: the open file's (or workspace's) folder,
+        else "" (Qt's choice)."""
+        for path in (self.file_path, self.workspace_path):
+            if path and Path(path).parent.is_dir():
+                return str(Path(path).parent)
+        return ""
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -167,6 +176,9 @@ class Files(QObject):
         self.remember_recent(prepared.path)
         self.workspace_path = None
         self.file_name = name
+        self.file_path = str(prepared.path)
+        self._c.document.mark_clean()  # just opened: nothing of the user's to lose yet
+        self._c.sigHistoryChanged.emit()
         self.sigTitleChanged.emit(name)
         n, c = data.logits.shape
         notes = "; ".join(prepared.notices)

@@ -155,7 +155,9 @@ class InputsUi(QObject):
             grid.sigSampleClicked.connect(c.select)
 
     def open_labels_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self._w, "Open labels", "", LABELS_FILTER)
+        # Labels usually sit beside the logits they label: start in that folder.
+        folder = self._w.files.folder()
+        path, _ = QFileDialog.getOpenFileName(self._w, "Open labels", folder, LABELS_FILTER)
         if path:
             self._s.attach_labels_file(path)
 

@@ -551,7 +551,7 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     assert cx.min() < 1e-5
     assert cx.max() == 1.0
     np.testing.assert_allclose(cy, -np.log(cx))
-    assert "off-chart" in kit.title_of(plot.getPlotItem())
+    assert "off chart" in kit.title_of(plot.getPlotItem())
 
 
 def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):
