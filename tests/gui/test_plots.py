@@ -344,7 +344,7 @@ def test_loss_plot_sum_and_none_reductions(qtbot):
     set_losses(plot, losses, correct, valid, finite, 1.5, "sum", 0)
     assert not plot.reduced_line.isVisible()
     assert plot.reduced_text.isVisible()
-    assert plot.reduced_text.toPlainText() == "sum = 1.5"
+    assert plot.reduced_text.toPlainText() == "sum = 1.5000"  # as the table spells it
     set_losses(plot, losses, correct, valid, finite, None, "none", 0)
     assert not plot.reduced_line.isVisible()
     assert not plot.reduced_text.isVisible()
