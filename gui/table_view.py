@@ -34,11 +34,12 @@ from softmax_lab.gui.thumbnails import ThumbnailDelegate
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
 TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
-# The widest texts ``core.formatting.number`` can give (# is the font's widest digit; the
-# exponent has 3 digits in float64): a column of probabilities or losses is this wide from the
-# start, so it never widens (and pushes the logits off) as T plays or a logit is dragged.
+# The widest texts ``core.formatting.number`` gives a probability or a loss (# is the font's
+# widest digit; the exponent has 3 digits in float64; a loss of 1,000 or more widens it once):
+# while T plays or a logit is dragged those columns are this wide from the first frame, so they
+# do not widen frame after frame and push the logits off. At rest they fit their numbers.
 PROBABILITY_TEXTS = ("#.####", "#.###e−##")
-LOSS_TEXTS = ("#####.####", "#.###e−##", "#.###e+##")
+LOSS_TEXTS = ("###.####", "#.###e−##")
 
 
 class LabelDelegate(QStyledItemDelegate):
@@ -117,6 +118,7 @@ class LogitsTableView(QTableView):
         self.selectionModel().currentRowChanged.connect(self._on_current_row)
         controller.sigSelectionChanged.connect(self.show_sample)
         controller.sigViewChanged.connect(self._on_view_changed)
+        controller.sigAnimating.connect(lambda on: self.fit_columns() if on else None)
         self._after_reset()
         self.set_theme(controller.theme)
 
@@ -321,8 +323,10 @@ class LogitsTableView(QTableView):
             self.fit_columns()  # other columns came into view: they are fitted too
 
     def _format_width(self, column: int, metrics: QFontMetrics) -> int:
-        """The width of the widest text a probability or loss column's format can give (0 for
-        other columns: logits and extra columns fit the numbers they hold)."""
+        """While something animates: the width of the widest text a probability or loss
+        column's format gives (else 0; logits and extra columns fit the numbers they hold)."""
+        if not self._c.animating:
+            return 0
         model = self.table_model()
         kind, _ = model.column_kind(column)
         if kind in (Column.P_TRUE, Column.SOFT) or (

@@ -101,14 +101,15 @@ def test_probability_and_loss_columns_hold_their_width_while_t_plays(qtbot, twel
     w.controller.sigDataChanged.connect(
         lambda *_: widths.append(tuple(table.columnWidth(c) for c in columns))
     )
-    before = tuple(table.columnWidth(c) for c in columns)
     qtbot.keyClick(w, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)  # play T
+    first = tuple(table.columnWidth(c) for c in columns)  # sized once, as it starts
     qtbot.waitUntil(lambda: w.document.settings.temperature > 5, timeout=20000)
     qtbot.keyClick(w, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
     settle(qtbot, table)
     widths.append(tuple(table.columnWidth(c) for c in columns))
-    assert set(widths) == {before}
+    assert len(widths) > 20
+    assert set(widths) == {first}  # not one jump from the first frame to the last
     # …wide enough for the widest text the format gives (a float32 probability: 8.888e−45).
     metrics = QFontMetrics(table.font())
     assert table.columnWidth(columns[0]) >= metrics.horizontalAdvance("8.888e−45")
-    assert table.columnWidth(columns[1]) >= metrics.horizontalAdvance("88888.8888")
+    assert table.columnWidth(columns[1]) >= metrics.horizontalAdvance("888.8888")
