@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from superqt.utils import signals_blocked
 
 from softmax_lab.core.display import PlotId
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter, Sort
+from softmax_lab.gui.help import AboutBox, ShortcutsSheet, versions
 from softmax_lab.gui.plots import PLOT_NAMES
 
 if TYPE_CHECKING:
@@ -34,6 +35,33 @@ class Actions(QObject):
         self._view_menu(bar.addMenu("&View"))
         self._run_menu(bar.addMenu("&Run"))
         self._presets_menu(bar.addMenu("&Presets"))
+        self._help_menu(bar.addMenu("&Help"))
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # a clicker's PgDn steps a lesson whatever has focus
+            app.focusChanged.connect(self._watch_focus)
+
+    def _watch_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Only the focus widget is watched (Qt asks it first whether it claims a key)."""
+        if old is not None:
+            old.removeEventFilter(self)
+        if new is not None and new.window() is self._w:
+            new.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """While a lesson is open, PgDn/PgUp (what a presenter's clicker sends) step it whatever
+        widget of this window has the focus: no widget may claim them (the table pages its rows
+        with them, a slider moves, a text panel scrolls). Other keys stay theirs."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp)  # type: ignore[attr-defined]
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier  # type: ignore[attr-defined]
+            and self._c.lessons.active
+            and isinstance(watched, QWidget)
+            and watched.window() is self._w
+        ):
+            event.ignore()
+            return True  # not claimed: the window's Next/Previous example shortcut runs
+        return False
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self._w)
@@ -314,8 +342,15 @@ class Actions(QObject):
         self.render(frozenset({"show_probabilities", "presentation", "side_panel", "theme"}))
 
     def _run_menu(self, menu: QMenu) -> None:
-        """A recorded run's steps (see gui.runs_session); enabled while a run is shown."""
+        """A recorded run's steps (see gui.runs_session), shown while a run is open; without
+        one the menu offers to open one."""
         runs = self._c.runs
+        self.open_run_action = self._action(
+            menu,
+            "No run open: &Open a run…",
+            self._files.open_run_dialog,
+            tip="A training run recorded with RunWriter (its folder); also File › Open run…",
+        )
         self.run_actions = [
             self._action(menu, "&Previous step", lambda: runs.step_by(-1), "Alt+Left"),
             self._action(menu, "&Next step", lambda: runs.step_by(1), "Alt+Right"),
@@ -343,7 +378,8 @@ class Actions(QObject):
 
         def render() -> None:
             for action in self.run_actions:
-                action.setEnabled(runs.run is not None)
+                action.setVisible(runs.run is not None)
+            self.open_run_action.setVisible(runs.run is None)
             for action, on in (
                 (self.play_steps_action, runs.playing),
                 (self.follow_action, runs.follow),
@@ -382,6 +418,34 @@ class Actions(QObject):
             self._action(lessons, f"Teach: {path.stem}", lambda _=False, p=path: c.lessons.open(p))
         self._action(lessons, "Open lesson file…", self._open_lesson_dialog)
         self._action(lessons, "Close lesson", c.lessons.close)
+
+    def _help_menu(self, menu: QMenu) -> None:
+        self._help_windows: dict[str, QWidget] = {}
+        self._action(
+            menu,
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            "F1",
+            tip="Every shortcut of the window, searchable",
+        )
+        self._action(menu, "&About Softmax Lab", self.show_about, tip="Versions and the device")
+
+    def show_shortcuts(self) -> ShortcutsSheet:
+        sheet = self._help_windows.get("shortcuts")
+        if not isinstance(sheet, ShortcutsSheet):
+            sheet = self._help_windows["shortcuts"] = ShortcutsSheet(self._w)
+        sheet.reload()
+        sheet.show()
+        sheet.raise_()
+        sheet.search.setFocus()
+        return sheet
+
+    def show_about(self) -> AboutBox:
+        s = self._c.document.settings
+        box = AboutBox(versions(s.device, s.dtype, self._c.devices()), self._w)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
 
     def _open_lesson_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog

@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--size",
-        default="1280x800",
         metavar="WxH",
-        help="window size, e.g. 1280x800 (default) or 1024x640",
+        help="window size, e.g. 1280x800 or 1024x640 (default: where you left it, or 90%% of "
+        "the screen, centred; 1280x800 with --screenshot)",
     )
     parser.add_argument("--device", help="compute device: cpu, cuda, cuda:1, mps")
     parser.add_argument(
@@ -142,7 +142,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.compare and not args.file:
         parser.error("--compare needs FILE, the first model's logits")
-    width, height = _size(args.size)
+    size = _size(args.size) if args.size else (1280, 800) if args.screenshot else None
     if args.screenshot:
         # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -208,7 +208,10 @@ def run(argv: list[str]) -> int:
         )
     elif args.tab:
         controller.update_view(view_tab=args.tab)
-    window.resize(width, height)
+    if size is None:
+        window.files.place_window()  # the user's last place, or most of this screen
+    else:
+        window.resize(*size)
     window.stage.keep_size = bool(args.screenshot)
     window.stage.fit_to_window()
     if args.presentation:

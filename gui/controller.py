@@ -332,9 +332,25 @@ class Controller(Derived, QObject):
         return columns
 
     def _recompute_order(self) -> None:
+        self._order = self._fresh_order()
+
+    def order_is_stale(self) -> bool:
+        """Whether edits since the sort or filter was applied changed the rows or the order
+        they would give now (the table keeps its rows until re-applied: see reapply_order)."""
+        if self._order is None:
+            return False
+        fresh = self._fresh_order()
+        return fresh is None or not np.array_equal(fresh, self._order)
+
+    def reapply_order(self) -> None:
+        """Sort and filter the table again by the current numbers (the Re-apply button)."""
+        self._recompute_order()
+        self.sigOrderChanged.emit()
+
+    def _fresh_order(self) -> np.ndarray | None:
         doc = self.document
         extra = {column.key: column.values for column in self.table_columns()}
-        self._order = row_order(
+        return row_order(
             doc.evaluation,
             doc.logits,
             doc.labels,

@@ -200,10 +200,17 @@ class FormulaPanel(_RichPanel):
         )
 
     def _gradient_html(self, expl: SampleExplanation) -> str:
-        body = (
-            "∂loss/∂z<sub>i</sub> = (p<sub>i</sub> − q<sub>i</sub>) / T"
-            f" {self._muted('(q = the target; scaled by the reduction)')}"
-        )
+        one_hot = expl.target_kind != "probability" and expl.label_smoothing == 0
+        if one_hot and expl.temperature == 1.0:
+            # What the lesson says ("p − y"): the general form, with q = y and T = 1.
+            body = "∂loss/∂z<sub>i</sub> = p<sub>i</sub> − y<sub>i</sub> " + self._muted(
+                "(y = the one-hot target; in general (p − q)/T, q the target)"
+            )
+        else:
+            body = (
+                "∂loss/∂z<sub>i</sub> = (p<sub>i</sub> − q<sub>i</sub>) / T"
+                f" {self._muted('(q = the target; scaled by the reduction)')}"
+            )
         return f"<p style='margin-top:8px'><b>Gradient</b>: {body}</p>"
 
     def _binary_html(self, b: BinaryIdentity) -> str:

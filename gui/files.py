@@ -18,6 +18,7 @@ from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, sa
 from softmax_lab.core.opening import PreparedFile, prepare_file
 from softmax_lab.core.results import results_columns
 from softmax_lab.core.runs import MANIFEST
+from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
@@ -66,6 +67,7 @@ class Files(QObject):
         self._autosave = autosave
         self.workspace_path: Path | None = None
         self.file_name = ""
+        self.file_path = ""  # the open logits file (its folder is where file dialogs start)
         """The logits file the window shows (its name is model A's when comparing)."""
         self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
@@ -79,6 +81,14 @@ class Files(QObject):
         controller.runs.sigOpened.connect(self._on_run_opened)
         controller.runs.sigOpenFailed.connect(self._failed)
         controller.runs.sigWaiting.connect(self._on_run_waiting)
+
+    def folder(self) -> str:
+        """Where a file dialog for this table starts: the open file's (or workspace's) folder,
+        else "" (Qt's choice)."""
+        for path in (self.file_path, self.workspace_path):
+            if path and Path(path).parent.is_dir():
+                return str(Path(path).parent)
+        return ""
 
     def _message(self, text: str) -> None:
         self._c.sigMessage.emit(text)
@@ -166,6 +176,9 @@ class Files(QObject):
         self.remember_recent(prepared.path)
         self.workspace_path = None
         self.file_name = name
+        self.file_path = str(prepared.path)
+        self._c.document.mark_clean()  # just opened: nothing of the user's to lose yet
+        self._c.sigHistoryChanged.emit()
         self.sigTitleChanged.emit(name)
         n, c = data.logits.shape
         notes = "; ".join(prepared.notices)
@@ -404,13 +417,42 @@ class Files(QObject):
         store = QSettings()
         store.setValue("theme", self._c.view.theme)
         store.setValue("scale", self._c.view.scale)
-        store.setValue("geometry", self._window.saveGeometry())
+        g = self._window.normalGeometry()  # the desk's place, also when closed on stage
+        store.setValue("window/rect", [g.x(), g.y(), g.width(), g.height()])
+        store.setValue("window/maximized", self._window.isMaximized())
+
+    def place_window(self) -> None:
+        """The first window: where the user left it if that still fits a screen (a laptop
+        without its monitor), else at most 90 % of the screen, centred (``core.screen``)."""
+        w, store = self._window, QSettings()
+        try:
+            saved = [int(v) for v in store.value("window/rect", [])]  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            saved = []
+        hint = w.minimumSizeHint()
+        minimum = (hint.width(), hint.height())
+        screens = QGuiApplication.screens()
+        home = w.screen() or QGuiApplication.primaryScreen()
+        for screen in [home, *screens]:
+            if screen is None:
+                continue
+            a = screen.availableGeometry()
+            available = (a.x(), a.y(), a.width(), a.height())
+            if len(saved) == 4 and fits(saved, available, minimum):
+                home = screen
+                break
+        if home is None:
+            return
+        a = home.availableGeometry()
+        x, y, width, height = first_window_rect(
+            (a.x(), a.y(), a.width(), a.height()), saved or None, minimum
+        )
+        w.setGeometry(x, y, width, height)
+        if str(store.value("window/maximized", "false")).lower() == "true" and saved:
+            w.setWindowState(w.windowState() | Qt.WindowState.WindowMaximized)
 
     def restore_preferences(self) -> None:
         store = QSettings()
-        geometry = store.value("geometry")
-        if geometry is not None:
-            self._window.restoreGeometry(geometry)
         theme = str(store.value("theme", self._c.view.theme))
         try:
             scale = float(store.value("scale", 1.0))

@@ -14,6 +14,7 @@ Every number and picture comes from the controller (``controller.inputs_session`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +59,8 @@ class InputsUi(QObject):
         tab's confusion matrix and label issues; Open labels goes after ``recent_menu``."""
         super().__init__(window)
         self._w = window
+        self.start_folder: Callable[[], str] = lambda: ""
+        """Where Open labels starts (the window sets it: the open logits file's folder)."""
         self._sample_row, self._middle_row = plot_rows[0], plot_rows[1]
         self._table, self._dataset, self._recent = table, dataset_panel, recent_menu
         self._c = c = controller
@@ -155,7 +158,9 @@ class InputsUi(QObject):
             grid.sigSampleClicked.connect(c.select)
 
     def open_labels_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self._w, "Open labels", "", LABELS_FILTER)
+        # Labels usually sit beside the logits they label: start in that folder.
+        folder = self.start_folder()
+        path, _ = QFileDialog.getOpenFileName(self._w, "Open labels", folder, LABELS_FILTER)
         if path:
             self._s.attach_labels_file(path)
 

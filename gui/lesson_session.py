@@ -121,6 +121,9 @@ class LessonSession(QObject):
             changes["plot_focus"] = None
             changes["view_tab"] = "sample"
         self._c.update_view(**changes)
+        # A step is the lesson file's table, not the user's work: no "unsaved" mark for it.
+        self._c.document.mark_clean()
+        self._c.sigHistoryChanged.emit()
         self.sigChanged.emit()
 
     def step(self, delta: int) -> None:

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self._render_history()
         parts = (self.plot_rows, self.table, self.dataset_panel, self.files.recent_menu)
         self.inputs_ui = InputsUi(self.controller, self, *parts)
+        self.inputs_ui.start_folder = self.files.folder  # Open labels: beside the logits file
         self.inputs_ui.sigPlotsChanged.connect(self.stage.apply_plot_visibility)
         self.stage.set_notice(self.inputs_ui.notice)
 

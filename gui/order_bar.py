@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 from superqt.utils import signals_blocked
 
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from softmax_lab.gui.theme import Theme
 
 FILTER_CLASSES = 200  # the Show box lists true/predicted filters for this many classes
+STALE_CHECK_MS = 150  # after a burst of edits, whether the sort and filter still hold
 DESCRIBED = Qt.ItemDataRole.UserRole + 1  # an item that says a header-click sort or drill-down
 
 
@@ -39,6 +40,14 @@ class OrderBar(QWidget):
             )
             combo.setMinimumContentsLength(10)
         self.note = QLabel()
+        # After an edit the rows keep their place (a user typing in one must not lose it); the
+        # note says when the sort or filter no longer holds and this button re-applies them.
+        self.reapply_button = QPushButton("Re-apply")
+        self.reapply_button.setToolTip("Sort and filter again by the edited numbers")
+        self.reapply_button.hide()
+        self._stale = False
+        self._stale_timer = QTimer(self, singleShot=True, interval=STALE_CHECK_MS)
+        self._stale_timer.timeout.connect(self._check_stale)
         self.labels = (QLabel("Show"), QLabel("Sort"))
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
@@ -47,6 +56,8 @@ class OrderBar(QWidget):
         bar.addWidget(self.labels[1])
         bar.addWidget(self.sort_combo, 2)
         bar.addWidget(self.note, 1)
+        bar.addWidget(self.reapply_button)
+        self.reapply_button.clicked.connect(c.reapply_order)
         self.filter_combo.activated.connect(
             lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
         )
@@ -61,12 +72,26 @@ class OrderBar(QWidget):
     def set_theme(self, theme: Theme) -> None:
         font = self.font()
         font.setPointSizeF(10 * theme.scale)
-        for widget in (self.filter_combo, self.sort_combo, self.note, *self.labels):
+        for widget in (
+            self.filter_combo,
+            self.sort_combo,
+            self.note,
+            self.reapply_button,
+            *self.labels,
+        ):
             widget.setFont(font)
 
     def _on_data_changed(self, change: Change, _rows: object) -> None:
         if change & (Change.NAMES | Change.STRUCTURE):
             self.rebuild()
+        self._stale_timer.start()
+
+    def _check_stale(self) -> None:
+        """After edits (once a burst): do the sort and filter still hold? Say so if not."""
+        stale = self._c.order_is_stale()
+        if stale != self._stale:
+            self._stale = stale
+            self._render_note()
 
     def rebuild(self) -> None:
         """Fill the boxes again: class names or compare mode changed what they offer."""
@@ -109,9 +134,16 @@ class OrderBar(QWidget):
                     index = combo.count() - 1
                     combo.setItemData(index, True, DESCRIBED)
                 combo.setCurrentIndex(index)
+        self._stale = False  # just applied
+        self._render_note()
+
+    def _render_note(self) -> None:
+        c = self._c
         shown = c.row_count()
         total = c.document.n_samples
         note = self._model.hidden_classes_note()  # "128,256 classes: no logit columns (…"
         count = "" if c.view.filter.is_all else f"{shown:,} of {total:,}"
-        self.note.setText(" · ".join(filter(None, [count, note.split(" (")[0]])))
+        stale = "stale after edits" if self._stale else ""
+        self.note.setText(" · ".join(filter(None, [count, stale, note.split(" (")[0]])))
         self.note.setToolTip(note)
+        self.reapply_button.setVisible(self._stale)

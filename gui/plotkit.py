@@ -24,7 +24,7 @@ from softmax_lab.core.constants import elide
 from softmax_lab.core.display import nice_stride
 from softmax_lab.gui.theme import Theme
 
-MIN_PLOT_SIZE = (260, 180)
+MIN_PLOT_SIZE = (260, 150)  # three rows of plots fit a 1024 x 640 screen
 
 
 # --- colours, pens, fonts ------------------------------------------------------------------------

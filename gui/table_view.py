@@ -34,6 +34,12 @@ from softmax_lab.gui.thumbnails import ThumbnailDelegate
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
 TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
+# The widest texts ``core.formatting.number`` gives a probability or a loss (# is the font's
+# widest digit; the exponent has 3 digits in float64; a loss of 1,000 or more widens it once):
+# while T plays or a logit is dragged those columns are this wide from the first frame, so they
+# do not widen frame after frame and push the logits off. At rest they fit their numbers.
+PROBABILITY_TEXTS = ("#.####", "#.###e−##")
+LOSS_TEXTS = ("###.####", "#.###e−##")
 
 
 class LabelDelegate(QStyledItemDelegate):
@@ -86,6 +92,9 @@ class LogitsTableView(QTableView):
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.setWordWrap(False)
+        # By pixel: fully right is the last column's right edge at the viewport's (by column,
+        # Qt can stop with the last column cut).
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(40)
@@ -102,11 +111,14 @@ class LogitsTableView(QTableView):
         # Header clicks sort (the controller orders rows in numpy); start in table order.
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
+        self._selected_in_view = False  # before a new order: was the selected row in view?
+        model.modelAboutToBeReset.connect(self._note_selected_in_view)
         model.modelReset.connect(self._after_reset)
         model.dataChanged.connect(self._on_cells_changed)
         self.selectionModel().currentRowChanged.connect(self._on_current_row)
         controller.sigSelectionChanged.connect(self.show_sample)
         controller.sigViewChanged.connect(self._on_view_changed)
+        controller.sigAnimating.connect(lambda on: self.fit_columns() if on else None)
         self._after_reset()
         self.set_theme(controller.theme)
 
@@ -170,17 +182,41 @@ class LogitsTableView(QTableView):
             self._render_sort_indicator()  # a logit column now shows probabilities
             self.refit()
 
+    def _note_selected_in_view(self) -> None:
+        index = self.currentIndex()
+        if not index.isValid():
+            self._selected_in_view = False
+            return
+        y = self.rowViewportPosition(index.row())
+        self._selected_in_view = y + self.rowHeight(index.row()) > 0 and (
+            y < self.viewport().height()
+        )
+
     def show_sample(self, sample: int, scroll: str = "keep") -> None:
         """Make ``sample``'s row current (without echoing it back) and bring it into view. After a
-        new order (``scroll="order"``) the table shows its first row unless the selected sample is
-        still shown."""
+        new order (``scroll="order"``: a sort, a filter, a new table) the table shows its first
+        row, unless the selected sample was in view before and still is shown: then it stays in
+        view."""
         model = self.table_model()
         row = model.row_of(sample)
-        if row is None:
-            self.selectionModel().clear()
+        was_in_view, self._selected_in_view = self._selected_in_view, False
+        if row is None or (scroll == "order" and not was_in_view):
+            if row is None:
+                self.selectionModel().clear()
+            else:
+                self._make_current(row)
             if scroll == "order":
                 self.scrollToTop()
             return
+        index = self._make_current(row)
+        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
+        # step) must not scroll the result columns away.
+        left = self.horizontalScrollBar().value()
+        self.scrollTo(index)
+        self.horizontalScrollBar().setValue(left)
+
+    def _make_current(self, row: int) -> QModelIndex:
+        model = self.table_model()
         column = max(0, self.currentIndex().column())
         index = model.index(row, min(column, model.columnCount() - 1))
         with signals_blocked(self.selectionModel()):
@@ -188,11 +224,7 @@ class LogitsTableView(QTableView):
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.viewport().update()
-        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
-        # step) must not scroll the result columns away.
-        left = self.horizontalScrollBar().value()
-        self.scrollTo(index)
-        self.horizontalScrollBar().setValue(left)
+        return index
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -258,6 +290,8 @@ class LogitsTableView(QTableView):
         right = header.visualIndexAt(self.viewport().width() - 1)
         right = model.columnCount() - 1 if right < 0 else right
         widened = False
+        bar = self.horizontalScrollBar()
+        at_right = bar.maximum() > 0 and bar.value() == bar.maximum()
         for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
@@ -265,7 +299,7 @@ class LogitsTableView(QTableView):
                 continue
             if not model.holds_numbers(column):
                 continue  # texts may be elided (a tooltip shows them); numbers may not
-            needed = 0
+            needed = self._format_width(column, metrics)
             for row in rows:
                 text = model.index(row, column).data()
                 if text:
@@ -276,6 +310,10 @@ class LogitsTableView(QTableView):
             if needed > self.columnWidth(column):
                 self.setColumnWidth(column, needed)
                 widened = True
+        if widened:
+            self.updateGeometries()  # the scroll range for the new widths, now
+            if at_right:  # scrolled fully right: the widened last column stays whole
+                bar.setValue(bar.maximum())
         # An edit's row that widened nothing cannot change which columns fit: the arrangement
         # (a pass over every column, 1,000 at 1,000 classes) is left as it is.
         if rows_to_fit is not None and not widened:
@@ -283,6 +321,28 @@ class LogitsTableView(QTableView):
         if self.arrange_columns() and rows_to_fit is None:
             self._fit_rows = None
             self.fit_columns()  # other columns came into view: they are fitted too
+
+    def _format_width(self, column: int, metrics: QFontMetrics) -> int:
+        """While something animates: the width of the widest text a probability or loss
+        column's format gives (else 0; logits and extra columns fit the numbers they hold)."""
+        if not self._c.animating:
+            return 0
+        model = self.table_model()
+        kind, _ = model.column_kind(column)
+        if kind in (Column.P_TRUE, Column.SOFT) or (
+            kind is Column.CLASS and model.show_probabilities
+        ):
+            texts = PROBABILITY_TEXTS
+        elif kind is Column.LOSS:
+            texts = LOSS_TEXTS
+        else:
+            return 0
+        wide = "#" if self._c.document.settings.dtype == "float64" else ""
+        digit = max("0123456789", key=metrics.horizontalAdvance)
+        return max(
+            metrics.horizontalAdvance(t.replace("e−##", f"e−##{wide}").replace("#", digit))
+            for t in texts
+        )
 
     def _fit_name_column(self, column: int, rows, metrics, header_metrics) -> bool:
         """Label, prediction and ✓/✗ columns as wide as their names (up to the elision limit)

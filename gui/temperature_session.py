@@ -46,8 +46,8 @@ class TemperatureSession(QObject):
         if on:
             self._play_phase = 0
             self._play_serial += 1
+            self._play_timer.start()  # first: sigAnimating's listeners read ``playing``
             self._c.set_holding(True)
-            self._play_timer.start()
         else:
             self._play_timer.stop()
             self._c.end_merge()

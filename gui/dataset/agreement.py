@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import elide
 from softmax_lab.gui import plotkit as kit
+from softmax_lab.gui.dataset.histograms import CountAxis
 from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class ComparePlots(pg.GraphicsLayoutWidget):
         self._names = ("A", "B")
         self._titles = {"reliability": "Reliability", "loss": "Per-sample loss"}
         self.reliability_plot = self.addPlot(row=0, col=0)
-        self.loss_plot = self.addPlot(row=1, col=0)
+        self.loss_plot = self.addPlot(row=1, col=0, axisItems={"left": CountAxis("left")})
         kit.set_min_size(self)
         # Long titles must not widen the window: the page's layout decides the width.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)

@@ -19,6 +19,24 @@ if TYPE_CHECKING:
 KEYS = ("loss", "confidence")
 
 
+class CountAxis(pg.AxisItem):
+    """A y axis of counts: ticks at whole numbers only (no 0.5 or 1.5 samples)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = [
+            (spacing, [v for v in values if abs(v - round(v)) < 1e-9])
+            for spacing, values in super().tickValues(minVal, maxVal, size)
+            if spacing >= 1
+        ]
+        if not any(values for _, values in levels):  # a range of 0 to 1.2: every whole number
+            low, high = math.ceil(minVal), math.floor(maxVal)
+            levels = [(1.0, [float(v) for v in range(low, high + 1)])] if high >= low else []
+        return levels
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        return [fmt.count(round(v * scale)) for v in values]
+
+
 class HistogramView(pg.GraphicsLayoutWidget):
     """Two histograms side by side; the bins and counts come from ``core.metrics``."""
 
@@ -27,8 +45,8 @@ class HistogramView(pg.GraphicsLayoutWidget):
         self._theme = theme
         self._titles = {"loss": "Per-sample loss", "confidence": "Confidence (max p)"}
         self._histograms: dict[str, Histogram | None] = {"loss": None, "confidence": None}
-        self.loss_plot = self.addPlot(row=0, col=0)
-        self.confidence_plot = self.addPlot(row=0, col=1)
+        self.loss_plot = self.addPlot(row=0, col=0, axisItems={"left": CountAxis("left")})
+        self.confidence_plot = self.addPlot(row=0, col=1, axisItems={"left": CountAxis("left")})
         self.plots = {"loss": self.loss_plot, "confidence": self.confidence_plot}
         self.legends: dict[str, pg.LegendItem] = {}
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}

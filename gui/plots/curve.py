@@ -72,9 +72,11 @@ class LossCurvePlot(pg.PlotWidget):
             self._vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, self._y_top), padding=0.04)
         kit.set_legend_text(self.legend, self.reference, curve.reference_label, self._theme)
         n = self._p.size
-        title = f"Loss curve · {curve.index.size:,} of {fmt.plural(n, 'sample')}"
+        # Short enough for the desk at 1280 wide: "Loss curve · 12 samples · 10 off chart △".
+        shown = curve.index.size
+        title = "Loss curve · " + (fmt.plural(n, "sample") if shown == n else f"{shown:,} of {n:,}")
         if curve.clamped.any():
-            title += f" · {int(curve.clamped.sum())} off-chart △"
+            title += f" · {int(curve.clamped.sum()):,} off chart △"
         self._title = title
         kit.set_title(self.getPlotItem(), self._theme, title)
 

@@ -237,7 +237,7 @@ class LossPlot(pg.PlotWidget):
             self.reduced_line.setValue(reduced)
         show_text = self._reduction != "none" and reduced is not None
         if show_text:
-            self.reduced_text.setText(f"{self._reduction} = {fmt.short(reduced)}")
+            self.reduced_text.setText(f"{self._reduction} = {fmt.number(reduced)}")  # as the table
             self._place_reduced_text()
         self.reduced_text.setVisible(show_text)
 

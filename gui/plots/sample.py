@@ -250,7 +250,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         shown_p = shown_p[np.isfinite(shown_p)]
         if shown_p.size and shown_p.max() < 0.02:
             # On a fixed [0, 1] axis such bars are invisible; say why the plot looks empty.
-            prob_title += f" · max p = {fmt.short(shown_p.max())}"
+            prob_title += f" · max p = {fmt.number(shown_p.max())}"
         kit.set_title(self.probability_plot, self._theme, prob_title)
         # A second line (comparing: each model's prediction and loss) is a line break.
         self.heading.setText(

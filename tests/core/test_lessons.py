@@ -570,3 +570,23 @@ def test_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "notepad.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(minimal()).encode())
     assert isinstance(load_lesson(path), Lesson)
+
+
+def test_checking_a_lesson_from_the_command_line_prints_no_warning(tmp_path):
+    """`python -m softmax_lab.core.lessons FILE` (FORMAT.md): each step ok, and no runpy
+    RuntimeWarning about the module being imported before it runs."""
+    import subprocess
+    import sys
+
+    from softmax_lab.core.lessons import builtin_lessons
+
+    notebook = next(p for p in builtin_lessons() if p.stem == "notebook")
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "softmax_lab.core.lessons", str(notebook)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stderr
+    assert out.stdout.count(": ok") == len(out.stdout.splitlines()) > 10

@@ -344,7 +344,7 @@ def test_loss_plot_sum_and_none_reductions(qtbot):
     set_losses(plot, losses, correct, valid, finite, 1.5, "sum", 0)
     assert not plot.reduced_line.isVisible()
     assert plot.reduced_text.isVisible()
-    assert plot.reduced_text.toPlainText() == "sum = 1.5"
+    assert plot.reduced_text.toPlainText() == "sum = 1.5000"  # as the table spells it
     set_losses(plot, losses, correct, valid, finite, None, "none", 0)
     assert not plot.reduced_line.isVisible()
     assert not plot.reduced_text.isVisible()
@@ -551,7 +551,7 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     assert cx.min() < 1e-5
     assert cx.max() == 1.0
     np.testing.assert_allclose(cy, -np.log(cx))
-    assert "off-chart" in kit.title_of(plot.getPlotItem())
+    assert "off chart" in kit.title_of(plot.getPlotItem())
 
 
 def test_loss_curve_y_range_follows_the_data_within_limits(qtbot):

@@ -576,7 +576,7 @@ def test_opening_a_file_leaves_the_run_and_undo_brings_it_back(qtbot, window, tm
     assert not window.step_bar.isVisible()
     assert window.controller.view.view_tab == "sample"
     assert [c.key for c in window.controller.table_columns()] == []
-    assert not window.actions.run_actions[0].isEnabled()
+    assert not window.actions.run_actions[0].isVisible()
     window.controller.undo()
     assert shown_step(window) == 900
     assert window.step_bar.isVisible()
