@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
             self.centralWidget().layout().insertWidget(0, bar)
         self._connect()
         self.resize(1280, 800)
+        self._styled_scale = 0.0
         self.restyle()
         self._refresh_numbers(Change.ALL)
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
@@ -282,6 +283,8 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_selected(c.selected)
             self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
             self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
+            if change == Change.ALL and not c.animating:
+                self.fit_axes()  # a new table (step, preset, file): axes fit it, not the last
         self._sequence_shown = (self._sequence_shown[0], None)  # new numbers: redraw it
         if self.caption.isVisible():
             self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
@@ -418,6 +421,9 @@ class MainWindow(QMainWindow):
             *self.menuBar().findChildren(QMenu),
         ):
             widget.setFont(font)
+        if theme.scale != self._styled_scale:  # Ctrl +/−: labels and headroom change size
+            self._styled_scale = theme.scale
+            self.fit_axes()
 
     def show_message(self, text: str) -> None:
         self.summary.show_message(text)
