@@ -104,9 +104,11 @@ def test_a_certain_prediction_shows_a_loss_of_plain_zero_everywhere(qtbot, windo
     window.files.export_results(tmp_path / "results.csv")
     shown.append((tmp_path / "results.csv").read_text())
     text = "\n".join(shown)
-    assert "−0.0" not in text and "-0.0" not in text
+    assert "−0.0" not in text
+    assert "-0.0" not in text
     assert fmt.number(-0.0) == fmt.number(0.0) == "0.0000"
-    assert fmt.short(-0.0) == "0" and fmt.precise(-0.0) == "0"
+    assert fmt.short(-0.0) == "0"
+    assert fmt.precise(-0.0) == "0"
     assert fmt.percent(-0.0) == fmt.percent(-1e-9) == "0.0%"
 
 
