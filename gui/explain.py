@@ -36,6 +36,12 @@ def _header_row(left: list[str], right: list[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+LIT_AMOUNT = 0.22
+"""How much of the selection colour tints a highlighted section."""
+BANNER_AMOUNT = 0.18
+"""How much of its verdict's colour tints the Scratch tab's banner."""
+
+
 def _tint(color: str, background: str, amount: float) -> str:
     """``color`` blended into ``background``: a banner fill that reads on light and dark themes."""
     a, b = QColor(color), QColor(background)
@@ -112,16 +118,23 @@ class _RichPanel(QWidget):
 
     def _cell(self, value: float, *, bold: bool = False) -> str:
         text = format_number(value)
-        style = "" if math.isfinite(value) else f" style='color:{self._theme.incorrect}'"
+        style = "" if math.isfinite(value) else f" style='color:{self._ink(self._theme.incorrect)}'"
         if bold:
             text = f"<b>{text}</b>"
         return f"<td align='right'{style}>{text}</td>"
 
     def _muted(self, text: str) -> str:
-        return f"<span style='color:{self._theme.ignored}'>{text}</span>"
+        return f"<span style='color:{self._ink(self._theme.ignored)}'>{text}</span>"
+
+    def _ink(self, colour: str) -> str:
+        """``colour`` as text: 4.5:1 on the panel and on a highlighted section's tint."""
+        theme = self._theme
+        return theme.text(colour, _tint(theme.selection, theme.background, LIT_AMOUNT))
 
     def _warning(self, text: str) -> str:
-        return f"<p style='color:{self._theme.incorrect}'><b>⚠</b> {html.escape(text)}</p>"
+        return (
+            f"<p style='color:{self._ink(self._theme.incorrect)}'><b>⚠</b> {html.escape(text)}</p>"
+        )
 
 
 class FormulaPanel(_RichPanel):
@@ -193,7 +206,7 @@ class FormulaPanel(_RichPanel):
         """A section on a tinted background with a ▶, so a highlight is not colour alone."""
         if not on:
             return section
-        tint = _tint(self._theme.selection, self._theme.background, 0.22)
+        tint = _tint(self._theme.selection, self._theme.background, LIT_AMOUNT)
         return (
             f"<table width='100%' cellpadding='4' bgcolor='{tint}'><tr>"
             f"<td width='1%' valign='top'><p><b>▶</b></p></td><td>{section}</td></tr></table>"
@@ -268,12 +281,12 @@ class FormulaPanel(_RichPanel):
             color = theme.foreground
             if i == expl.true_class:
                 marks.append("y")
-                color = theme.true_class
+                color = self._ink(theme.true_class)
             # argmax of a NaN row is meaningless, so ŷ is only marked where p is a number.
             if i == expl.predicted_class and math.isfinite(expl.probabilities[i]):
                 marks.append("ŷ")
                 if i != expl.true_class:
-                    color = theme.predicted
+                    color = self._ink(theme.predicted)
             cells = [
                 f"<td style='color:{color}'><b>{' '.join(marks)}</b></td>",
                 f"<td style='color:{color}'>{self._name(i)}</td>",
@@ -436,7 +449,7 @@ class ScratchPanel(_RichPanel):
         theme = self._theme
         color = theme.incorrect if self._warning_shown else theme.true_class
         self._banner.setStyleSheet(
-            f"QLabel {{ background-color: {_tint(color, theme.background, 0.18)};"
+            f"QLabel {{ background-color: {_tint(color, theme.background, BANNER_AMOUNT)};"
             f" color: {theme.foreground}; border-left: 4px solid {color};"
             f" padding: 6px; }}"
         )
@@ -477,9 +490,8 @@ class ScratchPanel(_RichPanel):
         self._warning_shown = warning
         mark = "⚠" if warning else "✓"
         color = theme.incorrect if warning else theme.true_class
-        self._banner.setText(
-            f"<span style='color:{color}'><b>{mark}</b></span> {html.escape(text)}"
-        )
+        ink = theme.text(color, _tint(color, theme.background, BANNER_AMOUNT))
+        self._banner.setText(f"<span style='color:{ink}'><b>{mark}</b></span> {html.escape(text)}")
         self._style_banner()
         self._banner.setVisible(True)
 
@@ -509,7 +521,7 @@ class ScratchPanel(_RichPanel):
         lines = []
         for verdict in cmp.verdicts:
             ok = verdict.endswith(": ok")
-            color = theme.true_class if ok else theme.incorrect
+            color = self._ink(theme.true_class if ok else theme.incorrect)
             mark = "✓" if ok else "✗"
             lines.append(f"<span style='color:{color}'>{mark}</span> {html.escape(verdict)}")
         lines.append(

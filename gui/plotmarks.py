@@ -16,7 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.gui.plotkit import place_end_label, style_text
+from softmax_lab.core.contrast import text_on
+from softmax_lab.gui.plotkit import CasedOutline, halo, place_end_label, style_text
 from softmax_lab.gui.theme import Theme
 
 
@@ -76,11 +77,14 @@ classes do (with their role)."""
 
 class BarLabels(_TextPool):
     """A label at the end of a bar: its value and, for the true or predicted class, its role on
-    a second line; placed outside the bar when there is room in the view, else just inside it,
-    always over a halo."""
+    a second line; placed outside the bar when there is room in the view (over a halo, in the
+    role's text colour), else just inside it, with no halo to cover the bar's top and in black
+    or white, whichever reads on the bar (``bar_colours``: the fill of bars ending at or above
+    zero and below it)."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
+        self.bar_colours = ("#ffffff", "#ffffff")
         self._vb = plot.getViewBox()
         self._entries: list[tuple[float, float, str, str | None]] = []
         self._vb.sigRangeChanged.connect(self.place)
@@ -110,8 +114,12 @@ class BarLabels(_TextPool):
         order = sorted(range(n), key=lambda i: self._entries[i][3] is None)
         for i in order:
             item = self.items[i]
-            x, end, _text, _color = self._entries[i]
-            place_end_label(item, self._vb, x, end)
+            x, end, _text, color = self._entries[i]
+            margin = 0.0
+            if color is not None and self._theme is not None:  # clear of its outline
+                margin = self._theme.px(3) + CasedOutline.GAP
+            outside = place_end_label(item, self._vb, x, end, margin)
+            self._colour(item, outside, color, self.bar_colours[0 if end >= 0 else 1])
             item.show()
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
@@ -123,6 +131,21 @@ class BarLabels(_TextPool):
             taken.append(rect)
         for item in self.items[n:]:
             item.hide()
+
+    def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
+        if self._theme is None:
+            return
+        if outside:
+            wanted = pg.mkColor(role or self._theme.foreground)
+            fill = halo(self._theme)
+        else:
+            wanted = pg.mkColor(text_on(bar))
+            fill = pg.mkBrush(None)
+        if item.color != wanted:
+            item.setColor(wanted)
+        if item.fill != fill:
+            item.fill = fill
+            item.update()
 
     def _restack(self, item: pg.TextItem, rect: QRectF, taken: list[QRectF]) -> QRectF:
         """Move a role label just above or below the labels it collides with, where it stays in
@@ -151,6 +174,7 @@ class BarLabels(_TextPool):
         for i, item in enumerate(self.items):
             color = self._entries[i][3] if i < len(self._entries) else None
             style_text(item, theme, 11, color or theme.foreground)
+        self.place()
 
 
 def _clashes(rect: QRectF, taken: list[QRectF]) -> bool:

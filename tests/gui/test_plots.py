@@ -612,7 +612,9 @@ def test_gradient_plot_bars_signs_and_true_class(qtbot):
     brushes = [b.color().name() for b in plot.bars.opts["brushes"]]
     assert brushes[1] == LIGHT.correct.lower()  # negative
     assert brushes[0] == LIGHT.incorrect.lower()  # positive
-    assert plot.bars.opts["pens"][1].color().name() == LIGHT.true_class.lower()
+    outline = plot.casing.outlines.opts  # the true class's outline, drawn around its bar
+    assert outline["x"] == [1.0]
+    assert outline["pens"][0].color().name() == LIGHT.mark(LIGHT.true_class).lower()
     assert plot.zero_line.value() == 0.0
     assert plot.hover_text_at(1.0, 0.0) == (
         f"dog  (class 1)\n∂loss/∂z = {format_value(gradient[1])}\ntrue class"
