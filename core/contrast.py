@@ -19,7 +19,7 @@ def rgb(colour: str) -> tuple[int, int, int]:
     text = colour.strip().lstrip("#")
     if len(text) == 3:
         text = "".join(c * 2 for c in text)
-    if len(text) != 6:
+    if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
         raise ValueError(f"not a #rrggbb colour: {colour!r}")
     return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
 

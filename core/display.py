@@ -227,12 +227,12 @@ def loss_curve(ev: Evaluation, previous_top: float | None = None) -> LossCurve:
             text
             for text, used in (
                 ("ε = 0", bool(options.label_smoothing)),
-                ("no class weights", options.weight is not None),
-                ("one-hot targets", ev.target_kind == "probability"),
+                ("unweighted", options.weight is not None),
+                ("one-hot", ev.target_kind == "probability"),
             )
             if used
         ]
-        label = f"−log p (reference: {', '.join(parts)})"
+        label = f"−log p ({', '.join(parts)})"  # short: the legend must fit a small plot
     return LossCurve(
         index=index.astype(np.int64),
         x=np.clip(px, 0.0, 1.0),

@@ -100,11 +100,12 @@ class _RichPanel(QWidget):
         self.setPalette(palette)
         self.setAutoFillBackground(True)
         # Tight paragraphs and padded columns: a 420-px side panel should hold the whole story.
+        lit = _tint(theme.selection, theme.background, LIT_AMOUNT)  # a highlighted section
         self._browser.document().setDefaultStyleSheet(
             "p { margin-top: 2px; margin-bottom: 4px; }"
             " td { padding-left: 8px; padding-right: 2px; }"
             f" th {{ padding-left: 8px; padding-right: 2px; font-weight: bold;"
-            f" border-bottom: 1px solid {theme.ignored}; }}"
+            f" border-bottom: 1px solid {theme.mark(theme.ignored, lit)}; }}"
         )
         self._browser.setStyleSheet(
             f"QTextBrowser {{ background-color: {theme.background}; color: {theme.foreground};"

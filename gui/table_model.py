@@ -289,7 +289,8 @@ class LogitsTableModel(QAbstractTableModel):
             else:
                 fill = over(theme.probability, cell_tint(p), theme.background)
             if role == Qt.ItemDataRole.ForegroundRole:  # the text reads on its tint (4.5:1)
-                return QBrush(QColor(text_on(fill, (theme.foreground, theme.background))))
+                inks = (theme.foreground, theme.background, "#000000", "#ffffff")
+                return QBrush(QColor(text_on(fill, inks)))
             return QBrush(QColor(fill))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
