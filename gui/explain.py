@@ -36,6 +36,7 @@ def _header_row(left: list[str], right: list[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+LIT_ANCHOR = "lit"
 LIT_AMOUNT = 0.22
 """How much of the selection colour tints a highlighted section."""
 BANNER_AMOUNT = 0.18
@@ -202,6 +203,33 @@ class FormulaPanel(_RichPanel):
         lit = self.highlighted_section()
         parts = [self._lit(html_, key == lit) for key, html_ in sections.items()]
         self._browser.setHtml("".join(parts))
+        self.scroll_to_highlight()
+
+    def scroll_to_highlight(self) -> None:
+        """Bring the highlighted block into view (its top at the top when it is taller)."""
+        if self.highlighted_section() is not None:
+            self._browser.scrollToAnchor(LIT_ANCHOR)
+
+    def highlight_in_view(self) -> bool:
+        """Whether the highlighted block is in view: all of it, or from its top when it is
+        taller than the panel (False when nothing is highlighted)."""
+        browser = self._browser
+        start = browser.document().find("▶")
+        table = start.currentTable() if not start.isNull() else None
+        if table is None or not self.isVisible():
+            return False
+        top = browser.cursorRect(table.firstCursorPosition()).top()
+        bottom = browser.cursorRect(table.lastCursorPosition()).bottom()
+        height = browser.viewport().height()
+        return top >= -8 and (bottom <= height + 8 or top <= 8)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.scroll_to_highlight()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.scroll_to_highlight()
 
     def _lit(self, section: str, on: bool) -> str:
         """A section on a tinted background with a ▶, so a highlight is not colour alone."""
@@ -209,6 +237,7 @@ class FormulaPanel(_RichPanel):
             return section
         tint = _tint(self._theme.selection, self._theme.background, LIT_AMOUNT)
         return (
+            f"<a name='{LIT_ANCHOR}'></a>"
             f"<table width='100%' cellpadding='4' bgcolor='{tint}'><tr>"
             f"<td width='1%' valign='top'><p><b>▶</b></p></td><td>{section}</td></tr></table>"
         )

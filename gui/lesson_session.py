@@ -132,8 +132,9 @@ class LessonSession(QObject):
             "lesson_step": index,
             "selected": step.selected,
         }
-        if step.show in SIDE_SHOWS:
-            changes.update(side_tab=step.show, side_panel=True)
+        side = next((need for need in step.needed() if need in SIDE_SHOWS), None)
+        if side is not None:  # the Formula or Scratch tab, shown even on stage
+            changes.update(side_tab=side, side_panel=True)
         elif self._c.view.presentation:
             changes["side_panel"] = False  # on stage the panel shows only for its own steps
         if step.show in PLOT_SHOWS:
@@ -217,8 +218,19 @@ class LessonSession(QObject):
         return self.lesson.steps[self.index].highlight
 
     def wants_side_panel(self) -> bool:
-        """Whether the current step is about the Formula or Scratch tab (shown even on stage)."""
-        return self.lesson is not None and self.lesson.steps[self.index].show in SIDE_SHOWS
+        """Whether the current step needs the Formula or Scratch tab (shown even on stage)."""
+        return any(need in SIDE_SHOWS for need in self.needs())
+
+    def needs(self) -> tuple[str, ...]:
+        """What the current step must have on screen: its ``show`` and its ``needs`` (a plot, a
+        side tab, "logits" or "targets": table columns); () outside a lesson."""
+        if self.lesson is None:
+            return ()
+        return self.lesson.steps[self.index].needed()
+
+    def needed_plots(self) -> set[PlotId]:
+        """The plots the current step needs."""
+        return {PLOT_SHOWS[need] for need in self.needs() if need in PLOT_SHOWS}
 
     def focused_plot(self) -> PlotId | None:
         """The plot the current step is about, if any."""

@@ -114,4 +114,5 @@ class OrderBar(QWidget):
         note = self._model.hidden_classes_note()  # "128,256 classes: no logit columns (…"
         count = "" if c.view.filter.is_all else f"{shown:,} of {total:,}"
         self.note.setText(" · ".join(filter(None, [count, note.split(" (")[0]])))
+        self.note.setVisible(bool(self.note.text()))  # else the boxes get its room
         self.note.setToolTip(note)

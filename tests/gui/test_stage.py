@@ -11,7 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
 
 from softmax_lab.core.lessons import builtin_lessons, load_lesson, step_figures
 from softmax_lab.core.presets import PRESETS
@@ -210,10 +210,11 @@ def on_screen_text(window) -> str:
     return "\n".join([*cells, window.summary.text(), panel, *plots])
 
 
-def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot):
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot, width, height):
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     lesson = load_lesson(path)
-    window = open_window(qtbot, "desk", 1280, 800)
+    window = open_window(qtbot, "desk", width, height)
     c = window.controller
     assert c.lessons.open(path)
     assert window.caption.isVisible()
@@ -238,6 +239,8 @@ def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot):
             assert shown[: len(expected)] == expected
         if step.highlight in ("softmax", "nll", "one_hot_sum", "reduction", "gradient"):
             assert window.formula_panel.highlighted_section() is not None
+        problems = need_problems(window, step, f"step {index + 1}")
+        assert problems == []
     # PgDn past the end stays on the last step; PgUp goes back; closing leaves lesson mode.
     c.step_example(1)
     assert c.view.lesson_step == len(lesson.steps) - 1
@@ -307,22 +310,58 @@ def test_key_states_match_their_approved_images(qtbot, tmp_path, name, mode, wid
     window.document.mark_clean()
 
 
+def need_problems(window, step, where: str) -> list[str]:
+    """What the step says it needs on screen (``show`` and ``needs``) and is not there."""
+    problems = []
+    table, model = window.table, window.table_model
+    plot_names = ("sample", "loss", "gradient", "heatmap", "loss_curve")
+    for need in step.needed():
+        if need in plot_names and not window.plots()[plot_names.index(need)].isVisible():
+            problems.append(f"{where}: the {need} plot is hidden")
+        elif need in ("formula", "scratch"):
+            panel = window.formula_panel if need == "formula" else window.scratch_panel
+            if not (window.side_tabs.isVisible() and window.side_tabs.currentWidget() is panel):
+                problems.append(f"{where}: the {need} tab is not shown")
+            elif need == "formula" and not panel.highlight_in_view():
+                problems.append(f"{where}: the highlighted formula block is scrolled away")
+        elif need in ("targets", "logits"):
+            kinds = (Column.LABEL, Column.SOFT) if need == "targets" else (Column.CLASS,)
+            for column in range(model.columnCount()):
+                if model.column_kind(column)[0] in kinds and not table.column_in_view(column):
+                    title = model.headerData(column, 1)
+                    problems.append(f"{where}: the {need} column {title!r} is cut or away")
+    return problems
+
+
+def settle_stage(qtbot, window):
+    """Settle, then wait for the stage to give the table its width (a debounced split)."""
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+
+
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
 def test_every_lesson_step_on_stage_keeps_labels_apart_and_results_in_view(qtbot, width, height):
     """Negative logits, one-sample batches, huge values: each step of the notebook lesson, on a
-    projector, keeps every label inside its plot and off the others, the results in view."""
+    projector, keeps every label inside its plot and off the others, the results in view, and
+    what the step needs (its plot, the Formula tab's highlighted block, table columns) on screen;
+    a lesson's small table shows every column."""
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     window = open_window(qtbot, "presentation", width, height)
     c = window.controller
     assert c.lessons.open(path)
     problems: list[str] = []
-    for index in range(len(load_lesson(path).steps)):
+    steps = load_lesson(path).steps
+    for index in range(len(steps)):
         c.lessons.go(index)
-        settle(window)
+        settle_stage(qtbot, window)
         for plot in (p for p in window.plots() if p.isVisible()):
             check_plot_layout(plot, problems, f"step {index + 1} {type(plot).__name__}")
         if not window.table.results_visible():
             problems.append(f"step {index + 1}: the result columns are scrolled away")
+        problems += need_problems(window, steps[index], f"step {index + 1}")
+        if steps[index].soft_targets is None and not window.table.all_columns_visible():
+            problems.append(f"step {index + 1}: a 3 × 3 table does not show every column")
     assert problems == []
     c.lessons.close()
     window.document.mark_clean()
@@ -341,4 +380,47 @@ def test_two_models_keep_labels_inside_and_apart(qtbot, mode, width, height):
         check_plot_layout(plot, problems, type(plot).__name__)
     assert problems == []
     assert window.table.results_visible()
+    window.document.mark_clean()
+
+
+def elided_boxes(window) -> list[str]:
+    """The Show/Sort boxes and side tabs whose text does not fit (what a viewer sees cut)."""
+    out = []
+    for combo in (window.filter_combo, window.sort_combo):
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        if combo.fontMetrics().horizontalAdvance(combo.currentText()) > field.width():
+            out.append(f"the {combo.currentText()!r} box")
+    bar = window.side_tabs.tabBar()
+    room = window.side_tabs.width()
+    for i in range(bar.count()):
+        rect = bar.tabRect(i)
+        if rect.width() < bar.tabSizeHint(i).width() or rect.right() > room:
+            out.append(f"the {bar.tabText(i)!r} tab")
+    return out
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_on_stage_a_small_table_shows_every_column_and_nothing_is_elided(qtbot, width, height):
+    window = open_window(qtbot, "presentation", width, height)
+    c = window.controller
+    window.actions.preset_actions[1].trigger()  # a 3 × 3 batch
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+    assert window.table.all_columns_visible()
+    assert elided_boxes(window) == []
+    wide = np.random.default_rng(0).normal(size=(50, 12))
+    c.replace_document(wide, np.zeros(50, dtype=int), [f"class {i}" for i in range(12)], text="w")
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+    assert not window.table.all_columns_visible()  # a wide table keeps the rule: results first
+    assert window.table.results_visible()
+    assert elided_boxes(window) == []
+    c.update_view(presentation=False)
+    assert "Scratch vs torch" in [window.side_tabs.tabText(i) for i in range(4)]
     window.document.mark_clean()
