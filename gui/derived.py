@@ -248,7 +248,9 @@ class Derived:
             sequences = fmt.plural(self.sequences.layout().sequences.size, "sequence")
             tokens = fmt.plural(ev.n_classes, "token")
             size = f"{sequences} · {fmt.plural(ev.n_samples, 'position')} × {tokens}"
-        return title, "   ·   ".join([size, *self.result_parts()])
+        # Each part wraps whole: "mean loss 1.6242" never breaks before its number.
+        parts = [part.replace(" ", "\u00a0") for part in (size, *self.result_parts())]
+        return title, "   ·   ".join(parts)
 
     def result_parts(self) -> list[str]:
         """The table's loss and accuracy as the caption band says them, from the current

@@ -33,6 +33,7 @@ PLOT_SHOWS = {
 """A step's ``show`` that names a plot, and that plot."""
 SIDE_SHOWS = ("formula", "scratch")
 """A step's ``show`` that names a side tab: the side panel shows for it, on stage too."""
+NBSP = "\u00a0"
 OPTION_NAMES = {
     "temperature": "T",
     "label_smoothing": "ε",
@@ -154,7 +155,9 @@ class LessonSession(QObject):
         written sentences give way to what changed and the current loss and accuracy."""
         if self.lesson is not None:
             step = self.lesson.steps[self.index]
-            counter = f"{self.lesson.title} · step {self.index + 1} of {len(self.lesson.steps)}"
+            # Short, so the title keeps the band's width at any scale (the lesson's own title is
+            # in the window's title and the Lessons menu).
+            counter = f"step {self.index + 1} of {len(self.lesson.steps)}"
             args = step.document_args()
             changed = self._changes(
                 args["logits"], args["labels"], args["soft_targets"], args["settings"]
@@ -182,7 +185,8 @@ class LessonSession(QObject):
         if changed is None:
             return written
         parts = [*changed, *self._c.result_parts()]
-        return "Now " + "   ·   ".join(parts) if parts else written
+        # Each part wraps whole ("mean loss 1.6242" never breaks before its number).
+        return "Now " + "   ·   ".join(p.replace(" ", NBSP) for p in parts) if parts else written
 
     def _changes(
         self, logits: Any, labels: Any, soft_targets: Any, settings: Settings

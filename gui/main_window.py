@@ -53,6 +53,19 @@ if TYPE_CHECKING:
 DESK_SIZES = (540, 740)  # table | plots, at 1280 wide
 
 
+def size_to_current(tabs: QTabWidget) -> None:
+    """Only the shown page of ``tabs`` sets its minimum size: at 3x the Dataset page's minimum
+    would otherwise widen a 1280-wide window past its screen while the Sample page shows."""
+    for i in range(tabs.count()):
+        page = tabs.widget(i)
+        own = page.property("ownSizePolicy")
+        if own is None:  # the page's own policy, kept for when it shows
+            own = page.sizePolicy()
+            page.setProperty("ownSizePolicy", own)
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        page.setSizePolicy(own if i == tabs.currentIndex() else ignored)
+
+
 class MainWindow(QMainWindow):
     """The whole app in one window; ``MainWindow()`` opens on the notebook's batched example."""
 
@@ -254,6 +267,9 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(
             lambda i: c.update_view(view_tab=self.view_tabs.names[i])
         )
+        for tabs in (self.view_tabs, self.side_tabs):
+            tabs.currentChanged.connect(lambda _i, t=tabs: size_to_current(t))
+            size_to_current(tabs)
         self._connect_sequences()
 
     def _connect_sequences(self) -> None:

@@ -30,7 +30,9 @@ DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
 STAGE_TABLE_MAX = 0.6
 """On stage a table that fits in this share of the width (a lesson's 3 x 3) gets the width to show
-every column; a wider one keeps STAGE_SPLIT and shows its results first."""
+every column; a wider one keeps STAGE_SPLIT and shows its results first, with up to
+STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs)."""
+STAGE_RESULTS_MAX = 0.7
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -104,10 +106,10 @@ class Stage(QObject):
         splitter, table = self._splitter, self._table
         total = sum(splitter.sizes()) or self._w.width()
         left = round(STAGE_SPLIT * total)
-        needed = table.full_width()
-        if needed > STAGE_TABLE_MAX * total:
-            needed = table.front_width()  # the results and the columns the step needs
-        if left < needed <= STAGE_TABLE_MAX * total:
+        needed, most = table.full_width(), STAGE_TABLE_MAX
+        if needed > most * total:
+            needed, most = table.front_width(), STAGE_RESULTS_MAX  # results, needed columns
+        if left < needed <= most * total:
             left = needed
         if splitter.sizes() and abs(splitter.sizes()[0] - left) > 1:
             splitter.setSizes([left, total - left])
@@ -162,7 +164,7 @@ class Stage(QObject):
             shown = {PlotId(view.plot_focus)}
         elif self.presenting:
             width, height = self._stage_size()
-            shown = set(presentation_plots(width, height))
+            shown = set(presentation_plots(width, height, self._c.view.scale))
             focused = self._c.lessons.focused_plot()
             if focused is not None and focused not in shown:
                 # Only the plots that fit: on a small screen the step's plot takes the place of

@@ -36,6 +36,10 @@ ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when the
 TEXT_COLUMN_WIDTH = 220  # px at scale 1 for a column of texts (elided; the tooltip has it all)
 
 
+NAME_COLUMNS = (Column.LABEL, Column.PREDICTION, Column.MARK)
+"""Columns of names and marks, as wide as their texts (see ``_fit_name_column``)."""
+
+
 class LabelDelegate(QStyledItemDelegate):
     """A list of the class names plus "ignore", as wide as the longest name, that opens at once
     and jumps to a class as its name is typed."""
@@ -133,12 +137,21 @@ class LogitsTableView(QTableView):
         self.refit()
 
     def _reset_widths(self) -> None:
-        """Every column but the inputs back to the default width, to be widened again by
-        ``fit_columns`` to what its numbers need (after a new table or a new scale)."""
+        """Every column but the inputs back to its title's width (texts: the default width), to
+        be widened again by ``fit_columns`` to what its numbers need (after a new table or a new
+        scale)."""
+        model = self.table_model()
         default = self.horizontalHeader().defaultSectionSize()
-        for column in range(self.table_model().columnCount()):
-            if column not in self._inputs_first and self.columnWidth(column) != default:
-                self.setColumnWidth(column, default)
+        metrics = QFontMetrics(self.horizontalHeader().font())
+        for column in range(model.columnCount()):
+            if column in self._inputs_first:
+                continue
+            width = default
+            if model.holds_numbers(column) or model.column_kind(column)[0] in NAME_COLUMNS:
+                title = elide(str(model.headerData(column, Qt.Orientation.Horizontal) or "✓/✗"))
+                width = metrics.horizontalAdvance(title) + 16
+            if self.columnWidth(column) != width:
+                self.setColumnWidth(column, width)
 
     def _place_input_columns(self) -> None:
         """Thumbnails drawn by their delegate in taller rows; texts wide enough to read."""
@@ -272,7 +285,7 @@ class LogitsTableView(QTableView):
         widened = False
         for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
-            if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
+            if kind in NAME_COLUMNS:
                 widened |= self._fit_name_column(column, rows, metrics, header_metrics)
                 continue
             if not model.holds_numbers(column):

@@ -43,7 +43,7 @@ def type_temperature(qtbot, window, value: str) -> None:
 
 
 def band_numbers(window) -> str:
-    return window.caption.text.text()
+    return window.caption.text.text().replace("\u00a0", " ")  # each part wraps whole
 
 
 # --- item 7: the caption band is live ------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
 
@@ -144,14 +144,14 @@ def test_on_stage_a_file_is_captioned_with_its_name_and_numbers(qtbot, tmp_path)
     window = open_window(qtbot, "presentation", 1280, 800)
     window.load_file(path)
     qtbot.waitUntil(lambda: window.document.n_samples == 40, timeout=10_000)
-    text = window.caption.caption_text()
+    text = window.caption.caption_text().replace("\u00a0", " ")  # parts wrap whole
     loss = F.cross_entropy(torch.tensor(logits, dtype=torch.float32), torch.tensor(labels))
     accuracy = (logits.argmax(1) == labels).sum()
     assert text.startswith("val_logits.npz\n40 samples × 4 classes")
     assert f"mean loss {float(loss):.4f}" in text
     assert f"({accuracy}/40)" in text
     window.controller.set_options(reduction="sum")
-    assert "sum loss" in window.caption.caption_text()  # it follows the numbers
+    assert "sum\u00a0loss" in window.caption.caption_text()  # it follows the numbers
     window.controller.step_example(1)  # back to the examples: the preset's own caption
     assert window.caption.caption_text().startswith(PRESETS[1].name)
     window.controller.undo()
@@ -423,4 +423,74 @@ def test_on_stage_a_small_table_shows_every_column_and_nothing_is_elided(qtbot, 
     assert elided_boxes(window) == []
     c.update_view(presentation=False)
     assert "Scratch vs torch" in [window.side_tabs.tabText(i) for i in range(4)]
+    window.document.mark_clean()
+
+
+def layout_state(window) -> tuple:
+    """What "the same layout" means: the splits, the column widths, the plots shown and their
+    y ranges."""
+    table, model = window.table, window.table_model
+    ranges = []
+    for plot in window.plots():
+        if plot.isVisible() and hasattr(plot, "getPlotItem"):
+            ranges.append(
+                tuple(round(v, 2) for v in plot.getPlotItem().getViewBox().viewRange()[1])
+            )
+    return (
+        tuple(window.splitter.sizes()),
+        tuple(table.columnWidth(c) for c in range(model.columnCount())),
+        tuple(window.stage.shown_plots()),
+        tuple(ranges),
+    )
+
+
+def tick_problems(window, where: str) -> list[str]:
+    """A value axis that shows fewer than two tick labels has lost them."""
+    out = []
+    for plot in window.plots():
+        if not plot.isVisible() or not hasattr(plot, "getPlotItem"):
+            continue
+        axis = plot.getPlotItem().getAxis("left")
+        if not axis.isVisible() or axis.height() < 40:
+            continue
+        vb = plot.getPlotItem().getViewBox()
+        lo, hi = vb.viewRange()[1]
+        levels = axis.tickValues(lo, hi, axis.height())
+        shown = {v for _spacing, values in levels for v in values if lo <= v <= hi}
+        if len(shown) < 2:
+            out.append(f"{where}: {type(plot).__name__} shows {len(shown)} tick label(s)")
+    return out
+
+
+@pytest.mark.parametrize(("width", "height", "top"), [(1280, 800, 2.5), (1920, 1080, 3.0)])
+def test_every_stage_scale_is_laid_out_and_going_back_restores_it(qtbot, width, height, top):
+    """Ctrl + from the stage's scale to ``top``: the window keeps its size, labels stay inside
+    their plots and apart, results in view, tick labels kept; Ctrl − back: the very same layout.
+    (3x on 1280 x 800 still overflows the loss plot's "mean =" label: not yet.)"""
+    path = next(p for p in builtin_lessons() if p.stem == "notebook")
+    window = open_window(qtbot, "presentation", width, height)
+    c = window.controller
+    assert c.lessons.open(path, step=9)  # step 10: a 3 × 3 batch and the loss plot
+    settle_stage(qtbot, window)
+    before, start = layout_state(window), c.view.scale
+    problems: list[str] = []
+    presses = 0
+    while c.view.scale < top:
+        qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+        presses += 1
+        settle_stage(qtbot, window)
+        where = f"{c.view.scale}x"
+        assert (window.width(), window.height()) == (width, height), where
+        for plot in (p for p in window.plots() if p.isVisible()):
+            check_plot_layout(plot, problems, f"{where} {type(plot).__name__}")
+        problems += tick_problems(window, where)
+        if not window.table.results_visible():
+            problems.append(f"{where}: the results are scrolled away")
+    assert problems == []
+    for _ in range(presses):
+        qtbot.keyClick(window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    settle_stage(qtbot, window)
+    assert c.view.scale == start
+    assert layout_state(window) == before
+    c.lessons.close()
     window.document.mark_clean()
