@@ -85,6 +85,8 @@ class BarLabels(_TextPool):
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
         self.bar_colours = ("#ffffff", "#ffffff")
+        self.bars: pg.BarGraphItem | None = None
+        """The bars labelled: a value label over another bar is left out (the hover tells)."""
         self._vb = plot.getViewBox()
         self._entries: list[tuple[float, float, str, str | None]] = []
         self._vb.sigRangeChanged.connect(self.place)
@@ -123,6 +125,16 @@ class BarLabels(_TextPool):
             item.show()
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
+            neighbours = self._other_bars_under(item, x)
+            if neighbours and color is None:
+                item.hide()  # a value over a neighbour's bar: the hover tells it
+                continue
+            if neighbours and outside and self._theme is not None:
+                # A role over a neighbour's bar: no halo to hide it, in a shade of the role's
+                # colour that reads on that bar and on the background alike.
+                item.fill = pg.mkBrush(None)
+                item.setColor(pg.mkColor(self._theme.text(color or "#000000", *neighbours)))
+                item.update()
             if _clashes(rect, taken):
                 if self._entries[i][3] is None:
                     item.hide()  # a value: the hover tells it
@@ -131,6 +143,27 @@ class BarLabels(_TextPool):
             taken.append(rect)
         for item in self.items[n:]:
             item.hide()
+
+    def _other_bars_under(self, item: pg.TextItem, x: float) -> list[str]:
+        """The fills of the bars other than its own that ``item`` lies over."""
+        bars = self.bars
+        if bars is None or bars.opts.get("x") is None or not item.isVisible():
+            return []
+        under = []
+        area = self._vb.mapSceneToView(item.sceneBoundingRect()).boundingRect()
+        half = float(bars.opts.get("width", 0.8)) / 2
+        for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False):
+            if abs(float(bx) - x) < 1e-9:
+                continue  # its own bar
+            lo, hi = sorted((0.0, float(height)))
+            if (
+                area.left() < bx + half
+                and area.right() > bx - half
+                and area.top() < hi
+                and area.bottom() > lo
+            ):
+                under.append(self.bar_colours[0 if float(height) >= 0 else 1])
+        return under
 
     def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
         if self._theme is None:

@@ -44,6 +44,7 @@ class GradientPlot(pg.PlotWidget):
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.marks = marks.MarkPool(plot, MAX_BARS)
         self.labels = marks.BarLabels(plot, MAX_BARS)
+        self.labels.bars = self.bars
         # Why there is nothing to show (an ignored sample): centred in the view, over a halo.
         self.note = pg.TextItem(anchor=(0.5, 0.5))
         self.note.setParentItem(self._vb)

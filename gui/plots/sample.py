@@ -90,6 +90,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         # Each bar's value (and the true / predicted class's role) at its end.
         self.logit_labels = marks.BarLabels(self.logit_plot, MAX_BARS)
         self.probability_labels = marks.BarLabels(self.probability_plot, MAX_BARS)
+        self.logit_labels.bars = self.logit_bars
+        self.probability_labels.bars = self.probability_bars
         self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
 
         self.hover = kit.Hover(

@@ -193,3 +193,29 @@ def test_the_loss_curve_legend_covers_no_point_and_holds_its_text(qtbot, window,
         problems += [f"row {row}: {p}" for p in legend_problems(window.curve_plot)]
     assert problems == []
     c.lessons.close()
+
+
+@pytest.mark.parametrize("step", [2, 5, 9, 19])
+def test_on_stage_no_bar_label_covers_a_bar(qtbot, step):
+    """On a 1280 x 800 projector the bars are narrow: a value that would sit over the next bar is
+    left to the hover; a role label stays clear of the bars or reads inside its own."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.stage.keep_size = True
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.controller.update_view(presentation=True)
+    assert w.controller.lessons.open(NOTEBOOK, step=step - 1)
+    w.stage.fit_to_window()
+    QApplication.processEvents()
+    sample, gradient = w.sample_plot, w.gradient_plot
+    problems = bar_label_problems(w, sample.logit_plot, sample.logit_labels, "logits")
+    problems += bar_label_problems(
+        w, sample.probability_plot, sample.probability_labels, "probabilities"
+    )
+    if gradient.isVisible():
+        problems += bar_label_problems(w, gradient.getPlotItem(), gradient.labels, "gradient")
+    assert problems == []
+    w.controller.update_view(presentation=False)
+    w.document.mark_clean()
