@@ -441,9 +441,7 @@ and on a big screen the gradient too. The others are one key away (Alt+1…5). A
 sample's, or the one the lesson step is about."""
 
 
-def presentation_plots(
-    width: int, height: int, scale: float | None = None
-) -> tuple[PlotId, ...]:
+def presentation_plots(width: int, height: int, scale: float | None = None) -> tuple[PlotId, ...]:
     """The plots shown on a ``width`` x ``height`` stage. At a ``scale`` above the one that
     screen is laid out for (Ctrl + on stage), the type is larger: as many plots as fit a screen
     that much smaller (3x on 1920 x 1080 shows what 2x shows on 1280 x 720)."""

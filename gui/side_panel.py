@@ -26,7 +26,7 @@ TAB_NAMES = (
     ("Top-k/p", "Top-k/p"),
 )
 """Each tab's name at the desk and on stage (large type: the Top-k/p tab is not pushed off)."""
-STAGE_TAB_NAMES = {desk: stage for desk, stage in TAB_NAMES}
+STAGE_TAB_NAMES = dict(TAB_NAMES)
 
 
 class SidePanel(QTabWidget):
