@@ -439,7 +439,7 @@ def layout_state(window) -> tuple:
     return (
         tuple(window.splitter.sizes()),
         tuple(table.columnWidth(c) for c in range(model.columnCount())),
-        tuple(window.stage.shown_plots()),
+        tuple(i for i, plot in enumerate(window.plots()) if not plot.isHidden()),
         tuple(ranges),
     )
 
