@@ -150,7 +150,9 @@ class BarLabels(_TextPool):
         if bars is None or bars.opts.get("x") is None or not item.isVisible():
             return []
         under = []
-        area = self._vb.mapSceneToView(item.sceneBoundingRect()).boundingRect()
+        # The text's own box, less its padding: a touch at the corner is no cover.
+        inner = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        area = self._vb.mapSceneToView(inner).boundingRect()
         half = float(bars.opts.get("width", 0.8)) / 2
         for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False):
             if abs(float(bx) - x) < 1e-9:

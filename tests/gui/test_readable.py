@@ -79,8 +79,12 @@ def bar_label_problems(window, plot_item, labels, where: str) -> list[str]:
         if not item.isVisible():
             continue
         rect = item.sceneBoundingRect()
+        # The text's box less its padding (4 px): a halo's edge along a bar's side is no cover.
+        text_box = rect.adjusted(4, 3, -4, -3)
         under = [
-            fill for bar, fill in bars if (bar & rect).height() > 1 and (bar & rect).width() > 1
+            fill
+            for bar, fill in bars
+            if (bar & text_box).height() > 0 and (bar & text_box).width() > 0
         ]
         has_halo = item.fill.style() != Qt.BrushStyle.NoBrush
         text = item.toPlainText().replace("\n", " ")
