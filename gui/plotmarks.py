@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.core.contrast import text_on
+from softmax_lab.core.contrast import TEXT_RATIO, contrast, text_on
 from softmax_lab.gui.plotkit import CasedOutline, halo, place_end_label, style_text
 from softmax_lab.gui.theme import Theme
 
@@ -131,10 +131,14 @@ class BarLabels(_TextPool):
                 continue
             if neighbours and outside and self._theme is not None:
                 # A role over a neighbour's bar: no halo to hide it, in a shade of the role's
-                # colour that reads on that bar and on the background alike.
-                item.fill = pg.mkBrush(None)
-                item.setColor(pg.mkColor(self._theme.text(color or "#000000", *neighbours)))
-                item.update()
+                # colour that reads on that bar and on the background alike (where one does:
+                # else the halo stays, over the neighbour's side, not its top).
+                ink = self._theme.text(color or "#000000", *neighbours)
+                surfaces = (self._theme.background, *neighbours)
+                if all(contrast(ink, s) >= TEXT_RATIO for s in surfaces):
+                    item.fill = pg.mkBrush(None)
+                    item.setColor(pg.mkColor(ink))
+                    item.update()
             if _clashes(rect, taken):
                 if self._entries[i][3] is None:
                     item.hide()  # a value: the hover tells it
@@ -143,6 +147,13 @@ class BarLabels(_TextPool):
             taken.append(rect)
         for item in self.items[n:]:
             item.hide()
+
+    def _bar_px(self) -> float:
+        """A bar's width in pixels (infinite when unknown)."""
+        bars, px = self.bars, self._vb.viewPixelSize()[0]
+        if bars is None or not px:
+            return float("inf")
+        return float(bars.opts.get("width", 0.8)) / px
 
     def _other_bars_under(self, item: pg.TextItem, x: float) -> list[str]:
         """The fills of the bars other than its own that ``item`` lies over."""
@@ -171,6 +182,11 @@ class BarLabels(_TextPool):
         if self._theme is None:
             return
         if outside:
+            wanted = pg.mkColor(role or self._theme.foreground)
+            fill = halo(self._theme)
+        elif item.boundingRect().width() - 8 > self._bar_px():
+            # Inside a bar narrower than the text: black or white would leave the bar; the
+            # role's colour over a halo reads wherever it lies.
             wanted = pg.mkColor(role or self._theme.foreground)
             fill = halo(self._theme)
         else:

@@ -90,7 +90,9 @@ def bar_label_problems(window, plot_item, labels, where: str) -> list[str]:
         text = item.toPlainText().replace("\n", " ")
         if under and has_halo:
             problems.append(f"{where}: {text!r} covers its bar's top with a halo")
-        for fill in under or [background]:
+        inside = [fill for bar, fill in bars if bar.contains(text_box)]
+        surfaces = inside or [*under, background]  # a text partly over a bar: on both
+        for fill in surfaces:
             ratio = contrast(name(item.color), composite(item.fill, fill))
             if ratio < TEXT_RATIO:
                 problems.append(f"{where}: {text!r} at {ratio:.2f}:1")
