@@ -227,12 +227,12 @@ def loss_curve(ev: Evaluation, previous_top: float | None = None) -> LossCurve:
             text
             for text, used in (
                 ("ε = 0", bool(options.label_smoothing)),
-                ("no class weights", options.weight is not None),
-                ("one-hot targets", ev.target_kind == "probability"),
+                ("unweighted", options.weight is not None),
+                ("one-hot", ev.target_kind == "probability"),
             )
             if used
         ]
-        label = f"−log p (reference: {', '.join(parts)})"
+        label = f"−log p ({', '.join(parts)})"  # short: the legend must fit a small plot
     return LossCurve(
         index=index.astype(np.int64),
         x=np.clip(px, 0.0, 1.0),
@@ -431,12 +431,23 @@ PLOT_TITLES = {
 }
 
 PRESENTATION_PLOTS = {
+    "tiny": (PlotId.SAMPLE,),
     "small": (PlotId.SAMPLE, PlotId.LOSS),
     "large": (PlotId.SAMPLE, PlotId.LOSS, PlotId.GRADIENT),
 }
 """Plots shown in presentation mode: the selected sample's logits → probabilities and the loss,
-and on a big screen the gradient too. The others are one key away (Alt+1…5)."""
+and on a big screen the gradient too. The others are one key away (Alt+1…5). A screen under
+1024 x 640 at the scale it is shown at (Ctrl + on a small projector) shows one plot: the selected
+sample's, or the one the lesson step is about."""
 
 
-def presentation_plots(width: int, height: int) -> tuple[PlotId, ...]:
+def presentation_plots(width: int, height: int, scale: float | None = None) -> tuple[PlotId, ...]:
+    """The plots shown on a ``width`` x ``height`` stage. At a ``scale`` above the one that
+    screen is laid out for (Ctrl + on stage), the type is larger: as many plots as fit a screen
+    that much smaller (3x on 1920 x 1080 shows what 2x shows on 1280 x 720)."""
+    if scale is not None and scale > 0:
+        shrink = min(1.0, presentation_scale(width, height) / scale)
+        width, height = round(width * shrink), round(height * shrink)
+    if width < 1024 or height < 640:
+        return PRESENTATION_PLOTS["tiny"]
     return PRESENTATION_PLOTS["large" if width >= 1800 and height >= 1000 else "small"]

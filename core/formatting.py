@@ -35,10 +35,18 @@ def _typographic(text: str) -> str:
     return text.replace("-", MINUS)
 
 
+def _unsigned_zero(value: Any) -> float:
+    """``value`` as a float, with −0.0 (torch's loss of a certain prediction) made 0.0: no
+    number is ever shown as "−0.0000"."""
+    v = float(value)
+    return 0.0 if v == 0 else v
+
+
 def number(value: Any, digits: int = 4) -> str:
     """``digits`` decimals for 10**-digits <= |v| < 1e5, else ``digits`` significant digits in
-    scientific notation; 0 is ``0.0000``. Every shown digit is kept: columns widen to fit."""
-    v = float(value)
+    scientific notation; 0 (and −0) is ``0.0000``. Every shown digit is kept: columns widen to
+    fit."""
+    v = _unsigned_zero(value)
     special = _nonfinite(v)
     if special is not None:
         return special
@@ -58,14 +66,14 @@ def precise(value: Any) -> str:
     """Six significant digits, for hover texts: enough to tell two nearby values apart."""
     if value is None:
         return MISSING
-    v = float(value)
+    v = _unsigned_zero(value)
     special = _nonfinite(v)
     return special if special is not None else _typographic(f"{v:.6g}")
 
 
 def short(value: Any, significant: int = 4) -> str:
     """As few digits as the value needs, up to ``significant``: T = 0.5, mean = 0.3018."""
-    v = float(value)
+    v = _unsigned_zero(value)
     special = _nonfinite(v)
     return special if special is not None else _typographic(f"{v:.{significant}g}")
 
@@ -82,7 +90,10 @@ def difference(value: Any) -> str:
 def percent(value: Any, decimals: int = 1) -> str:
     """A share in [0, 1] as a percentage; ``—`` when there is none."""
     v = float(value)
-    return MISSING if not math.isfinite(v) else f"{100 * v:.{decimals}f}%"
+    if not math.isfinite(v):
+        return MISSING
+    text = f"{100 * v:.{decimals}f}"
+    return (text.lstrip("-") if float(text) == 0 else text) + "%"  # never "−0.0%"
 
 
 def count(value: Any) -> str:

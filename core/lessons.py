@@ -69,12 +69,28 @@ SHOWS: tuple[str, ...] = (
 )
 """The views a step can bring forward: the five plots, then the Formula and Scratch tabs."""
 
+NEEDS: tuple[str, ...] = (*SHOWS, "logits", "targets")
+"""What a step can say it needs on screen besides its ``show``: a plot or a side tab by its
+``show`` name (the Formula tab with its highlighted block scrolled into view), the table's
+logit columns or its target columns (labels or soft targets). The window keeps them visible at
+the desk and on stage."""
+
 VECTOR_FIGURES = ("probabilities", "naive_softmax", "stable_softmax", "gradient")
 """Figures of the selected sample, one number per class."""
 EXPECT_KEYS = (*VECTOR_FIGURES, "losses", "loss", "predictions", "decimals")
 
 _TOP_KEYS = ("format", "version", "title", "steps")
-_STEP_KEYS = ("title", "caption", "table", "options", "highlight", "selected", "show", "expect")
+_STEP_KEYS = (
+    "title",
+    "caption",
+    "table",
+    "options",
+    "highlight",
+    "selected",
+    "show",
+    "needs",
+    "expect",
+)
 _TABLE_KEYS = ("logits", "labels", "soft_targets", "class_names")
 _OPTION_KEYS = ("temperature", "label_smoothing", "weight", "reduction", "ignore_index", "dtype")
 # "nan" always reads as the one object math.nan: tuples compare items by identity before ==,
@@ -131,6 +147,13 @@ class LessonStep:
     expect: Expect
     selected: int = 0
     show: str | None = None
+    needs: tuple[str, ...] = ()
+    """What the caption names that must be on screen (see :data:`NEEDS`), besides ``show``."""
+
+    def needed(self) -> tuple[str, ...]:
+        """``show`` and ``needs`` together, in that order, each once."""
+        out = [] if self.show is None else [self.show]
+        return tuple(dict.fromkeys([*out, *self.needs]))
 
     def document_args(self) -> dict[str, Any]:
         """Keyword arguments for ``Document(...)`` and ``Document.replace_all(...)``.
@@ -352,6 +375,14 @@ def _step(raw: Any, where: str) -> LessonStep:
     show = raw.get("show")
     if show is not None and show not in SHOWS:
         raise LessonError(f"{where}: unknown show {show!r} (one of {', '.join(SHOWS)})")
+    needs = raw.get("needs", [])
+    if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+        raise LessonError(f"{where}: needs must be a list of names (from {', '.join(NEEDS)})")
+    for need in needs:
+        if need not in NEEDS:
+            raise LessonError(f"{where}: unknown need {need!r} (one of {', '.join(NEEDS)})")
+    if len(set(needs)) != len(needs):
+        raise LessonError(f"{where}: needs names one thing twice")
 
     table = raw["table"]
     if not isinstance(table, dict):
@@ -403,7 +434,18 @@ def _step(raw: Any, where: str) -> LessonStep:
         raise LessonError(f"{where}: selected sample {selected} is not in 0..{n - 1}")
     expect = _expect(raw["expect"], n, c, settings.reduction, where)
     return LessonStep(
-        title, caption, logits, labels, soft, names, settings, highlight, expect, selected, show
+        title,
+        caption,
+        logits,
+        labels,
+        soft,
+        names,
+        settings,
+        highlight,
+        expect,
+        selected,
+        show,
+        tuple(needs),
     )
 
 
@@ -515,6 +557,8 @@ def _step_body(step: LessonStep) -> dict[str, Any]:
         body["selected"] = step.selected
     if step.show is not None:
         body["show"] = step.show
+    if step.needs:
+        body["needs"] = list(step.needs)
     expect = {
         f.name: getattr(step.expect, f.name)
         for f in fields(Expect)

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from softmax_lab.core.contrast import over
 from softmax_lab.gui.text import PlainLabel
 from softmax_lab.gui.theme import LIGHT, Theme
 
@@ -14,6 +15,8 @@ MAX_TEXT_LINES = 7
 """The caption's text takes at most this many lines; the title at most two."""
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
 """Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""
+TINT_ALPHA = 40 / 255
+"""The band's tint: the selection colour this opaque over the background."""
 
 
 class CaptionBand(QFrame):
@@ -70,12 +73,11 @@ class CaptionBand(QFrame):
         self.text.setMaximumHeight(MAX_TEXT_LINES * line + 4)
         self.title.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
         palette = self.palette()
-        tint = QColor(theme.selection)
-        tint.setAlpha(40)
-        palette.setColor(QPalette.ColorRole.Window, tint)
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(theme.foreground))
+        tint = over(theme.selection, TINT_ALPHA, theme.background)  # opaque: what the eye sees
+        palette.setColor(QPalette.ColorRole.Window, QColor(tint))
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(theme.text(theme.foreground, tint)))
         self.setPalette(palette)
         self.setAutoFillBackground(True)
         muted = QPalette(palette)
-        muted.setColor(QPalette.ColorRole.WindowText, QColor(theme.ignored))
+        muted.setColor(QPalette.ColorRole.WindowText, QColor(theme.text(theme.ignored, tint)))
         self.counter.setPalette(muted)

@@ -187,6 +187,8 @@ class Controller(Derived, QObject):
         self.runs.document_changed(change)
         self._cache.clear()
         self._row_cache.clear()
+        if change == Change.ALL and not self._animating:
+            self._curve_top = None  # a new table: the loss curve's axis fits it afresh
         if change != Change.NAMES:
             self._summary = None
         shape = self._shape()

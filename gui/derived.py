@@ -248,17 +248,24 @@ class Derived:
             sequences = fmt.plural(self.sequences.layout().sequences.size, "sequence")
             tokens = fmt.plural(ev.n_classes, "token")
             size = f"{sequences} · {fmt.plural(ev.n_samples, 'position')} × {tokens}"
-        parts = [size]
-        if not self.document.has_labels:
-            parts.append("no labels: predictions and confidence only")
-        elif ev.n_valid:
-            reduction = ev.options.reduction
-            if reduction == "none":
-                parts.append(f"sum of the losses {fmt.number(ev.loss_sum)}")
-            else:
-                parts.append(f"{reduction} loss {fmt.number(float(ev.loss))}")
-            parts.append(f"accuracy {fmt.percent(ev.accuracy)} ({ev.n_correct:,}/{ev.n_valid:,})")
+        # Each part wraps whole: "mean loss 1.6242" never breaks before its number.
+        parts = [part.replace(" ", "\u00a0") for part in (size, *self.result_parts())]
         return title, "   ·   ".join(parts)
+
+    def result_parts(self) -> list[str]:
+        """The table's loss and accuracy as the caption band says them, from the current
+        evaluation (so they follow every edit and the temperature sweep)."""
+        ev = self.evaluation
+        if not self.document.has_labels:
+            return ["no labels: predictions and confidence only"]
+        if not ev.n_valid:
+            return []
+        reduction = ev.options.reduction
+        if reduction == "none":
+            loss = f"sum of the losses {fmt.number(ev.loss_sum)}"
+        else:
+            loss = f"{reduction} loss {fmt.number(float(ev.loss))}"
+        return [loss, f"accuracy {fmt.percent(ev.accuracy)} ({ev.n_correct:,}/{ev.n_valid:,})"]
 
     def status_text(self) -> str:
         ev = self.evaluation

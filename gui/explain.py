@@ -36,6 +36,13 @@ def _header_row(left: list[str], right: list[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+LIT_ANCHOR = "lit"
+LIT_AMOUNT = 0.22
+"""How much of the selection colour tints a highlighted section."""
+BANNER_AMOUNT = 0.18
+"""How much of its verdict's colour tints the Scratch tab's banner."""
+
+
 def _tint(color: str, background: str, amount: float) -> str:
     """``color`` blended into ``background``: a banner fill that reads on light and dark themes."""
     a, b = QColor(color), QColor(background)
@@ -94,11 +101,12 @@ class _RichPanel(QWidget):
         self.setPalette(palette)
         self.setAutoFillBackground(True)
         # Tight paragraphs and padded columns: a 420-px side panel should hold the whole story.
+        lit = _tint(theme.selection, theme.background, LIT_AMOUNT)  # a highlighted section
         self._browser.document().setDefaultStyleSheet(
             "p { margin-top: 2px; margin-bottom: 4px; }"
             " td { padding-left: 8px; padding-right: 2px; }"
             f" th {{ padding-left: 8px; padding-right: 2px; font-weight: bold;"
-            f" border-bottom: 1px solid {theme.ignored}; }}"
+            f" border-bottom: 1px solid {theme.mark(theme.ignored, lit)}; }}"
         )
         self._browser.setStyleSheet(
             f"QTextBrowser {{ background-color: {theme.background}; color: {theme.foreground};"
@@ -112,16 +120,23 @@ class _RichPanel(QWidget):
 
     def _cell(self, value: float, *, bold: bool = False) -> str:
         text = format_number(value)
-        style = "" if math.isfinite(value) else f" style='color:{self._theme.incorrect}'"
+        style = "" if math.isfinite(value) else f" style='color:{self._ink(self._theme.incorrect)}'"
         if bold:
             text = f"<b>{text}</b>"
         return f"<td align='right'{style}>{text}</td>"
 
     def _muted(self, text: str) -> str:
-        return f"<span style='color:{self._theme.ignored}'>{text}</span>"
+        return f"<span style='color:{self._ink(self._theme.ignored)}'>{text}</span>"
+
+    def _ink(self, colour: str) -> str:
+        """``colour`` as text: 4.5:1 on the panel and on a highlighted section's tint."""
+        theme = self._theme
+        return theme.text(colour, _tint(theme.selection, theme.background, LIT_AMOUNT))
 
     def _warning(self, text: str) -> str:
-        return f"<p style='color:{self._theme.incorrect}'><b>⚠</b> {html.escape(text)}</p>"
+        return (
+            f"<p style='color:{self._ink(self._theme.incorrect)}'><b>⚠</b> {html.escape(text)}</p>"
+        )
 
 
 class FormulaPanel(_RichPanel):
@@ -188,13 +203,41 @@ class FormulaPanel(_RichPanel):
         lit = self.highlighted_section()
         parts = [self._lit(html_, key == lit) for key, html_ in sections.items()]
         self._browser.setHtml("".join(parts))
+        self.scroll_to_highlight()
+
+    def scroll_to_highlight(self) -> None:
+        """Bring the highlighted block into view (its top at the top when it is taller)."""
+        if self.highlighted_section() is not None:
+            self._browser.scrollToAnchor(LIT_ANCHOR)
+
+    def highlight_in_view(self) -> bool:
+        """Whether the highlighted block is in view: all of it, or from its top when it is
+        taller than the panel (False when nothing is highlighted)."""
+        browser = self._browser
+        start = browser.document().find("▶")
+        table = start.currentTable() if not start.isNull() else None
+        if table is None or not self.isVisible():
+            return False
+        top = browser.cursorRect(table.firstCursorPosition()).top()
+        bottom = browser.cursorRect(table.lastCursorPosition()).bottom()
+        height = browser.viewport().height()
+        return top >= -8 and (bottom <= height + 8 or top <= 8)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.scroll_to_highlight()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.scroll_to_highlight()
 
     def _lit(self, section: str, on: bool) -> str:
         """A section on a tinted background with a ▶, so a highlight is not colour alone."""
         if not on:
             return section
-        tint = _tint(self._theme.selection, self._theme.background, 0.22)
+        tint = _tint(self._theme.selection, self._theme.background, LIT_AMOUNT)
         return (
+            f"<a name='{LIT_ANCHOR}'></a>"
             f"<table width='100%' cellpadding='4' bgcolor='{tint}'><tr>"
             f"<td width='1%' valign='top'><p><b>▶</b></p></td><td>{section}</td></tr></table>"
         )
@@ -275,12 +318,12 @@ class FormulaPanel(_RichPanel):
             color = theme.foreground
             if i == expl.true_class:
                 marks.append("y")
-                color = theme.true_class
+                color = self._ink(theme.true_class)
             # argmax of a NaN row is meaningless, so ŷ is only marked where p is a number.
             if i == expl.predicted_class and math.isfinite(expl.probabilities[i]):
                 marks.append("ŷ")
                 if i != expl.true_class:
-                    color = theme.predicted
+                    color = self._ink(theme.predicted)
             cells = [
                 f"<td style='color:{color}'><b>{' '.join(marks)}</b></td>",
                 f"<td style='color:{color}'>{self._name(i)}</td>",
@@ -443,7 +486,7 @@ class ScratchPanel(_RichPanel):
         theme = self._theme
         color = theme.incorrect if self._warning_shown else theme.true_class
         self._banner.setStyleSheet(
-            f"QLabel {{ background-color: {_tint(color, theme.background, 0.18)};"
+            f"QLabel {{ background-color: {_tint(color, theme.background, BANNER_AMOUNT)};"
             f" color: {theme.foreground}; border-left: 4px solid {color};"
             f" padding: 6px; }}"
         )
@@ -484,9 +527,8 @@ class ScratchPanel(_RichPanel):
         self._warning_shown = warning
         mark = "⚠" if warning else "✓"
         color = theme.incorrect if warning else theme.true_class
-        self._banner.setText(
-            f"<span style='color:{color}'><b>{mark}</b></span> {html.escape(text)}"
-        )
+        ink = theme.text(color, _tint(color, theme.background, BANNER_AMOUNT))
+        self._banner.setText(f"<span style='color:{ink}'><b>{mark}</b></span> {html.escape(text)}")
         self._style_banner()
         self._banner.setVisible(True)
 
@@ -516,7 +558,7 @@ class ScratchPanel(_RichPanel):
         lines = []
         for verdict in cmp.verdicts:
             ok = verdict.endswith(": ok")
-            color = theme.true_class if ok else theme.incorrect
+            color = self._ink(theme.true_class if ok else theme.incorrect)
             mark = "✓" if ok else "✗"
             lines.append(f"<span style='color:{color}'>{mark}</span> {html.escape(verdict)}")
         lines.append(

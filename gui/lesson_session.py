@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from softmax_lab.core import formatting as fmt
 from softmax_lab.core.display import PlotId
 from softmax_lab.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
 from softmax_lab.core.presets import PRESETS
+from softmax_lab.core.settings import Settings
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
@@ -30,6 +33,26 @@ PLOT_SHOWS = {
 """A step's ``show`` that names a plot, and that plot."""
 SIDE_SHOWS = ("formula", "scratch")
 """A step's ``show`` that names a side tab: the side panel shows for it, on stage too."""
+NBSP = "\u00a0"
+OPTION_NAMES = {
+    "temperature": "T",
+    "label_smoothing": "ε",
+    "weight": "weights",
+    "reduction": "reduction",
+    "ignore_index": "ignore_index",
+    "dtype": "dtype",
+}
+"""The options a caption names when they differ from the step's, with the names it uses."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two tables hold the same numbers (a missing one matches only a missing one)."""
+    if a is None or b is None:
+        return a is None and b is None
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(
+        np.array_equal(a, b, equal_nan=a.dtype.kind == b.dtype.kind == "f")
+    )
 
 
 class LessonSession(QObject):
@@ -113,8 +136,9 @@ class LessonSession(QObject):
             "lesson_step": index,
             "selected": step.selected,
         }
-        if step.show in SIDE_SHOWS:
-            changes.update(side_tab=step.show, side_panel=True)
+        side = next((need for need in step.needed() if need in SIDE_SHOWS), None)
+        if side is not None:  # the Formula or Scratch tab, shown even on stage
+            changes.update(side_tab=side, side_panel=True)
         elif self._c.view.presentation:
             changes["side_panel"] = False  # on stage the panel shows only for its own steps
         if step.show in PLOT_SHOWS:
@@ -132,16 +156,70 @@ class LessonSession(QObject):
 
     def caption(self) -> tuple[str, str, str]:
         """(title, one or two sentences, "step 3 of 19") for the caption band; for presets
-        outside a lesson, the preset's name and description."""
+        outside a lesson, the preset's name and description. Every number in it is live: once
+        the table or an option differs from the step's (an edit, the temperature sweep), the
+        written sentences give way to what changed and the current loss and accuracy."""
         if self.lesson is not None:
             step = self.lesson.steps[self.index]
-            counter = f"{self.lesson.title} · step {self.index + 1} of {len(self.lesson.steps)}"
-            return step.title, step.caption, counter
+            # Short, so the title keeps the band's width at any scale (the lesson's own title is
+            # in the window's title and the Lessons menu).
+            counter = f"step {self.index + 1} of {len(self.lesson.steps)}"
+            args = step.document_args()
+            changed = self._changes(
+                args["logits"], args["labels"], args["soft_targets"], args["settings"]
+            )
+            return step.title, self._live(step.caption, changed), counter
         data = self._c.source_caption()
         if data is not None:  # a file, a run's step, a notebook's table: what it is, in numbers
             return data[0], data[1], "PgDn / PgUp: the examples"
         preset = PRESETS[self._c.view.preset_index % len(PRESETS)]
-        return preset.name, preset.description, "PgDn / PgUp: next / previous example"
+        loaded = preset.new_document()
+        s = self._c.document.settings
+        settings = replace(loaded.settings, device=s.device)
+        if "dtype" not in preset.settings:
+            settings = replace(settings, dtype=s.dtype)  # a preset keeps the window's dtype
+        changed = self._changes(loaded.logits, preset.labels, preset.soft_targets, settings)
+        return (
+            preset.name,
+            self._live(preset.description, changed),
+            "PgDn / PgUp: next / previous example",
+        )
+
+    def _live(self, written: str, changed: list[str] | None) -> str:
+        """The written caption while the table is as it was loaded, else the changes and the
+        live numbers ("Now T = 2.31 · mean loss 1.1124 · accuracy 33.3% (1/3)")."""
+        if changed is None:
+            return written
+        parts = [*changed, *self._c.result_parts()]
+        # Each part wraps whole ("mean loss 1.6242" never breaks before its number).
+        return "Now " + "   ·   ".join(p.replace(" ", NBSP) for p in parts) if parts else written
+
+    def _changes(
+        self, logits: Any, labels: Any, soft_targets: Any, settings: Settings
+    ) -> list[str] | None:
+        """What differs between the window's table and options and the loaded ones, in words
+        (None when nothing does)."""
+        doc = self._c.document
+        s = doc.settings
+        changed = []
+        for key, name in OPTION_NAMES.items():
+            value, loaded = getattr(s, key), getattr(settings, key)
+            if key == "device" or value == loaded:
+                continue
+            if key == "weight":
+                shown = "none" if value is None else ", ".join(fmt.short(w) for w in value)
+            elif isinstance(value, float):
+                shown = fmt.short(value)
+            else:
+                shown = str(value)
+            changed.append(f"{name} = {shown}")
+        if s.target_mode != settings.target_mode or not (
+            _same(doc.logits, logits)
+            and (labels is None or _same(doc.labels, labels))
+            and (soft_targets is None or _same(doc.soft_targets, soft_targets))
+        ):
+            changed.insert(0, "the table is edited")
+        return changed or None
 
     def highlight(self) -> str:
         """The part of the formula the current step emphasises ("" outside a lesson)."""
@@ -150,8 +228,19 @@ class LessonSession(QObject):
         return self.lesson.steps[self.index].highlight
 
     def wants_side_panel(self) -> bool:
-        """Whether the current step is about the Formula or Scratch tab (shown even on stage)."""
-        return self.lesson is not None and self.lesson.steps[self.index].show in SIDE_SHOWS
+        """Whether the current step needs the Formula or Scratch tab (shown even on stage)."""
+        return any(need in SIDE_SHOWS for need in self.needs())
+
+    def needs(self) -> tuple[str, ...]:
+        """What the current step must have on screen: its ``show`` and its ``needs`` (a plot, a
+        side tab, "logits" or "targets": table columns); () outside a lesson."""
+        if self.lesson is None:
+            return ()
+        return self.lesson.steps[self.index].needed()
+
+    def needed_plots(self) -> set[PlotId]:
+        """The plots the current step needs."""
+        return {PLOT_SHOWS[need] for need in self.needs() if need in PLOT_SHOWS}
 
     def focused_plot(self) -> PlotId | None:
         """The plot the current step is about, if any."""

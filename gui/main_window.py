@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +52,19 @@ if TYPE_CHECKING:
     from softmax_lab.core.document import Document
 
 DESK_SIZES = (540, 740)  # table | plots, at 1280 wide
+
+
+def size_to_current(tabs: QTabWidget) -> None:
+    """Only the shown page of ``tabs`` sets its minimum size: at 3x the Dataset page's minimum
+    would otherwise widen a 1280-wide window past its screen while the Sample page shows."""
+    for i in range(tabs.count()):
+        page = tabs.widget(i)
+        own = page.property("ownSizePolicy")
+        if own is None:  # the page's own policy, kept for when it shows
+            own = page.sizePolicy()
+            page.setProperty("ownSizePolicy", own)
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        page.setSizePolicy(own if i == tabs.currentIndex() else ignored)
 
 
 class MainWindow(QMainWindow):
@@ -116,6 +130,7 @@ class MainWindow(QMainWindow):
             self.centralWidget().layout().insertWidget(0, bar)
         self._connect()
         self.resize(1280, 800)
+        self._styled_scale = 0.0
         self.restyle()
         self._refresh_numbers(Change.ALL)
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
@@ -254,6 +269,9 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(
             lambda i: c.update_view(view_tab=self.view_tabs.names[i])
         )
+        for tabs in (self.view_tabs, self.side_tabs):
+            tabs.currentChanged.connect(lambda _i, t=tabs: size_to_current(t))
+            size_to_current(tabs)
         self._connect_sequences()
 
     def _connect_sequences(self) -> None:
@@ -283,6 +301,8 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_selected(c.selected)
             self.curve_plot.set_curve(c.loss_curve(), ev.p_true, ev.losses)
             self.heatmap.set_probabilities(**c.heatmap_data(self.heatmap.pixel_rows()))
+            if change == Change.ALL and not c.animating:
+                self.fit_axes()  # a new table (step, preset, file): axes fit it, not the last
         self._sequence_shown = (self._sequence_shown[0], None)  # new numbers: redraw it
         if self.caption.isVisible():
             self.caption.set_caption(*c.lessons.caption())  # e.g. a file's loss and accuracy
@@ -419,6 +439,9 @@ class MainWindow(QMainWindow):
             *self.menuBar().findChildren(QMenu),
         ):
             widget.setFont(font)
+        if theme.scale != self._styled_scale:  # Ctrl +/−: labels and headroom change size
+            self._styled_scale = theme.scale
+            self.fit_axes()
 
     def show_message(self, text: str) -> None:
         self.summary.show_message(text)

@@ -145,5 +145,6 @@ class OrderBar(QWidget):
         count = "" if c.view.filter.is_all else f"{shown:,} of {total:,}"
         stale = "stale after edits" if self._stale else ""
         self.note.setText(" · ".join(filter(None, [count, stale, note.split(" (")[0]])))
+        self.note.setVisible(bool(self.note.text()))  # else the boxes get its room
         self.note.setToolTip(note)
         self.reapply_button.setVisible(self._stale)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from softmax_lab.core.constants import elide
@@ -53,8 +53,16 @@ def style_text(item: pg.TextItem, theme: Theme, size: float = 11, color: str | N
     box) so it stays readable over bars and grid lines in both themes."""
     item.setColor(color or theme.foreground)
     item.setFont(scaled_font(theme, size))
-    item.fill = pg.mkBrush(qcolor(theme.background, 215))
+    item.fill = halo(theme)
     item.update()
+
+
+HALO_ALPHA = 215
+"""The opacity of the background box behind on-plot text."""
+
+
+def halo(theme: Theme) -> QBrush:
+    return pg.mkBrush(qcolor(theme.background, HALO_ALPHA))
 
 
 # --- plot items ----------------------------------------------------------------------------------
@@ -251,22 +259,83 @@ def set_bars(bars: pg.BarGraphItem, pens: list, brushes: list, **data: object) -
         bars.setOpts(**data)
 
 
-def place_end_label(label: pg.TextItem, vb: pg.ViewBox, x: float, y_end: float) -> None:
+class CasedOutline:
+    """The true / predicted class's outline over a bar chart, drawn a few pixels outside the bar
+    in the role's mark colour (``Theme.mark``): it sits on the background, at 3:1 whatever the
+    bar's fill (a dashed orange on a yellow bar would not read), and leaves the bar's top where
+    its value is."""
+
+    GAP = 3  # px of background between the bar and its outline
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self._vb = plot.getViewBox()
+        self.outlines = pg.BarGraphItem(x=[], height=[], width=0.8, brush=None)
+        self.outlines.setZValue(2)
+        plot.addItem(self.outlines, ignoreBounds=True)
+        self._data: tuple | None = None
+        self._vb.sigRangeChanged.connect(self._layout)
+        self._vb.sigResized.connect(self._layout)
+
+    def set(
+        self,
+        theme: Theme,
+        x: Sequence[float],
+        heights: Sequence[float],
+        width: float,
+        roles: Sequence[str | None],
+    ) -> None:
+        """``roles``: "true", "pred" or None per bar; only the role bars are outlined."""
+        keep = [i for i, role in enumerate(roles) if role is not None]
+        pens = [
+            make_pen(theme.mark(theme.true_class), theme.px(3))
+            if roles[i] == "true"
+            else make_pen(theme.mark(theme.predicted), theme.px(3), Qt.PenStyle.DashLine)
+            for i in keep
+        ]
+        xs = [float(x[i]) for i in keep]
+        hs = [float(heights[i]) for i in keep]
+        self._data = (xs, hs, width, pens, theme.px(3) / 2 + self.GAP)
+        self._layout()
+
+    def _layout(self, *_args: object) -> None:
+        if self._data is None:
+            return
+        xs, hs, width, pens, out_px = self._data
+        if not xs:
+            self.outlines.setOpts(x=[], height=[], width=width)
+            return
+        px_w, px_h = self._vb.viewPixelSize()
+        dx, dy = out_px * (px_w or 0.0), out_px * (px_h or 0.0)
+        y0 = [-dy if h >= 0 else dy for h in hs]
+        height = [h + 2 * dy if h >= 0 else h - 2 * dy for h in hs]
+        none = [QBrush(Qt.BrushStyle.NoBrush)] * len(xs)
+        self.outlines.setOpts(
+            x=xs, y0=y0, height=height, width=width + 2 * dx, pens=pens, brushes=none
+        )
+
+
+def place_end_label(
+    label: pg.TextItem, vb: pg.ViewBox, x: float, y_end: float, margin_px: float = 0.0
+) -> bool:
     """Put a bar's label just beyond its end when it fits in the view there, else inside it;
-    slid sideways, when the bar is near an edge, so the text never leaves the plot."""
+    slid sideways, when the bar is near an edge, so the text never leaves the plot. True when
+    it went outside the bar. ``margin_px``: room left outside the bar's end (its outline)."""
     (x_lo, x_hi), (view_lo, view_hi) = vb.viewRange()
     pixel_w, pixel_h = vb.viewPixelSize()
     pixel_h = pixel_h or 1.0
     half = (label.boundingRect().width() / 2 + 2) * (pixel_w or 0.0)  # data units
     x = max(x_lo + half, min(x, x_hi - half)) if x_hi - x_lo > 2 * half else (x_lo + x_hi) / 2
-    needed = (label.boundingRect().height() + 2) * pixel_h  # the label's height, in data units
+    needed = (label.boundingRect().height() + 2 + margin_px) * pixel_h  # in data units
+    margin = margin_px * pixel_h
     if y_end >= 0:
         outside = y_end + needed <= view_hi
         label.setAnchor((0.5, 1 if outside else 0))
+        label.setPos(x, y_end + margin if outside else y_end)
     else:
         outside = y_end - needed >= view_lo
         label.setAnchor((0.5, 0 if outside else 1))
-    label.setPos(x, y_end)
+        label.setPos(x, y_end - margin if outside else y_end)
+    return outside
 
 
 # --- view boxes and axes -------------------------------------------------------------------------

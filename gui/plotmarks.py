@@ -16,7 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.gui.plotkit import place_end_label, style_text
+from softmax_lab.core.contrast import TEXT_RATIO, contrast, text_on
+from softmax_lab.gui.plotkit import CasedOutline, halo, place_end_label, style_text
 from softmax_lab.gui.theme import Theme
 
 
@@ -76,11 +77,16 @@ classes do (with their role)."""
 
 class BarLabels(_TextPool):
     """A label at the end of a bar: its value and, for the true or predicted class, its role on
-    a second line; placed outside the bar when there is room in the view, else just inside it,
-    always over a halo."""
+    a second line; placed outside the bar when there is room in the view (over a halo, in the
+    role's text colour), else just inside it, with no halo to cover the bar's top and in black
+    or white, whichever reads on the bar (``bar_colours``: the fill of bars ending at or above
+    zero and below it)."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
+        self.bar_colours = ("#ffffff", "#ffffff")
+        self.bars: pg.BarGraphItem | None = None
+        """The bars labelled: a value label over another bar is left out (the hover tells)."""
         self._vb = plot.getViewBox()
         self._entries: list[tuple[float, float, str, str | None]] = []
         self._vb.sigRangeChanged.connect(self.place)
@@ -110,11 +116,29 @@ class BarLabels(_TextPool):
         order = sorted(range(n), key=lambda i: self._entries[i][3] is None)
         for i in order:
             item = self.items[i]
-            x, end, _text, _color = self._entries[i]
-            place_end_label(item, self._vb, x, end)
+            x, end, _text, color = self._entries[i]
+            margin = 0.0
+            if color is not None and self._theme is not None:  # clear of its outline
+                margin = self._theme.px(3) + CasedOutline.GAP
+            outside = place_end_label(item, self._vb, x, end, margin)
+            self._colour(item, outside, color, self.bar_colours[0 if end >= 0 else 1])
             item.show()
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
+            neighbours = self._other_bars_under(item, x)
+            if neighbours and color is None:
+                item.hide()  # a value over a neighbour's bar: the hover tells it
+                continue
+            if neighbours and outside and self._theme is not None:
+                # A role over a neighbour's bar: no halo to hide it, in a shade of the role's
+                # colour that reads on that bar and on the background alike (where one does:
+                # else the halo stays, over the neighbour's side, not its top).
+                ink = self._theme.text(color or "#000000", *neighbours)
+                surfaces = (self._theme.background, *neighbours)
+                if all(contrast(ink, s) >= TEXT_RATIO for s in surfaces):
+                    item.fill = pg.mkBrush(None)
+                    item.setColor(pg.mkColor(ink))
+                    item.update()
             if _clashes(rect, taken):
                 if self._entries[i][3] is None:
                     item.hide()  # a value: the hover tells it
@@ -123,6 +147,56 @@ class BarLabels(_TextPool):
             taken.append(rect)
         for item in self.items[n:]:
             item.hide()
+
+    def _bar_px(self) -> float:
+        """A bar's width in pixels (infinite when unknown)."""
+        bars, px = self.bars, self._vb.viewPixelSize()[0]
+        if bars is None or not px:
+            return float("inf")
+        return float(bars.opts.get("width", 0.8)) / px
+
+    def _other_bars_under(self, item: pg.TextItem, x: float) -> list[str]:
+        """The fills of the bars other than its own that ``item`` lies over."""
+        bars = self.bars
+        if bars is None or bars.opts.get("x") is None or not item.isVisible():
+            return []
+        under = []
+        # The text's own box, less its padding: a touch at the corner is no cover.
+        inner = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        area = self._vb.mapSceneToView(inner).boundingRect()
+        half = float(bars.opts.get("width", 0.8)) / 2
+        for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False):
+            if abs(float(bx) - x) < 1e-9:
+                continue  # its own bar
+            lo, hi = sorted((0.0, float(height)))
+            if (
+                area.left() < bx + half
+                and area.right() > bx - half
+                and area.top() < hi
+                and area.bottom() > lo
+            ):
+                under.append(self.bar_colours[0 if float(height) >= 0 else 1])
+        return under
+
+    def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
+        if self._theme is None:
+            return
+        if outside:
+            wanted = pg.mkColor(role or self._theme.foreground)
+            fill = halo(self._theme)
+        elif item.boundingRect().width() - 8 > self._bar_px():
+            # Inside a bar narrower than the text: black or white would leave the bar; the
+            # role's colour over a halo reads wherever it lies.
+            wanted = pg.mkColor(role or self._theme.foreground)
+            fill = halo(self._theme)
+        else:
+            wanted = pg.mkColor(text_on(bar))
+            fill = pg.mkBrush(None)
+        if item.color != wanted:
+            item.setColor(wanted)
+        if item.fill != fill:
+            item.fill = fill
+            item.update()
 
     def _restack(self, item: pg.TextItem, rect: QRectF, taken: list[QRectF]) -> QRectF:
         """Move a role label just above or below the labels it collides with, where it stays in
@@ -151,6 +225,7 @@ class BarLabels(_TextPool):
         for i, item in enumerate(self.items):
             color = self._entries[i][3] if i < len(self._entries) else None
             style_text(item, theme, 11, color or theme.foreground)
+        self.place()
 
 
 def _clashes(rect: QRectF, taken: list[QRectF]) -> bool:

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from softmax_lab.gui.theme import Theme
 
 
+TAB_NAMES = (
+    ("Options", "Options"),
+    ("Formula", "Formula"),
+    ("Scratch vs torch", "Scratch"),
+    ("Top-k/p", "Top-k/p"),
+)
+"""Each tab's name at the desk and on stage (large type: the Top-k/p tab is not pushed off)."""
+STAGE_TAB_NAMES = dict(TAB_NAMES)
+
+
 class SidePanel(QTabWidget):
     """The side tabs, in ``core.view_state.SIDE_TABS`` order."""
 
@@ -29,11 +39,10 @@ class SidePanel(QTabWidget):
         self.formula_panel = FormulaPanel()
         self.scratch_panel = ScratchPanel()
         self.sampling_panel = SamplingPanel(c.theme)
-        for widget, name in (
-            (self.controls, "Options"),
-            (self.formula_panel, "Formula"),
-            (self.scratch_panel, "Scratch vs torch"),
-            (self.sampling_panel, "Top-k/p"),
+        for widget, (name, _stage) in zip(
+            (self.controls, self.formula_panel, self.scratch_panel, self.sampling_panel),
+            TAB_NAMES,
+            strict=True,
         ):
             self.addTab(widget, name)
         self.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
@@ -55,6 +64,10 @@ class SidePanel(QTabWidget):
                 self.setCurrentIndex(SIDE_TABS.index(view.side_tab))
         if "side_panel" in fields:
             self.setVisible(view.side_panel)
+        if "presentation" in fields:  # large type on stage: every tab stays readable
+            names = STAGE_TAB_NAMES if view.presentation else {}
+            for i, (name, _stage) in enumerate(TAB_NAMES):
+                self.setTabText(i, names.get(name, name))
         if fields & {"side_tab", "side_panel", "top_k", "top_p"}:
             self.render()
 

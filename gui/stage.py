@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 DESK_SPLIT = 0.42  # the table's share of the width at the desk
 STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
+STAGE_TABLE_MAX = 0.6
+"""On stage a table that fits in this share of the width (a lesson's 3 x 3) gets the width to show
+every column; a wider one keeps STAGE_SPLIT and shows its results first, with up to
+STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs)."""
+STAGE_RESULTS_MAX = 0.7
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -63,6 +68,8 @@ class Stage(QObject):
         self._resize_timer = QTimer(self, singleShot=True, interval=120)
         self._resize_timer.timeout.connect(self.fit_to_window)
         self._c.lessons.sigChanged.connect(self.render_caption)
+        # Columns widen as numbers change: on stage the split follows (debounced).
+        table.horizontalHeader().sectionResized.connect(self._columns_resized)
 
     # --- type size ------------------------------------------------------------------------------
 
@@ -85,7 +92,27 @@ class Stage(QObject):
                 self._splitter.setSizes(
                     [round(DESK_SPLIT * total), round((1 - DESK_SPLIT) * total)]
                 )
+        else:
+            self.split_stage()
         self.apply_plot_visibility()
+
+    def _columns_resized(self, *_args: object) -> None:
+        if self.presenting:
+            self._resize_timer.start()
+
+    def split_stage(self) -> None:
+        """On stage: the table's share of the width — all of its columns when they fit in
+        STAGE_TABLE_MAX of it, else STAGE_SPLIT (results first, see TableView.arrange_columns)."""
+        splitter, table = self._splitter, self._table
+        total = sum(splitter.sizes()) or self._w.width()
+        left = round(STAGE_SPLIT * total)
+        needed, most = table.full_width(), STAGE_TABLE_MAX
+        if needed > most * total:
+            needed, most = table.front_width(), STAGE_RESULTS_MAX  # results, needed columns
+        if left < needed <= most * total:
+            left = needed
+        if splitter.sizes() and abs(splitter.sizes()[0] - left) > 1:
+            splitter.setSizes([left, total - left])
 
     # --- presentation ---------------------------------------------------------------------------
 
@@ -102,6 +129,8 @@ class Stage(QObject):
                 w.showFullScreen()
             total = sum(self._splitter.sizes()) or w.width()
             self._splitter.setSizes([round(STAGE_SPLIT * total), round((1 - STAGE_SPLIT) * total)])
+            self._table.fit_columns()
+            self.split_stage()
         else:
             scale, sizes, side = self._desk or (1.0, [], True)
             c.update_view(side_panel=side, scale=scale)
@@ -135,7 +164,7 @@ class Stage(QObject):
             shown = {PlotId(view.plot_focus)}
         elif self.presenting:
             width, height = self._stage_size()
-            shown = set(presentation_plots(width, height))
+            shown = set(presentation_plots(width, height, self._c.view.scale))
             focused = self._c.lessons.focused_plot()
             if focused is not None and focused not in shown:
                 # Only the plots that fit: on a small screen the step's plot takes the place of
@@ -143,6 +172,11 @@ class Stage(QObject):
                 if len(shown) < 3:
                     shown.discard(max(shown))
                 shown.add(focused)
+            for needed in sorted(self._c.lessons.needed_plots() - shown):
+                spare = sorted(shown - self._c.lessons.needed_plots() - {focused})
+                if len(shown) >= 3 and spare:
+                    shown.discard(spare[-1])  # a plot the step does not need gives way
+                shown.add(needed)
         else:
             shown = set(PlotId)
         labelled = {plot for plot in shown if plot.needs_labels}
@@ -184,4 +218,9 @@ class Stage(QObject):
         band.setVisible(self.presenting or lessons.active)
         band.set_caption(*lessons.caption())
         self._formula.set_highlight(lessons.highlight())
+        table = self._table
+        wanted = {need for need in lessons.needs() if need in ("logits", "targets")}
+        if wanted != table.wanted:
+            table.wanted = wanted  # the step's table columns come before the others
+            table.refit()
         self.apply_plot_visibility()

@@ -20,12 +20,20 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from softmax_lab.core import formatting as fmt
+from softmax_lab.core.contrast import over, text_on
 from softmax_lab.core.display import hidden_classes_note, table_class_columns
 from softmax_lab.core.view_state import Sort
 from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
 IGNORE_TEXT = "ignore"
+
+
+def cell_tint(p: float) -> float:
+    """The opacity of the probability colour behind a class cell: deeper for likelier classes."""
+    return 0.08 + 0.6 * min(max(p, 0.0), 1.0)
+
+
 NO_LABELS_TEXT = "no labels"  # the loss and correctness columns of a table without labels
 TEXT_CELL_CHARS = 300  # a text cell shows this much of its text, on one line (elided to fit)
 
@@ -273,14 +281,17 @@ class LogitsTableModel(QAbstractTableModel):
             return fmt.number(logit)
         if role == Qt.ItemDataRole.EditRole:
             return fmt.exact(logit)
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             p = self._probability(row, cls)
             theme = self._c.theme
             if math.isnan(logit) or math.isnan(p):
-                return QBrush(QColor(theme.incorrect).lighter(170))
-            color = QColor(theme.probability)
-            color.setAlphaF(0.08 + 0.6 * p)
-            return QBrush(color)
+                fill = QColor(theme.incorrect).lighter(170).name()
+            else:
+                fill = over(theme.probability, cell_tint(p), theme.background)
+            if role == Qt.ItemDataRole.ForegroundRole:  # the text reads on its tint (4.5:1)
+                inks = (theme.foreground, theme.background, "#000000", "#ffffff")
+                return QBrush(QColor(text_on(fill, inks)))
+            return QBrush(QColor(fill))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"z = {fmt.exact(logit)}\np = {fmt.precise(self._probability(row, cls))}\n"
@@ -309,8 +320,8 @@ class LogitsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and kind is Column.MARK:
             theme = self._c.theme
             if not finite or (valid and not ev.correct[row]):
-                return QBrush(QColor(theme.incorrect))
-            return QBrush(QColor(theme.correct if valid else theme.ignored))
+                return QBrush(QColor(theme.text(theme.incorrect)))
+            return QBrush(QColor(theme.text(theme.correct if valid else theme.ignored)))
         if role == Qt.ItemDataRole.ToolTipRole:
             if not finite:
                 return "this row's logits hold NaN, are all −∞, or its loss is infinite"
@@ -326,7 +337,8 @@ class LogitsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return NO_LABELS_TEXT
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor(self._c.theme.ignored))
+            theme = self._c.theme
+            return QBrush(QColor(theme.text(theme.ignored)))
         if role == Qt.ItemDataRole.ToolTipRole:
             return "this table has no labels: File › Open labels… attaches them"
         return None

@@ -42,6 +42,10 @@ PROBABILITY_TEXTS = ("#.####", "#.###e−##")
 LOSS_TEXTS = ("###.####", "#.###e−##")
 
 
+NAME_COLUMNS = (Column.LABEL, Column.PREDICTION, Column.MARK)
+"""Columns of names and marks, as wide as their texts (see ``_fit_name_column``)."""
+
+
 class LabelDelegate(QStyledItemDelegate):
     """A list of the class names plus "ignore", as wide as the longest name, that opens at once
     and jumps to a class as its name is typed."""
@@ -79,6 +83,8 @@ class LogitsTableView(QTableView):
         super().__init__(parent)
         self._c = controller
         self._inputs_first: list[int] = []  # thumbnail and text columns, shown first
+        self.wanted: set[str] = set()
+        """What a lesson step needs in view ("targets", "logits"): shown next to the results."""
         # At the desk PgUp/PgDn page through rows when the table has focus; in presentation
         # mode the window's preset shortcuts take them.
         self.pages_rows = True
@@ -137,9 +143,27 @@ class LogitsTableView(QTableView):
                 column, self._label_delegate if kind is Column.LABEL and listed else None
             )
         self._place_input_columns()
+        self._reset_widths()  # a new table: its own numbers size its columns, not the last's
         self._render_sort_indicator()
         self.show_sample(self._c.selected, scroll="order")
         self.refit()
+
+    def _reset_widths(self) -> None:
+        """Every column but the inputs back to its title's width (texts: the default width), to
+        be widened again by ``fit_columns`` to what its numbers need (after a new table or a new
+        scale)."""
+        model = self.table_model()
+        default = self.horizontalHeader().defaultSectionSize()
+        metrics = QFontMetrics(self.horizontalHeader().font())
+        for column in range(model.columnCount()):
+            if column in self._inputs_first:
+                continue
+            width = default
+            if model.holds_numbers(column) or model.column_kind(column)[0] in NAME_COLUMNS:
+                title = elide(str(model.headerData(column, Qt.Orientation.Horizontal) or "✓/✗"))
+                width = metrics.horizontalAdvance(title) + 16
+            if self.columnWidth(column) != width:
+                self.setColumnWidth(column, width)
 
     def _place_input_columns(self) -> None:
         """Thumbnails drawn by their delegate in taller rows; texts wide enough to read."""
@@ -237,6 +261,7 @@ class LogitsTableView(QTableView):
             widget.setFont(font)
         self.verticalHeader().setDefaultSectionSize(self._row_height(theme.scale))
         self.horizontalHeader().setDefaultSectionSize(round(62 * theme.scale))
+        self._reset_widths()  # Ctrl − after Ctrl +: the columns shrink back to what they need
         # The selection must not look like the logit shading (blue, deeper for larger p).
         palette = self.palette()
         highlight = QColor(theme.selection)
@@ -294,7 +319,7 @@ class LogitsTableView(QTableView):
         at_right = bar.maximum() > 0 and bar.value() == bar.maximum()
         for column in [header.logicalIndex(v) for v in range(left, right + 1)]:
             kind, _ = model.column_kind(column)
-            if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
+            if kind in NAME_COLUMNS:
                 widened |= self._fit_name_column(column, rows, metrics, header_metrics)
                 continue
             if not model.holds_numbers(column):
@@ -367,12 +392,8 @@ class LogitsTableView(QTableView):
         model = self.table_model()
         header = self.horizontalHeader()
         n = model.columnCount()
-        extras = self._c.table_columns()
-        inputs = [c for c in self._inputs_first if c < n]
-        results = [c for c in range(n) if self._is_result(model.column_kind(c), extras)]
         width = sum(self.columnWidth(c) for c in range(n))
-        narrow = width > self.viewport().width() and len(inputs) + len(results) < n
-        front = inputs + ([c for c in results if c not in inputs] if narrow else [])
+        front = self._front(narrow=width > self.viewport().width())
         order = front + [c for c in range(n) if c not in front]
         moved = False
         for visual, logical in enumerate(order):
@@ -384,6 +405,22 @@ class LogitsTableView(QTableView):
             self.horizontalScrollBar().setValue(0)  # the sample and its results, first, in view
         return moved
 
+    def _front(self, *, narrow: bool) -> list[int]:
+        """The columns shown first: the inputs; when not all fit, the results and the columns a
+        lesson step needs (``wanted``: "targets", "logits") too."""
+        model = self.table_model()
+        n = model.columnCount()
+        extras = self._c.table_columns()
+        inputs = [c for c in self._inputs_first if c < n]
+        results = [c for c in range(n) if self._is_result(model.column_kind(c), extras)]
+        wanted = {Column.LABEL, Column.SOFT} if "targets" in self.wanted else set()
+        if "logits" in self.wanted:
+            wanted.add(Column.CLASS)
+        needed = [c for c in range(n) if model.column_kind(c)[0] in wanted and c not in results]
+        if not narrow or len(inputs) + len(results) >= n:
+            return inputs
+        return inputs + [c for c in results + needed if c not in inputs]
+
     @staticmethod
     def _is_result(kind: tuple[Column, int], extras) -> bool:
         """The label, the results and the extra columns that are results (``TableColumn.result``:
@@ -391,6 +428,29 @@ class LogitsTableView(QTableView):
         if kind[0] is Column.EXTRA:
             return 0 <= kind[1] < len(extras) and extras[kind[1]].result
         return kind[0] in (Column.LABEL, *RESULT_COLUMNS)
+
+    def full_width(self) -> int:
+        """The width that shows every column without scrolling (header, frame, scroll bar)."""
+        return self._width_of(range(self.table_model().columnCount()))
+
+    def front_width(self) -> int:
+        """The width that shows the columns ``arrange_columns`` puts first when not all fit."""
+        return self._width_of(self._front(narrow=True))
+
+    def _width_of(self, columns) -> int:
+        shown = sum(self.columnWidth(c) for c in columns if not self.isColumnHidden(c))
+        bar = self.verticalScrollBar()
+        scroll = bar.sizeHint().width() if bar.maximum() > 0 else 0
+        return shown + self.verticalHeader().width() + 2 * self.frameWidth() + scroll
+
+    def all_columns_visible(self) -> bool:
+        """Whether every column is in view without scrolling sideways."""
+        return self.horizontalScrollBar().maximum() == 0
+
+    def column_in_view(self, column: int) -> bool:
+        """Whether all of ``column`` is in the viewport (not scrolled away, not cut)."""
+        x = self.columnViewportPosition(column)
+        return x >= 0 and x + self.columnWidth(column) <= self.viewport().width()
 
     def results_visible(self) -> bool:
         """Whether the label and result columns are all in view without scrolling."""

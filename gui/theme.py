@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtGui import QColor, QPalette
 
+from softmax_lab.core.contrast import MARK_RATIO, legible
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -36,6 +38,15 @@ class Theme:
 
     def scaled(self, scale: float) -> Theme:
         return replace(self, scale=scale)
+
+    def text(self, colour: str, *on: str) -> str:
+        """The variant of ``colour`` that text uses: the same hue, darkened (or lightened in the
+        dark theme) until it reads at 4.5:1 on the background and on ``on`` (WCAG AA)."""
+        return legible(colour, self.background, *on)
+
+    def mark(self, colour: str, *on: str) -> str:
+        """The variant of ``colour`` for outlines and markers: 3:1 on the background and ``on``."""
+        return legible(colour, self.background, *on, ratio=MARK_RATIO)
 
 
 LIGHT = Theme(

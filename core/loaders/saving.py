@@ -158,7 +158,9 @@ def _column_to_text(array: np.ndarray, key: str, name: str) -> list[str]:
     kind = array.dtype.kind
     if kind == "b":
         return ["1" if v else "0" for v in array.tolist()]
-    if kind in "iuf":
+    if kind == "f":
+        return _numbers_to_text(array + array.dtype.type(0))  # −0.0 (a certain loss) as 0.0
+    if kind in "iu":
         return _numbers_to_text(array)
     if kind in "US":
         return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.tolist()]

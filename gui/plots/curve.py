@@ -17,6 +17,12 @@ from softmax_lab.core.display import LossCurve, reference_curve, thin_points
 from softmax_lab.gui import plotkit as kit
 from softmax_lab.gui.theme import LIGHT, Theme
 
+LEGEND_OFFSET = 10
+"""Pixels between the legend and the plot's edges."""
+LEGEND_CORNERS = ((1, 0), (0, 1), (0, 0), (1, 1))
+"""Where the legend may go, in order of preference: top right (above the curve's tail), bottom
+left (under the curve), top left, bottom right."""
+
 
 class LossCurvePlot(pg.PlotWidget):
     """Click a dot to select its sample (``sigSampleClicked``)."""
@@ -48,6 +54,8 @@ class LossCurvePlot(pg.PlotWidget):
         self.selected_marker = pg.ScatterPlotItem(pxMode=True, symbol="o")
         self.selected_marker.setZValue(20)
         self.legend = plot.addLegend(offset=(-10, 10))
+        self._legend_corner: tuple[int, int] = (1, 0)
+        self._banded = False  # the y axis has room above the data for the legend
         plot.addItem(self.reference)
         plot.addItem(self.sample_curve)
         plot.addItem(self.points)
@@ -56,6 +64,8 @@ class LossCurvePlot(pg.PlotWidget):
         self.selected_marker.sigClicked.connect(self._on_points_clicked)
         self.hover = kit.Hover(self, [(self._vb, self.hover_text_at)])
         self._vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, self._y_top), padding=0.04)
+        self._vb.sigResized.connect(self._place_legend)
+        self._vb.sigRangeChanged.connect(self._place_legend)
         self.set_theme(theme)
 
     def set_curve(self, curve: LossCurve, p_true: np.ndarray, losses: np.ndarray) -> None:
@@ -65,10 +75,12 @@ class LossCurvePlot(pg.PlotWidget):
         self._p = np.asarray(p_true, dtype=np.float64)
         self._losses = np.asarray(losses, dtype=np.float64)
         self._xy = np.column_stack([curve.x, curve.y])
-        rescale = curve.y_top != self._y_top
+        rescale = curve.y_top != self._y_top or self._banded
         self._y_top = curve.y_top
+        self.reference.setData(*self._reference_below(self._y_top))
         self._draw_points()
         if rescale:
+            self._banded = False
             self._vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, self._y_top), padding=0.04)
         kit.set_legend_text(self.legend, self.reference, curve.reference_label, self._theme)
         n = self._p.size
@@ -79,15 +91,15 @@ class LossCurvePlot(pg.PlotWidget):
             title += f" · {int(curve.clamped.sum()):,} off chart △"
         self._title = title
         kit.set_title(self.getPlotItem(), self._theme, title)
+        self._place_legend()
 
     def set_sample_curve(self, selected: int, p: np.ndarray, y: np.ndarray, shown: bool) -> None:
         """The selected sample's own loss over p(true) (``core.display.sample_loss_curve``);
         ``shown`` False when it coincides with the reference (nothing to add)."""
         self._selected = int(selected)
         finite = np.isfinite(y)
-        self.sample_curve.setData(
-            x=np.asarray(p)[finite], y=np.minimum(np.asarray(y)[finite], self._y_top * 1.2)
-        )
+        below = finite & (np.asarray(y) <= self._y_top)  # none in the legend's band above
+        self.sample_curve.setData(x=np.asarray(p)[below], y=np.asarray(y)[below])
         self.sample_curve.setVisible(shown and bool(finite.any()))
         visible = self.sample_curve.isVisible()
         if visible:
@@ -96,9 +108,75 @@ class LossCurvePlot(pg.PlotWidget):
             self.legend.removeItem(self.sample_curve)
             self.legend.updateSize()
         self._draw_selected()
+        self._place_legend()
 
     def title(self) -> str:
         return self._title
+
+    @staticmethod
+    def _reference_below(top: float) -> tuple[np.ndarray, np.ndarray]:
+        """The −log p reference up to the top of the data (the band above is the legend's)."""
+        p, y = reference_curve()
+        keep = y <= top
+        return p[keep], y[keep]
+
+    def _drawn_points(self) -> np.ndarray:
+        """(x, y) in view coordinates of what the legend must not cover: the dots, the selected
+        sample's marker, the reference curve and the sample's own curve."""
+        parts = [self._xy[:: max(1, self._xy.shape[0] // 2000)]]
+        for item in (self.reference, self.sample_curve):
+            if item.isVisible():
+                x, y = item.getData()
+                if x is not None and len(x):
+                    parts.append(np.column_stack([x, y])[:: max(1, len(x) // 400)])
+        return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+    def _place_legend(self, *_args: object) -> None:
+        """Put the legend in the corner of the plot where it covers no dot, curve or the
+        selected sample's marker (top right unless something is drawn there)."""
+        legend, vb = self.legend, self._vb
+        width, height = legend.boundingRect().width(), legend.boundingRect().height()
+        box_w, box_h = float(vb.width()), float(vb.height())
+        if width <= 0 or box_w <= 0 or box_h <= 0:
+            return
+        (x0, x1), (y0, y1) = vb.viewRange()
+        points = self._drawn_points()
+        finite = np.isfinite(points).all(axis=1)
+        px = (points[finite, 0] - x0) / ((x1 - x0) or 1.0) * box_w
+        py = (y1 - points[finite, 1]) / ((y1 - y0) or 1.0) * box_h
+        margin, pad = float(self._theme.px(9)), float(LEGEND_OFFSET)
+        best: tuple[int, tuple[int, int]] | None = None
+        for corner in LEGEND_CORNERS:
+            left = pad if corner[0] == 0 else box_w - pad - width
+            top = pad if corner[1] == 0 else box_h - pad - height
+            inside = (
+                (px > left - margin)
+                & (px < left + width + margin)
+                & (py > top - margin)
+                & (py < top + height + margin)
+            )
+            covered = int(inside.sum())
+            if best is None or covered < best[0]:
+                best = (covered, corner)
+            if covered == 0:
+                break
+        assert best is not None
+        corner = best[1]
+        if best[0] and not self._banded:
+            # Every corner covers something: a band above the data, where nothing is drawn.
+            self._banded = True
+            top = kit.headroom(vb, legend, 0.0, self._y_top)
+            vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, top), padding=0.04)
+            return  # the range change places it again, in the band
+        if best[0] == 0 and corner != (1, 0):
+            self._banded = False
+        offset = (pad if corner[0] == 0 else -pad, pad if corner[1] == 0 else -pad)
+        legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+        self._legend_corner = corner
+
+    def legend_corner(self) -> tuple[int, int]:
+        """Where the legend is: (0 left / 1 right, 0 top / 1 bottom)."""
+        return self._legend_corner
 
     def y_top(self) -> float:
         """The top of the y axis: losses above it are drawn at the edge."""
@@ -189,6 +267,7 @@ class LossCurvePlot(pg.PlotWidget):
         self.selected_marker.setBrush(pg.mkBrush(None))
         self.selected_marker.setSize(theme.px(18))
         kit.style_legend(self.legend, theme)
+        self._place_legend()
         self.hover.apply_theme(theme)
         if self._curve is not None:
             self._draw_points()

@@ -44,12 +44,14 @@ class GradientPlot(pg.PlotWidget):
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.marks = marks.MarkPool(plot, MAX_BARS)
         self.labels = marks.BarLabels(plot, MAX_BARS)
+        self.labels.bars = self.bars
         # Why there is nothing to show (an ignored sample): centred in the view, over a halo.
         self.note = pg.TextItem(anchor=(0.5, 0.5))
         self.note.setParentItem(self._vb)
         self.note.setZValue(40)
         self.note.hide()
         plot.addItem(self.bars)
+        self.casing = kit.CasedOutline(plot)  # the true class's outline, outside its bar
         plot.addItem(self.zero_line, ignoreBounds=True)
         self.hover = kit.Hover(self, [(self._vb, self.hover_text_at)])
         self._vb.sigResized.connect(self._place_labels)
@@ -73,6 +75,7 @@ class GradientPlot(pg.PlotWidget):
         self._heights, self._clamped = drawable_heights(values)
         pens, brushes = self._bar_styles()
         kit.set_bars(self.bars, pens, brushes, x=x, height=self._heights)
+        self._case()
         self.marks.show(marks.bar_marks(x, self._heights, values, self._clamped))
         self._axis.set_names([self._names[int(c)] for c in self._shown])
         self.note.setText(view.note or "")
@@ -129,19 +132,20 @@ class GradientPlot(pg.PlotWidget):
         positive, negative = pg.mkBrush(t.incorrect), pg.mkBrush(t.correct)
         hatched = QBrush(kit.qcolor(t.foreground), Qt.BrushStyle.BDiagPattern)
         plain = QPen(Qt.PenStyle.NoPen)
-        true_pen = kit.make_pen(t.true_class, t.px(3))
         pens, brushes = [], []
-        for slot, cls in enumerate(self._shown):
+        for slot in range(self._shown.size):
             bad = bool(self._clamped[slot])
             if bad:
                 brushes.append(hatched)
             else:
                 brushes.append(positive if self._heights[slot] > 0 else negative)
-            if cls == self._true:
-                pens.append(true_pen)
-            else:
-                pens.append(kit.make_pen(t.foreground, 1) if bad else plain)
+            pens.append(kit.make_pen(t.foreground, 1) if bad else plain)
         return pens, brushes
+
+    def _case(self) -> None:
+        roles = ["true" if cls == self._true else None for cls in self._shown]
+        x = np.arange(self._shown.size, dtype=np.float64)
+        self.casing.set(self._theme, x, self._heights, 0.8, roles)
 
     def _update_title(self) -> None:
         n = self._gradient.size
@@ -157,7 +161,8 @@ class GradientPlot(pg.PlotWidget):
     def _place_labels(self, *_args: object) -> None:
         rect = self._vb.boundingRect()
         self.note.setPos(rect.center())
-        roles = {} if self._true is None else {self._true: ("true", self._theme.true_class)}
+        t = self._theme
+        roles = {} if self._true is None else {self._true: ("true", t.text(t.true_class))}
         x = np.arange(self._shown.size, dtype=np.float64)
         self.labels.set(
             marks.bar_label_entries(
@@ -172,9 +177,11 @@ class GradientPlot(pg.PlotWidget):
         kit.style_plot(self.getPlotItem(), theme, y_label="∂loss/∂z")
         kit.set_title(self.getPlotItem(), theme, self._title)
         self.zero_line.setPen(pg.mkPen(theme.foreground, width=1))
+        self.labels.bar_colours = (theme.incorrect, theme.correct)  # as _bar_styles fills them
         self.labels.apply_theme(theme)
         kit.style_text(self.note, theme, 12)
         self.marks.apply_theme(theme)
         self.hover.apply_theme(theme)
         pens, brushes = self._bar_styles()
         kit.set_bars(self.bars, pens, brushes)
+        self._case()

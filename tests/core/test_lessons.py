@@ -24,6 +24,7 @@ from softmax_lab.core.lessons import (
     EXPECT_KEYS,
     HIGHLIGHTS,
     MAX_BYTES,
+    NEEDS,
     SHOWS,
     VERSION,
     Lesson,
@@ -185,7 +186,7 @@ def test_builtin_captions_are_short_enough_for_the_back_row():
 
 def test_format_md_documents_every_name():
     text = (LESSONS / "FORMAT.md").read_text(encoding="utf-8")
-    for name in (*HIGHLIGHTS, *SHOWS, *EXPECT_KEYS):
+    for name in (*HIGHLIGHTS, *SHOWS, *NEEDS, *EXPECT_KEYS, "needs"):
         assert f"`{name}`" in text, name
 
 
@@ -302,6 +303,7 @@ def test_every_field_round_trips(tmp_path):
                 "highlight": "ignore",
                 "selected": 1,
                 "show": "loss_curve",
+                "needs": ["formula", "targets", "logits"],
                 # Only round-tripped here, never checked against what the step shows.
                 "expect": {
                     "probabilities": ["nan", "nan", "nan"],
@@ -424,6 +426,10 @@ HOSTILE: list[tuple[str, Any, str]] = [
     ("empty caption", edit(lambda b: step1(b).update(caption=" ")), "caption must be"),
     ("unknown highlight", edit(lambda b: step1(b).update(highlight="softmx")), "'softmx'"),
     ("unknown show", edit(lambda b: step1(b).update(show="plot")), "unknown show 'plot'"),
+    ("unknown need", edit(lambda b: step1(b).update(needs=["z/T"])), "unknown need 'z/T'"),
+    ("needs not a list", edit(lambda b: step1(b).update(needs="formula")), "needs must be a list"),
+    ("needs of numbers", edit(lambda b: step1(b).update(needs=[1])), "needs must be a list"),
+    ("a need twice", edit(lambda b: step1(b).update(needs=["logits", "logits"])), "twice"),
     ("no logits", edit(lambda b: step1(b)["table"].pop("logits")), "has no logits"),
     (
         "ragged rows",

@@ -182,9 +182,9 @@ def test_the_loss_curves_dots_are_the_tables_losses(window, options):
     legend = window.curve_plot.legend.getLabel(window.curve_plot.reference).text
     bent = bool(options.get("label_smoothing") or options.get("weight"))
     bent = bent or options.get("target_mode") == "probability"
-    # Where the dots leave −log p, the legend says it is the reference and the selected sample's
-    # own curve is drawn through its dot.
-    assert ("reference" in legend) == bent
+    # Where the dots leave −log p, the legend says what −log p leaves out (ε, weights, soft
+    # targets) and the selected sample's own curve is drawn through its dot.
+    assert (legend != "−log p(true)") == bent
     assert window.curve_plot.sample_curve.isVisible() == bent
 
 

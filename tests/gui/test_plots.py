@@ -548,7 +548,8 @@ def test_loss_curve_places_points_on_the_curve(qtbot):
     sx, sy = plot.selected_marker.getData()
     np.testing.assert_allclose([sx[0], sy[0]], [0.2, -np.log(0.2)])
     cx, cy = plot.reference.getData()
-    assert cx.min() < 1e-5
+    assert cy.max() <= plot.y_top()  # up to the top of the data: the band above is the legend's
+    assert cx.min() < 1.1 * np.exp(-plot.y_top())  # and all the way to it
     assert cx.max() == 1.0
     np.testing.assert_allclose(cy, -np.log(cx))
     assert "off chart" in kit.title_of(plot.getPlotItem())
@@ -612,7 +613,9 @@ def test_gradient_plot_bars_signs_and_true_class(qtbot):
     brushes = [b.color().name() for b in plot.bars.opts["brushes"]]
     assert brushes[1] == LIGHT.correct.lower()  # negative
     assert brushes[0] == LIGHT.incorrect.lower()  # positive
-    assert plot.bars.opts["pens"][1].color().name() == LIGHT.true_class.lower()
+    outline = plot.casing.outlines.opts  # the true class's outline, drawn around its bar
+    assert outline["x"] == [1.0]
+    assert outline["pens"][0].color().name() == LIGHT.mark(LIGHT.true_class).lower()
     assert plot.zero_line.value() == 0.0
     assert plot.hover_text_at(1.0, 0.0) == (
         f"dog  (class 1)\n∂loss/∂z = {format_value(gradient[1])}\ntrue class"

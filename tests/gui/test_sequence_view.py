@@ -416,7 +416,7 @@ def test_top_k_and_top_p_act_on_every_position(qtbot, opened, lm):
 def test_on_stage_the_caption_counts_sequences_positions_and_tokens(qtbot, opened, lm):
     b, t, v = lm.logits.shape
     opened.controller.update_view(presentation=True)
-    text = opened.caption.caption_text()
+    text = opened.caption.caption_text().replace("\u00a0", " ")  # parts wrap whole
     assert text.startswith(f"{lm.path.name}\n{b} sequences · {b * t} positions × {v} tokens")
     assert "mean loss" in text
     opened.controller.update_view(presentation=False)

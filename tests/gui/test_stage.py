@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
 
 from softmax_lab.core.lessons import builtin_lessons, load_lesson, step_figures
 from softmax_lab.core.presets import PRESETS
@@ -144,14 +144,14 @@ def test_on_stage_a_file_is_captioned_with_its_name_and_numbers(qtbot, tmp_path)
     window = open_window(qtbot, "presentation", 1280, 800)
     window.load_file(path)
     qtbot.waitUntil(lambda: window.document.n_samples == 40, timeout=10_000)
-    text = window.caption.caption_text()
+    text = window.caption.caption_text().replace("\u00a0", " ")  # parts wrap whole
     loss = F.cross_entropy(torch.tensor(logits, dtype=torch.float32), torch.tensor(labels))
     accuracy = (logits.argmax(1) == labels).sum()
     assert text.startswith("val_logits.npz\n40 samples × 4 classes")
     assert f"mean loss {float(loss):.4f}" in text
     assert f"({accuracy}/40)" in text
     window.controller.set_options(reduction="sum")
-    assert "sum loss" in window.caption.caption_text()  # it follows the numbers
+    assert "sum\u00a0loss" in window.caption.caption_text()  # it follows the numbers
     window.controller.step_example(1)  # back to the examples: the preset's own caption
     assert window.caption.caption_text().startswith(PRESETS[1].name)
     window.controller.undo()
@@ -210,10 +210,11 @@ def on_screen_text(window) -> str:
     return "\n".join([*cells, window.summary.text(), panel, *plots])
 
 
-def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot):
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot, width, height):
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     lesson = load_lesson(path)
-    window = open_window(qtbot, "desk", 1280, 800)
+    window = open_window(qtbot, "desk", width, height)
     c = window.controller
     assert c.lessons.open(path)
     assert window.caption.isVisible()
@@ -238,6 +239,8 @@ def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot):
             assert shown[: len(expected)] == expected
         if step.highlight in ("softmax", "nll", "one_hot_sum", "reduction", "gradient"):
             assert window.formula_panel.highlighted_section() is not None
+        problems = need_problems(window, step, f"step {index + 1}")
+        assert problems == []
     # PgDn past the end stays on the last step; PgUp goes back; closing leaves lesson mode.
     c.step_example(1)
     assert c.view.lesson_step == len(lesson.steps) - 1
@@ -307,22 +310,58 @@ def test_key_states_match_their_approved_images(qtbot, tmp_path, name, mode, wid
     window.document.mark_clean()
 
 
+def need_problems(window, step, where: str) -> list[str]:
+    """What the step says it needs on screen (``show`` and ``needs``) and is not there."""
+    problems = []
+    table, model = window.table, window.table_model
+    plot_names = ("sample", "loss", "gradient", "heatmap", "loss_curve")
+    for need in step.needed():
+        if need in plot_names and not window.plots()[plot_names.index(need)].isVisible():
+            problems.append(f"{where}: the {need} plot is hidden")
+        elif need in ("formula", "scratch"):
+            panel = window.formula_panel if need == "formula" else window.scratch_panel
+            if not (window.side_tabs.isVisible() and window.side_tabs.currentWidget() is panel):
+                problems.append(f"{where}: the {need} tab is not shown")
+            elif need == "formula" and not panel.highlight_in_view():
+                problems.append(f"{where}: the highlighted formula block is scrolled away")
+        elif need in ("targets", "logits"):
+            kinds = (Column.LABEL, Column.SOFT) if need == "targets" else (Column.CLASS,)
+            for column in range(model.columnCount()):
+                if model.column_kind(column)[0] in kinds and not table.column_in_view(column):
+                    title = model.headerData(column, 1)
+                    problems.append(f"{where}: the {need} column {title!r} is cut or away")
+    return problems
+
+
+def settle_stage(qtbot, window):
+    """Settle, then wait for the stage to give the table its width (a debounced split)."""
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+
+
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
 def test_every_lesson_step_on_stage_keeps_labels_apart_and_results_in_view(qtbot, width, height):
     """Negative logits, one-sample batches, huge values: each step of the notebook lesson, on a
-    projector, keeps every label inside its plot and off the others, the results in view."""
+    projector, keeps every label inside its plot and off the others, the results in view, and
+    what the step needs (its plot, the Formula tab's highlighted block, table columns) on screen;
+    a lesson's small table shows every column."""
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     window = open_window(qtbot, "presentation", width, height)
     c = window.controller
     assert c.lessons.open(path)
     problems: list[str] = []
-    for index in range(len(load_lesson(path).steps)):
+    steps = load_lesson(path).steps
+    for index in range(len(steps)):
         c.lessons.go(index)
-        settle(window)
+        settle_stage(qtbot, window)
         for plot in (p for p in window.plots() if p.isVisible()):
             check_plot_layout(plot, problems, f"step {index + 1} {type(plot).__name__}")
         if not window.table.results_visible():
             problems.append(f"step {index + 1}: the result columns are scrolled away")
+        problems += need_problems(window, steps[index], f"step {index + 1}")
+        if steps[index].soft_targets is None and not window.table.all_columns_visible():
+            problems.append(f"step {index + 1}: a 3 × 3 table does not show every column")
     assert problems == []
     c.lessons.close()
     window.document.mark_clean()
@@ -341,4 +380,117 @@ def test_two_models_keep_labels_inside_and_apart(qtbot, mode, width, height):
         check_plot_layout(plot, problems, type(plot).__name__)
     assert problems == []
     assert window.table.results_visible()
+    window.document.mark_clean()
+
+
+def elided_boxes(window) -> list[str]:
+    """The Show/Sort boxes and side tabs whose text does not fit (what a viewer sees cut)."""
+    out = []
+    for combo in (window.filter_combo, window.sort_combo):
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        if combo.fontMetrics().horizontalAdvance(combo.currentText()) > field.width():
+            out.append(f"the {combo.currentText()!r} box")
+    bar = window.side_tabs.tabBar()
+    room = window.side_tabs.width()
+    for i in range(bar.count()):
+        rect = bar.tabRect(i)
+        if rect.width() < bar.tabSizeHint(i).width() or rect.right() > room:
+            out.append(f"the {bar.tabText(i)!r} tab")
+    return out
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_on_stage_a_small_table_shows_every_column_and_nothing_is_elided(qtbot, width, height):
+    window = open_window(qtbot, "presentation", width, height)
+    c = window.controller
+    window.actions.preset_actions[1].trigger()  # a 3 × 3 batch
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+    assert window.table.all_columns_visible()
+    assert elided_boxes(window) == []
+    wide = np.random.default_rng(0).normal(size=(50, 12))
+    c.replace_document(wide, np.zeros(50, dtype=int), [f"class {i}" for i in range(12)], text="w")
+    settle(window)
+    window.stage.fit_to_window()
+    settle(window)
+    assert not window.table.all_columns_visible()  # a wide table keeps the rule: results first
+    assert window.table.results_visible()
+    assert elided_boxes(window) == []
+    c.update_view(presentation=False)
+    assert "Scratch vs torch" in [window.side_tabs.tabText(i) for i in range(4)]
+    window.document.mark_clean()
+
+
+def layout_state(window) -> tuple:
+    """What "the same layout" means: the splits, the column widths, the plots shown and their
+    y ranges."""
+    table, model = window.table, window.table_model
+    ranges = []
+    for plot in window.plots():
+        if plot.isVisible() and hasattr(plot, "getPlotItem"):
+            ranges.append(
+                tuple(round(v, 2) for v in plot.getPlotItem().getViewBox().viewRange()[1])
+            )
+    return (
+        tuple(window.splitter.sizes()),
+        tuple(table.columnWidth(c) for c in range(model.columnCount())),
+        tuple(i for i, plot in enumerate(window.plots()) if not plot.isHidden()),
+        tuple(ranges),
+    )
+
+
+def tick_problems(window, where: str) -> list[str]:
+    """A value axis that shows fewer than two tick labels has lost them."""
+    out = []
+    for plot in window.plots():
+        if not plot.isVisible() or not hasattr(plot, "getPlotItem"):
+            continue
+        axis = plot.getPlotItem().getAxis("left")
+        if not axis.isVisible() or axis.height() < 40:
+            continue
+        vb = plot.getPlotItem().getViewBox()
+        lo, hi = vb.viewRange()[1]
+        levels = axis.tickValues(lo, hi, axis.height())
+        shown = {v for _spacing, values in levels for v in values if lo <= v <= hi}
+        if len(shown) < 2:
+            out.append(f"{where}: {type(plot).__name__} shows {len(shown)} tick label(s)")
+    return out
+
+
+@pytest.mark.parametrize(("width", "height", "top"), [(1280, 800, 2.5), (1920, 1080, 3.0)])
+def test_every_stage_scale_is_laid_out_and_going_back_restores_it(qtbot, width, height, top):
+    """Ctrl + from the stage's scale to ``top``: the window keeps its size, labels stay inside
+    their plots and apart, results in view, tick labels kept; Ctrl − back: the very same layout.
+    (3x on 1280 x 800 still overflows the loss plot's "mean =" label: not yet.)"""
+    path = next(p for p in builtin_lessons() if p.stem == "notebook")
+    window = open_window(qtbot, "presentation", width, height)
+    c = window.controller
+    assert c.lessons.open(path, step=9)  # step 10: a 3 × 3 batch and the loss plot
+    settle_stage(qtbot, window)
+    before, start = layout_state(window), c.view.scale
+    problems: list[str] = []
+    presses = 0
+    while c.view.scale < top:
+        qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+        presses += 1
+        settle_stage(qtbot, window)
+        where = f"{c.view.scale}x"
+        assert (window.width(), window.height()) == (width, height), where
+        for plot in (p for p in window.plots() if p.isVisible()):
+            check_plot_layout(plot, problems, f"{where} {type(plot).__name__}")
+        problems += tick_problems(window, where)
+        if not window.table.results_visible():
+            problems.append(f"{where}: the results are scrolled away")
+    assert problems == []
+    for _ in range(presses):
+        qtbot.keyClick(window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    settle_stage(qtbot, window)
+    assert c.view.scale == start
+    assert layout_state(window) == before
+    c.lessons.close()
     window.document.mark_clean()

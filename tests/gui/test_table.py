@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox
 
 from softmax_lab.core import formatting as fmt
+from softmax_lab.core.contrast import contrast
 from softmax_lab.core.document import Document
 from softmax_lab.core.presets import DEFAULT_PRESET
 from softmax_lab.gui.controller import Controller
@@ -104,9 +105,10 @@ def test_probability_view_and_tint(table):
     p = torch.softmax(torch.tensor(doc.logits), 1).numpy()
     assert model.index(1, 0).data() == f"{p[1, 0]:.4f}"
     assert not model.flags(model.index(1, 0)) & Qt.ItemFlag.ItemIsEditable
-    strong = model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole).color().alphaF()
-    weak = model.index(1, 2).data(Qt.ItemDataRole.BackgroundRole).color().alphaF()
-    assert strong > weak
+    strong = model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole).color().name()
+    weak = model.index(1, 2).data(Qt.ItemDataRole.BackgroundRole).color().name()
+    background = model.controller.theme.background
+    assert contrast(strong, background) > contrast(weak, background)  # the likelier, deeper
 
 
 def test_paste_a_printed_tensor_and_undo(qtbot, table):
