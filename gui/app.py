@@ -147,18 +147,9 @@ def run(argv: list[str]) -> int:
         # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
+    from softmax_lab.gui.bootstrap import application
 
-    pg.setConfigOptions(antialias=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Softmax Lab")
-    from PySide6.QtGui import QIcon
-
-    from softmax_lab.resources import ICON
-
-    app.setWindowIcon(QIcon(str(ICON)))
-    app.setOrganizationName("Softmax Lab")
+    app = application(sys.argv[:1])
 
     from softmax_lab.core.presets import PRESETS
     from softmax_lab.gui.files import autosave_path

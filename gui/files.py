@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
@@ -21,6 +21,7 @@ from softmax_lab.core.runs import MANIFEST
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.plotkit import export_widget
 
@@ -261,7 +262,7 @@ class Files(QObject):
     # --- recent files ---------------------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
-        value = QSettings().value("recentFiles", [])
+        value = settings().value("recentFiles", [])
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in value or []]
@@ -269,7 +270,7 @@ class Files(QObject):
     def remember_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
-        QSettings().setValue("recentFiles", recent)
+        settings().setValue("recentFiles", recent)
         self.rebuild_recent_menu()
 
     def rebuild_recent_menu(self) -> None:
@@ -401,13 +402,13 @@ class Files(QObject):
     # --- preferences ----------------------------------------------------------------------------
 
     def save_preferences(self) -> None:
-        store = QSettings()
+        store = settings()
         store.setValue("theme", self._c.view.theme)
         store.setValue("scale", self._c.view.scale)
         store.setValue("geometry", self._window.saveGeometry())
 
     def restore_preferences(self) -> None:
-        store = QSettings()
+        store = settings()
         geometry = store.value("geometry")
         if geometry is not None:
             self._window.restoreGeometry(geometry)

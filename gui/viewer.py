@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS
 from softmax_lab.core.viewer_data import ViewData, build_document, prepare_view_data
+from softmax_lab.gui.bootstrap import application
 from softmax_lab.gui.main_window import MainWindow
 
 __all__ = ["Viewer", "run", "view"]
@@ -80,22 +81,13 @@ def _try_enable_ipython_gui() -> None:
 
 
 def _application() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("softmax_lab.view must first be called from the main thread")
-        import pyqtgraph as pg
-
-        from softmax_lab.resources import ICON
-
-        pg.setConfigOptions(antialias=True)
-        app = QApplication(sys.argv[:1] or ["softmax-lab"])
-        app.setApplicationName("Softmax Lab")
-        app.setWindowIcon(QIcon(str(ICON)))
+    first = QApplication.instance() is None
+    app = application()
+    if first:
         _app_ref.append(app)
         atexit.register(_shut_down)
     _try_enable_ipython_gui()
-    return app  # type: ignore[return-value]
+    return app
 
 
 def _shut_down() -> None:
