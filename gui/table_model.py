@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -22,7 +23,9 @@ from PySide6.QtGui import QBrush, QColor
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.display import hidden_classes_note, table_class_columns
 from softmax_lab.core.view_state import Sort
-from softmax_lab.gui.controller import Controller
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
 IGNORE_TEXT = "ignore"

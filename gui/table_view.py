@@ -3,6 +3,8 @@ columns that always fit their numbers. It renders the controller's selection, so
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
@@ -26,10 +28,12 @@ from superqt.utils import signals_blocked
 
 from softmax_lab.core.constants import elide
 from softmax_lab.core.parsing import format_block, parse_block
-from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
 from softmax_lab.gui.theme import Theme
 from softmax_lab.gui.thumbnails import ThumbnailDelegate
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
