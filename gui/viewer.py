@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.evaluation import Evaluation
@@ -35,6 +34,7 @@ from softmax_lab.core.inputs import NO_INPUTS
 from softmax_lab.core.viewer_data import ViewData, build_document, prepare_view_data
 from softmax_lab.gui.bootstrap import application
 from softmax_lab.gui.main_window import MainWindow
+from softmax_lab.gui.qimages import to_rgba
 
 __all__ = ["Viewer", "run", "view"]
 
@@ -356,10 +356,7 @@ class Viewer:
         else:
             QCoreApplication.processEvents()
             image = window.grab().toImage()
-        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-        h, w = image.height(), image.width()
-        rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=h * image.bytesPerLine())
-        array = rows.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4).copy()
+        array = to_rgba(image)
         if path is not None and not image.save(str(Path(path))):
             raise OSError(f"could not write the screenshot to {path}")
         return array
