@@ -30,7 +30,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from softmax_lab.core.atomic import atomic_write
-from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, default_class_names
 from softmax_lab.core.loaders import DataError
 
 __all__ = [
@@ -377,7 +377,7 @@ class Run:
         if m.class_names is not None:
             self.class_names = list(m.class_names)
         else:
-            self.class_names = [f"class {i}" for i in range(self.n_classes)]
+            self.class_names = default_class_names(self.n_classes)
         if not self._sidecars_read and (self.n_samples or m.steps):
             self._sidecars_read = True
             self._read_sidecars(m)

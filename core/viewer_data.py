@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from softmax_lab.core.binary import binary_pairs
-from softmax_lab.core.constants import IGNORE_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.constants import (
+    IGNORE_INDEX,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    default_class_names,
+)
 from softmax_lab.core.document import Document
 from softmax_lab.core.history import History
 from softmax_lab.core.inputs import SampleInputs
@@ -180,7 +185,7 @@ def prepare_view_data(
     n, c = array.shape
     notices = ["one score per sample: shown as the two classes [0, z]"] if binary else []
     names_list = _class_names(class_names, c, binary)
-    shown_names = names_list or [f"class {i}" for i in range(c)]
+    shown_names = names_list or default_class_names(c)
     if labels is None:
         label_array = np.full(n, IGNORE_INDEX, dtype=np.int64)
     else:

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.core.constants import SHOWN_CLASSES, elide
+from softmax_lab.core.constants import SHOWN_CLASSES, class_name, elide
 
 if TYPE_CHECKING:
     from softmax_lab.core.binary import BinaryIdentity
@@ -25,8 +25,7 @@ def format_number(value: float) -> str:
 
 
 def class_label(class_names: list[str], index: int) -> str:
-    name = class_names[index] if 0 <= index < len(class_names) else f"class {index}"
-    return elide(name)
+    return elide(class_name(class_names, index))
 
 
 def _header_row(left: list[str], right: list[str]) -> str:

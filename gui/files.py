@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
-from softmax_lab.core.constants import SCALE_RANGE
+from softmax_lab.core.constants import SCALE_RANGE, default_class_names
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
 from softmax_lab.core.results import results_columns
@@ -150,7 +150,7 @@ class Files(QObject):
             if answer == QMessageBox.StandardButton.Yes:
                 self.load_file(prepared.path, as_probabilities=True)
                 return
-        names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
+        names = data.class_names or default_class_names(data.logits.shape[1])
         if not self._c.replace_document(
             prepared.logits,
             prepared.labels,

@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QApplication
 
+from softmax_lab.core.constants import default_class_names
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS
 from softmax_lab.core.viewer_data import ViewData, build_document, prepare_view_data
@@ -303,7 +304,7 @@ class Viewer:
         replaced = c.replace_document(
             data.logits,
             data.labels,
-            names or [f"class {i}" for i in range(k)],
+            names or default_class_names(k),
             text="Data from Python",
             source=title or "Data from Python",
             settings=settings,
