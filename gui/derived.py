@@ -29,12 +29,11 @@ from softmax_lab.core.explain import (
     compare_softmaxes,
     explain_sample,
 )
+from softmax_lab.core.exports import pytorch_snippet, results_latex, results_markdown
 from softmax_lab.core.metrics import DatasetSummary
 from softmax_lab.core.presets import PRESETS
 from softmax_lab.core.runs import RunStep
 from softmax_lab.core.sampling import Truncation, truncate
-from softmax_lab.core.snippet import pytorch_snippet
-from softmax_lab.core.tables import results_latex, results_markdown
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document

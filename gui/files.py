@@ -14,9 +14,9 @@ from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
 from softmax_lab.core.constants import SCALE_RANGE, default_class_names
+from softmax_lab.core.exports import results_columns
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
-from softmax_lab.core.results import results_columns
 from softmax_lab.core.runs import MANIFEST
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
