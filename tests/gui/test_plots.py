@@ -885,3 +885,20 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
     assert label.text() == plot.hover_text_at(*target)
     plot.hover.eventFilter(plot, QEvent(QEvent.Type.Leave))
     assert label.text() is None  # leaving the plot hides it
+
+
+def test_a_long_title_gives_way_in_a_narrow_plot_and_follows_a_resize(qtbot):
+    plot = _show(qtbot, pg.PlotWidget(), 200, 160)
+    item = plot.getPlotItem()
+    title = "Per-sample loss, sorted by p(true), with the ignored samples left out"
+    kit.set_title(item, LIGHT.scaled(1.5), title)
+    QApplication.processEvents()
+    label = item.titleLabel
+    assert kit.title_of(item) == title
+    assert label.toolTip() == title
+    assert label.text.endswith("…") and len(label.text) < len(title)
+    assert label.item.boundingRect().width() <= label.geometry().width()
+    assert item.getViewBox().geometry().width() > 100  # the plot kept its room
+    assert item.layout.rowMaximumHeight(0) == LIGHT.px(26 * 1.5)
+    plot.resize(1400, 160)
+    qtbot.waitUntil(lambda: label.text == title)
