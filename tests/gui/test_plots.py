@@ -896,7 +896,8 @@ def test_a_long_title_gives_way_in_a_narrow_plot_and_follows_a_resize(qtbot):
     label = item.titleLabel
     assert kit.title_of(item) == title
     assert label.toolTip() == title
-    assert label.text.endswith("…") and len(label.text) < len(title)
+    assert label.text.endswith("…")
+    assert len(label.text) < len(title)
     assert label.item.boundingRect().width() <= label.geometry().width()
     assert item.getViewBox().geometry().width() > 100  # the plot kept its room
     assert item.layout.rowMaximumHeight(0) == LIGHT.px(26 * 1.5)
