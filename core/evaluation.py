@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +24,6 @@ from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
 from softmax_lab.core.kernels import margin_entropy, row_stats, scaled
 from softmax_lab.core.settings import check_settings
-
-Reduction = Literal["mean", "sum", "none"]
 
 
 @dataclass(frozen=True)

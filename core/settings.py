@@ -1,5 +1,6 @@
-"""The options of a loss besides the data: temperature, smoothing, reduction, class weights,
-ignore index, device, dtype and the kind of target."""
+"""The options of a loss besides the data — temperature, smoothing, reduction, class weights,
+ignore index, device, dtype and the kind of target — and :func:`check_settings`, the one place
+their values are validated."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ what the samples are: images, texts, metadata) and returns a :class:`Viewer` han
 blocks until every window is closed. The public face is the ``softmax_lab`` package, which
 re-exports these.
 
-As napari does it: ``view`` creates the QApplication if there is none and never blocks; under
+As napari does it: ``view`` creates the QApplication if there is none (the app's own start-up,
+:func:`gui.bootstrap.application`, so both share one settings file) and never blocks; under
 IPython it turns on the Qt event loop (``%gui qt``) so that the window stays live while the
 kernel stays usable. Data is checked and copied in the caller's thread
 (:func:`core.viewer_data.prepare_view_data`), so bad input raises ``ValueError`` before any
