@@ -8,6 +8,7 @@ import html
 import math
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
@@ -489,8 +490,8 @@ class ScratchPanel(_RichPanel):
         t = "" if cmp.temperature == 1.0 else f"(z/T), T = {fmt.short(cmp.temperature)},"
         out.append(f"<p>softmax{t} in {html.escape(cmp.dtype)}</p>")
         rows = [_header_row(["class"], ["numpy<br>naive", "numpy<br>stable", "torch"])]
-        naive = cmp.naive.value
-        stable = cmp.stable.value
+        naive = np.asarray(cmp.naive.value)  # a softmax: always a vector
+        stable = np.asarray(cmp.stable.value)
         shown = cmp.shown_classes(SHOWN_CLASSES)
         for i in shown.indices.tolist():
             name = html.escape(class_label(self._class_names, i))

@@ -7,6 +7,7 @@ reading and evaluating a file runs off the GUI thread through the controller's j
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
@@ -108,7 +109,7 @@ class Files(QObject):
             settings,
             bool(as_probabilities),
             done=self._on_loaded,
-            failed=lambda exc, p=path: self._on_load_failed(p, exc),
+            failed=partial(self._on_load_failed, path),
         )
         self._message(f"Opening {path}…")
         self._show_progress(Path(path).name)
@@ -263,9 +264,9 @@ class Files(QObject):
 
     def recent_files(self) -> list[str]:
         value = settings().value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+        if isinstance(value, str):  # QSettings returns a one-item list as its item
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def remember_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
@@ -413,9 +414,10 @@ class Files(QObject):
         if geometry is not None:
             self._window.restoreGeometry(geometry)
         theme = str(store.value("theme", self._c.view.theme))
+        stored = store.value("scale", 1.0)
         try:
-            scale = float(store.value("scale", 1.0))
-        except (TypeError, ValueError):
+            scale = float(stored) if isinstance(stored, (int, float, str)) else 1.0
+        except ValueError:
             scale = 1.0
         self._c.update_view(
             theme=theme if theme in ("light", "dark") else "light",

@@ -25,6 +25,9 @@ from softmax_lab.core.display import hidden_classes_note, table_class_columns
 from softmax_lab.core.view_state import Sort
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from softmax_lab.core.changes import Change
     from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
@@ -398,7 +401,7 @@ class LogitsTableModel(QAbstractTableModel):
         self._columns = self.columnCount()
         self.endResetModel()
 
-    def _on_data_changed(self, change: object, rows: object) -> None:
+    def _on_data_changed(self, change: Change, rows: np.ndarray | None) -> None:
         if self.columnCount() != self._columns:
             self._reset()
             return
