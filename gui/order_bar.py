@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from superqt.utils import signals_blocked
 
+from softmax_lab.core.changes import Change
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter
-from softmax_lab.gui.controller import Change
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
