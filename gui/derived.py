@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from softmax_lab.core.evaluation import Evaluation
     from softmax_lab.core.view_state import Filter, Sort, ViewState
     from softmax_lab.gui.compare_session import CompareSession
+    from softmax_lab.gui.sequence_session import SequenceSession
 
 
 class SampleViews(NamedTuple):
@@ -62,6 +63,7 @@ class Derived:
     document: Document
     view: ViewState
     compare: CompareSession
+    sequences: SequenceSession
     _cache: dict[str, Any]
     _row_cache: dict[int, np.ndarray]
     _curve_top: float | None

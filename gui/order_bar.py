@@ -51,12 +51,12 @@ class OrderBar(QWidget):
             lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
         )
         self.sort_combo.activated.connect(lambda i: c.set_sort(self.sort_combo.itemData(i)))
-        c.sigOrderChanged.connect(self.render)
-        c.sigLayoutChanged.connect(self.render)
+        c.sigOrderChanged.connect(self.render_state)
+        c.sigLayoutChanged.connect(self.render_state)
         c.sigDataChanged.connect(self._on_data_changed)
         c.sigNamesChanged.connect(self.rebuild)
         c.sigCompareChanged.connect(lambda _on: self.rebuild())
-        self.render()
+        self.render_state()
 
     def set_theme(self, theme: Theme) -> None:
         font = self.font()
@@ -85,9 +85,9 @@ class OrderBar(QWidget):
             self.sort_combo.clear()
             for text, sort in (*SORT_CHOICES, *c.row_sorts()):
                 self.sort_combo.addItem(text, sort)
-        self.render()
+        self.render_state()
 
-    def render(self) -> None:
+    def render_state(self) -> None:
         """The boxes and the count say what the table does."""
         c = self._c
         names = c.class_names

@@ -56,9 +56,9 @@ class SidePanel(QTabWidget):
         if "side_panel" in fields:
             self.setVisible(view.side_panel)
         if fields & {"side_tab", "side_panel", "top_k", "top_p"}:
-            self.render()
+            self.render_state()
 
-    def render(self) -> None:
+    def render_state(self) -> None:
         """Fill the tab that shows (none while the panel is hidden in a shown window)."""
         c = self._c
         if not self.isVisible() and self.window().isVisible():

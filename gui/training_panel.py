@@ -138,7 +138,7 @@ class StepBar(QWidget):
         if action != QSlider.SliderAction.SliderMove:
             self.sigIndex.emit(self.slider.sliderPosition())
 
-    def render(self, text: str, index: int, count: int, playing: bool, follow: bool) -> None:
+    def render_state(self, text: str, index: int, count: int, playing: bool, follow: bool) -> None:
         """Show the session's state (signals blocked: rendering is not intent)."""
         with signals_blocked(self.slider):
             self.slider.setRange(0, max(0, count - 1))
@@ -368,7 +368,9 @@ def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, Step
     tabs.add("training", panel, "Training")
 
     def render_bar() -> None:
-        bar.render(runs.step_text(), runs.step_index, len(runs.steps), runs.playing, runs.follow)
+        bar.render_state(
+            runs.step_text(), runs.step_index, len(runs.steps), runs.playing, runs.follow
+        )
         bar.set_live(runs.live)
 
     def on_run_changed() -> None:
@@ -482,7 +484,13 @@ def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, Step
     runs.sigTrajectoryChanged.connect(show_trajectory)
     runs.sigOpened.connect(lambda _path: c.update_view(view_tab="training"))
     c.sigSelectionChanged.connect(on_selection)
-    c.sigNamesChanged.connect(lambda: (show_map(), show_trajectory(), show_inputs()))
+
+    def on_names() -> None:
+        show_map()
+        show_trajectory()
+        show_inputs()
+
+    c.sigNamesChanged.connect(on_names)
     c.sigInputsChanged.connect(show_inputs)
     c.sigOrderChanged.connect(on_order)
     c.sigLayoutChanged.connect(on_order)

@@ -230,7 +230,7 @@ def test_a_user_connects_to_the_viewers_events(qtbot, viewers):
         model.setData(model.index(0, 0), "7.5")  # an edit typed into the window
     assert len(changes) == 2
     with qtbot.waitSignal(v.events.data):
-        v.window.actions.undo_action.trigger()  # Edit › Undo
+        v.window.menu_actions.undo_action.trigger()  # Edit › Undo
     assert changes == [12, 12, 12]
 
 
