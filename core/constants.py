@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 IGNORE_INDEX = -100
 """Label meaning "leave this sample out" (torch's ``CrossEntropyLoss`` default ``ignore_index``)."""
 
@@ -79,3 +81,13 @@ SCALES: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 SCALE_RANGE = (SCALES[0], SCALES[-1])
 """The scales a user, a workspace or presentation mode may choose: 3x is the largest (a projector
 at 4K still fits the sample's bars and the loss)."""
+
+
+def default_class_names(n_classes: int, start: int = 0) -> list[str]:
+    """The names classes get when none are given: ``class 0``, ``class 1``, …"""
+    return [f"class {i}" for i in range(start, start + n_classes)]
+
+
+def class_name(class_names: Sequence[str], index: int) -> str:
+    """Class ``index``'s name, or its default name where ``class_names`` has none for it."""
+    return class_names[index] if 0 <= index < len(class_names) else default_class_names(1, index)[0]

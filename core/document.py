@@ -10,18 +10,17 @@ state always stays. No Qt here: the window adapts the listener calls to signals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from softmax_lab.core import table
-from softmax_lab.core.constants import TARGET_MODES
 from softmax_lab.core.document_state import DocumentState
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.history import Change, Command
 from softmax_lab.core.inputs import SampleInputs
-from softmax_lab.core.settings import Settings
+from softmax_lab.core.settings import Settings, check_settings
 from softmax_lab.core.table import one_hot
 
 __all__ = ["Change", "Command", "Document", "Settings"]
@@ -212,20 +211,14 @@ class Document(DocumentState):
         evaluation: Evaluation | None = None,
         **changes: Any,
     ) -> None:
-        """Change options (``temperature=0.5``, ``reduction="sum"``...). Validated by evaluate.
+        """Change options (``temperature=0.5``, ``reduction="sum"``...), checked by
+        :func:`~core.settings.check_settings` (a bad value raises ``ValueError``, nothing changes).
 
         Consecutive changes with the same ``merge_key`` (a slider being dragged) are one step.
         ``evaluation``, if given, is the result already computed for exactly this table with the
         new settings (a large table is re-evaluated off the GUI thread).
         """
-        names = {f.name for f in fields(Settings)}
-        unknown = set(changes) - names
-        if unknown:
-            raise ValueError(f"unknown settings: {sorted(unknown)}")
-        if "weight" in changes and changes["weight"] is not None:
-            changes["weight"] = tuple(float(w) for w in np.asarray(changes["weight"]).ravel())
-        if changes.get("target_mode", self.settings.target_mode) not in TARGET_MODES:
-            raise ValueError(f"target mode must be one of {TARGET_MODES}")
+        changes = check_settings(changes, self.n_classes)
         old, new = self.settings, replace(self.settings, **changes)
         if new == old:
             return

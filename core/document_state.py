@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from softmax_lab.core import table
+from softmax_lab.core.constants import class_name
 from softmax_lab.core.evaluation import Evaluation, evaluate
 from softmax_lab.core.history import Change, Command, History
 from softmax_lab.core.inputs import SampleInputs
@@ -378,6 +379,6 @@ class DocumentState:
 
     def _free_name(self) -> str:
         i = self.n_classes
-        while f"class {i}" in self.class_names:
+        while class_name([], i) in self.class_names:
             i += 1
-        return f"class {i}"
+        return class_name([], i)

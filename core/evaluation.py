@@ -14,18 +14,16 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from softmax_lab.core import constants
-from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX, REDUCTIONS
+from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
-from softmax_lab.core.formatting import big_int
 from softmax_lab.core.kernels import margin_entropy, row_stats, scaled
-
-Reduction = Literal["mean", "sum", "none"]
+from softmax_lab.core.settings import check_settings
 
 
 @dataclass(frozen=True)
@@ -69,18 +67,6 @@ def _host(tensor: torch.Tensor) -> np.ndarray:
     if tensor.dtype in (torch.float16, torch.bfloat16):
         tensor = tensor.double()
     return tensor.numpy()
-
-
-def _check_scalar(name: str, value: float, *, low: float, high: float, low_open: bool) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number, not {value!r}") from exc
-    below = value <= low if low_open else value < low
-    if not math.isfinite(value) or below or value > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value!r}")
-    return value
 
 
 @dataclass(eq=False)
@@ -454,17 +440,16 @@ def evaluate(
     """
     torch_dtype = resolve_dtype(dtype)
     resolved = resolve_device(device)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    temperature = _check_scalar("temperature", temperature, low=0, high=math.inf, low_open=True)
-    label_smoothing = _check_scalar(
-        "label_smoothing", label_smoothing, low=0, high=1, low_open=False
+    checked = check_settings(
+        {
+            "reduction": reduction,
+            "temperature": temperature,
+            "label_smoothing": label_smoothing,
+            "ignore_index": ignore_index,
+        }
     )
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-        raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
-    ignore_index = int(ignore_index)
-    if not -MAX_INDEX <= ignore_index <= MAX_INDEX:
-        raise ValueError(f"ignore_index must be within ±{MAX_INDEX:,}, got {big_int(ignore_index)}")
+    reduction, temperature = checked["reduction"], checked["temperature"]
+    label_smoothing, ignore_index = checked["label_smoothing"], checked["ignore_index"]
 
     x = _to_tensor(logits, "logits")
     if x.ndim == 1:

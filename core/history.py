@@ -4,26 +4,15 @@ document applies the commands and recomputes."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from softmax_lab.core.changes import Change
 
-class Change(enum.Flag):
-    """What an edit touched, so views can skip what did not move."""
-
-    NONE = 0
-    LOGITS = enum.auto()
-    TARGETS = enum.auto()
-    NAMES = enum.auto()
-    STRUCTURE = enum.auto()  # rows or classes added or removed
-    SETTINGS = enum.auto()
-    INPUTS = enum.auto()  # images, texts or metadata attached: no number changes
-    LOGITS_B = enum.auto()  # the second model's logits (attached, edited or detached)
-    ALL = LOGITS | TARGETS | NAMES | STRUCTURE | SETTINGS | INPUTS | LOGITS_B
+__all__ = ["Change", "Command", "History"]
 
 
 @dataclass

@@ -70,9 +70,6 @@ def scaled(block: torch.Tensor, temperature: float) -> torch.Tensor:
     return block
 
 
-STAT_FIELDS = ("losses", "max", "log_sum", "confidence", "p_true")
-"""The per-sample statistics computed eagerly, besides ``predictions`` and ``targets``."""
-
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()

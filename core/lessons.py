@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from softmax_lab.core.constants import MAX_INDEX
-from softmax_lab.core.devices import DTYPES
 from softmax_lab.core.document import Settings
-from softmax_lab.core.evaluation import REDUCTIONS, evaluate
+from softmax_lab.core.evaluation import evaluate
 from softmax_lab.core.explain import compare_softmaxes
 from softmax_lab.core.formatting import MISSING, big_int, number
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.loaders._common import read_json
+from softmax_lab.core.settings import check_settings
 from softmax_lab.resources import HERE as _RESOURCES
 
 LESSONS_DIR = _RESOURCES / "lessons"
@@ -453,33 +453,10 @@ def _settings(raw: Any, n_classes: int, where: str) -> Settings:
     if not isinstance(raw, dict):
         raise LessonError(f"{where}: options must be an object")
     _check_keys(raw, _OPTION_KEYS, where, "the options")
-    out: dict[str, Any] = {}
-    if "temperature" in raw:
-        t = _number(raw["temperature"], f"{where}: temperature")
-        if not (math.isfinite(t) and t > 0):
-            raise LessonError(f"{where}: temperature must be a number > 0, not {t:g}")
-        out["temperature"] = t
-    if "label_smoothing" in raw:
-        eps = _number(raw["label_smoothing"], f"{where}: label_smoothing")
-        if not 0 <= eps <= 1:
-            raise LessonError(f"{where}: label_smoothing must be in [0, 1], not {eps:g}")
-        out["label_smoothing"] = eps
-    if "weight" in raw:
-        weight = _vector(raw["weight"], n_classes, f"{where}: weight (one per class)")
-        if not all(math.isfinite(w) and w >= 0 for w in weight):
-            raise LessonError(f"{where}: class weights must be finite numbers >= 0")
-        out["weight"] = weight
-    if "reduction" in raw:
-        if raw["reduction"] not in REDUCTIONS:
-            raise LessonError(f"{where}: reduction must be one of {', '.join(REDUCTIONS)}")
-        out["reduction"] = raw["reduction"]
-    if "ignore_index" in raw:
-        out["ignore_index"] = _whole(raw["ignore_index"], f"{where}: ignore_index")
-    if "dtype" in raw:
-        if not isinstance(raw["dtype"], str) or raw["dtype"] not in DTYPES:
-            raise LessonError(f"{where}: dtype must be one of {', '.join(DTYPES)}")
-        out["dtype"] = raw["dtype"]
-    return Settings(**out)
+    try:
+        return Settings(**check_settings(raw, n_classes))
+    except ValueError as exc:
+        raise LessonError(f"{where}: {exc}") from None
 
 
 def _expect(raw: Any, n: int, c: int, reduction: str, where: str) -> Expect:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from softmax_lab.core.constants import class_name
 from softmax_lab.core.evaluation import Evaluation
 
 # --- sorting ------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class Filter:
     def describe(self, class_names: list[str]) -> str:
         def name(c: Any) -> str:
             i = int(c)
-            return class_names[i] if 0 <= i < len(class_names) else f"class {i}"
+            return class_name(class_names, i)
 
         if self.kind == "all":
             return "all samples"

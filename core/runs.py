@@ -31,7 +31,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from softmax_lab.core.atomic import atomic_write
-from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX, default_class_names
 from softmax_lab.core.formatting import big_int
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.loaders._common import (
@@ -435,7 +435,7 @@ class Run:
             # Only now, with a step file that holds N x C numbers, is the manifest's class count
             # more than a claim: a 116-byte run.json saying 10^7 classes builds no 10^7 names.
             if len(self.class_names) != self.n_classes:
-                self.class_names = [f"class {i}" for i in range(self.n_classes)]
+                self.class_names = default_class_names(self.n_classes)
             self.steps = self.steps + new
         return new
 

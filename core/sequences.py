@@ -66,14 +66,6 @@ class SequenceEvaluation:
     """The (B·T, V) logits as given (numpy or torch, never copied), for the ranks."""
 
     @property
-    def n_sequences(self) -> int:
-        return int(self.valid.shape[0])
-
-    @property
-    def n_positions(self) -> int:
-        return int(self.valid.shape[1])
-
-    @property
     def surprisal_bits(self) -> np.ndarray:
         """(B, T) token losses in bits; NaN where there is no target."""
         return self.token_losses / math.log(2.0)

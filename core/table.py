@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from softmax_lab.core.constants import default_class_names
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 
 
@@ -90,7 +91,7 @@ def normalise(
     lab = np.zeros(n, dtype=np.int64) if labels is None else labels_array(labels)
     if lab.shape != (n,):
         raise ValueError(f"got {lab.size} labels for {n} samples")
-    names = [f"class {i}" for i in range(c)] if class_names is None else list(class_names)
+    names = default_class_names(c) if class_names is None else list(class_names)
     if len(names) != c:
         raise ValueError(f"got {len(names)} class names for {c} classes")
     if len(set(names)) != len(names):

@@ -12,12 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from softmax_lab.core.binary import binary_pairs
-from softmax_lab.core.constants import IGNORE_INDEX, MAX_INDEX, TEMPERATURE_MAX, TEMPERATURE_MIN
+from softmax_lab.core.constants import (
+    IGNORE_INDEX,
+    MAX_INDEX,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    default_class_names,
+)
 from softmax_lab.core.document import Document
 from softmax_lab.core.formatting import big_int
 from softmax_lab.core.history import History
@@ -25,7 +32,68 @@ from softmax_lab.core.inputs import SampleInputs
 from softmax_lab.core.loaders import available_memory
 from softmax_lab.core.settings import Settings
 
-__all__ = ["ViewData", "as_numpy", "build_document", "prepare_view_data"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "VIEW_DEFAULTS",
+    "VIEW_KEYWORDS_DOC",
+    "ViewData",
+    "ViewKeywords",
+    "as_numpy",
+    "build_document",
+    "prepare_view_data",
+]
+
+
+class ViewKeywords(TypedDict, total=False):
+    """The keywords of ``softmax_lab.view`` and ``Viewer.set_data``: the one list of them (their
+    defaults are :data:`VIEW_DEFAULTS`, their documentation :data:`VIEW_KEYWORDS_DOC`)."""
+
+    class_names: Sequence[str] | None
+    images: ArrayLike | None
+    texts: Sequence[str] | None
+    metadata: Mapping[str, ArrayLike] | None
+    title: str | None
+    temperature: float | None
+    show: bool | None
+    compare: ArrayLike | None
+    names: Sequence[str] | None
+
+
+VIEW_DEFAULTS: Final[ViewKeywords] = {
+    "class_names": None,
+    "images": None,
+    "texts": None,
+    "metadata": None,
+    "title": None,
+    "temperature": 1.0,
+    "show": True,
+    "compare": None,
+    "names": ("A", "B"),
+}
+"""What ``view`` uses for a keyword left out. ``set_data`` keeps the window's value instead."""
+
+VIEW_KEYWORDS_DOC: Final = """\
+class_names : sequence of str, optional
+    One name per class (default ``class 0``, ``class 1``, …).
+images : array_like, optional
+    What each sample is: (N, H, W) or (N, H, W, 3|4), uint8 or floats in [0, 1].
+texts : sequence of str, optional
+    What each sample is: N strings.
+metadata : mapping of str to array_like, optional
+    Extra columns: ``{"split": (N,) values, ...}`` of numbers, text or booleans.
+title : str, optional
+    The window's title.
+temperature : float, default 1.0
+    The softmax temperature T the window starts at.
+show : bool, default True
+    Show the window (False: build it hidden, e.g. for ``screenshot``).
+compare : array_like, optional
+    A second model's (N, C) logits over the same samples, shown beside the first.
+names : pair of str, default ("A", "B")
+    The two models' names when ``compare`` is given."""
+"""The numpydoc ``Parameters`` entries of the keywords (``view`` and ``set_data`` include it)."""
 
 
 def as_numpy(values: Any, what: str) -> np.ndarray:
@@ -181,8 +249,13 @@ class ViewData:
     temperature: float | None
     """None: keep the window's temperature."""
     logits_b: np.ndarray | None = None
-    model_names: tuple[str, str] = ("A", "B")
+    model_names: tuple[str, str] | None = ("A", "B")
+    """None: keep the window's model names."""
     notices: list[str] = field(default_factory=list)
+    title: str | None = None
+    """None: keep the window's title."""
+    show: bool | None = True
+    """None: leave the window shown or hidden as it is."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -198,38 +271,27 @@ class ViewData:
 
 
 def prepare_view_data(
-    logits: Any,
-    labels: Any = None,
+    logits: ArrayLike,
+    labels: ArrayLike | None = None,
     *,
-    class_names: Sequence[str] | None = None,
-    images: Any = None,
-    texts: Any = None,
-    metadata: Mapping[str, Any] | None = None,
-    temperature: float | None = 1.0,
-    compare: Any = None,
-    names: Sequence[str] = ("A", "B"),
     current_shape: tuple[int, int] | None = None,
+    **keywords: Unpack[ViewKeywords],
 ) -> ViewData:
     """Check and copy everything ``view`` / ``set_data`` take; ``ValueError`` names the problem.
 
-    ``current_shape`` (N, C) of the window being updated: inputs that are not given are kept when
-    N stays, class names when C stays. Only ``ValueError`` and ``TypeError`` escape: a number
-    too large for the arrays (OverflowError), data too large for memory (MemoryError) or nested
-    too deeply (RecursionError) is a ``ValueError`` saying so.
+    A keyword left out takes its :data:`VIEW_DEFAULTS` value for a new window; for a window
+    being updated (``current_shape``, its (N, C)) it keeps the window's value: inputs when N
+    stays, class names when C stays, the temperature, the model names, the title. Only
+    ``ValueError`` and ``TypeError`` escape: a number too large for the arrays (OverflowError),
+    data too large for memory (MemoryError) or nested too deeply (RecursionError) is a
+    ``ValueError`` saying so.
     """
+    unknown = sorted(set(keywords) - set(VIEW_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, Any] = {**(VIEW_DEFAULTS if current_shape is None else {}), **keywords}
     try:
-        return _prepare(
-            logits,
-            labels,
-            class_names=class_names,
-            images=images,
-            texts=texts,
-            metadata=metadata,
-            temperature=temperature,
-            compare=compare,
-            names=names,
-            current_shape=current_shape,
-        )
+        return _prepare(logits, labels, given, current_shape)
     except (ValueError, TypeError):
         raise
     except OverflowError as exc:
@@ -243,23 +305,21 @@ def prepare_view_data(
 
 
 def _prepare(
-    logits: Any,
-    labels: Any,
-    *,
-    class_names: Sequence[str] | None,
-    images: Any,
-    texts: Any,
-    metadata: Mapping[str, Any] | None,
-    temperature: float | None,
-    compare: Any,
-    names: Sequence[str],
-    current_shape: tuple[int, int] | None,
+    logits: Any, labels: Any, given: dict[str, Any], current_shape: tuple[int, int] | None
 ) -> ViewData:
+    class_names = given.get("class_names")
+    images, texts, metadata = given.get("images"), given.get("texts"), given.get("metadata")
+    temperature, compare, names = given.get("temperature"), given.get("compare"), given.get("names")
+    title, show = given.get("title"), given.get("show")
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be text, not {type(title).__name__}")
+    if show is not None and not isinstance(show, (bool, np.bool_)):
+        raise ValueError(f"show must be True or False, not {show!r}")
     array, binary = _logits(logits, "logits")
     n, c = array.shape
     notices = ["one score per sample: shown as the two classes [0, z]"] if binary else []
     names_list = _class_names(class_names, c, binary)
-    shown_names = names_list or [f"class {i}" for i in range(c)]
+    shown_names = names_list or default_class_names(c)
     if labels is None:
         label_array = np.full(n, IGNORE_INDEX, dtype=np.int64)
     else:
@@ -274,8 +334,8 @@ def _prepare(
                 f"temperature must be in [{TEMPERATURE_MIN:g}, {TEMPERATURE_MAX:g}], got {t!r}"
             )
         temperature = t
-    given = images is not None or texts is not None or metadata is not None
-    keep_inputs = not given and current_shape is not None and current_shape[0] == n
+    has_inputs = images is not None or texts is not None or metadata is not None
+    keep_inputs = not has_inputs and current_shape is not None and current_shape[0] == n
     inputs = None if keep_inputs else SampleInputs.build(n, images, texts, metadata)
     logits_b = None
     if compare is not None:
@@ -285,9 +345,12 @@ def _prepare(
                 f"compare logits must have the shape of the logits {array.shape}, "
                 f"got {logits_b.shape}"
             )
-    pair = tuple(str(v) for v in (names if names is not None else ("A", "B")))
-    if len(pair) != 2 or not all(v.strip() for v in pair):
-        raise ValueError(f"names must be two non-empty model names, got {names!r}")
+    pair: tuple[str, str] | None = None
+    if names is not None:
+        values = tuple(str(v) for v in names) if not isinstance(names, str) else (names,)
+        if len(values) != 2 or not all(v.strip() for v in values):
+            raise ValueError(f"names must be two non-empty model names, got {names!r}")
+        pair = (values[0], values[1])
     return ViewData(
         array,
         label_array,
@@ -297,8 +360,10 @@ def _prepare(
         binary,
         temperature,
         logits_b,
-        (pair[0], pair[1]),
+        pair,
         notices,
+        title,
+        None if show is None else bool(show),
     )
 
 
@@ -314,6 +379,6 @@ def build_document(data: ViewData) -> Document:
         binary=data.binary,
     )
     if data.logits_b is not None:
-        document.attach_model_b(data.logits_b, data.model_names)
+        document.attach_model_b(data.logits_b, data.model_names or ("A", "B"))
         document.history = History()
     return document

@@ -27,6 +27,7 @@ from softmax_lab.core.formatting import big_int
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.loaders._common import open_regular, read_json, short
+from softmax_lab.core.settings import check_settings
 from softmax_lab.core.view_state import PERSISTED, view_from_json
 
 FORMAT = "softmax-lab-workspace"
@@ -235,10 +236,10 @@ def _parse(body: dict, path: Path) -> Workspace:
     raw_settings = body.get("settings", {})
     if not isinstance(raw_settings, dict):
         raise WorkspaceError(f"{name}: settings must be an object")
-    settings_kwargs = {k: v for k, v in raw_settings.items() if k in known}
-    if settings_kwargs.get("weight") is not None:
-        settings_kwargs["weight"] = tuple(float(w) for w in settings_kwargs["weight"])
-    settings = Settings(**settings_kwargs)
+    # Options a newer version added are left out; the known ones are checked like any edit.
+    settings = Settings(
+        **check_settings({k: v for k, v in raw_settings.items() if k in known}, len(names))
+    )
     if "arrays" in body:
         arrays = str(body["arrays"])
         if Path(arrays).name != arrays or arrays in (".", ".."):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,39 +102,53 @@ def _offer_restore(window, path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _open_and_wait(window, path: str, wait: bool) -> bool:
-    """Start opening ``path``; with ``wait`` (a screenshot), block until it is in or failed."""
+def _outcome() -> tuple[
+    list[bool], Callable[[object], None], Callable[[str], None], Callable[[], None]
+]:
+    """A success / failure pair of slots and a wait that blocks until one of them was called
+    (returning at once if one already was); the outcome list records which."""
     from PySide6.QtCore import QEventLoop
 
+    loop = QEventLoop()
+    outcome: list[bool] = []
+
+    def succeeded(_what: object) -> None:
+        outcome.append(True)
+        loop.quit()
+
+    def failed(message: str) -> None:
+        outcome.append(False)
+        print(message, file=sys.stderr)
+        loop.quit()
+
+    def wait() -> None:
+        if not outcome:
+            loop.exec()
+
+    return outcome, succeeded, failed, wait
+
+
+def _open_and_wait(window, path: str, wait: bool) -> bool:
+    """Start opening ``path``; with ``wait`` (a screenshot), block until it is in or failed."""
     if not wait:
         window.load_file(path)
         return True
-    loop = QEventLoop()
-    outcome: list[bool] = []
-    window.sigFileLoaded.connect(lambda _p: (outcome.append(True), loop.quit()))
-    window.sigLoadFailed.connect(
-        lambda m: (outcome.append(False), print(m, file=sys.stderr), loop.quit())
-    )
+    outcome, succeeded, failed, wait_for_outcome = _outcome()
+    window.sigFileLoaded.connect(succeeded)
+    window.sigLoadFailed.connect(failed)
     window.load_file(path, as_probabilities=False)
-    if not outcome:
-        loop.exec()
+    wait_for_outcome()
     return outcome == [True]
 
 
 def _compare_and_wait(window, path: str) -> bool:
     """Open ``path`` as model B and block until it is attached or refused."""
-    from PySide6.QtCore import QEventLoop
-
     session = window.controller.compare
-    loop = QEventLoop()
-    outcome: list[bool] = []
-    session.sigCompared.connect(lambda _p: (outcome.append(True), loop.quit()))
-    session.sigCompareFailed.connect(
-        lambda m: (outcome.append(False), print(m, file=sys.stderr), loop.quit())
-    )
+    outcome, succeeded, failed, wait_for_outcome = _outcome()
+    session.sigCompared.connect(succeeded)
+    session.sigCompareFailed.connect(failed)
     window.files.compare_file(path)
-    if not outcome:
-        loop.exec()
+    wait_for_outcome()
     return outcome == [True]
 
 
@@ -147,18 +162,9 @@ def run(argv: list[str]) -> int:
         # A screenshot needs no screen: render with the offscreen platform unless told otherwise.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
+    from softmax_lab.gui.bootstrap import application
 
-    pg.setConfigOptions(antialias=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Softmax Lab")
-    from PySide6.QtGui import QIcon
-
-    from softmax_lab.resources import ICON
-
-    app.setWindowIcon(QIcon(str(ICON)))
-    app.setOrganizationName("Softmax Lab")
+    app = application(sys.argv[:1])
 
     from softmax_lab.core.presets import PRESETS
     from softmax_lab.gui.files import autosave_path

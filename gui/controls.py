@@ -7,6 +7,7 @@ feedback loop) and send changes to the controller, which validates them.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from softmax_lab.core import formatting as fmt
+from softmax_lab.core.changes import Change
 from softmax_lab.core.constants import (
     DTYPE_NAMES,
     REDUCTIONS,
@@ -28,7 +30,9 @@ from softmax_lab.core.constants import (
     TEMPERATURE_MIN,
 )
 from softmax_lab.core.parsing import parse_number
-from softmax_lab.gui.controller import Change, Controller
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
 
 SLIDER_STEPS = 1000
 TARGET_MODE_TEXT = {"index": "class index", "probability": "probabilities"}

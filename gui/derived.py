@@ -29,18 +29,18 @@ from softmax_lab.core.explain import (
     compare_softmaxes,
     explain_sample,
 )
+from softmax_lab.core.exports import pytorch_snippet, results_latex, results_markdown
 from softmax_lab.core.metrics import DatasetSummary
 from softmax_lab.core.presets import PRESETS
 from softmax_lab.core.runs import RunStep
 from softmax_lab.core.sampling import Truncation, truncate
-from softmax_lab.core.snippet import pytorch_snippet
-from softmax_lab.core.tables import results_latex, results_markdown
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
     from softmax_lab.core.evaluation import Evaluation
     from softmax_lab.core.view_state import Filter, Sort, ViewState
     from softmax_lab.gui.compare_session import CompareSession
+    from softmax_lab.gui.sequence_session import SequenceSession
 
 
 class SampleViews(NamedTuple):
@@ -63,6 +63,7 @@ class Derived:
     document: Document
     view: ViewState
     compare: CompareSession
+    sequences: SequenceSession
     _cache: dict[str, Any]
     _row_cache: dict[int, np.ndarray]
     _curve_top: float | None

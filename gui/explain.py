@@ -8,11 +8,12 @@ import html
 import math
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.core.constants import SHOWN_CLASSES, elide
+from softmax_lab.core.constants import SHOWN_CLASSES, class_name, elide
 
 if TYPE_CHECKING:
     from softmax_lab.core.binary import BinaryIdentity
@@ -25,8 +26,7 @@ def format_number(value: float) -> str:
 
 
 def class_label(class_names: list[str], index: int) -> str:
-    name = class_names[index] if 0 <= index < len(class_names) else f"class {index}"
-    return elide(name)
+    return elide(class_name(class_names, index))
 
 
 def _header_row(left: list[str], right: list[str]) -> str:
@@ -539,8 +539,8 @@ class ScratchPanel(_RichPanel):
         t = "" if cmp.temperature == 1.0 else f"(z/T), T = {fmt.short(cmp.temperature)},"
         out.append(f"<p>softmax{t} in {html.escape(cmp.dtype)}</p>")
         rows = [_header_row(["class"], ["numpy<br>naive", "numpy<br>stable", "torch"])]
-        naive = cmp.naive.value
-        stable = cmp.stable.value
+        naive = np.asarray(cmp.naive.value)  # a softmax: always a vector
+        stable = np.asarray(cmp.stable.value)
         shown = cmp.shown_classes(SHOWN_CLASSES)
         for i in shown.indices.tolist():
             name = html.escape(class_label(self._class_names, i))

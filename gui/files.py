@@ -7,21 +7,23 @@ reading and evaluating a file runs off the GUI thread through the controller's j
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
-from softmax_lab.core.constants import SCALE_RANGE
+from softmax_lab.core.constants import SCALE_RANGE, default_class_names
+from softmax_lab.core.exports import results_columns
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
-from softmax_lab.core.results import results_columns
 from softmax_lab.core.runs import MANIFEST
 from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.plotkit import export_widget
 
@@ -117,7 +119,7 @@ class Files(QObject):
             settings,
             bool(as_probabilities),
             done=self._on_loaded,
-            failed=lambda exc, p=path: self._on_load_failed(p, exc),
+            failed=partial(self._on_load_failed, path),
         )
         self._message(f"Opening {path}…")
         self._show_progress(Path(path).name)
@@ -159,7 +161,7 @@ class Files(QObject):
             if answer == QMessageBox.StandardButton.Yes:
                 self.load_file(prepared.path, as_probabilities=True)
                 return
-        names = data.class_names or [f"class {i}" for i in range(data.logits.shape[1])]
+        names = data.class_names or default_class_names(data.logits.shape[1])
         if not self._c.replace_document(
             prepared.logits,
             prepared.labels,
@@ -274,15 +276,15 @@ class Files(QObject):
     # --- recent files ---------------------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
-        value = QSettings().value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+        value = settings().value("recentFiles", [])
+        if isinstance(value, str):  # QSettings returns a one-item list as its item
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def remember_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
-        QSettings().setValue("recentFiles", recent)
+        settings().setValue("recentFiles", recent)
         self.rebuild_recent_menu()
 
     def rebuild_recent_menu(self) -> None:
@@ -414,7 +416,7 @@ class Files(QObject):
     # --- preferences ----------------------------------------------------------------------------
 
     def save_preferences(self) -> None:
-        store = QSettings()
+        store = settings()
         store.setValue("theme", self._c.view.theme)
         store.setValue("scale", self._c.view.scale)
         g = self._window.normalGeometry()  # the desk's place, also when closed on stage
@@ -424,7 +426,7 @@ class Files(QObject):
     def place_window(self) -> None:
         """The first window: where the user left it if that still fits a screen (a laptop
         without its monitor), else at most 90 % of the screen, centred (``core.screen``)."""
-        w, store = self._window, QSettings()
+        w, store = self._window, settings()
         try:
             saved = [int(v) for v in store.value("window/rect", [])]  # type: ignore[union-attr]
         except (TypeError, ValueError):
@@ -452,11 +454,12 @@ class Files(QObject):
             w.setWindowState(w.windowState() | Qt.WindowState.WindowMaximized)
 
     def restore_preferences(self) -> None:
-        store = QSettings()
+        store = settings()
         theme = str(store.value("theme", self._c.view.theme))
+        stored = store.value("scale", 1.0)
         try:
-            scale = float(store.value("scale", 1.0))
-        except (TypeError, ValueError):
+            scale = float(stored) if isinstance(stored, (int, float, str)) else 1.0
+        except ValueError:
             scale = 1.0
         self._c.update_view(
             theme=theme if theme in ("light", "dark") else "light",

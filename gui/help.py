@@ -51,7 +51,7 @@ def window_shortcuts(window: QMainWindow) -> Iterator[tuple[str, str, str]]:
         menu = action.menu()
         if isinstance(menu, QMenu):
             yield from walk(menu, plain(menu.title()))
-    for action in QWidget.actions(window):  # MainWindow.actions is its Actions object
+    for action in window.actions():
         if action.shortcuts() and action not in listed:
             yield "Window", plain(action.text()), keys(action)
 

@@ -27,6 +27,7 @@ from softmax_lab.core.filtering import filter_choices, filter_text, parse_filter
 from softmax_lab.core.loaders import DataError, load_labels
 from softmax_lab.core.metrics import PredictionSummary, summarize_predictions
 from softmax_lab.core.thumbnails import rgba, snippet, thumbnail
+from softmax_lab.gui.qimages import to_qimage
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
@@ -47,13 +48,6 @@ class GridItem:
     text: str
     caption: str
     tooltip: str = ""
-
-
-def qimage(array: np.ndarray) -> QImage:
-    """An (H, W, 4) uint8 RGBA array as a QImage that owns its pixels."""
-    h, w = array.shape[:2]
-    data = np.ascontiguousarray(array)
-    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
 class InputsSession:
@@ -108,7 +102,7 @@ class InputsSession:
         if cached is not None:
             self._thumbs.move_to_end(sample)
             return cached
-        image = qimage(thumbnail(images[sample]))
+        image = to_qimage(thumbnail(images[sample]))
         self._thumbs[sample] = image
         if len(self._thumbs) > THUMBNAIL_CACHE:
             self._thumbs.popitem(last=False)
@@ -119,7 +113,7 @@ class InputsSession:
         images = self._inputs.images
         if images is None or not 0 <= sample < images.shape[0]:
             return None
-        return qimage(rgba(images[sample]))
+        return to_qimage(rgba(images[sample]))
 
     def text(self, sample: int) -> str | None:
         texts = self._inputs.texts

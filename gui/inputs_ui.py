@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QSplitter, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFileDialog, QMenu, QSplitter, QWidget
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.display import PlotId
@@ -106,15 +106,24 @@ class InputsUi(QObject):
         row.installEventFilter(self)
         self._middle_row.addWidget(self.notice)
         self.notice.hide()
-        layout = self._table.parentWidget().layout()
+        layout = self._table_layout()
         layout.insertWidget(layout.indexOf(self._table), self.filter_box)
         panel = self._dataset
         panel.add_beside(panel.page("confusion"), self.confusion_grid)
         panel.add_beside(panel.label_issues_view, self.issues_grid)
 
+    def _table_layout(self) -> QBoxLayout:
+        """The layout the table sits in (the filter box goes in above it)."""
+        holder = self._table.parentWidget()
+        layout = holder.layout() if holder is not None else None
+        if not isinstance(layout, QBoxLayout):
+            raise TypeError("the table must sit in a box layout for the filter box to go above it")
+        return layout
+
     def _add_actions(self) -> None:
         w = self._w
         file_menu = self._recent.parentWidget() if self._recent else None
+        recent = self._recent.menuAction() if self._recent else None
         self.open_labels_action = QAction("Open &labels…", w)
         self.open_labels_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.open_labels_action.setStatusTip(
@@ -127,10 +136,11 @@ class InputsUi(QObject):
         w.addAction(self.find_action)
         if file_menu is not None:
             actions = file_menu.actions()
-            recent = self._recent.menuAction()
             after = actions.index(recent) + 1 if recent in actions else len(actions)
-            before = actions[after] if after < len(actions) else None
-            file_menu.insertAction(before, self.open_labels_action)
+            if after < len(actions):
+                file_menu.insertAction(actions[after], self.open_labels_action)
+            else:
+                file_menu.addAction(self.open_labels_action)
         else:
             w.addAction(self.open_labels_action)
 

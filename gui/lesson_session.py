@@ -247,4 +247,4 @@ class LessonSession(QObject):
         if self.lesson is None:
             return None
         show = self.lesson.steps[self.index].show
-        return PLOT_SHOWS.get(show)
+        return None if show is None else PLOT_SHOWS.get(show)

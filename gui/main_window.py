@@ -122,12 +122,12 @@ class MainWindow(QMainWindow):
         self.training_panel, self.step_bar = install_training(self.controller, self.view_tabs)
         self.model_ui = ModelUi(self.controller, self)  # a live model: File › Open model…
         self.left.insertWidget(0, self.model_ui.panel)
-        self.actions = Actions(self)
+        self.menu_actions = Actions(self)
         self.compare_ui = CompareUi(
             self.controller, self.table, self.dataset_panel, self.sample_plot
         )
         for bar in (self.step_bar, self.compare_ui.bar):  # over the tabs: compare, then steps
-            self.centralWidget().layout().insertWidget(0, bar)
+            self._central.insertWidget(0, bar)
         self._connect()
         self.resize(1280, 800)
         self._styled_scale = 0.0
@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
         self._refresh_numbers(Change.ALL)
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
-        parts = (self.plot_rows, self.table, self.dataset_panel, self.files.recent_menu)
-        self.inputs_ui = InputsUi(self.controller, self, *parts)
+        held = (self.plot_rows, self.table, self.dataset_panel, self.files.recent_menu)
+        self.inputs_ui = InputsUi(self.controller, self, *held)
         self.inputs_ui.start_folder = self.files.folder  # Open labels: beside the logits file
         self.inputs_ui.sigPlotsChanged.connect(self.stage.apply_plot_visibility)
         self.stage.set_notice(self.inputs_ui.notice)
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes(list(DESK_SIZES))
         self.left.setSizes([430, 330])
         holder = QWidget()
-        layout = QVBoxLayout(holder)
+        self._central = layout = QVBoxLayout(holder)  # the bars go in over the caption
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
         layout.addWidget(self.splitter, 1)
@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
         if self._plots_hidden():
             self._plots_stale = True
             self._render_sequence(rebuild=False)
-            self.side_tabs.render()
+            self.side_tabs.render_state()
             return
         views = c.sample_views()  # both models' numbers when comparing
         self.sample_plot.set_sample(views.a, c.class_names, views.b, views.names)
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         p = np.linspace(1e-4, 1.0, 400)
         self.curve_plot.set_sample_curve(c.selected, p, c.sample_curve(p), not curve.on_reference)
         self._render_sequence(rebuild=False)
-        self.side_tabs.render()
+        self.side_tabs.render_state()
 
     def _render_sequence(self, rebuild: bool) -> None:
         """The Sequence tab: shown while language-model logits are open (and made current when
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         self.sample_plot.set_names(c.class_names, heading)
         self.gradient_plot.set_names(c.class_names)
         self.heatmap.set_names(c.class_names)
-        self.side_tabs.render()
+        self.side_tabs.render_state()
         self._render_history()
 
     def _show_summary(self) -> None:
@@ -406,13 +406,13 @@ class MainWindow(QMainWindow):
             self._hold_axes()
         if "preset_index" in fields:
             self.stage.render_caption()
-        self.actions.render(fields)
+        self.menu_actions.render(fields)
         if "view_tab" in fields and view.view_tab == "dataset" and c.summary_ready:
             self._show_summary()
 
     def _render_history(self) -> None:
         doc = self.controller.document
-        self.actions.render_history(doc)
+        self.menu_actions.render_history(doc)
         self.setWindowModified(doc.is_modified)
 
     def restyle(self) -> None:

@@ -208,6 +208,11 @@ class ModelSession(QObject):
         if model is None or model.kind != "image-classification":
             self.sigMessage.emit("Images need an image-classification model")
             return
+
+        def done(prepared: Any) -> None:
+            self._apply(prepared, "Model output")
+            self.sigRan.emit()
+
         self._jobs.start(
             "model-run",
             _images_work,
@@ -215,7 +220,7 @@ class ModelSession(QObject):
             images,
             names,
             self._settings(),
-            done=lambda prepared: (self._apply(prepared, "Model output"), self.sigRan.emit()),
+            done=done,
             failed=lambda exc: self._failed("the model could not read those images", exc),
         )
 

@@ -7,12 +7,16 @@ Built by the window with the controller; returns the panel for the window to pla
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from softmax_lab.gui.controller import Change, Controller
+from softmax_lab.core.changes import Change
 from softmax_lab.gui.model_panel import ModelPanel
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 

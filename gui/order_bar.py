@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 from superqt.utils import signals_blocked
 
+from softmax_lab.core.changes import Change
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter
-from softmax_lab.gui.controller import Change
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
@@ -62,12 +62,12 @@ class OrderBar(QWidget):
             lambda i: c.set_filter(self.filter_combo.itemData(i) or ALL)
         )
         self.sort_combo.activated.connect(lambda i: c.set_sort(self.sort_combo.itemData(i)))
-        c.sigOrderChanged.connect(self.render)
-        c.sigLayoutChanged.connect(self.render)
+        c.sigOrderChanged.connect(self.render_state)
+        c.sigLayoutChanged.connect(self.render_state)
         c.sigDataChanged.connect(self._on_data_changed)
         c.sigNamesChanged.connect(self.rebuild)
         c.sigCompareChanged.connect(lambda _on: self.rebuild())
-        self.render()
+        self.render_state()
 
     def set_theme(self, theme: Theme) -> None:
         font = self.font()
@@ -110,9 +110,9 @@ class OrderBar(QWidget):
             self.sort_combo.clear()
             for text, sort in (*SORT_CHOICES, *c.row_sorts()):
                 self.sort_combo.addItem(text, sort)
-        self.render()
+        self.render_state()
 
-    def render(self) -> None:
+    def render_state(self) -> None:
         """The boxes and the count say what the table does."""
         c = self._c
         names = c.class_names

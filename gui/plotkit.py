@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QSizeF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
@@ -166,61 +166,83 @@ class WrappingLabel(pg.LabelItem):
             self.updateMin()  # fewer or more lines: the height it asks for follows
 
 
+class PlotTitle(pg.LabelItem):
+    """A plot's title that gives way: elided to the width it is given (the tooltip has it whole)
+    in a row as tall as the theme's scale asks. pyqtgraph's own title label demands its text's
+    width, so a long title would push the plot (and its colour bar) out of a narrow widget."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__("", parent=plot)
+        self.title = ""
+        self._style: tuple[str, str, int] = ("", "", 0)
+        self.geometryChanged.connect(self.fit)
+
+    def show_title(self, title: str, color: str, size_pt: int, height: int) -> None:
+        """Show ``title`` (re-laid out only when something changed: that costs more than the
+        rest of a small plot's update)."""
+        if (title, (color, f"{size_pt}pt", height)) == (self.title, self._style):
+            return
+        self.title, self._style = title, (color, f"{size_pt}pt", height)
+        self.setMaximumHeight(height)
+        self.setToolTip(title)
+        self.fit()
+
+    def fit(self) -> None:
+        """Elide the title to the room the layout gave this label (before the first layout, the
+        plot's width)."""
+        color, size, _ = self._style
+        if not size:
+            return
+        font = QFont()
+        font.setPointSizeF(float(size[:-2]))
+        parent = self.parentWidget()
+        given = self.geometry().width()
+        if given <= 0 and parent is not None:
+            given = parent.geometry().width()
+        room = given - 6
+        width = room
+        for _ in range(4):  # the label's own font may measure a little wider than this one
+            text = QFontMetricsF(font).elidedText(
+                self.title, Qt.TextElideMode.ElideRight, max(width, 24)
+            )
+            if text != self.text:
+                self.setText(text, color=color, size=size)
+            if self.item.boundingRect().width() <= room or width <= 24:
+                break
+            width -= 12
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+
+    def sizeHint(self, hint: Qt.SizeHint, constraint: QSizeF | None = None) -> QSizeF:
+        size = super().sizeHint(hint, constraint)
+        if hint == Qt.SizeHint.MinimumSize:
+            return QSizeF(0, size.height())  # any width will do: the text is elided to fit
+        return size
+
+
 def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
-    """Set a plot's title (re-laid out only when it changes: that costs more than the rest of a
-    small plot's update)."""
-    key = (title, theme.foreground, theme.px(10))
-    if getattr(plot, "_softmax_lab_title", None) == key:
-        return
-    plot._softmax_lab_title = key
-    plot.setTitle(title, color=theme.foreground, size=f"{theme.px(10)}pt")
-    # PlotItem hard-codes a 30 px title row; larger presentation scales need more.
-    plot.layout.setRowFixedHeight(0, theme.px(26))
-    plot.titleLabel.setMaximumHeight(theme.px(26))
+    """Show ``title`` over ``plot`` in a :class:`PlotTitle` (made the first time)."""
     label = plot.titleLabel
-    if not getattr(label, "_softmax_lab_elides", False):
-        # A LabelItem demands its text's width, so a long title would push the plot (and its
-        # colour bar) out of a narrow widget: the title gives way instead, elided to fit.
-        label._softmax_lab_elides = True
-        full_update = label.updateMin
-
-        def update_min() -> None:
-            full_update()
-            label.setMinimumWidth(0)
-            height = label._sizeHint[Qt.SizeHint.MinimumSize][1]
-            label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
-
-        label.updateMin = update_min
-        plot.geometryChanged.connect(lambda: _fit_title(plot))
-        label.geometryChanged.connect(lambda: _fit_title(plot))
-    label.setToolTip(title)
-    _fit_title(plot)
-
-
-def _fit_title(plot: pg.PlotItem) -> None:
-    """Show the plot's title elided to its width (the tooltip has it whole)."""
-    key = getattr(plot, "_softmax_lab_title", None)
-    if key is None:
-        return
-    title, color, size = key
-    font = QFont()
-    font.setPointSizeF(size)
-    # The title sits over the view box's column (not over the axes): that is its room.
-    label_width = plot.titleLabel.geometry().width()
-    room = (label_width if label_width > 0 else plot.geometry().width()) - 6
-    width = room
-    for _ in range(4):  # the label's own font may measure a little wider than this one
-        text = QFontMetricsF(font).elidedText(title, Qt.TextElideMode.ElideRight, max(width, 24))
-        if text != plot.titleLabel.text:
-            plot.titleLabel.setText(text, color=color, size=f"{size}pt")
-        if plot.titleLabel.item.boundingRect().width() <= room or width <= 24:
-            break
-        width -= 12
+    if not isinstance(label, PlotTitle):
+        plot.layout.removeItem(label)
+        label.hide()
+        label.setParentItem(None)
+        if label.scene() is not None:
+            label.scene().removeItem(label)
+        label = PlotTitle(plot)
+        plot.layout.addItem(label, 0, 1)
+        plot.titleLabel = label
+    # PlotItem's title row is 30 px tall; larger presentation scales need more.
+    plot.layout.setRowFixedHeight(0, theme.px(26))
+    label.show_title(title, theme.foreground, theme.px(10), theme.px(26))
 
 
 def title_of(plot: pg.PlotItem) -> str:
-    key = getattr(plot, "_softmax_lab_title", None)
-    return key[0] if key else ""
+    """The whole title :func:`set_title` gave ``plot`` (the label may show it elided)."""
+    label = plot.titleLabel
+    return label.title if isinstance(label, PlotTitle) else ""
 
 
 def fit_axis(

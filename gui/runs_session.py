@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,7 +167,7 @@ class RunsSession(QObject):
             path,
             self._c.document.settings,
             done=self._on_prepared,
-            failed=lambda exc, p=path: self._on_open_failed(p, exc),
+            failed=partial(self._on_open_failed, path),
         )
 
     def _on_prepared(self, p: PreparedRun) -> None:
@@ -257,7 +258,8 @@ class RunsSession(QObject):
         if step != self.step:
             self.step = step
             self._pending.add("step")
-        if run is not None and change == Change.LOGITS and doc.changed_rows is not None:
+        edited = change == Change.LOGITS and doc.changed_rows is not None
+        if run is not None and step is not None and edited:
             self._edited[(run, step)] = doc.logits  # an edit stays with its step
         if run is not None and change & (Change.TARGETS | Change.SETTINGS | Change.STRUCTURE):
             if self._dynamics_inputs() != self._dynamics_key:

@@ -68,7 +68,7 @@ class SequenceSession(QObject):
         controller.add_column_provider(self.columns)
         controller.sigViewChanged.connect(self._on_view_changed)
         self._places_timer = QTimer(self, singleShot=True, interval=PLACES_DELAY_MS)
-        self._places_timer.timeout.connect(lambda: self.active and self._start_places())
+        self._places_timer.timeout.connect(self._on_places_timer)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -314,6 +314,10 @@ class SequenceSession(QObject):
             return
         self._places = None
         self._start_places()
+
+    def _on_places_timer(self) -> None:
+        if self.active:
+            self._start_places()
 
     def _start_places(self) -> None:
         if self._c.background.busy:

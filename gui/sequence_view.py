@@ -382,10 +382,10 @@ class SequenceView(QWidget):
             "hover a token: the model's top 5 for it · click: select its position (what the "
             "model expected there, by name, in every view) · ← / →: previous / next position"
         )
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.tokens)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.token_scroll = QScrollArea()
+        self.token_scroll.setWidgetResizable(True)
+        self.token_scroll.setWidget(self.tokens)
+        self.token_scroll.setFrameShape(QFrame.Shape.NoFrame)
         # Token texts come from the data: plain text (``&amp;`` as typed, ``<img>`` never loads).
         self.details = PlainLabel()
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -433,7 +433,7 @@ class SequenceView(QWidget):
         bottom.setStretchFactor(1, 2)
         bottom.setSizes([420, 300])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.scroll)
+        self.splitter.addWidget(self.token_scroll)
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -457,7 +457,7 @@ class SequenceView(QWidget):
     ) -> None:
         """Show a sequence (None: no language-model data) and the selected row in it."""
         self._text = text
-        self._sampling = text is not None and text.outside is not None and text.outside.any()
+        self._sampling = bool(text is not None and text.outside is not None and text.outside.any())
         self.sequences_model.set_statistics(statistics)
         self.header.setText("" if text is None else text.heading)
         self.legend.setText("" if text is None else self._legend(text.note))
@@ -472,7 +472,7 @@ class SequenceView(QWidget):
         chip = self.tokens.selected_chip()
         if chip >= 0:
             rect = self.tokens.chip_rect(chip).toRect()
-            self.scroll.ensureVisible(rect.center().x(), rect.center().y(), 20, 40)
+            self.token_scroll.ensureVisible(rect.center().x(), rect.center().y(), 20, 40)
 
     def show_hover(self, row: int, text: str) -> None:
         """The hovered chip's candidates, in a box beside it (hidden for −1)."""

@@ -69,9 +69,9 @@ class SidePanel(QTabWidget):
             for i, (name, _stage) in enumerate(TAB_NAMES):
                 self.setTabText(i, names.get(name, name))
         if fields & {"side_tab", "side_panel", "top_k", "top_p"}:
-            self.render()
+            self.render_state()
 
-    def render(self) -> None:
+    def render_state(self) -> None:
         """Fill the tab that shows (none while the panel is hidden in a shown window)."""
         c = self._c
         if not self.isVisible() and self.window().isVisible():

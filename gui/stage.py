@@ -188,7 +188,8 @@ class Stage(QObject):
         for plot_id in PlotId:
             self._plots[plot_id].setHidden(plot_id not in shown)
         for row in self._plot_rows:
-            row.setHidden(all(row.widget(k).isHidden() for k in range(row.count())))
+            cells = (row.widget(k) for k in range(row.count()))
+            row.setHidden(all(cell is None or cell.isHidden() for cell in cells))
         key = frozenset(shown)
         if key != self._shown:
             self._shown = key

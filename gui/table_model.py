@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -23,7 +24,12 @@ from softmax_lab.core import formatting as fmt
 from softmax_lab.core.contrast import over, text_on
 from softmax_lab.core.display import hidden_classes_note, table_class_columns
 from softmax_lab.core.view_state import Sort
-from softmax_lab.gui.controller import Controller
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from softmax_lab.core.changes import Change
+    from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
 IGNORE_TEXT = "ignore"
@@ -407,7 +413,7 @@ class LogitsTableModel(QAbstractTableModel):
         self._columns = self.columnCount()
         self.endResetModel()
 
-    def _on_data_changed(self, change: object, rows: object) -> None:
+    def _on_data_changed(self, change: Change, rows: np.ndarray | None) -> None:
         if self.columnCount() != self._columns:
             self._reset()
             return

@@ -3,7 +3,11 @@ columns that always fit their numbers. It renders the controller's selection, so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
@@ -26,10 +30,12 @@ from superqt.utils import signals_blocked
 
 from softmax_lab.core.constants import elide
 from softmax_lab.core.parsing import format_block, parse_block
-from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
 from softmax_lab.gui.theme import Theme
 from softmax_lab.gui.thumbnails import ThumbnailDelegate
+
+if TYPE_CHECKING:
+    from softmax_lab.gui.controller import Controller
 
 CELL_PADDING = 14  # px around a cell's text (the style's margins and the grid line)
 ROW_HEIGHT, IMAGE_ROW_HEIGHT = 24, 34  # px at scale 1; rows are taller when they show images
@@ -56,7 +62,8 @@ class LabelDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> QWidget:
-        model: LogitsTableModel = index.model()
+        model = index.model()
+        assert isinstance(model, LogitsTableModel)  # the delegate of this view's model only
         combo = QComboBox(parent)
         combo.addItems([*model.controller.class_names, IGNORE_TEXT])
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -68,11 +75,18 @@ class LabelDelegate(QStyledItemDelegate):
         QTimer.singleShot(0, combo.showPopup)
         return combo
 
-    def setEditorData(self, editor: QComboBox, index) -> None:
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)  # made by createEditor
         text = index.data(Qt.ItemDataRole.EditRole)
         editor.setCurrentIndex(max(0, editor.findText(text)))
 
-    def setModelData(self, editor: QComboBox, model: LogitsTableModel, index) -> None:
+    def setModelData(
+        self,
+        editor: QWidget,
+        model: QAbstractItemModel,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        assert isinstance(editor, QComboBox)  # made by createEditor
         model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
 
@@ -112,7 +126,7 @@ class LogitsTableView(QTableView):
         self.verticalScrollBar().valueChanged.connect(self.refit)
         self.horizontalScrollBar().valueChanged.connect(self.refit)
 
-        model = LogitsTableModel(controller, self)
+        model = self._model = LogitsTableModel(controller, self)
         self.setModel(model)
         # Header clicks sort (the controller orders rows in numpy); start in table order.
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -129,7 +143,7 @@ class LogitsTableView(QTableView):
         self.set_theme(controller.theme)
 
     def table_model(self) -> LogitsTableModel:
-        return self.model()
+        return self._model
 
     # --- controller -> view ---------------------------------------------------------------------
 
@@ -140,7 +154,8 @@ class LogitsTableView(QTableView):
         for column in range(model.columnCount()):
             kind, _ = model.column_kind(column)
             self.setItemDelegateForColumn(
-                column, self._label_delegate if kind is Column.LABEL and listed else None
+                column,
+                self._label_delegate if kind is Column.LABEL and listed else self.itemDelegate(),
             )
         self._place_input_columns()
         self._reset_widths()  # a new table: its own numbers size its columns, not the last's
@@ -170,7 +185,7 @@ class LogitsTableView(QTableView):
         model, scale = self.table_model(), self._c.view.scale
         columns = self._c.table_columns()
         self.verticalHeader().setDefaultSectionSize(self._row_height(scale))
-        front = []
+        front: list[int] = []
         for column in range(model.columnCount()):
             kind, index = model.column_kind(column)
             if kind is not Column.EXTRA:
@@ -272,7 +287,10 @@ class LogitsTableView(QTableView):
         self.refit()
 
     def dataChanged(
-        self, top_left: QModelIndex, bottom_right: QModelIndex, roles: object = ()
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: Sequence[int] = (),
     ) -> None:
         """One row changed (an edit, a drag): repaint that row's strip only. Qt repaints the
         whole viewport for any range of more than one cell, which at 1,000 classes is every
@@ -287,7 +305,7 @@ class LogitsTableView(QTableView):
             if y >= -self.rowHeight(row) and y < self.viewport().height():
                 self.viewport().update(0, y, self.viewport().width(), self.rowHeight(row))
             return
-        super().dataChanged(top_left, bottom_right, roles or [])
+        super().dataChanged(top_left, bottom_right, list(roles))
 
     def _on_cells_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         if top_left.row() == bottom_right.row() and self._fit_rows is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
+from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +36,7 @@ from superqt.utils import signals_blocked
 from softmax_lab.core.constants import elide
 from softmax_lab.gui.plots.datamap import REGION_TEXT, SELECT_MODES, DataMapPlot
 from softmax_lab.gui.plots.trajectory import TrajectoryPlot
+from softmax_lab.gui.qimages import to_qimage
 from softmax_lab.gui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
@@ -53,18 +54,7 @@ PREVIEW_PX = 96
 def image_pixmap(image: np.ndarray, size: int) -> QPixmap:
     """A recorded image (H, W) or (H, W, 3|4), uint8 or float in [0, 1], scaled to ``size``
     pixels (nearest: a digit's pixels stay visible)."""
-    array = np.asarray(image)
-    if array.dtype.kind == "f":
-        array = np.clip(np.nan_to_num(array) * 255.0, 0, 255)
-    array = np.ascontiguousarray(array.astype(np.uint8))
-    height, width = array.shape[:2]
-    if array.ndim == 2:
-        qimage = QImage(array.data, width, height, width, QImage.Format.Format_Grayscale8)
-    elif array.shape[2] == 3:
-        qimage = QImage(array.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    else:
-        qimage = QImage(array.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-    pixmap = QPixmap.fromImage(qimage.copy())  # the copy owns its pixels
+    pixmap = QPixmap.fromImage(to_qimage(image))
     return pixmap.scaled(
         size,
         size,
@@ -148,7 +138,7 @@ class StepBar(QWidget):
         if action != QSlider.SliderAction.SliderMove:
             self.sigIndex.emit(self.slider.sliderPosition())
 
-    def render(self, text: str, index: int, count: int, playing: bool, follow: bool) -> None:
+    def render_state(self, text: str, index: int, count: int, playing: bool, follow: bool) -> None:
         """Show the session's state (signals blocked: rendering is not intent)."""
         with signals_blocked(self.slider):
             self.slider.setRange(0, max(0, count - 1))
@@ -378,7 +368,9 @@ def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, Step
     tabs.add("training", panel, "Training")
 
     def render_bar() -> None:
-        bar.render(runs.step_text(), runs.step_index, len(runs.steps), runs.playing, runs.follow)
+        bar.render_state(
+            runs.step_text(), runs.step_index, len(runs.steps), runs.playing, runs.follow
+        )
         bar.set_live(runs.live)
 
     def on_run_changed() -> None:
@@ -492,7 +484,13 @@ def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, Step
     runs.sigTrajectoryChanged.connect(show_trajectory)
     runs.sigOpened.connect(lambda _path: c.update_view(view_tab="training"))
     c.sigSelectionChanged.connect(on_selection)
-    c.sigNamesChanged.connect(lambda: (show_map(), show_trajectory(), show_inputs()))
+
+    def on_names() -> None:
+        show_map()
+        show_trajectory()
+        show_inputs()
+
+    c.sigNamesChanged.connect(on_names)
     c.sigInputsChanged.connect(show_inputs)
     c.sigOrderChanged.connect(on_order)
     c.sigLayoutChanged.connect(on_order)

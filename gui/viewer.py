@@ -3,7 +3,8 @@ what the samples are: images, texts, metadata) and returns a :class:`Viewer` han
 blocks until every window is closed. The public face is the ``softmax_lab`` package, which
 re-exports these.
 
-As napari does it: ``view`` creates the QApplication if there is none and never blocks; under
+As napari does it: ``view`` creates the QApplication if there is none (the app's own start-up,
+:func:`gui.bootstrap.application`, so both share one settings file) and never blocks; under
 IPython it turns on the Qt event loop (``%gui qt``) so that the window stays live while the
 kernel stays usable. Data is checked and copied in the caller's thread
 (:func:`core.viewer_data.prepare_view_data`), so bad input raises ``ValueError`` before any
@@ -15,27 +16,42 @@ into the last one — and the window never touches Qt off its thread.
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 import sys
+import textwrap
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import QApplication
 
+from softmax_lab.core.constants import default_class_names
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS
-from softmax_lab.core.viewer_data import ViewData, build_document, prepare_view_data
+from softmax_lab.core.viewer_data import (
+    VIEW_DEFAULTS,
+    VIEW_KEYWORDS_DOC,
+    ViewData,
+    ViewKeywords,
+    build_document,
+    prepare_view_data,
+)
+from softmax_lab.gui.bootstrap import application
 from softmax_lab.gui.main_window import MainWindow
+from softmax_lab.gui.qimages import to_rgba
 
-__all__ = ["Viewer", "run", "view"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Viewer", "ViewerEvents", "run", "view"]
 
 GUI_CALL_TIMEOUT_S = 30.0
 """How long a call from another thread that needs an answer (``screenshot``) waits for the GUI
@@ -80,22 +96,13 @@ def _try_enable_ipython_gui() -> None:
 
 
 def _application() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("softmax_lab.view must first be called from the main thread")
-        import pyqtgraph as pg
-
-        from softmax_lab.resources import ICON
-
-        pg.setConfigOptions(antialias=True)
-        app = QApplication(sys.argv[:1] or ["softmax-lab"])
-        app.setApplicationName("Softmax Lab")
-        app.setWindowIcon(QIcon(str(ICON)))
+    first = QApplication.instance() is None
+    app = application()
+    if first:
         _app_ref.append(app)
         atexit.register(_shut_down)
     _try_enable_ipython_gui()
-    return app  # type: ignore[return-value]
+    return app
 
 
 def _shut_down() -> None:
@@ -123,12 +130,44 @@ class _Bridge(QObject):
         self._drain()
 
 
+class ViewerEvents(QObject):
+    """What a user can connect to, as ``viewer.events.<name>.connect(callback)``.
+
+    Callbacks run on the GUI thread (the window's), after the change: reading the viewer in
+    them gives the new state.
+
+    Attributes
+    ----------
+    selected : Signal(int)
+        The selected sample changed (a click in the window, a key, or ``viewer.selected = i``);
+        the callback gets the sample's index.
+    data : Signal()
+        The table changed: an edit in the window, :meth:`Viewer.set_data`, undo or redo. Read
+        ``viewer.logits``, ``viewer.labels`` or ``viewer.evaluation`` for the new values.
+    """
+
+    selected = Signal(int)
+    data = Signal()
+
+
 class Viewer:
-    """A live window on logits; made by :func:`view`. See the module docstring for threads."""
+    """A live window on logits; made by :func:`view`.
+
+    Reading (``logits``, ``labels``, ``evaluation``, ``selected``) gives the current state, edits
+    made in the window included. ``set_data``, ``selected = i``, ``screenshot`` and ``close`` may
+    be called from any thread (see the module docstring); ``events`` says when something changed.
+
+    Attributes
+    ----------
+    events : ViewerEvents
+        Signals a user can connect to: ``events.selected`` and ``events.data``.
+    """
 
     def __init__(
         self, data: ViewData | None, *, title: str | None = None, show: bool = True
     ) -> None:
+        """``data`` None: an empty window (``view_model`` fills it), opened with ``title`` and
+        ``show``; otherwise those come with ``data``."""
         _application()
         if not _on_gui_thread():
             raise RuntimeError("softmax_lab.view must be called from the GUI (main) thread")
@@ -139,7 +178,13 @@ class Viewer:
         self._window: MainWindow | None = MainWindow(document)
         self._window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self._window.destroyed.connect(self._forget)
+        self.events = ViewerEvents()
+        controller = self._window.controller
+        controller.sigSelectionChanged.connect(self.events.selected)
+        controller.sigHistoryChanged.connect(self.events.data)  # once per change of the table
         _viewers.append(self)
+        if data is not None:
+            title, show = data.title, bool(data.show)
         self._set_title(title)
         if data is not None and data.notices:
             self._window.show_message("; ".join(data.notices))
@@ -157,7 +202,13 @@ class Viewer:
 
     @property
     def window(self) -> MainWindow:
-        """The MainWindow (touch it from the GUI thread only)."""
+        """The escape hatch: the whole ``MainWindow`` behind this viewer.
+
+        Everything the window can do is there (``window.controller`` owns the document and the
+        view state; ``window.document`` is the table). It is not part of the stable API, and it
+        is Qt: touch it from the GUI thread only. Raises ``RuntimeError`` once the window is
+        closed.
+        """
         if self._window is None:
             raise RuntimeError("this viewer's window is closed")
         return self._window
@@ -196,46 +247,61 @@ class Viewer:
 
     def set_data(
         self,
-        logits: Any,
-        labels: Any = None,
-        *,
-        class_names: Sequence[str] | None = None,
-        images: Any = None,
-        texts: Any = None,
-        metadata: Mapping[str, Any] | None = None,
-        title: str | None = None,
-        temperature: float | None = None,
-        show: bool | None = None,
-        compare: Any = None,
-        names: Sequence[str] | None = None,
+        logits: ArrayLike,
+        labels: ArrayLike | None = None,
+        **keywords: Unpack[ViewKeywords],
     ) -> None:
-        """Replace the data as one undo step (``labels=None``: a table without labels). Keywords
-        left out keep the window's current value where the shape allows: class names (same C),
-        images / texts / metadata and the compared model (same N), temperature, title."""
+        """Replace the data as one undo step (from any thread).
+
+        Parameters
+        ----------
+        logits : array_like
+            (N, C) logits, as for :func:`view`.
+        labels : array_like, optional
+            (N,) class numbers or names; None: a table without labels.
+        **keywords
+            :func:`view`'s keywords. One left out keeps the window's value where the shape
+            allows: class names (same C), images / texts / metadata and the compared model
+            (same N), temperature, model names, title; ``show`` left out leaves the window as
+            it is.
+
+        Raises
+        ------
+        ValueError
+            Bad input, named, before anything changes.
+        """
         window = self.window
         shape = tuple(window.document.logits.shape)
         data = prepare_view_data(
-            logits,
-            labels,
-            class_names=class_names,
-            images=images,
-            texts=texts,
-            metadata=metadata,
-            temperature=temperature,
-            compare=compare,
-            names=names if names is not None else window.document.model_names,
-            current_shape=(int(shape[0]), int(shape[1])),
+            logits, labels, current_shape=(int(shape[0]), int(shape[1])), **keywords
         )
-        if title is not None and not isinstance(title, str):
-            raise ValueError(f"title must be text, not {type(title).__name__}")
-        self._submit("data", (data, title, show, compare is not None))
+        self._submit("data", (data, keywords.get("compare") is not None))
 
     def screenshot(
         self, path: str | os.PathLike[str] | None = None, size: tuple[int, int] | None = None
     ) -> np.ndarray:
-        """The window as an (H, W, 4) uint8 RGBA array (rendered even when not shown); saved as
-        PNG when ``path`` is given; ``size`` = (width, height) resizes the window first (never
-        below its minimum, about 960 × 630 at scale 1)."""
+        """The window as pixels, rendered even when it is not shown (from any thread).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Also save the picture there as PNG.
+        size : (int, int), optional
+            (width, height) to resize the window to first (never below its minimum, about
+            960 × 630 at scale 1).
+
+        Returns
+        -------
+        numpy.ndarray
+            (H, W, 4) uint8 RGBA.
+
+        Raises
+        ------
+        ValueError
+            A size that is not (width, height) of at least 200 × 150 pixels.
+        OSError
+            ``path`` could not be written.
+        """
         if size is not None:
             try:
                 width, height = (int(v) for v in size)
@@ -290,7 +356,7 @@ class Viewer:
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def _apply_data(self, data: ViewData, title: str | None, show: bool | None, b: bool) -> None:
+    def _apply_data(self, data: ViewData, b: bool) -> None:
         window = self.window
         c, doc = window.controller, window.document
         n, k = data.shape
@@ -302,7 +368,7 @@ class Viewer:
         inputs = data.inputs
         if inputs is None:
             inputs = doc.inputs if same_rows else NO_INPUTS
-        logits_b, model_names = data.logits_b, data.model_names
+        logits_b, model_names = data.logits_b, data.model_names or doc.model_names
         if not b and doc.logits_b is not None and doc.logits_b.shape == (n, k):
             logits_b = doc.logits_b  # the compared model stays while the shape does
         settings = data.settings(doc.settings)
@@ -311,9 +377,9 @@ class Viewer:
         replaced = c.replace_document(
             data.logits,
             data.labels,
-            names or [f"class {i}" for i in range(k)],
+            names or default_class_names(k),
             text="Data from Python",
-            source=title or "Data from Python",
+            source=data.title or "Data from Python",
             settings=settings,
             inputs=inputs,
             has_labels=data.has_labels,
@@ -325,10 +391,10 @@ class Viewer:
             c.view.update(selected=min(kept["selected"], n - 1))
             c.set_filter(kept["filter"])
             c.set_sort(kept["sort"])
-        self._set_title(title)
-        if show is True:
+        self._set_title(data.title)
+        if data.show is True:
             window.show()
-        elif show is False:
+        elif data.show is False:
             window.hide()
 
     def _set_title(self, title: str | None) -> None:
@@ -364,10 +430,7 @@ class Viewer:
         else:
             QCoreApplication.processEvents()
             image = window.grab().toImage()
-        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-        h, w = image.height(), image.width()
-        rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=h * image.bytesPerLine())
-        array = rows.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4).copy()
+        array = to_rgba(image)
         if path is not None and not image.save(str(Path(path))):
             raise OSError(f"could not write the screenshot to {path}")
         return array
@@ -385,39 +448,60 @@ class Viewer:
 
 
 def view(
-    logits: Any,
-    labels: Any = None,
-    *,
-    class_names: Sequence[str] | None = None,
-    images: Any = None,
-    texts: Any = None,
-    metadata: Mapping[str, Any] | None = None,
-    title: str | None = None,
-    temperature: float = 1.0,
-    show: bool = True,
-    compare: Any = None,
-    names: Sequence[str] = ("A", "B"),
+    logits: ArrayLike, labels: ArrayLike | None = None, **keywords: Unpack[ViewKeywords]
 ) -> Viewer:
-    """Open a window on ``logits`` (N, C) — numpy, torch on any device, or lists; (N,) or
-    (N, 1) binary scores open as the classes [0, z] — with ``labels`` (N,) class numbers or
-    names (None: a table without labels), and what the samples are: ``images`` (N, H, W[, 3|4])
-    uint8 or floats in [0, 1], ``texts`` (N strings), ``metadata`` {name: (N,) values}.
-    ``compare`` is a second model's logits over the same samples, shown beside as ``names``.
-    Returns a live :class:`Viewer` at once; raises ``ValueError`` before any window opens."""
-    data = prepare_view_data(
-        logits,
-        labels,
-        class_names=class_names,
-        images=images,
-        texts=texts,
-        metadata=metadata,
-        temperature=temperature,
-        compare=compare,
-        names=names,
-    )
-    if title is not None and not isinstance(title, str):
-        raise ValueError(f"title must be text, not {type(title).__name__}")
-    return Viewer(data, title=title, show=bool(show))
+    """Open a live window on ``logits`` and return its :class:`Viewer` at once (never blocks).
+
+    Parameters
+    ----------
+    logits : array_like
+        (N, C) logits: numpy, a torch tensor on any device, or lists. (N,) or (N, 1) binary
+        scores open as the two classes [0, z].
+    labels : array_like, optional
+        (N,) class numbers or class names; None (the default): a table without labels.
+    {keywords}
+
+    Returns
+    -------
+    Viewer
+        The live handle: read ``logits`` / ``labels`` / ``evaluation``, set ``selected``, call
+        ``set_data``, connect to ``events``; ``window`` is the escape hatch to the whole window.
+
+    Raises
+    ------
+    ValueError
+        Bad input (shapes that do not match, labels out of range, non-numeric logits, images of
+        the wrong count or type, ...), named, before any window opens.
+    TypeError
+        A keyword that is not one of the above.
+    """
+    return Viewer(prepare_view_data(logits, labels, **keywords))
+
+
+def _show_keywords(function: Callable[..., Any], defaults: Mapping[str, Any]) -> None:
+    """Spell the keywords (one list: :class:`ViewKeywords`) out in ``function``'s signature, as
+    ``help()``, IPython's ``?`` and Jupyter's completion read it, and in its docstring."""
+    signature = inspect.signature(function)
+    head = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    keywords = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=defaults.get(name),
+            annotation=getattr(hint, "__forward_arg__", hint),  # as written, not a ForwardRef
+        )
+        for name, hint in ViewKeywords.__annotations__.items()
+    ]
+    shown = signature.replace(parameters=[*head, *keywords])
+    function.__signature__ = shown  # type: ignore[attr-defined]
+    if function.__doc__:
+        function.__doc__ = function.__doc__.replace(
+            "    {keywords}", textwrap.indent(VIEW_KEYWORDS_DOC, " " * 4)
+        )
+
+
+_show_keywords(view, VIEW_DEFAULTS)
+_show_keywords(Viewer.set_data, {})  # left out, or None: the window keeps its value
 
 
 def view_model(
@@ -465,8 +549,11 @@ def view_model(
 
 
 def run() -> None:
-    """Block until every window is closed (a script's last line). Returns at once under IPython
-    with ``%gui qt`` (its event loop already runs) or when no window is open."""
+    """Block until every window is closed: a script's last line, as ``napari.run()``.
+
+    Returns at once under IPython with ``%gui qt`` (its event loop already runs) or when no
+    window is open.
+    """
     app = QApplication.instance()
     if app is None or _ipython_has_eventloop():
         return

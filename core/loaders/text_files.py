@@ -429,9 +429,3 @@ def drop_columns(values: np.ndarray, keep: list[int]) -> np.ndarray:
     del flat
     values.resize((n * k,), refcheck=False)
     return values.reshape(n, k)
-
-
-def read_text_column_file(path: Path, name: str) -> str:
-    """A whole text file decoded (used by load_labels)."""
-    with open_regular(path, name, "rb") as fh:
-        return decode_text(fh.read(), name)

@@ -355,7 +355,8 @@ class ClassTable(QWidget):
         return [int(c) for c in self._classes]
 
     def row_texts(self, row: int) -> list[str]:
-        return [self.table.item(row, c).text() for c in range(self.table.columnCount())]
+        cells = (self.table.item(row, c) for c in range(self.table.columnCount()))
+        return [item.text() if item is not None else "" for item in cells]
 
 
 class ComparisonView(QWidget):

@@ -88,9 +88,6 @@ class ConfusionView(QWidget):
     def normalized(self) -> bool:
         return self.mode.currentIndex() == 1
 
-    def set_normalized(self, on: bool) -> None:
-        self.mode.setCurrentIndex(1 if on else 0)
-
     def set_confusion(
         self,
         confusion: np.ndarray | None,

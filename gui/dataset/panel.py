@@ -234,13 +234,13 @@ class _Page(QWidget):
         super().__init__()
         self._make = make
         self.view: Any = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
 
     def get(self) -> Any:
         if self.view is None:
             self.view = self._make()
-            self.layout().addWidget(self.view)
+            self._layout.addWidget(self.view)
         return self.view
 
     def showEvent(self, event) -> None:

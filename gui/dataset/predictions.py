@@ -208,7 +208,8 @@ class PredictionsView(QWidget):
 
     def listed(self, which: str) -> list[int]:
         table = self.margin_table if which == "margin" else self.entropy_table
-        return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(table.rowCount())]
+        rows = (table.item(r, 0) for r in range(table.rowCount()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in rows if item is not None]
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme

@@ -139,7 +139,8 @@ class MetricsView(QWidget):
 
     def worst_classes(self) -> list[int]:
         table = self.worst_table
-        return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(table.rowCount())]
+        rows = (table.item(r, 0) for r in range(table.rowCount()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in rows if item is not None]
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,7 +183,8 @@ class LabelIssuesView(QWidget):
 
     def indices(self) -> list[int]:
         table = self.table
-        return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(table.rowCount())]
+        rows = (table.item(r, 0) for r in range(table.rowCount()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in rows if item is not None]
 
     def _on_activated(self, index: QModelIndex) -> None:
         item = self.table.item(index.row(), 0)

@@ -154,9 +154,6 @@ class ProbabilityHeatmap(pg.PlotWidget):
     def title(self) -> str:
         return self._title
 
-    def markers_shown(self) -> bool:
-        return self.true_markers.isVisible()
-
     def hover_text_at(self, x: float, y: float) -> str | None:
         """The cell under (x, y) in view coordinates: sample, class and exact probability."""
         cell = self._cell_at(x, y)

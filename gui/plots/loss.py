@@ -18,7 +18,7 @@ from softmax_lab.gui.theme import LIGHT, Theme
 
 
 def _vector(values: object, n: int, dtype: type, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=dtype).reshape(-1)
+    array: np.ndarray = np.asarray(values, dtype=dtype).reshape(-1)
     if array.size != n:
         raise ValueError(f"{name} has {array.size} entries, expected {n}")
     return array

@@ -385,10 +385,6 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._fit_logit_range(force=True)
         self.sigDragFinished.emit(cls)
 
-    @property
-    def dragging(self) -> bool:
-        return self._drag_slot is not None
-
     # ---- theme -----------------------------------------------------------------------------
 
     def set_theme(self, theme: Theme) -> None:

@@ -486,12 +486,12 @@ HOSTILE: list[tuple[str, Any, str]] = [
     (
         "weight of wrong length",
         edit(lambda b: step1(b).update(options={"weight": [1.0, 2.0]})),
-        "list of 3 numbers, got 2",
+        "one value per class (3), got 2",
     ),
     (
         "negative weight",
         edit(lambda b: step1(b).update(options={"weight": [1.0, -2.0, 1.0]})),
-        "finite numbers >= 0",
+        "class weights must be finite and >= 0",
     ),
     ("bad reduction", edit(lambda b: step1(b).update(options={"reduction": "avg"})), "mean"),
     ("bad dtype", edit(lambda b: step1(b).update(options={"dtype": "float8"})), "float32"),

@@ -109,7 +109,7 @@ class Monkey:
             "option": self.option,
             "select": self.select,
             "drag": self.drag,
-            "toggle_probabilities": lambda: window.actions.probabilities_action.trigger(),
+            "toggle_probabilities": lambda: window.menu_actions.probabilities_action.trigger(),
             "randomize": lambda: c.randomize(int(self.rng.integers(1 << 30))),
             "load_file": self.load_file,
             "sort": self.sort,

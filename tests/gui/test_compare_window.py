@@ -246,7 +246,7 @@ def test_every_compare_filter_from_the_show_box_and_the_menu(qtbot, comparing):
         combo.activated.emit(index)
         name = filt.value[1] if filt.value[0] == "outcome" else "changed"
         assert table_samples(comparing) == np.flatnonzero(ref["masks"][name]).tolist(), name
-    actions = {f.label: a for a, f in comparing.actions.compare_filters}
+    actions = {f.label: a for a, f in comparing.menu_actions.compare_filters}
     actions["fixed: A wrong, B right"].trigger()
     assert table_samples(comparing) == np.flatnonzero(ref["masks"]["fixed"]).tolist()
     assert actions["fixed: A wrong, B right"].isChecked()
@@ -274,7 +274,7 @@ def test_typing_into_a_b_column_edits_b_and_undo_restores_it(qtbot, comparing):
     type_into_cell(qtbot, comparing.table, index, "seven")
     assert doc.logits_b[sample, 1] == 7.5
     assert "Not changed" in comparing.statusBar().currentMessage()
-    comparing.actions.undo_action.trigger()
+    comparing.menu_actions.undo_action.trigger()
     np.testing.assert_array_equal(doc.logits_b, b_before)
     assert (
         cells(comparing, "c1\nB")[sample]
@@ -290,7 +290,7 @@ def test_typing_into_a_b_column_edits_b_and_undo_restores_it(qtbot, comparing):
 
 
 def test_b_columns_show_b_probabilities_and_are_then_read_only(qtbot, comparing):
-    comparing.actions.probabilities_action.trigger()
+    comparing.menu_actions.probabilities_action.trigger()
     ref = reference(comparing.document)
     values = [parse_number(v) for v in cells(comparing, "c3\nB")]
     np.testing.assert_allclose(values, ref["b"]["p"][:, 3], atol=6e-5)
@@ -360,7 +360,7 @@ def test_stop_comparing_and_undo_bring_model_b_back(qtbot, comparing):
     np.testing.assert_allclose(comparing.sample_plot.logit_bars.getData()[0], np.arange(C))
     combo = comparing.filter_combo
     assert combo.findText(FILTERS[0].label) == -1
-    assert not comparing.actions.stop_compare_action.isEnabled()
+    assert not comparing.menu_actions.stop_compare_action.isEnabled()
     assert "mean loss: A" not in comparing.summary.text()
     panel = comparing.dataset_panel
     assert not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.page("comparison")))
@@ -381,8 +381,8 @@ def test_a_window_opened_on_a_document_with_b_compares_from_the_start(qtbot):
     assert w.compare_ui.bar.isVisible()
     assert "A = base" in w.compare_ui.bar.plain_text()
     assert w.filter_combo.findText(FILTERS[0].label) >= 0
-    assert w.actions.stop_compare_action.isEnabled()
-    assert all(action.isVisible() for action, _ in w.actions.compare_filters)
+    assert w.menu_actions.stop_compare_action.isEnabled()
+    assert all(action.isVisible() for action, _ in w.menu_actions.compare_filters)
     assert w.sample_plot.comparing
     assert "outcome\nA → B" in headers(w)
     doc.mark_clean()
@@ -535,7 +535,7 @@ def test_the_menus_compare_and_stop(qtbot, comparing, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QFileDialog
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    comparing.actions.stop_compare_action.trigger()
+    comparing.menu_actions.stop_compare_action.trigger()
     assert comparing.document.logits_b is None
     file_menu = comparing.menuBar().actions()[0].menu()
     compare = next(a for a in file_menu.actions() if a.text() == "Co&mpare with…")

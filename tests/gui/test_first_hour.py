@@ -68,7 +68,7 @@ def test_no_unsaved_mark_right_after_opening_a_file_or_a_lesson(qtbot, window, t
 def test_the_run_menu_without_a_run_offers_to_open_one(window):
     shown = [a.text() for a in menu(window, "&Run").actions() if a.isVisible()]
     assert shown == ["No run open: &Open a run…"]
-    assert not any(a.isVisible() for a in window.actions.run_actions)
+    assert not any(a.isVisible() for a in window.menu_actions.run_actions)
 
 
 def test_open_labels_starts_beside_the_logits_file(qtbot, window, twelve_file, monkeypatch):
@@ -101,7 +101,7 @@ def test_histogram_counts_tick_at_whole_numbers(qtbot, window):
 
 
 def test_the_loss_plot_and_the_table_spell_the_mean_alike(window):
-    window.actions.preset_actions[2].trigger()  # single sample: loss 0.4170
+    window.menu_actions.preset_actions[2].trigger()  # single sample: loss 0.4170
     loss = window.document.evaluation.loss
     assert window.loss_plot.reduced_label() == f"mean = {fmt.number(loss)}" == "mean = 0.4170"
     assert "0.4170" in window.summary.text()

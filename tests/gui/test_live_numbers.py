@@ -50,9 +50,9 @@ def band_numbers(window) -> str:
 
 
 def test_the_caption_band_follows_the_temperature_sweep(qtbot, window):
-    window.actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
+    window.menu_actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
     window.stage.keep_size = True
-    window.actions.presentation_action.trigger()
+    window.menu_actions.presentation_action.trigger()
     assert "1.6242" in band_numbers(window)  # the example as written, while it is as loaded
     qtbot.keyClick(window, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
     c = window.controller
@@ -69,7 +69,7 @@ def test_the_caption_band_follows_the_temperature_sweep(qtbot, window):
     c.temperature.set_playing(False)  # (a second Ctrl+Space: issue 22 item 2, done elsewhere)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the sweep
     assert "1.6242" in band_numbers(window)  # back as loaded: the written sentence again
-    window.actions.presentation_action.trigger()
+    window.menu_actions.presentation_action.trigger()
 
 
 def test_a_lesson_caption_follows_an_edit(qtbot, window):
@@ -88,7 +88,7 @@ def test_a_lesson_caption_follows_an_edit(qtbot, window):
 
 
 def test_a_certain_prediction_shows_a_loss_of_plain_zero_everywhere(qtbot, window, tmp_path):
-    window.actions.preset_actions[preset_index("Single sample, good")].trigger()
+    window.menu_actions.preset_actions[preset_index("Single sample, good")].trigger()
     type_temperature(qtbot, window, "0.01")
     c = window.controller
     assert c.document.settings.temperature == 0.01
@@ -143,7 +143,7 @@ def test_the_loss_axis_refits_at_every_lesson_step(qtbot, window):
 
 def test_the_loss_axis_refits_at_a_preset_and_a_file(qtbot, window, tmp_path):
     c = window.controller
-    window.actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
+    window.menu_actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
     c.set_holding(True)  # e.g. on stage or while something plays nothing refits ...
     c.set_holding(False)
     top_bad = loss_top(window)
@@ -174,7 +174,7 @@ def test_on_stage_the_loss_axis_refits_at_the_next_step(qtbot, window):
 
 def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window):
     c = window.controller
-    window.actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
+    window.menu_actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
     window.stage.keep_size = True
     c.update_view(presentation=True)
     QApplication.processEvents()

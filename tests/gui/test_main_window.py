@@ -94,7 +94,7 @@ def test_junk_changes_nothing_and_says_why(qtbot, window):
     type_into(qtbot, window, 0, 0, "twelve")
     np.testing.assert_array_equal(window.document.logits, before[0])
     assert "'twelve' is not a number" in window.statusBar().currentMessage()
-    assert not window.actions.undo_action.isEnabled()
+    assert not window.menu_actions.undo_action.isEnabled()
 
 
 def test_dragging_a_logit_bar_edits_the_table_live(qtbot, window, mouse):
@@ -115,7 +115,7 @@ def test_dragging_a_logit_bar_edits_the_table_live(qtbot, window, mouse):
     losses, _, _ = torch_state(window)
     np.testing.assert_allclose(heights(window.loss_plot.bars), losses, rtol=1e-5)
     # The whole drag is one undo step.
-    window.actions.undo_action.trigger()
+    window.menu_actions.undo_action.trigger()
     assert window.document.logits[0, 0] == 0.1
     assert not window.document.can_undo
 
@@ -133,11 +133,11 @@ def test_undo_redo_shortcuts(qtbot, window):
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
     assert window.document.logits[0].tolist() == [7.0, 1.0, 2.1]
-    assert window.actions.undo_action.text() == "&Undo Edit z[0, class 0]"
+    assert window.menu_actions.undo_action.text() == "&Undo Edit z[0, class 0]"
 
 
 def test_presets_menu_and_page_keys(qtbot, window):
-    window.actions.preset_actions[1].trigger()
+    window.menu_actions.preset_actions[1].trigger()
     assert round(window.document.evaluation.loss, 4) == 1.6242
     assert window.document.evaluation.predictions.tolist() == [0, 2, 1]
     qtbot.keyClick(window, Qt.Key.Key_PageDown)

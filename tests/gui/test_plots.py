@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.display import MAX_BARS, TOP_K, LossCurve, SampleView
@@ -27,6 +28,7 @@ from softmax_lab.gui.plots import (
     ProbabilityHeatmap,
     SamplePlot,
 )
+from softmax_lab.gui.qimages import to_rgba
 from softmax_lab.gui.theme import DARK, LIGHT
 
 NAMES = ["cat", "dog", "a rather long class name", "bird"]
@@ -733,7 +735,35 @@ def test_any_values_draw_finite_geometry(qtbot, values, seed):
 
 
 # --------------------------------------------------------------------------------------------
-# screenshots: every widget with realistic data, saved for a human to look at
+# screenshots: every widget with realistic data, saved for a human to look at, and checked for
+# what each must show (its data colours on the theme's background, axis text in its foreground)
+
+DRAWN_IN = {
+    "sample": ("logit", "probability"),
+    "sample_wide": ("logit",),
+    "loss": ("correct", "incorrect"),
+    "loss_curve_mode": ("probability",),
+    "heatmap": (),  # a colour map: checked by its many colours instead
+    "loss_curve": ("incorrect",),
+    "gradient": ("correct", "incorrect"),
+}
+
+
+def _assert_drawn(pixels: np.ndarray, theme, colours: tuple[str, ...], name: str) -> None:
+    rgb = pixels[..., :3].reshape(-1, 3)
+    values, counts = np.unique(rgb, axis=0, return_counts=True)
+    share = {
+        "#{:02x}{:02x}{:02x}".format(*v): n / len(rgb)
+        for v, n in zip(values.tolist(), counts.tolist(), strict=True)
+    }
+    assert max(share, key=share.__getitem__) == theme.background.lower(), name
+    assert share.get(theme.foreground.lower(), 0) > 0.002, f"{name}: no axis text"
+    for field in colours:
+        colour = getattr(theme, field).lower()
+        assert share.get(colour, 0) > 0.002, f"{name}: nothing drawn in {field} ({colour})"
+    if name == "heatmap":
+        cells = [c for c, f in share.items() if f > 0.002 and c != theme.background.lower()]
+        assert len(cells) >= 20, f"heatmap: {len(cells)} colours"
 
 
 @pytest.mark.parametrize(
@@ -798,8 +828,9 @@ def test_screenshots(qtbot, mouse, tmp_path, theme):
         mouse.send(widget, QEvent.Type.MouseMove, hover, mouse.none, mouse.none)
         QApplication.processEvents()
         suffix = theme.name if theme.scale == 1 else f"{theme.name}_x{theme.scale:g}"
-        path = _screenshot(widget, f"{name}_{suffix}", tmp_path)
-        assert path.stat().st_size > 1000
+        pixels = to_rgba(QImage(str(_screenshot(widget, f"{name}_{suffix}", tmp_path))))
+        assert pixels.shape[:2] == (widget.height(), widget.width())
+        _assert_drawn(pixels, theme, DRAWN_IN[name], name)
 
 
 def test_loss_curve_draws_one_marker_per_screen_cell_for_many_samples(qtbot):
@@ -857,3 +888,21 @@ def test_moving_the_mouse_over_a_plot_shows_the_hover_label(qtbot, mouse, kind):
     assert label.text() == plot.hover_text_at(*target)
     plot.hover.eventFilter(plot, QEvent(QEvent.Type.Leave))
     assert label.text() is None  # leaving the plot hides it
+
+
+def test_a_long_title_gives_way_in_a_narrow_plot_and_follows_a_resize(qtbot):
+    plot = _show(qtbot, pg.PlotWidget(), 200, 160)
+    item = plot.getPlotItem()
+    title = "Per-sample loss, sorted by p(true), with the ignored samples left out"
+    kit.set_title(item, LIGHT.scaled(1.5), title)
+    QApplication.processEvents()
+    label = item.titleLabel
+    assert kit.title_of(item) == title
+    assert label.toolTip() == title
+    assert label.text.endswith("…")
+    assert len(label.text) < len(title)
+    assert label.item.boundingRect().width() <= label.geometry().width()
+    assert item.getViewBox().geometry().width() > 100  # the plot kept its room
+    assert item.layout.rowMaximumHeight(0) == LIGHT.px(26 * 1.5)
+    plot.resize(1400, 160)
+    qtbot.waitUntil(lambda: label.text == title)

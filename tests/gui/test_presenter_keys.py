@@ -75,7 +75,7 @@ def test_without_a_lesson_the_table_pages_its_rows(qtbot, window):
 
 
 def test_ctrl_space_starts_then_stops_the_sweep_and_the_menu_says_so(qtbot, window):
-    play = window.actions.play_action
+    play = window.menu_actions.play_action
     ctrl = Qt.KeyboardModifier.ControlModifier
     qtbot.keyClick(window, Qt.Key.Key_Space, ctrl)
     assert window.controller.temperature.playing

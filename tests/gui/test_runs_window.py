@@ -263,7 +263,7 @@ def test_moves_through_steps_are_one_undo_step_and_edits_stay_with_their_step(
     for _ in range(6):
         window.controller.runs.step_by(-1)
     assert shown_step(window) == 300
-    assert window.actions.undo_action.text() == "&Undo Go to step 800"
+    assert window.menu_actions.undo_action.text() == "&Undo Go to step 800"
     # Typing a logit edits this step's table only.
     row = window.table_model.row_of(window.selected_sample)
     type_into_cell(qtbot, window.table, window.table_model.index(row, 1), "7.5")
@@ -298,7 +298,7 @@ def test_play_runs_through_the_steps_holding_the_axes(qtbot, window, tmp_path):
     qtbot.mouseClick(window.step_bar.play_button, Qt.MouseButton.LeftButton)
     assert window.controller.runs.playing
     assert window.step_bar.play_button.isChecked()
-    assert window.actions.play_steps_action.isChecked()
+    assert window.menu_actions.play_steps_action.isChecked()
     qtbot.waitUntil(lambda: not window.controller.runs.playing, timeout=20000)
     assert seen == [s * 100 for s in range(STEPS)]  # from the first (it was at the end)
     assert held[0] is True
@@ -576,7 +576,7 @@ def test_opening_a_file_leaves_the_run_and_undo_brings_it_back(qtbot, window, tm
     assert not window.step_bar.isVisible()
     assert window.controller.view.view_tab == "sample"
     assert [c.key for c in window.controller.table_columns()] == []
-    assert not window.actions.run_actions[0].isVisible()
+    assert not window.menu_actions.run_actions[0].isVisible()
     window.controller.undo()
     assert shown_step(window) == 900
     assert window.step_bar.isVisible()

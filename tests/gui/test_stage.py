@@ -407,7 +407,7 @@ def elided_boxes(window) -> list[str]:
 def test_on_stage_a_small_table_shows_every_column_and_nothing_is_elided(qtbot, width, height):
     window = open_window(qtbot, "presentation", width, height)
     c = window.controller
-    window.actions.preset_actions[1].trigger()  # a 3 × 3 batch
+    window.menu_actions.preset_actions[1].trigger()  # a 3 × 3 batch
     settle(window)
     window.stage.fit_to_window()
     settle(window)

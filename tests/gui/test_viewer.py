@@ -127,6 +127,10 @@ def test_screenshot_is_an_rgba_array_and_a_file(tmp_path, viewers):
         ((X,), {"metadata": {"split": ["a"] * 29}}),
         ((X,), {"compare": X[:, :2]}),
         ((X,), {"title": 3}),
+        ((X,), {"show": "yes"}),
+        ((X,), {"names": "AB"}),
+        ((X,), {"names": ("A", " ")}),
+        ((X,), {"temperature": -1}),
     ],
 )
 def test_bad_input_raises_before_any_window_exists(qtbot, args, kwargs):
@@ -174,6 +178,60 @@ def test_a_screenshot_from_another_thread_waits_for_the_gui_thread(qtbot, viewer
     qtbot.waitUntil(lambda: bool(out), timeout=20000)
     worker.join()
     assert out[0].shape == (700, 1100, 4)
+
+
+def test_an_unknown_keyword_is_a_type_error_as_for_any_function(qtbot):
+    before = set(QApplication.topLevelWidgets())
+    with pytest.raises(TypeError, match="'colour'"):
+        softmax_lab.view(X, Y, colour="red")
+    assert set(QApplication.topLevelWidgets()) == before
+
+
+def test_view_and_set_data_spell_their_keywords_from_one_list():
+    from softmax_lab.core.viewer_data import VIEW_DEFAULTS, ViewKeywords
+
+    for function in (softmax_lab.view, softmax_lab.Viewer.set_data):
+        params = inspect.signature(function).parameters
+        assert [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY] == list(
+            ViewKeywords.__annotations__
+        )
+        for name in ViewKeywords.__annotations__:
+            assert f"{name} :" in function.__doc__ or function is softmax_lab.Viewer.set_data
+    defaults = inspect.signature(softmax_lab.view).parameters
+    assert {name: defaults[name].default for name in VIEW_DEFAULTS} == VIEW_DEFAULTS
+    kept = inspect.signature(softmax_lab.Viewer.set_data).parameters
+    assert all(kept[name].default is None for name in VIEW_DEFAULTS)  # left out: kept
+
+
+def test_a_user_connects_to_the_viewers_events(qtbot, viewers):
+    from PySide6.QtCore import Qt
+
+    v = viewers(X, Y, title="events")
+    selected: list[int] = []
+    changes: list[int] = []
+    v.events.selected.connect(selected.append)
+    v.events.data.connect(lambda: changes.append(v.logits.shape[0]))
+
+    with qtbot.waitSignal(v.events.selected):
+        v.selected = 4
+    assert selected == [4]
+    table = v.window.table
+    table.setFocus()
+    with qtbot.waitSignal(v.events.selected):
+        qtbot.keyClick(table, Qt.Key.Key_Down)  # the user moves one row down the table
+    assert selected[-1] == v.selected
+    assert v.selected != 4
+
+    with qtbot.waitSignal(v.events.data):
+        v.set_data(X[:12], Y[:12])
+    assert changes == [12]  # once, and the viewer already reads the new data
+    model = v.window.table_model
+    with qtbot.waitSignal(v.events.data):
+        model.setData(model.index(0, 0), "7.5")  # an edit typed into the window
+    assert len(changes) == 2
+    with qtbot.waitSignal(v.events.data):
+        v.window.menu_actions.undo_action.trigger()  # Edit › Undo
+    assert changes == [12, 12, 12]
 
 
 def test_set_data_is_one_undo_step_and_keeps_where_the_user_was(qtbot, viewers):

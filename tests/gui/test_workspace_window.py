@@ -46,7 +46,7 @@ def test_workspace_round_trip_restores_the_exact_window(qtbot, window, tmp_path)
         dtype="float64",
     )
     window.select_sample(2)
-    window.actions.probabilities_action.trigger()
+    window.menu_actions.probabilities_action.trigger()
     window.controller.set_scale(1.5)
     path = tmp_path / "lecture.softmaxlab.json"
     window.files.save_workspace(path)
@@ -142,7 +142,7 @@ def test_clean_close_removes_the_autosave(qtbot, state_dir):
 
 def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
     window.document.set_settings(label_smoothing=0.2, temperature=1.5)
-    code = window.actions.copy_pytorch_code()
+    code = window.menu_actions.copy_pytorch_code()
     assert QGuiApplication.clipboard().text() == code
     script = code.replace("print(loss)", "print(repr(loss.item()))")
     out = subprocess.run(
@@ -173,7 +173,7 @@ def test_export_results_csv(window, tmp_path):
 
 @pytest.mark.parametrize("scale", [1.0, 2.5])
 def test_presentation_mode_screenshots(qtbot, window, tmp_path, scale):
-    window.actions.presentation_action.trigger()
+    window.menu_actions.presentation_action.trigger()
     window.controller.set_scale(scale)
     assert window.isFullScreen()
     assert not window.side_tabs.isVisible()
@@ -187,14 +187,14 @@ def test_presentation_mode_screenshots(qtbot, window, tmp_path, scale):
     if os.environ.get("SOFTMAX_LAB_SCREENSHOTS"):
         window.files.save_screenshot(Path(os.environ["SOFTMAX_LAB_SCREENSHOTS"]) / path.name)
     assert QImage(str(path)).width() >= 1280
-    window.actions.presentation_action.trigger()
+    window.menu_actions.presentation_action.trigger()
     assert window.side_tabs.isVisible()
 
 
 def test_play_temperature_animates_and_is_one_undo_step(qtbot, window):
-    window.actions.play_action.trigger()
+    window.menu_actions.play_action.trigger()
     qtbot.waitUntil(lambda: window.document.settings.temperature > 1.5, timeout=10000)
-    window.actions.play_action.trigger()
+    window.menu_actions.play_action.trigger()
     assert window.document.undo_text == "Play temperature"
     window.document.undo()
     assert window.document.settings.temperature == 1.0
@@ -203,7 +203,7 @@ def test_play_temperature_animates_and_is_one_undo_step(qtbot, window):
 def test_page_down_steps_presets_with_only_the_keyboard(qtbot, window):
     from PySide6.QtCore import Qt
 
-    window.actions.presentation_action.trigger()
+    window.menu_actions.presentation_action.trigger()
     window.table.setFocus()
     seen = []
     for _ in range(4):
