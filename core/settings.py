@@ -96,7 +96,7 @@ def _index(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be a whole number, not {value!r:.40}")
     if not -MAX_INDEX <= int(value) <= MAX_INDEX:
-        raise ValueError(f"{name} must be within ±{MAX_INDEX:,}, not {big_int(value)}")
+        raise ValueError(f"{name} must be within ±{MAX_INDEX:,}, not {big_int(int(value))}")
     return int(value)
 
 

@@ -428,7 +428,8 @@ class Files(QObject):
         without its monitor), else at most 90 % of the screen, centred (``core.screen``)."""
         w, store = self._window, settings()
         try:
-            saved = [int(v) for v in store.value("window/rect", [])]  # type: ignore[union-attr]
+            stored = store.value("window/rect", [])
+            saved = [int(v) for v in stored] if isinstance(stored, (list, tuple)) else []
         except (TypeError, ValueError):
             saved = []
         hint = w.minimumSizeHint()

@@ -104,7 +104,7 @@ class ShortcutsSheet(QDialog):
         """(keys, action, menu) of the rows the search leaves in view."""
         t = self.table
         return [
-            tuple(t.item(r, c).text() for c in range(3))  # type: ignore[misc]
+            tuple(_text(t.item(r, c)) for c in range(3))  # type: ignore[misc]
             for r in range(t.rowCount())
             if not t.isRowHidden(r)
         ]
@@ -113,7 +113,7 @@ class ShortcutsSheet(QDialog):
         words = text.lower().split()
         shown = 0
         for row in range(self.table.rowCount()):
-            line = " ".join(self.table.item(row, c).text().lower() for c in range(3))
+            line = " ".join(_text(self.table.item(row, c)).lower() for c in range(3))
             hide = not all(w in line for w in words)
             self.table.setRowHidden(row, hide)
             shown += not hide
@@ -166,3 +166,7 @@ class AboutBox(QDialog):
     def text(self) -> str:
         """The versions as plain lines (what Copy would give)."""
         return "\n".join(f"{k}: {v}" for k, v in self.rows)
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""

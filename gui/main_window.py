@@ -59,6 +59,8 @@ def size_to_current(tabs: QTabWidget) -> None:
     would otherwise widen a 1280-wide window past its screen while the Sample page shows."""
     for i in range(tabs.count()):
         page = tabs.widget(i)
+        if page is None:
+            continue
         own = page.property("ownSizePolicy")
         if own is None:  # the page's own policy, kept for when it shows
             own = page.sizePolicy()

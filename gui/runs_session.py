@@ -217,10 +217,10 @@ class RunsSession(QObject):
             return
         self._c.jobs.start(
             WAIT_JOB,
-            lambda p: bool(load_run(p).steps),
+            _has_steps,
             path,
-            done=lambda has_steps, p=path: self._on_waited(p, has_steps),
-            failed=lambda exc, p=path: self._on_wait_failed(p, exc),
+            done=partial(self._on_waited, path),
+            failed=partial(self._on_wait_failed, path),
         )
 
     def _on_waited(self, path: str, has_steps: bool) -> None:
@@ -310,8 +310,8 @@ class RunsSession(QObject):
         self._c.jobs.start(
             POLL_JOB,
             run.refresh,
-            done=lambda new, r=run: self._on_polled(r, new),
-            failed=lambda exc, r=run: self._on_poll_failed(r, exc),
+            done=partial(self._on_polled, run),
+            failed=partial(self._on_poll_failed, run),
         )
 
     def _on_poll_failed(self, run: Run, exc: BaseException) -> None:
@@ -626,3 +626,8 @@ class RunsSession(QObject):
             trajectory = None
         self.trajectory, self._trajectory_key = trajectory, key
         self.sigTrajectoryChanged.emit()
+
+
+def _has_steps(path: str) -> bool:
+    """Whether the run at ``path`` has a step yet (read in a worker: the manifest may be big)."""
+    return bool(load_run(path).steps)

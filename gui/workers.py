@@ -35,7 +35,7 @@ class Jobs(QObject):
         kind: str,
         work: Callable[..., Any],
         *args: Any,
-        done: Callable[[Any], None],
+        done: Callable[[Any], object],
         failed: Callable[[BaseException], None],
     ) -> int:
         """Run ``work(*args)`` in a worker thread; ``done(result)`` or ``failed(exception)`` follow

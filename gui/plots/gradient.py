@@ -145,7 +145,7 @@ class GradientPlot(pg.PlotWidget):
     def _case(self) -> None:
         roles = ["true" if cls == self._true else None for cls in self._shown]
         x = np.arange(self._shown.size, dtype=np.float64)
-        self.casing.set(self._theme, x, self._heights, 0.8, roles)
+        self.casing.set(self._theme, x.tolist(), np.asarray(self._heights).tolist(), 0.8, roles)
 
     def _update_title(self) -> None:
         n = self._gradient.size
