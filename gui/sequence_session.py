@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.document import Change
 from softmax_lab.core.kernels import background_threads, thread_limit
+from softmax_lab.core.loaders.logprobs import is_partial
 from softmax_lab.core.sequences import TargetPlaces, target_places
 from softmax_lab.core.tokens import (
     LN2,
@@ -126,6 +127,7 @@ class SequenceSession(QObject):
                 self.shifted(),
                 kept,
                 sampler,
+                is_partial(self._c.document.inputs.metadata),
             ),
         )
 
