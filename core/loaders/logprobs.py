@@ -558,7 +558,7 @@ def _table(
         f"{' / '.join(kinds)} logprobs: {count(n_sequences)} sequence(s), {count(n)} tokens, "
         f"{count(v - 1)} distinct tokens",
     )
-    vocabulary = [*texts, REST_NAME]
+    token_texts = [*texts, REST_NAME]
     metadata = {
         SEQUENCE_KEY: sequence,
         POSITION_KEY: position,
@@ -575,7 +575,7 @@ def _table(
         notices=notices,
         source=source,
         metadata=metadata,
-        vocabulary=vocabulary,
+        vocabulary=token_texts,
     )
 
 

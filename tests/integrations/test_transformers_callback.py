@@ -127,10 +127,15 @@ def test_a_busy_folder_is_refused_before_training_starts(tmp_path):
     assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
 
 
-def test_importing_the_callback_imports_no_qt():
+QT = ("PySide6", "pyqtgraph", "softmax_lab.gui")
+
+
+@pytest.mark.parametrize("module", ["transformers", "lightning"])
+def test_importing_a_callback_imports_no_qt(module):
+    pytest.importorskip({"transformers": "transformers", "lightning": "pytorch_lightning"}[module])
     code = (
-        "import sys; import softmax_lab.integrations.transformers, softmax_lab.integrations; "
-        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'softmax_lab.gui'))]; "
+        f"import sys; import softmax_lab.integrations.{module}; "
+        f"bad = [m for m in sys.modules if m.startswith({QT!r})]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
