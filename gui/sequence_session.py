@@ -169,6 +169,9 @@ class SequenceSession(QObject):
         names = c.class_names
         p = c.probabilities_row(row)
         ids, probs = top_candidates(p, HOVER_CANDIDATES)
+        ids, probs = ids[probs > 0], probs[probs > 0]  # a masked (−∞) token is no candidate
+        if not ids.size:
+            ids, probs = top_candidates(p, HOVER_CANDIDATES)
         layout = self.layout()
         position = int(c.document.inputs.metadata["position"][row])
         token = None if layout.tokens is None else int(layout.tokens[row])

@@ -64,6 +64,8 @@ def load_generated(path: Path, name: str, source: str, ext: str) -> LoadedLogits
                     return None
                 values = {role: archive.read(key, role) for role, key in entries.items()}
     else:
+        if not _pickle_mentions(path, b"sequences"):
+            return None  # an ordinary .pt: read once, by the ordinary reader
         import torch
 
         from softmax_lab.core.loaders.torch_files import load_torch, to_numpy
@@ -82,6 +84,21 @@ def load_generated(path: Path, name: str, source: str, ext: str) -> LoadedLogits
             else:
                 values[role] = to_numpy(value, name, f"'{key}'", None)
     return generated_logits(values, name, source, path)
+
+
+def _pickle_mentions(path: Path, word: bytes) -> bool:
+    """Whether the structure of a zip-format .pt (its data.pkl: the dict's keys, not the tensor
+    data) names ``word``; nothing is unpickled."""
+    import zipfile
+
+    try:
+        with open_file(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
+            member = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+            if member is None or archive.getinfo(member).file_size > 64 << 20:
+                return False
+            return word in archive.read(member)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False  # the ordinary reader says what is wrong
 
 
 def _entries(keys: list[str]) -> dict[str, str] | None:
