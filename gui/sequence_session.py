@@ -199,6 +199,9 @@ class SequenceSession(QObject):
                 lines.append(above)
         else:
             lines.append(f"{here} · not scored")
+            if p.size and float(p.max()) == float(p.min()):  # a generate() prompt: no logits
+                lines.append("no logits at this position (every token equally likely)")
+                return "\n".join(lines)
         lines.append(f"top {len(ids)} next tokens:")
         width = max(len(names[i]) for i in ids)
         for i, (token, prob) in enumerate(zip(ids, probs, strict=True)):

@@ -150,7 +150,24 @@ def test_generate_output_opens_with_the_prompt_plain(qtbot, window, tmp_path, sa
     np.testing.assert_allclose(
         window.controller.sequences.statistics().perplexity, [expected], rtol=1e-5
     )
+    move_mouse(tokens, QPoint(*map(int, tokens.chip_rect(1).center().toTuple())))
+    assert "no logits at this position" in view.hover_text()  # the prompt: nothing made up
     if not sample:  # greedy: every generated token is the model's top-1
         ev = window.document.evaluation
         assert ev.correct[ev.valid].all()
+    window.document.mark_clean()
+
+
+def test_a_hostile_logprobs_file_changes_nothing_and_says_where(qtbot, window, tmp_path):
+    path, _ = chat_file(tmp_path)
+    open_file(qtbot, window, path)
+    before = np.array(window.document.logits)
+    bad = tmp_path / "bad.json"
+    body = {"choices": [{"logprobs": {"content": [{"token": "a", "logprob": 0.7}]}}]}
+    bad.write_text(json.dumps(body))
+    with qtbot.waitSignal(window.sigLoadFailed) as blocker:
+        window.load_file(bad)
+    assert "bad.json (choice 1, token 1)" in blocker.args[0]
+    assert "> 0" in blocker.args[0]
+    np.testing.assert_array_equal(window.document.logits, before)
     window.document.mark_clean()
