@@ -132,6 +132,9 @@ class RunCallback(TrainerCallback):
             texts=self._texts(),
         )
 
+    def on_predict(self, args: Any, state: Any, control: Any, metrics: Any, **kwargs: Any) -> None:
+        self._pending = None  # trainer.predict is not an evaluation: nothing is recorded
+
     def _class_names(self, model: Any) -> list[str] | None:
         config = getattr(model, "config", None)
         id2label = getattr(config, "id2label", None)

@@ -140,3 +140,22 @@ def test_importing_a_callback_imports_no_qt(module):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_batch_eval_metrics_are_joined_into_one_step(tmp_path):
+    seen = []
+
+    def per_batch(p, compute_result):
+        seen.append(compute_result)
+        return {"n": 1.0} if compute_result else None
+
+    callback = RunCallback(tmp_path / "run")
+    trainer = trainer_for(tmp_path, callback, compute_metrics=per_batch)
+    trainer.args.batch_eval_metrics = True
+    trainer.args.num_train_epochs = 1
+    trainer.train()
+    run = load_run(tmp_path / "run")
+    assert seen == [False, False, True]  # the user's function saw every batch, as before
+    np.testing.assert_allclose(
+        run.logits(run.steps[-1]), trainer.predict(trainer.eval_dataset).predictions, rtol=1e-6
+    )
