@@ -185,6 +185,8 @@ class SequenceSession(QObject):
             places = self._places
             rank = "…" if places is None else fmt.count(int(places.rank[row]) + 1)
             arrow = "→ next" if self.shifted() else "→ label"
+            if is_partial(c.document.inputs.metadata):
+                arrow = "→ the API's token"
             lines.append(f"{here} {arrow} “{names[target]}”")
             lines.append(
                 f"p = {fmt.number(float(p[target]))} · {fmt.number(bits)} bits · "

@@ -86,6 +86,7 @@ def test_chat_json_opens_as_partial_distributions(qtbot, window, tmp_path):
     text = view.hover_text()
     assert view.hover.isVisible()
     assert "0.02" in text
+    assert "→ the API's token “␣on”" in text
     assert REST_NAME in text
     rest = 1 - sum(math.exp(t["logprob"]) for t in items[3]["top_logprobs"])
     line = next(x for x in text.splitlines() if REST_NAME in x)
