@@ -54,9 +54,9 @@ LOGPROBS_EXTENSIONS = frozenset({".json", ".jsonl"})
 REST_NAME = "⟨everything else⟩"
 KNOWN_COLUMN = "known tokens"
 REST_COLUMN = "p everything else"
-MAX_CELLS = 40_000_000
-"""The table (positions x distinct tokens, float32) is kept under this many cells (160 MB);
-a longer file shows its first positions, with a notice."""
+MAX_CELLS = 16_000_000
+"""The table (positions x distinct tokens, float32) is kept under this many cells (64 MB, so
+option changes stay on the GUI thread); a longer file shows its first positions, with a notice."""
 POSITIVE_TOLERANCE = 1e-4
 """A logprob up to this much above 0 is rounding (p = 1) and read as 0; more is an error."""
 AGREE_TOLERANCE = 1e-3

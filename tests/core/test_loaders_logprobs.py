@@ -17,7 +17,13 @@ from loader_files import write
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.document import Settings
 from softmax_lab.core.loaders import DataError, load_logits
-from softmax_lab.core.loaders.logprobs import KNOWN_COLUMN, REST_COLUMN, REST_NAME, is_partial
+from softmax_lab.core.loaders.logprobs import (
+    KNOWN_COLUMN,
+    MAX_CELLS,
+    REST_COLUMN,
+    REST_NAME,
+    is_partial,
+)
 from softmax_lab.core.opening import prepare_file
 from softmax_lab.core.tokens import (
     POSITION_KEY,
@@ -355,7 +361,7 @@ def test_100000_tokens_load_with_a_notice(tmp_path):
     text = json.dumps(chat_response([])).replace('"content": []', f'"content": [{items}]')
     data = load_logits(write(tmp_path / "long.json", text))
     n, v = data.logits.shape
-    assert n * v <= 40_000_000
+    assert n * v <= MAX_CELLS
     assert 0 < n < 100_000
     assert any("100,000 tokens; the first" in x for x in data.notices)
     np.testing.assert_array_equal(data.logits[np.arange(n), data.targets], -1.0)
