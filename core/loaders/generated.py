@@ -39,6 +39,10 @@ SEQUENCE_KEYS = ("sequences",)
 RAW_KEYS = ("logits",)
 PROCESSED_KEYS = ("scores",)
 VOCAB_KEYS = ("vocab", "vocabulary")
+PROCESSED_P = "p after processing"
+"""Metadata: the generated token's probability in ``scores`` (after temperature, top-k...)."""
+PROCESSED_KEPT = "drawable after processing"
+"""Metadata: how many tokens ``scores`` left finite (what the sampler could draw)."""
 
 PROMPT_NOTICE = (
     "generate() output: {b} sequence(s), a prompt of {p} tokens and {g} generated tokens "
@@ -131,7 +135,9 @@ def generated_logits(
         )
     elif "scores" in values:
         notices.append(
-            "the file also holds 'scores' (the processed logits); the raw 'logits' are shown"
+            "the file also holds 'scores' (the processed logits): the raw 'logits' are shown, "
+            f"and the columns '{PROCESSED_P}' and '{PROCESSED_KEPT}' give each generated token's "
+            "probability in the processed distribution and how many tokens it kept"
         )
     steps = np.asarray(values[key])
     if steps.ndim == 2:
@@ -165,6 +171,8 @@ def generated_logits(
             f"{name}: 'sequences' must be token ids in 0..{v - 1} (found {int(ids[s, t])} in "
             f"sequence {s + 1}, position {t + 1})"
         )
+    from softmax_lab.core.tokens import sequence_metadata, token_names
+
     full = np.zeros((b, total, v), dtype=np.result_type(steps.dtype, np.float32))
     full[:, prompt:] = steps
     logits, _, _ = as_logits(full, name, notices)
@@ -172,10 +180,11 @@ def generated_logits(
     ids = ids.astype(np.int64)
     targets = np.full((b, total), IGNORE_INDEX, dtype=np.int64)
     targets[:, prompt:] = ids[:, prompt:]
+    metadata = sequence_metadata((b, total), ids)
+    if key == "logits" and "scores" in values:
+        metadata.update(_processed(values["scores"], ids, prompt, (b, g, v), name))
     vocabulary = _vocabulary(values.get("vocab"), v, name, path, notices)
     notices.insert(0, PROMPT_NOTICE.format(b=count(b), p=count(prompt), g=count(g)))
-
-    from softmax_lab.core.tokens import sequence_metadata, token_names
 
     return LoadedLogits(
         logits=read_only(logits),
@@ -183,11 +192,40 @@ def generated_logits(
         class_names=token_names(vocabulary, v),
         notices=notices,
         source=source,
-        metadata=sequence_metadata((b, total), ids),
+        metadata=metadata,
         sequence_shape=(b, total),
         input_ids=read_only(ids),
         vocabulary=vocabulary,
     )
+
+
+def _processed(
+    raw: Any, ids: np.ndarray, prompt: int, shape: tuple[int, int, int], name: str
+) -> dict[str, np.ndarray]:
+    """Beside the raw logits, what the processed ``scores`` (the distribution ``generate``
+    sampled from) say of each generated token: its probability there, and how many tokens the
+    processing left drawable (the others are −∞); NaN / −1 on the prompt."""
+    scores = np.asarray(raw)
+    if scores.ndim == 2:
+        scores = scores[:, None, :]
+    if scores.shape != shape or scores.dtype.kind != "f":
+        raise DataError(
+            f"{name}: 'scores' must be the same (batch, steps, vocabulary) shape as 'logits' "
+            f"{shape}, not {tuple(scores.shape)} {scores.dtype}"
+        )
+    b, g, _ = shape
+    z = scores.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        top = np.max(z, axis=-1, keepdims=True)
+        e = np.exp(z - top)
+        p = e / e.sum(-1, keepdims=True)
+    chosen = ids[:, prompt:]
+    p_token = np.take_along_axis(p, chosen[..., None], -1)[..., 0]
+    p_full = np.full((b, prompt + g), np.nan)
+    p_full[:, prompt:] = p_token
+    drawable = np.full((b, prompt + g), -1, dtype=np.int64)
+    drawable[:, prompt:] = np.isfinite(z).sum(-1)
+    return {PROCESSED_P: p_full.reshape(-1), PROCESSED_KEPT: drawable.reshape(-1)}
 
 
 def _vocabulary(

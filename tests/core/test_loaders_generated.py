@@ -146,3 +146,22 @@ def test_ordinary_files_are_not_taken_for_generate_outputs(tmp_path):
     )
     np.testing.assert_array_equal(data.logits, logits)
     assert data.sequence_shape is None
+
+
+def test_processed_scores_beside_the_raw_logits(tmp_path, model):
+    from softmax_lab.core.loaders.generated import PROCESSED_KEPT, PROCESSED_P
+
+    out = generate(model, True)  # top-k 10 at T = 0.7
+    scores = torch.stack(out.scores, 1)
+    entries = {"sequences": out.sequences, "logits": torch.stack(out.logits, 1), "scores": scores}
+    data = load_logits(write(tmp_path / "both.pt", pt_bytes(entries)))
+    p = data.metadata[PROCESSED_P].reshape(3, -1)
+    kept = data.metadata[PROCESSED_KEPT].reshape(3, -1)
+    assert np.isnan(p[:, :PROMPT]).all()
+    assert (kept[:, :PROMPT] == -1).all()
+    oracle = torch.softmax(scores.double(), -1).gather(-1, out.sequences[:, PROMPT:, None])[..., 0]
+    np.testing.assert_allclose(p[:, PROMPT:], oracle.numpy(), rtol=1e-6)
+    assert (kept[:, PROMPT:] == 10).all()  # top-k 10 left ten tokens drawable
+    bad = {**entries, "scores": scores[:, :2]}
+    with pytest.raises(DataError, match=r"same \(batch, steps, vocabulary\) shape"):
+        load_logits(write(tmp_path / "bad.pt", pt_bytes(bad)))
