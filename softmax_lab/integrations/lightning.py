@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# The callback must come from the package the Trainer comes from: pytorch_lightning (the extra
+# installs it) first, the unified ``lightning`` package's copy when only that is installed.
 try:
-    import lightning.pytorch as pl
-except ImportError:  # the standalone package
     import pytorch_lightning as pl
+except ImportError:
+    import lightning.pytorch as pl  # type: ignore[no-redef]
 
 from softmax_lab.integrations._recorder import Recorder, log, to_numpy
 
