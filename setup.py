@@ -10,10 +10,15 @@ from setuptools import find_packages, setup
 
 MAPPED = ("core", "gui", "resources")
 
-packages = ["softmax_lab"] + [
-    f"softmax_lab.{name}"
-    for name in find_packages(include=[f"{top}{tail}" for top in MAPPED for tail in ("", ".*")])
-]
+packages = (
+    ["softmax_lab"]
+    # softmax_lab's own subpackages (integrations: the training frameworks' callbacks)
+    + find_packages(include=["softmax_lab.*"])
+    + [
+        f"softmax_lab.{name}"
+        for name in find_packages(include=[f"{top}{tail}" for top in MAPPED for tail in ("", ".*")])
+    ]
+)
 setup(
     packages=packages,
     package_dir={"softmax_lab": "softmax_lab", **{f"softmax_lab.{top}": top for top in MAPPED}},

@@ -51,7 +51,7 @@ def truncate(
         )
     ranked = np.argsort(-p, kind="stable")
     sorted_p = p[ranked]
-    keep = np.ones(c, dtype=bool)
+    keep = sorted_p > 0  # a class of probability 0 (a −∞ logit, an unreported token) is never drawn
     if top_k is not None and top_k < c:
         # As Hugging Face's TopKLogitsWarper: classes tied with the k-th one stay too.
         keep &= sorted_p >= sorted_p[top_k - 1]

@@ -293,6 +293,7 @@ def sequence_text(
     shifted: bool,
     kept: np.ndarray | None = None,
     sampler: str = "",
+    partial: bool = False,
 ) -> SequenceText:
     """The chips of the k-th sequence. With ids and next-token targets, chip t is the token at
     position t, opened at position t − 1 (whose distribution predicted it), and a last chip "⋯"
@@ -300,7 +301,8 @@ def sequence_text(
     Without ids each chip is the model's most likely token at that position. ``texts_of`` gives
     the text of each token id (a :class:`TokenTexts` of the class names). ``kept`` (N,) says per
     row whether a sampler (described by ``sampler``, e.g. "top-k 40") would still draw the
-    target; scored tokens it would not are marked ``outside``."""
+    target; scored tokens it would not are marked ``outside``. ``partial``: the rows are an
+    API's logprobs (the reported top-k and one "everything else" class), which the note says."""
     rows = layout.rows_of(k)
     n_names = len(texts_of)
     if layout.tokens is None:
@@ -322,6 +324,11 @@ def sequence_text(
             "colour = surprisal −log₂ p(token), bits:"
             if shifted
             else "colour = surprisal −log₂ p(label) at each labelled position, bits:"
+        )
+    if partial:
+        note = (
+            "API logprobs: colour = surprisal −logprob (exact); bars = the reported top-k + "
+            "⟨everything else⟩, so T / top-k / top-p act on those alone (an approximation); bits:"
         )
     texts = [texts_of[i] if 0 <= i < n_names else f"#{i}" for i in ids.tolist()]
     if layout.tokens is not None and shifted and rows.size:

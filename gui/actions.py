@@ -82,7 +82,10 @@ class Actions(QObject):
             "&Open logits…",
             f.open_dialog,
             QKeySequence.StandardKey.Open,
-            tip="Open .npy, .npz, .pt or .csv logits (drag and drop works too)",
+            tip=(
+                "Open .npy, .npz, .pt or .csv logits, or LLM API logprobs (.json / .jsonl; "
+                "drag and drop works too)"
+            ),
         )
         self._action(
             menu,

@@ -22,6 +22,7 @@ from softmax_lab.core.runs import MANIFEST
 from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
+from softmax_lab.core.workspace import FORMAT as WORKSPACE_FORMAT
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
 from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
@@ -31,7 +32,9 @@ MAX_RECENT = 8
 AUTOSAVE_DELAY_MS = 500
 AUTOSAVE_MAX_CELLS = 50_000_000
 """Larger tables (200 MB of float32 and up) are not autosaved: see ``Files.write_autosave``."""
-OPEN_FILTER = "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json);;All files (*)"
+OPEN_FILTER = (
+    "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json *.jsonl);;All files (*)"
+)
 
 
 def state_dir() -> Path:
@@ -52,6 +55,19 @@ def is_run(path: str | Path) -> bool:
     """A recorded run: a folder (a run folder or not: opening says which), or its run.json."""
     path = Path(path)
     return path.is_dir() or path.name == MANIFEST
+
+
+def is_workspace(path: str | Path) -> bool:
+    """A .json the window opens as a workspace: named *.softmaxlab.json, or saying its format
+    near the start. Other .json files are logits (LLM API logprobs, ``core.loaders.logprobs``)."""
+    if str(path).endswith(SUFFIX):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return True  # the workspace reader says why it cannot be read
+    return WORKSPACE_FORMAT.encode() in head
 
 
 class Files(QObject):
@@ -107,7 +123,7 @@ class Files(QObject):
         if is_run(path):
             self.open_run(path)
             return
-        if path.endswith(".json"):
+        if path.endswith(".json") and is_workspace(path):
             self.open_workspace(path)
             return
         self._ask_probabilities = as_probabilities is None

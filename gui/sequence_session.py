@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.document import Change
 from softmax_lab.core.kernels import background_threads, thread_limit
+from softmax_lab.core.loaders.logprobs import is_partial
 from softmax_lab.core.sequences import TargetPlaces, target_places
 from softmax_lab.core.tokens import (
     LN2,
@@ -126,6 +127,7 @@ class SequenceSession(QObject):
                 self.shifted(),
                 kept,
                 sampler,
+                is_partial(self._c.document.inputs.metadata),
             ),
         )
 
@@ -167,6 +169,9 @@ class SequenceSession(QObject):
         names = c.class_names
         p = c.probabilities_row(row)
         ids, probs = top_candidates(p, HOVER_CANDIDATES)
+        ids, probs = ids[probs > 0], probs[probs > 0]  # a masked (−∞) token is no candidate
+        if not ids.size:
+            ids, probs = top_candidates(p, HOVER_CANDIDATES)
         layout = self.layout()
         position = int(c.document.inputs.metadata["position"][row])
         token = None if layout.tokens is None else int(layout.tokens[row])
@@ -180,6 +185,8 @@ class SequenceSession(QObject):
             places = self._places
             rank = "…" if places is None else fmt.count(int(places.rank[row]) + 1)
             arrow = "→ next" if self.shifted() else "→ label"
+            if is_partial(c.document.inputs.metadata):
+                arrow = "→ the API's token"
             lines.append(f"{here} {arrow} “{names[target]}”")
             lines.append(
                 f"p = {fmt.number(float(p[target]))} · {fmt.number(bits)} bits · "
@@ -194,6 +201,9 @@ class SequenceSession(QObject):
                 lines.append(above)
         else:
             lines.append(f"{here} · not scored")
+            if p.size and float(p.max()) == float(p.min()):  # a generate() prompt: no logits
+                lines.append("no logits at this position (every token equally likely)")
+                return "\n".join(lines)
         lines.append(f"top {len(ids)} next tokens:")
         width = max(len(names[i]) for i in ids)
         for i, (token, prob) in enumerate(zip(ids, probs, strict=True)):

@@ -21,6 +21,9 @@ from softmax_lab.core.loaders._common import (
     wrap_unexpected,
 )
 
+# LLM API logprobs (core.loaders.logprobs) and generate() outputs (core.loaders.generated).
+LOGPROBS_EXTENSIONS = frozenset({".json", ".jsonl"})
+
 
 def load_logits(path: str | os.PathLike[str], *, mmap: bool = True) -> LoadedLogits:
     """Read logits (and labels, class names, inputs, metadata, token ids...) from ``path``.
@@ -37,6 +40,13 @@ def load_logits(path: str | os.PathLike[str], *, mmap: bool = True) -> LoadedLog
     * (B, T, V) logits are flattened to (B*T, V) and ``sequence_shape`` is (B, T); token ids
       without labels give next-token targets (see ``core.loaders.sequences``), and a
       tokenizer.json or vocab.txt beside the file gives ``vocabulary``.
+
+    * .json / .jsonl: LLM API responses with logprobs (OpenAI Chat Completions and Responses,
+      legacy Completions, vLLM, llama.cpp, SGLang): partial distributions, one row per token,
+      the unreported probability as one class (see ``core.loaders.logprobs``).
+    * A dict with ``sequences`` beside (B, G, V) ``logits`` / ``scores`` is a ``generate()``
+      output: the prompt is shown unscored and step t scores ``sequences[:, P + t]`` (see
+      ``core.loaders.generated``).
 
     ``mmap``: when true, the logits of a .npy file and of an uncompressed .npz archive (and the
     images of the latter) are returned as read-only memory maps instead of being read into
@@ -56,6 +66,16 @@ def load_logits(path: str | os.PathLike[str], *, mmap: bool = True) -> LoadedLog
 def _load(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
     check_readable_file(path, name)
     ext = path.suffix.lower()
+    if ext in LOGPROBS_EXTENSIONS:
+        from softmax_lab.core.loaders.logprobs import load_logprobs_file
+
+        return load_logprobs_file(path, name, source, ext)
+    if ext in NUMPY_EXTENSIONS | TORCH_EXTENSIONS:
+        from softmax_lab.core.loaders.generated import load_generated
+
+        generated = load_generated(path, name, source, ext)
+        if generated is not None:
+            return generated
     if ext in NUMPY_EXTENSIONS:
         from softmax_lab.core.loaders.numpy_files import load_numpy_file
 
@@ -69,4 +89,7 @@ def _load(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
 
         return load_text_file(path, name, source, ext)
     kind = f"'{ext}'" if ext else "files without an extension"
-    raise DataError(f"{name}: unsupported file type {kind} (Softmax Lab reads {SUPPORTED})")
+    raise DataError(
+        f"{name}: unsupported file type {kind} (Softmax Lab reads {SUPPORTED}, and LLM API "
+        "logprobs as .json / .jsonl)"
+    )

@@ -1,5 +1,7 @@
 """Top-k / top-p against a straightforward reference implementation."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +78,12 @@ def test_bad_arguments_and_nan_rows():
         truncate([0.5, 0.5], top_p=0)
     t = truncate([np.nan, 0.5])
     assert t.n_kept == 0
+
+
+def test_a_class_of_probability_zero_is_never_drawn():
+    # A −∞ logit (a masked token, a token an API did not report) has p = 0: no sampler draws it.
+    p = torch.softmax(torch.tensor([2.0, 1.0, -math.inf, 0.5, -math.inf]), 0).numpy()
+    t = truncate(p)
+    assert t.n_kept == 3
+    assert t.kept_mass == pytest.approx(1.0)
+    assert not t.kept[t.probabilities == 0].any()

@@ -70,8 +70,13 @@ def test_wheel_has_one_top_level_name_and_every_subpackage(wheel):
         for top in ("core", "gui", "resources")
         for p in (ROOT / top).rglob("__init__.py")
     }
+    on_disk |= {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "softmax_lab").rglob("*/__init__.py")
+    }
     assert on_disk <= set(names), sorted(on_disk - set(names))
     for needed in (
+        "softmax_lab/integrations/transformers.py",
+        "softmax_lab/integrations/lightning.py",
         "softmax_lab/py.typed",
         "softmax_lab/__main__.py",
         "softmax_lab/resources/icon.svg",
