@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,27 +45,12 @@ from softmax_lab.gui.status_line import StatusLine
 from softmax_lab.gui.table_view import LogitsTableView
 from softmax_lab.gui.theme import Theme, window_palette
 from softmax_lab.gui.training_panel import install_training
-from softmax_lab.gui.view_tabs import ViewTabs
+from softmax_lab.gui.view_tabs import ViewTabs, size_to_current_page
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
 
 DESK_SIZES = (540, 740)  # table | plots, at 1280 wide
-
-
-def size_to_current(tabs: QTabWidget) -> None:
-    """Only the shown page of ``tabs`` sets its minimum size: at 3x the Dataset page's minimum
-    would otherwise widen a 1280-wide window past its screen while the Sample page shows."""
-    for i in range(tabs.count()):
-        page = tabs.widget(i)
-        if page is None:
-            continue
-        own = page.property("ownSizePolicy")
-        if own is None:  # the page's own policy, kept for when it shows
-            own = page.sizePolicy()
-            page.setProperty("ownSizePolicy", own)
-        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        page.setSizePolicy(own if i == tabs.currentIndex() else ignored)
 
 
 class MainWindow(QMainWindow):
@@ -272,8 +256,7 @@ class MainWindow(QMainWindow):
             lambda i: c.update_view(view_tab=self.view_tabs.names[i])
         )
         for tabs in (self.view_tabs, self.side_tabs):
-            tabs.currentChanged.connect(lambda _i, t=tabs: size_to_current(t))
-            size_to_current(tabs)
+            size_to_current_page(tabs)
         self._connect_sequences()
 
     def _connect_sequences(self) -> None:
@@ -421,25 +404,13 @@ class MainWindow(QMainWindow):
         """Restyle every view (colours, font and marker scale) without recomputing anything."""
         theme = self.controller.theme
         self.setPalette(window_palette(theme))
-        for view in (
-            *self.plots(),
-            self.dataset_panel,
-            self.side_tabs,
-            self.sequence_view,
-            self.table,
-            self.caption,
-            self.order_bar,
-        ):
+        views = (*self.plots(), self.dataset_panel, self.side_tabs, self.sequence_view, self.table)
+        for view in (*views, self.caption, self.order_bar):
             view.set_theme(theme)
         font = self.font()
         font.setPointSizeF(10 * theme.scale)
-        for widget in (
-            self.summary,
-            self.view_tabs,
-            self.menuBar(),
-            self.statusBar(),
-            *self.menuBar().findChildren(QMenu),
-        ):
+        bars = (self.summary, self.view_tabs, self.menuBar(), self.statusBar())
+        for widget in (*bars, *self.menuBar().findChildren(QMenu)):
             widget.setFont(font)
         if theme.scale != self._styled_scale:  # Ctrl +/−: labels and headroom change size
             self._styled_scale = theme.scale

@@ -3,7 +3,7 @@ parts add, show and hide theirs by name and the view state's ``view_tab`` picks 
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtWidgets import QSizePolicy, QTabWidget, QWidget
 from superqt.utils import signals_blocked
 
 from softmax_lab.core.view_state import VIEW_TABS
@@ -36,3 +36,24 @@ class ViewTabs(QTabWidget):
         if name in self.names:
             with signals_blocked(self):
                 self.setCurrentIndex(self.names.index(name))
+
+
+def size_to_current_page(tabs: QTabWidget) -> None:
+    """From now on only the shown page of ``tabs`` sets its minimum size: at 3x the Dataset page's
+    minimum would otherwise widen a 1280-wide window past its screen while the Sample page
+    shows."""
+    tabs.currentChanged.connect(lambda _i: _size_to_current(tabs))
+    _size_to_current(tabs)
+
+
+def _size_to_current(tabs: QTabWidget) -> None:
+    for i in range(tabs.count()):
+        page = tabs.widget(i)
+        if page is None:
+            continue
+        own = page.property("ownSizePolicy")
+        if own is None:  # the page's own policy, kept for when it shows
+            own = page.sizePolicy()
+            page.setProperty("ownSizePolicy", own)
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        page.setSizePolicy(own if i == tabs.currentIndex() else ignored)
