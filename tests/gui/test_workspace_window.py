@@ -210,8 +210,10 @@ def test_start_offers_each_orphan_once_and_no_discards_only_it(qtbot, state_dir,
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
     assert offer_recovery(window) == 2
-    assert "(1 of 2)" in questions[0] and "(2 of 2)" in questions[1]
-    assert not paths[0].exists() and not paths[1].exists()  # No deleted one, Yes took the other
+    assert "(1 of 2)" in questions[0]
+    assert "(2 of 2)" in questions[1]
+    assert not paths[0].exists()
+    assert not paths[1].exists()
     assert window.document.logits[0, 0] == 4.0
     assert load_workspace(live.files.session.path).logits[0, 0] == 9.0
     for w in (window, live, *makers):
