@@ -8,9 +8,10 @@ Views only: they show what they are handed and emit intent (``sigOpenLabels``).
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -65,6 +66,25 @@ class ImageCanvas(QWidget):
         return QSize(200, 200)
 
 
+MAX_TEXT_SHOWN = 100_000
+"""Characters of a sample's text the text box shows (the data keeps all of them)."""
+BREAK_EVERY = 200
+_UNBROKEN = re.compile(r"(\S{%d})(?=\S)" % BREAK_EVERY)
+_ZWSP = "\u200b"
+
+
+def shown_text(text: str) -> str:
+    """``text`` as the text box shows it, in time linear in its length: at most MAX_TEXT_SHOWN
+    characters (with a note of how many there are), and a zero-width break opportunity in every
+    run of BREAK_EVERY non-space characters (Qt lays out an unbroken line in quadratic time: a
+    300,000-character word took 48 s)."""
+    note = ""
+    if len(text) > MAX_TEXT_SHOWN:
+        note = f"\n… ({len(text):,} characters; the first {MAX_TEXT_SHOWN:,} are shown)"
+        text = text[:MAX_TEXT_SHOWN]
+    return _UNBROKEN.sub("\\1" + _ZWSP, text) + note
+
+
 class InputsView(QWidget):
     """The selected sample's input: a caption, the image, the text, the metadata."""
 
@@ -76,6 +96,8 @@ class InputsView(QWidget):
         self.canvas = ImageCanvas()
         self.text_box = QPlainTextEdit()
         self.text_box.setReadOnly(True)
+        self.text_box.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self._text: str | None = None
         self.text_box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.metadata_label = QLabel()
         self.metadata_label.setTextFormat(Qt.TextFormat.RichText)
@@ -105,8 +127,9 @@ class InputsView(QWidget):
         self.canvas.setVisible(image is not None)
         if text is None:
             self.text_box.clear()
-        elif text != self.text_box.toPlainText():
-            self.text_box.setPlainText(text)
+        elif text != self._text:
+            self.text_box.setPlainText(shown_text(text))
+        self._text = text
         self.text_box.setVisible(text is not None)
         self._metadata = list(metadata)
         rows = "".join(
@@ -122,7 +145,8 @@ class InputsView(QWidget):
         return self.canvas.image()
 
     def text(self) -> str:
-        return self.text_box.toPlainText() if self.text_box.isVisibleTo(self) else ""
+        shown = self.text_box.toPlainText().replace(_ZWSP, "")
+        return shown if self.text_box.isVisibleTo(self) else ""
 
     def metadata(self) -> list[tuple[str, str]]:
         return list(self._metadata)
