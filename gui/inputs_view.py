@@ -69,7 +69,7 @@ class ImageCanvas(QWidget):
 MAX_TEXT_SHOWN = 100_000
 """Characters of a sample's text the text box shows (the data keeps all of them)."""
 BREAK_EVERY = 200
-_UNBROKEN = re.compile(r"(\S{%d})(?=\S)" % BREAK_EVERY)
+_UNBROKEN = re.compile(rf"(\S{{{BREAK_EVERY}}})(?=\S)")
 _ZWSP = "\u200b"
 
 

@@ -2,6 +2,7 @@
 each kind of call collapses to its latest, a burst of set_data is one undo step per pause, the
 queue is drained a budget per event-loop turn, and long texts show in linear time."""
 
+import itertools
 import threading
 
 import numpy as np
@@ -113,7 +114,7 @@ def test_interleaved_calls_are_one_undo_step_per_pause_and_timers_run_between_dr
     drains = [i for i, e in enumerate(events) if e == "drain"]
     assert len(drains) >= 2
     # The event loop ran timers between drain turns, not only after the flood.
-    assert any("tick" in events[a:b] for a, b in zip(drains, drains[1:], strict=False))
+    assert any("tick" in events[a:b] for a, b in itertools.pairwise(drains))
     assert v.stats["data"] <= len(steps)
     heights = np.asarray(v.window.loss_plot.bars.getData()[1], dtype=float)
     np.testing.assert_allclose(heights, torch_losses(steps[-1], Y), rtol=1e-5)
