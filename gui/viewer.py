@@ -373,14 +373,18 @@ class Viewer:
         the rest on a later turn, so that the window paints and its timers run between."""
         self.stats["turns"] += 1
         deadline = time.monotonic() + DRAIN_BUDGET_S
-        while (item := self._take()) is not None:
-            self._apply(*item)
-            if time.monotonic() >= deadline:
-                with self._lock:
-                    more = bool(self._pending)
-                if more:
-                    self._bridge.again.start()
-                    return
+        try:
+            while (item := self._take()) is not None:
+                self._apply(*item)
+                if time.monotonic() >= deadline:
+                    break
+        finally:  # whatever ended the turn (the budget, an error), the rest is not forgotten
+            with self._lock:
+                more = bool(self._pending)
+                if not more:
+                    self._woken = False  # the next call wakes the GUI thread again
+            if more:
+                self._bridge.again.start()
 
     def _end_burst(self) -> None:
         self._burst = None

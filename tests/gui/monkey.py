@@ -500,7 +500,10 @@ class Troop:
                 if progress is not None:
                     progress(step + 1)
             self._stop.set()
-            thread.join(timeout=60)
+            deadline = time.monotonic() + 60
+            while thread.is_alive() and time.monotonic() < deadline:
+                QApplication.processEvents()  # a screenshot call waits for this thread's answer
+                thread.join(timeout=0.01)
             if thread.is_alive():
                 raise AssertionError("the API thread did not stop (a call never returned)")
             if self._thread_errors:

@@ -152,6 +152,20 @@ def test_a_queue_drained_one_call_per_turn_lets_timers_run_between(qtbot, viewer
     assert "tick" in events[first:second]
 
 
+def test_a_turn_that_spends_its_budget_on_the_last_call_still_wakes_for_the_next(
+    qtbot, viewers, monkeypatch
+):
+    """Found by the two-window monkey: a turn that ended on its budget with the queue empty left
+    the queue marked "awake", and the next call from a thread was never applied."""
+    monkeypatch.setattr(viewer_module, "DRAIN_BUDGET_S", 0.0)
+    v = viewers(X, Y)
+    for k in (2.0, 3.0, 4.0):
+        worker = threading.Thread(target=v.set_data, args=(X * k, Y))
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda k=k: np.array_equal(v.logits, X * k))
+
+
 def test_a_four_thread_storm_ends_on_the_last_call_as_one_step(qtbot, viewers):
     v = viewers(X, Y)
     other = viewers(X[:10], Y[:10], show=False)  # a second window beside it
