@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             reports = troop_report.monkeys
             print(
                 f"{troop_report.seconds:.0f} s; API thread: {troop_report.api_calls:,} calls, "
-                f"{troop_report.api_tables:,} tables shown, {troop_report.api_undo_steps:,} undo steps; "
+                f"{troop_report.api_tables:,} tables shown, "
+                f"{troop_report.api_undo_steps:,} undo steps; "
                 f"{troop_report.autosaves_checked} autosaves held their own window's table"
             )
     for i, report in enumerate(reports):
