@@ -367,11 +367,15 @@ class Files(QObject):
 
         Not for tables above AUTOSAVE_MAX_CELLS: writing a language model's 1 GB of logits on
         the GUI thread after every change (each step of the temperature slider) would freeze the
-        window for seconds. The status bar says so once per table."""
+        window for seconds. The status bar says so once per table. A document with nothing
+        unsaved (just opened or saved) keeps no file: a crash then offers nothing."""
         session = self.session
         if session is None:
             return
         doc = self._c.document
+        if not doc.is_modified:  # saved, just opened, or undone to either: nothing to lose
+            session.remove()
+            return
         if doc.n_samples * doc.n_classes > AUTOSAVE_MAX_CELLS:
             session.remove()  # an older, smaller state would mislead
             if self._autosave_skipped is not doc.logits:

@@ -221,6 +221,18 @@ def test_start_offers_each_orphan_once_and_no_discards_only_it(qtbot, state_dir,
         w.close()
 
 
+def test_nothing_unsaved_keeps_no_autosave(qtbot, state_dir):
+    window = MainWindow(autosave=True)
+    qtbot.addWidget(window)
+    window.document.set_logits([0], [0], 5.0)
+    path = window.files.session.path
+    qtbot.waitUntil(path.exists, timeout=5000)
+    window.controller.undo()  # back to the state it opened with: a crash would lose nothing
+    qtbot.waitUntil(lambda: not path.exists(), timeout=5000)
+    assert orphaned_sessions(state_dir) == []
+    window.close()
+
+
 def test_clean_close_removes_the_autosave(qtbot, state_dir):
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
