@@ -273,7 +273,8 @@ class Viewer:
         labels: ArrayLike | None = None,
         **keywords: Unpack[ViewKeywords],
     ) -> None:
-        """Replace the data as one undo step (from any thread).
+        """Replace the data (from any thread); calls closer together than BURST_PAUSE_MS are
+        one undo step.
 
         Parameters
         ----------
