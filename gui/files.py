@@ -182,8 +182,6 @@ class Files(QObject):
             self._failed(f"{name}: could not be used")
             return
         self.remember_recent(prepared.path)
-        self._c.document.mark_clean()  # the table is the file's: nothing to save yet
-        self._c.sigHistoryChanged.emit()
         self.workspace_path = None
         self.file_name = name
         self.file_path = str(prepared.path)

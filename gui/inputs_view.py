@@ -8,7 +8,6 @@ Views only: they show what they are handed and emit intent (``sigOpenLabels``).
 from __future__ import annotations
 
 import html
-import re
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QTextOption
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from softmax_lab.gui.text import ZERO_WIDTH_SPACE, breakable
 from softmax_lab.gui.theme import LIGHT, Theme
 from softmax_lab.gui.thumbnails import draw_image, fitted_rect
 
@@ -68,21 +68,17 @@ class ImageCanvas(QWidget):
 
 MAX_TEXT_SHOWN = 100_000
 """Characters of a sample's text the text box shows (the data keeps all of them)."""
-BREAK_EVERY = 200
-_UNBROKEN = re.compile(rf"(\S{{{BREAK_EVERY}}})(?=\S)")
-_ZWSP = "\u200b"
 
 
 def shown_text(text: str) -> str:
     """``text`` as the text box shows it, in time linear in its length: at most MAX_TEXT_SHOWN
-    characters (with a note of how many there are), and a zero-width break opportunity in every
-    run of BREAK_EVERY non-space characters (Qt lays out an unbroken line in quadratic time: a
-    300,000-character word took 48 s)."""
+    characters (with a note of how many there are), long words breakable (gui.text: Qt lays
+    out an unbroken line in quadratic time; a 300,000-character word took 48 s)."""
     note = ""
     if len(text) > MAX_TEXT_SHOWN:
         note = f"\n… ({len(text):,} characters; the first {MAX_TEXT_SHOWN:,} are shown)"
         text = text[:MAX_TEXT_SHOWN]
-    return _UNBROKEN.sub("\\1" + _ZWSP, text) + note
+    return breakable(text) + note
 
 
 class InputsView(QWidget):
@@ -145,7 +141,7 @@ class InputsView(QWidget):
         return self.canvas.image()
 
     def text(self) -> str:
-        shown = self.text_box.toPlainText().replace(_ZWSP, "")
+        shown = self.text_box.toPlainText().replace(ZERO_WIDTH_SPACE, "")
         return shown if self.text_box.isVisibleTo(self) else ""
 
     def metadata(self) -> list[tuple[str, str]]:
