@@ -35,24 +35,16 @@ def test_yielding_hands_errors_to_the_caller():
         yielding(fail)
 
 
-def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot, monkeypatch):
+def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot):
     """Seen closing a window while a run's dynamics were computing: the result arrived for a
     controller Qt had deleted, and 'Signal source has been deleted' was raised twice."""
     import threading
 
     from PySide6.QtCore import QCoreApplication, QEvent, QObject
-    from superqt.utils import create_worker
 
     from softmax_lab.gui import workers
     from softmax_lab.gui.workers import Jobs
 
-    made = []
-
-    def keep(*args, **kwargs):
-        made.append(create_worker(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(workers, "create_worker", keep)
     owner = QObject()
     jobs = Jobs(owner)
     release = threading.Event()
@@ -60,9 +52,8 @@ def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot, monkeypat
     jobs.start("dynamics", release.wait, 10, done=delivered.append, failed=delivered.append)
     owner.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    # The worker's ``returned`` is delivered before its ``finished``: once ``finished`` is here,
-    # the result had its chance to reach ``done``.
-    with qtbot.waitSignal(made[0].finished, timeout=10_000):
+    # The relay hands the outcome to the GUI thread; once it is here, it had its chance.
+    with qtbot.waitSignal(workers._relay().sigDeliver, timeout=10_000):
         release.set()
     assert delivered == []
 
