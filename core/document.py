@@ -359,8 +359,10 @@ class Document(DocumentState):
         model_names: tuple[str, str] = ("A", "B"),
         binary: bool = False,
         source: Any = None,
+        merge_key: object = None,
     ) -> None:
-        """Swap in a whole new table (a preset, a random table, a loaded file) as one step.
+        """Swap in a whole new table (a preset, a random table, a loaded file) as one step
+        (consecutive swaps with one ``merge_key``, a training loop's burst: one step).
 
         ``evaluation``, if given, is the already computed result for exactly this table and
         settings (a large file is evaluated off the GUI thread): it is used instead of a rerun.
@@ -383,7 +385,7 @@ class Document(DocumentState):
             binary=binary,
         )
         after = replace(after, source=source)
-        self._replace(text, self._state(), after, Change.ALL, evaluation)
+        self._replace(text, self._state(), after, Change.ALL, evaluation, merge_key=merge_key)
 
     def replace_logits(
         self,

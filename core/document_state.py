@@ -362,11 +362,28 @@ class DocumentState:
         change: Change,
         evaluation: Evaluation | None = None,
         evaluation_b: Evaluation | None = None,
+        merge_key: object = None,
     ) -> None:
         """One undo step from ``before`` to ``after``: the old arrays are kept by reference,
-        which costs nothing and restores them exactly whatever happened in between."""
+        which costs nothing and restores them exactly whatever happened in between.
+        Consecutive replacements with one ``merge_key`` (a training loop's burst of tables) are
+        one step that undoes to before the first."""
+        box = {"after": after}
+
+        def merge(later: Command) -> bool:
+            box["after"] = later.payload
+            return True
+
         self.push(
-            Command(text, lambda: self._set_state(after), lambda: self._set_state(before), change),
+            Command(
+                text,
+                lambda: self._set_state(box["after"]),
+                lambda: self._set_state(before),
+                change,
+                merge_key=merge_key,
+                merge=merge,
+                payload=after,
+            ),
             evaluation=evaluation,
             evaluation_b=evaluation_b,
         )

@@ -134,7 +134,8 @@ class Actions(QObject):
                 export, f"{name}…", lambda _=False, p=plot, n=name: f.export_plot_dialog(p, n)
             )
         menu.addSeparator()
-        self._action(menu, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+        # Not StandardKey.Quit: platforms without a desktop theme bind it to nothing.
+        self._action(menu, "&Quit", w.close, "Ctrl+Q")
 
     def _edit_menu(self, menu: QMenu) -> None:
         c, table = self._c, self._w.table

@@ -84,22 +84,34 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _offer_restore(window, path) -> None:
-    """The last session did not close cleanly: offer its autosaved state."""
-    from datetime import datetime
-
+def offer_recovery(window) -> int:
+    """Windows that did not close normally (their process is gone) left work behind: offer each
+    one, oldest first, until one is restored; No discards that one. Work of windows still open
+    (in this process or another) is never listed. Returns how many were offered."""
     from PySide6.QtWidgets import QMessageBox
 
-    when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
-    answer = QMessageBox.question(
-        window,
-        "Restore unsaved work?",
-        f"Softmax Lab did not close normally last time. Restore the work autosaved at {when}?",
-    )
-    if answer == QMessageBox.StandardButton.Yes:
-        window.files.open_workspace(path)
-    else:
-        path.unlink(missing_ok=True)
+    from softmax_lab.gui.autosave import orphaned_sessions
+    from softmax_lab.gui.files import state_dir
+
+    orphans = orphaned_sessions(state_dir())
+    offered = 0
+    for i, orphan in enumerate(orphans):
+        if window.files.session is not None and window.files.session.path.exists():
+            orphan.keep()  # this window already holds restored work: offered at the next start
+            continue
+        offered += 1
+        of = f" ({i + 1} of {len(orphans)})" if len(orphans) > 1 else ""
+        answer = QMessageBox.question(
+            window,
+            "Restore unsaved work?",
+            f"A Softmax Lab window did not close normally{of}. Restore the work it autosaved "
+            f"at {orphan.when}? (No deletes it.)",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            window.files.recover(orphan)
+        else:
+            orphan.discard()
+    return offered
 
 
 def _outcome() -> tuple[
@@ -167,16 +179,16 @@ def run(argv: list[str]) -> int:
     app = application(sys.argv[:1])
 
     from softmax_lab.core.presets import PRESETS
-    from softmax_lab.gui.files import autosave_path
     from softmax_lab.gui.main_window import MainWindow
 
     interactive = not args.screenshot
     window = MainWindow(autosave=interactive, confirm_close=interactive)
+    window.files.remember = interactive  # a screenshot writes nothing but its PNG
     controller = window.controller
     if interactive:
         window.files.restore_preferences()
-        if not args.no_restore and not args.file and autosave_path().exists():
-            _offer_restore(window, autosave_path())
+        if not args.no_restore and not args.file:
+            offer_recovery(window)
     if "--theme" in argv or args.scale:
         controller.update_view(theme=args.theme, scale=args.scale or controller.view.scale)
     if args.preset:
@@ -201,8 +213,20 @@ def run(argv: list[str]) -> int:
 
         named = {p.stem: p for p in builtin_lessons()}
         path = named.get(args.lesson, args.lesson)
-        if not controller.lessons.open(path, args.step - 1):
-            print(f"softmax-lab: could not open the lesson {args.lesson!r}", file=sys.stderr)
+        said: list[str] = []  # the lesson checker's reason, as the status bar gets it
+
+        def note(message: str) -> None:
+            said.append(message)
+
+        controller.sigMessage.connect(note)
+        opened = controller.lessons.open(path, args.step - 1)
+        controller.sigMessage.disconnect(note)
+        if not opened:
+            reason = said[-1].removeprefix("Not opened: ") if said else "not a lesson"
+            print(
+                f"softmax-lab: could not open the lesson {args.lesson!r}: {reason}", file=sys.stderr
+            )
+            _shut_down(app, window)
             return 2
         controller.document.mark_clean()
     if args.tab and args.file:

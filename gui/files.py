@@ -24,6 +24,7 @@ from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import FORMAT as WORKSPACE_FORMAT
 from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from softmax_lab.gui.autosave import AutosaveSession, Orphan, is_autosave
 from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.plotkit import export_widget
@@ -37,18 +38,19 @@ OPEN_FILTER = (
 )
 
 
-def state_dir() -> Path:
+def state_dir(create: bool = True) -> Path:
     """Where autosave lives: $SOFTMAX_LAB_STATE_DIR, else the platform's app-data folder."""
     folder = os.environ.get("SOFTMAX_LAB_STATE_DIR") or QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.AppDataLocation
     )
     path = Path(folder or Path.home() / ".softmax-lab")
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def autosave_path() -> Path:
-    return state_dir() / f"autosave{SUFFIX}"
+def is_autosave_path(path: str | Path) -> bool:
+    return is_autosave(state_dir(create=False), path)
 
 
 def is_run(path: str | Path) -> bool:
@@ -72,7 +74,9 @@ def is_workspace(path: str | Path) -> bool:
 
 class Files(QObject):
     """File handling for one window. ``autosave`` and the close question are on in the app and
-    off by default, so that tests and embedding code get no files written and no dialogs."""
+    off by default, so that tests and embedding code get no files written and no dialogs.
+    Each window with autosave has its own session file (gui.autosave), locked while it lives.
+    ``remember`` off (a --screenshot run) keeps the recent-files list as it is."""
 
     sigFileLoaded = Signal(str)
     sigLoadFailed = Signal(str)
@@ -83,6 +87,8 @@ class Files(QObject):
         self._c = controller
         self._window = window
         self._autosave = autosave
+        self.session = AutosaveSession(state_dir()) if autosave else None
+        self.remember = True
         self.workspace_path: Path | None = None
         self.file_name = ""
         self.file_path = ""  # the open logits file (its folder is where file dialogs start)
@@ -247,6 +253,8 @@ class Files(QObject):
     def _on_run_opened(self, path: str) -> None:
         self._close_progress()
         self.remember_recent(path)
+        self._c.document.mark_clean()  # the table is the run's: nothing to save yet
+        self._c.sigHistoryChanged.emit()
         self.workspace_path = None
         self.sigTitleChanged.emit(Path(path).name)
         self.sigFileLoaded.emit(path)
@@ -298,6 +306,8 @@ class Files(QObject):
         return [str(v) for v in value] if isinstance(value, list) else []
 
     def remember_recent(self, path: str) -> None:
+        if not self.remember:
+            return
         path = str(Path(path).resolve())
         recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
         settings().setValue("recentFiles", recent)
@@ -353,7 +363,7 @@ class Files(QObject):
         view["selected"] = min(int(view.get("selected", 0)), self._c.document.n_samples - 1)
         self._c.update_view(**view)
         self.workspace_path = Path(path)
-        if Path(path) != autosave_path():
+        if not is_autosave_path(path):
             self.remember_recent(str(path))
             self._c.document.mark_clean()
             self._c.sigHistoryChanged.emit()
@@ -371,10 +381,17 @@ class Files(QObject):
 
         Not for tables above AUTOSAVE_MAX_CELLS: writing a language model's 1 GB of logits on
         the GUI thread after every change (each step of the temperature slider) would freeze the
-        window for seconds. The status bar says so once per table."""
+        window for seconds. The status bar says so once per table. A document with nothing
+        unsaved (just opened or saved) keeps no file: a crash then offers nothing."""
+        session = self.session
+        if session is None:
+            return
         doc = self._c.document
+        if not doc.is_modified:  # saved, just opened, or undone to either: nothing to lose
+            session.remove()
+            return
         if doc.n_samples * doc.n_classes > AUTOSAVE_MAX_CELLS:
-            autosave_path().unlink(missing_ok=True)  # an older, smaller state would mislead
+            session.remove()  # an older, smaller state would mislead
             if self._autosave_skipped is not doc.logits:
                 self._autosave_skipped = doc.logits
                 self._message(
@@ -383,12 +400,27 @@ class Files(QObject):
                 )
             return
         try:
-            save_workspace(autosave_path(), self._workspace())
+            session.write(self._workspace())
         except (OSError, DataError) as exc:
             self._message(f"Autosave failed: {exc}")
 
+    def recover(self, orphan: Orphan) -> bool:
+        """Open the work a window that did not close left behind; once this window's own
+        autosave holds it, the orphan's file goes. Refused, the orphan stays for the next
+        start."""
+        if not self.open_workspace(orphan.path):
+            orphan.keep()
+            return False
+        self._autosave_timer.stop()
+        self.write_autosave()
+        if self.session is not None and self.session.path.exists():
+            orphan.discard()
+        else:
+            orphan.keep()
+        return True
+
     def save_workspace_action(self) -> None:
-        if self.workspace_path is not None and self.workspace_path != autosave_path():
+        if self.workspace_path is not None and not is_autosave_path(self.workspace_path):
             self.apply_edit(self.save_workspace, str(self.workspace_path))
         else:
             self.save_workspace_dialog()
@@ -407,7 +439,8 @@ class Files(QObject):
 
     def confirm_close(self, ask: bool) -> bool:
         """Whether the window may close: with unsaved changes (and ``ask``), ask to save first.
-        A clean close removes the autosave, so the next start offers nothing to restore."""
+        A clean close removes this window's autosave (never another window's), so the next start
+        offers nothing of it to restore."""
         if ask and self._c.document.is_modified:
             answer = QMessageBox.question(
                 self._window,
@@ -425,7 +458,8 @@ class Files(QObject):
                     return False
         if self._autosave:
             self._autosave_timer.stop()
-            autosave_path().unlink(missing_ok=True)
+            if self.session is not None:
+                self.session.release()
             self.save_preferences()
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from softmax_lab.gui.text import ZERO_WIDTH_SPACE, breakable
 from softmax_lab.gui.theme import LIGHT, Theme
 from softmax_lab.gui.thumbnails import draw_image, fitted_rect
 
@@ -65,6 +66,21 @@ class ImageCanvas(QWidget):
         return QSize(200, 200)
 
 
+MAX_TEXT_SHOWN = 100_000
+"""Characters of a sample's text the text box shows (the data keeps all of them)."""
+
+
+def shown_text(text: str) -> str:
+    """``text`` as the text box shows it, in time linear in its length: at most MAX_TEXT_SHOWN
+    characters (with a note of how many there are), long words breakable (gui.text: Qt lays
+    out an unbroken line in quadratic time; a 300,000-character word took 48 s)."""
+    note = ""
+    if len(text) > MAX_TEXT_SHOWN:
+        note = f"\n… ({len(text):,} characters; the first {MAX_TEXT_SHOWN:,} are shown)"
+        text = text[:MAX_TEXT_SHOWN]
+    return breakable(text) + note
+
+
 class InputsView(QWidget):
     """The selected sample's input: a caption, the image, the text, the metadata."""
 
@@ -76,6 +92,8 @@ class InputsView(QWidget):
         self.canvas = ImageCanvas()
         self.text_box = QPlainTextEdit()
         self.text_box.setReadOnly(True)
+        self.text_box.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self._text: str | None = None
         self.text_box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.metadata_label = QLabel()
         self.metadata_label.setTextFormat(Qt.TextFormat.RichText)
@@ -105,8 +123,9 @@ class InputsView(QWidget):
         self.canvas.setVisible(image is not None)
         if text is None:
             self.text_box.clear()
-        elif text != self.text_box.toPlainText():
-            self.text_box.setPlainText(text)
+        elif text != self._text:
+            self.text_box.setPlainText(shown_text(text))
+        self._text = text
         self.text_box.setVisible(text is not None)
         self._metadata = list(metadata)
         rows = "".join(
@@ -122,7 +141,8 @@ class InputsView(QWidget):
         return self.canvas.image()
 
     def text(self) -> str:
-        return self.text_box.toPlainText() if self.text_box.isVisibleTo(self) else ""
+        shown = self.text_box.toPlainText().replace(ZERO_WIDTH_SPACE, "")
+        return shown if self.text_box.isVisibleTo(self) else ""
 
     def metadata(self) -> list[tuple[str, str]]:
         return list(self._metadata)

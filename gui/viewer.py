@@ -9,8 +9,11 @@ IPython it turns on the Qt event loop (``%gui qt``) so that the window stays liv
 kernel stays usable. Data is checked and copied in the caller's thread
 (:func:`core.viewer_data.prepare_view_data`), so bad input raises ``ValueError`` before any
 window exists. ``set_data`` and every setter may be called from any thread (a training loop):
-the call is queued to the GUI thread in order — consecutive queued ``set_data`` calls collapse
-into the last one — and the window never touches Qt off its thread.
+the call is queued to the GUI thread, and the window never touches Qt off its thread. A flood
+of calls cannot freeze the window: each kind of call (``set_data``, ``selected``, ``close``)
+collapses to its latest while it waits, the queue is drained for at most ``DRAIN_BUDGET_S`` per
+event-loop turn (the window paints and its timers run between turns), and a burst of
+``set_data`` calls is one undo step until the calls pause for ``BURST_PAUSE_MS``.
 """
 
 from __future__ import annotations
@@ -21,16 +24,17 @@ import os
 import sys
 import textwrap
 import threading
-from collections import deque
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
+from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.constants import default_class_names
@@ -56,6 +60,12 @@ __all__ = ["Viewer", "ViewerEvents", "run", "view"]
 GUI_CALL_TIMEOUT_S = 30.0
 """How long a call from another thread that needs an answer (``screenshot``) waits for the GUI
 thread; it needs an event loop running there (``run()``, or IPython's ``%gui qt``)."""
+
+DRAIN_BUDGET_S = 0.05
+"""How long one event-loop turn applies queued calls before the window gets to paint (at least
+one call is applied per turn)."""
+BURST_PAUSE_MS = 1000
+"""``set_data`` calls closer together than this are one undo step (a training loop's burst)."""
 
 _viewers: list[Viewer] = []
 """Open viewers: a window must outlive the expression that made it (``softmax_lab.view(x)`` as
@@ -117,14 +127,19 @@ def _shut_down() -> None:
 
 
 class _Bridge(QObject):
-    """Lives on the GUI thread; a wake-up emitted from any thread is queued to it."""
+    """Lives on the GUI thread; a wake-up emitted from any thread is queued to it. ``again``
+    drains the rest on a later turn, after the event loop has painted and run its timers."""
 
     sigWake = Signal()
 
-    def __init__(self, drain: Callable[[], None]) -> None:
+    def __init__(self, drain: Callable[[], None], end_burst: Callable[[], None]) -> None:
         super().__init__()
         self._drain = drain
         self.sigWake.connect(self.drain)
+        self.again = QTimer(self, singleShot=True, interval=1)
+        self.again.timeout.connect(self.drain)
+        self.pause = QTimer(self, singleShot=True, interval=BURST_PAUSE_MS)
+        self.pause.timeout.connect(end_burst)
 
     def drain(self) -> None:
         self._drain()
@@ -172,8 +187,15 @@ class Viewer:
         if not _on_gui_thread():
             raise RuntimeError("softmax_lab.view must be called from the GUI (main) thread")
         self._lock = threading.Lock()
-        self._queue: deque[tuple[str, Any]] = deque()
-        self._bridge = _Bridge(self._drain)
+        self._pending: dict[object, tuple[str, Any]] = {}
+        """Calls waiting for the GUI thread, oldest first: one per kind (the latest), each
+        ``call`` (an answer someone waits for) on its own."""
+        self._calls = count()
+        self._woken = False  # a wake-up is on its way to the GUI thread
+        self._burst: object | None = None  # the merge key of the current set_data burst
+        self.stats = {"applied": 0, "data": 0, "turns": 0}
+        """What the GUI thread did: calls applied, tables swapped in, drain turns."""
+        self._bridge = _Bridge(self._drain_turn, self._end_burst)
         document = build_document(data) if data is not None else None
         self._window: MainWindow | None = MainWindow(document)
         self._window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -251,7 +273,8 @@ class Viewer:
         labels: ArrayLike | None = None,
         **keywords: Unpack[ViewKeywords],
     ) -> None:
-        """Replace the data as one undo step (from any thread).
+        """Replace the data (from any thread); calls closer together than BURST_PAUSE_MS are
+        one undo step.
 
         Parameters
         ----------
@@ -325,24 +348,56 @@ class Viewer:
             self._apply(kind, payload)
             return
         with self._lock:
-            if kind == "data" and self._queue and self._queue[-1][0] == "data":
-                self._queue[-1] = (kind, payload)  # not yet shown: only the latest matters
-            else:
-                self._queue.append((kind, payload))
+            # Not yet shown: only the latest of a kind matters, in the place of the latest call.
+            key: object = (kind, next(self._calls)) if kind == "call" else kind
+            self._pending.pop(key, None)
+            self._pending[key] = (kind, payload)
+            if self._woken:
+                return
+            self._woken = True
         self._bridge.sigWake.emit()
 
+    def _take(self) -> tuple[str, Any] | None:
+        with self._lock:
+            if not self._pending:
+                self._woken = False
+                return None
+            return self._pending.pop(next(iter(self._pending)))
+
     def _drain(self) -> None:
-        while True:
+        """Everything queued, now (before a call made on the GUI thread)."""
+        while (item := self._take()) is not None:
+            self._apply(*item)
+
+    def _drain_turn(self) -> None:
+        """One event-loop turn's share of the queue: calls until ``DRAIN_BUDGET_S`` is spent,
+        the rest on a later turn, so that the window paints and its timers run between."""
+        self.stats["turns"] += 1
+        deadline = time.monotonic() + DRAIN_BUDGET_S
+        try:
+            while (item := self._take()) is not None:
+                self._apply(*item)
+                if time.monotonic() >= deadline:
+                    break
+        finally:  # whatever ended the turn (the budget, an error), the rest is not forgotten
             with self._lock:
-                if not self._queue:
-                    return
-                kind, payload = self._queue.popleft()
-            self._apply(kind, payload)
+                more = bool(self._pending)
+                if not more:
+                    self._woken = False  # the next call wakes the GUI thread again
+            if more:
+                self._bridge.again.start()
+
+    def _end_burst(self) -> None:
+        self._burst = None
 
     def _apply(self, kind: str, payload: Any) -> None:
         if self._window is None:
+            if kind == "call":  # the window closed: whoever waits hears so at once
+                payload[1].set_exception(RuntimeError("this viewer's window is closed"))
             return
+        self.stats["applied"] += 1
         if kind == "data":
+            self.stats["data"] += 1
             self._apply_data(*payload)
         elif kind == "select":
             if payload < self._window.document.n_samples:
@@ -374,6 +429,9 @@ class Viewer:
         settings = data.settings(doc.settings)
         if doc.n_classes == k and doc.settings.weight is not None:
             settings = replace(settings, weight=doc.settings.weight)  # same classes, same weights
+        if self._burst is None:
+            self._burst = object()
+        self._bridge.pause.start()  # the burst ends when the calls pause
         replaced = c.replace_document(
             data.logits,
             data.labels,
@@ -386,6 +444,7 @@ class Viewer:
             binary=data.binary,
             logits_b=logits_b,
             model_names=model_names,
+            merge_key=self._burst,
         )
         if replaced and kept is not None:  # a training loop's next step: stay where one was
             c.view.update(selected=min(kept["selected"], n - 1))

@@ -1,9 +1,13 @@
-"""The one way Softmax Lab runs work off the GUI thread: :class:`Jobs`, over superqt's workers.
+"""The one way Softmax Lab runs work off the GUI thread: :class:`Jobs`.
 
 Each kind of job (``"load"``, ``"fit"``, ...) has a generation counter: starting a job, or
 cancelling, makes every earlier job of that kind stale, and a stale job's result or error is
-dropped when it arrives. Results are delivered on the GUI thread (superqt queues the worker's
-signals there), so handlers may touch widgets and the document.
+dropped when it arrives. Results are delivered on the GUI thread (a relay object that lives
+there receives them as queued signals), so handlers may touch widgets and the document.
+
+Every job runs in a daemon thread of its own: a job stuck in a read that never ends (a FIFO, a
+dead network drive) cannot keep the process alive once its windows have closed; quitting always
+works. (A thread pool's threads are joined at exit, and such a job would hang it forever.)
 """
 
 from __future__ import annotations
@@ -14,9 +18,35 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from shiboken6 import isValid
-from superqt.utils import create_worker
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread for the whole process (never deleted, so a job that ends late
+    never emits from a dead object); runs each delivered callback there."""
+
+    sigDeliver = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sigDeliver.connect(self._run)
+
+    def _run(self, callback: Callable[[], None]) -> None:
+        callback()
+
+
+_relays: list[_Relay] = []
+
+
+def _relay() -> _Relay:
+    if not _relays:
+        relay = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:
+            relay.moveToThread(app.thread())
+        _relays.append(relay)
+    return _relays[0]
 
 
 class Jobs(QObject):
@@ -28,7 +58,7 @@ class Jobs(QObject):
         super().__init__(parent)
         self._generation: dict[str, int] = {}
         self._running: dict[str, int] = {}
-        self._workers: set[Any] = set()
+        self._relay = _relay()
 
     def start(
         self,
@@ -38,47 +68,48 @@ class Jobs(QObject):
         done: Callable[[Any], object],
         failed: Callable[[BaseException], None],
     ) -> int:
-        """Run ``work(*args)`` in a worker thread; ``done(result)`` or ``failed(exception)`` follow
-        on the GUI thread unless a newer job of this kind was started (or cancelled) meanwhile.
-        Returns the job's generation."""
+        """Run ``work(*args)`` in a daemon thread; ``done(result)`` or ``failed(exception)``
+        follow on the GUI thread unless a newer job of this kind was started (or cancelled)
+        meanwhile. Returns the job's generation."""
         generation = self._generation.get(kind, 0) + 1
         self._generation[kind] = generation
-        # Errors go to ``failed``; superqt would otherwise re-raise them on the GUI thread.
-        worker = create_worker(work, *args, _start_thread=False, _ignore_errors=True)
 
         def current() -> bool:
             # A window closed while the job ran took its controller (and these jobs) with it:
             # the result has no one to go to.
             return isValid(self) and self._generation.get(kind) == generation
 
-        def returned(result: Any) -> None:
-            if current():
-                done(result)
-
-        def errored(exc: BaseException) -> None:
-            if current():
-                failed(exc)
-
-        def finished() -> None:
-            self._workers.discard(worker)
+        def deliver(ok: bool, value: Any) -> None:  # on the GUI thread
+            if not isValid(self):
+                return
             self._running[kind] = self._running.get(kind, 1) - 1
-            if not self._running[kind] and isValid(self):
-                self.sigBusy.emit(kind, False)
+            try:
+                if current():
+                    (done if ok else failed)(value)
+            finally:
+                if not self._running[kind] and isValid(self):
+                    self.sigBusy.emit(kind, False)
 
-        worker.returned.connect(returned)
-        worker.errored.connect(errored)
-        worker.finished.connect(finished)
-        # Keep a reference: a worker object collected before it finishes drops its signals.
-        self._workers.add(worker)
+        relay = self._relay
+
+        def run() -> None:  # in the job's thread
+            try:
+                outcome = (True, work(*args))
+            except BaseException as exc:  # handed to ``failed`` on the GUI thread
+                outcome = (False, exc)
+            with contextlib.suppress(RuntimeError):  # the process is shutting Qt down
+                relay.sigDeliver.emit(lambda: deliver(*outcome))
+
         self._running[kind] = self._running.get(kind, 0) + 1
         if self._running[kind] == 1:
             self.sigBusy.emit(kind, True)
-        worker.start()
+        threading.Thread(target=run, name=f"softmax-lab-{kind}", daemon=True).start()
         return generation
 
     def cancel(self, kind: str) -> None:
         """Forget the running job of this kind: whatever it produces is dropped. (Reading a file
-        cannot be interrupted; nothing of it reaches the window.)"""
+        cannot be interrupted; nothing of it reaches the window, and its thread, a daemon, never
+        keeps the process from exiting.)"""
         self._generation[kind] = self._generation.get(kind, 0) + 1
 
     def busy(self, kind: str) -> bool:

@@ -620,3 +620,29 @@ def test_settings_with_an_evaluation_computed_elsewhere_use_it():
     doc.undo()  # the drag was one step
     assert doc.settings.temperature == 1.0
     assert doc.evaluation.loss == pytest.approx(float(evaluate(logits, labels).loss))
+
+
+def test_replacements_with_one_merge_key_are_one_step_that_undoes_to_before_the_first():
+    doc = make()
+    start = doc.logits.copy()
+    burst = object()
+    rng = np.random.default_rng(5)
+    tables = [rng.normal(size=(n, 4)) for n in (3, 5, 2)]
+    for table in tables:
+        doc.replace_all(table, [0] * len(table), list("abcd"), text="Data", merge_key=burst)
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(tables[-1]), torch.zeros(2, dtype=torch.long)
+    )
+    assert doc.evaluation.loss == pytest.approx(float(expected))
+    doc.undo()
+    np.testing.assert_array_equal(doc.logits, start)
+    assert not doc.can_undo
+    doc.redo()
+    np.testing.assert_array_equal(doc.logits, tables[-1])  # redo gives the last, not the first
+    doc.replace_all(tables[0], [0, 0, 0], list("abcd"), text="Data", merge_key=object())
+    doc.replace_all(tables[1], [0] * 5, list("abcd"), text="Data")  # no key: a step of its own
+    steps = 0
+    while doc.can_undo:
+        doc.undo()
+        steps += 1
+    assert steps == 3

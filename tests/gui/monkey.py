@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -396,25 +397,170 @@ class Monkey:
         started = time.perf_counter()
         try:
             for step in range(steps):
-                name = self._names[int(self.rng.choice(len(self._names), p=self._p))]
-                self.actions[name]()
-                self.report.actions[name] += 1
-                QApplication.processEvents()
-                if (step + 1) % self.check_every == 0:
-                    self.check()
-                self.report.steps = step + 1
+                self.step()
                 if progress is not None:
                     progress(step + 1)
-            self.check()
-            doc = self.window.document
-            while doc.can_undo:
-                doc.undo()
-            self._same(
-                doc.snapshot(), start_state, "undoing everything did not restore the starting state"
-            )
-            self.report.undone_to_start = True
-            self.check()
+            self.finish(start_state)
         finally:
             sys.excepthook = old_hook
             self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def step(self) -> None:
+        """One random action, the events it queued, and (every ``check_every``) the checks."""
+        name = self._names[int(self.rng.choice(len(self._names), p=self._p))]
+        self.actions[name]()
+        self.report.actions[name] += 1
+        QApplication.processEvents()
+        self.report.steps += 1
+        if self.report.steps % self.check_every == 0:
+            self.check()
+
+    def finish(self, start_state: tuple) -> None:
+        """The last checks; then undo everything, which must give back ``start_state``."""
+        self.check()
+        doc = self.window.document
+        while doc.can_undo:
+            doc.undo()
+        self._same(
+            doc.snapshot(), start_state, "undoing everything did not restore the starting state"
+        )
+        self.report.undone_to_start = True
+        self.check()
+
+
+@dataclass
+class TroopReport:
+    """Two windows' monkeys and a training thread's calls into the API, run together."""
+
+    monkeys: list[MonkeyReport]
+    api_calls: int = 0
+    api_tables: int = 0
+    api_undo_steps: int = 0
+    autosaves_checked: int = 0
+    seconds: float = 0.0
+
+
+class Troop:
+    """Two windows at once (each its own monkey and, with ``autosave``, its own autosave file)
+    and a thread that calls the viewer API (``set_data``, ``selected``, ``screenshot``) on a
+    third window all along, as a training loop would. After the run each window's autosave must
+    hold that window's table (nothing lost, nothing crossed), the API window must show the last
+    table the thread sent, and undoing everything must restore each monkey's starting state."""
+
+    def __init__(self, seed: int, workdir: Path, check_every: int = 1, autosave: bool = True):
+        import softmax_lab
+
+        self.windows = [MainWindow(autosave=autosave) for _ in range(2)]
+        for w in self.windows:
+            w.show()
+        self.monkeys = [
+            Monkey(w, seed * 2 + i, workdir / f"w{i}", check_every)
+            for i, w in enumerate(self.windows)
+        ]
+        self.rng = np.random.default_rng(seed + 10_000)
+        self.viewer = softmax_lab.view(np.zeros((5, 3)), [0, 1, 2, 0, 1], title="API")
+        self.report = TroopReport([m.report for m in self.monkeys])
+        self._last: list[np.ndarray] = []
+        self._stop = threading.Event()
+        self._thread_errors: list[BaseException] = []
+
+    def _training_loop(self) -> None:
+        rng = np.random.default_rng(int(self.rng.integers(1 << 30)))
+        try:
+            while not self._stop.is_set():
+                n, c = int(rng.integers(5, 60)), int(rng.integers(2, 12))
+                logits = rng.normal(0, 3, (n, c))
+                self.viewer.set_data(logits, rng.integers(0, c, n))
+                self._last[:] = [logits]
+                self.viewer.selected = int(rng.integers(0, 5))
+                self.report.api_calls += 2
+                if rng.random() < 0.01:
+                    self.viewer.screenshot()
+                    self.report.api_calls += 1
+                time.sleep(0.001)  # a training step (and the GIL for the GUI thread)
+        except BaseException as exc:
+            self._thread_errors.append(exc)
+
+    def run(self, steps: int, progress: Callable[[int], None] | None = None) -> TroopReport:
+        starts = [m.window.document.snapshot() for m in self.monkeys]
+        old_hook = sys.excepthook
+        errors: list[BaseException] = []
+        sys.excepthook = lambda kind, value, tb: errors.append(value)
+        for m in self.monkeys:
+            m._errors = errors
+        started = time.perf_counter()
+        thread = threading.Thread(target=self._training_loop, name="monkey-api", daemon=True)
+        thread.start()
+        try:
+            for step in range(steps):
+                self.monkeys[int(self.rng.integers(2))].step()
+                if self._thread_errors:
+                    raise self._thread_errors[0]
+                if progress is not None:
+                    progress(step + 1)
+            self._stop.set()
+            deadline = time.monotonic() + 60
+            while thread.is_alive() and time.monotonic() < deadline:
+                QApplication.processEvents()  # a screenshot call waits for this thread's answer
+                thread.join(timeout=0.01)
+            if thread.is_alive():
+                raise AssertionError("the API thread did not stop (a call never returned)")
+            if self._thread_errors:
+                raise self._thread_errors[0]
+            self._check_api()
+            self._check_autosaves()
+            for m, start in zip(self.monkeys, starts, strict=True):
+                m.finish(start)
+        finally:
+            self._stop.set()
+            sys.excepthook = old_hook
+            self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _check_api(self) -> None:
+        v = self.viewer
+        deadline = time.monotonic() + 60
+        while self._last and not np.array_equal(v.logits, self._last[0]):
+            if time.monotonic() > deadline:
+                raise AssertionError("the API window never showed the last table sent")
+            QApplication.processEvents()
+            time.sleep(0.002)
+        doc = v.window.document
+        reference = evaluate(doc.logits, doc.target(), **doc.settings.evaluate_kwargs())
+        if not np.allclose(doc.evaluation.losses, reference.losses, equal_nan=True):
+            raise AssertionError("the API window's losses differ from core.evaluate")
+        self.report.api_tables = v.stats["data"]
+        while doc.can_undo:
+            doc.undo()
+            self.report.api_undo_steps += 1
+
+    def _check_autosaves(self) -> None:
+        from softmax_lab.core.workspace import load_workspace
+
+        paths = set()
+        written = 0
+        for w in self.windows:
+            session = w.files.session
+            if session is None:
+                continue
+            w.files.write_autosave()
+            self.report.autosaves_checked += 1
+            if not w.document.is_modified:
+                if session.path.exists():
+                    raise AssertionError("a window with nothing unsaved kept an autosave")
+                continue
+            saved = load_workspace(session.path)
+            if not np.array_equal(saved.logits, w.document.logits, equal_nan=True):
+                raise AssertionError("a window's autosave does not hold its own table")
+            paths.add(session.path)
+            written += 1
+        if len(paths) != written:
+            raise AssertionError("two windows share an autosave file")
+
+    def close(self) -> None:
+        for w in self.windows:
+            w.document.mark_clean()
+            w.close()
+        self.viewer.close()
+        QApplication.processEvents()

@@ -35,24 +35,16 @@ def test_yielding_hands_errors_to_the_caller():
         yielding(fail)
 
 
-def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot, monkeypatch):
+def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot):
     """Seen closing a window while a run's dynamics were computing: the result arrived for a
     controller Qt had deleted, and 'Signal source has been deleted' was raised twice."""
     import threading
 
     from PySide6.QtCore import QCoreApplication, QEvent, QObject
-    from superqt.utils import create_worker
 
     from softmax_lab.gui import workers
     from softmax_lab.gui.workers import Jobs
 
-    made = []
-
-    def keep(*args, **kwargs):
-        made.append(create_worker(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(workers, "create_worker", keep)
     owner = QObject()
     jobs = Jobs(owner)
     release = threading.Event()
@@ -60,8 +52,50 @@ def test_a_job_that_ends_after_its_window_closed_reaches_no_one(qtbot, monkeypat
     jobs.start("dynamics", release.wait, 10, done=delivered.append, failed=delivered.append)
     owner.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    # The worker's ``returned`` is delivered before its ``finished``: once ``finished`` is here,
-    # the result had its chance to reach ``done``.
-    with qtbot.waitSignal(made[0].finished, timeout=10_000):
+    # The relay hands the outcome to the GUI thread; once it is here, it had its chance.
+    with qtbot.waitSignal(workers._relay().sigDeliver, timeout=10_000):
         release.set()
     assert delivered == []
+
+
+QUIT_WITH_A_STUCK_JOB = """
+import sys, threading
+sys.path.insert(0, {root!r})
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from softmax_lab.gui.main_window import MainWindow
+w = MainWindow()
+w.show()
+w.activateWindow()
+QTest.qWaitForWindowActive(w)
+stuck = threading.Event()  # a read that never ends (a FIFO nobody writes to)
+w.controller.jobs.start("load", stuck.wait, done=print, failed=print)
+w.files.cancel_load()  # Cancel, then Ctrl+Q, as the user did
+QTimer.singleShot(0, lambda: QTest.keyClick(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier))
+print("event loop ended", app.exec(), w.isVisible(), flush=True)
+"""
+
+
+def test_ctrl_q_quits_while_a_job_is_stuck_in_a_read():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", QUIT_WITH_A_STUCK_JOB.format(root=str(root))],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, _ = child.communicate(timeout=120)  # a generous bound: it hung forever before
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise AssertionError("the process did not exit with a job stuck in a read") from None
+    assert "event loop ended 0 False" in out  # Ctrl+Q closed the window, the loop ended
+    assert child.returncode == 0

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from softmax_lab.core.workspace import load_workspace
 from softmax_lab.gui import MainWindow
-from softmax_lab.gui.files import autosave_path
+from softmax_lab.gui.autosave import orphaned_sessions
 from softmax_lab.gui.plots import PLOT_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,61 +82,167 @@ def test_corrupt_and_future_workspaces_change_nothing(qtbot, window, tmp_path):
 
 
 CHILD = """
-import os, sys, time
+import sys, threading, time
 sys.path.insert(0, {root!r})
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from softmax_lab.gui.main_window import MainWindow
 w = MainWindow(autosave=True)
 w.show()
-w.document.set_logits([0], [0], 42.0)
+w.document.set_logits([0], [0], {value!r})
 w.document.set_logits([2], [1], -7.5)
-print("edited", flush=True)
-while True:
+while not w.files.session.path.exists():
     app.processEvents()
     time.sleep(0.01)
+print(w.files.session.path, flush=True)
+commands = []
+threading.Thread(target=lambda: commands.append(sys.stdin.readline()), daemon=True).start()
+while not commands:
+    app.processEvents()
+    time.sleep(0.01)
+w.document.mark_clean()
+w.close()
+print("closed", flush=True)
 """
 
 
-def test_autosave_survives_kill_9(qtbot, state_dir):
+def _instance(state_dir, value: float) -> tuple[subprocess.Popen, Path]:
+    """A real Softmax Lab process with an edited, autosaved window; returns it and its file."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOFTMAX_LAB_STATE_DIR": str(state_dir)}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(root=str(ROOT))],
+        [sys.executable, "-c", CHILD.format(root=str(ROOT), value=value)],
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert child.stdout.readline().strip() == "edited"
-        edited_at = time.monotonic()
-        saved = state_dir / "autosave.softmaxlab.json"
-        while not saved.exists() and time.monotonic() - edited_at < 20:
-            time.sleep(0.05)
-        lag = time.monotonic() - edited_at
-    finally:
-        child.kill()  # SIGKILL: no clean-up code runs
-        child.wait()
-        child.stdout.close()
-    assert saved.exists(), "nothing was autosaved"
-    assert lag < 20
-    assert [p.name for p in state_dir.iterdir()] == ["autosave.softmaxlab.json"]
-    restored = load_workspace(saved)
-    assert restored.logits[0, 0] == 42.0
-    assert restored.logits[2, 1] == -7.5
+    line = child.stdout.readline().strip()
+    assert line, "the instance wrote no autosave"
+    return child, Path(line)
 
-    window = MainWindow()
+
+def test_two_instances_keep_their_own_autosave_and_kill_9_loses_neither(qtbot, state_dir):
+    first, first_file = _instance(state_dir, 42.0)
+    second, second_file = _instance(state_dir, 13.0)
+    try:
+        assert first_file != second_file
+        assert load_workspace(first_file).logits[0, 0] == 42.0  # the second did not overwrite it
+        assert load_workspace(second_file).logits[0, 0] == 13.0
+        # Both owners alive: a third start offers neither and deletes nothing.
+        assert orphaned_sessions(state_dir) == []
+        first.kill()  # SIGKILL: no clean-up code runs
+        first.wait()
+        orphans = orphaned_sessions(state_dir)
+        assert [o.path for o in orphans] == [first_file]  # one entry, only the dead owner's
+        assert load_workspace(orphans[0].path).logits[2, 1] == -7.5
+        orphans[0].keep()
+        # The live instance closes cleanly: its own file goes, the dead one's work stays.
+        second.stdin.write("close\n")
+        second.stdin.flush()
+        assert second.stdout.readline().strip() == "closed"
+        assert second.wait(timeout=60) == 0
+        assert not second_file.exists()
+        assert first_file.exists()
+    finally:
+        for child in (first, second):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+            child.stdin.close()
+
+    window = MainWindow(autosave=True)
     qtbot.addWidget(window)
-    assert window.files.open_workspace(autosave_path())
+    (orphan,) = orphaned_sessions(state_dir)
+    assert window.files.recover(orphan)
     assert window.document.logits[0, 0] == 42.0
+    assert window.isWindowModified()  # restored work is unsaved work
+    assert not first_file.exists()  # now this window's own autosave holds it
+    assert load_workspace(window.files.session.path).logits[0, 0] == 42.0
+    assert orphaned_sessions(state_dir) == []
+    window.document.mark_clean()
+    window.close()
+
+
+def test_windows_of_one_process_autosave_apart_and_close_apart(qtbot, state_dir):
+    one, two = MainWindow(autosave=True), MainWindow(autosave=True)
+    for window, value in ((one, 1.0), (two, 2.0)):
+        qtbot.addWidget(window)
+        window.document.set_logits([0], [0], value)
+    qtbot.waitUntil(lambda: one.files.session.path.exists() and two.files.session.path.exists())
+    assert one.files.session.path != two.files.session.path
+    assert orphaned_sessions(state_dir) == []  # both alive: nothing to offer
+    two.document.mark_clean()
+    two.close()
+    assert not two.files.session.path.exists()
+    assert load_workspace(one.files.session.path).logits[0, 0] == 1.0
+
+
+def test_start_offers_each_orphan_once_and_no_discards_only_it(qtbot, state_dir, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from softmax_lab.gui.app import offer_recovery
+
+    makers = []
+    for value in (3.0, 4.0):
+        w = MainWindow(autosave=True)
+        qtbot.addWidget(w)
+        w.document.set_logits([0], [0], value)
+        w.files.write_autosave()
+        makers.append(w)
+    paths = [w.files.session.path for w in makers]
+    for w in makers:  # as if killed: the lock goes with the process, the file stays
+        w.files.session._lock.unlock()
+        w.files.session = None
+    live = MainWindow(autosave=True)  # a window still open: its work is never offered
+    qtbot.addWidget(live)
+    live.document.set_logits([0], [0], 9.0)
+    live.files.write_autosave()
+    questions = []
+
+    def answer(_parent, _title, text, *args):
+        questions.append(text)
+        return (
+            QMessageBox.StandardButton.No if len(questions) == 1 else QMessageBox.StandardButton.Yes
+        )
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window = MainWindow(autosave=True)
+    qtbot.addWidget(window)
+    assert offer_recovery(window) == 2
+    assert "(1 of 2)" in questions[0]
+    assert "(2 of 2)" in questions[1]
+    assert not paths[0].exists()
+    assert not paths[1].exists()
+    assert window.document.logits[0, 0] == 4.0
+    assert load_workspace(live.files.session.path).logits[0, 0] == 9.0
+    for w in (window, live, *makers):
+        w.document.mark_clean()
+        w.close()
+
+
+def test_nothing_unsaved_keeps_no_autosave(qtbot, state_dir):
+    window = MainWindow(autosave=True)
+    qtbot.addWidget(window)
+    window.document.set_logits([0], [0], 5.0)
+    path = window.files.session.path
+    qtbot.waitUntil(path.exists, timeout=5000)
+    window.controller.undo()  # back to the state it opened with: a crash would lose nothing
+    qtbot.waitUntil(lambda: not path.exists(), timeout=5000)
+    assert orphaned_sessions(state_dir) == []
+    window.close()
 
 
 def test_clean_close_removes_the_autosave(qtbot, state_dir):
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
     window.document.set_logits([0], [0], 5.0)
-    qtbot.waitUntil(autosave_path().exists, timeout=5000)
+    path = window.files.session.path
+    qtbot.waitUntil(path.exists, timeout=5000)
+    window.document.mark_clean()
     window.close()
-    assert not autosave_path().exists()
+    assert not path.exists()
+    assert list((state_dir / "sessions").iterdir()) == []  # nor its lock
 
 
 def test_copy_as_pytorch_code_runs_and_prints_the_window_loss(window):
@@ -249,10 +354,11 @@ def test_tables_too_large_to_autosave_say_so_and_leave_no_stale_state(
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
     window.document.set_logits([0], [0], 5.0)
-    qtbot.waitUntil(autosave_path().exists, timeout=5000)
+    path = window.files.session.path
+    qtbot.waitUntil(path.exists, timeout=5000)
     monkeypatch.setattr(gui_files, "AUTOSAVE_MAX_CELLS", window.document.n_classes)
     window.document.set_logits([0], [0], 6.0)
-    qtbot.waitUntil(lambda: not autosave_path().exists(), timeout=5000)
+    qtbot.waitUntil(lambda: not path.exists(), timeout=5000)
     assert "Autosave is off for tables over" in window.statusBar().toolTip()  # the whole text
     window.document.mark_clean()
     window.close()
