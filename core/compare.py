@@ -330,8 +330,8 @@ def compare_dataset(
     """Both reliability diagrams (the bins of ``cmp.summary``'s ECEs), both loss histograms on
     shared bins, and the per-class accuracies of A and B. O(N + C)."""
     a, b, valid = cmp.a, cmp.b, cmp.valid
-    rel_a = reliability(a.confidence, a.correct, a.valid & a.finite, n_bins)
-    rel_b = reliability(b.confidence, b.correct, b.valid & b.finite, n_bins)
+    rel_a = reliability(a.confidence, a.correct, a.valid & a.has_prediction, n_bins)
+    rel_b = reliability(b.confidence, b.correct, b.valid & b.has_prediction, n_bins)
     loss_a = np.asarray(a.losses, dtype=np.float64)
     loss_b = np.asarray(b.losses, dtype=np.float64)
     shown_a = valid & np.isfinite(loss_a)
@@ -442,7 +442,7 @@ def _bin_sums(ev: Evaluation, rows: Any) -> tuple[np.ndarray, np.ndarray, np.nda
     """(count, confidence sum, correct sum) per ECE bin of ``rows``, binned exactly as
     :func:`core.metrics.reliability` bins (labelled rows with a finite confidence)."""
     conf = np.asarray(ev.confidence[rows], dtype=np.float64)
-    use = (ev.valid & ev.finite)[rows] & np.isfinite(conf)
+    use = (ev.valid & ev.has_prediction)[rows] & np.isfinite(conf)
     conf, hit = conf[use], ev.correct[rows][use].astype(np.float64)
     edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
     which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)

@@ -201,8 +201,8 @@ class CompareSession(QObject):
         a_name, b_name = self.names
         names = self._class_name_array()
         pred = names[b.predictions]
-        if not b.finite.all():
-            pred = np.where(b.finite, pred, fmt.NAN)
+        if not b.has_prediction.all():
+            pred = np.where(b.has_prediction, pred, fmt.NAN)
         with np.errstate(invalid="ignore"):
             p_true = np.where(valid, b.p_true, np.nan)
             loss = np.where(valid, b.losses, np.nan)
