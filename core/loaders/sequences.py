@@ -4,9 +4,10 @@ Owns the checks that tie them together: ``input_ids`` (or ``tokens``) and ``atte
 must be (B, T) like the logits, ids must lie in 0..V-1 (``labels`` used as ids may also hold
 -100), and a vocabulary (a ``vocab`` entry, or a tokenizer.json / vocab.txt in the file's folder)
 is used when it has exactly V tokens; one that does not fit (or a damaged tokenizer file in the
-folder) is ignored with a notice, never a refusal of the logits. When there are ids but no labels, the targets are the next tokens,
-as a causal language model is trained: position t is scored on the id at t + 1, and the last
-position of each sequence (and any position whose own or next token is padding) is ignored.
+folder) is ignored with a notice, never a refusal of the logits. When there are ids but no
+labels, the targets are the next tokens, as a causal language model is trained: position t is
+scored on the id at t + 1, and the last position of each sequence (and any position whose own
+or next token is padding) is ignored.
 """
 
 from __future__ import annotations
