@@ -386,8 +386,13 @@ def _distinct_whole_numbers(column: np.ndarray) -> bool:
     return whole and np.unique(column).shape[0] == column.shape[0]
 
 
-def _assemble(table: Table, layout: Layout, name: str) -> tuple[Found, list[str]]:
-    """Which columns are classes, labels, metadata and texts (see the module's docstring)."""
+def _assemble(
+    table: Table, layout: Layout, name: str, metadata_columns: frozenset[int] = frozenset()
+) -> tuple[Found, list[str]]:
+    """Which columns are classes, labels, metadata and texts (see the module's docstring).
+
+    ``metadata_columns``: number columns known not to be classes (a Parquet file's named index).
+    """
     values = table.numbers
     header = layout.header
     found = Found(logits=values, row_of=table.row_of)
@@ -432,7 +437,9 @@ def _assemble(table: Table, layout: Layout, name: str) -> tuple[Found, list[str]
                     "the first column (unnamed) is the row index pandas writes (not 0, 1, 2, "
                     "..., e.g. after a filter): kept as metadata 'index', not a class"
                 )
-        elif _is_id_header(header[j]) and _distinct_whole_numbers(column):
+        elif j in metadata_columns or (
+            _is_id_header(header[j]) and _distinct_whole_numbers(column)
+        ):
             aside.add(j)
             key = key_for(header[j])
             found.metadata[key] = _as_metadata_numbers(column)
