@@ -1,4 +1,4 @@
-"""Parquet files (``DataFrame.to_parquet``), read with pyarrow (``pip install softmax-lab[parquet]``).
+"""Parquet files (``DataFrame.to_parquet``), read with pyarrow (the ``parquet`` extra).
 
 The columns mean what they mean in a CSV file (``text_files``): number columns are classes, a
 ``label``/``target``/... column holds the labels (numbers or class names), a ``text`` column the

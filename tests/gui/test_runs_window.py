@@ -226,11 +226,11 @@ def test_a_folder_with_no_run_yet_waits_for_its_writer(qtbot, window, tmp_path, 
     assert "no run has been written here yet" in blocker.args[0]
     assert window.controller.runs.waiting_for == str(folder)
     dialog = window.files._progress
-    assert dialog is not None and dialog.isVisible()
+    assert dialog is not None
+    assert dialog.isVisible()
     assert "no run has been written here yet" in dialog.labelText()
-    with qtbot.waitSignal(window.sigFileLoaded, timeout=20000):
-        with RunWriter(folder, labels=y) as writer:
-            writer.add(3, step_table(3, learned))
+    with qtbot.waitSignal(window.sigFileLoaded, timeout=20000), RunWriter(folder, labels=y) as w:
+        w.add(3, step_table(3, learned))
     assert shown_step(window) == 3
     assert window.controller.runs.waiting_for is None
     assert not dialog.isVisible()
@@ -241,7 +241,8 @@ def test_cancel_stops_waiting_for_a_run(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.sigLoadFailed, timeout=20000):
         window.load_file(tmp_path / "not-yet")
     dialog = window.files._progress
-    assert dialog is not None and dialog.isVisible()
+    assert dialog is not None
+    assert dialog.isVisible()
     cancel = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert window.controller.runs.waiting_for is None
