@@ -36,6 +36,7 @@ from softmax_lab.core.loaders.text_files import (
 
 PARQUET_EXTENSIONS = frozenset({".parquet", ".pq"})
 _UNNAMED_INDEX = "__index_level_0__"
+_RANGE_FIELDS = (("start", 0), ("stop", 0), ("step", 1))
 
 
 def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
@@ -62,27 +63,50 @@ def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
         raise DataError(f"{name}: the Parquet file is damaged ({short(exc)})") from exc
     if table.num_rows == 0:
         raise DataError(f"{name}: the table has no rows")
-    index_names = _index_columns(table.schema)
+    index_names, ranges = _index_columns(table.schema, table.num_rows)
     columns = _columns(table, index_names, pa, name)
     list_columns = [key for key, (kind, _v) in columns.items() if kind == "list"]
     if list_columns:
         found, notices = _with_list_column(columns, list_columns, index_names, name)
     else:
         found, notices = _as_table(columns, index_names, table.num_rows, name)
+    for range_name, values in ranges:
+        # A RangeIndex is stored as (start, stop, step) only: kept as metadata when it is not
+        # 0, 1, 2, ... or has a name (e.g. after df[::2] or df.rename_axis("id")).
+        key = range_name or "index"
+        if key in found.metadata:
+            continue
+        if range_name or not np.array_equal(values, np.arange(table.num_rows)):
+            found.metadata[key] = values
+            notices.append(f"the DataFrame's index is kept as metadata '{key}', not a class")
     found.path = path
     return build(name, source, found, notices)
 
 
-def _index_columns(schema: Any) -> list[str]:
-    """The columns pandas stored for the DataFrame's index (a RangeIndex stores none)."""
+def _index_columns(schema: Any, n: int) -> tuple[list[str], list[tuple[str | None, np.ndarray]]]:
+    """The columns pandas stored for the DataFrame's index, and its RangeIndexes (name and
+    values), which pandas describes in the schema's metadata instead of storing them."""
     raw = (schema.metadata or {}).get(b"pandas")
     if raw is None:
-        return [_UNNAMED_INDEX] if _UNNAMED_INDEX in schema.names else []
+        return ([_UNNAMED_INDEX] if _UNNAMED_INDEX in schema.names else []), []
+    columns: list[str] = []
+    ranges: list[tuple[str | None, np.ndarray]] = []
     try:
         described = json.loads(raw)
-        return [c for c in described.get("index_columns", []) if isinstance(c, str)]
-    except (ValueError, AttributeError):
-        return []
+        for entry in described.get("index_columns", []):
+            if isinstance(entry, str):
+                columns.append(entry)
+            elif isinstance(entry, dict) and entry.get("kind") == "range":
+                start, stop, step = (int(entry.get(k, d)) for k, d in _RANGE_FIELDS)
+                count = len(range(start, stop, step)) if step else 0
+                if count == n:  # a range of another length describes another table
+                    label = entry.get("name")
+                    ranges.append(
+                        (str(label) if label is not None else None, np.arange(start, stop, step))
+                    )
+    except (ValueError, AttributeError, TypeError, OverflowError):
+        return columns, []
+    return columns, ranges
 
 
 def _columns(table: Any, index_names: list[str], pa: Any, name: str) -> dict[str, tuple[str, Any]]:

@@ -423,19 +423,20 @@ def _assemble(
         if j in aside:
             continue
         column = values[:, k]
-        if j == 0 and _is_index_header(header[0]):
-            # pandas' to_csv writes the index first under an empty header: never a class.
-            aside.add(0)
+        if (j == 0 and _is_index_header(header[0])) or _UNNAMED.fullmatch(header[j].lower()):
+            # pandas' to_csv writes the index first under an empty header ('Unnamed: 0' once
+            # read back and saved again): never a class.
+            aside.add(j)
+            what = "the first column (unnamed)" if j == 0 else f"column '{header[j]}'"
             if np.array_equal(column, np.arange(n)):
-                notices.append(
-                    "the first column (unnamed) is a row index (0, 1, 2, ...) and was ignored"
-                )
+                notices.append(f"{what} is a row index (0, 1, 2, ...) and was ignored")
             else:
-                found.metadata[key_for("index")] = _as_metadata_numbers(column)
-                metadata_from.append("index")
+                key = key_for("index" if not header[j] else header[j])
+                found.metadata[key] = _as_metadata_numbers(column)
+                metadata_from.append(key)
                 notices.append(
-                    "the first column (unnamed) is the row index pandas writes (not 0, 1, 2, "
-                    "..., e.g. after a filter): kept as metadata 'index', not a class"
+                    f"{what} is the row index pandas writes (not 0, 1, 2, ..., e.g. after a "
+                    f"filter): kept as metadata '{key}', not a class"
                 )
         elif j in metadata_columns or (
             _is_id_header(header[j]) and _distinct_whole_numbers(column)
