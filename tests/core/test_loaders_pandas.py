@@ -53,12 +53,14 @@ def numbers(data):
     return float(ev.loss), float(ev.accuracy)
 
 
-def test_test_split(tmp_path):
+def test_the_model_behind_the_files_is_sane():
     df = digits_frame()
     test = df[df.split == "test"]
     assert len(test) == 599
     loss, accuracy = expected(test)
-    assert loss < 1 and accuracy > 0.85  # a sane model: the numbers below mean something
+    # A sane model: the numbers the other tests compare mean something.
+    assert loss < 1
+    assert accuracy > 0.85
 
 
 WRITERS = {
