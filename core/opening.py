@@ -170,7 +170,7 @@ def prepare_model_b(
             notices.append("its rows are probabilities: their log is used as B's logits")
         elif as_probabilities is None:
             offer = True
-            notices.append(BINARY_PROBABILITIES_NOTICE)
+            notices.insert(0, BINARY_PROBABILITIES_NOTICE)  # first: what the user must decide
     n, c = reference.n_samples, reference.n_classes
     got_n, got_c = (int(v) for v in data.logits.shape)
     if got_n != n:
