@@ -31,7 +31,7 @@ from softmax_lab.core.loaders.text_files import (
     TEXT_COLUMNS,
     Layout,
     Table,
-    _assemble,
+    assemble_columns,
 )
 
 PARQUET_EXTENSIONS = frozenset({".parquet", ".pq"})
@@ -67,7 +67,7 @@ def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
     columns = _columns(table, index_names, pa, name)
     list_columns = [key for key, (kind, _v) in columns.items() if kind == "list"]
     if list_columns:
-        found, notices = _with_list_column(columns, list_columns, index_names, name)
+        found, notices = _with_list_column(columns, list_columns, name)
     else:
         found, notices = _as_table(columns, index_names, table.num_rows, name)
     for range_name, values in ranges:
@@ -160,8 +160,8 @@ def _as_table(
     texts = {j: columns[key][1] for j, key in enumerate(kept) if columns[key][0] == "text"}
     labels = [j for j, h in enumerate(header) if h.lower() in LABEL_COLUMNS]
     if len(labels) > 1:
-        found = ", ".join(f"'{header[j]}'" for j in labels)
-        raise DataError(f"{name}: more than one label column ({found}); keep only one")
+        shown = ", ".join(f"'{header[j]}'" for j in labels)
+        raise DataError(f"{name}: more than one label column ({shown}); keep only one")
     layout = Layout(
         delimiter=",",
         header=header,
@@ -177,12 +177,12 @@ def _as_table(
     )
     table = Table(np.ascontiguousarray(values), numbers, texts, lambda i: i + 1)
     named_index = frozenset(j for j, key in enumerate(kept) if key in index_names and header[j])
-    found, more = _assemble(table, layout, name, metadata_columns=named_index)
+    found, more = assemble_columns(table, layout, name, metadata_columns=named_index)
     return found, notices + more
 
 
 def _with_list_column(
-    columns: dict[str, tuple[str, Any]], list_columns: list[str], index_names: list[str], name: str
+    columns: dict[str, tuple[str, Any]], list_columns: list[str], name: str
 ) -> tuple[Found, list[str]]:
     """One column of per-sample lists holds the logits; the others are labels and metadata."""
     if len(list_columns) > 1:

@@ -114,7 +114,7 @@ def load_text_file(path: Path, name: str, source: str, ext: str) -> LoadedLogits
         table = None
     if table is None:
         table = parse_carefully(path, layout, name)
-    found, notices = _assemble(table, layout, name)
+    found, notices = assemble_columns(table, layout, name)
     return build(name, source, found, notices)
 
 
@@ -386,7 +386,7 @@ def _distinct_whole_numbers(column: np.ndarray) -> bool:
     return whole and np.unique(column).shape[0] == column.shape[0]
 
 
-def _assemble(
+def assemble_columns(
     table: Table, layout: Layout, name: str, metadata_columns: frozenset[int] = frozenset()
 ) -> tuple[Found, list[str]]:
     """Which columns are classes, labels, metadata and texts (see the module's docstring).
