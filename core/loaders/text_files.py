@@ -8,13 +8,18 @@ Owns the layout rules:
   unquoted data (what ``save_logits`` writes for numeric class names), or when it is pandas'
   default integer column names 0..C-1.
 * With a header: a column named ``label``/``labels``/``target``/``targets``/``y`` holds the labels
-  (at most one), a first column named ''/``index``/``Unnamed: 0`` holding 0, 1, 2, ... is a row
-  index and is dropped, and **text columns** are kept beside the logits: a column named ``text``
-  or ``texts`` becomes ``texts``; any other column becomes ``metadata`` (as strings, or booleans
+  (at most one; numbers, or class names when more than half of its cells are not numbers),
+  **index columns** are never classes — an unnamed first column (the index ``to_csv`` writes,
+  also after a filter, whatever it holds) and any ``Unnamed: k`` column are dropped when they
+  hold 0, 1, 2, ... and kept as metadata otherwise, and a column named like an id (``id``,
+  ``index``, ``sample``, ``…_id``, see ``ID_COLUMNS``) holding distinct whole numbers is
+  metadata — and **text columns** are kept beside the logits: a column named ``text`` or
+  ``texts`` becomes ``texts``; any other column becomes ``metadata`` (as strings, or booleans
   when every cell is true/false) when its header is not a number and more than half of its
   non-empty cells are not numbers. Every other column is a class column, every one of whose
   cells must be a number: a column of numbers with one junk cell is an error naming the row,
-  the column and the text. A file without a header has only class columns.
+  the column and the text. One notice lists which columns became classes, labels, metadata and
+  texts. A file without a header has only class columns.
 * Cells cannot contain line breaks (each line is one row).
 
 Parsing goes through the fastest engine that is installed (``text_engines``) and falls back to
