@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -449,6 +449,8 @@ class Histogram:
     otherwise squash every other bar into the first bin)."""
     n_hidden: int
     """Samples not counted (ignored or non-finite)."""
+    n_infinite: int = 0
+    """Samples counted in the last bin because their value is +∞ (a loss with p(true) = 0)."""
 
 
 def _histogram(
@@ -476,9 +478,11 @@ def loss_histogram(
     shown = np.asarray(shown, dtype=bool) & ~np.isnan(losses) & (losses != -np.inf)
     finite = shown & np.isfinite(losses)
     edges, overflow = loss_bin_edges(losses[finite], bins, overflow_quantile)
-    if (shown & ~finite).any() and math.isnan(overflow):
+    n_infinite = int((shown & ~finite).sum())
+    if n_infinite and math.isnan(overflow):
         overflow = float(edges[-1])
-    return _histogram(losses, np.asarray(correct, bool), shown, edges, overflow)
+    histogram = _histogram(losses, np.asarray(correct, bool), shown, edges, overflow)
+    return replace(histogram, n_infinite=n_infinite)
 
 
 def loss_bin_edges(

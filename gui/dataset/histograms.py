@@ -101,6 +101,8 @@ class HistogramView(pg.GraphicsLayoutWidget):
         loss_title = "Per-sample loss"
         if not math.isnan(loss.overflow):
             loss_title += f" · last bin holds ≥ {fmt.short(loss.overflow, 3)}"
+            if loss.n_infinite:
+                loss_title += f" (with {loss.n_infinite:,} losses of ∞)"
         self._titles = {"loss": loss_title + suffix, "confidence": "Confidence (max p)" + suffix}
         for key, plot in self.plots.items():
             kit.set_title(plot, self._theme, self._titles[key])

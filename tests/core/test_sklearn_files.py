@@ -163,6 +163,7 @@ def test_a_trees_errors_keep_their_place_in_every_view(tmp_path):
     assert int(s.loss_histogram.wrong.sum()) == errors  # in the last (overflow) bin
     assert s.loss_histogram.wrong[-1] == errors
     assert s.loss_histogram.overflow == s.loss_histogram.edges[-1]
+    assert s.loss_histogram.n_infinite == errors
     assert s.confidence_histogram is not None
     assert int(s.confidence_histogram.wrong.sum()) == errors
     # They are the first suspected label issues (p(given) = 0).

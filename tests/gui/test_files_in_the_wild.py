@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from softmax_lab.core.document import Document
 from softmax_lab.gui import MainWindow
+from softmax_lab.gui import plotkit as kit
 
 pytest.importorskip("sklearn")
 
@@ -73,6 +74,7 @@ def test_a_trees_errors_keep_their_place_in_the_dataset_tab(qtbot, window, tmp_p
     # ECE: the tree is sure of every prediction, so it is its error rate.
     assert f"ECE = {errors / len(y_test):.4f}" in text
     assert f"N = {len(y_test):,}" in panel.reliability_view.title()
+    assert f"(with {errors:,} losses of ∞)" in kit.title_of(panel.histograms.loss_plot)
     # The table shows each error's prediction (argmax), marked wrong, not NaN.
     model = window.table_model
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
