@@ -52,9 +52,16 @@ def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
         meta = pq.ParquetFile(path).metadata
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"{name}: not a valid Parquet file ({short(exc)})") from exc
+    # Reading holds Arrow's columns and a float64 copy: about 16 bytes per value (a list
+    # column's values are its leaf column's, however well they compress on disk).
+    values = sum(
+        meta.row_group(i).column(j).num_values
+        for i in range(meta.num_row_groups)
+        for j in range(meta.row_group(i).num_columns)
+    )
     check_memory(
         name,
-        2.0 * 8 * meta.num_rows * max(1, meta.num_columns),
+        16.0 * max(values, meta.num_rows * max(1, meta.num_columns)),
         f"this table of {meta.num_rows:,} rows",
     )
     try:

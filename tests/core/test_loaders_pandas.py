@@ -303,3 +303,16 @@ def test_a_range_index_of_another_length_in_the_metadata_is_not_read(tmp_path):
     data = load_logits(tmp_path / "x.parquet")
     assert data.logits.shape == (2, 2)
     assert "id" not in data.metadata
+
+
+def test_a_parquet_file_larger_than_free_memory_is_refused_with_a_way_out(tmp_path, monkeypatch):
+    import softmax_lab.core.loaders as module
+
+    pd.DataFrame({"logits": list(np.zeros((50, 1000))), "label": np.zeros(50, int)}).to_parquet(
+        tmp_path / "wide.parquet"
+    )
+    monkeypatch.setattr(module, "available_memory", lambda: 500_000)  # the table needs ~0.8 MB
+    with pytest.raises(DataError, match=r"wide\.parquet: reading this table of 50 rows"):
+        load_logits(tmp_path / "wide.parquet")
+    monkeypatch.setattr(module, "available_memory", lambda: 10**9)
+    assert load_logits(tmp_path / "wide.parquet").logits.shape == (50, 1000)
