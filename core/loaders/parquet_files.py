@@ -24,6 +24,7 @@ from softmax_lab.core.loaders._common import (
     LoadedLogits,
     check_memory,
     list_keys,
+    open_regular,
     short,
 )
 from softmax_lab.core.loaders.text_files import (
@@ -48,8 +49,14 @@ def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
             f"{name}: reading Parquet files needs pyarrow (pip install 'softmax-lab[parquet]'), "
             "or save the DataFrame with to_csv"
         ) from None
+    with open_regular(path, name) as fh:
+        return _read(fh, pa, pq, path, name, source)
+
+
+def _read(fh: Any, pa: Any, pq: Any, path: Path, name: str, source: str) -> LoadedLogits:
     try:
-        meta = pq.ParquetFile(path).metadata
+        parquet = pq.ParquetFile(fh)
+        meta = parquet.metadata
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"{name}: not a valid Parquet file ({short(exc)})") from exc
     # Reading holds Arrow's columns and a float64 copy: about 16 bytes per value (a list
@@ -65,7 +72,7 @@ def load_parquet_file(path: Path, name: str, source: str) -> LoadedLogits:
         f"this table of {meta.num_rows:,} rows",
     )
     try:
-        table = pq.read_table(path)
+        table = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"{name}: the Parquet file is damaged ({short(exc)})") from exc
     if table.num_rows == 0:
