@@ -287,7 +287,7 @@ class LossHistograms:
     """NaN, or the value from which the last bin holds everything above (see
     :func:`core.metrics.loss_bin_edges`)."""
     n_a: int
-    """Samples counted for A (labelled, finite loss); likewise ``n_b``."""
+    """Samples counted for A (labelled, loss not NaN; +∞ in the last bin); likewise ``n_b``."""
     n_b: int
 
 
@@ -330,13 +330,19 @@ def compare_dataset(
     """Both reliability diagrams (the bins of ``cmp.summary``'s ECEs), both loss histograms on
     shared bins, and the per-class accuracies of A and B. O(N + C)."""
     a, b, valid = cmp.a, cmp.b, cmp.valid
-    rel_a = reliability(a.confidence, a.correct, a.valid & a.finite, n_bins)
-    rel_b = reliability(b.confidence, b.correct, b.valid & b.finite, n_bins)
+    rel_a = reliability(a.confidence, a.correct, a.valid & a.has_prediction, n_bins)
+    rel_b = reliability(b.confidence, b.correct, b.valid & b.has_prediction, n_bins)
     loss_a = np.asarray(a.losses, dtype=np.float64)
     loss_b = np.asarray(b.losses, dtype=np.float64)
-    shown_a = valid & np.isfinite(loss_a)
-    shown_b = valid & np.isfinite(loss_b)
-    edges, overflow = loss_bin_edges(np.concatenate([loss_a[shown_a], loss_b[shown_b]]), loss_bins)
+    # +∞ losses (p(true) = 0) are shown in the last bin, as in core.metrics.loss_histogram.
+    shown_a = valid & ~np.isnan(loss_a) & (loss_a != -np.inf)
+    shown_b = valid & ~np.isnan(loss_b) & (loss_b != -np.inf)
+    finite_a, finite_b = shown_a & np.isfinite(loss_a), shown_b & np.isfinite(loss_b)
+    edges, overflow = loss_bin_edges(
+        np.concatenate([loss_a[finite_a], loss_b[finite_b]]), loss_bins
+    )
+    if (finite_a != shown_a).any() or (finite_b != shown_b).any():
+        overflow = float(edges[-1]) if math.isnan(overflow) else overflow
 
     def counts(values: np.ndarray) -> np.ndarray:
         clipped = np.clip(values, edges[0], edges[-1])
@@ -442,7 +448,7 @@ def _bin_sums(ev: Evaluation, rows: Any) -> tuple[np.ndarray, np.ndarray, np.nda
     """(count, confidence sum, correct sum) per ECE bin of ``rows``, binned exactly as
     :func:`core.metrics.reliability` bins (labelled rows with a finite confidence)."""
     conf = np.asarray(ev.confidence[rows], dtype=np.float64)
-    use = (ev.valid & ev.finite)[rows] & np.isfinite(conf)
+    use = (ev.valid & ev.has_prediction)[rows] & np.isfinite(conf)
     conf, hit = conf[use], ev.correct[rows][use].astype(np.float64)
     edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
     which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)

@@ -89,6 +89,10 @@ class Evaluation:
     p_true: np.ndarray
     finite: np.ndarray
     """(N,) False for rows whose logits hold NaN, are all -inf, or whose loss is not finite."""
+    has_prediction: np.ndarray
+    """(N,) True for rows whose logits have a finite maximum (no NaN, not all -inf, no +inf):
+    they have a prediction and a confidence, and count in every count-based view, even when
+    their loss is +inf (p(true) = 0 because the true class's logit is -inf)."""
     accuracy: float
     device: str
     device_fallback: str | None
@@ -619,6 +623,7 @@ def _assemble(
         confidence=arrays["confidence"],
         p_true=arrays["p_true"],
         finite=finite,
+        has_prediction=row_ok,
         accuracy=float(correct.sum() / n_valid) if n_valid else math.nan,
         device=device,
         device_fallback=fallback,

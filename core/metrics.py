@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -401,9 +401,10 @@ class LabelIssue:
 
 def label_issue_ranking(ev: Evaluation) -> np.ndarray:
     """Every sample index, lowest self-confidence (``ev.p_true``) first; ignored rows and rows
-    without a finite score come last, in index order. See :data:`LABEL_ISSUE_METHOD`."""
+    without a prediction come last, in index order. A row with p(true) = 0 (its true class's
+    logit is −∞) has a prediction and comes first. See :data:`LABEL_ISSUE_METHOD`."""
     score = np.asarray(ev.p_true, dtype=np.float64)
-    usable = ev.valid & ev.finite & np.isfinite(score)
+    usable = ev.valid & ev.has_prediction & np.isfinite(score)
     key = np.where(usable, score, np.inf)
     return np.argsort(key, kind="stable").astype(np.int64)
 
@@ -411,14 +412,14 @@ def label_issue_ranking(ev: Evaluation) -> np.ndarray:
 def suspected_label_issues(
     ev: Evaluation, k: int = 50, ranking: np.ndarray | None = None
 ) -> list[LabelIssue]:
-    """The k samples of lowest self-confidence (valid, finite rows only), lowest first.
+    """The k samples of lowest self-confidence (valid rows with a prediction), lowest first.
 
     Pass ``ranking`` from :func:`label_issue_ranking` to avoid sorting twice.
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"k must be a non-negative integer, got {k!r}")
     order = label_issue_ranking(ev) if ranking is None else np.asarray(ranking)
-    usable = ev.valid & ev.finite & np.isfinite(ev.p_true)
+    usable = ev.valid & ev.has_prediction & np.isfinite(ev.p_true)
     chosen = order[: int(usable.sum())][: int(k)]
     return [
         LabelIssue(
@@ -448,6 +449,8 @@ class Histogram:
     otherwise squash every other bar into the first bin)."""
     n_hidden: int
     """Samples not counted (ignored or non-finite)."""
+    n_infinite: int = 0
+    """Samples counted in the last bin because their value is +∞ (a loss with p(true) = 0)."""
 
 
 def _histogram(
@@ -468,11 +471,18 @@ def loss_histogram(
     losses: Any, correct: Any, shown: Any, bins: int = LOSS_BINS, overflow_quantile: float = 0.995
 ) -> Histogram:
     """Per-sample losses of the ``shown`` rows, correct vs wrong. When the largest loss is far
-    beyond the ``overflow_quantile`` (3x), the axis stops there and the last bin takes the rest."""
+    beyond the ``overflow_quantile`` (3x), the axis stops there and the last bin takes the rest;
+    +∞ losses (p(true) = 0) always go to the last bin, which ``overflow`` then names. NaN losses
+    are not shown (``n_hidden``)."""
     losses = np.asarray(losses, dtype=np.float64)
-    shown = np.asarray(shown, dtype=bool) & np.isfinite(losses)
-    edges, overflow = loss_bin_edges(losses[shown], bins, overflow_quantile)
-    return _histogram(losses, np.asarray(correct, bool), shown, edges, overflow)
+    shown = np.asarray(shown, dtype=bool) & ~np.isnan(losses) & (losses != -np.inf)
+    finite = shown & np.isfinite(losses)
+    edges, overflow = loss_bin_edges(losses[finite], bins, overflow_quantile)
+    n_infinite = int((shown & ~finite).sum())
+    if n_infinite and math.isnan(overflow):
+        overflow = float(edges[-1])
+    histogram = _histogram(losses, np.asarray(correct, bool), shown, edges, overflow)
+    return replace(histogram, n_infinite=n_infinite)
 
 
 def loss_bin_edges(
@@ -516,8 +526,9 @@ class DatasetSummary:
     n_valid: int
     """Rows whose label is not ignore_index."""
     n_nonfinite: int
-    """Valid rows whose logits or loss are not finite: wrong in the accuracies, left out of the
-    confusion matrix, the calibration, the per-class table and the label issues."""
+    """Valid rows without a prediction (logits with NaN, only −∞, or +∞) or with a NaN loss:
+    wrong in the accuracies, left out of the confusion matrix, the calibration, the per-class
+    table, the histograms and the label issues."""
     accuracy: float
     """Top-1 accuracy over the valid rows (``Evaluation.accuracy``)."""
     top_k: int
@@ -526,7 +537,7 @@ class DatasetSummary:
     """The per-sample losses reduced as torch's ``reduction='mean'`` does (weighted if weighted):
     NaN or inf as soon as one labelled row is."""
     mean_loss_finite: float
-    """The same mean over the labelled rows with finite logits and loss only."""
+    """The same mean over the labelled rows with a finite loss only."""
     reliability: Reliability
     per_class: PerClass
     confusion: np.ndarray | None
@@ -540,35 +551,41 @@ class DatasetSummary:
     loss_histogram: Histogram | None = None
     confidence_histogram: Histogram | None = None
     label_issue_method: str = LABEL_ISSUE_METHOD
+    n_infinite_loss: int = 0
+    """Valid rows with a prediction whose loss is +∞ (p(true) = 0: the true class's logit is
+    −∞, as in a decision tree's ``predict_log_proba``). They count everywhere (confusion,
+    per-class, calibration, histograms, accuracy); only the mean loss is +∞ because of them."""
 
 
 def summarize(
     ev: Evaluation, *, n_bins: int = 15, top_k: int = 5, n_label_issues: int = 50
 ) -> DatasetSummary:
     """Every dataset-level metric of `ev`. O(N) except top-k accuracy (one streamed pass)."""
-    counted = ev.valid & ev.finite
+    losses = np.asarray(ev.losses, dtype=np.float64)
+    # A row with a prediction counts everywhere, even with p(true) = 0 (loss +∞).
+    counted = ev.valid & ev.has_prediction & ~np.isnan(losses)
+    finite_loss = counted & np.isfinite(losses)
     c = ev.n_classes
     confusion = (
         confusion_matrix(ev.targets, ev.predictions, c, counted)
         if c <= MAX_CONFUSION_CLASSES
         else None
     )
-    losses = np.asarray(ev.losses, dtype=np.float64)
     total = float(losses.sum())
     # The mean's denominator, restricted to the finite rows: their class weights (or 1 each).
     if ev.target_kind == "index" and ev.options.weight is not None:
         row_weight = np.asarray(ev.options.weight)[np.where(counted, ev.targets, 0)]
     else:
         row_weight = np.ones(ev.n_samples)
-    finite_denominator = float(row_weight[counted].sum())
-    finite_total = float(losses[counted].sum())
+    finite_denominator = float(row_weight[finite_loss].sum())
+    finite_total = float(losses[finite_loss].sum())
     ranking = label_issue_ranking(ev)
     shares = None if confusion is None else row_normalized(confusion)
     confused = None if confusion is None else most_confused_classes(confusion, MAX_CONFUSION_SHOWN)
     return DatasetSummary(
         n_samples=ev.n_samples,
         n_valid=int(ev.valid.sum()),
-        n_nonfinite=int((ev.valid & ~ev.finite).sum()),
+        n_nonfinite=int((ev.valid & ~counted).sum()),
         accuracy=float(ev.accuracy),
         top_k=int(top_k),
         # top_k=0 skips the one O(N·C) pass (the window does so for very large tables).
@@ -584,4 +601,5 @@ def summarize(
         confused_classes=confused,
         loss_histogram=loss_histogram(ev.losses, ev.correct, counted),
         confidence_histogram=confidence_histogram(ev.confidence, ev.correct, counted),
+        n_infinite_loss=int((counted & ~finite_loss).sum()),
     )

@@ -21,7 +21,7 @@ from softmax_lab.core.document import Settings
 from softmax_lab.core.evaluation import Evaluation, evaluate
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError, LoadedLogits, load_logits
-from softmax_lab.core.runs import Run, load_run
+from softmax_lab.core.runs import Run, load_run, run_not_started
 from softmax_lab.core.tokens import sequence_metadata, token_names
 
 
@@ -133,23 +133,44 @@ class PreparedModelB:
     logits: np.ndarray
     evaluation: Evaluation
     notices: list[str]
+    offer_probabilities: bool = False
+    """B's binary scores all lie in [0, 1] and were read as logits (nobody said which they are):
+    the window asks whether they are probabilities (see :data:`BINARY_PROBABILITIES_NOTICE`)."""
+
+
+BINARY_PROBABILITIES_NOTICE = (
+    "its scores all lie in [0, 1]: read as logits z (p = σ(z)); if they are probabilities "
+    "p(class 1), open it again as probabilities (loss then uses log p)"
+)
 
 
 def prepare_model_b(
-    path: str, reference: Evaluation, labels: np.ndarray, has_labels: bool
+    path: str,
+    reference: Evaluation,
+    labels: np.ndarray,
+    has_labels: bool,
+    as_probabilities: bool | None = None,
 ) -> PreparedModelB:
     """Read ``path`` as model B over model A's samples: A's evaluation ``reference``, A's
     ``labels`` and whether A has labels at all. The file's labels, if it has any, must be A's.
 
-    Raises ``DataError`` naming the file and the mismatch (samples, classes, labels); a file of
-    probabilities is taken as their log (softmax gives them back) and says so.
+    Raises ``DataError`` naming the file and the mismatch (samples, classes, labels).
+    ``as_probabilities``: True takes values that look like probabilities as their log, False
+    keeps them as logits; None (nobody said) takes rows that sum to 1 as probabilities (softmax
+    gives them back; a notice says so) but keeps binary scores in [0, 1] as logits, which could
+    be either, and sets ``offer_probabilities`` so that the window can ask.
     """
     data = load_logits(path)
     name = Path(path).stem or "B"
     notices = list(data.notices)
+    offer = False
     if data.looks_like_probabilities:
-        data = data.as_log_probabilities()
-        notices.append("its rows are probabilities: their log is used as B's logits")
+        if as_probabilities or (as_probabilities is None and not data.binary):
+            data = data.as_log_probabilities()
+            notices.append("its rows are probabilities: their log is used as B's logits")
+        elif as_probabilities is None:
+            offer = True
+            notices.insert(0, BINARY_PROBABILITIES_NOTICE)  # first: what the user must decide
     n, c = reference.n_samples, reference.n_classes
     got_n, got_c = (int(v) for v in data.logits.shape)
     if got_n != n:
@@ -177,7 +198,7 @@ def prepare_model_b(
         evaluation = evaluate_like(reference, logits)
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
-    return PreparedModelB(str(path), name, logits, evaluation, notices)
+    return PreparedModelB(str(path), name, logits, evaluation, notices, offer)
 
 
 class NoStepYet(DataError):
@@ -214,10 +235,19 @@ def run_inputs(run: Run) -> tuple[SampleInputs, list[str]]:
 
 def prepare_run(path: str, settings: Settings, step: int | None = None) -> PreparedRun:
     """Open the run in ``path`` at ``step`` (default: its latest) and evaluate that step with
-    ``settings`` (class weights reset, hard labels). Raises ``DataError``."""
+    ``settings`` (class weights reset, hard labels). Raises ``DataError``; ``NoStepYet`` for a
+    run with no step yet, and for a missing or empty folder (its writer has not started)."""
+    if run_not_started(path):
+        name = Path(path).name or str(path)
+        raise NoStepYet(
+            f"Run {name}: no run has been written here yet: it opens when its writer records "
+            "the first step"
+        )
     run = load_run(path)
     if not run.steps:
-        raise NoStepYet(f"{run.path.name}: the run has no step yet (wait for the first one)")
+        raise NoStepYet(
+            f"Run {run.path.name} has no step yet: it opens when its first step arrives"
+        )
     step = run.steps[-1] if step is None else int(step)
     logits = copy_on_write(run.logits(step))
     notices = list(run.problems[:3])

@@ -194,7 +194,9 @@ class Filter:
             return ev.predictions == int(self.value)
         if self.kind == "confusion":
             t, p = self.value
-            return ev.valid & ev.finite & (ev.targets == int(t)) & (ev.predictions == int(p))
+            return (
+                ev.valid & ev.has_prediction & (ev.targets == int(t)) & (ev.predictions == int(p))
+            )
         if self.kind == "column":
             key, value = self.value
             column = (extra or {}).get(key)

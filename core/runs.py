@@ -526,6 +526,23 @@ class RunStep:
         return hash((id(self.run), self.step))
 
 
+def run_not_started(path: str | Path) -> bool:
+    """Whether ``path`` is where a run will be: a missing folder or an empty one (the user opened
+    it right after starting the training script, before its writer made the folder or wrote
+    its manifest). Such a run is waited for, not refused."""
+    folder = Path(path)
+    if folder.name == MANIFEST:
+        return False
+    if not folder.exists():
+        return not folder.suffix  # runs/exp1, not a missing logits.npy
+    if not folder.is_dir():
+        return False
+    try:
+        return next(folder.iterdir(), None) is None
+    except OSError:
+        return False
+
+
 def load_run(path: str | Path) -> Run:
     """Open the run in folder ``path`` (or the folder of the ``run.json`` given).
 

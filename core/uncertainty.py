@@ -105,10 +105,10 @@ def summarize_predictions(ev: Evaluation, k: int = N_UNCERTAIN) -> PredictionSum
     entropy = np.asarray(ev.entropy, dtype=np.float64)
     margin = np.asarray(ev.margin, dtype=np.float64)
     predictions = np.asarray(ev.predictions, dtype=np.int64)
-    usable = np.asarray(ev.finite, dtype=bool) | ~np.asarray(ev.valid, dtype=bool)
-    # ``finite`` also fails a labelled row whose loss is infinite; without labels it is the
-    # logits alone. A prediction needs finite probabilities.
-    usable &= np.isfinite(confidence) & np.isfinite(entropy) & np.isfinite(margin)
+    # A prediction needs logits with a finite maximum (a row whose true class is −∞ has one:
+    # only its loss is infinite) and finite probabilities.
+    usable = np.asarray(ev.has_prediction, dtype=bool) & np.isfinite(confidence)
+    usable &= np.isfinite(entropy) & np.isfinite(margin)
     counts = np.bincount(predictions[usable], minlength=c).astype(np.int64)[:c]
     conf = np.where(usable, confidence, np.nan)
     ent = np.where(usable, entropy, np.nan)

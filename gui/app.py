@@ -15,7 +15,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="softmax-lab",
         description="See and touch softmax, cross-entropy and logits.",
     )
-    parser.add_argument("file", nargs="?", help="a logits file to open (.npy .npz .pt .csv)")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        help="a logits file to open (.npy .npz .pt .csv .parquet) or a run folder",
+    )
     parser.add_argument(
         "--compare",
         metavar="FILE_B",

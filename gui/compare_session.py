@@ -16,6 +16,7 @@ options; :class:`CompareSession` (owned by the controller) turns that into what 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,9 @@ class CompareSession(QObject):
         super().__init__(controller)
         self._c = controller
         self._active = controller.document.logits_b is not None  # a document may come with B
+        # Asks whether B's binary scores in [0, 1] are probabilities (the window sets it); True
+        # reads B again as probabilities. Without it they stay logits, with a notice saying so.
+        self.ask_probabilities: Callable[[str], bool] | None = None
         self._gradient_model = "a"
         self._cmp: Comparison | None = None
         self._dataset: ComparisonDataset | None = None
@@ -201,8 +205,8 @@ class CompareSession(QObject):
         a_name, b_name = self.names
         names = self._class_name_array()
         pred = names[b.predictions]
-        if not b.finite.all():
-            pred = np.where(b.finite, pred, fmt.NAN)
+        if not b.has_prediction.all():
+            pred = np.where(b.has_prediction, pred, fmt.NAN)
         with np.errstate(invalid="ignore"):
             p_true = np.where(valid, b.p_true, np.nan)
             loss = np.where(valid, b.losses, np.nan)
@@ -445,9 +449,13 @@ class CompareSession(QObject):
 
     # --- attaching and stopping ---------------------------------------------------------------
 
-    def open_file(self, path: str | Path, name_a: str = "A") -> None:
+    def open_file(
+        self, path: str | Path, name_a: str = "A", as_probabilities: bool | None = None
+    ) -> None:
         """Read ``path`` as model B and evaluate it off the GUI thread, then attach it (one undo
-        step). A file that does not fit says why (``sigCompareFailed``) and nothing changes."""
+        step). A file that does not fit says why (``sigCompareFailed``) and nothing changes.
+        ``as_probabilities``: see ``core.opening.prepare_model_b``; when it is None and B's
+        binary scores all lie in [0, 1], ``ask_probabilities`` is asked first."""
         doc = self._c.document
         path = str(path)
         if self.active:
@@ -459,6 +467,7 @@ class CompareSession(QObject):
             doc.evaluation,
             doc.labels.copy(),
             doc.has_labels,
+            as_probabilities,
             done=lambda prepared: self._on_prepared(prepared, name_a),
             failed=lambda exc: self._on_failed(path, exc),
         )
@@ -469,6 +478,10 @@ class CompareSession(QObject):
 
     def _on_prepared(self, prepared: PreparedModelB, name_a: str) -> None:
         doc = self._c.document
+        ask = self.ask_probabilities
+        if prepared.offer_probabilities and ask is not None and ask(Path(prepared.path).name):
+            self.open_file(prepared.path, name_a, as_probabilities=True)
+            return
         try:
             doc.attach_model_b(
                 prepared.logits,

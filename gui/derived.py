@@ -286,8 +286,12 @@ class Derived:
         ]
         if not self.document.has_labels:
             del parts[1]  # no accuracy without labels
-        if ev.n_nonfinite:
-            parts.append(f"⚠ {fmt.plural(ev.n_nonfinite, 'non-finite row')}")
+        no_prediction = int((~ev.has_prediction).sum())
+        if no_prediction:
+            parts.append(f"⚠ {fmt.plural(no_prediction, 'non-finite row')} (no prediction)")
+        zero = int((ev.valid & ev.has_prediction & ~ev.finite).sum())
+        if zero and self.document.has_labels:
+            parts.append(f"⚠ {fmt.plural(zero, 'row')} with p(true) = 0 (loss ∞)")
         if ev.device_fallback:
             parts.append(f"⚠ {ev.device_fallback}")
         if self.compare.active:

@@ -18,7 +18,7 @@ from softmax_lab.core.constants import SCALE_RANGE, default_class_names
 from softmax_lab.core.exports import results_columns
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
-from softmax_lab.core.runs import MANIFEST
+from softmax_lab.core.runs import MANIFEST, run_not_started
 from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
@@ -34,7 +34,8 @@ AUTOSAVE_DELAY_MS = 500
 AUTOSAVE_MAX_CELLS = 50_000_000
 """Larger tables (200 MB of float32 and up) are not autosaved: see ``Files.write_autosave``."""
 OPEN_FILTER = (
-    "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.json *.jsonl);;All files (*)"
+    "Logits or workspace (*.npy *.npz *.pt *.pth *.csv *.tsv *.txt *.parquet *.json *.jsonl)"
+    ";;All files (*)"
 )
 
 
@@ -54,9 +55,10 @@ def is_autosave_path(path: str | Path) -> bool:
 
 
 def is_run(path: str | Path) -> bool:
-    """A recorded run: a folder (a run folder or not: opening says which), or its run.json."""
+    """A recorded run: a folder (a run folder or not: opening says which), its run.json, or a
+    missing path without an extension (a run whose writer has not started: it is waited for)."""
     path = Path(path)
-    return path.is_dir() or path.name == MANIFEST
+    return path.is_dir() or path.name == MANIFEST or run_not_started(path)
 
 
 def is_workspace(path: str | Path) -> bool:
@@ -102,9 +104,11 @@ class Files(QObject):
         controller.sigHistoryChanged.connect(self._on_history_changed)
         controller.compare.sigCompared.connect(lambda _path: self._close_progress())
         controller.compare.sigCompareFailed.connect(self._compare_failed)
+        controller.compare.ask_probabilities = self._ask_b_probabilities
         controller.runs.sigOpened.connect(self._on_run_opened)
         controller.runs.sigOpenFailed.connect(self._failed)
         controller.runs.sigWaiting.connect(self._on_run_waiting)
+        controller.runs.sigWaitingEnded.connect(self._close_progress)
 
     def folder(self) -> str:
         """Where a file dialog for this table starts: the open file's (or workspace's) folder,
@@ -161,6 +165,7 @@ class Files(QObject):
     def cancel_load(self) -> None:
         self._c.jobs.cancel("load")
         self._c.compare.cancel()
+        self._c.runs.stop_waiting()
         self._close_progress()
         self._message("Opening cancelled; nothing changed")
 
@@ -231,6 +236,21 @@ class Files(QObject):
         self._c.compare.open_file(path, name_a)
         self._show_progress(Path(path).name)
 
+    def _ask_b_probabilities(self, name: str) -> bool:
+        """Whether model B's binary scores, all in [0, 1], are probabilities (as for model A)."""
+        self._close_progress()
+        answer = QMessageBox.question(
+            self._window,
+            "Probabilities, not logits?",
+            f"Every score of {name} is in [0, 1]: these may be probabilities p(class 1) "
+            "rather than logits z. Read them as probabilities (loss = −log p)? No keeps them as "
+            "logits (p = σ(z)).",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._show_progress(name)
+            return True
+        return False
+
     def _compare_failed(self, message: str) -> None:
         self._close_progress()
         if self._window.isVisible() and QGuiApplication.platformName() != "offscreen":
@@ -259,9 +279,13 @@ class Files(QObject):
         self.sigTitleChanged.emit(Path(path).name)
         self.sigFileLoaded.emit(path)
 
-    def _on_run_waiting(self, _path: str, message: str) -> None:
-        # Not an error: the run opens by itself at its first step. Not loaded yet, either.
-        self._close_progress()
+    def _on_run_waiting(self, path: str, message: str) -> None:
+        # Not an error: the run opens by itself at its first step. Not loaded yet, either. The
+        # dialog's Cancel stops waiting.
+        self._show_progress(Path(path).name)
+        assert self._progress is not None
+        self._progress.setLabelText(f"{message}…")
+        self._progress.show()
         self.sigLoadFailed.emit(message)
 
     def open_run_dialog(self) -> None:

@@ -147,7 +147,7 @@ class InputsSession:
             parts.append(f"label {names[int(ev.targets[sample])]}")
         elif not ev.valid[sample]:
             parts.append("ignored")
-        if ev.finite[sample] or not ev.valid[sample]:
+        if ev.has_prediction[sample]:
             parts.append(f"pred {names[int(ev.predictions[sample])]}")
         return " · ".join(parts)
 

@@ -45,7 +45,7 @@ from softmax_lab.core.document import Change
 from softmax_lab.core.dynamics import TrainingDynamics, training_dynamics
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
-from softmax_lab.core.runs import Run, RunStep, load_run
+from softmax_lab.core.runs import MANIFEST, Run, RunStep, load_run
 from softmax_lab.core.view_state import Filter, TableColumn
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class RunsSession(QObject):
     sigFollowChanged = Signal(bool)
     sigOpened = Signal(str)  # path
     sigOpenFailed = Signal(str)  # message
+    sigWaitingEnded = Signal()  # waiting for a run stopped (it opens, was cancelled or replaced)
     sigWaiting = Signal(str, str)  # path, message: the run has no step yet; it opens at the first
 
     def __init__(self, controller: Controller) -> None:
@@ -201,7 +202,7 @@ class RunsSession(QObject):
         if isinstance(exc, NoStepYet):  # a writer that just started: open at its first step
             self.waiting_for = path
             self._wait.start()
-            message = f"Run {Path(path).name} has no step yet: it opens when its first step arrives"
+            message = str(exc)
             self._c.sigMessage.emit(message)
             self.sigWaiting.emit(path, message)
         elif isinstance(exc, DataError):
@@ -215,6 +216,8 @@ class RunsSession(QObject):
         path = self.waiting_for
         if path is None or self._c.jobs.busy(WAIT_JOB):
             return
+        if Path(path).name != MANIFEST and not (Path(path) / MANIFEST).is_file():
+            return  # the writer has not made the folder or written its manifest yet
         self._c.jobs.start(
             WAIT_JOB,
             _has_steps,
@@ -235,9 +238,18 @@ class RunsSession(QObject):
         self.sigOpenFailed.emit(message)
 
     def _stop_waiting(self) -> None:
+        was = self.waiting_for is not None
         self.waiting_for = None
         self._wait.stop()
         self._c.jobs.cancel(WAIT_JOB)
+        if was:
+            self.sigWaitingEnded.emit()
+
+    def stop_waiting(self) -> None:
+        """Cancel waiting for a run's first step (the waiting dialog's Cancel)."""
+        if self.waiting_for is not None:
+            self._stop_waiting()
+            self._c.sigMessage.emit("Stopped waiting for the run; nothing changed")
 
     # --- following the document -----------------------------------------------------------------
 

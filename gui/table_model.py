@@ -309,28 +309,34 @@ class LogitsTableModel(QAbstractTableModel):
         ev = self._c.evaluation
         valid = bool(ev.valid[row])
         finite = bool(ev.finite[row])
+        predicted = bool(ev.has_prediction[row])
         if kind is not Column.PREDICTION and not self._c.document.has_labels:
             return self._no_labels_data(role)
         if role == Qt.ItemDataRole.DisplayRole:
             if kind is Column.PREDICTION:
-                return self._c.class_names[int(ev.predictions[row])] if finite else fmt.NAN
+                return self._c.class_names[int(ev.predictions[row])] if predicted else fmt.NAN
             if kind is Column.P_TRUE:
                 return fmt.number(float(ev.p_true[row])) if valid else fmt.MISSING
             if kind is Column.LOSS:
                 return fmt.number(float(ev.losses[row])) if valid else fmt.MISSING
-            if not finite:
+            if not predicted:
                 return "⚠"
             if not valid:
                 return fmt.MISSING
             return "✓" if ev.correct[row] else "✗"
         if role == Qt.ItemDataRole.ForegroundRole and kind is Column.MARK:
             theme = self._c.theme
-            if not finite or (valid and not ev.correct[row]):
+            if not predicted or (valid and not ev.correct[row]):
                 return QBrush(QColor(theme.text(theme.incorrect)))
             return QBrush(QColor(theme.text(theme.correct if valid else theme.ignored)))
         if role == Qt.ItemDataRole.ToolTipRole:
-            if not finite:
-                return "this row's logits hold NaN, are all −∞, or its loss is infinite"
+            if not predicted:
+                return "this row's logits hold NaN, +∞ or only −∞: no prediction"
+            if not finite and valid:
+                return (
+                    f"argmax = class {int(ev.predictions[row])}; loss = ∞ because p(true) = 0 "
+                    "(the true class's logit is −∞)"
+                )
             return {
                 Column.PREDICTION: f"argmax = class {int(ev.predictions[row])}",
                 Column.P_TRUE: f"p(true) = {fmt.precise(float(ev.p_true[row]))}",

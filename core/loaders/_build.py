@@ -63,19 +63,22 @@ def build(name: str, source: str, found: Found, notices: list[str]) -> LoadedLog
     n, c = logits.shape
     sequence_shape = (stored_shape[0], stored_shape[1]) if len(stored_shape) == 3 else None
 
-    targets = None
-    if found.labels is not None:
-        labels = np.asarray(found.labels)
-        targets = read_only(as_labels(labels, stored_shape, c, name, notices, found.row_of))
-    seq = sequences.check(name, found, sequence_shape, c, targets, notices)
-    if seq.targets is not None:  # next tokens from ids, or labels shifted as Hugging Face does
-        targets = seq.targets
     names = None
     if found.class_names is not None:
         names = as_class_names(found.class_names, None, name)
         if binary and len(names) == 1:  # the one name is the positive class's
             names = [f"not {names[0]}", names[0]]
         as_class_names(names, c, name)
+    targets = None
+    if found.labels is not None:
+        labels = found.labels
+        if _is_text(labels):
+            labels, names = labels_from_names(labels, names, c, name, notices)
+        labels = np.asarray(labels)
+        targets = read_only(as_labels(labels, stored_shape, c, name, notices, found.row_of))
+    seq = sequences.check(name, found, sequence_shape, c, targets, notices)
+    if seq.targets is not None:  # next tokens from ids, or labels shifted as Hugging Face does
+        targets = seq.targets
     images = extras.check_images(found.images, n, name, notices)
     texts = extras.check_texts(found.texts, n, name)
     metadata = extras.check_metadata(found.metadata, n, name)
@@ -148,7 +151,9 @@ def as_logits(
         flat = array.reshape(-1, shape[-1])  # a view, so memmaps stay memmaps
         notices.append(f"3-D logits {shape} flattened to {tuple(flat.shape)}")
         array = flat
-    binary = array.ndim == 1 or array.shape[1] == 1
+    # One score per sample is binary; a language model's (B, T, 1) logits are one class, not
+    # binary scores (every target is token 0, whose log-probability is 0).
+    binary = len(shape) <= 2 and (array.ndim == 1 or array.shape[1] == 1)
     if binary:
         scores = array.reshape(-1)
         pair = np.zeros((scores.shape[0], 2), dtype=array.dtype)
@@ -156,6 +161,76 @@ def as_logits(
         notices.append(BINARY_NOTICE)
         array = pair
     return array, shape, binary
+
+
+def _is_text(labels: Any) -> bool:
+    if isinstance(labels, np.ndarray):
+        return labels.dtype.kind in "US"
+    return isinstance(labels, (list, tuple)) and any(isinstance(v, (str, bytes)) for v in labels)
+
+
+def labels_from_names(
+    raw: Any, names: list[str] | None, c: int, name: str, notices: list[str]
+) -> tuple[np.ndarray, list[str] | None]:
+    """Labels written as class names (a CSV label column or an .npz/.pt entry of text).
+
+    Matched to ``names`` (the class columns' or the file's class names) when every label is one
+    of them; else, when no label is one of them and there are exactly C distinct labels, the
+    sorted distinct labels become the classes (scikit-learn's ``classes_`` order), with a notice.
+    Labels that are all whole numbers written as text are read as numbers. An empty label marks
+    an ignored sample. Returns the labels (as numbers) and the class names.
+    """
+    items = raw.ravel().tolist() if isinstance(raw, np.ndarray) else list(raw)
+    words = [
+        (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip() for v in items
+    ]
+    given = [w for w in words if w]
+    if given and all(_is_whole(w) for w in given):
+        return np.array([float(w) if w else IGNORE_INDEX for w in words]), names
+    distinct = sorted(set(given))
+    known = set(names or ())
+    if names is not None and known.issuperset(distinct):
+        index = {label: i for i, label in enumerate(names)}
+        notices.append("labels are class names, matched to the class names")
+    elif (names is None or known.isdisjoint(distinct)) and len(distinct) == c:
+        index = {label: i for i, label in enumerate(distinct)}
+        notices.append(
+            f"labels are class names; the {c} distinct names, sorted, became the classes "
+            f"({_shown(distinct)}), in the order scikit-learn gives its classes_"
+        )
+        names = distinct
+    elif names is not None and not known.isdisjoint(distinct):
+        unknown = [w for w in distinct if w not in known]
+        raise DataError(
+            f"{name}: labels {_shown(unknown)} are not class names (the classes are "
+            f"{_shown(names)})"
+        )
+    else:
+        raise DataError(
+            f"{name}: the labels are {len(distinct)} distinct class names ({_shown(distinct)}) "
+            f"but the logits have {c} classes; save the class names with the logits (column "
+            "headers, or a 'class_names' entry) so that each label can be matched to its column"
+        )
+    missing = len(words) - len(given)
+    if missing:
+        notices.append(f"{missing:,} samples without a label are ignored")
+    labels = np.array([index[w] if w else IGNORE_INDEX for w in words], dtype=np.int64)
+    if isinstance(raw, np.ndarray):
+        labels = labels.reshape(raw.shape)
+    return labels, names
+
+
+def _is_whole(word: str) -> bool:
+    try:
+        value = float(word)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value.is_integer()
+
+
+def _shown(words: list[str], limit: int = 5) -> str:
+    quoted = ", ".join(repr(w) for w in words[:limit])
+    return quoted + (f", … ({len(words):,} in all)" if len(words) > limit else "")
 
 
 def as_labels(

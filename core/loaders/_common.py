@@ -46,7 +46,7 @@ METADATA_KEYS = ("metadata",)
 NUMPY_EXTENSIONS = frozenset({".npy", ".npz"})
 TORCH_EXTENSIONS = frozenset({".pt", ".pth"})
 TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
-SUPPORTED = ".npy, .npz, .pt, .pth, .csv, .tsv, .txt"
+SUPPORTED = ".npy, .npz, .pt, .pth, .csv, .tsv, .txt, .parquet"
 
 NPY_MAGIC = b"\x93NUMPY"
 # Local file header, or the end record of an empty archive (what np.savez() with no arrays writes).

@@ -36,6 +36,9 @@ def load_logits(path: str | os.PathLike[str], *, mmap: bool = True) -> LoadedLog
       ``metadata`` (``texts`` for a column named ``text``) by the rule in
       ``core.loaders.text_files``: a column with a non-numeric header is text when more than half
       of its non-empty cells are not numbers; any other junk cell is an error naming its row.
+    * .parquet (``DataFrame.to_parquet``; needs pyarrow): the same column rules as a CSV file,
+      the DataFrame's index is never a class, and a column of per-sample lists can hold the
+      logits (see ``core.loaders.parquet_files``).
     * One score per sample, (N,) or (N, 1), loads as binary logits [0, z] (``binary``).
     * (B, T, V) logits are flattened to (B*T, V) and ``sequence_shape`` is (B, T); token ids
       without labels give next-token targets (see ``core.loaders.sequences``), and a
@@ -88,6 +91,12 @@ def _load(path: Path, name: str, source: str, mmap: bool) -> LoadedLogits:
         from softmax_lab.core.loaders.text_files import load_text_file
 
         return load_text_file(path, name, source, ext)
+    from softmax_lab.core.loaders.parquet_files import PARQUET_EXTENSIONS
+
+    if ext in PARQUET_EXTENSIONS:
+        from softmax_lab.core.loaders.parquet_files import load_parquet_file
+
+        return load_parquet_file(path, name, source)
     kind = f"'{ext}'" if ext else "files without an extension"
     raise DataError(
         f"{name}: unsupported file type {kind} (Softmax Lab reads {SUPPORTED}, and LLM API "

@@ -3,9 +3,11 @@
 Owns the checks that tie them together: ``input_ids`` (or ``tokens``) and ``attention_mask``
 must be (B, T) like the logits, ids must lie in 0..V-1 (``labels`` used as ids may also hold
 -100), and a vocabulary (a ``vocab`` entry, or a tokenizer.json / vocab.txt in the file's folder)
-must have exactly V tokens. When there are ids but no labels, the targets are the next tokens,
-as a causal language model is trained: position t is scored on the id at t + 1, and the last
-position of each sequence (and any position whose own or next token is padding) is ignored.
+is used when it has exactly V tokens; one that does not fit (or a damaged tokenizer file in the
+folder) is ignored with a notice, never a refusal of the logits. When there are ids but no
+labels, the targets are the next tokens, as a causal language model is trained: position t is
+scored on the id at t + 1, and the last position of each sequence (and any position whose own
+or next token is padding) is ignored.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def check(
     """
     vocabulary = None
     if found.vocabulary is not None:
-        vocabulary = _vocabulary_entry(found.vocabulary, v, name)
+        vocabulary = _vocabulary_entry(found.vocabulary, v, name, notices)
     if sequence_shape is None:
         return Sequences(vocabulary=vocabulary)
     ids = None
@@ -83,11 +85,13 @@ def check(
     if vocabulary is None and found.path is not None:
         beside = sibling_vocabulary(found.path)
         if beside is not None:
+            # A stray or stale tokenizer file in the folder never blocks the logits.
             try:
                 vocabulary = load_vocabulary(beside, size=v)
             except DataError as exc:
-                raise DataError(f"{name}: {exc}") from exc
-            notices.append(f"token texts read from {beside.name} in the same folder")
+                notices.append(f"{exc} — it was not used; tokens are shown by id")
+            else:
+                notices.append(f"token texts read from {beside.name} in the same folder")
     return Sequences(targets, ids, mask, vocabulary)
 
 
@@ -141,7 +145,7 @@ def _attention_mask(raw: Any, shape: tuple[int, int], name: str) -> np.ndarray:
     return read_only(np.ascontiguousarray(mask))
 
 
-def _vocabulary_entry(raw: Any, v: int, name: str) -> list[str]:
+def _vocabulary_entry(raw: Any, v: int, name: str, notices: list[str]) -> list[str] | None:
     if isinstance(raw, np.ndarray) and raw.dtype.kind in "US" and raw.ndim == 1:
         items: list[Any] = raw.tolist()
     elif isinstance(raw, (list, tuple)) and all(isinstance(t, (str, bytes)) for t in raw):
@@ -151,8 +155,9 @@ def _vocabulary_entry(raw: Any, v: int, name: str) -> list[str]:
         raise DataError(f"{name}: 'vocab' must be a 1-D list of token texts, not {what}")
     tokens = [t.decode("utf-8", "replace") if isinstance(t, bytes) else t for t in items]
     if len(tokens) != v:
-        raise DataError(
-            f"{name}: 'vocab' has {count(len(tokens))} tokens but the logits have "
-            f"{count(v)} classes"
+        notices.append(
+            f"'vocab' has {count(len(tokens))} tokens but the logits have {count(v)} classes: "
+            "it was not used; tokens are shown by id"
         )
+        return None
     return tokens

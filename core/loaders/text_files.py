@@ -8,13 +8,18 @@ Owns the layout rules:
   unquoted data (what ``save_logits`` writes for numeric class names), or when it is pandas'
   default integer column names 0..C-1.
 * With a header: a column named ``label``/``labels``/``target``/``targets``/``y`` holds the labels
-  (at most one), a first column named ''/``index``/``Unnamed: 0`` holding 0, 1, 2, ... is a row
-  index and is dropped, and **text columns** are kept beside the logits: a column named ``text``
-  or ``texts`` becomes ``texts``; any other column becomes ``metadata`` (as strings, or booleans
+  (at most one; numbers, or class names when more than half of its cells are not numbers),
+  **index columns** are never classes — an unnamed first column (the index ``to_csv`` writes,
+  also after a filter, whatever it holds) and any ``Unnamed: k`` column are dropped when they
+  hold 0, 1, 2, ... and kept as metadata otherwise, and a column named like an id (``id``,
+  ``index``, ``sample``, ``…_id``, see ``ID_COLUMNS``) holding distinct whole numbers is
+  metadata — and **text columns** are kept beside the logits: a column named ``text`` or
+  ``texts`` becomes ``texts``; any other column becomes ``metadata`` (as strings, or booleans
   when every cell is true/false) when its header is not a number and more than half of its
   non-empty cells are not numbers. Every other column is a class column, every one of whose
   cells must be a number: a column of numbers with one junk cell is an error naming the row,
-  the column and the text. A file without a header has only class columns.
+  the column and the text. One notice lists which columns became classes, labels, metadata and
+  texts. A file without a header has only class columns.
 * Cells cannot contain line breaks (each line is one row).
 
 Parsing goes through the fastest engine that is installed (``text_engines``) and falls back to
@@ -26,6 +31,7 @@ whose first cell misleads).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +51,27 @@ from softmax_lab.core.loaders.text_engines import parse_with_engines
 # Header names that mark the label column of a CSV file (compared case-insensitively).
 LABEL_COLUMNS = frozenset({"label", "labels", "target", "targets", "y"})
 TEXT_COLUMNS = frozenset({"text", "texts"})
-# First-column headers that pandas and friends use for a row index we should not treat as a class.
-_INDEX_COLUMNS = frozenset({"", "unnamed: 0", "index"})
+# An unnamed first column is the index pandas' to_csv writes ('' or, read back and saved again,
+# 'Unnamed: 0'): never a class, whatever it holds.
+_UNNAMED = re.compile(r"unnamed: \d+")
+# Headers that name sample identifiers: such a column of distinct whole numbers is metadata.
+ID_COLUMNS = frozenset(
+    {
+        "id",
+        "ids",
+        "index",
+        "idx",
+        "sample",
+        "sample_id",
+        "sample_idx",
+        "row",
+        "row_id",
+        "uid",
+        "image_id",
+        "example_id",
+        "key",
+    }
+)
 _BOOLEANS = {"true": True, "false": False}
 # Reading a text table needs up to this many bytes per byte of file: the careful pass holds the
 # decoded text and its lines besides the float64 result (the engines need about 1x).
@@ -94,7 +119,7 @@ def load_text_file(path: Path, name: str, source: str, ext: str) -> LoadedLogits
         table = None
     if table is None:
         table = parse_carefully(path, layout, name)
-    found, notices = _assemble(table, layout, name)
+    found, notices = assemble_columns(table, layout, name)
     return build(name, source, found, notices)
 
 
@@ -189,13 +214,7 @@ def _layout(
             j
             for j, h in enumerate(header)
             if j in layout.named_text
-            or (
-                j != layout.label_column
-                and not is_number(h)
-                and j < len(data)
-                and data[j].strip()
-                and not is_number(data[j])
-            )
+            or (not is_number(h) and j < len(data) and data[j].strip() and not is_number(data[j]))
         ]
     return layout
 
@@ -296,9 +315,7 @@ def parse_carefully(path: Path, layout: Layout, name: str) -> Table:
     text_columns: set[int] = set(layout.named_text)
     if layout.header is not None:
         candidates = [
-            j
-            for j, h in enumerate(layout.header)
-            if j != layout.label_column and j not in text_columns and not is_number(h)
+            j for j, h in enumerate(layout.header) if j not in text_columns and not is_number(h)
         ]
         if candidates:
             numeric = dict.fromkeys(candidates, 0)
@@ -358,28 +375,81 @@ def file_rows(path: Path, name: str, header: bool) -> RowOf:
 # ---- from columns to a record -----------------------------------------------------------------
 
 
-def _assemble(table: Table, layout: Layout, name: str) -> tuple[Found, list[str]]:
+def _is_index_header(header: str) -> bool:
+    """'' or 'Unnamed: k': the header pandas writes (or reads back) for an unnamed index."""
+    return not header.strip() or bool(_UNNAMED.fullmatch(header.strip().lower()))
+
+
+def _is_id_header(header: str) -> bool:
+    lowered = header.strip().lower()
+    return lowered in ID_COLUMNS or lowered.endswith(("_id", "_idx", " id"))
+
+
+def _distinct_whole_numbers(column: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore"):
+        whole = bool(np.all(np.isfinite(column) & (column == np.round(column))))
+    return whole and np.unique(column).shape[0] == column.shape[0]
+
+
+def assemble_columns(
+    table: Table, layout: Layout, name: str, metadata_columns: frozenset[int] = frozenset()
+) -> tuple[Found, list[str]]:
+    """Which columns are classes, labels, metadata and texts (see the module's docstring).
+
+    ``metadata_columns``: number columns known not to be classes (a Parquet file's named index).
+    """
     values = table.numbers
     header = layout.header
     found = Found(logits=values, row_of=table.row_of)
     notices: list[str] = []
     if header is None:
         return found, notices
+    n = values.shape[0]
     columns = list(table.number_columns)
     aside: set[int] = set()  # number columns that are not classes
-    if layout.label_column is not None:
-        found.labels = values[:, columns.index(layout.label_column)].copy()
-        aside.add(layout.label_column)
-        notices.append(f"labels read from column '{header[layout.label_column]}'")
-    if (
-        columns
-        and columns[0] == 0
-        and 0 not in aside
-        and header[0].lower() in _INDEX_COLUMNS
-        and np.array_equal(values[:, 0], np.arange(values.shape[0]))
-    ):
-        aside.add(0)
-        notices.append("the first column is a row index (0, 1, 2, ...) and was ignored")
+    metadata_from: list[str] = []
+    label = layout.label_column
+    if label is not None:
+        if label in table.texts:  # class names
+            found.labels = [cell.strip() for cell in table.texts[label]]
+        else:
+            found.labels = values[:, columns.index(label)].copy()
+            aside.add(label)
+    taken: set[str] = set()
+
+    def key_for(text: str) -> str:
+        key, suffix = text, 2
+        while key in taken:
+            key, suffix = f"{text}_{suffix}", suffix + 1
+        taken.add(key)
+        return key
+
+    for k, j in enumerate(columns):
+        if j in aside:
+            continue
+        column = values[:, k]
+        if (j == 0 and _is_index_header(header[0])) or _UNNAMED.fullmatch(header[j].lower()):
+            # pandas' to_csv writes the index first under an empty header ('Unnamed: 0' once
+            # read back and saved again): never a class.
+            aside.add(j)
+            what = "the first column (unnamed)" if j == 0 else f"column '{header[j]}'"
+            if np.array_equal(column, np.arange(n)):
+                notices.append(f"{what} is a row index (0, 1, 2, ...) and was ignored")
+            else:
+                key = key_for("index" if not header[j] else header[j])
+                found.metadata[key] = _as_metadata_numbers(column)
+                metadata_from.append(key)
+                notices.append(
+                    f"{what} is the row index pandas writes (not 0, 1, 2, ..., e.g. after a "
+                    f"filter): kept as metadata '{key}', not a class"
+                )
+        elif j in metadata_columns or (
+            _is_id_header(header[j]) and _distinct_whole_numbers(column)
+        ):
+            aside.add(j)
+            key = key_for(header[j])
+            found.metadata[key] = _as_metadata_numbers(column)
+            metadata_from.append(key)
     keep = [k for k, j in enumerate(columns) if j not in aside]
     if not keep:
         what = "only a label column" if layout.label_column is not None else "only text"
@@ -388,26 +458,41 @@ def _assemble(table: Table, layout: Layout, name: str) -> tuple[Found, list[str]
     if len(keep) != len(columns):
         found.logits = drop_columns(values, keep)
 
-    taken: set[str] = set()
+    texts_from: list[str] = []
     for j, cells in table.texts.items():
-        label = header[j] or f"column {j + 1}"
+        if j == label:
+            continue
+        shown = header[j] or ("index" if j == 0 else f"column {j + 1}")
         if j in layout.named_text and found.texts is None:
             found.texts = cells
+            texts_from.append(shown)
             continue
-        key = label
-        suffix = 2
-        while key in taken:
-            key, suffix = f"{label}_{suffix}", suffix + 1
-        taken.add(key)
+        key = key_for(shown)
         lowered = {cell.strip().lower() for cell in cells}
         if lowered and lowered <= set(_BOOLEANS):
             found.metadata[key] = np.array([_BOOLEANS[c.strip().lower()] for c in cells])
         else:
             found.metadata[key] = np.array(cells, dtype=str)
-    if table.texts:
-        shown = list_keys([header[j] or f"column {j + 1}" for j in table.texts])
-        notices.append(f"text columns kept beside the logits: {shown}")
+        metadata_from.append(key)
+    parts = [f"{len(keep)} class columns ({list_keys(found.class_names, limit=5)})"]
+    if label is not None:
+        kind = "class names" if label in table.texts else "numbers"
+        parts.append(f"labels from '{header[label]}' ({kind})")
+    if metadata_from:
+        parts.append(f"metadata from {list_keys(metadata_from)}")
+    if texts_from:
+        parts.append(f"texts from {list_keys(texts_from)}")
+    if len(parts) > 1 or len(keep) != len(header):
+        notices.append("columns read: " + "; ".join(parts))
     return found, notices
+
+
+def _as_metadata_numbers(column: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        whole = bool(np.all(np.isfinite(column) & (column == np.round(column))))
+    if whole and bool(np.all(np.abs(column) < 2.0**53)):
+        return column.astype(np.int64)
+    return column.copy()
 
 
 def drop_columns(values: np.ndarray, keep: list[int]) -> np.ndarray:

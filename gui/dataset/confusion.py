@@ -95,9 +95,11 @@ class ConfusionView(QWidget):
         classes: np.ndarray | None,
         class_names: list[str],
         n_classes: int,
+        left_out: int = 0,
     ) -> None:
         """Show the rows/columns `classes` of the (C, C) counts and their row-normalized shares
-        (both from core); None when the matrix was too large to compute."""
+        (both from core); None when the matrix was too large to compute. ``left_out``: labelled
+        rows without a prediction (NaN or only −∞ logits), which the matrix cannot hold."""
         self._names = list(class_names)
         if confusion is None or shares is None:
             self._classes = np.zeros(0, dtype=np.int64)
@@ -123,6 +125,11 @@ class ConfusionView(QWidget):
                 )
             else:
                 self.note.setText("Click a cell to list its samples.")
+            if left_out:
+                self.note.setText(
+                    f"{left_out:,} labelled samples without a prediction (NaN or only −∞ logits) "
+                    "are left out. " + self.note.text()
+                )
         labels = [self._names[c] for c in self._classes]
         self._x_axis.set_names(labels)
         self._y_axis.set_names(labels)

@@ -93,10 +93,16 @@ class HistogramView(pg.GraphicsLayoutWidget):
             if edges.size:
                 self.plots[key].getViewBox().setXRange(edges[0], edges[-1], padding=0.02)
             self._fit_y(key)
-        suffix = f" · {loss.n_hidden:,} ignored / non-finite not shown" if loss.n_hidden else ""
+        suffix = (
+            f" · {loss.n_hidden:,} ignored or without a prediction not shown"
+            if loss.n_hidden
+            else ""
+        )
         loss_title = "Per-sample loss"
         if not math.isnan(loss.overflow):
             loss_title += f" · last bin holds ≥ {fmt.short(loss.overflow, 3)}"
+            if loss.n_infinite:
+                loss_title += f" (with {loss.n_infinite:,} losses of ∞)"
         self._titles = {"loss": loss_title + suffix, "confidence": "Confidence (max p)" + suffix}
         for key, plot in self.plots.items():
             kit.set_title(plot, self._theme, self._titles[key])

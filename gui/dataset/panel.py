@@ -144,9 +144,9 @@ class DatasetPanel(QWidget):
         if s.loss_histogram is not None and s.confidence_histogram is not None:
             self.histograms.set_histograms(s.loss_histogram, s.confidence_histogram)
         self.confusion_view.set_confusion(
-            s.confusion, s.confusion_shares, s.confused_classes, names, len(names)
+            s.confusion, s.confusion_shares, s.confused_classes, names, len(names), s.n_nonfinite
         )
-        self.reliability_view.set_reliability(s.reliability)
+        self.reliability_view.set_reliability(s.reliability, s.n_nonfinite)
         self.metrics_view.set_summary(s, names, temperature)
         self.label_issues_view.set_issues(s.label_issues, names, s.label_issue_method)
         self.temperature_view.set_ready(fit_ready)

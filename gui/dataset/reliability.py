@@ -61,8 +61,9 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
         )
         self.set_theme(theme)
 
-    def set_reliability(self, rel: Reliability) -> None:
-        """Draw one bar per non-empty bin (an empty bin has no accuracy to show)."""
+    def set_reliability(self, rel: Reliability, left_out: int = 0) -> None:
+        """Draw one bar per non-empty bin (an empty bin has no accuracy to show); ``left_out``:
+        labelled rows without a prediction, which the title names."""
         self._reliability = rel
         edges = rel.bin_edges
         width = float(edges[1] - edges[0]) * 0.92
@@ -85,6 +86,7 @@ class ReliabilityView(pg.GraphicsLayoutWidget):
         self._title = (
             f"Reliability · ECE = {fmt.metric(rel.ece)} · MCE = {fmt.metric(rel.mce)} · "
             f"N = {rel.n:,} · {rel.n_bins} bins"
+            + (f" · {left_out:,} without a prediction left out" if left_out else "")
         )
         kit.set_title(self.plot, self._theme, self._title)
 

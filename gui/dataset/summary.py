@@ -86,8 +86,14 @@ class MetricsView(QWidget):
     def set_summary(self, s: DatasetSummary, class_names: list[str], temperature: float) -> None:
         rel = s.reliability
         at_t = f" at temperature T = {fmt.short(temperature)}" if temperature != 1.0 else ""
-        if math.isfinite(s.mean_loss) or s.n_nonfinite == 0:
+        if math.isfinite(s.mean_loss) or (s.n_nonfinite == 0 and s.n_infinite_loss == 0):
             loss = f"mean loss = {fmt.metric(s.mean_loss)}{at_t}"
+        elif s.n_nonfinite == 0 and s.mean_loss == math.inf:
+            # p(true) = 0 for some rows: their loss is +∞, and so is the mean (torch agrees).
+            loss = (
+                f"mean loss = ∞ ({fmt.plural(s.n_infinite_loss, 'sample')} with p(true) = 0){at_t}"
+                f" · mean over the finite losses = {fmt.metric(s.mean_loss_finite)}"
+            )
         else:
             # torch's mean is NaN / inf as soon as one row is; say so, and give the finite mean.
             loss = (
@@ -96,7 +102,7 @@ class MetricsView(QWidget):
             )
         lines = [
             f"N = {s.n_samples:,} samples · {s.n_valid:,} labelled · "
-            f"{s.n_samples - s.n_valid:,} ignored · {s.n_nonfinite:,} non-finite",
+            f"{s.n_samples - s.n_valid:,} ignored · {s.n_nonfinite:,} without a prediction",
             f"accuracy (top-1) = {fmt.percent(s.accuracy)} · "
             + (
                 f"top-{s.top_k} accuracy = {fmt.percent(s.top_k_accuracy)}"
@@ -109,9 +115,15 @@ class MetricsView(QWidget):
         ]
         if s.n_nonfinite:
             lines.append(
-                f"{fmt.plural(s.n_nonfinite, 'non-finite row')} (NaN or ±∞ logits or loss): wrong "
-                "in the accuracies, left out of the calibration, the confusion matrix, the "
-                "per-class table and the histograms."
+                f"{fmt.plural(s.n_nonfinite, 'row')} without a prediction (NaN, +∞ or only −∞ "
+                "logits): wrong in the accuracies, left out of the calibration, the confusion "
+                "matrix, the per-class table and the histograms."
+            )
+        if s.n_infinite_loss:
+            lines.append(
+                f"{fmt.plural(s.n_infinite_loss, 'row')} with p(true) = 0 (the true class's logit "
+                "is −∞): counted in the accuracy, the calibration, the confusion matrix, the "
+                "per-class table and the histograms; only their loss is ∞."
             )
         self.summary_label.setText("\n".join(lines))
         self._fill_worst(s.per_class, class_names)

@@ -479,3 +479,21 @@ def test_the_summary_ece_is_the_reliability_diagrams():
     for ev, key in ((cmp.a, "ece_a"), (cmp.b, "ece_b")):
         rel = reliability(ev.confidence, ev.correct, ev.valid & ev.finite, 15)
         assert cmp.summary[key] == pytest.approx(rel.ece, rel=1e-12)
+
+
+def test_rows_with_p_true_zero_keep_their_place_in_both_models_views():
+    # A: a tree's log-probabilities (0 for the predicted class, −∞ elsewhere); B: finite.
+    rng = np.random.default_rng(5)
+    targets = rng.integers(0, 3, 40)
+    predicted = np.where(rng.random(40) < 0.7, targets, (targets + 1) % 3)
+    a = np.full((40, 3), -np.inf)
+    a[np.arange(40), predicted] = 0.0
+    b = rng.normal(size=(40, 3))
+    data = compare_dataset(compare(evaluate(a, targets), evaluate(b, targets)))
+    errors = int((predicted != targets).sum())
+    assert data.loss.n_a == data.loss.n_b == 40
+    assert int(data.loss.a.sum()) == 40
+    assert int(data.loss.a[-1]) >= errors  # the +∞ losses are in the last bin
+    assert data.loss.overflow == data.loss.edges[-1]
+    assert data.reliability_a.n == 40
+    assert data.reliability_a.ece == pytest.approx(errors / 40)  # sure of every prediction

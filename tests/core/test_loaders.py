@@ -93,7 +93,10 @@ def test_csv_round_trip_is_exact(tmp_path, dtype):
     np.testing.assert_array_equal(data.logits.astype(dtype), logits)
     np.testing.assert_array_equal(data.targets, targets)
     assert data.class_names == ["a", "b, with comma", 'quote "q"', "d"]
-    assert data.notices == ["labels read from column 'label'"]
+    assert data.notices == [
+        "columns read: 4 class columns ('a', 'b, with comma', 'quote \"q\"', 'd'); labels from "
+        "'label' (numbers)"
+    ]
     assert path.read_text().splitlines()[0] == 'a,"b, with comma","quote ""q""",d,label'
 
 
@@ -402,7 +405,10 @@ def test_pandas_style_index_column_and_integer_header(tmp_path):
     data = load_logits(path)
     assert data.class_names == ["0", "1", "2"]
     assert data.logits.tolist() == [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
-    assert data.notices == ["the first column is a row index (0, 1, 2, ...) and was ignored"]
+    assert data.notices == [
+        "the first column (unnamed) is a row index (0, 1, 2, ...) and was ignored",
+        "columns read: 3 class columns ('0', '1', '2')",
+    ]
 
 
 def test_csv_error_reports_file_row_column_and_text(tmp_path):
@@ -712,7 +718,7 @@ malformed("inf-label.npz", "found inf at row 1")(
 malformed("label-count.npz", "5 samples but the labels have shape (4,)")(
     lambda d: write(d / "l.npz", good_npz(labels=np.array([0, 1, 2, 3])))
 )
-malformed("text-labels.npz", "labels must be whole numbers")(
+malformed("text-labels.npz", "the labels are 5 distinct class names")(
     lambda d: write(d / "l.npz", good_npz(labels=np.array(["a", "b", "c", "d", "e"])))
 )
 malformed("complex-labels.npz", "complex")(

@@ -126,13 +126,15 @@ def test_sigmoid_probabilities_are_detected_and_converted(tmp_path):
     assert not load_logits(tmp_path / "z.npy").looks_like_probabilities
 
 
-def test_binary_3d_logits_per_position(tmp_path):
+def test_3d_logits_with_one_class_are_never_binary_scores(tmp_path):
+    # (B, T, 1) is a language model with a one-token vocabulary: every target is token 0,
+    # whose log-probability is 0 (torch agrees), not per-position binary scores [0, z].
     z = RNG.normal(size=(2, 3, 1))
     np.save(tmp_path / "seq.npy", z)
     data = load_logits(tmp_path / "seq.npy")
-    assert data.binary
+    assert not data.binary
     assert data.sequence_shape == (2, 3)
-    np.testing.assert_array_equal(data.logits[:, 1], z.reshape(-1))
+    np.testing.assert_array_equal(data.logits, z.reshape(-1, 1))
 
 
 @settings(max_examples=60, deadline=None)

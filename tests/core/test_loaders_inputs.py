@@ -207,8 +207,8 @@ def test_csv_text_columns_become_metadata_and_texts(tmp_path):
     assert data.metadata["id"].tolist() == ["a1", "a2"]
     assert data.metadata["correct"].tolist() == [True, False]
     assert data.notices == [
-        "labels read from column 'label'",
-        "text columns kept beside the logits: 'id', 'text', 'split', 'correct'",
+        "columns read: 2 class columns ('cat', 'dog'); labels from 'label' (numbers); "
+        "metadata from 'id', 'split', 'correct'; texts from 'text'"
     ]
 
 

@@ -95,6 +95,10 @@ CASES = {
     "utf16": "a,b\n1,2\n".encode("utf-16"),
     "bool-column": "a,ok\n1,true\n2,FALSE\n",
     "header-only-text": "a,b\n1,2\n",
+    "name-labels": "cat,dog,label\n1,2,dog\n3,4,cat\n5,6,dog\n",
+    "name-labels-first-is-a-number": "cat,dog,label\n1,2,7\n3,4,cat\n5,6,dog\n",
+    "filtered-index": ",a,b,label\n7,1,2,1\n9,3,4,0\n12,5,6,1\n",
+    "id-column": "id,a,b\n10,1,2\n11,3,4\n",
 }
 FILES = {
     "tsv": ("t.tsv", "a\tb\tc\n1\t2\tx\n3\t4\ty\n"),

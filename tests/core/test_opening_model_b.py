@@ -111,3 +111,42 @@ def test_a_missing_file_is_a_data_error(tmp_path, model_a):
     ev_a, labels = model_a
     with pytest.raises(DataError):
         prepare_model_b(str(tmp_path / "nowhere.npz"), ev_a, labels, True)
+
+
+def test_binary_scores_in_0_1_stay_logits_and_the_other_reading_is_offered(tmp_path):
+    # Model A: a logistic regression's decision_function on breast cancer (binary scores z).
+    # Model B: another model's positive-class probability, saved as (N,) scores in [0, 1]. They
+    # could be either, so nobody guesses: B is read as logits with a notice offering the other
+    # reading (BCEWithLogits), and as probabilities only when asked (scikit-learn's log_loss).
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.preprocessing import StandardScaler
+
+    from softmax_lab.core.loaders import load_logits
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x = StandardScaler().fit_transform(x)
+    np.save(tmp_path / "a.npy", LogisticRegression(max_iter=1000).fit(x, y).decision_function(x))
+    p = GaussianNB().fit(x, y).predict_proba(x)[:, 1]
+    np.save(tmp_path / "b.npy", p)
+    a = load_logits(tmp_path / "a.npy")
+    ev_a = evaluate(np.asarray(a.logits), y)
+    as_logits = prepare_model_b(str(tmp_path / "b.npy"), ev_a, y, True)
+    assert as_logits.offer_probabilities
+    assert any("open it again as probabilities" in n for n in as_logits.notices)
+    bce = F.binary_cross_entropy_with_logits(torch.tensor(p), torch.tensor(y, dtype=torch.float64))
+    assert as_logits.evaluation.loss == pytest.approx(bce.item(), rel=1e-6)
+    as_p = prepare_model_b(str(tmp_path / "b.npy"), ev_a, y, True, as_probabilities=True)
+    assert not as_p.offer_probabilities
+    with np.errstate(divide="ignore"):
+        finite = (p > 0) & (p < 1)
+    assert as_p.evaluation.accuracy == pytest.approx(np.mean((p > 0.5) == y))
+    expected = log_loss(y[finite], p[finite])
+    losses = np.asarray(as_p.evaluation.losses)
+    assert losses[finite].mean() == pytest.approx(expected, rel=1e-6)
+    kept = prepare_model_b(str(tmp_path / "b.npy"), ev_a, y, True, as_probabilities=False)
+    assert not kept.offer_probabilities
+    assert kept.evaluation.loss == pytest.approx(bce.item(), rel=1e-6)

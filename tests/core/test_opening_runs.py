@@ -11,7 +11,7 @@ import pytest
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.evaluation import evaluate
 from softmax_lab.core.loaders import DataError
-from softmax_lab.core.opening import prepare_run, run_inputs
+from softmax_lab.core.opening import NoStepYet, prepare_run, run_inputs
 from softmax_lab.core.runs import RunWriter, load_run
 from softmax_lab.core.settings import Settings
 
@@ -64,10 +64,22 @@ def test_images_the_window_cannot_show_are_left_out_with_a_notice(tmp_path):
     assert "images not shown" in notices[0]
 
 
+def test_a_missing_or_empty_folder_is_a_run_not_started_yet(tmp_path):
+    # What a user opens right after starting the training script: waited for, not refused.
+    for folder in (tmp_path / "nowhere", tmp_path / "made"):
+        if folder.name == "made":
+            folder.mkdir()
+        with pytest.raises(NoStepYet, match="no run has been written here yet"):
+            prepare_run(str(folder), Settings())
+    # A missing logits file is not a run.
+    with pytest.raises(DataError, match="not found") as info:
+        prepare_run(str(tmp_path / "gone.npy"), Settings())
+    assert not isinstance(info.value, NoStepYet)
+
+
 def test_unusable_run_folders_are_data_errors(tmp_path):
-    with pytest.raises(DataError, match="not found"):
-        prepare_run(str(tmp_path / "nowhere"), Settings())
     (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("not a run")
     with pytest.raises(DataError, match="not a Softmax Lab run"):
         prepare_run(str(tmp_path / "plain"), Settings())
     RunWriter(tmp_path / "empty", labels=[0, 1])

@@ -267,7 +267,7 @@ def test_histograms_split_shown_rows_into_correct_and_wrong(panel):
     # The second cue: correct is filled, wrong is an outline only.
     assert panel.loss_hist_correct.opts["fillLevel"] == 0.0
     assert panel.loss_hist_wrong.opts["fillLevel"] is None
-    assert "3 ignored / non-finite not shown" in kit.title_of(panel.histograms.loss_plot)
+    assert "3 ignored or without a prediction not shown" in kit.title_of(panel.histograms.loss_plot)
     text = panel.histograms.confidence_hover_text_at(0.99, 1.0)
     right, wrong = panel.histograms.counts("confidence")[1:]
     assert f"✓ correct: {int(right[-1]):,}" in text
@@ -296,7 +296,7 @@ def test_metrics_text_and_worst_classes_come_from_core(panel):
     assert f"ECE = {s.reliability.ece:.4f}" in text
     assert f"MCE = {s.reliability.mce:.4f}" in text
     assert "N = 500 samples" in text
-    assert "1 non-finite" in text
+    assert "1 without a prediction" in text
     assert f"mean loss = {s.mean_loss_finite:.4f} over the finite rows" in text
     assert "NaN" in text
     assert panel.metrics_view.worst_classes() == s.per_class.worst(20).tolist()

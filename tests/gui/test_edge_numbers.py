@@ -43,14 +43,20 @@ def test_window_survives_and_flags(window, case, dtype):
     window.view_tabs.setCurrentIndex(0)
     ev = doc.evaluation
     status = window.summary.text()
-    if ev.n_nonfinite:
-        assert f"⚠ {ev.n_nonfinite} non-finite row" in status
+    # A row without a prediction (NaN, +∞, only −∞) is flagged ⚠; a row with one whose true
+    # class is −∞ (p(true) = 0, loss ∞) is an error like any other, and the status counts it.
+    no_prediction = int((~ev.has_prediction).sum())
+    zero = int((ev.has_prediction & ~ev.finite).sum())
+    if no_prediction:
+        assert f"⚠ {no_prediction} non-finite row" in status
     else:
         assert "non-finite" not in status
+    if zero:
+        assert f"⚠ {zero} row{'s' if zero > 1 else ''} with p(true) = 0 (loss ∞)" in status
     model = window.table_model
     for row in range(n):
         mark = model.index(row, model.columnCount() - 1).data()
-        assert mark == ("⚠" if not ev.finite[row] else "✓" if ev.correct[row] else "✗")
+        assert mark == ("⚠" if not ev.has_prediction[row] else "✓" if ev.correct[row] else "✗")
     for plot in window.plots():
         assert not plot.grab().isNull()
     if case == "nan":

@@ -14,7 +14,7 @@ import pytest
 from cell_editing import type_into_cell
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
+from PySide6.QtWidgets import QApplication, QPushButton, QStyle, QStyleOptionSlider
 
 from softmax_lab.core.cartography import samples_in_polygon
 from softmax_lab.core.constants import IGNORE_INDEX
@@ -177,7 +177,7 @@ def test_the_flipped_samples_are_hard_to_learn(qtbot, window, tmp_path):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: p.mkdir(), "not a Softmax Lab run"),
+        (lambda p: (p.mkdir(), (p / "notes.txt").write_text("x")), "not a Softmax Lab run"),
         (lambda p: (p.mkdir(), (p / "run.json").write_text("{oops")), "not valid JSON"),
         (lambda p: RunWriter(p, labels=[0, 1]), "no step yet"),
     ],
@@ -211,6 +211,50 @@ def test_a_run_with_no_step_yet_opens_at_its_first_step(qtbot, window, tmp_path)
     qtbot.waitUntil(lambda: window.controller.runs.waiting_for is not None, timeout=20000)
     window.controller.randomize(seed=1)
     assert window.controller.runs.waiting_for is None
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["missing-folder", "empty-folder"])
+def test_a_folder_with_no_run_yet_waits_for_its_writer(qtbot, window, tmp_path, made):
+    # What a user opens right after starting the training script: the folder is missing or
+    # still empty. It is waited for (with Cancel), as a run with no step yet is.
+    learned, y = truth()
+    folder = tmp_path / "exp1"
+    if made:
+        folder.mkdir()
+    with qtbot.waitSignal(window.sigLoadFailed, timeout=20000) as blocker:
+        window.load_file(folder)
+    assert "no run has been written here yet" in blocker.args[0]
+    assert window.controller.runs.waiting_for == str(folder)
+    dialog = window.files._progress
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert "no run has been written here yet" in dialog.labelText()
+    with qtbot.waitSignal(window.sigFileLoaded, timeout=20000), RunWriter(folder, labels=y) as w:
+        w.add(3, step_table(3, learned))
+    assert shown_step(window) == 3
+    assert window.controller.runs.waiting_for is None
+    assert not dialog.isVisible()
+
+
+def test_cancel_stops_waiting_for_a_run(qtbot, window, tmp_path):
+    before = window.document.snapshot()
+    with qtbot.waitSignal(window.sigLoadFailed, timeout=20000):
+        window.load_file(tmp_path / "not-yet")
+    dialog = window.files._progress
+    assert dialog is not None
+    assert dialog.isVisible()
+    cancel = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert window.controller.runs.waiting_for is None
+    assert not dialog.isVisible()
+    assert "nothing changed" in window.statusBar().currentMessage()
+    # The writer starting later changes nothing: the window no longer waits.
+    learned, y = truth()
+    with RunWriter(tmp_path / "not-yet", labels=y) as writer:
+        writer.add(1, step_table(1, learned))
+    assert window.controller.runs.waiting_for is None
+    np.testing.assert_array_equal(window.document.snapshot()[0], before[0])
+    assert window.document.source is None
 
 
 def test_a_run_without_labels_says_the_map_needs_them(qtbot, window, tmp_path):
