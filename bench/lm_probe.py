@@ -139,7 +139,7 @@ def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
 
         def click(i: int) -> float:
             rect = tokens.chip_rect(i)
-            window.sequence_view.scroll.ensureVisible(int(rect.center().x()), int(rect.y()))
+            window.sequence_view.token_scroll.ensureVisible(int(rect.center().x()), int(rect.y()))
             app.processEvents()
             seq_watch.reset()
             start = time.perf_counter()

@@ -31,11 +31,20 @@ VIEWER = textwrap.dedent(
 APP = textwrap.dedent(
     """
     import json, sys
-    from PySide6.QtCore import QSettings
-    from softmax_lab.gui.app import run
+    from PySide6.QtCore import QEventLoop, QSettings
+    from softmax_lab.gui.bootstrap import application
+    from softmax_lab.gui import MainWindow
 
-    rc = run(sys.argv[1:])
-    print(json.dumps({"rc": rc, "settings": QSettings().fileName()}))
+    # The app's start-up (gui.app.run uses the same bootstrap), then a file opened as a user
+    # opens one (a --screenshot run writes nothing, so it would remember nothing).
+    app = application(["softmax-lab"])
+    window = MainWindow()
+    loop = QEventLoop()
+    window.sigFileLoaded.connect(lambda _path: loop.quit())
+    window.load_file(sys.argv[1])
+    loop.exec()
+    print(json.dumps({"rc": 0, "settings": QSettings().fileName()}))
+    window.close()
     """
 )
 
@@ -58,7 +67,7 @@ def _python(code: str, *args: str) -> dict:
 def test_the_app_and_the_viewer_share_one_settings_file_in_the_sandbox(tmp_path):
     logits = tmp_path / "shared.npy"
     np.save(logits, np.array([[2.0, 0.5, -1.0], [0.1, 1.5, 0.2]], dtype=np.float32))
-    app = _python(APP, str(logits), "--screenshot", str(tmp_path / "shot.png"))
+    app = _python(APP, str(logits))
     viewer = _python(VIEWER)
 
     assert app["rc"] == 0

@@ -172,6 +172,12 @@ def test_on_stage_the_loss_axis_refits_at_the_next_step(qtbot, window):
     c.update_view(presentation=False)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 22 item 14, seen after the merges: a T sweep at 3x on stage leaves the stage "
+    "layout with a half-height loss plot back at 1.5x (view box 76 px instead of 141), so the "
+    "refit axis has more headroom (5.90 instead of 3.87)",
+)
 def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window):
     c = window.controller
     window.menu_actions.preset_actions[preset_index("Batch, bad predictions")].trigger()
