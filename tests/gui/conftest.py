@@ -86,3 +86,21 @@ def _isolated_settings(tmp_path, monkeypatch):
     """QSettings (recent files, preferences) go to a temporary folder, never the user's."""
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+
+
+@pytest.fixture
+def viewers(qtbot):
+    """``make(*args, **kwargs)`` opens a ``softmax_lab.view`` window; all are closed after."""
+    import softmax_lab
+
+    made = []
+
+    def make(*args, **kwargs):
+        v = softmax_lab.view(*args, **kwargs)
+        made.append(v)
+        return v
+
+    yield make
+    for v in made:
+        v.close()
+    QApplication.processEvents()

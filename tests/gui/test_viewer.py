@@ -24,21 +24,6 @@ X = rng.normal(size=(30, 4)) * 2
 Y = rng.integers(0, 4, 30)
 
 
-@pytest.fixture
-def viewers(qtbot):
-    made = []
-
-    def make(*args, **kwargs):
-        v = softmax_lab.view(*args, **kwargs)
-        made.append(v)
-        return v
-
-    yield make
-    for v in made:
-        v.close()
-    QApplication.processEvents()
-
-
 def torch_losses(logits, labels, temperature=1.0):
     x = torch.tensor(np.asarray(logits, dtype=np.float64)) / temperature
     return F.cross_entropy(x, torch.tensor(labels), reduction="none").numpy()

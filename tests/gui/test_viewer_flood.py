@@ -12,27 +12,11 @@ import torch.nn.functional as F
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-import softmax_lab
 from softmax_lab.gui import viewer as viewer_module
 
 rng = np.random.default_rng(1)
 X = rng.normal(size=(30, 4)) * 2
 Y = rng.integers(0, 4, 30)
-
-
-@pytest.fixture
-def viewers(qtbot):
-    made = []
-
-    def make(*args, **kwargs):
-        v = softmax_lab.view(*args, **kwargs)
-        made.append(v)
-        return v
-
-    yield make
-    for v in made:
-        v.close()
-    QApplication.processEvents()
 
 
 def undo_steps(document) -> int:
