@@ -465,6 +465,7 @@ def _drag(app, window, name: str, moves: int) -> dict:
         if state["k"] < len(values):
             move(values[state["k"]])
             state["k"] += 1
+            state["stopped"] = time.perf_counter()  # the mouse's last move so far
             return
         mover.stop()
         release()
@@ -493,7 +494,8 @@ def _drag(app, window, name: str, moves: int) -> dict:
                 raise RuntimeError(f"the {name} drag's last value never arrived")
         if not watch.wait(app):
             raise RuntimeError(f"the views did not repaint after the {name} drag")
-        follow = time.perf_counter() - state["released"]
+        painted = time.perf_counter()
+        follow = painted - state["released"]
     finally:
         heartbeat.stop()
         c.sigDataChanged.disconnect(result_in)
@@ -501,10 +503,17 @@ def _drag(app, window, name: str, moves: int) -> dict:
     c.undo()  # one step: the drag merged into one
     for _ in range(5):
         app.processEvents()
+    after = []  # the second method's peer: evaluates right after the drag, as loaded as it was
+    for _ in range(3):
+        started = time.perf_counter()
+        peer()
+        after.append(time.perf_counter() - started)
     return {
         "gaps": gaps,
         "follow": follow,
+        "follow_from_stop": painted - state["stopped"],
         "blocking": blocking,
+        "blocking_after": after,
         "undo_text": undo_text,
         "background": bool(c.background.handles({"temperature": 1.0})),
     }

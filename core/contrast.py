@@ -8,12 +8,19 @@ strings, as the themes write them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 TEXT_RATIO = 4.5
 """WCAG AA for body text."""
 MARK_RATIO = 3.0
 """WCAG AA for graphical objects (outlines, markers)."""
 
+# The colour functions are cached: the table asks for the tint and ink of every class cell it
+# paints (a 50,000 x 1,000 table repaints hundreds of cells at each step of a T drag), and a tint
+# takes one of a few hundred #rrggbb values.
 
+
+@lru_cache(maxsize=4096)
 def rgb(colour: str) -> tuple[int, int, int]:
     """``#rrggbb`` (or ``#rgb``) as three 0–255 integers; ValueError for anything else."""
     text = colour.strip().lstrip("#")
@@ -28,6 +35,7 @@ def hex_colour(red: float, green: float, blue: float) -> str:
     return "#" + "".join(f"{min(255, max(0, round(v))):02x}" for v in (red, green, blue))
 
 
+@lru_cache(maxsize=4096)
 def luminance(colour: str) -> float:
     """Relative luminance (WCAG 2): 0 for black, 1 for white."""
 
@@ -51,6 +59,7 @@ def over(colour: str, alpha: float, background: str) -> str:
     return hex_colour(*(alpha * t + (1 - alpha) * b for t, b in zip(top, bottom, strict=True)))
 
 
+@lru_cache(maxsize=4096)
 def legible(colour: str, *backgrounds: str, ratio: float = TEXT_RATIO) -> str:
     """``colour`` itself when it reaches ``ratio`` against every background, else the nearest
     mix of it with black (light backgrounds) or white (dark ones) that does: the same hue,
@@ -72,6 +81,7 @@ def legible(colour: str, *backgrounds: str, ratio: float = TEXT_RATIO) -> str:
     return hex_colour(*target)
 
 
+@lru_cache(maxsize=4096)
 def text_on(fill: str, candidates: tuple[str, ...] = ("#000000", "#ffffff")) -> str:
     """The candidate that reads best on ``fill`` (e.g. a label inside a bar)."""
     return max(candidates, key=lambda c: contrast(c, fill))

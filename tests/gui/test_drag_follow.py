@@ -1,0 +1,239 @@
+"""A T or smoothing drag on a large table lands at once (issue 25, item 1): after the release the
+released value's pass is the first and only one computed (a stale pass is cancelled, none waits
+in a queue ahead of it, a pass already computing the released value is kept), and no stale
+result reaches the views after it. The passes are held at a gate, so the order of events is
+fixed by the test, not by the machine's speed."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
+
+import softmax_lab.gui.settings_jobs as settings_jobs
+from softmax_lab.core import formatting as fmt
+from softmax_lab.core import kernels
+from softmax_lab.core.document import Change
+from softmax_lab.gui import MainWindow
+from softmax_lab.gui.controls import slider_to_temperature
+from softmax_lab.gui.table_model import Column
+
+N, C = 300, 12
+MOVES = 10
+
+
+class Gate:
+    """Stands in for the background pass's ``evaluate``: records each pass (its temperature,
+    smoothing and whether it came after the release), holds it until the test opens the gate
+    (or the pass is cancelled), then evaluates for real."""
+
+    def __init__(self, events: list) -> None:
+        self.events = events
+        self.real = settings_jobs.evaluate
+        self.open = threading.Event()
+        self.lock = threading.Lock()
+        self.passes: list[dict] = []
+
+    def __call__(self, logits, target, **kwargs):
+        if len(logits) == 1:  # the check of a request, on one row, on the GUI thread
+            return self.real(logits, target, **kwargs)
+        cancel = getattr(kernels._limit, "cancel", None)
+        record = {"T": kwargs["temperature"], "eps": kwargs["label_smoothing"], "cancel": cancel}
+        with self.lock:
+            self.passes.append(record)
+            self.events.append(("pass", kwargs["temperature"], kwargs["label_smoothing"]))
+        while not self.open.is_set() and not (cancel is not None and cancel.is_set()):
+            self.open.wait(0.005)
+        return self.real(logits, target, **kwargs)
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 2, (N, C)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    c = w.controller
+    c.replace_document(logits, labels, [f"c{i}" for i in range(C)], text="Open test table")
+    c.update_view(side_tab="options")
+    c.background.cells = 0  # as if this table were 50,000 x 1,000: option changes go off-thread
+    yield w
+    w.document.mark_clean()
+
+
+@pytest.fixture
+def events(window):
+    """The order of what happens: ("pass", T, eps) when a pass starts, ("release",) when the
+    test releases, ("applied", T, eps) when a result reaches the views."""
+    log: list = []
+    c = window.controller
+
+    def applied(change, _rows) -> None:
+        if change & Change.SETTINGS:
+            s = c.document.settings
+            log.append(("applied", s.temperature, s.label_smoothing))
+
+    c.sigDataChanged.connect(applied)
+    yield log
+    c.sigDataChanged.disconnect(applied)
+
+
+@pytest.fixture
+def gate(monkeypatch, events):
+    g = Gate(events)
+    monkeypatch.setattr(settings_jobs, "evaluate", g)
+    yield g
+    g.open.set()
+
+
+def slider_event(slider, kind: QEvent.Type, x: int, buttons) -> None:
+    y = slider.height() // 2
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind,
+        QPointF(x, y),
+        QPointF(slider.mapToGlobal(QPoint(x, y))),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(slider, event)
+
+
+def handle_x(slider) -> int:
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    rect = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    return rect.center().x()
+
+
+def drag_slider(qtbot, window, gate, moves: int, before_release=None) -> float:
+    """Press the T slider's handle, move it ``moves`` times (the first move's pass is waited for,
+    so it is the one computing meanwhile), release it; returns the released temperature."""
+    slider = window.controls.temperature_slider
+    left = Qt.MouseButton.LeftButton
+    x = handle_x(slider)
+    slider_event(slider, QEvent.Type.MouseButtonPress, x, left)
+    assert slider.isSliderDown()
+    values = []
+    for k in range(moves):
+        x += 4
+        slider_event(slider, QEvent.Type.MouseMove, x, left)
+        values.append(slider.value())
+        if k == 0:
+            qtbot.waitUntil(lambda: len(gate.passes) == 1)
+    assert len(set(values)) == moves  # every move was a new value
+    if before_release is not None:
+        before_release()
+    gate.events.append(("release",))
+    slider_event(slider, QEvent.Type.MouseButtonRelease, x, Qt.MouseButton.NoButton)
+    return round(slider_to_temperature(values[-1]), 4)
+
+
+def settle(qtbot, window, gate) -> None:
+    """Open the gate and wait until every pass has ended and been delivered (or dropped)."""
+    c = window.controller
+    gate.open.set()
+    qtbot.waitUntil(lambda: not c.background.busy and not c.jobs.busy("settings"), timeout=20000)
+
+
+def after_release(events: list) -> list:
+    return events[events.index(("release",)) + 1 :]
+
+
+def shown_loss(window, row: int) -> str:
+    model = window.table_model
+    index = model.index(row, model.column_of(Column.LOSS))
+    return model.data(index, Qt.ItemDataRole.DisplayRole)
+
+
+def torch_loss(window, row: int, temperature: float, smoothing: float = 0.0) -> float:
+    doc = window.document
+    x = torch.from_numpy(doc.logits[row : row + 1]) / temperature
+    y = torch.tensor([int(doc.labels[row])])
+    return float(F.cross_entropy(x, y, label_smoothing=smoothing))
+
+
+def test_a_stale_pass_is_cancelled_at_the_release_and_the_released_value_goes_first(
+    qtbot, window, gate, events
+):
+    doc = window.document
+    released = drag_slider(qtbot, window, gate, MOVES)
+    # At the release the first move's pass (stale) is cancelled and the released value's pass
+    # starts at once: nothing computes the values in between.
+    qtbot.waitUntil(lambda: len(gate.passes) == 2)
+    assert gate.passes[0]["cancel"].is_set()
+    assert not gate.passes[1]["cancel"].is_set()
+    settle(qtbot, window, gate)
+    assert after_release(events) == [("pass", released, 0.0), ("applied", released, 0.0)]
+    assert [e for e in events if e[0] == "applied"] == [("applied", released, 0.0)]
+    assert doc.settings.temperature == released
+    assert shown_loss(window, 7) == fmt.number(torch_loss(window, 7, released))
+    assert window.controls.temperature.value() == pytest.approx(released)
+    doc.undo()  # the drag is one undo step
+    assert doc.settings.temperature == 1.0
+
+
+def test_a_pass_already_computing_the_released_value_is_kept(qtbot, window, gate, events):
+    doc = window.document
+    released = drag_slider(qtbot, window, gate, 1)  # the only move's pass is the last value's
+    settle(qtbot, window, gate)
+    assert not gate.passes[0]["cancel"].is_set()
+    assert len(gate.passes) == 1  # not cancelled and computed again
+    assert after_release(events) == [("applied", released, 0.0)]
+    assert doc.settings.temperature == released
+    assert shown_loss(window, 3) == fmt.number(torch_loss(window, 3, released))
+
+
+def test_no_pass_waits_in_a_queue_ahead_of_the_released_value(
+    qtbot, window, gate, events, monkeypatch
+):
+    """Mid-drag results are shown (the window follows the drag), and the next pass waits for the
+    paint; at the release that wait is skipped and the released value's pass starts at once."""
+    monkeypatch.setattr(settings_jobs, "NEXT_PASS_DELAY_MS", 600_000)  # never by itself
+    c = window.controller
+
+    def first_result_in() -> None:  # the first move's result arrives mid-drag
+        with qtbot.waitSignal(c.sigDataChanged, timeout=20000):
+            gate.open.set()
+        gate.open.clear()
+        assert c.background.busy  # the newest value waits for the delay
+
+    released = drag_slider(qtbot, window, gate, MOVES, before_release=first_result_in)
+    settle(qtbot, window, gate)
+    first = gate.passes[0]["T"]
+    assert [e[0] for e in events] == ["pass", "applied", "release", "pass", "applied"]
+    assert after_release(events) == [("pass", released, 0.0), ("applied", released, 0.0)]
+    assert events[1] == ("applied", first, 0.0)
+    assert window.document.settings.temperature == released
+
+
+def test_a_smoothing_run_of_key_presses_lands_on_the_last_value(qtbot, window, gate, events):
+    spin = window.controls.smoothing
+    spin.setFocus()
+    for k in range(MOVES):
+        qtbot.keyClick(spin, Qt.Key.Key_Up)
+        if k == 0:
+            qtbot.waitUntil(lambda: len(gate.passes) == 1)
+    wanted = round(spin.value(), 4)
+    assert wanted > 0
+    events.append(("release",))
+    qtbot.keyClick(spin, Qt.Key.Key_Return)  # editingFinished: the end of the run
+    settle(qtbot, window, gate)
+    assert gate.passes[0]["cancel"].is_set()
+    assert after_release(events) == [("pass", 1.0, wanted), ("applied", 1.0, wanted)]
+    assert [e for e in events if e[0] == "applied"] == [("applied", 1.0, wanted)]
+    smoothed = torch_loss(window, 5, 1.0, wanted)
+    assert shown_loss(window, 5) == fmt.number(smoothed)
+    window.document.undo()
+    assert window.document.settings.label_smoothing == 0.0
