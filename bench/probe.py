@@ -529,7 +529,16 @@ def cmd_drag(args) -> int:
     wait_loaded(app, window, path)
     watch.wait(app)
     _edit_once(app, window, watch, 0)  # the table is copied on the first edit, not in a drag
-    result = {name: _drag(app, window, name, args.moves) for name in args.figures}
+    result = {}
+    for name in args.figures:  # each drag ``drag_repeats`` times: one follow is one sample
+        runs = [_drag(app, window, name, args.moves) for _ in range(args.drag_repeats)]
+        merged = dict(runs[0])
+        for key in ("gaps", "blocking", "blocking_after"):
+            merged[key] = [v for r in runs for v in r[key]]
+        for key in ("follow", "follow_from_stop"):
+            merged[f"{key}s"] = [r[key] for r in runs]
+            merged[key] = sorted(merged[f"{key}s"])[len(runs) // 2]
+        result[name] = merged
     print(json.dumps(result), flush=True)
     os._exit(0)
 
@@ -549,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-repeats", type=int, default=5)
     parser.add_argument("--figures", nargs="*", default=["edit_small", "open_npy", "edit_large"])
     parser.add_argument("--moves", type=int, default=30, help="values per drag")
+    parser.add_argument("--drag-repeats", type=int, default=3, help="drags of each kind")
     args = parser.parse_args(argv)
     commands = {"startup": cmd_startup, "gui": cmd_gui, "memory": cmd_memory, "drag": cmd_drag}
     return commands[args.command](args)

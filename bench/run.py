@@ -352,9 +352,9 @@ def figure_drags(sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
                 )
             )
         if f"{prefix}_follow" in wanted:
-            # The second method (issue 25): from the mouse's last move (not the release, one
-            # 17 ms tick later) to the paint, against the median of 3 evaluates run right after
-            # the drag instead of the fastest of 2 before it.
+            # The follow is the median of the probe's drags. The second method (issue 25): from
+            # the mouse's last move (not the release, one 17 ms tick later) to the paint, against
+            # the median of the evaluates run right after each drag, not the fastest before it.
             after_ms = sorted(b * 1e3 for b in r.get("blocking_after", [])) or [evaluate_ms]
             stop_ms = r.get("follow_from_stop", r["follow"]) * 1e3
             follow_extra = {
@@ -372,7 +372,7 @@ def figure_drags(sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
                     evaluate_ms,
                     "<= 1.5 x",
                     1.5,
-                    samples=1,
+                    samples=len(r.get("follows", [0])),
                     extra=follow_extra,
                 )
             )

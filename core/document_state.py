@@ -224,7 +224,40 @@ class DocumentState:
         ):
             # Only these rows moved: reuse the rest (an edit costs the same at 50,000 rows).
             return current.with_rows(rows, self.logits[rows])
+        if change == Change.SETTINGS and current is not None:
+            derived = self.derived_evaluation(current)
+            if derived is not None:
+                return derived  # only the smoothing or the reduction moved: O(N), no pass
         return evaluate(self.logits, self.target(), **self.settings.evaluate_kwargs())
+
+    def derived_evaluation(
+        self, current: Evaluation, settings: Settings | None = None
+    ) -> Evaluation | None:
+        """``current`` (an evaluation of this table) at ``settings`` (the document's by default)
+        without a pass over the table, when they differ from its own only in the label smoothing
+        or the reduction and ``Evaluation.with_options`` can give exactly what ``evaluate``
+        would; else None."""
+        s = self.settings if settings is None else settings
+        o = current.options
+        weight = None if s.weight is None else np.asarray(s.weight, dtype=np.float64)
+        same = (
+            current.n_samples == self.n_samples
+            and current.n_classes == self.n_classes
+            and current.target_kind == "index"
+            and s.target_mode == "index"
+            and s.temperature == o.temperature
+            and s.ignore_index == o.ignore_index
+            and s.device == current.device == "cpu"
+            and current.device_fallback is None
+            and s.dtype == current.dtype
+            and (
+                (weight is None and o.weight is None)
+                or (
+                    weight is not None and o.weight is not None and np.array_equal(weight, o.weight)
+                )
+            )
+        )
+        return current.with_options(s.label_smoothing, s.reduction) if same else None
 
     def _evaluate_b(self, change: Change, rows: np.ndarray | None) -> Evaluation | None:
         """Model B's evaluation, with A's targets and options."""
@@ -240,6 +273,10 @@ class DocumentState:
             and (len(rows) * 4 < self.n_samples)
         ):
             return current.with_rows(rows, self.logits_b[rows])
+        if change == Change.SETTINGS and current is not None:
+            derived = self.derived_evaluation(current)
+            if derived is not None:
+                return derived
         return evaluate(self.logits_b, self.target(), **self.settings.evaluate_kwargs())
 
     # --- internals ------------------------------------------------------------------------------

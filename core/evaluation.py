@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -22,7 +22,7 @@ import torch
 from softmax_lab.core import constants
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
-from softmax_lab.core.kernels import margin_entropy, row_stats, scaled
+from softmax_lab.core.kernels import margin_entropy, row_stats, scaled, smoothed_losses
 from softmax_lab.core.settings import check_settings
 
 
@@ -296,6 +296,47 @@ class Evaluation:
                 patched[index] = extra[name]
                 result.__dict__[name] = patched
         return result
+
+    def with_options(self, label_smoothing: float, reduction: str) -> Evaluation | None:
+        """This evaluation at another label smoothing and reduction, in O(N) without a pass over
+        the table, when that gives exactly what :func:`evaluate` would (else None): hard labels
+        evaluated on the CPU, smoothing on before and after (its per-row terms were kept). The
+        reduction alone changes only the reduced loss. Checked as ``evaluate`` checks them."""
+        checked = check_settings({"label_smoothing": label_smoothing, "reduction": reduction})
+        eps, reduction = checked["label_smoothing"], checked["reduction"]
+        arrays = self._arrays
+        if eps != self.options.label_smoothing:
+            if self._soft is not None or not eps or "smooth" not in arrays:
+                return None
+            arrays = dict(arrays)
+            arrays["losses"] = smoothed_losses(
+                arrays["nll"],
+                arrays["smooth"],
+                arrays["targets"] != self.options.ignore_index,
+                eps,
+                self.n_classes,
+                arrays["losses"].dtype,
+            )
+        elif reduction == self.options.reduction:
+            return self
+        target = self._soft if self._soft is not None else self._labels
+        assert target is not None  # one of the two is always set
+        return _assemble(
+            arrays,
+            options=replace(self.options, label_smoothing=eps, reduction=reduction),
+            soft=self._soft is not None,
+            denominator=self.denominator,
+            device=self.device,
+            fallback=self.device_fallback,
+            dtype=self.dtype,
+            x=self._x,
+            t=target,
+            w=self._weight,
+            max_=self._max,
+            log_sum=self._log_sum,
+            block_rows=self._block_rows,
+            readonly=self._x_readonly,
+        )
 
     # --- internals ------------------------------------------------------------------------------
 

@@ -242,11 +242,14 @@ def _cpu_stats(
             logp_y = (z_y - mx) - log_sum
             losses = -logp_y if wn is None else -wn[safe] * logp_y
             if eps:
+                # Kept (float64, per row): a change of the smoothing alone is then O(N), see
+                # Evaluation.with_options. Neither term depends on the smoothing.
+                nll, smooth_sum = losses, smooth
                 losses = (1 - eps) * losses + (eps / c) * smooth
             losses = np.where(valid, losses, 0.0)
             p_true = np.where(valid, np.exp(logp_y), np.nan)
         confidence = np.exp(-log_sum)  # exp((max - max) - log_sum)
-    return {
+    stats = {
         "losses": losses.astype(dtype),
         "max": mx.astype(dtype),
         "log_sum": log_sum.astype(dtype),
@@ -255,6 +258,27 @@ def _cpu_stats(
         "predictions": predictions,
         "targets": np.array(labels, dtype=np.int64),
     }
+    if not soft and eps:
+        stats["nll"], stats["smooth"] = nll, smooth_sum
+    return stats
+
+
+def smoothed_losses(
+    nll: np.ndarray,
+    smooth: np.ndarray,
+    valid: np.ndarray,
+    label_smoothing: float,
+    n_classes: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """The per-sample losses of hard labels at another ``label_smoothing``, from the two per-row
+    terms of a CPU pass (``nll``, the weighted negative log-likelihood of the label, and
+    ``smooth``, minus the weighted sum of the row's log-probabilities): the same float64
+    arithmetic as :func:`_cpu_stats`, so the result is bit for bit that of a new pass."""
+    eps = label_smoothing
+    with np.errstate(all="ignore"):
+        losses = (1 - eps) * nll + (eps / n_classes) * smooth if eps else nll
+        return np.where(valid, losses, 0.0).astype(dtype)
 
 
 def _log_sum_exp(

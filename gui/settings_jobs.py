@@ -10,7 +10,11 @@ evaluation handed over, so undo, redo and slider merging work as for small table
 newest request, if any, is started. The widgets show the requested settings meanwhile.
 
 A document change made meanwhile by anyone else restarts the job on the new data; an undo or
-redo cancels the request (the user stepped back through history).
+redo cancels the request (the user stepped back through history). A change of only the smoothing
+(from a smoothed evaluation) or the reduction needs no pass: it is applied at once, in O(N)
+(``DocumentState.derived_evaluation``). After the release of a drag the last value's pass runs
+at normal priority and is the first and only one computed: a stale pass is cancelled, the delay
+before the next pass is skipped, and a pass already computing the released value is kept.
 """
 
 from __future__ import annotations
@@ -105,9 +109,10 @@ class BackgroundSettings:
             n, c = doc.n_samples, doc.n_classes
             if self._before is None:
                 self._before = doc.settings
-            self._c.sigMessage.emit(
-                f"Recomputing {n:,} × {c:,} with {_describe(doc.settings, new)}…"
-            )
+            if doc.derived_evaluation(doc.evaluation, new) is None:  # else it is in at once
+                self._c.sigMessage.emit(
+                    f"Recomputing {n:,} × {c:,} with {_describe(doc.settings, new)}…"
+                )
             self._start()
         return True
 
@@ -153,6 +158,13 @@ class BackgroundSettings:
         settings, key, text = self._wanted
         self._wanted = None
         doc = self._c.document
+        derived = doc.derived_evaluation(doc.evaluation, settings)
+        if derived is not None:
+            # Only the smoothing (or the reduction) moved from what the document holds: the
+            # result is O(N) from its per-row terms, here and now, with no pass to wait for.
+            self._running = (settings, key, text, self._generation)
+            self._done(derived)
+            return
         logits = doc.logits
         target = doc.target()
         target = target.copy() if target.ndim == 1 else target  # labels may be edited meanwhile

@@ -237,3 +237,35 @@ def test_a_smoothing_run_of_key_presses_lands_on_the_last_value(qtbot, window, g
     assert shown_loss(window, 5) == fmt.number(smoothed)
     window.document.undo()
     assert window.document.settings.label_smoothing == 0.0
+
+
+def test_a_smoothing_run_on_a_smoothed_table_is_shown_at_each_step_without_a_pass(
+    qtbot, window, gate, events
+):
+    """From a smoothed evaluation a new smoothing is O(N) from its per-row terms: each step is
+    applied at once on the GUI thread and the release has nothing left to wait for."""
+    c, doc = window.controller, window.document
+    spin = window.controls.smoothing
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_Up)
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    settle(qtbot, window, gate)  # the first smoothing is one pass
+    first = doc.settings.label_smoothing
+    assert first > 0
+    assert len(gate.passes) == 1
+    gate.open.clear()  # a pass now would wait at the gate, and the test would fail
+    del events[:]
+    shown = []
+    for _ in range(MOVES):
+        qtbot.keyClick(spin, Qt.Key.Key_Up)
+        assert not c.background.busy
+        shown.append(doc.settings.label_smoothing)
+        assert shown[-1] == pytest.approx(spin.value())
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert len(gate.passes) == 1
+    assert events == [("applied", 1.0, eps) for eps in shown]
+    assert shown_loss(window, 9) == fmt.number(torch_loss(window, 9, 1.0, shown[-1]))
+    doc.undo()  # the run is one undo step
+    assert doc.settings.label_smoothing == first
+    assert len(gate.passes) == 1  # the undo needed no pass either
+    assert shown_loss(window, 9) == fmt.number(torch_loss(window, 9, 1.0, first))
