@@ -132,6 +132,8 @@ class BackgroundSettings:
             return  # the running pass is the last value's
         if self._next.isActive():
             self._next.stop()
+        elif self._running is not None and follows_from(self._running[0], self._wanted[0]):
+            return  # the last value follows from the running pass's result in O(N): kept
         elif self._cancel is not None:
             self._cancel.set()
             self._c.jobs.cancel("settings")  # its result or error is dropped
@@ -197,6 +199,15 @@ class BackgroundSettings:
             if self._wanted is None:
                 self._wanted = (settings, key, text)
         else:
+            if self._wanted is not None and follows_from(settings, self._wanted[0]):
+                # What was asked for since differs only in the smoothing or the reduction: it
+                # follows from this result in O(N), and is applied in its place.
+                derived = evaluation.with_options(
+                    self._wanted[0].label_smoothing, self._wanted[0].reduction
+                )
+                if derived is not None:
+                    (settings, key, text), evaluation = self._wanted, derived
+                    self._wanted = None
             changes = {
                 f.name: getattr(settings, f.name)
                 for f in fields(settings)
@@ -250,6 +261,20 @@ class BackgroundSettings:
         if self._end_merge:
             self._end_merge = False
             self._c.document.end_merge()
+
+
+def follows_from(computed: Settings, wanted: Settings) -> bool:
+    """Whether ``wanted``'s evaluation follows in O(N) from ``computed``'s without a pass
+    (``Evaluation.with_options``, which has the last word): they differ only in the smoothing
+    (on in both) or the reduction, with hard labels on the CPU."""
+    same_rest = (
+        replace(wanted, label_smoothing=computed.label_smoothing, reduction=computed.reduction)
+        == computed
+    )
+    smoothing = computed.label_smoothing == wanted.label_smoothing or (
+        computed.label_smoothing > 0 and wanted.label_smoothing > 0
+    )
+    return same_rest and smoothing and computed.target_mode == "index" and computed.device == "cpu"
 
 
 def _describe(old: Settings, settings: Settings) -> str:

@@ -218,7 +218,12 @@ def test_no_pass_waits_in_a_queue_ahead_of_the_released_value(
     assert window.document.settings.temperature == released
 
 
-def test_a_smoothing_run_of_key_presses_lands_on_the_last_value(qtbot, window, gate, events):
+def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
+    qtbot, window, gate, events
+):
+    """The first smoothing step needs a pass; the values after it differ from it only in the
+    smoothing, so at the release that pass is kept (not cancelled and started again) and the
+    last value is derived from its result: one pass in all, one result shown."""
     spin = window.controls.smoothing
     spin.setFocus()
     for k in range(MOVES):
@@ -226,17 +231,33 @@ def test_a_smoothing_run_of_key_presses_lands_on_the_last_value(qtbot, window, g
         if k == 0:
             qtbot.waitUntil(lambda: len(gate.passes) == 1)
     wanted = round(spin.value(), 4)
-    assert wanted > 0
+    first = gate.passes[0]["eps"]
+    assert 0 < first < wanted
     events.append(("release",))
     qtbot.keyClick(spin, Qt.Key.Key_Return)  # editingFinished: the end of the run
+    assert not gate.passes[0]["cancel"].is_set()
     settle(qtbot, window, gate)
-    assert gate.passes[0]["cancel"].is_set()
-    assert after_release(events) == [("pass", 1.0, wanted), ("applied", 1.0, wanted)]
+    assert len(gate.passes) == 1
+    assert after_release(events) == [("applied", 1.0, wanted)]
     assert [e for e in events if e[0] == "applied"] == [("applied", 1.0, wanted)]
     smoothed = torch_loss(window, 5, 1.0, wanted)
     assert shown_loss(window, 5) == fmt.number(smoothed)
     window.document.undo()
     assert window.document.settings.label_smoothing == 0.0
+
+
+def test_a_t_and_smoothing_change_meanwhile_is_a_new_pass(qtbot, window, gate, events):
+    """A value that does not follow from the running pass (T moved too) cancels it."""
+    c = window.controller
+    c.set_options(merge_key="smoothing", label_smoothing=0.1)
+    qtbot.waitUntil(lambda: len(gate.passes) == 1)
+    c.set_options(merge_key="smoothing", label_smoothing=0.2, temperature=2.0)
+    events.append(("release",))
+    c.end_merge()
+    qtbot.waitUntil(lambda: len(gate.passes) == 2)
+    assert gate.passes[0]["cancel"].is_set()
+    settle(qtbot, window, gate)
+    assert after_release(events) == [("pass", 2.0, 0.2), ("applied", 2.0, 0.2)]
 
 
 def test_a_smoothing_run_on_a_smoothed_table_is_shown_at_each_step_without_a_pass(
