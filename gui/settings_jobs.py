@@ -184,8 +184,9 @@ class BackgroundSettings:
 
         # During a drag a pass runs in a thread the OS ranks below the GUI thread (nice +10), so
         # the window follows the mouse. After the release the window only waits for this pass:
-        # at nice +10 on a busy machine other processes' threads would go first (the follow time
-        # grew with the machine's load, 2.6x one evaluate when idle, 4-9x at load 5-12).
+        # it runs at normal priority. (With several threads the pass's blocks run in the shared
+        # pool, at normal priority anyway; a one-thread pass ran niced, behind every other
+        # process on a busy machine.)
         runner = (lambda fn: fn()) if self._end_merge else (lambda fn: yielding(fn))
         self._c.jobs.start("settings", runner, work, done=self._done, failed=self._failed)
 
