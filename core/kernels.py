@@ -130,12 +130,44 @@ def _map_parallel(work: Callable[[list[int]], None], starts: list[int]) -> None:
     if workers <= 1:
         work(starts)
         return
+    shares = [starts[i::workers] for i in range(workers)]
     with _pool_lock:
         if _pool is None or _pool_size < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate")
-            _pool_size = workers
-        pool = _pool
-    list(pool.map(work, [starts[i::workers] for i in range(workers)]))
+            if not at_base_priority():
+                pool = None  # threads made here would keep this thread's lower priority
+            else:
+                _pool = started_pool(workers, "evaluate")
+                _pool_size = workers
+                pool = _pool
+        else:
+            pool = _pool
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate-bg") as own:
+            list(own.map(work, shares))
+        return
+    list(pool.map(work, shares))
+
+
+def at_base_priority() -> bool:
+    """Whether this thread runs at the process's priority (Linux threads can be reniced, and a
+    thread inherits its creator's niceness; an unprivileged one can never be raised back)."""
+    if not hasattr(os, "getpriority"):
+        return True
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return mine <= os.getpriority(os.PRIO_PROCESS, os.getpid())
+    except OSError:
+        return True
+
+
+def started_pool(workers: int, name: str) -> ThreadPoolExecutor:
+    """A pool whose ``workers`` threads all exist now, made by this thread: one started lazily
+    would make each new thread in whichever (possibly reniced) thread submits work later."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    gate = threading.Barrier(workers)
+    for future in [pool.submit(gate.wait) for _ in range(workers)]:
+        future.result()
+    return pool
 
 
 def _cpu_stats(
