@@ -1,15 +1,15 @@
 """The bare-pyqtgraph floor: what any pyqtgraph window showing the app's views costs to update.
 
 No app code: the same plot types as the app's views (the selected sample's logit and
-probability bars with each bar's value at its end, the per-sample loss bars with their mean, the gradient bars, the probability
-heatmap with the true classes marked, the -log p curve with every sample on it) and a table of
-the logits, each widget at the size and place the app's window gives its view
-(:func:`geometry_of`). An update computes the numbers with numpy (the notebook's stable softmax),
-pushes them with ``setData`` / ``setOpts`` / ``setImage``, tells the table its edited row
-changed, and the caller waits until every view has painted: the least a window that shows these
-views can do per edit. ``bench/probe.py`` times the app's edit against it in the same process;
-``bench/runs.py`` pans a bare scatter of the data map's size (:class:`BareScatter`) and
-``bench/lm_probe.py`` clicks a token of a bare sequence strip (:class:`BareSequence`).
+probability bars with each bar's value at its end, the per-sample loss bars with their mean,
+the gradient bars, the probability heatmap with the true classes marked, the -log p curve with
+every sample on it) and a table of the logits, each widget at the size and place the app's
+window gives its view (:func:`geometry_of`). An update computes the numbers with numpy (the
+notebook's stable softmax), pushes them with ``setData`` / ``setOpts`` / ``setImage``, tells
+the table its edited row changed, and the caller waits until every view has painted: the least
+a window that shows these views can do per edit. ``bench/probe.py`` times the app's edit
+against it in the same process; ``bench/runs.py`` pans a bare scatter of the data map's size
+(:class:`BareScatter`).
 """
 
 from __future__ import annotations
@@ -62,10 +62,10 @@ def _table_model(logits: np.ndarray):
             super().__init__()
             self.values = logits
 
-        def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
             return 0 if parent.isValid() else self.values.shape[0]
 
-        def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
             return 0 if parent.isValid() else self.values.shape[1]
 
         def data(self, index, role=Qt.ItemDataRole.DisplayRole):

@@ -302,7 +302,10 @@ def gui_figures(tmp: Path, sizes: Sizes) -> list[Figure]:
     big = tmp / f"big_{sizes.rows}x{sizes.c}.npy"
     small = tmp / f"small_{sizes.small}x{sizes.c}.npy"
     gb = sizes.rows * sizes.c * 4 / 1e9
-    log(f"scale: writing {sizes.rows:,} x {sizes.c:,} float32 ({gb:.1f} GB) and {sizes.small:,} rows")
+    log(
+        f"scale: writing {sizes.rows:,} x {sizes.c:,} float32 ({gb:.1f} GB) and "
+        f"{sizes.small:,} rows"
+    )
     write_big_npy(big, sizes.rows, sizes.c)
     write_big_npy(small, sizes.small, sizes.c)
     log("scale: opening and editing in a window")
@@ -339,7 +342,8 @@ def gui_figures(tmp: Path, sizes: Sizes) -> list[Figure]:
             extra={
                 "first_edit_ms": raw["first_edit_big"][0] * 1e3,
                 "first_edit_ratio": raw["first_edit_big"][0] * 1e3 / edit_small,
-                "first_edit_over_open_peer": raw["first_edit_big"][0] * 1e3
+                "first_edit_over_open_peer": raw["first_edit_big"][0]
+                * 1e3
                 / median_ms(raw["peer"]),
             },
         ),

@@ -25,18 +25,20 @@ def test_windows_cover_the_rows_once_in_order(rows, window):
     assert all(0 < stop - start <= window for start, stop in windows)
 
 
-@pytest.mark.parametrize("rows, window", [(-1, 3), (5, 0)])
+@pytest.mark.parametrize(("rows", "window"), [(-1, 3), (5, 0)])
 def test_bad_windows_are_refused(rows, window):
     with pytest.raises(ValueError, match="rows must be"):
         stream_windows(rows, window)
 
 
-@pytest.mark.parametrize("rows, block, window", [(1000, 128, 97), (7, 50, 3), (1, 1, 1)])
+@pytest.mark.parametrize(("rows", "block", "window"), [(1000, 128, 97), (7, 50, 3), (1, 1, 1)])
 def test_the_streamed_loss_is_torchs(tmp_path, rows, block, window):
     path = write_big_npy(tmp_path / "x.npy", rows, 13, block_rows=block)
     offset, shape, dtype = npy_layout(path)
     x = np.load(path)
-    assert shape == x.shape == (rows, 13) and dtype == "float32" and offset > 0
+    assert shape == x.shape == (rows, 13)
+    assert dtype == "float32"
+    assert offset > 0
     if rows > block:  # the blocks differ from each other
         assert not np.array_equal(x[:block], x[block : 2 * block])
     expected = F.cross_entropy(torch.from_numpy(x), torch.zeros(rows, dtype=torch.long))
