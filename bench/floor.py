@@ -23,7 +23,8 @@ VIEW_NAMES = ("sample_plot", "loss_plot", "gradient_plot", "heatmap", "curve_plo
 
 def floor_numbers(logits: np.ndarray, labels: np.ndarray, selected: int) -> dict[str, np.ndarray]:
     """The numbers the floor's views show, the notebook way: a max-shifted float64 softmax,
-    p(true), -log p(true), argmax == label, and the selected sample's gradient (p - onehot) / N."""
+    p(true), -log p(true), argmax of the logits == label, and the selected sample's gradient
+    (p - onehot) / N."""
     x = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels)
     n = len(x)
@@ -39,7 +40,7 @@ def floor_numbers(logits: np.ndarray, labels: np.ndarray, selected: int) -> dict
         "p": p,
         "p_true": p_true,
         "losses": losses,
-        "correct": p.argmax(1) == y,
+        "correct": x.argmax(1) == y,
         "gradient": gradient,
     }
 
@@ -225,3 +226,115 @@ class BareScatter:
     def close(self) -> None:
         self.widget.close()
         self.widget.deleteLater()
+
+
+def sequence_geometry(window: Any) -> dict[str, tuple[int, ...]]:
+    """Where the Sequence tab's token strip (its scroll area), the table and the Formula tab's
+    text are in ``window``, as (x, y, width, height)."""
+    views = {
+        "tokens": window.sequence_view.token_scroll,
+        "table": window.table,
+        "formula": window.formula_panel._browser,
+    }
+    out = {}
+    for name, view in views.items():
+        corner = view.mapTo(window, view.rect().topLeft())
+        out[name] = (corner.x(), corner.y(), view.width(), view.height())
+    return out
+
+
+class BareSequence:
+    """The token click's floor: a strip that paints the same chips (text, place, colour) with
+    QPainter in a scroll area, a table of as many rows that selects the clicked row, and a text
+    browser that is given the Formula tab's HTML again; laid out as ``geometry`` says (from
+    :func:`sequence_geometry`). A click finds the chip under the mouse, selects it and its row
+    and sets the HTML: what any Qt window showing these three must do per click."""
+
+    def __init__(
+        self,
+        chips: list[tuple[str, Any, Any]],
+        strip_size: tuple[int, int],
+        table_shape: tuple[int, int],
+        html: str,
+        geometry: dict[str, tuple[int, ...]],
+        size: tuple[int, int],
+    ) -> None:
+        from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+        from PySide6.QtGui import QColor, QPainter
+        from PySide6.QtWidgets import QScrollArea, QTableView, QTextBrowser, QWidget
+
+        self.chips = chips
+        self.html = html
+        self.selected = -1
+        outer = self
+
+        class Strip(QWidget):
+            def paintEvent(self, event) -> None:
+                painter = QPainter(self)
+                exposed = event.rect()
+                painter.fillRect(exposed, QColor("white"))
+                for i, (text, rect, colour) in enumerate(outer.chips):
+                    if not rect.toRect().intersects(exposed):
+                        continue
+                    if colour is not None:
+                        painter.fillRect(rect, colour)
+                    if i == outer.selected:
+                        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+                painter.end()
+
+            def mousePressEvent(self, event) -> None:
+                outer.click_at(event.position())
+
+        class Model(QAbstractTableModel):
+            def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+                return 0 if parent.isValid() else table_shape[0]
+
+            def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+                return 0 if parent.isValid() else table_shape[1]
+
+            def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+                if role == Qt.ItemDataRole.DisplayRole:
+                    return f"{(index.row() * 31 + index.column() * 7) % 1000 / 97:.4f}"
+                return None
+
+        self.window = QWidget()
+        self.window.resize(*size)
+        self.window.setWindowTitle("bare sequence floor")
+        self.strip = Strip()
+        self.strip.setFixedSize(*strip_size)
+        self.scroll = QScrollArea(self.window)
+        self.scroll.setWidget(self.strip)
+        self.model = Model()
+        self.table = QTableView(self.window)
+        self.table.setModel(self.model)
+        self.browser = QTextBrowser(self.window)
+        self.browser.setHtml(html)
+        for name, widget in (
+            ("tokens", self.scroll),
+            ("table", self.table),
+            ("formula", self.browser),
+        ):
+            widget.setGeometry(*geometry[name])
+        self.views = [self.strip, self.table.viewport(), self.browser.viewport()]
+
+    def click_at(self, pos: Any) -> None:
+        """The chip under ``pos`` (strip coordinates) selected, with its row and the HTML."""
+        hit = next((i for i, (_, r, _) in enumerate(self.chips) if r.contains(pos)), -1)
+        if hit < 0:
+            return
+        before, self.selected = self.selected, hit
+        for i in (before, hit):
+            if i >= 0:
+                self.strip.update(self.chips[i][1].toAlignedRect())
+        row = min(hit, self.model.rowCount() - 1)
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        self.browser.setHtml(self.html)
+
+    def show(self) -> None:
+        self.window.show()
+
+    def close(self) -> None:
+        self.window.close()
+        self.window.deleteLater()

@@ -77,3 +77,29 @@ def test_the_scatter_floor_pans(qtbot):
     floor.pan()
     after = floor.view_box.viewRange()[0]
     assert after[0] == pytest.approx(before[0] - 0.0005)
+
+
+def test_the_sequence_floor_selects_the_clicked_chip_its_row_and_sets_the_html(qtbot):
+    from PySide6.QtCore import QPoint, QRectF, Qt
+    from PySide6.QtGui import QColor
+    from PySide6.QtTest import QTest
+
+    from bench.floor import BareSequence
+
+    chips = [(f"t{i}", QRectF(40 * i, 0, 36, 20), QColor(255, 0, 0, 20 * i)) for i in range(6)]
+    geometry = {
+        "tokens": (0, 0, 300, 60),
+        "table": (0, 70, 300, 200),
+        "formula": (310, 0, 200, 270),
+    }
+    floor = BareSequence(chips, (260, 40), (6, 4), "<p>loss = 1.5</p>", geometry, (520, 280))
+    qtbot.addWidget(floor.window)
+    floor.show()
+    floor.browser.clear()
+    QTest.mouseClick(floor.strip, Qt.MouseButton.LeftButton, pos=QPoint(4 * 40 + 18, 10))
+    assert floor.selected == 4
+    assert [i.row() for i in floor.table.selectionModel().selectedRows()] == [4]
+    assert floor.browser.toPlainText() == "loss = 1.5"
+    QTest.mouseClick(floor.strip, Qt.MouseButton.LeftButton, pos=QPoint(250, 35))  # no chip
+    assert floor.selected == 4
+    assert floor.scroll.geometry().getRect() == (0, 0, 300, 60)
