@@ -80,6 +80,49 @@ def _sample_watch(window) -> _Watch:
     return _Watch([v.viewport() for v in views if not v.isHidden()])
 
 
+def _floor_clicks(app, window, chips: list[int]) -> list[float]:
+    """The same clicks in the token click's floor (bench/floor.py BareSequence): the app's chips,
+    table size and Formula HTML, at the same places, in a bare Qt window of the same size."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from bench.floor import BareSequence, sequence_geometry
+
+    tokens = window.sequence_view.tokens
+    model = window.table.model()
+    floor = BareSequence(
+        [
+            (tokens.chip_text(i), tokens.chip_rect(i), tokens.chip_background(i))
+            for i in range(tokens.chip_count())
+        ],
+        (tokens.width(), tokens.height()),
+        (model.rowCount(), model.columnCount()),
+        window.formula_panel._browser.toHtml(),
+        sequence_geometry(window),
+        (window.width(), window.height()),
+    )
+    watch = _Watch(floor.views)
+    floor.show()
+    watch.wait(app)
+
+    def click(i: int) -> float:
+        rect = floor.chips[i][1]
+        floor.scroll.ensureVisible(int(rect.center().x()), int(rect.y()))
+        app.processEvents()
+        watch.reset()
+        start = time.perf_counter()
+        QTest.mouseClick(
+            floor.strip, Qt.MouseButton.LeftButton, pos=QPoint(*map(int, rect.center().toTuple()))
+        )
+        watch.wait(app)
+        return time.perf_counter() - start
+
+    click(chips[0])  # warm-up
+    times = [click(i) for i in chips[1:]]
+    floor.close()
+    return times
+
+
 def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
     """Runs in a fresh process: every window figure of one file, printed as JSON."""
     import numpy as np
@@ -151,6 +194,7 @@ def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
 
         click(chips[0])  # warm-up
         result["click_sequence"] = [click(i) for i in chips[1:]]
+        result["click_sequence_floor"] = _floor_clicks(app, window, chips)
 
     if "click_sample" in figures:
         plots_watch = _Watch([p.viewport() for p in window.plots() if not p.isHidden()])

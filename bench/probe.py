@@ -190,6 +190,33 @@ def _edit_once(app, window, watch, k: int) -> float:
     return elapsed
 
 
+def show_floor(app, window, logits, labels):
+    """The bare-pyqtgraph floor (bench/floor.py) with the views where ``window`` has them."""
+    from bench.floor import BareFloor, geometry_of
+
+    floor = BareFloor(logits, labels, geometry_of(window), (window.width(), window.height()))
+    floor.selected = window.selected_sample
+    watch = PaintWatch(None, floor.views)
+    floor.show()
+    watch.wait(app)
+    return floor, watch
+
+
+def _floor_edit_once(app, floor, watch, k: int) -> float:
+    """The same edit as :func:`_edit_once` in the floor's window, until every view has painted."""
+    row = floor.selected
+    col = k % floor.logits.shape[1]
+    value = float(floor.logits[row, col]) + (0.5 if k % 2 == 0 else -0.5)
+    watch.reset()
+    start = time.perf_counter()
+    floor.edit(row, col, value)
+    painted = watch.wait(app)
+    elapsed = time.perf_counter() - start
+    if not painted:
+        raise RuntimeError("the floor's views did not repaint after an edit")
+    return elapsed
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -222,17 +249,25 @@ def cmd_gui(args) -> int:
         logits, labels = random_table(small_n, small_c)
         window, watch = show_window(app, Document(logits, labels))
         notebook = NotebookFigure()
+        floor, floor_watch = show_floor(app, window, logits, labels)
         counter = iter(range(10**9))
+        floor_counter = iter(range(10**9))
         samples = interleaved(
             {
                 "app": lambda: _edit_once(app, window, watch, next(counter)),
                 "matplotlib": lambda: notebook.redraw(
                     window.document.logits, window.document.labels, window.selected_sample
                 ),
+                "floor": lambda: _floor_edit_once(app, floor, floor_watch, next(floor_counter)),
             },
             args.repeats,
         )
-        result["edit_small"] = {"app": samples["app"], "matplotlib": samples["matplotlib"]}
+        result["edit_small"] = {
+            "app": samples["app"],
+            "matplotlib": samples["matplotlib"],
+            "floor": samples["floor"],
+        }
+        floor.close()
         close_window(app, window)
 
     if "edit_small_1920" in wanted:

@@ -52,6 +52,7 @@ from bench.common import (
 FIGURES = (
     "evaluate",
     "edit_small",
+    "edit_small_floor",
     "edit_small_1920",
     "edit_large",
     "first_edit",
@@ -188,8 +189,8 @@ def figure_gui(sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
         for f in ("edit_small", "edit_small_1920", "open_npy", "edit_large", "first_edit")
         if f in wanted
     ]
-    if "edit_large" in wanted and "edit_small" not in names:
-        names.insert(0, "edit_small")  # its peer
+    if wanted & {"edit_large", "edit_small_floor"} and "edit_small" not in names:
+        names.insert(0, "edit_small")  # their peer / the floor is measured beside it
     log(
         f"gui: {', '.join(names)} (small {sizes.small[0]} x {sizes.small[1]}, "
         f"large {sizes.large[0]:,} x {sizes.large[1]:,})"
@@ -262,7 +263,31 @@ def figure_gui(sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
                 "<= 0.05 x matplotlib",
                 0.05,
                 samples=len(small["app"]),
-                extra={"app_min_ms": min(small["app"]) * 1e3},
+                extra={
+                    "app_min_ms": min(small["app"]) * 1e3,
+                    "floor_ms": median_ms(small["floor"]),
+                    "ratio_to_floor": small_ms / median_ms(small["floor"]),
+                },
+            )
+        )
+    if "edit_small_floor" in wanted:
+        figures.append(
+            Figure(
+                "edit_small_floor",
+                f"the same edit, {sn} x {sc}, against a bare pyqtgraph window (bench/floor.py)",
+                "ms",
+                small_ms,
+                "bare pyqtgraph: the same plot types and sizes, setData + paint",
+                median_ms(small["floor"]),
+                "<= 1 x the floor",
+                1.0,
+                samples=len(small["app"]),
+                extra={
+                    "floor_min_ms": min(small["floor"]) * 1e3,
+                    "matplotlib_ms": median_ms(small["matplotlib"]),
+                    "floor_over_matplotlib": median_ms(small["floor"])
+                    / median_ms(small["matplotlib"]),
+                },
             )
         )
     if "edit_large" in wanted:
@@ -509,7 +534,14 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ({"evaluate"}, lambda: figure_evaluate(sizes)),
             (
-                {"edit_small", "edit_small_1920", "edit_large", "first_edit", "open_npy"},
+                {
+                    "edit_small",
+                    "edit_small_floor",
+                    "edit_small_1920",
+                    "edit_large",
+                    "first_edit",
+                    "open_npy",
+                },
                 lambda: figure_gui(sizes, wanted, tmp),
             ),
             ({"startup"}, lambda: figure_startup(sizes, tmp)),

@@ -18,6 +18,8 @@ Figures (each a ratio to a peer measured in the same run, in the same window):
   step mark and the step bar), against the same edit.
 * ``datamap_pan``: panning the data map of 50,000 samples until it has painted, against the
   same pan of a 5,000-sample map; budget: one frame at 20 fps (50 ms).
+* ``datamap_pan_floor``: the same pan against the floor, a bare pyqtgraph scatter of as many
+  points at the map's size panned the same way (``bench/floor.py``), interleaved; budget 1x.
 * the dynamics figures of ``bench/dynamics.py`` (run as a child), unchanged.
 
 "Painted" is as in ``bench/probe.py``: the clock stops when every watched viewport has
@@ -175,7 +177,24 @@ def child(args) -> int:
         shift[0] = -shift[0]
         vb.translateBy(x=shift[0])
 
-    result["datamap_pan"] = [_timed(app, watch, pan) for _ in range(args.repeats)]
+    # The floor: a bare pyqtgraph scatter of as many points at the map's size (bench/floor.py),
+    # panned the same way, interleaved with the app's pan.
+    from bench.floor import BareScatter
+
+    floor = BareScatter(int(window.document.logits.shape[0]), (plot.width(), plot.height()))
+    floor.show()
+    floor_watch = _watch(floor.views)
+    floor_watch.wait(app)
+    pans = interleaved(
+        {
+            "app": lambda: _timed(app, watch, pan),
+            "floor": lambda: _timed(app, floor_watch, floor.pan),
+        },
+        args.repeats,
+    )
+    result["datamap_pan"] = pans["app"]
+    result["datamap_pan_floor"] = pans["floor"]
+    floor.close()
     close_window(app, window)
     print(json.dumps(result), flush=True)
     return 0
@@ -283,6 +302,7 @@ def gui_figures(tmp: Path, sizes: Sizes) -> list[Figure]:
                 )
             )
             pan_big = raw["datamap_pan"]
+            pan_floor = raw["datamap_pan_floor"]
         for path in folder.glob("*"):
             path.unlink()
     log("datamap_pan: the peer, a 5,000-point map")
@@ -301,6 +321,20 @@ def gui_figures(tmp: Path, sizes: Sizes) -> list[Figure]:
             max_value=50.0,
             samples=sizes.repeats,
             extra={"pan_min_ms": min(pan_big) * 1e3},
+        )
+    )
+    figures.append(
+        Figure(
+            "datamap_pan_floor",
+            f"the same pan of {sizes.map_n:,} samples against a bare pyqtgraph scatter",
+            "ms",
+            pan,
+            f"bare pyqtgraph: {sizes.map_n:,} points, the map's size, panned (bench/floor.py)",
+            median_ms(pan_floor),
+            "<= 1 x the floor",
+            1.0,
+            samples=sizes.repeats,
+            extra={"floor_min_ms": min(pan_floor) * 1e3},
         )
     )
     return figures

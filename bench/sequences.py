@@ -14,6 +14,9 @@ window figure runs in a fresh child process with Qt's offscreen platform.
   ``evaluate`` pass over the same table. Budget <= 1.5x.
 * ``memory_lm``: peak resident memory while opening it and after a token click and a
   temperature change, over the empty window, against the file's size. Budget <= 1.5x.
+* ``click_sequence_floor``: the token click against its floor, the same clicks in a bare Qt
+  window (``bench/floor.py`` ``BareSequence``: the app's chips, table size and Formula HTML at
+  the same places, painted with QPainter / QTableView / QTextBrowser); budget 1x.
 * ``click_sequence`` / ``click_sample``: a click on a token of the Sequence view (the Sequence
   tab and the Formula tab showing) until the sequence view, the table and the Formula panel have
   painted; and selecting a position with the Sample tab (and, as for the peer, the Options tab)
@@ -65,12 +68,13 @@ FIGURES = (
     "open_lm",
     "memory_lm",
     "click_sequence",
+    "click_sequence_floor",
     "click_sample",
     "t_slider",
     "memory_bf16",
     "evaluate_bf16",
 )
-GUI_FIGURES = ("open_lm", "click_sequence", "click_sample", "t_slider")
+GUI_FIGURES = ("open_lm", "click_sequence", "click_sequence_floor", "click_sample", "t_slider")
 
 
 @dataclass
@@ -150,7 +154,9 @@ def _run_child(kind: str, args: list[str], timeout: float = 1800) -> dict:
 
 
 def gui_figures(path: Path, sizes: Sizes, wanted: set[str], tmp: str) -> list[Figure]:
-    names = [f for f in GUI_FIGURES if f in wanted]
+    names = [f for f in GUI_FIGURES if f in wanted and f != "click_sequence_floor"]
+    if "click_sequence_floor" in wanted and "click_sequence" not in names:
+        names.append("click_sequence")  # the floor's clicks follow the app's
     log(f"window figures ({', '.join(names)}) in a fresh app")
     raw = _run_child("gui", [str(path), tmp, ",".join(names), _sizes_arg(sizes)])
     edit = median_ms(raw["edit_small"])
@@ -190,6 +196,22 @@ def gui_figures(path: Path, sizes: Sizes, wanted: set[str], tmp: str) -> list[Fi
                     extra={"max_ms": max(raw[name]) * 1e3},
                 )
             )
+    if "click_sequence_floor" in wanted and "click_sequence_floor" in raw:
+        app, floor = median_ms(raw["click_sequence"]), median_ms(raw["click_sequence_floor"])
+        out.append(
+            Figure(
+                "click_sequence_floor",
+                f"the token click, {shape}, against a bare Qt window (bench/floor.py)",
+                "ms",
+                app,
+                "bare Qt: the same chips, table size and Formula HTML, click + paint",
+                floor,
+                "<= 1 x the floor",
+                1.0,
+                samples=len(raw["click_sequence"]),
+                extra={"floor_min_ms": min(raw["click_sequence_floor"]) * 1e3},
+            )
+        )
     if "t_slider" in raw:
         s = raw["t_slider"]
         gaps = sorted(s["gaps"])

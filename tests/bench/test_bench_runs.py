@@ -24,7 +24,14 @@ def check_figures(result: dict, names: set[str]) -> None:
 def test_the_runs_bench_reports_the_window_figures():
     result = run_json("runs.py", "--no-dynamics")
     check_figures(
-        result, {"step_change", "step_change_training", "step_change_large", "datamap_pan"}
+        result,
+        {
+            "step_change",
+            "step_change_training",
+            "step_change_large",
+            "datamap_pan",
+            "datamap_pan_floor",
+        },
     )
 
 

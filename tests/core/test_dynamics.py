@@ -369,3 +369,95 @@ def test_dynamics_regions_are_the_function_of_its_fields():
     regions = d.regions(ambiguous_share=0.2)
     assert (regions[~d.valid] == "").all()
     assert 0.2 <= np.mean(regions[d.valid & np.isfinite(d.confidence)] == "ambiguous") <= 0.25
+
+
+# --- torch as the oracle --------------------------------------------------------------------
+
+
+def torch_oracle(pairs, labels, temperature):
+    """p(true) from torch's own softmax gathered at the label, and from exp(-cross_entropy):
+    the per-sample mean over the steps where it is finite, and argmax == label."""
+    import torch.nn.functional as F
+
+    y = torch.as_tensor(np.asarray(labels))
+    valid = y != IGNORE_INDEX
+    safe = torch.where(valid, y, 0)
+    ps, correct = [], []
+    for _, x in pairs:
+        z = torch.as_tensor(np.asarray(x)) / temperature
+        p = F.softmax(z, dim=1).gather(1, safe[:, None])[:, 0]
+        loss = F.cross_entropy(z, y, reduction="none", ignore_index=IGNORE_INDEX)
+        from_loss = torch.exp(-loss)
+        both = torch.isfinite(p) & valid
+        torch.testing.assert_close(from_loss[both], p[both], rtol=1e-5, atol=1e-7)
+        ps.append(torch.where(both, p.double(), torch.nan).numpy())
+        correct.append((both & (z.argmax(1) == y)).numpy())
+    p, k = np.array(ps), np.array(correct)
+    n_finite = np.isfinite(p).sum(0)
+    with np.errstate(all="ignore"):
+        confidence = np.where(n_finite > 0, np.nansum(p, 0) / n_finite, np.nan)
+    return confidence, np.where(valid.numpy(), k.mean(0), np.nan), n_finite
+
+
+TORCH_VALUES = st.one_of(
+    st.integers(-3, 3).map(float),  # ties: argmax takes the first, as torch's
+    st.floats(-30, 30, width=32),
+    st.just(-np.inf),  # a masked class; a row of them has no p(true)
+)
+
+
+@st.composite
+def torch_runs(draw):
+    n, c, k = draw(st.integers(1, 12)), draw(st.integers(1, 8)), draw(st.integers(1, 4))
+    label = st.one_of(st.integers(0, c - 1), st.just(IGNORE_INDEX))
+    labels = draw(hnp.arrays(np.int64, n, elements=label))
+    logits = draw(hnp.arrays(np.float32, (k, n, c), elements=TORCH_VALUES))
+    temperature = draw(st.sampled_from([1.0, 0.5, 3.0]))
+    return [(10 * s, x) for s, x in enumerate(logits)], labels, temperature
+
+
+def assert_torch_matches(result, pairs, labels, temperature) -> None:
+    confidence, correctness, n_finite = torch_oracle(pairs, labels, temperature)
+    np.testing.assert_allclose(result.confidence, confidence, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(result.correctness, correctness)
+    np.testing.assert_array_equal(result.n_finite, n_finite)
+
+
+@given(torch_runs())
+def test_confidence_and_correctness_are_torchs(problem):
+    pairs, labels, temperature = problem
+    result = training_dynamics(pairs, labels=labels, temperature=temperature)
+    assert_torch_matches(result, pairs, labels, temperature)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = write_run(Path(tmp) / "run", pairs, labels)
+        assert_torch_matches(
+            training_dynamics(run, temperature=temperature), pairs, labels, temperature
+        )
+
+
+@pytest.mark.parametrize("c", [1, 37])
+def test_a_streamed_float32_run_is_torchs(tmp_path, monkeypatch, c):
+    """Many blocks over threads, masked classes, ignored rows, a single class (p(true) = 1)."""
+    rng = np.random.default_rng(c)
+    n = 2000
+    labels = rng.integers(0, c, n)
+    labels[::13] = IGNORE_INDEX
+    pairs = []
+    for step in range(4):
+        x = rng.normal(0, 3, (n, c)).astype(np.float32)
+        x[np.arange(n), np.maximum(labels, 0)] += np.float32(step)
+        if c > 1:
+            x[::7, c // 2] = -np.inf
+        x[5] = -np.inf  # no finite logit: no p(true) at any step
+        pairs.append((step, x))
+    run = write_run(tmp_path / "r", pairs, labels)
+    monkeypatch.setattr(constants, "STREAM_BLOCK_ELEMENTS", max(c, 64) * 50)
+    monkeypatch.setattr(dynamics, "_PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    for temperature in (1.0, 0.4):
+        result = training_dynamics(run, temperature=temperature)
+        assert_torch_matches(result, pairs, labels, temperature)
+        assert result.n_finite[5] == 0
+    if c == 1:  # one class: p(true) is 1 wherever the logit is finite
+        kept = (labels != IGNORE_INDEX) & (np.arange(n) != 5)
+        assert np.all(result.confidence[kept] == 1.0)
