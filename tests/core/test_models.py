@@ -18,7 +18,7 @@ from model_folders import (
     vit_folder,
 )
 
-from softmax_lab.core.models import ModelError, load_model, sampler_keep
+from softmax_lab.core.models import ModelError, load_model, sampler_keep, sampler_marks
 
 PROMPT = "The loss of a sentence is"
 
@@ -277,7 +277,7 @@ def test_bad_steps_are_refused(gpt2):
 
 
 def test_too_big_for_memory_is_refused(gpt2_path, monkeypatch):
-    import softmax_lab.core.models as models
+    import softmax_lab.core.models.checks as models
 
     monkeypatch.setattr(models, "available_memory", lambda: 1000)
     with pytest.raises(ModelError, match=r"needs .* on cpu, which has 0 MB free"):
@@ -364,3 +364,45 @@ def test_why_this_token_rank_and_mass_above(gpt2):
     assert greedy.why(0).mass_above == 0
     with pytest.raises(IndexError):
         greedy.why(2)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        {"temperature": 1.0, "top_k": 3},
+        {"temperature": 0.7, "top_p": 0.5},
+        {"temperature": 1.4, "top_k": 40, "top_p": 0.8},
+        {"temperature": 1.0, "top_k": 1},
+        {"temperature": 0.0},
+    ],
+)
+def test_sampler_marks_are_each_steps_kept_set(gpt2, sampler):
+    """The bars' kept set of a generated step is exactly what the generator kept there; its mass
+    is the kept tokens' probability under softmax(z / T) (torch the oracle)."""
+    g = gpt2.generate(PROMPT, 3, seed=3, **sampler)
+    t = sampler["temperature"] or 1.0
+    for step in range(3):
+        marks = sampler_marks(
+            g.logits[step], **sampler, drawn=int(g.drawn[step]), names=gpt2.class_names
+        )
+        np.testing.assert_array_equal(marks.kept, g.kept[step])
+        p = torch.softmax(torch.tensor(g.logits[step], dtype=torch.float64) / t, -1).numpy()
+        assert marks.kept_mass == pytest.approx(p[g.kept[step]].sum())
+        assert marks.n_kept == g.kept[step].sum()
+        assert marks.drawn_rank == g.why(step).rank
+        assert f"kept: {marks.n_kept:,} of {gpt2.n_classes:,} tokens" in marks.caption
+        assert gpt2.class_names[int(g.drawn[step])].strip() in marks.caption
+
+
+def test_sampler_marks_hostile_rows():
+    nan = sampler_marks(np.array([0.0, np.nan, 1.0]), top_k=2)
+    assert nan.n_kept == 0 and not nan.kept.any()  # the sampler can draw nothing from NaN
+    everything = sampler_marks(np.array([1.0, 2.0, 3.0]))
+    assert everything.all_kept and everything.kept_mass == pytest.approx(1.0)
+    assert "no top-k / top-p" in everything.caption
+    with pytest.raises(ValueError, match="outside"):
+        sampler_marks(np.array([1.0, 2.0]), drawn=2)
+    with pytest.raises(ValueError, match="no logits"):
+        sampler_marks(np.zeros(0))
+    with pytest.raises(ValueError, match="top_k"):
+        sampler_marks(np.zeros(3), top_k=0)
