@@ -120,7 +120,8 @@ class SamplerMarks:
     drawn_rank: int | None
     """The drawn token's 1-based rank under softmax(z / T) (None when none was drawn)."""
     caption: str
-    """"kept: 12 of 50,257 tokens, 90.1 % of the mass (top-k 3) · drew ‘ the’, rank 2"."""
+    """"kept: 12 of 50,257 tokens, 90.1 % of the mass (top-k 3)", then "drew ' the', rank 2"
+    on a second line for a generated step."""
 
     @property
     def all_kept(self) -> bool:
@@ -184,7 +185,7 @@ def sampler_marks(
         drawn = int(drawn)
         rank = int((p > p[drawn]).sum()) + 1
         name = names[drawn] if names is not None and drawn < len(names) else f"<{drawn}>"
-        caption += f" · drew {name!r}, rank {fmt.count(rank)}"
+        caption += f"\ndrew {name!r}, rank {fmt.count(rank)}"
     return SamplerMarks(
         kept=kept.numpy(),
         n_kept=n_kept,
@@ -258,6 +259,11 @@ class Generator:
     @property
     def steps(self) -> int:
         return len(self._drawn)
+
+    @property
+    def drawn(self) -> list[int]:
+        """The tokens drawn so far, in order."""
+        return list(self._drawn)
 
     @property
     def greedy(self) -> bool:
