@@ -99,7 +99,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self.probability_labels.bars = self.probability_bars
         self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
         # A live model's sampler: which bars it could draw, the cut, the token drawn.
-        self.kept = KeptMarks(self.probability_plot, theme)
+        self.kept = KeptMarks(self.probability_plot, self.ci, (2, 0), theme)
 
         self.hover = kit.Hover(
             self, [(self._logit_vb, self.hover_text_at), (self._prob_vb, self.hover_text_at)]

@@ -4,12 +4,13 @@ A part of :class:`gui.plots.sample.SamplePlot` (it owns one): given the controll
 ``SamplerMarks`` for the selected row (the kept set at the live T / top-k / top-p, its mass, the
 token drawn there), the kept bars keep their colour and the dropped ones are greyed and hatched,
 a dashed line marks the cut where the kept bars are the leftmost ones, a triangle under the axis
-marks the token drawn, and a caption in the corner says how many tokens were kept and how much of
+marks the token drawn, and a caption under the plot says how many tokens were kept and how much of
 the probability they hold. It only draws: every number comes in ``SamplerMarks``.
 """
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +24,7 @@ from softmax_lab.gui.theme import Theme
 if TYPE_CHECKING:
     from softmax_lab.core.models import SamplerMarks
 
-LEGEND = "coloured: could be drawn · grey: dropped"
+LEGEND = "grey bars: dropped"
 DRAWN_Y = -0.012
 """Where the drawn token's triangle sits: just under the probability axis' zero."""
 
@@ -31,8 +32,12 @@ DRAWN_Y = -0.012
 class KeptMarks:
     """The kept set's marks on one probability plot (nothing shown while ``marks`` is None)."""
 
-    def __init__(self, plot: pg.PlotItem, theme: Theme) -> None:
+    def __init__(
+        self, plot: pg.PlotItem, layout: pg.GraphicsLayout, cell: tuple[int, int], theme: Theme
+    ) -> None:
         self._plot = plot
+        self._layout = layout
+        self._cell = cell
         self._theme = theme
         self.marks: SamplerMarks | None = None
         self.kept_slots = np.zeros(0, dtype=bool)
@@ -41,11 +46,14 @@ class KeptMarks:
             angle=90, movable=False, label="cut", labelOpts={"position": 0.92}
         )
         self.drawn = pg.ScatterPlotItem(symbol="t1", pxMode=True)
-        self.caption = pg.TextItem(anchor=(1, 0))
-        for item in (self.cut, self.drawn, self.caption):
+        for item in (self.cut, self.drawn):
             plot.addItem(item, ignoreBounds=True)
             item.setZValue(20)
             item.hide()
+        # Under the plot, in the layout only while there is something to say.
+        self.caption = kit.WrappingLabel("", justify="center")
+        self.caption.hide()
+        self.caption_text = ""
         self.set_theme(theme)
 
     @property
@@ -74,8 +82,9 @@ class KeptMarks:
         at ``x`` (call after ``brushes``)."""
         marks = self.marks
         if marks is None or len(self.kept_slots) != shown.size:
-            for item in (self.cut, self.drawn, self.caption):
+            for item in (self.cut, self.drawn):
                 item.hide()
+            self._show_caption("")
             return
         kept = self.kept_slots
         n = int(kept.sum())
@@ -90,13 +99,28 @@ class KeptMarks:
             self.drawn.show()
         else:
             self.drawn.hide()
-        text = marks.caption + (f"\n{LEGEND}" if self.active else "")
+        text = marks.caption
         if marks.drawn is not None:
-            text += "  ▲ drawn" if len(slot) else "  (the drawn token is not among the bars)"
-        self.caption.setText(text)
-        kit.style_text(self.caption, self._theme, 10)
-        self.caption.setPos(float(x[-1]) + 0.4 if len(x) else 0.0, 1.0)
-        self.caption.show()
+            text += " ▲" if len(slot) else " (not among the bars)"
+        self._show_caption(text + (f" · {LEGEND}" if self.active else ""))
+
+    def _show_caption(self, text: str) -> None:
+        self.caption_text = text
+        label = self.caption
+        shown = label.scene() is not None and label.isVisible()
+        if text and not shown:
+            # Under both plots, as the heading is over them: a cell of its own would make its
+            # column as wide as the text and squeeze the logits' plot.
+            self._layout.addItem(label, row=self._cell[0], col=self._cell[1], colspan=2)
+            label.show()
+        elif not text and shown:
+            self._layout.removeItem(label)
+            label.hide()
+        if text:
+            t = self._theme
+            label.setText(
+                html.escape(text).replace("\n", "<br>"), color=t.foreground, size=f"{t.px(9)}pt"
+            )
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -107,7 +131,8 @@ class KeptMarks:
         self.drawn.setSize(theme.px(11))
         self.drawn.setBrush(pg.mkBrush(theme.foreground))
         self.drawn.setPen(pg.mkPen(theme.background, width=1))
-        kit.style_text(self.caption, theme, 10)
+        if self.caption_text:
+            self._show_caption(self.caption_text)
 
     def hover_line(self, cls: int) -> str | None:
         """For the hover text: whether the sampler could draw ``cls`` (None without marks)."""

@@ -131,7 +131,7 @@ def test_the_kept_set_is_drawn_on_the_probability_bars(qtbot, window, gpt2_path)
     # the live prompt distribution with no top-k / top-p: every bar kept, no cut
     assert _drawn_as_kept(plot) == set(plot.shown_classes().tolist())
     assert not plot.kept.cut.isVisible()
-    assert "no top-k / top-p" in plot.kept.caption.textItem.toPlainText()
+    assert "no top-k / top-p" in plot.kept.caption_text
     _type_top_k(qtbot, window, 3)
     # at top-k 3 the prompt's last position already shows its three kept tokens
     last = window.document.logits[-1]
@@ -154,7 +154,7 @@ def test_the_kept_set_is_drawn_on_the_probability_bars(qtbot, window, gpt2_path)
         slot = plot.shown_classes().tolist().index(drawn)
         assert plot.kept.drawn.isVisible()
         assert plot.kept.drawn.data["x"][0] == slot
-        caption = plot.kept.caption.textItem.toPlainText()
+        caption = plot.kept.caption_text
         assert "kept: 3 of" in caption
         assert "drew" in caption
         assert plot.kept.cut.isVisible()
@@ -167,7 +167,7 @@ def test_the_kept_set_is_drawn_on_the_probability_bars(qtbot, window, gpt2_path)
     _type_top_k(qtbot, window, 5)
     top5 = set(np.argsort(-window.document.logits[row])[:5].tolist())
     assert _drawn_as_kept(plot) == top5
-    assert "kept: 5 of" in plot.kept.caption.textItem.toPlainText()
+    assert "kept: 5 of" in plot.kept.caption_text
     assert plot.kept.cut.value() == 4.5
     _type_top_k(qtbot, window, 0)  # off: nothing dropped, no cut
     assert _drawn_as_kept(plot) == set(plot.shown_classes().tolist())
