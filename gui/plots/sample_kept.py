@@ -93,7 +93,9 @@ class KeptMarks:
         self.cut.setVisible(self.active and prefix)
         if prefix:
             self.cut.setPos(float(x[n - 1] + x[n]) / 2)
-        slot = np.flatnonzero(shown == marks.drawn) if marks.drawn is not None else []
+        slot: np.ndarray = (
+            np.flatnonzero(shown == marks.drawn) if marks.drawn is not None else np.zeros(0, int)
+        )
         if len(slot):
             self.drawn.setData(x=[float(x[slot[0]])], y=[DRAWN_Y])
             self.drawn.show()
