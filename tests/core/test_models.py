@@ -402,6 +402,9 @@ def test_sampler_marks_hostile_rows():
     assert everything.all_kept
     assert everything.kept_mass == pytest.approx(1.0)
     assert "no top-k / top-p" in everything.caption
+    assert sampler_marks(np.array([1.0, 2.0, 3.0]), top_k=10**6).all_kept  # k beyond V
+    tiny = sampler_marks(np.array([1.0, 2.0, 3.0]), top_p=0.01)  # at least one is always kept
+    assert tiny.kept.tolist() == [False, False, True]
     with pytest.raises(ValueError, match="outside"):
         sampler_marks(np.array([1.0, 2.0]), drawn=2)
     with pytest.raises(ValueError, match="no logits"):
