@@ -378,7 +378,7 @@ def labels_by_text(document: Document) -> dict[str, int]:
 
 def why_text(generator: Generator, token: str) -> str:
     """ "drew ‘ the’: rank 3 of 17 kept · p = 0.1204 · 0.4170 ranked above it" for the last step."""
-    why = generator.result().why(-1)
+    why = generator.why(-1)
     mode = "greedy" if generator.greedy else f"{fmt.count(why.kept)} kept"
     return (
         f"drew {token!r}: rank {fmt.count(why.rank)} ({mode}) · p = {fmt.number(why.probability)}"

@@ -52,18 +52,26 @@ class Generation:
         probability of the tokens ranked above it, and how many tokens the sampler kept."""
         if not -self.steps <= step < self.steps:
             raise IndexError(f"step {step} of {self.steps}")
-        z = torch.as_tensor(self.logits[step], dtype=torch.float64)
-        t = self.temperature if self.temperature > 0 else 1.0
-        p = (z / t).softmax(-1)
-        token = int(self.drawn[step])
-        above = p > p[token]
-        return TokenChoice(
-            token=token,
-            rank=int(above.sum()) + 1,
-            probability=float(p[token]),
-            mass_above=float(p[above].sum()),
-            kept=int(self.kept[step].sum()),
+        return token_choice(
+            self.logits[step], int(self.drawn[step]), int(self.kept[step].sum()), self.temperature
         )
+
+
+def token_choice(
+    logits: np.ndarray | torch.Tensor, token: int, kept: int, temperature: float
+) -> TokenChoice:
+    """A drawn token's rank and probability under softmax(z / T) and the mass ranked above it."""
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    t = temperature if temperature > 0 else 1.0
+    p = (z / t).softmax(-1)
+    above = p > p[token]
+    return TokenChoice(
+        token=token,
+        rank=int(above.sum()) + 1,
+        probability=float(p[token]),
+        mass_above=float(p[above].sum()),
+        kept=kept,
+    )
 
 
 @dataclass(frozen=True)
@@ -312,6 +320,14 @@ class Generator:
         self._kept.append(kept.cpu())
         self._next = None
         return token
+
+    def why(self, step: int = -1) -> TokenChoice:
+        """:meth:`Generation.why` of a step drawn so far (without stacking every step's logits)."""
+        if not -self.steps <= step < self.steps:
+            raise IndexError(f"step {step} of {self.steps}")
+        return token_choice(
+            self._raw[step], self._drawn[step], int(self._kept[step].sum()), self.temperature
+        )
 
     def back(self) -> None:
         """Take the last step back (nothing to take back: nothing happens)."""

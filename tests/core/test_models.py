@@ -359,6 +359,11 @@ def test_why_this_token_rank_and_mass_above(gpt2):
         assert why.rank == int(np.nonzero(order == g.drawn[step])[0][0]) + 1
         assert why.mass_above == pytest.approx(p[p > p[g.drawn[step]]].sum())
         assert why.kept == g.kept[step].sum()
+    run = gpt2.start_generation(PROMPT, temperature=2.0, seed=1)
+    for _ in range(2):
+        run.step()
+    assert run.why(-1) == run.result().why(-1)  # the generator's own, without stacking
+    assert run.why(0) == run.result().why(0)
     greedy = gpt2.generate(PROMPT, 2, top_k=1)
     assert greedy.why(0).rank == 1
     assert greedy.why(0).mass_above == 0
