@@ -38,8 +38,10 @@ from softmax_lab.core.sampling import Truncation, truncate
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
     from softmax_lab.core.evaluation import Evaluation
+    from softmax_lab.core.models import SamplerMarks
     from softmax_lab.core.view_state import Filter, Sort, ViewState
     from softmax_lab.gui.compare_session import CompareSession
+    from softmax_lab.gui.model_session import ModelSession
     from softmax_lab.gui.sequence_session import SequenceSession
 
 
@@ -55,6 +57,8 @@ class SampleViews(NamedTuple):
     """The gradient the Gradient plot shows: A's, or B's when chosen."""
     gradient_label: str
     """Whose gradient that is, in words ("" with one model)."""
+    marks: SamplerMarks | None = None
+    """A live language model's sampler on this row: what it could draw (None: no such model)."""
 
 
 class Derived:
@@ -64,6 +68,7 @@ class Derived:
     view: ViewState
     compare: CompareSession
     sequences: SequenceSession
+    model: ModelSession
     _cache: dict[str, Any]
     _row_cache: dict[int, np.ndarray]
     _curve_top: float | None
@@ -85,7 +90,21 @@ class Derived:
             model = session.gradient_model
             label = f"{model.upper()} ({session.names[0 if model == 'a' else 1]})"
         return SampleViews(
-            a, session.sample_view_b(), session.names, session.gradient_view(a), label
+            a,
+            session.sample_view_b(),
+            session.names,
+            session.gradient_view(a),
+            label,
+            None if session.active else self.sampler_marks(),
+        )
+
+    def sampler_marks(self) -> SamplerMarks | None:
+        """What a live causal LM's sampler could draw from the selected row at the live T /
+        top-k / top-p, and the token drawn there (None without such a model)."""
+        row, k, p = self.selected, int(self.view.top_k), float(self.view.top_p)
+        return self.cached(
+            f"marks:{row}:{k}:{p}",
+            lambda: self.model.sampler_marks(self.document, row, k, p),
         )
 
     def row_filters(self) -> list[Filter]:

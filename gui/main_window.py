@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
             self.side_tabs.render_state()
             return
         views = c.sample_views()  # both models' numbers when comparing
-        self.sample_plot.set_sample(views.a, c.class_names, views.b, views.names)
+        self.sample_plot.set_sample(views.a, c.class_names, views.b, views.names, views.marks)
         self.gradient_plot.set_gradient(views.gradient, c.class_names, views.gradient_label)
         self.loss_plot.set_selected(c.selected)
         self.heatmap.set_selected(c.selected)
@@ -377,6 +377,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.render_view(fields)
         if fields & {"top_k", "top_p"}:
             self._render_sequence(rebuild=True)
+            if c.model.kind == "causal-lm" and not self._plots_hidden():
+                self.sample_plot.set_marks(c.sampler_marks())  # the kept set on the bars
         if "view_tab" in fields and view.view_tab == "sequence":
             self._render_sequence(rebuild=True)
         if "view_tab" in fields and self._plots_stale and not self._plots_hidden():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.loaders import DataError, LoadedLogits
-from softmax_lab.core.models import DOWNLOADED, Generator, Model, load_model
+from softmax_lab.core.models import (
+    DOWNLOADED,
+    Generator,
+    Model,
+    SamplerMarks,
+    load_model,
+    sampler_marks,
+)
 from softmax_lab.core.opening import PreparedFile, prepare_loaded
 
 if TYPE_CHECKING:
@@ -291,6 +299,42 @@ class ModelSession(QObject):
         self.sigWhy.emit(why_text(generator, token))
         self.sigRan.emit()
 
+    # --- what the sampler could draw ------------------------------------------------------------
+
+    def sampler_marks(
+        self, document: Document, row: int, top_k: int, top_p: float
+    ) -> SamplerMarks | None:
+        """The kept set of ``row`` of the document at the Options' T and this top-k / top-p (0
+        and 1: off), as Step would keep it, with the token drawn there if ``row`` is a generated
+        step. None unless the document is this causal LM's prompt or generation."""
+        model = self.model
+        if model is None or model.kind != "causal-lm" or document.source != Path(model.name).name:
+            return None
+        logits = document.logits
+        if logits.ndim != 2 or logits.shape[1] != model.n_classes or not 0 <= row < len(logits):
+            return None
+        drawn = None
+        generator = self._generator
+        if generator is not None:
+            first = len(generator.prompt_ids) - 1  # the row that drew the first token
+            drawn_ids = generator.drawn
+            if len(logits) == first + len(drawn_ids) and row >= first:
+                token = int(drawn_ids[row - first])
+                # The table's target at a generated row is the token drawn there.
+                drawn = token if int(document.labels[row]) == token else None
+        settings = document.settings
+        try:
+            return sampler_marks(
+                logits[row],
+                temperature=float(settings.temperature),
+                top_k=int(top_k) or None,
+                top_p=float(top_p) if top_p < 1 else None,
+                drawn=drawn,
+                names=model.class_names,
+            )
+        except ValueError:
+            return None
+
     # --- status ----------------------------------------------------------------------------------
 
     def _on_busy(self, kind: str, busy: bool) -> None:
@@ -334,7 +378,7 @@ def labels_by_text(document: Document) -> dict[str, int]:
 
 def why_text(generator: Generator, token: str) -> str:
     """ "drew ‘ the’: rank 3 of 17 kept · p = 0.1204 · 0.4170 ranked above it" for the last step."""
-    why = generator.result().why(-1)
+    why = generator.why(-1)
     mode = "greedy" if generator.greedy else f"{fmt.count(why.kept)} kept"
     return (
         f"drew {token!r}: rank {fmt.count(why.rank)} ({mode}) · p = {fmt.number(why.probability)}"

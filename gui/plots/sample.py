@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,7 +23,11 @@ from softmax_lab.core.display import MAX_BARS, SampleView, drawable_heights, sho
 from softmax_lab.gui import plotkit as kit
 from softmax_lab.gui import plotmarks as marks
 from softmax_lab.gui.plots.sample_b import BAR_B, OFFSET, ModelB
+from softmax_lab.gui.plots.sample_kept import KeptMarks
 from softmax_lab.gui.theme import LIGHT, Theme
+
+if TYPE_CHECKING:
+    from softmax_lab.core.models import SamplerMarks
 
 
 class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
@@ -93,6 +98,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self.logit_labels.bars = self.logit_bars
         self.probability_labels.bars = self.probability_bars
         self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
+        # A live model's sampler: which bars it could draw, the cut, the token drawn.
+        self.kept = KeptMarks(self.probability_plot, self.ci, (2, 0), theme)
 
         self.hover = kit.Hover(
             self, [(self._logit_vb, self.hover_text_at), (self._prob_vb, self.hover_text_at)]
@@ -112,10 +119,12 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         class_names: list[str],
         other: SampleView | None = None,
         names: tuple[str, str] = ("A", "B"),
+        marks: SamplerMarks | None = None,
     ) -> None:
         """Show one sample (see ``core.display.SampleView``) with the current class names;
         ``other`` is model B's view of the same sample when two models are compared (``names``:
-        what the legend calls them), None otherwise."""
+        what the legend calls them), None otherwise; ``marks``: what a live model's sampler
+        could draw from this row (None: no sampler to show)."""
         n = view.logits.size
         if len(class_names) != n:
             raise ValueError(f"{len(class_names)} class names for {n} logits")
@@ -131,6 +140,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._logits_b = None if other is None else other.logits
         self._probabilities_b = np.zeros(0) if other is None else other.probabilities
         self._predicted_b = None if other is None else other.predicted
+        self.kept.set_marks(None if other is not None else marks)
         # Mid-drag the shown classes stay put: re-ranking would move the bar out from under the
         # mouse. The ranking is refreshed when the drag ends.
         if self._drag_slot is None or self._shown.size == 0 or self._shown.max() >= n:
@@ -139,6 +149,20 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         if self._drag_slot is None:
             self._fit_logit_range(force=not self._ranged)
             self._ranged = True
+
+    def set_marks(self, marks: SamplerMarks | None) -> None:
+        """The sampler's kept set changed (top-k / top-p moved): restyle the probability bars."""
+        self.kept.set_marks(None if self._logits_b is not None else marks)
+        if self._shown.size == 0:
+            return
+        pens, brushes, prob_pens, prob_brushes = self._bar_styles()
+        kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
+        self.kept.place(self._shown, self._bar_x())
+
+    def kept_classes(self) -> list[int]:
+        """The classes whose probability bar is drawn as kept by the sampler, left to right (every
+        shown class when no sampler is shown)."""
+        return [int(c) for c, k in zip(self._shown, self.kept.kept_slots, strict=True) if k]
 
     def set_names(self, class_names: list[str], heading: str) -> None:
         """Class names changed (a rename): relabel, nothing else."""
@@ -172,6 +196,9 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
             roles = [
                 r for r, c in (("true", self._true), ("predicted", self._predicted)) if c == cls
             ]
+            sampler = self.kept.hover_line(cls)
+            if sampler is not None:
+                lines.append(sampler)
         if roles:
             lines.append(" · ".join(roles))
         return "\n".join(lines)
@@ -215,6 +242,11 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._logit_vb.setXRange(-0.6, shown.size - 0.4, padding=0)
         self._update_titles()
         self._place_end_labels()
+        self.kept.place(shown, x)
+
+    def _bar_x(self) -> np.ndarray:
+        slots = np.arange(self._shown.size, dtype=np.float64)
+        return slots - OFFSET if self._logits_b is not None else slots
 
     def _update_axes(self) -> None:
         names = [self._names[int(c)] for c in self._shown]
@@ -255,7 +287,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
             for pen, bad in zip(pens, self._clamped, strict=True)
         ]
         brushes = [hatched if bad else logit_brush for bad in self._clamped]
-        return logit_pens, brushes, pens, [prob_brush] * len(pens)
+        return logit_pens, brushes, pens, self.kept.brushes(self._shown, prob_brush)
 
     def _update_titles(self) -> None:
         n = self._logits.size
@@ -407,4 +439,6 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
         self._case()
         self._restyle_b(theme)
+        self.kept.set_theme(theme)
+        self.kept.place(self._shown, self._bar_x())
         self._update_titles()

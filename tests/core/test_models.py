@@ -18,7 +18,7 @@ from model_folders import (
     vit_folder,
 )
 
-from softmax_lab.core.models import ModelError, load_model, sampler_keep
+from softmax_lab.core.models import ModelError, load_model, sampler_keep, sampler_marks
 
 PROMPT = "The loss of a sentence is"
 
@@ -277,7 +277,7 @@ def test_bad_steps_are_refused(gpt2):
 
 
 def test_too_big_for_memory_is_refused(gpt2_path, monkeypatch):
-    import softmax_lab.core.models as models
+    import softmax_lab.core.models.checks as models
 
     monkeypatch.setattr(models, "available_memory", lambda: 1000)
     with pytest.raises(ModelError, match=r"needs .* on cpu, which has 0 MB free"):
@@ -359,8 +359,60 @@ def test_why_this_token_rank_and_mass_above(gpt2):
         assert why.rank == int(np.nonzero(order == g.drawn[step])[0][0]) + 1
         assert why.mass_above == pytest.approx(p[p > p[g.drawn[step]]].sum())
         assert why.kept == g.kept[step].sum()
+    run = gpt2.start_generation(PROMPT, temperature=2.0, seed=1)
+    for _ in range(2):
+        run.step()
+    assert run.why(-1) == run.result().why(-1)  # the generator's own, without stacking
+    assert run.why(0) == run.result().why(0)
     greedy = gpt2.generate(PROMPT, 2, top_k=1)
     assert greedy.why(0).rank == 1
     assert greedy.why(0).mass_above == 0
     with pytest.raises(IndexError):
         greedy.why(2)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        {"temperature": 1.0, "top_k": 3},
+        {"temperature": 0.7, "top_p": 0.5},
+        {"temperature": 1.4, "top_k": 40, "top_p": 0.8},
+        {"temperature": 1.0, "top_k": 1},
+        {"temperature": 0.0},
+    ],
+)
+def test_sampler_marks_are_each_steps_kept_set(gpt2, sampler):
+    """The bars' kept set of a generated step is exactly what the generator kept there; its mass
+    is the kept tokens' probability under softmax(z / T) (torch the oracle)."""
+    g = gpt2.generate(PROMPT, 3, seed=3, **sampler)
+    t = sampler["temperature"] or 1.0
+    for step in range(3):
+        marks = sampler_marks(
+            g.logits[step], **sampler, drawn=int(g.drawn[step]), names=gpt2.class_names
+        )
+        np.testing.assert_array_equal(marks.kept, g.kept[step])
+        p = torch.softmax(torch.tensor(g.logits[step], dtype=torch.float64) / t, -1).numpy()
+        assert marks.kept_mass == pytest.approx(p[g.kept[step]].sum())
+        assert marks.n_kept == g.kept[step].sum()
+        assert marks.drawn_rank == g.why(step).rank
+        assert f"kept: {marks.n_kept:,} of {gpt2.n_classes:,} tokens" in marks.caption
+        assert gpt2.class_names[int(g.drawn[step])].strip() in marks.caption
+
+
+def test_sampler_marks_hostile_rows():
+    nan = sampler_marks(np.array([0.0, np.nan, 1.0]), top_k=2)
+    assert nan.n_kept == 0
+    assert not nan.kept.any()
+    everything = sampler_marks(np.array([1.0, 2.0, 3.0]))
+    assert everything.all_kept
+    assert everything.kept_mass == pytest.approx(1.0)
+    assert "no top-k / top-p" in everything.caption
+    assert sampler_marks(np.array([1.0, 2.0, 3.0]), top_k=10**6).all_kept  # k beyond V
+    tiny = sampler_marks(np.array([1.0, 2.0, 3.0]), top_p=0.01)  # at least one is always kept
+    assert tiny.kept.tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="outside"):
+        sampler_marks(np.array([1.0, 2.0]), drawn=2)
+    with pytest.raises(ValueError, match="no logits"):
+        sampler_marks(np.zeros(0))
+    with pytest.raises(ValueError, match="top_k"):
+        sampler_marks(np.zeros(3), top_k=0)

@@ -102,6 +102,78 @@ def test_step_play_back_through_a_generation(qtbot, window, gpt2_path):
     assert panel.play_button.text() == "Play"
 
 
+def _type_top_k(qtbot, window, k):
+    """Type k into the Top-k/p tab's top-k box, as a user does (select all, type, Enter)."""
+    window.side_tabs.setCurrentIndex(window.side_tabs.indexOf(window.sampling_panel))
+    spin = window.sampling_panel.top_k
+    qtbot.keyClick(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(spin, str(k))
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert window.controller.view.top_k == k
+
+
+def _drawn_as_kept(plot):
+    """The shown classes whose probability bar is painted solid (kept), read off the brushes."""
+    brushes = plot.probability_bars.opts["brushes"]
+    solid = [b.style() == Qt.BrushStyle.SolidPattern for b in brushes]
+    return {int(c) for c, s in zip(plot.shown_classes(), solid, strict=True) if s}
+
+
+def test_the_kept_set_is_drawn_on_the_probability_bars(qtbot, window, gpt2_path):
+    session = _open(qtbot, window, gpt2_path)
+    panel, plot = window.model_ui.panel, window.sample_plot
+    with qtbot.waitSignal(session.sigRan, timeout=60_000):
+        qtbot.keyClicks(panel.editor, PROMPT)
+    bar = window.view_tabs.tabBar()  # the Sample tab: the probability bars
+    index = window.view_tabs.names.index("sample")
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert window.view_tabs.currentWidget().isVisible()
+    # the live prompt distribution with no top-k / top-p: every bar kept, no cut
+    assert _drawn_as_kept(plot) == set(plot.shown_classes().tolist())
+    assert not plot.kept.cut.isVisible()
+    assert "no top-k / top-p" in plot.kept.caption_text
+    _type_top_k(qtbot, window, 3)
+    # at top-k 3 the prompt's last position already shows its three kept tokens
+    last = window.document.logits[-1]
+    assert _drawn_as_kept(plot) == set(np.argsort(-last)[:3].tolist())
+    n = window.document.logits.shape[0]
+    for _ in range(3):
+        with qtbot.waitSignal(session.sigRan, timeout=60_000):
+            qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    oracle = load_model(gpt2_path).generate(PROMPT, 3, top_k=3, seed=0)  # core, same seed
+    assert window.document.labels[n - 1 :].tolist() == oracle.drawn.tolist()
+    for step in (2, 1):
+        row = n - 1 + step
+        assert window.controller.selected == row
+        kept = set(np.flatnonzero(oracle.kept[step]).tolist())
+        assert len(kept) == 3
+        assert _drawn_as_kept(plot) == kept
+        assert plot.kept_classes() == [c for c in plot.shown_classes().tolist() if c in kept]
+        # the drawn token: a triangle under its bar, named in the caption
+        drawn = int(oracle.drawn[step])
+        slot = plot.shown_classes().tolist().index(drawn)
+        assert plot.kept.drawn.isVisible()
+        assert plot.kept.drawn.data["x"][0] == slot
+        caption = plot.kept.caption_text
+        assert "kept: 3 of" in caption
+        assert "drew" in caption
+        assert plot.kept.cut.isVisible()
+        assert plot.kept.cut.value() == 2.5  # the kept bars are the three leftmost
+        qtbot.keyClick(window.table, Qt.Key.Key_Up)  # the step before
+    qtbot.keyClick(window.table, Qt.Key.Key_Down)
+    row = n - 1 + 1
+    assert window.controller.selected == row
+    # changing top-k in the control redraws the kept set of the selected step
+    _type_top_k(qtbot, window, 5)
+    top5 = set(np.argsort(-window.document.logits[row])[:5].tolist())
+    assert _drawn_as_kept(plot) == top5
+    assert "kept: 5 of" in plot.kept.caption_text
+    assert plot.kept.cut.value() == 4.5
+    _type_top_k(qtbot, window, 0)  # off: nothing dropped, no cut
+    assert _drawn_as_kept(plot) == set(plot.shown_classes().tolist())
+    assert not plot.kept.cut.isVisible()
+
+
 def test_a_classifier_reads_one_text_per_line(qtbot, window, tmp_path):
     path = classifier_folder(tmp_path / "bert")
     session = _open(qtbot, window, path)
