@@ -112,10 +112,29 @@ def offer_recovery(window) -> int:
             f"at {orphan.when}? (No deletes it.)",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            window.files.recover(orphan)
+            _recover_and_wait(window, orphan)
         else:
             orphan.discard()
     return offered
+
+
+def _recover_and_wait(window, orphan) -> bool:
+    """Restore ``orphan`` (read off the GUI thread, the window painting and its Cancel working
+    meanwhile) and wait until it is in, refused or cancelled: the next orphan is offered only
+    then."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    outcome: list[bool] = []
+
+    def ended(restored: bool) -> None:
+        outcome.append(restored)
+        loop.quit()
+
+    window.files.recover(orphan, ended)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
 
 
 def _outcome() -> tuple[

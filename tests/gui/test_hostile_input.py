@@ -156,7 +156,8 @@ def test_a_workspace_with_huge_numbers_is_refused_whole(qtbot, window, tmp_path,
     (body if where == "body" else body[where])[key] = value
     path.write_text(json.dumps(body))
     before_summary, before_rows = window.summary.text(), window.document.n_samples
-    assert not window.files.open_workspace(path)
+    with qtbot.waitSignal(window.sigLoadFailed):
+        window.files.open_workspace(path)
     settle()
     assert window.document.n_samples == before_rows
     assert window.table.model().rowCount() == before_rows
@@ -173,7 +174,8 @@ def test_a_workspace_past_its_lessons_last_step_reopens_at_the_last(qtbot, windo
     body["view"]["lesson_step"] = 10**6
     path.write_text(json.dumps(body))
     window.controller.lessons.close()
-    assert window.files.open_workspace(path)
+    with qtbot.waitSignal(window.sigFileLoaded):
+        window.files.open_workspace(path)
     settle()
     assert window.controller.view.lesson_step == 0  # the lesson has one step
 
