@@ -155,6 +155,8 @@ class Files(QObject):
         """Read ``path`` in the one "load" job (a newer opening or Cancel drops it): the window
         stays responsive and the progress dialog offers Cancel; a refusal keeps the table."""
         self._settle(False)  # an opening still under way is replaced by this one
+        for kind in ("labels", "tokenizer"):  # read for the table this one replaces
+            self._c.jobs.cancel(kind)
         self._c.jobs.start(
             "load",
             work,
@@ -326,18 +328,34 @@ class Files(QObject):
         if path:
             self.attach_tokenizer(path)
 
-    def attach_tokenizer(self, path: str | Path) -> bool:
-        """Name the classes after a tokenizer's tokens (one undo step); a file that is not a
-        tokenizer, or whose vocabulary size is not the logits' V, changes nothing and says why."""
-        n = self._c.document.n_classes
-        try:
-            vocabulary = load_vocabulary(path, size=n)
-        except DataError as exc:
-            self._message(f"Tokenizer not used: {exc}")
-            return False
-        return self._c.set_class_names(
-            token_names(vocabulary, n), text=f"Tokenizer {Path(path).name}"
+    def attach_tokenizer(self, path: str | Path) -> None:
+        """Name the classes after a tokenizer's tokens (one undo step), the file read in the
+        "tokenizer" job; a file that is not a tokenizer, or whose vocabulary size is not the
+        logits' V (or a table that changed meanwhile), changes nothing and says why."""
+        doc = self._c.document
+        name = Path(path).name
+        asked = doc.n_classes
+        self._c.jobs.start(
+            "tokenizer",
+            partial(load_vocabulary, size=doc.n_classes),
+            str(path),
+            done=partial(self._attach_vocabulary, name, asked),
+            failed=partial(self._tokenizer_failed, name),
         )
+        self._message(f"Reading the tokenizer {name}…")
+
+    def _attach_vocabulary(self, name: str, asked: int, vocabulary: list[str]) -> None:
+        doc = self._c.document
+        if asked != doc.n_classes:
+            self._message(f"Tokenizer not used: the table changed while {name} was read")
+            return
+        self._c.set_class_names(token_names(vocabulary, doc.n_classes), text=f"Tokenizer {name}")
+
+    def _tokenizer_failed(self, name: str, exc: BaseException) -> None:
+        if isinstance(exc, DataError):
+            self._message(f"Tokenizer not used: {exc}")
+        else:  # a bug reaches the user as a message, not a dead thread
+            self._message(f"Tokenizer not used: {name} ({type(exc).__name__}: {exc})")
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)

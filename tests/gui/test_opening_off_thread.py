@@ -189,3 +189,83 @@ def test_a_hostile_workspace_through_ctrl_o_is_refused_and_keeps_the_table(
     np.testing.assert_array_equal(window.document.logits, logits)
     assert window.document.is_modified
     assert not window.files._progress.isVisible()
+
+
+class Held:
+    """A reader held until ``release`` is set when called in a job's thread; called on the GUI
+    thread it records that instead of waiting (which would freeze the test, not fail it)."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.on_gui = False
+
+    def __call__(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            self.on_gui = True
+        else:
+            self.started.set()
+            self.release.wait()
+        return self.real(*args, **kwargs)
+
+
+def test_ctrl_shift_l_reads_labels_in_a_job(qtbot, window, tmp_path, monkeypatch):
+    import softmax_lab.gui.inputs_session as inputs_session
+
+    n = window.document.n_samples
+    labels = np.arange(n) % window.document.n_classes
+    path = tmp_path / "labels.txt"
+    path.write_text("\n".join(map(str, labels)))
+    held = Held(inputs_session.load_labels)
+    monkeypatch.setattr(inputs_session, "load_labels", held)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    undo = window.document.undo_text
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_L,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert not held.on_gui, "the labels were read on the GUI thread"
+    qtbot.waitUntil(held.started.is_set)
+    turn_of_the_event_loop(qtbot)
+    assert window.statusBar().toolTip() == "Reading labels from labels.txt…"
+    assert window.document.undo_text == undo
+    read = window.controller.jobs.sigBusy
+    with qtbot.waitSignal(read, check_params_cb=lambda kind, busy: kind == "labels" and not busy):
+        held.release.set()
+    assert window.document.labels.tolist() == labels.tolist()
+    assert window.document.undo_text == "Attach labels from labels.txt"
+
+
+def test_a_tokenizer_is_read_in_a_job_and_a_new_table_drops_it(
+    qtbot, window, tmp_path, monkeypatch
+):
+    c = window.document.n_classes
+    path = tmp_path / "vocab.txt"
+    path.write_text("".join(f"tok{i}\n" for i in range(c)))
+    held = Held(files_module.load_vocabulary)
+    monkeypatch.setattr(files_module, "load_vocabulary", held)
+    names = list(window.document.class_names)
+    window.files.attach_tokenizer(path)
+    assert not held.on_gui, "the tokenizer was read on the GUI thread"
+    qtbot.waitUntil(held.started.is_set)
+    turn_of_the_event_loop(qtbot)
+    assert window.document.class_names == names
+    # Another table opens meanwhile: the tokenizer read for the old one is dropped.
+    other = workspace(tmp_path / "other.softmaxlab.json")
+    with qtbot.waitSignal(window.sigFileLoaded):
+        window.load_file(other)
+    names = list(window.document.class_names)
+    read = window.controller.jobs.sigBusy
+    with qtbot.waitSignal(read, check_params_cb=lambda k, busy: k == "tokenizer" and not busy):
+        held.release.set()
+    assert window.document.class_names == names
+    # Read again, for this table: its classes are named after the tokens.
+    c = window.document.n_classes
+    path.write_text("".join(f"tok{i}\n" for i in range(c)))
+    with qtbot.waitSignal(read, check_params_cb=lambda k, busy: k == "tokenizer" and not busy):
+        window.files.attach_tokenizer(path)
+    assert window.document.class_names == [f"tok{i}" for i in range(c)]
