@@ -137,6 +137,23 @@ def _recover_and_wait(window, orphan) -> bool:
     return outcome == [True]
 
 
+def _open_lesson_and_wait(controller, path, step: int) -> bool:
+    """Open a lesson (read in a job) and wait until it is in or refused."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    outcome: list[bool] = []
+
+    def ended(opened: bool) -> None:
+        outcome.append(opened)
+        loop.quit()
+
+    controller.lessons.open(path, step, ended)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
+
+
 def _outcome() -> tuple[
     list[bool], Callable[[object], None], Callable[[str], None], Callable[[], None]
 ]:
@@ -242,7 +259,7 @@ def run(argv: list[str]) -> int:
             said.append(message)
 
         controller.sigMessage.connect(note)
-        opened = controller.lessons.open(path, args.step - 1)
+        opened = _open_lesson_and_wait(controller, path, args.step - 1)
         controller.sigMessage.disconnect(note)
         if not opened:
             reason = said[-1].removeprefix("Not opened: ") if said else "not a lesson"

@@ -269,3 +269,55 @@ def test_a_tokenizer_is_read_in_a_job_and_a_new_table_drops_it(
     with qtbot.waitSignal(read, check_params_cb=lambda k, busy: k == "tokenizer" and not busy):
         window.files.attach_tokenizer(path)
     assert window.document.class_names == [f"tok{i}" for i in range(c)]
+
+
+def lesson_menu_action(window, text: str):
+    menus = [a.menu() for a in window.menuBar().actions() if a.menu() is not None]
+    while menus:
+        menu = menus.pop()
+        for action in menu.actions():
+            if action.menu() is not None:
+                menus.append(action.menu())
+            elif action.text() == text:
+                return action
+    raise LookupError(text)
+
+
+def test_a_lesson_file_from_the_menu_is_read_in_a_job_and_a_fifo_is_refused(
+    qtbot, window, tmp_path, monkeypatch
+):
+    import softmax_lab.gui.lesson_session as lesson_session
+    from softmax_lab.core.lessons import builtin_lessons
+
+    notebook = next(p for p in builtin_lessons() if p.stem == "notebook")
+    held = Held(lesson_session.load_lesson)
+    monkeypatch.setattr(lesson_session, "load_lesson", held)
+    chosen = [str(notebook)]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen[0], ""))
+    open_file = lesson_menu_action(window, "Open lesson file…")
+    lessons = window.controller.lessons
+    before = shown(window)
+    open_file.trigger()
+    assert not held.on_gui, "the lesson was read on the GUI thread"
+    qtbot.waitUntil(held.started.is_set)
+    turn_of_the_event_loop(qtbot)
+    assert not lessons.active
+    assert shown(window) == before
+    with qtbot.waitSignal(lessons.sigChanged):
+        held.release.set()
+    assert lessons.active
+    assert lessons.path == str(notebook)
+    # A FIFO named like a lesson: refused by its type, the lesson and its table kept.
+    lessons.close()
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    chosen[0] = str(fifo)
+    read = window.controller.jobs.sigBusy
+    before = shown(window)
+    with qtbot.waitSignal(read, check_params_cb=lambda kind, busy: kind == "lesson" and not busy):
+        open_file.trigger()
+    assert "Not opened: pipe.json: a named pipe (FIFO), not a regular file" in (
+        window.statusBar().toolTip()
+    )
+    assert not lessons.active
+    assert shown(window) == before
