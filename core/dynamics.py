@@ -39,7 +39,8 @@ import torch
 
 from softmax_lab.core import constants
 from softmax_lab.core.constants import IGNORE_INDEX
-from softmax_lab.core.runs import Run, _as_array, _check_labels
+from softmax_lab.core.run_format import _as_array, _check_labels
+from softmax_lab.core.runs import Run
 
 __all__ = [
     "REGIONS",

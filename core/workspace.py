@@ -26,7 +26,7 @@ from softmax_lab.core.document import Document, Settings
 from softmax_lab.core.formatting import big_int
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError
-from softmax_lab.core.loaders._common import open_regular, read_json, short
+from softmax_lab.core.loaders._common import open_regular, read_head, read_json, short
 from softmax_lab.core.settings import check_settings
 from softmax_lab.core.view_state import PERSISTED, view_from_json
 
@@ -184,6 +184,24 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds as allow_pickle
     return buffer.getvalue()
+
+
+SNIFF_BYTES = 4096
+
+
+def looks_like_workspace(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.json`` opens as a workspace: named ``*.softmaxlab.json``, or saying its
+    format in its first :data:`SNIFF_BYTES` (other .json files are logits, e.g. LLM API
+    logprobs). Reads through the one opener (a FIFO is never waited on); a file that cannot be
+    read counts as a workspace, so that :func:`load_workspace` says why. Reads the file: call it
+    off the GUI thread."""
+    if str(path).endswith(SUFFIX):
+        return True
+    try:
+        head = read_head(Path(path), SNIFF_BYTES)
+    except DataError:
+        return True
+    return FORMAT.encode() in head
 
 
 def load_workspace(path: str | os.PathLike[str]) -> Workspace:

@@ -112,10 +112,46 @@ def offer_recovery(window) -> int:
             f"at {orphan.when}? (No deletes it.)",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            window.files.recover(orphan)
+            _recover_and_wait(window, orphan)
         else:
             orphan.discard()
     return offered
+
+
+def _recover_and_wait(window, orphan) -> bool:
+    """Restore ``orphan`` (read off the GUI thread, the window painting and its Cancel working
+    meanwhile) and wait until it is in, refused or cancelled: the next orphan is offered only
+    then."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    outcome: list[bool] = []
+
+    def ended(restored: bool) -> None:
+        outcome.append(restored)
+        loop.quit()
+
+    window.files.recover(orphan, ended)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
+
+
+def _open_lesson_and_wait(controller, path, step: int) -> bool:
+    """Open a lesson (read in a job) and wait until it is in or refused."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    outcome: list[bool] = []
+
+    def ended(opened: bool) -> None:
+        outcome.append(opened)
+        loop.quit()
+
+    controller.lessons.open(path, step, ended)
+    if not outcome:
+        loop.exec()
+    return outcome == [True]
 
 
 def _outcome() -> tuple[
@@ -223,7 +259,7 @@ def run(argv: list[str]) -> int:
             said.append(message)
 
         controller.sigMessage.connect(note)
-        opened = controller.lessons.open(path, args.step - 1)
+        opened = _open_lesson_and_wait(controller, path, args.step - 1)
         controller.sigMessage.disconnect(note)
         if not opened:
             reason = said[-1].removeprefix("Not opened: ") if said else "not a lesson"

@@ -7,6 +7,7 @@ reading and evaluating a file runs off the GUI thread through the controller's j
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
 from softmax_lab.core.constants import SCALE_RANGE, default_class_names
+from softmax_lab.core.document import Settings
 from softmax_lab.core.exports import results_columns
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
@@ -22,8 +24,13 @@ from softmax_lab.core.runs import MANIFEST, run_not_started
 from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
-from softmax_lab.core.workspace import FORMAT as WORKSPACE_FORMAT
-from softmax_lab.core.workspace import SUFFIX, Workspace, load_workspace, save_workspace
+from softmax_lab.core.workspace import (
+    SUFFIX,
+    Workspace,
+    load_workspace,
+    looks_like_workspace,
+    save_workspace,
+)
 from softmax_lab.gui.autosave import AutosaveSession, Orphan, is_autosave
 from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
@@ -61,17 +68,18 @@ def is_run(path: str | Path) -> bool:
     return path.is_dir() or path.name == MANIFEST or run_not_started(path)
 
 
-def is_workspace(path: str | Path) -> bool:
-    """A .json the window opens as a workspace: named *.softmaxlab.json, or saying its format
-    near the start. Other .json files are logits (LLM API logprobs, ``core.loaders.logprobs``)."""
-    if str(path).endswith(SUFFIX):
-        return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return True  # the workspace reader says why it cannot be read
-    return WORKSPACE_FORMAT.encode() in head
+def read_file(path: str, settings: Settings, as_probabilities: bool) -> PreparedFile | Workspace:
+    """What Open, a drop and the recent files read, in a job's thread (never on the GUI
+    thread: even telling a workspace from logits reads the file): a workspace for a .json that
+    is one, else the prepared logits file."""
+    if path.endswith(".json") and looks_like_workspace(path):
+        return load_workspace(path)
+    return prepare_file(path, settings, as_probabilities)
+
+
+Done = Callable[[bool], None]
+"""Told whether an opening ended with the file in the window (False: refused, cancelled or
+replaced by a newer opening)."""
 
 
 class Files(QObject):
@@ -99,6 +107,7 @@ class Files(QObject):
         self._progress: QProgressDialog | None = None
         self._ask_probabilities = True
         self._autosave_skipped: object = None  # the table whose autosave was last skipped
+        self._then: Done | None = None  # told how the workspace being opened ends
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.write_autosave)
         controller.sigHistoryChanged.connect(self._on_history_changed)
@@ -133,22 +142,36 @@ class Files(QObject):
         if is_run(path):
             self.open_run(path)
             return
-        if path.endswith(".json") and is_workspace(path):
-            self.open_workspace(path)
-            return
         self._ask_probabilities = as_probabilities is None
-        settings = self._c.document.settings
+        self._start_load(
+            path,
+            read_file,
+            path,
+            self._c.document.settings,
+            bool(as_probabilities),
+        )
+
+    def _start_load(self, path: str, work: Callable[..., object], *args: object) -> None:
+        """Read ``path`` in the one "load" job (a newer opening or Cancel drops it): the window
+        stays responsive and the progress dialog offers Cancel; a refusal keeps the table."""
+        self._settle(False)  # an opening still under way is replaced by this one
+        for kind in ("labels", "tokenizer"):  # read for the table this one replaces
+            self._c.jobs.cancel(kind)
         self._c.jobs.start(
             "load",
-            prepare_file,
-            path,
-            settings,
-            bool(as_probabilities),
-            done=self._on_loaded,
+            work,
+            *args,
+            done=partial(self._on_read, path),
             failed=partial(self._on_load_failed, path),
         )
         self._message(f"Opening {path}…")
         self._show_progress(Path(path).name)
+
+    def _on_read(self, path: str, result: PreparedFile | Workspace) -> None:
+        if isinstance(result, Workspace):
+            self._apply_workspace(path, result)
+        else:
+            self._on_loaded(result)
 
     def _show_progress(self, name: str) -> None:
         if self._progress is None:
@@ -164,6 +187,7 @@ class Files(QObject):
 
     def cancel_load(self) -> None:
         self._c.jobs.cancel("load")
+        self._settle(False)
         self._c.compare.cancel()
         self._c.runs.stop_waiting()
         self._close_progress()
@@ -215,6 +239,7 @@ class Files(QObject):
         self.sigFileLoaded.emit(prepared.path)
 
     def _on_load_failed(self, path: str, exc: BaseException) -> None:
+        self._settle(False)
         if isinstance(exc, DataError):
             self._failed(str(exc))
         else:  # a bug must reach the user as a message, not a dead thread
@@ -303,18 +328,34 @@ class Files(QObject):
         if path:
             self.attach_tokenizer(path)
 
-    def attach_tokenizer(self, path: str | Path) -> bool:
-        """Name the classes after a tokenizer's tokens (one undo step); a file that is not a
-        tokenizer, or whose vocabulary size is not the logits' V, changes nothing and says why."""
-        n = self._c.document.n_classes
-        try:
-            vocabulary = load_vocabulary(path, size=n)
-        except DataError as exc:
-            self._message(f"Tokenizer not used: {exc}")
-            return False
-        return self._c.set_class_names(
-            token_names(vocabulary, n), text=f"Tokenizer {Path(path).name}"
+    def attach_tokenizer(self, path: str | Path) -> None:
+        """Name the classes after a tokenizer's tokens (one undo step), the file read in the
+        "tokenizer" job; a file that is not a tokenizer, or whose vocabulary size is not the
+        logits' V (or a table that changed meanwhile), changes nothing and says why."""
+        doc = self._c.document
+        name = Path(path).name
+        asked = doc.n_classes
+        self._c.jobs.start(
+            "tokenizer",
+            partial(load_vocabulary, size=doc.n_classes),
+            str(path),
+            done=partial(self._attach_vocabulary, name, asked),
+            failed=partial(self._tokenizer_failed, name),
         )
+        self._message(f"Reading the tokenizer {name}…")
+
+    def _attach_vocabulary(self, name: str, asked: int, vocabulary: list[str]) -> None:
+        doc = self._c.document
+        if asked != doc.n_classes:
+            self._message(f"Tokenizer not used: the table changed while {name} was read")
+            return
+        self._c.set_class_names(token_names(vocabulary, doc.n_classes), text=f"Tokenizer {name}")
+
+    def _tokenizer_failed(self, name: str, exc: BaseException) -> None:
+        if isinstance(exc, DataError):
+            self._message(f"Tokenizer not used: {exc}")
+        else:  # a bug reaches the user as a message, not a dead thread
+            self._message(f"Tokenizer not used: {name} ({type(exc).__name__}: {exc})")
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self._window, "Open logits", "", OPEN_FILTER)
@@ -362,27 +403,38 @@ class Files(QObject):
         self._c.sigHistoryChanged.emit()
         self.sigTitleChanged.emit(Path(path).name)
 
-    def open_workspace(self, path: str | Path) -> bool:
-        """Restore a workspace exactly; a bad file shows why and changes nothing."""
-        try:
-            ws = load_workspace(path)
-        except DataError as exc:
-            self._failed(str(exc))
-            return False
+    def open_workspace(self, path: str | Path, then: Done | None = None) -> None:
+        """Restore a workspace exactly, read off the GUI thread (Cancel-able like any opening);
+        emits sigFileLoaded or sigLoadFailed, and ``then(opened)`` follows. A bad file shows why
+        and changes nothing."""
+        self._start_load(str(path), load_workspace, str(path))
+        self._then = then
+
+    def _settle(self, opened: bool) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then(opened)
+
+    def _apply_workspace(self, path: str, ws: Workspace) -> None:
+        """The workspace read by a job goes into the window (on the GUI thread)."""
+        self._close_progress()
+        name = Path(path).name
         if not self._c.replace_document(
             ws.logits,
             ws.labels,
             ws.class_names,
             settings=ws.settings,
             soft_targets=ws.soft_targets,
-            text=f"Open {Path(path).name}",
+            text=f"Open {name}",
             inputs=ws.inputs,
             has_labels=ws.has_labels,
             logits_b=ws.logits_b,
             model_names=ws.model_names,
             binary=ws.binary,
         ):
-            return False
+            self._settle(False)
+            self._failed(f"{name}: could not be used")
+            return
         view = view_from_json(ws.view)
         view["selected"] = min(int(view.get("selected", 0)), self._c.document.n_samples - 1)
         self._c.update_view(**view)
@@ -391,10 +443,10 @@ class Files(QObject):
             self.remember_recent(str(path))
             self._c.document.mark_clean()
             self._c.sigHistoryChanged.emit()
-        self.sigTitleChanged.emit(Path(path).name)
-        self._message(f"Opened workspace {Path(path).name}")
+        self.sigTitleChanged.emit(name)
+        self._message(f"Opened workspace {name}")
+        self._settle(True)
         self.sigFileLoaded.emit(str(path))
-        return True
 
     def _on_history_changed(self) -> None:
         if self._autosave:
@@ -428,20 +480,25 @@ class Files(QObject):
         except (OSError, DataError) as exc:
             self._message(f"Autosave failed: {exc}")
 
-    def recover(self, orphan: Orphan) -> bool:
-        """Open the work a window that did not close left behind; once this window's own
-        autosave holds it, the orphan's file goes. Refused, the orphan stays for the next
-        start."""
-        if not self.open_workspace(orphan.path):
-            orphan.keep()
-            return False
-        self._autosave_timer.stop()
-        self.write_autosave()
-        if self.session is not None and self.session.path.exists():
-            orphan.discard()
-        else:
-            orphan.keep()
-        return True
+    def recover(self, orphan: Orphan, then: Done | None = None) -> None:
+        """Open the work a window that did not close left behind (off the GUI thread); once
+        this window's own autosave holds it, the orphan's file goes. Refused or cancelled, the
+        orphan stays for the next start. ``then(restored)`` follows."""
+
+        def opened(ok: bool) -> None:
+            restored = False
+            if ok:
+                self._autosave_timer.stop()
+                self.write_autosave()
+                restored = self.session is not None and self.session.path.exists()
+            if restored:
+                orphan.discard()
+            else:
+                orphan.keep()
+            if then is not None:
+                then(ok)
+
+        self.open_workspace(orphan.path, opened)
 
     def save_workspace_action(self) -> None:
         if self.workspace_path is not None and not is_autosave_path(self.workspace_path):

@@ -7,14 +7,15 @@ table of 50,000 images converts only what is on screen), full-size images, one-l
 metadata as text, thumbnail-grid items — and it answers the filter box (``column == value`` or
 a text search, parsed by :mod:`core.filtering`), the no-labels Dataset view
 (:func:`core.metrics.summarize_predictions`), the Formula tab's sigmoid identity for binary
-logits (:mod:`core.binary`) and File › Open labels… (:func:`core.loaders.load_labels`, attached
-as one undo step).
+logits (:mod:`core.binary`) and File › Open labels… (:func:`core.loaders.load_labels`, read in
+the controller's "labels" job and attached as one undo step).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ class GridItem:
 
 
 class InputsSession:
-    """See the module docstring. Every method runs on the GUI thread."""
+    """See the module docstring. Every method runs on the GUI thread (reading a file is a job's)."""
 
     def __init__(self, controller: Controller) -> None:
         self._c = controller
@@ -236,17 +237,36 @@ class InputsSession:
         row = self._c.selected
         return binary_identity(self._c.evaluation, self._c.document.logits[row], row)
 
-    def attach_labels_file(self, path: str | Path) -> bool:
-        """Read labels for every sample from ``path`` (class numbers or names) and attach them as
-        one undo step; a bad file changes nothing and says why."""
+    def attach_labels_file(self, path: str | Path) -> None:
+        """Read labels for every sample from ``path`` (class numbers or names) in the "labels"
+        job, then attach them as one undo step; a bad file, or a table that changed while the
+        file was read, changes nothing and says why."""
         doc = self._c.document
         name = Path(path).name
+        asked = (doc.n_samples, tuple(doc.class_names))
+        self._c.jobs.start(
+            "labels",
+            load_labels,
+            str(path),
+            doc.n_samples,
+            list(doc.class_names),
+            done=partial(self._attach_labels, name, asked),
+            failed=partial(self._labels_failed, name),
+        )
+        self._c.sigMessage.emit(f"Reading labels from {name}…")
+
+    def _attach_labels(self, name: str, asked: tuple, labels: np.ndarray) -> None:
+        doc = self._c.document
+        if asked != (doc.n_samples, tuple(doc.class_names)):
+            self._c.sigMessage.emit(
+                f"Labels not attached: the table changed while {name} was read; open it again"
+            )
+            return
         try:
-            labels = load_labels(path, doc.n_samples, doc.class_names)
             doc.attach_labels(labels, text=f"Attach labels from {name}")
         except (DataError, ValueError) as exc:
-            self._c.sigMessage.emit(f"Labels not attached: {exc}")
-            return False
+            self._labels_failed(name, exc)
+            return
         ev = self._c.evaluation
         self._c.sigMessage.emit(
             f"Attached {fmt.plural(ev.n_valid, 'label')} from {name}: "
@@ -254,4 +274,11 @@ class InputsSession:
             if ev.n_valid
             else f"Attached the labels of {name}: every sample is ignored"
         )
-        return True
+
+    def _labels_failed(self, name: str, exc: BaseException) -> None:
+        if isinstance(exc, (DataError, ValueError)):
+            self._c.sigMessage.emit(f"Labels not attached: {exc}")
+        else:  # a bug reaches the user as a message, not a dead thread
+            self._c.sigMessage.emit(
+                f"Labels not attached: {name} could not be read ({type(exc).__name__}: {exc})"
+            )

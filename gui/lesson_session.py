@@ -7,7 +7,9 @@ step is view state (``lesson``, ``lesson_step``), so workspaces and autosave kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,8 @@ from PySide6.QtCore import QObject, Signal
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.display import PlotId
-from softmax_lab.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
+from softmax_lab.core.lessons import Lesson, builtin_lessons, load_lesson
+from softmax_lab.core.loaders import DataError
 from softmax_lab.core.presets import PRESETS
 from softmax_lab.core.settings import Settings
 
@@ -65,6 +68,7 @@ class LessonSession(QObject):
         self._c = controller
         self.lesson: Lesson | None = None
         self.path = ""
+        self._then: Callable[[bool], None] | None = None  # told how the opening lesson ends
 
     @staticmethod
     def builtin() -> list[Path]:
@@ -78,16 +82,37 @@ class LessonSession(QObject):
     def index(self) -> int:
         return int(self._c.view.lesson_step)
 
-    def open(self, path: str | Path, step: int = 0) -> bool:
-        """Open a lesson file at ``step``; a bad file says why and changes nothing."""
-        try:
-            lesson = load_lesson(path)
-        except LessonError as exc:
-            self._c.sigMessage.emit(f"Not opened: {exc}")
-            return False
-        self.lesson, self.path = lesson, str(path)
+    def open(
+        self, path: str | Path, step: int = 0, then: Callable[[bool], None] | None = None
+    ) -> None:
+        """Open a lesson file at ``step``, read in the "lesson" job (the window goes on
+        meanwhile); a bad file says why and changes nothing. ``then(opened)`` follows (False
+        also when a newer lesson is opened first)."""
+        self._settle(False)
+        self._c.jobs.start(
+            "lesson",
+            load_lesson,
+            str(path),
+            done=partial(self._opened, str(path), step),
+            failed=self._open_failed,
+        )
+        self._then = then
+        self._c.sigMessage.emit(f"Opening the lesson {Path(path).name}…")
+
+    def _settle(self, opened: bool) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then(opened)
+
+    def _opened(self, path: str, step: int, lesson: Lesson) -> None:
+        self.lesson, self.path = lesson, path
         self.go(min(max(0, step), len(lesson.steps) - 1))
-        return True
+        self._settle(True)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        reason = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+        self._c.sigMessage.emit(f"Not opened: {reason}")
+        self._settle(False)
 
     def close(self) -> None:
         if self.lesson is not None:
@@ -96,20 +121,36 @@ class LessonSession(QObject):
             self.sigChanged.emit()
 
     def resume(self) -> None:
-        """A workspace named a lesson: reopen it where it was, without replacing its table."""
+        """A workspace named a lesson: reopen it where it was, without replacing its table (the
+        file read in the "lesson" job)."""
         view = self._c.view
         if not view.lesson or (self.lesson is not None and self.path == view.lesson):
             return
-        try:
-            self.lesson, self.path = load_lesson(view.lesson), view.lesson
-        except LessonError as exc:
-            self._c.sigMessage.emit(f"The workspace's lesson could not be reopened: {exc}")
-            self._c.update_view(lesson="", lesson_step=0)
+        self._settle(False)  # a lesson being opened gives way to the workspace's
+        self._c.jobs.start(
+            "lesson",
+            load_lesson,
+            view.lesson,
+            done=partial(self._resumed, view.lesson),
+            failed=partial(self._resume_failed, view.lesson),
+        )
+
+    def _resumed(self, path: str, lesson: Lesson) -> None:
+        view = self._c.view
+        if view.lesson != path:  # the window moved on while the file was read
             return
-        last = len(self.lesson.steps) - 1
+        self.lesson, self.path = lesson, path
+        last = len(lesson.steps) - 1
         if not 0 <= view.lesson_step <= last:  # a workspace naming step 10^6 of a 5-step lesson
             self._c.update_view(lesson_step=min(max(0, view.lesson_step), last))
         self.sigChanged.emit()
+
+    def _resume_failed(self, path: str, exc: BaseException) -> None:
+        if self._c.view.lesson != path:
+            return
+        reason = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+        self._c.sigMessage.emit(f"The workspace's lesson could not be reopened: {reason}")
+        self._c.update_view(lesson="", lesson_step=0)
 
     def go(self, index: int) -> None:
         """Show step ``index`` (0-based) of the open lesson."""

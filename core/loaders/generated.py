@@ -231,20 +231,11 @@ def _processed(
 def _vocabulary(
     raw: Any, v: int, name: str, path: Path | None, notices: list[str]
 ) -> list[str] | None:
-    from softmax_lab.core.loaders.vocab import load_vocabulary, sibling_vocabulary
+    from softmax_lab.core.loaders.vocab import sibling_tokens
 
     if raw is not None:
         items = raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
         if len(items) != v or not all(isinstance(t, (str, bytes)) for t in items):
             raise DataError(f"{name}: 'vocab' must be {count(v)} token texts, one per logit")
         return [t.decode("utf-8", "replace") if isinstance(t, bytes) else t for t in items]
-    beside = None if path is None else sibling_vocabulary(path)
-    if beside is None:
-        return None
-    try:
-        vocabulary = load_vocabulary(beside, size=v)
-    except DataError as exc:
-        notices.append(f"token texts not read from {beside.name}: {exc}")
-        return None
-    notices.append(f"token texts read from {beside.name} in the same folder")
-    return vocabulary
+    return None if path is None else sibling_tokens(path, v, notices)

@@ -20,7 +20,7 @@ import numpy as np
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.formatting import count
 from softmax_lab.core.loaders._common import DataError, describe_dtype, read_only
-from softmax_lab.core.loaders.vocab import load_vocabulary, sibling_vocabulary
+from softmax_lab.core.loaders.vocab import sibling_tokens
 
 if TYPE_CHECKING:
     from softmax_lab.core.loaders._build import Found
@@ -83,15 +83,7 @@ def check(
             targets = read_only(next_token_targets(labels, mask).reshape(-1))
             notices.append(HF_LABELS_NOTICE)
     if vocabulary is None and found.path is not None:
-        beside = sibling_vocabulary(found.path)
-        if beside is not None:
-            # A stray or stale tokenizer file in the folder never blocks the logits.
-            try:
-                vocabulary = load_vocabulary(beside, size=v)
-            except DataError as exc:
-                notices.append(f"{exc} — it was not used; tokens are shown by id")
-            else:
-                notices.append(f"token texts read from {beside.name} in the same folder")
+        vocabulary = sibling_tokens(found.path, v, notices)
     return Sequences(targets, ids, mask, vocabulary)
 
 

@@ -49,15 +49,21 @@ SIBLINGS = ("tokenizer.json", "vocab.txt")
 _BYTE_FALLBACK = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
 
-def load_vocabulary(path: str | os.PathLike[str], size: int | None = None) -> list[str]:
+def load_vocabulary(
+    path: str | os.PathLike[str],
+    size: int | None = None,
+    *,
+    within: str | os.PathLike[str] | None = None,
+) -> list[str]:
     """The token texts of a ``tokenizer.json``, ``vocab.json`` or ``vocab.txt``, by token id.
 
-    With ``size``, the vocabulary must have exactly that many tokens (the logits' V). Raises
-    ``DataError`` naming the file for every problem; no other exception escapes.
+    With ``size``, the vocabulary must have exactly that many tokens (the logits' V); with
+    ``within``, the file (links followed) must lie in that folder. Raises ``DataError`` naming
+    the file for every problem; no other exception escapes.
     """
     source, name = display_name(path)
     try:
-        tokens = _load(Path(source), name)
+        tokens = _load(Path(source), name, within)
     except DataError:
         raise
     except Exception as exc:  # the contract: DataError, never anything else
@@ -70,16 +76,35 @@ def load_vocabulary(path: str | os.PathLike[str], size: int | None = None) -> li
 
 
 def sibling_vocabulary(path: Path) -> Path | None:
-    """The tokenizer.json (first) or vocab.txt in the folder of the data file ``path``."""
+    """The tokenizer.json (first) or vocab.txt in the folder of the data file ``path``: the
+    first name present, whatever it is (a link, a FIFO: :func:`sibling_tokens` says why it is
+    not read rather than passing it over in silence)."""
     for candidate in SIBLINGS:
         beside = path.parent / candidate
-        if beside.is_file():
+        if os.path.lexists(beside):
             return beside
     return None
 
 
-def _load(path: Path, name: str) -> list[str]:
-    info = check_readable_file(path, name)
+def sibling_tokens(path: Path, size: int, notices: list[str]) -> list[str] | None:
+    """The token texts of the tokenizer beside the data file ``path``, read only from that
+    file's folder (a link that leaves it, a FIFO, a file of another vocabulary size is not
+    read); what was read, or why not, is added to ``notices``. A stray or stale tokenizer
+    file never blocks the logits."""
+    beside = sibling_vocabulary(path)
+    if beside is None:
+        return None
+    try:
+        vocabulary = load_vocabulary(beside, size=size, within=path.parent)
+    except DataError as exc:
+        notices.append(f"{exc} — it was not used; tokens are shown by id")
+        return None
+    notices.append(f"token texts read from {beside.name} in the same folder")
+    return vocabulary
+
+
+def _load(path: Path, name: str, within: str | os.PathLike[str] | None) -> list[str]:
+    info = check_readable_file(path, name, within=within)
     if info.st_size > MAX_VOCABULARY_BYTES:
         raise DataError(f"{name}: {info.st_size / 1e9:.1f} GB is too large for a tokenizer file")
     ext = path.suffix.lower()
@@ -88,7 +113,7 @@ def _load(path: Path, name: str) -> list[str]:
             f"{name}: a vocabulary is read from tokenizer.json, vocab.json or vocab.txt, "
             f"not '{ext or 'a file without an extension'}'"
         )
-    with open_regular(path, name, "rb") as fh:
+    with open_regular(path, name, "rb", within=within) as fh:
         raw = fh.read()
     if b"\x00" in raw:
         raise DataError(f"{name}: contains binary data, not text")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -293,3 +294,37 @@ def attempt(load):
         return load()
     except DataError as exc:
         return exc
+
+
+def test_a_tokenizer_link_that_leaves_the_folder_is_not_read(tmp_path):
+    # The tokenizer beside a file is read from that file's folder only (as a run's steps are):
+    # a link to a vocabulary elsewhere is refused with a notice, and the logits still open.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write(folder / "lm.npz", npz_bytes(**lm(input_ids=ids())))
+    (folder / "vocab.txt").symlink_to(outside / "vocab.txt")
+    data = load_logits(folder / "lm.npz")
+    assert data.vocabulary is None
+    assert data.logits.shape == (B * T, V)
+    notice = next(n for n in data.notices if "not used" in n)
+    assert "vocab.txt: a link that leads outside the folder run; not read" in notice
+    # A link that stays inside the folder is read as the file it names.
+    (folder / "vocab.txt").unlink()
+    (folder / "tokens.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    (folder / "vocab.txt").symlink_to(folder / "tokens.txt")
+    assert load_logits(folder / "lm.npz").vocabulary == VOCAB
+
+
+def test_a_fifo_named_tokenizer_json_is_refused_not_waited_on(tmp_path):
+    # Opening a FIFO waits for a writer forever: it is refused by its type, with a notice
+    # (no other vocabulary is used in its place either: the name the user gave is the one).
+    write(tmp_path / "lm.npz", npz_bytes(**lm(input_ids=ids())))
+    os.mkfifo(tmp_path / "tokenizer.json")
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    data = load_logits(tmp_path / "lm.npz")
+    assert data.vocabulary is None
+    notice = next(n for n in data.notices if "not used" in n)
+    assert "tokenizer.json: a named pipe (FIFO), not a regular file" in notice

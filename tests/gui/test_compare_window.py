@@ -477,7 +477,8 @@ def test_a_workspace_opened_in_the_window_keeps_model_b(qtbot, comparing, tmp_pa
     b = comparing.document.logits_b.copy()
     c.compare.stop()
     c.apply_preset(0)
-    assert comparing.files.open_workspace(path)
+    with qtbot.waitSignal(comparing.sigFileLoaded):
+        comparing.files.open_workspace(path)
     doc = comparing.document
     np.testing.assert_array_equal(doc.logits_b, b)
     assert doc.model_names == ("old", "new")

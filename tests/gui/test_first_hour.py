@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -109,7 +110,7 @@ def test_the_loss_plot_and_the_table_spell_the_mean_alike(window):
 
 def test_the_formula_says_p_minus_y_as_the_gradient_step_does(qtbot, window):
     notebook = next(p for p in builtin_lessons() if p.stem == "notebook")
-    window.controller.lessons.open(notebook, 18)
+    open_lesson(qtbot, window.controller, notebook, 18)
     title, caption, _ = window.controller.lessons.caption()
     assert "p − y" in title
     window.side_tabs.setCurrentWidget(window.formula_panel)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -71,7 +72,7 @@ def test_markup_in_a_caption_shows_as_the_text_it_is(qtbot, window, tmp_path):
     window.grab().save(str(image))
     caption = f"<img src='{image}'> <h1 style='font-size:200pt'>big</h1> Tom &amp; Jerry"
     title = "<b>bold?</b> &lt;tag&gt;"
-    assert window.controller.lessons.open(lesson_file(tmp_path / "l.json", caption, title))
+    assert open_lesson(qtbot, window.controller, lesson_file(tmp_path / "l.json", caption, title))
     settle()
     band = window.caption
     assert band.isVisible()
@@ -85,7 +86,7 @@ def test_markup_in_a_caption_shows_as_the_text_it_is(qtbot, window, tmp_path):
 
 def test_a_long_one_word_caption_keeps_the_window_width(qtbot, window, tmp_path):
     word = "W" * MAX_CAPTION_CHARS
-    assert window.controller.lessons.open(lesson_file(tmp_path / "l.json", word, "T" * 200))
+    assert open_lesson(qtbot, window.controller, lesson_file(tmp_path / "l.json", word, "T" * 200))
     window.controller.update_view(presentation=True)
     settle()
     assert window.width() == WIDTH
@@ -102,7 +103,7 @@ def test_a_long_one_word_caption_keeps_the_window_width(qtbot, window, tmp_path)
 def test_a_refused_caption_says_why_and_changes_nothing(qtbot, window, tmp_path):
     before = window.summary.text()
     path = lesson_file(tmp_path / "l.json", "bell \x07 " + "x" * 4_000_000)
-    assert not window.controller.lessons.open(path)
+    assert not open_lesson(qtbot, window.controller, path)
     assert "the caption has 4,000,007 characters" in window.statusBar().currentMessage()
     assert window.summary.text() == before
     assert window.width() == WIDTH
@@ -130,7 +131,7 @@ def test_a_lesson_with_a_huge_ignore_index_leaves_the_table_and_its_numbers(
     """Before: the 8 x 3 lesson table showed under the 3 x 3 preset's "0.3018 · 3 × 3"."""
     before_summary, before_rows = window.summary.text(), window.document.n_samples
     path = lesson_file(tmp_path / "l.json", "fine", options={"ignore_index": 10**30})
-    assert not window.controller.lessons.open(path)
+    assert not open_lesson(qtbot, window.controller, path)
     settle()
     assert window.document.n_samples == before_rows
     assert window.table.model().rowCount() == before_rows
@@ -156,7 +157,8 @@ def test_a_workspace_with_huge_numbers_is_refused_whole(qtbot, window, tmp_path,
     (body if where == "body" else body[where])[key] = value
     path.write_text(json.dumps(body))
     before_summary, before_rows = window.summary.text(), window.document.n_samples
-    assert not window.files.open_workspace(path)
+    with qtbot.waitSignal(window.sigLoadFailed):
+        window.files.open_workspace(path)
     settle()
     assert window.document.n_samples == before_rows
     assert window.table.model().rowCount() == before_rows
@@ -166,15 +168,18 @@ def test_a_workspace_with_huge_numbers_is_refused_whole(qtbot, window, tmp_path,
 
 def test_a_workspace_past_its_lessons_last_step_reopens_at_the_last(qtbot, window, tmp_path):
     lesson = lesson_file(tmp_path / "l.json", "caption")
-    assert window.controller.lessons.open(lesson)
+    assert open_lesson(qtbot, window.controller, lesson)
     path = tmp_path / "w.softmaxlab.json"
     window.files.save_workspace(path)
     body = json.loads(path.read_text())
     body["view"]["lesson_step"] = 10**6
     path.write_text(json.dumps(body))
     window.controller.lessons.close()
-    assert window.files.open_workspace(path)
+    lessons = window.controller.lessons
+    with qtbot.waitSignal(lessons.sigChanged), qtbot.waitSignal(window.sigFileLoaded):
+        window.files.open_workspace(path)  # the lesson it names is read in a job, then resumed
     settle()
+    assert lessons.active
     assert window.controller.view.lesson_step == 0  # the lesson has one step
 
 

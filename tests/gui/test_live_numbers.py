@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -74,7 +75,7 @@ def test_the_caption_band_follows_the_temperature_sweep(qtbot, window):
 
 def test_a_lesson_caption_follows_an_edit(qtbot, window):
     c = window.controller
-    assert c.lessons.open(NOTEBOOK, step=13)  # step 14: T = 0.5, loss 0.1464
+    assert open_lesson(qtbot, c, NOTEBOOK, step=13)  # step 14: T = 0.5, loss 0.1464
     assert "0.1464" in band_numbers(window)
     type_temperature(qtbot, window, "2")
     assert c.document.settings.temperature == 2.0
@@ -131,7 +132,7 @@ def loss_top(window) -> float:
 
 def test_the_loss_axis_refits_at_every_lesson_step(qtbot, window):
     c = window.controller
-    assert c.lessons.open(NOTEBOOK, step=5)  # step 6: loss 2.3026
+    assert open_lesson(qtbot, c, NOTEBOOK, step=5)  # step 6: loss 2.3026
     QApplication.processEvents()
     assert loss_top(window) > 2.3
     qtbot.keyClick(window, Qt.Key.Key_PageDown)  # step 7: loss 0.4170
@@ -149,7 +150,7 @@ def test_the_loss_axis_refits_at_a_preset_and_a_file(qtbot, window, tmp_path):
     top_bad = loss_top(window)
     qtbot.keyClick(window, Qt.Key.Key_PageUp)  # "Batch, good predictions": losses ≤ 0.42
     assert loss_top(window) < 0.5 * top_bad
-    c.lessons.open(NOTEBOOK, step=5)  # step 6: loss 2.3026, the axis grows to it
+    open_lesson(qtbot, c, NOTEBOOK, step=5)  # step 6: loss 2.3026, the axis grows to it
     c.lessons.close()
     path = tmp_path / "certain.npz"
     save_logits(path, np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]), np.array([0, 1]))
@@ -162,7 +163,7 @@ def test_on_stage_the_loss_axis_refits_at_the_next_step(qtbot, window):
     c = window.controller
     window.stage.keep_size = True
     c.update_view(presentation=True)
-    assert c.lessons.open(NOTEBOOK, step=5)  # step 6: loss 2.3026
+    assert open_lesson(qtbot, c, NOTEBOOK, step=5)  # step 6: loss 2.3026
     QApplication.processEvents()
     assert loss_top(window) > 2.3
     qtbot.keyClick(window, Qt.Key.Key_PageDown)  # step 7: loss 0.4170

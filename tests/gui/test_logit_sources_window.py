@@ -101,8 +101,9 @@ def test_a_workspace_json_still_opens_as_a_workspace(qtbot, window, tmp_path):
     window.files.save_workspace(saved)
     other = MainWindow()
     qtbot.addWidget(other)
-    assert other.files.open_workspace(saved)
-    other.load_file(saved)
+    with qtbot.waitSignal(other.sigFileLoaded):
+        other.load_file(saved)
+    assert other.files.workspace_path == saved
     assert other.document.n_samples == window.document.n_samples
     window.document.mark_clean()
     other.document.mark_clean()

@@ -36,7 +36,9 @@ def window(qtbot, logits_file):
 
 def open_labels(qtbot, w, monkeypatch, path):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    w.inputs_ui.open_labels_action.trigger()
+    read = w.controller.jobs.sigBusy  # the file is read in the "labels" job
+    with qtbot.waitSignal(read, check_params_cb=lambda kind, busy: kind == "labels" and not busy):
+        w.inputs_ui.open_labels_action.trigger()
 
 
 def visible_texts(w):

@@ -2,6 +2,7 @@
 starts and stops the temperature sweep, and the Help menu lists every shortcut."""
 
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -33,13 +34,13 @@ def click_cell(qtbot, w, row, column):
     return index
 
 
-def open_notebook(w, step):
+def open_notebook(qtbot, w, step):
     notebook = next(p for p in builtin_lessons() if p.stem == "notebook")
-    assert w.controller.lessons.open(notebook, step)
+    assert open_lesson(qtbot, w.controller, notebook, step)
 
 
 def test_a_clickers_page_keys_step_the_lesson_after_a_click_in_the_table(qtbot, window):
-    open_notebook(window, 9)
+    open_notebook(qtbot, window, 9)
     click_cell(qtbot, window, 0, 0)
     qtbot.keyClick(window.table.viewport(), Qt.Key.Key_PageDown)
     assert window.controller.lessons.index == 10
@@ -55,7 +56,7 @@ def test_a_clickers_page_keys_step_the_lesson_after_a_click_in_the_table(qtbot, 
 
 
 def test_page_keys_step_the_lesson_from_the_side_panel_and_sliders(qtbot, window):
-    open_notebook(window, 2)
+    open_notebook(qtbot, window, 2)
     slider = window.controls.temperature
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_PageDown)

@@ -6,6 +6,7 @@ import re
 
 import pyqtgraph as pg
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -112,7 +113,7 @@ def outline_problems(window, casing, where: str) -> list[str]:
 @pytest.mark.parametrize("step", [2, 5, 9, 19])
 def test_every_text_and_mark_reads_against_what_it_sits_on(qtbot, window, step):
     c = window.controller
-    assert c.lessons.open(NOTEBOOK, step=step - 1)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=step - 1)
     QApplication.processEvents()
     problems: list[str] = []
     sample, gradient = window.sample_plot, window.gradient_plot
@@ -190,7 +191,7 @@ def legend_problems(plot) -> list[str]:
 @pytest.mark.parametrize("step", [9, 16, 17])
 def test_the_loss_curve_legend_covers_no_point_and_holds_its_text(qtbot, window, step):
     c = window.controller
-    assert c.lessons.open(NOTEBOOK, step=step - 1)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=step - 1)
     QApplication.processEvents()
     problems = legend_problems(window.curve_plot)
     for row in range(c.row_count()):  # every sample selected in turn, as a click on its row
@@ -212,7 +213,7 @@ def test_on_stage_no_bar_label_covers_a_bar(qtbot, step):
     w.show()
     qtbot.waitExposed(w)
     w.controller.update_view(presentation=True)
-    assert w.controller.lessons.open(NOTEBOOK, step=step - 1)
+    assert open_lesson(qtbot, w.controller, NOTEBOOK, step=step - 1)
     w.stage.fit_to_window()
     QApplication.processEvents()
     sample, gradient = w.sample_plot, w.gradient_plot

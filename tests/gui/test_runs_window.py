@@ -688,7 +688,8 @@ def test_a_workspace_saved_on_the_training_tab_opens_without_it(qtbot, window, t
     other = MainWindow()
     qtbot.addWidget(other)
     other.show()
-    assert other.files.open_workspace(path)
+    with qtbot.waitSignal(other.sigFileLoaded):
+        other.files.open_workspace(path)
     assert other.controller.view.view_tab == "sample"
     assert other.view_tabs.currentIndex() == 0
     np.testing.assert_array_equal(other.document.logits, window.document.logits)

@@ -266,6 +266,15 @@ def test_temperature_recolours_the_text_live(qtbot, opened, lm):
     )
 
 
+def attach_tokenizer(qtbot, window, path) -> None:
+    """Attach ``path`` and wait for the "tokenizer" job that reads it to end."""
+    read = window.controller.jobs.sigBusy
+    with qtbot.waitSignal(
+        read, check_params_cb=lambda kind, busy: kind == "tokenizer" and not busy
+    ):
+        window.files.attach_tokenizer(path)
+
+
 def test_choosing_a_tokenizer_renames_tokens_and_a_wrong_one_changes_nothing(
     qtbot, window, lm, tmp_path
 ):
@@ -278,10 +287,10 @@ def test_choosing_a_tokenizer_renames_tokens_and_a_wrong_one_changes_nothing(
     assert window.sequence_view.tokens.chip_text(1) == f"#{lm.input_ids[0, 1]}"
     wrong = tmp_path / "vocab.txt"
     wrong.write_text("a\nb\n")
-    assert not window.files.attach_tokenizer(wrong)
+    attach_tokenizer(qtbot, window, wrong)
     assert "has 2 tokens but the logits have" in window.statusBar().currentMessage()
     assert window.document.class_names[0] == "#0"
-    assert window.files.attach_tokenizer(lm.tokenizer_path)
+    attach_tokenizer(qtbot, window, lm.tokenizer_path)
     used = np.unique(lm.input_ids)
     assert [window.document.class_names[i] for i in used] == [names(lm)[i] for i in used]
     assert window.sequence_view.tokens.chip_text(1) == lm.vocabulary[lm.input_ids[0, 1]]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from lesson_opening import open_lesson
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
@@ -165,7 +166,7 @@ def test_on_stage_the_side_panel_shows_for_the_steps_about_it(qtbot):
     window = open_window(qtbot, "desk", 1280, 800)
     c = window.controller
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
-    assert c.lessons.open(path, 3)  # step 4: naive vs stable softmax, on the Scratch tab
+    assert open_lesson(qtbot, c, path, 3)  # step 4: naive vs stable softmax, on the Scratch tab
     c.update_view(presentation=True)
     assert window.side_tabs.isVisible()
     assert c.view.side_tab == "scratch"
@@ -216,7 +217,7 @@ def test_the_notebook_lesson_puts_every_figure_on_screen(qtbot, width, height):
     lesson = load_lesson(path)
     window = open_window(qtbot, "desk", width, height)
     c = window.controller
-    assert c.lessons.open(path)
+    assert open_lesson(qtbot, c, path)
     assert window.caption.isVisible()
     for index, step in enumerate(lesson.steps):
         c.lessons.go(index)
@@ -257,7 +258,7 @@ def test_a_damaged_lesson_changes_nothing(qtbot, tmp_path):
     bad.write_text('{"format": "softmax-lab-lesson", "version": 1, "title": "x", "steps": [')
     before = window.document.snapshot()
     with qtbot.waitSignal(window.controller.sigMessage) as blocker:
-        assert not window.controller.lessons.open(bad)
+        assert not open_lesson(qtbot, window.controller, bad)
     assert "bad.json" in blocker.args[0]
     assert not window.controller.lessons.active
     np.testing.assert_array_equal(window.document.logits, before[0])
@@ -349,7 +350,7 @@ def test_every_lesson_step_on_stage_keeps_labels_apart_and_results_in_view(qtbot
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     window = open_window(qtbot, "presentation", width, height)
     c = window.controller
-    assert c.lessons.open(path)
+    assert open_lesson(qtbot, c, path)
     problems: list[str] = []
     steps = load_lesson(path).steps
     for index in range(len(steps)):
@@ -470,7 +471,7 @@ def test_every_stage_scale_is_laid_out_and_going_back_restores_it(qtbot, width, 
     path = next(p for p in builtin_lessons() if p.stem == "notebook")
     window = open_window(qtbot, "presentation", width, height)
     c = window.controller
-    assert c.lessons.open(path, step=9)  # step 10: a 3 × 3 batch and the loss plot
+    assert open_lesson(qtbot, c, path, step=9)  # step 10: a 3 × 3 batch and the loss plot
     settle_stage(qtbot, window)
     before, start = layout_state(window), c.view.scale
     problems: list[str] = []

@@ -154,7 +154,9 @@ def test_two_instances_keep_their_own_autosave_and_kill_9_loses_neither(qtbot, s
     window = MainWindow(autosave=True)
     qtbot.addWidget(window)
     (orphan,) = orphaned_sessions(state_dir)
-    assert window.files.recover(orphan)
+    ended = []
+    window.files.recover(orphan, ended.append)
+    qtbot.waitUntil(lambda: ended == [True])
     assert window.document.logits[0, 0] == 42.0
     assert window.isWindowModified()  # restored work is unsaved work
     assert not first_file.exists()  # now this window's own autosave holds it
