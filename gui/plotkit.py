@@ -234,8 +234,12 @@ def set_title(plot: pg.PlotItem, theme: Theme, title: str) -> None:
         label = PlotTitle(plot)
         plot.layout.addItem(label, 0, 1)
         plot.titleLabel = label
-    # PlotItem's title row is 30 px tall; larger presentation scales need more.
-    plot.layout.setRowFixedHeight(0, theme.px(26))
+    # PlotItem's title row is 30 px tall; larger presentation scales need more. Set only when it
+    # changes: setting it, even to the same height, lays the whole plot out again (every edit).
+    height = theme.px(26)
+    layout = plot.layout
+    if layout.rowMinimumHeight(0) != height or layout.rowMaximumHeight(0) != height:
+        layout.setRowFixedHeight(0, height)
     label.show_title(title, theme.foreground, theme.px(10), theme.px(26))
 
 

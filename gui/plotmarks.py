@@ -160,23 +160,24 @@ class BarLabels(_TextPool):
         bars = self.bars
         if bars is None or bars.opts.get("x") is None or not item.isVisible():
             return []
-        under = []
         # The text's own box, less its padding: a touch at the corner is no cover.
         inner = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
         area = self._vb.mapSceneToView(inner).boundingRect()
         half = float(bars.opts.get("width", 0.8)) / 2
-        for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False):
-            if abs(float(bx) - x) < 1e-9:
-                continue  # its own bar
-            lo, hi = sorted((0.0, float(height)))
-            if (
-                area.left() < bx + half
-                and area.right() > bx - half
-                and area.top() < hi
-                and area.bottom() > lo
-            ):
-                under.append(self.bar_colours[0 if float(height) >= 0 else 1])
-        return under
+        bx = np.asarray(bars.opts["x"], dtype=np.float64)
+        height = np.asarray(bars.opts["height"], dtype=np.float64)
+        n = min(bx.size, height.size)
+        bx, height = bx[:n], height[:n]
+        lo, hi = np.minimum(0.0, height), np.maximum(0.0, height)
+        hit = (
+            (np.abs(bx - x) >= 1e-9)  # not its own bar
+            & (area.left() < bx + half)
+            & (area.right() > bx - half)
+            & (area.top() < hi)
+            & (area.bottom() > lo)
+        )
+        positive, negative = self.bar_colours
+        return [positive if h >= 0 else negative for h in height[hit].tolist()]
 
     def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
         if self._theme is None:

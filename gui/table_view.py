@@ -158,10 +158,31 @@ class LogitsTableView(QTableView):
                 self._label_delegate if kind is Column.LABEL and listed else self.itemDelegate(),
             )
         self._place_input_columns()
-        self._reset_widths()  # a new table: its own numbers size its columns, not the last's
         self._render_sort_indicator()
         self.show_sample(self._c.selected, scroll="order")
-        self.refit()
+        self._size_columns()
+        self.refit()  # again once the layout has settled (a scroll bar may come or go)
+
+    def _size_columns(self) -> None:
+        """A new table: its own numbers size its columns, not the last's — reset to their titles,
+        then fitted to the numbers in view, before the table is first painted. Qt hears of the
+        widths that end up changed only: re-opening a file resets its columns and widens them
+        back as they were, and hearing of each step repainted the window twice after its first
+        paint (on the first edit after opening)."""
+        header = self.horizontalHeader()
+        count = header.count()
+        before = [(header.sectionSize(c), header.visualIndex(c)) for c in range(count)]
+        with signals_blocked(header):
+            self._reset_widths()
+            self._fit_rows = None
+            self.fit_columns()
+        after = [(header.sectionSize(c), header.visualIndex(c)) for c in range(count)]
+        if [v for _, v in before] != [v for _, v in after]:  # arrange_columns moved some
+            self.updateGeometries()
+            self.viewport().update()
+        for column, ((old, _), (new, _)) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                header.sectionResized.emit(column, old, new)
 
     def _reset_widths(self) -> None:
         """Every column but the inputs back to its title's width (texts: the default width), to

@@ -47,6 +47,7 @@ class LossCurvePlot(pg.PlotWidget):
 
         p, y = reference_curve()
         self.reference = pg.PlotDataItem(p, y, name="−log p(true)")
+        self._reference_top: float | None = None  # the top the reference was cut at
         self.sample_curve = pg.PlotDataItem()
         self.sample_curve.setZValue(5)
         self.points = pg.ScatterPlotItem(pxMode=True)
@@ -77,7 +78,9 @@ class LossCurvePlot(pg.PlotWidget):
         self._xy = np.column_stack([curve.x, curve.y])
         rescale = curve.y_top != self._y_top or self._banded
         self._y_top = curve.y_top
-        self.reference.setData(*self._reference_below(self._y_top))
+        if self._reference_top != self._y_top:  # the same on most edits: drawn once
+            self._reference_top = self._y_top
+            self.reference.setData(*self._reference_below(self._y_top))
         self._draw_points()
         if rescale:
             self._banded = False
