@@ -14,7 +14,13 @@ labelled ``.npz`` (``first_edit``) and profiles the first edit after opening.
 one that checkout's benchmark makes); checkouts from before the ``softmax_lab.*`` imports work
 too. Functions are keyed by file (relative to the checkout or site-packages) and name, without
 line numbers, so two checkouts compare. ``--compare`` prints the functions whose calls per edit
-differ, the most costly first.
+differ, the most costly first. Qt events delivered during the edit (layout requests, paints,
+queued calls: C++ work cProfile cannot see) are counted alongside, as ``event TYPE -> CLASS``.
+
+    python bench/profile_edit.py --cpu 15 [--root ...]   # GUI-thread CPU ms per edit, no profiler
+
+``--cpu`` times instead of counting, in CPU time of the GUI thread (what the edit itself costs,
+much less disturbed by other processes than bench/run.py's wall-clock times).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import os
 import pstats
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -117,6 +124,54 @@ def _profiled_edit(
     return stats, painted * 1e3
 
 
+def _cpu_edit(app, window, watch, k: int) -> float:
+    """GUI-thread CPU seconds of bench/probe.py's edit until every view has painted it: on a
+    loaded machine, wall-clock times measure the other processes too; this one hardly. Waits
+    for events without spinning (a spinning wait's own CPU would grow with the load)."""
+    from PySide6.QtCore import QEventLoop
+
+    doc = window.document
+    row = window.selected_sample
+    col = k % doc.n_classes
+    value = float(doc.logits[row, col]) + (0.5 if k % 2 == 0 else -0.5)
+    watch.reset()
+    start = time.thread_time()
+    doc.set_logits([row], [col], value)
+    deadline = time.perf_counter() + 20.0
+    while not all(v in watch.seen for v in watch.watched if v.isVisible()):
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the views did not repaint after an edit")
+    return time.thread_time() - start
+
+
+def cpu_times(args, probe, Document, app, tmp: str) -> dict:
+    """Median GUI-thread CPU ms of ``--cpu`` small edits and of the first edit after each of
+    ``--cpu-opens`` openings of the large file (as bench/run.py's edit_small and first_edit)."""
+    n, c = args.small
+    logits, labels = probe.random_table(n, c)
+    window, watch = probe.show_window(app, Document(logits, labels))
+    for k in range(args.warmup):
+        probe._edit_once(app, window, watch, k)
+    small = [_cpu_edit(app, window, watch, args.warmup + k) * 1e3 for k in range(args.cpu)]
+    probe.close_window(app, window)
+    n, c = args.large
+    window, watch = probe.show_window(app)
+    path = str(probe.write_npz(Path(tmp) / f"labelled_{n}x{c}.npz", n, c))
+    first, steady = [], []
+    for k in range(args.cpu_opens):
+        probe.wait_loaded(app, window, path)
+        watch.wait(app)
+        first.append(_cpu_edit(app, window, watch, 0) * 1e3)
+        steady.append(_cpu_edit(app, window, watch, 1 + k) * 1e3)
+    probe.close_window(app, window)
+    return {
+        "edit_small_cpu_ms": small,
+        "first_edit_cpu_ms": first,
+        "steady_after_open_cpu_ms": steady,
+    }
+
+
 def run(args) -> dict:
     root = str(Path(args.root).resolve())
     sys.path.insert(0, root)
@@ -133,6 +188,9 @@ def run(args) -> dict:
     tmp = tempfile.mkdtemp(prefix="softmax-lab-profile-")
     probe._isolate_settings(tmp)
     result: dict = {"root": root, "load_average": list(os.getloadavg())}
+    if args.cpu:
+        result.update(cpu_times(args, probe, Document, app, tmp))
+        return result
 
     n, c = args.small
     logits, labels = probe.random_table(n, c)
@@ -195,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=_size, default=(50_000, 1_000))
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", help="write the counts to this file")
+    parser.add_argument(
+        "--cpu", type=int, default=0, help="instead: GUI-thread CPU time of this many edits"
+    )
+    parser.add_argument("--cpu-opens", type=int, default=3, help="with --cpu: first edits")
     parser.add_argument("--prof", help="also dump each phase's raw profile to PROF.<phase>.prof")
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
     parser.add_argument("--top", type=int, default=60)
@@ -211,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(text)
     else:
         print(text)
+    if args.cpu:
+        for key in ("edit_small_cpu_ms", "first_edit_cpu_ms", "steady_after_open_cpu_ms"):
+            print(f"{key}: median {statistics.median(result[key]):.1f}", file=sys.stderr)
+        os._exit(0)
     for phase in ("edit_small", "first_edit", "steady_after_open"):
         calls = sum(r[0] for r in result[phase].values())
         print(
