@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = ["Change", "Controller"]
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from softmax_lab.core.metrics import DatasetSummary, summarize
 from softmax_lab.core.opening import PreparedFile
 from softmax_lab.core.parsing import parse_number
 from softmax_lab.core.presets import DEFAULT_PRESET, PRESETS, random_table
-from softmax_lab.core.row_order import ALL, Filter, Sort, TableColumn, row_order
+from softmax_lab.core.row_order import ALL, Filter, Sort, TableColumn
 from softmax_lab.core.view_state import UNDO_CONTEXT, ViewState
 from softmax_lab.gui.compare_session import CompareSession
 from softmax_lab.gui.derived import Derived
@@ -46,6 +45,7 @@ from softmax_lab.gui.model_session import ModelSession, labels_by_text, sampler_
 from softmax_lab.gui.runs_session import RunsSession
 from softmax_lab.gui.sequence_session import SequenceSession
 from softmax_lab.gui.settings_jobs import BackgroundSettings
+from softmax_lab.gui.table_rows import ColumnEditor, ColumnProvider, TableRows
 from softmax_lab.gui.temperature_session import TemperatureSession
 from softmax_lab.gui.theme import THEMES, Theme
 from softmax_lab.gui.workers import Jobs
@@ -53,7 +53,6 @@ from softmax_lab.gui.workers import Jobs
 DATASET_TOP_K_CELLS = 5_000_000
 """Above this many cells top-5 accuracy is not recomputed live (one more pass over the table)."""
 SUMMARY_DELAY_MS = 150
-IMAGE_COLUMN = "__image__"  # the thumbnail column's key (no metadata name can clash with it)
 
 
 class Controller(Derived, QObject):
@@ -81,7 +80,6 @@ class Controller(Derived, QObject):
         self.document = document or DEFAULT_PRESET.new_document()
         self.view = ViewState()
         self.jobs = Jobs(self)
-        self._order: np.ndarray | None = None
         self._cache: dict[str, Any] = {}
         self._row_cache: dict[int, np.ndarray] = {}
         self._summary: DatasetSummary | None = None
@@ -92,11 +90,11 @@ class Controller(Derived, QObject):
         self._animating = False
         self._quietly = False  # view changes the document handler announces itself
         self._curve_top: float | None = None
-        self._column_providers: list[Callable[[], list[TableColumn]]] = [self._input_columns]
-        self._column_editors: list[Callable[[str, int, object], bool | None]] = []
+        self._rows = TableRows(self.document, self.view, self.cached)
+        """The table's row order and extra columns (gui.table_rows)."""
         self.inputs_session = InputsSession(self)
         """Thumbnails, the filter box, no-labels summaries, binary scores: gui.inputs_session."""
-        self._last_shape = self._shape()
+        self._last_shape = self._rows.shape()
         self.lessons = LessonSession(self)
         self.document.context_provider = lambda: self.view.snapshot(UNDO_CONTEXT)
         self.document.subscribe(self._on_document_changed)
@@ -132,7 +130,7 @@ class Controller(Derived, QObject):
     @property
     def order(self) -> np.ndarray | None:
         """The samples in table order (None: all of them, unsorted)."""
-        return self._order
+        return self._rows.order
 
     @property
     def animating(self) -> bool:
@@ -150,17 +148,14 @@ class Controller(Derived, QObject):
         return self._summary is not None
 
     def row_count(self) -> int:
-        return self.document.n_samples if self._order is None else int(self._order.size)
+        return self._rows.row_count()
 
     def sample_at(self, row: int) -> int:
-        return int(row if self._order is None else self._order[row])
+        return self._rows.sample_at(row)
 
     def row_of(self, sample: int) -> int | None:
         """The table row showing ``sample``, or None when the filter hides it."""
-        if self._order is None:
-            return sample if 0 <= sample < self.document.n_samples else None
-        hits = np.flatnonzero(self._order == sample)
-        return int(hits[0]) if hits.size else None
+        return self._rows.row_of(sample)
 
     @staticmethod
     def devices() -> list[str]:
@@ -191,7 +186,7 @@ class Controller(Derived, QObject):
             self._curve_top = None  # a new table: the loss curve's axis fits it afresh
         if change != Change.NAMES:
             self._summary = None
-        shape = self._shape()
+        shape = self._rows.shape()
         layout = shape != self._last_shape or bool(change & Change.STRUCTURE)
         self._last_shape = shape
         if layout or context:
@@ -200,14 +195,14 @@ class Controller(Derived, QObject):
             if change & Change.STRUCTURE and context is None and filt.kind == "samples":
                 fixes["filter"] = ALL  # sample numbers moved
             fixes["selected"] = min(fixes.get("selected", self.selected), doc.n_samples - 1)
-            fixes["filter"] = self._valid_filter(fixes.get("filter", self.view.filter))
-            fixes["sort"] = self._valid_sort(fixes.get("sort", self.view.sort))
+            fixes["filter"] = self._rows.valid_filter(fixes.get("filter", self.view.filter))
+            fixes["sort"] = self._rows.valid_sort(fixes.get("sort", self.view.sort))
             self._quietly = True
             try:
                 changed = self.view.update(**fixes)
             finally:
                 self._quietly = False
-            self._recompute_order()
+            self._rows.recompute()
             self.sigLayoutChanged.emit()
             self._announce(changed - {"sort", "filter"})
             if changed & {"sort", "filter"}:
@@ -223,40 +218,11 @@ class Controller(Derived, QObject):
         self._schedule_summary()
         self.runs.announce()  # a run opened or closed, a step shown: after the table is current
 
-    def _shape(self) -> tuple:
-        """What the table's rows and columns depend on."""
-        doc = self.document
-        keys = tuple(column.key for column in self.table_columns())
-        return doc.n_samples, doc.n_classes, doc.settings.target_mode, keys
-
-    def _valid_filter(self, filt: Filter) -> Filter:
-        c = self.document.n_classes
-        if filt.kind in ("class", "predicted") and not 0 <= int(filt.value) < c:
-            return ALL
-        if filt.kind == "confusion" and not all(0 <= int(v) < c for v in filt.value):
-            return ALL
-        if filt.kind == "column" and filt.value[0] not in {k.key for k in self.table_columns()}:
-            return ALL
-        return filt
-
-    def _valid_sort(self, sort: Sort | None) -> Sort | None:
-        if sort is None:
-            return None
-        name, _, cls = sort.key.partition(":")
-        if name == "extra":
-            keys = {column.key for column in self.table_columns()}
-            return sort if cls in keys else None
-        if cls and int(cls) >= self.document.n_classes:
-            return None
-        if name == "target" and self.document.settings.target_mode != "probability":
-            return None
-        return sort
-
     def _on_view_changed(self, changed: frozenset[str]) -> None:
         if self._quietly:
             return  # the document handler announces in its own order
         if changed & {"sort", "filter"}:
-            self._recompute_order()
+            self._rows.recompute()
             self.sigOrderChanged.emit()
         self._announce(changed - {"sort", "filter"})
 
@@ -280,87 +246,38 @@ class Controller(Derived, QObject):
     # --- extra table columns ------------------------------------------------------------------
 
     def add_column_provider(
-        self,
-        provider: Callable[[], list[TableColumn]],
-        editor: Callable[[str, int, object], bool | None] | None = None,
+        self, provider: ColumnProvider, editor: ColumnEditor | None = None
     ) -> None:
         """Let a feature (training dynamics, a second model) add columns after the table's own;
         ``provider`` is asked again after every document change and ``refresh_columns()``.
         ``editor(key, sample, text)`` takes what is typed into its ``editable`` columns (and
         returns None for a key that is not its own)."""
-        self._column_providers.append(provider)
-        if editor is not None:
-            self._column_editors.append(editor)
+        self._rows.add_provider(provider, editor)
         self.refresh_columns()
 
     def edit_column(self, key: str, sample: int, text: object) -> bool:
         """A value typed into an editable extra column, handed to its provider's editor."""
-        for editor in self._column_editors:
-            done = editor(key, sample, text)
-            if done is not None:
-                return bool(done)
-        return False
+        return self._rows.edit(key, sample, text)
 
     def refresh_columns(self) -> None:
         """A provider's columns changed: re-read them, re-order rows, reset the table."""
         self._cache.pop("columns", None)
-        self._last_shape = self._shape()
-        self._recompute_order()
+        self._last_shape = self._rows.shape()
+        self._rows.recompute()
         self.sigLayoutChanged.emit()
 
     def table_columns(self) -> list[TableColumn]:
-        def collect() -> list[TableColumn]:
-            columns = [c for provider in self._column_providers for c in provider()]
-            n = self.document.n_samples
-            return [c for c in columns if len(c.values) == n]
-
-        return self.cached("columns", collect)
-
-    def _input_columns(self) -> list[TableColumn]:
-        inputs = self.document.inputs
-        columns = []
-        if inputs.images is not None:
-            samples = np.arange(self.document.n_samples)
-            columns.append(
-                TableColumn(IMAGE_COLUMN, "image", samples, "the sample's image", "image")
-            )
-        if inputs.texts is not None:
-            columns.append(TableColumn("text", "text", inputs.texts, "the sample's text", "text"))
-        for name, values in inputs.metadata.items():
-            kind = {"b": "bool", "U": "text", "i": "count", "u": "count"}.get(values.dtype.kind)
-            columns.append(
-                TableColumn(name, name, values, f"metadata column {name!r}", kind or "number")
-            )
-        return columns
-
-    def _recompute_order(self) -> None:
-        self._order = self._fresh_order()
+        return self._rows.columns()
 
     def order_is_stale(self) -> bool:
         """Whether edits since the sort or filter was applied changed the rows or the order
         they would give now (the table keeps its rows until re-applied: see reapply_order)."""
-        if self._order is None:
-            return False
-        fresh = self._fresh_order()
-        return fresh is None or not np.array_equal(fresh, self._order)
+        return self._rows.is_stale()
 
     def reapply_order(self) -> None:
         """Sort and filter the table again by the current numbers (the Re-apply button)."""
-        self._recompute_order()
+        self._rows.recompute()
         self.sigOrderChanged.emit()
-
-    def _fresh_order(self) -> np.ndarray | None:
-        doc = self.document
-        extra = {column.key: column.values for column in self.table_columns()}
-        return row_order(
-            doc.evaluation,
-            doc.logits,
-            doc.labels,
-            doc.soft_targets,
-            self.view.sort,
-            self.view.filter,
-            extra,
-        )
 
     def _schedule_summary(self) -> None:
         # Dataset metrics cost O(N) plus a top-k pass: only while that tab shows, once a burst.
@@ -381,12 +298,12 @@ class Controller(Derived, QObject):
     def set_sort(self, sort: Sort | None) -> None:
         """Order the table (also re-sorts when chosen again: edited values moved)."""
         if not self.view.update(sort=sort):
-            self._recompute_order()
+            self._rows.recompute()
             self.sigOrderChanged.emit()
 
     def set_filter(self, filt: Filter) -> None:
-        if not self.view.update(filter=self._valid_filter(filt)):
-            self._recompute_order()
+        if not self.view.update(filter=self._rows.valid_filter(filt)):
+            self._rows.recompute()
             self.sigOrderChanged.emit()
 
     def show_confusion_cell(self, true_class: int, predicted: int) -> None:
@@ -476,7 +393,7 @@ class Controller(Derived, QObject):
         if not 0 <= row < self.row_count():
             self.sigMessage.emit("Not pasted: no sample is shown here (see the Show box)")
             return
-        if self._order is not None and block.shape[0] > 1:
+        if self.order is not None and block.shape[0] > 1:
             self.sigMessage.emit(
                 "Not pasted: the table is sorted or filtered: show all samples in table order "
                 "to paste several rows"

@@ -15,8 +15,8 @@ from softmax_lab.core.document import Document
 from softmax_lab.core.inputs import SampleInputs
 from softmax_lab.core.view_state import ALL, Filter
 from softmax_lab.gui import MainWindow
-from softmax_lab.gui.controller import IMAGE_COLUMN
 from softmax_lab.gui.table_model import Column
+from softmax_lab.gui.table_rows import IMAGE_COLUMN
 
 N, C = 60, 4
 
