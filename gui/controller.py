@@ -108,8 +108,18 @@ class Controller(Derived, QObject):
         """Option changes of large tables, evaluated off the GUI thread."""
         self.sequences = SequenceSession(self)
         """Language-model logits: sequences, tokens, perplexity (active when they are open)."""
-        self.temperature = TemperatureSession(self)
+        self.temperature = TemperatureSession(
+            self.document,
+            self.jobs,
+            set_options=self.set_options,
+            end_merge=self.end_merge,
+            set_holding=self.set_holding,
+            parent=self,
+        )
         """The temperature sweep (Ctrl+Space) and fit (gui.temperature_session)."""
+        self.temperature.sigFitRunning.connect(self.sigFitRunning)
+        self.temperature.sigFitted.connect(self.sigTemperatureFitted)
+        self.temperature.sigMessage.connect(self.sigMessage)
         self.model = ModelSession(
             self.jobs,
             settings=lambda: self.document.settings,
