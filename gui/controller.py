@@ -104,7 +104,13 @@ class Controller(Derived, QObject):
         self.compare.sigActiveChanged.connect(self.sigCompareChanged)
         self.compare.sigGradientModelChanged.connect(self.sigGradientModelChanged)
         self.runs = RunsSession(self)  # a recorded run's steps and dynamics (gui.runs_session)
-        self.background = BackgroundSettings(self)
+        self.background = BackgroundSettings(
+            self.document,
+            self.jobs,
+            message=self.sigMessage.emit,
+            refused=lambda: self.sigDataChanged.emit(Change.SETTINGS, None),
+            parent=self,
+        )
         """Option changes of large tables, evaluated off the GUI thread."""
         self.sequences = SequenceSession(self)
         """Language-model logits: sequences, tokens, perplexity (active when they are open)."""

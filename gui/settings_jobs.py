@@ -21,22 +21,22 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import BACKGROUND_SETTINGS_CELLS
-from softmax_lab.core.document import Change
 from softmax_lab.core.evaluation import Evaluation, evaluate
 from softmax_lab.core.kernels import background_threads, cancel_scope, thread_limit
-from softmax_lab.gui.workers import yielding
+from softmax_lab.gui.workers import Jobs, yielding
 
 if TYPE_CHECKING:
+    from softmax_lab.core.document import Document
     from softmax_lab.core.settings import Settings
-    from softmax_lab.gui.controller import Controller
 
 
 NEXT_PASS_DELAY_MS = 40
@@ -50,10 +50,23 @@ targets, and stays on the GUI thread)."""
 
 
 class BackgroundSettings:
-    """See the module docstring. ``cells`` is the size above which changes go off-thread."""
+    """See the module docstring. ``cells`` is the size above which changes go off-thread.
+    It gets the document and the jobs, not the controller: ``message(text)`` tells the user
+    (a refused value), ``refused()`` has the widgets show the document's real options again."""
 
-    def __init__(self, controller: Controller) -> None:
-        self._c = controller
+    def __init__(
+        self,
+        document: Document,
+        jobs: Jobs,
+        *,
+        message: Callable[[str], object],
+        refused: Callable[[], object],
+        parent: QObject | None = None,
+    ) -> None:
+        self._document = document
+        self._jobs = jobs
+        self._message = message
+        self._refused = refused
         self.cells = BACKGROUND_SETTINGS_CELLS
         self._wanted: tuple[Settings, object, str | None] | None = None
         self._running: tuple[Settings, object, str | None, int] | None = None
@@ -62,7 +75,7 @@ class BackgroundSettings:
         self._end_merge = False
         self._before: Settings | None = None  # the options when the recomputing began
         self._cancel: threading.Event | None = None  # the running pass's
-        self._next = QTimer(controller, singleShot=True, interval=NEXT_PASS_DELAY_MS)
+        self._next = QTimer(parent, singleShot=True, interval=NEXT_PASS_DELAY_MS)
         self._next.timeout.connect(self._start_next)
 
     # --- reading ------------------------------------------------------------------------------
@@ -78,10 +91,10 @@ class BackgroundSettings:
             return self._wanted[0]
         if self._running is not None:  # the last request, being computed
             return self._running[0]
-        return self._c.document.settings
+        return self._document.settings
 
     def handles(self, changes: dict[str, Any]) -> bool:
-        doc = self._c.document
+        doc = self._document
         return (
             bool(changes)
             and set(changes) <= BACKGROUND_KEYS
@@ -92,14 +105,14 @@ class BackgroundSettings:
 
     def request(self, merge_key: object, text: str | None, changes: dict[str, Any]) -> bool:
         """Ask for new options; False (with a message) when they are invalid."""
-        doc = self._c.document
+        doc = self._document
         if "weight" in changes and changes["weight"] is not None:
             changes["weight"] = tuple(float(w) for w in np.asarray(changes["weight"]).ravel())
         new = replace(self.requested(), **changes)
         try:  # the same checks as a full evaluation, on one row: a bad value is refused now
             evaluate(doc.logits[:1], doc.target()[:1], **new.evaluate_kwargs())
         except ValueError as exc:
-            self._c.sigMessage.emit(f"Not changed: {exc}")
+            self._message(f"Not changed: {exc}")
             return False
         if new == doc.settings and self._running is None:
             self._wanted = None
@@ -110,9 +123,7 @@ class BackgroundSettings:
             if self._before is None:
                 self._before = doc.settings
             if doc.derived_evaluation(doc.evaluation, new) is None:  # else it is in at once
-                self._c.sigMessage.emit(
-                    f"Recomputing {n:,} × {c:,} with {_describe(doc.settings, new)}…"
-                )
+                self._message(f"Recomputing {n:,} × {c:,} with {_describe(doc.settings, new)}…")
             self._start()
         return True
 
@@ -122,7 +133,7 @@ class BackgroundSettings:
             self._end_merge = True
             self._hurry()
         else:
-            self._c.document.end_merge()
+            self._document.end_merge()
 
     def _hurry(self) -> None:
         """The drag was released: the last value's pass starts now. A pass still computing an
@@ -136,7 +147,7 @@ class BackgroundSettings:
             return  # the last value follows from the running pass's result in O(N): kept
         elif self._cancel is not None:
             self._cancel.set()
-            self._c.jobs.cancel("settings")  # its result or error is dropped
+            self._jobs.cancel("settings")  # its result or error is dropped
         self._running = None
         self._start()
 
@@ -148,7 +159,7 @@ class BackgroundSettings:
         if context is not None and self.busy:  # an undo or a redo: drop the request
             if self._cancel is not None:
                 self._cancel.set()
-            self._c.jobs.cancel("settings")
+            self._jobs.cancel("settings")
             self._next.stop()
             self._running = self._wanted = None
             self._finish_merge()
@@ -159,7 +170,7 @@ class BackgroundSettings:
         assert self._wanted is not None
         settings, key, text = self._wanted
         self._wanted = None
-        doc = self._c.document
+        doc = self._document
         derived = doc.derived_evaluation(doc.evaluation, settings)
         if derived is not None:
             # Only the smoothing (or the reduction) moved from what the document holds: the
@@ -188,13 +199,13 @@ class BackgroundSettings:
         # pool, at normal priority anyway; a one-thread pass ran niced, behind every other
         # process on a busy machine.)
         runner = (lambda fn: fn()) if self._end_merge else (lambda fn: yielding(fn))
-        self._c.jobs.start("settings", runner, work, done=self._done, failed=self._failed)
+        self._jobs.start("settings", runner, work, done=self._done, failed=self._failed)
 
     def _done(self, evaluation: Evaluation) -> None:
         assert self._running is not None
         settings, key, text, generation = self._running
         self._running = None
-        doc = self._c.document
+        doc = self._document
         if generation != self._generation:
             # The table changed while we computed: compute again unless something newer waits.
             if self._wanted is None:
@@ -219,7 +230,7 @@ class BackgroundSettings:
                 try:
                     doc.set_settings(text, merge_key=key, evaluation=evaluation, **changes)
                 except ValueError as exc:
-                    self._c.sigMessage.emit(f"Not changed: {exc}")
+                    self._message(f"Not changed: {exc}")
                 finally:
                     self._applying = False
         if self._wanted is not None and self._wanted[0] == doc.settings:
@@ -237,12 +248,10 @@ class BackgroundSettings:
         """Replace the "Recomputing…" message once the last result is in (it stayed for its
         8 s while the window already showed the new numbers)."""
         before, self._before = self._before, None
-        doc = self._c.document
+        doc = self._document
         if before is not None and before != doc.settings:
             n, c = doc.n_samples, doc.n_classes
-            self._c.sigMessage.emit(
-                f"Recomputed {n:,} × {c:,} with {_describe(before, doc.settings)}"
-            )
+            self._message(f"Recomputed {n:,} × {c:,} with {_describe(before, doc.settings)}")
 
     def _start_next(self) -> None:
         self._running = None
@@ -255,13 +264,13 @@ class BackgroundSettings:
         self._running = None
         self._wanted = None
         self._finish_merge()
-        self._c.sigMessage.emit(f"Not changed: {exc}")
-        self._c.sigDataChanged.emit(Change.SETTINGS, None)  # widgets show the real options
+        self._message(f"Not changed: {exc}")
+        self._refused()  # the widgets show the real options
 
     def _finish_merge(self) -> None:
         if self._end_merge:
             self._end_merge = False
-            self._c.document.end_merge()
+            self._document.end_merge()
 
 
 def follows_from(computed: Settings, wanted: Settings) -> bool:
