@@ -32,6 +32,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -188,9 +189,18 @@ def run(args) -> dict:
     tmp = tempfile.mkdtemp(prefix="softmax-lab-profile-")
     probe._isolate_settings(tmp)
     result: dict = {"root": root, "load_average": list(os.getloadavg())}
-    if args.cpu:
-        result.update(cpu_times(args, probe, Document, app, tmp))
-        return result
+    try:
+        if args.cpu:
+            result.update(cpu_times(args, probe, Document, app, tmp))
+        else:
+            result.update(_profiles(args, probe, Document, app, tmp, root))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the large .npz
+    return result
+
+
+def _profiles(args, probe, Document, app, tmp: str, root: str) -> dict:
+    result: dict = {}
 
     n, c = args.small
     logits, labels = probe.random_table(n, c)
@@ -272,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(text)
     else:
-        print(text)
+        print(text, flush=True)
     if args.cpu:
         for key in ("edit_small_cpu_ms", "first_edit_cpu_ms", "steady_after_open_cpu_ms"):
             print(f"{key}: median {statistics.median(result[key]):.1f}", file=sys.stderr)

@@ -9,7 +9,7 @@ passes on as its own ``sigFitRunning``, ``sigTemperatureFitted`` and ``sigMessag
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -18,8 +18,10 @@ from softmax_lab.core import formatting as fmt
 from softmax_lab.core.calibration import TemperatureFit, fit_temperature
 from softmax_lab.core.constants import TEMPERATURE_MAX, TEMPERATURE_MIN
 from softmax_lab.core.display import temperature_sweep
-from softmax_lab.core.document import Document
-from softmax_lab.gui.workers import Jobs
+
+if TYPE_CHECKING:
+    from softmax_lab.core.document import Document
+    from softmax_lab.gui.workers import Jobs
 
 PLAY_INTERVAL_MS = 50
 
