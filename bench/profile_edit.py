@@ -49,10 +49,10 @@ NOISE = ("time.sleep", "processEvents", "time.perf_counter", "builtins.all")  # 
 
 def _key(file: str, name: str, root: str) -> str:
     name = re.sub(r" at 0x[0-9a-f]+", "", name)  # "<function X.f at 0x7f...>"
-    if file.startswith(root):
-        file = file[len(root) :].lstrip("/")
-    elif "site-packages/" in file:
+    if "site-packages/" in file:  # first: a checkout may hold its venv
         file = file.split("site-packages/", 1)[1]
+    elif file.startswith(root):
+        file = file[len(root) :].lstrip("/")
     elif file.startswith("/"):
         file = Path(file).name
     return f"{file}:{name}" if file != "~" else name
