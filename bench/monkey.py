@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 report = monkey.run(args.steps, progress)
             except Exception as exc:  # report where it broke, then fail
                 print(f"FAULT after {monkey.report.steps:,} steps: {type(exc).__name__}: {exc}")
+                traceback.print_exc()
                 return 1
             finally:
                 window.close()
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 done = sum(m.report.steps for m in troop.monkeys)
                 print(f"FAULT after {done:,} steps: {type(exc).__name__}: {exc}")
+                traceback.print_exc()
                 return 1
             finally:
                 troop.close()
