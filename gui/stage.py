@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from softmax_lab.core.display import (
@@ -95,6 +95,21 @@ class Stage(QObject):
         else:
             self.split_stage()
         self.apply_plot_visibility()
+
+    def rescaled(self) -> None:
+        """A new scale (Ctrl +/−): on stage, the plots that fit, the split and the rows' heights
+        for it now, as going on stage at that scale would lay them out — before the axes refit,
+        which measures the plots. (The debounced fit came after that refit, and the rows'
+        heights were shared while the new type's sizes were still pending: back at 1.5x after
+        3x the loss plot kept half its height.)"""
+        if not self.presenting:
+            return
+        self._resize_timer.stop()
+        self._table.fit_now()  # the split follows the columns' widths at the new type size
+        self.fit_to_window()
+        # Hidden rows came back and the type changed size: settle the layouts, then share.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self._share_height()
 
     def _columns_resized(self, *_args: object) -> None:
         if self.presenting:
