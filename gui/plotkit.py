@@ -413,6 +413,22 @@ class InteractiveViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+class BoundedAxis(pg.AxisItem):
+    """A value axis whose ticks stop at ``top``: a probability's axis reaches past 1 only to
+    leave its bars' labels room, and shows no tick for a p that cannot be."""
+
+    def __init__(self, orientation: str, top: float) -> None:
+        super().__init__(orientation)
+        self._top = float(top)
+
+    def tickValues(self, minVal, maxVal, size):
+        limit = self._top + 1e-9
+        return [
+            (spacing, [v for v in values if v <= limit])
+            for spacing, values in super().tickValues(minVal, maxVal, size)
+        ]
+
+
 class CategoryAxis(pg.AxisItem):
     """An axis that labels integer positions (classes, samples) with names elided by the one rule
     (``core.constants.elide``), thinning labels so they never overlap: the stride adapts to zoom

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFontMetricsF
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.contrast import TEXT_RATIO, contrast, text_on
@@ -77,10 +78,16 @@ classes do (with their role)."""
 
 class BarLabels(_TextPool):
     """A label at the end of a bar: its value and, for the true or predicted class, its role on
-    a second line; placed outside the bar when there is room in the view (over a halo, in the
-    role's text colour), else just inside it, with no halo to cover the bar's top and in black
-    or white, whichever reads on the bar (``bar_colours``: the fill of bars ending at or above
-    zero and below it)."""
+    a second line; placed outside the bar, in the room the plot's y range leaves for it
+    (:meth:`fit_range`, from the view box's height and the font's line height). Where that room
+    would take more than ``ROOM_MAX`` of the view, the labels are ``compact``: the value only
+    (the outline still says the role, the hover says all). A label that still finds no room
+    outside goes inside its bar only where it fits there whole, with no halo to cover the bar's
+    top and in black or white, whichever reads on the bar (``bar_colours``: the fill of bars
+    ending at or above zero and below it); else it is left out (the hover tells)."""
+
+    ROOM_MAX = 0.4
+    """The most of a view box's height the labels' room may take."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
@@ -89,6 +96,8 @@ class BarLabels(_TextPool):
         """The bars labelled: a value label over another bar is left out (the hover tells)."""
         self._vb = plot.getViewBox()
         self._entries: list[tuple[float, float, str, str | None]] = []
+        self.compact = False
+        """The value only, no role line: a view too low for two lines (see fit_range)."""
         self._vb.sigRangeChanged.connect(self.place)
         self._vb.sigResized.connect(self.place)
 
@@ -96,9 +105,14 @@ class BarLabels(_TextPool):
         """entries: (x, bar end, text, colour or None for the foreground) per labelled bar."""
         self._entries = list(entries)[: self._size]
         self._grow(len(self._entries))
+        self._retext()
+
+    def _retext(self) -> None:
         for i, item in enumerate(self.items):
             if i < len(self._entries):
                 text, color = self._entries[i][2], self._entries[i][3]
+                if self.compact:
+                    text = text.split("\n")[0]
                 if item.toPlainText() != text:  # re-laying out a text costs more than the rest
                     item.setText(text)
                 if self._theme is not None:
@@ -106,6 +120,46 @@ class BarLabels(_TextPool):
                     if item.color != wanted:
                         item.setColor(wanted)
         self.place()
+
+    def _lines(self, above: bool) -> int:
+        """The most lines of a label beyond a bar's end above 0 (``above``) or below it."""
+        return max((e[2].count("\n") + 1 for e in self._entries if (e[1] >= 0) == above), default=0)
+
+    def _label_px(self, lines: int) -> float:
+        """The height in pixels of a label of ``lines`` lines, outline margin included: the
+        font's line spacing and the text item's padding."""
+        if lines == 0 or self._theme is None:
+            return 0.0
+        self._grow(1)
+        text = self.items[0].textItem
+        line = QFontMetricsF(text.font()).lineSpacing()
+        margin = self._theme.px(3) + CasedOutline.GAP  # a role's outline, outside its bar
+        return lines * line + 2 * text.document().documentMargin() + 2 + margin
+
+    def fit_range(self, lo: float, hi: float, padding: float = 0.1) -> tuple[float, float]:
+        """The y range to ask for (the view box pads it by ``padding`` on each side) so that
+        the labels fit beyond the ends of bars spanning [lo, hi]: above the bars ending over 0,
+        below those ending under it. Decides ``compact`` (one line) when the labels' room would
+        take more than ROOM_MAX of the view box's height."""
+        height = float(self._vb.height())
+        if height <= 0:
+            return lo, hi
+        lines = (self._lines(above=True), self._lines(above=False))
+        shares = [self._label_px(n) / height for n in lines]
+        compact = max(lines) > 1 and sum(shares) > self.ROOM_MAX
+        if compact:
+            shares = [self._label_px(min(n, 1)) / height for n in lines]
+        if compact != self.compact:
+            self.compact = compact
+            self._retext()
+        if sum(shares) > self.ROOM_MAX:  # a tiny view: the bars keep most of it
+            shares = [share * self.ROOM_MAX / sum(shares) for share in shares]
+        # The view spans (1 + 2 padding) x of the asked range x = span + top + bottom; beyond a
+        # labelled end it must leave ``share`` of the view: room + padding x >= share view.
+        need = [max(0.0, share * (1 + 2 * padding) - padding) if share else 0.0 for share in shares]
+        span = (hi - lo) or 1.0
+        x = span / max(1e-6, 1 - sum(need))
+        return lo - need[1] * x, hi + need[0] * x
 
     def place(self, *_args: object) -> None:
         """Place every label; a value label that would overlap a role label (or an earlier
@@ -121,6 +175,9 @@ class BarLabels(_TextPool):
             if color is not None and self._theme is not None:  # clear of its outline
                 margin = self._theme.px(3) + CasedOutline.GAP
             outside = place_end_label(item, self._vb, x, end, margin)
+            if not outside and not self._fits_inside(item, end):
+                item.hide()  # no room beyond the bar nor in it: the hover tells
+                continue
             self._colour(item, outside, color, self.bar_colours[0 if end >= 0 else 1])
             item.show()
             item.updateTransform(force=True)
@@ -178,15 +235,17 @@ class BarLabels(_TextPool):
                 under.append(self.bar_colours[0 if float(height) >= 0 else 1])
         return under
 
+    def _fits_inside(self, item: pg.TextItem, end: float) -> bool:
+        """Whether the text (less its padding) lies whole inside its bar, from its end."""
+        rect = item.boundingRect()
+        pixel_h = self._vb.viewPixelSize()[1] or 0.0
+        length_px = abs(end) / pixel_h if pixel_h else float("inf")
+        return rect.width() - 8 <= self._bar_px() and rect.height() - 6 <= length_px
+
     def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
         if self._theme is None:
             return
         if outside:
-            wanted = pg.mkColor(role or self._theme.foreground)
-            fill = halo(self._theme)
-        elif item.boundingRect().width() - 8 > self._bar_px():
-            # Inside a bar narrower than the text: black or white would leave the bar; the
-            # role's colour over a halo reads wherever it lies.
             wanted = pg.mkColor(role or self._theme.foreground)
             fill = halo(self._theme)
         else:
@@ -214,11 +273,6 @@ class BarLabels(_TextPool):
 
     def texts(self) -> list[str]:
         return [item.toPlainText() for item in self.items if item.isVisible()]
-
-    def height_px(self) -> float:
-        """The tallest label's height in pixels (0 when none is shown)."""
-        shown = [item.boundingRect().height() for item in self.items[: len(self._entries)]]
-        return max(shown, default=0.0)
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme

@@ -226,3 +226,56 @@ def test_on_stage_no_bar_label_covers_a_bar(qtbot, step):
     assert problems == []
     w.controller.update_view(presentation=False)
     w.document.mark_clean()
+
+
+def cover_problems(plot_item, labels, where: str) -> list[str]:
+    """A label is clear of every bar, or whole inside its own bar (no halo: see
+    bar_label_problems); one that lies partly over a bar hides its end (the 0.7054 bar read 0.38
+    high under a pale cap)."""
+    problems = []
+    bars = bar_rects(plot_item)
+    for item in labels.items:
+        if not item.isVisible():
+            continue
+        text_box = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        text = item.toPlainText().replace("\n", " ")
+        for bar, _fill in bars:
+            overlap = bar & text_box
+            if overlap.width() > 0 and overlap.height() > 0 and not bar.contains(text_box):
+                problems.append(f"{where}: {text!r} lies across a bar's edge")
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1366, 768)])
+@pytest.mark.parametrize("step", [1, 10])
+def test_bar_labels_never_cover_a_bar_end_at_small_sizes(qtbot, window, size, step):
+    """Issue 22 item 16: at 1366 x 768 and 1024 x 640 the labels found no room above the bars
+    and sat inside narrow bars over a pale halo. The y range leaves room for them (from the view
+    box's height and the font), one line — the value — when two do not fit; each bar keeps its
+    value."""
+    c = window.controller
+    window.resize(*size)
+    assert c.lessons.open(NOTEBOOK, step=step - 1)
+    QApplication.processEvents()
+    sample, gradient = window.sample_plot, window.gradient_plot
+    charts = [
+        (sample.logit_plot, sample.logit_labels, "logits"),
+        (sample.probability_plot, sample.probability_labels, "probabilities"),
+        (gradient.getPlotItem(), gradient.labels, "gradient"),
+    ]
+    problems = []
+    for plot_item, labels, where in charts:
+        problems += bar_label_problems(window, plot_item, labels, where)
+        problems += cover_problems(plot_item, labels, where)
+        shown = [item.toPlainText().split("\n")[0] for item in labels.items if item.isVisible()]
+        values = [entry[2].split("\n")[0] for entry in labels._entries]
+        assert shown == values, where  # three bars: every value is read on screen
+    assert problems == []
+    # The probability axis makes room above 1 but shows no tick past it.
+    axis = sample.probability_plot.getAxis("left")
+    top = sample.probability_plot.getViewBox().viewRange()[1][1]
+    assert top > 1.0
+    ticks = [v for _spacing, values in axis.tickValues(0.0, top, 200) for v in values]
+    assert ticks
+    assert max(ticks) <= 1.0
+    c.lessons.close()
