@@ -9,6 +9,7 @@ or removed per update, and a plot that never shows 40 labels never makes them (a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -132,9 +133,9 @@ class BarLabels(_TextPool):
             return 0.0
         self._grow(1)
         text = self.items[0].textItem
-        line = QFontMetricsF(text.font()).lineSpacing()
+        line = math.ceil(QFontMetricsF(text.font()).lineSpacing())  # a text lays out whole px
         margin = self._theme.px(3) + CasedOutline.GAP  # a role's outline, outside its bar
-        return lines * line + 2 * text.document().documentMargin() + 2 + margin
+        return lines * line + 2 * text.document().documentMargin() + 3 + margin
 
     def fit_range(self, lo: float, hi: float, padding: float = 0.1) -> tuple[float, float]:
         """The y range to ask for (the view box pads it by ``padding`` on each side) so that
@@ -171,10 +172,10 @@ class BarLabels(_TextPool):
         for i in order:
             item = self.items[i]
             x, end, _text, color = self._entries[i]
-            margin = 0.0
+            margin_px = 0.0
             if color is not None and self._theme is not None:  # clear of its outline
-                margin = self._theme.px(3) + CasedOutline.GAP
-            outside = place_end_label(item, self._vb, x, end, margin)
+                margin_px = self._theme.px(3) + CasedOutline.GAP
+            outside = place_end_label(item, self._vb, x, end, margin_px)
             if not outside and not self._fits_inside(item, end):
                 item.hide()  # no room beyond the bar nor in it: the hover tells
                 continue
@@ -183,6 +184,11 @@ class BarLabels(_TextPool):
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
             neighbours = self._other_bars_under(item, x)
+            if neighbours and outside and color is not None:
+                # A role wider than its bar, over a longer neighbour: beyond that one's end.
+                if self._beyond_neighbours(item, x, end, margin_px):
+                    rect = item.sceneBoundingRect()
+                    neighbours = self._other_bars_under(item, x)
             if neighbours and color is None:
                 item.hide()  # a value over a neighbour's bar: the hover tells it
                 continue
@@ -196,6 +202,11 @@ class BarLabels(_TextPool):
                     item.fill = pg.mkBrush(None)
                     item.setColor(pg.mkColor(ink))
                     item.update()
+            elif outside and self._other_bars_under(item, x, pad=0):
+                # Only its halo's edge reaches a neighbour's bar (a label wider than a narrow
+                # bar): the text itself sits on the background, a halo would notch the bar.
+                item.fill = pg.mkBrush(None)
+                item.update()
             if _clashes(rect, taken):
                 if self._entries[i][3] is None:
                     item.hide()  # a value: the hover tells it
@@ -212,14 +223,14 @@ class BarLabels(_TextPool):
             return float("inf")
         return float(bars.opts.get("width", 0.8)) / px
 
-    def _other_bars_under(self, item: pg.TextItem, x: float) -> list[str]:
-        """The fills of the bars other than its own that ``item`` lies over."""
+    def _other_bars_under(self, item: pg.TextItem, x: float, pad: int = 1) -> list[str]:
+        """The fills of the bars other than its own that ``item`` lies over: its text (``pad``
+        1, the box less its padding: a touch at the corner is no cover) or its whole box (0)."""
         bars = self.bars
         if bars is None or bars.opts.get("x") is None or not item.isVisible():
             return []
         under = []
-        # The text's own box, less its padding: a touch at the corner is no cover.
-        inner = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        inner = item.sceneBoundingRect().adjusted(4 * pad, 3 * pad, -4 * pad, -3 * pad)
         area = self._vb.mapSceneToView(inner).boundingRect()
         half = float(bars.opts.get("width", 0.8)) / 2
         for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False):
@@ -234,6 +245,32 @@ class BarLabels(_TextPool):
             ):
                 under.append(self.bar_colours[0 if float(height) >= 0 else 1])
         return under
+
+    def _beyond_neighbours(self, item: pg.TextItem, x: float, end: float, margin: float) -> bool:
+        """Move ``item`` past the ends of the other bars it lies over (on its side of 0), where
+        it stays in the view; False, and left where it was, where it would not."""
+        bars = self.bars
+        if bars is None or bars.opts.get("x") is None:
+            return False
+        area = self._vb.mapSceneToView(item.sceneBoundingRect()).boundingRect()
+        half = float(bars.opts.get("width", 0.8)) / 2
+        ends = [
+            float(height)
+            for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False)
+            if abs(float(bx) - x) >= 1e-9
+            and area.left() < bx + half
+            and area.right() > bx - half
+            and (float(height) >= 0) == (end >= 0)
+        ]
+        if not ends:
+            return False
+        far = max(ends) if end >= 0 else min(ends)
+        if place_end_label(item, self._vb, x, far, margin):
+            item.updateTransform(force=True)
+            return True
+        place_end_label(item, self._vb, x, end, margin)
+        item.updateTransform(force=True)
+        return False
 
     def _fits_inside(self, item: pg.TextItem, end: float) -> bool:
         """Whether the text (less its padding) lies whole inside its bar, from its end."""

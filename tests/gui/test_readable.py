@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from softmax_lab.core import formatting as fmt
 from softmax_lab.core.contrast import MARK_RATIO, TEXT_RATIO, contrast, luminance, over
 from softmax_lab.core.lessons import builtin_lessons
 from softmax_lab.gui import MainWindow
@@ -221,8 +222,18 @@ def test_on_stage_no_bar_label_covers_a_bar(qtbot, step):
     problems += bar_label_problems(
         w, sample.probability_plot, sample.probability_labels, "probabilities"
     )
+    problems += cover_problems(sample.logit_plot, sample.logit_labels, "logits")
+    problems += cover_problems(sample.probability_plot, sample.probability_labels, "probabilities")
     if gradient.isVisible():
         problems += bar_label_problems(w, gradient.getPlotItem(), gradient.labels, "gradient")
+        problems += cover_problems(gradient.getPlotItem(), gradient.labels, "gradient")
+    # The true class's value and role are on screen (they were left out: no room above).
+    shown = " ".join(sample.probability_labels.texts())
+    assert "true" in shown
+    assert (
+        fmt.number(w.controller.sample_views().a.probabilities[sample.shown_classes()].max())
+        in shown
+    )
     assert problems == []
     w.controller.update_view(presentation=False)
     w.document.mark_clean()
@@ -237,12 +248,17 @@ def cover_problems(plot_item, labels, where: str) -> list[str]:
     for item in labels.items:
         if not item.isVisible():
             continue
-        text_box = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        box = item.sceneBoundingRect()
+        text_box = box.adjusted(4, 3, -4, -3)
         text = item.toPlainText().replace("\n", " ")
+        has_halo = item.fill.style() != Qt.BrushStyle.NoBrush
         for bar, _fill in bars:
             overlap = bar & text_box
             if overlap.width() > 0 and overlap.height() > 0 and not bar.contains(text_box):
                 problems.append(f"{where}: {text!r} lies across a bar's edge")
+            halo = bar & box.adjusted(1, 1, -1, -1)
+            if has_halo and halo.width() > 0 and halo.height() > 0:
+                problems.append(f"{where}: {text!r}'s halo notches a bar")
     return problems
 
 
