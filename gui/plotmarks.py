@@ -184,11 +184,11 @@ class BarLabels(_TextPool):
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
             neighbours = self._other_bars_under(item, x)
-            if neighbours and outside and color is not None:
-                # A role wider than its bar, over a longer neighbour: beyond that one's end.
-                if self._beyond_neighbours(item, x, end, margin_px):
-                    rect = item.sceneBoundingRect()
-                    neighbours = self._other_bars_under(item, x)
+            # A role wider than its bar, over a longer neighbour: beyond that one's end.
+            beyond = neighbours and outside and color is not None
+            if beyond and self._beyond_neighbours(item, x, end, margin_px):
+                rect = item.sceneBoundingRect()
+                neighbours = self._other_bars_under(item, x)
             if neighbours and color is None:
                 item.hide()  # a value over a neighbour's bar: the hover tells it
                 continue
