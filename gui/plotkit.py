@@ -175,6 +175,7 @@ class PlotTitle(pg.LabelItem):
         super().__init__("", parent=plot)
         self.title = ""
         self._style: tuple[str, str, int] = ("", "", 0)
+        self._set: tuple[str, str, str] = ("", "", "")  # what setText was last given
         self.geometryChanged.connect(self.fit)
 
     def show_title(self, title: str, color: str, size_pt: int, height: int) -> None:
@@ -205,7 +206,10 @@ class PlotTitle(pg.LabelItem):
             text = QFontMetricsF(font).elidedText(
                 self.title, Qt.TextElideMode.ElideRight, max(width, 24)
             )
-            if text != self.text:
+            # The same text at another size (Ctrl − after Ctrl +) is set again: comparing the
+            # text alone left a 3x title on the plot back at 1.5x.
+            if (text, color, size) != self._set:
+                self._set = (text, color, size)
                 self.setText(text, color=color, size=size)
             if self.item.boundingRect().width() <= room or width <= 24:
                 break

@@ -15,6 +15,7 @@ from softmax_lab.core import save_logits
 from softmax_lab.core.lessons import builtin_lessons
 from softmax_lab.core.presets import PRESETS
 from softmax_lab.gui import MainWindow
+from softmax_lab.gui.plotkit import PlotTitle
 from softmax_lab.gui.table_model import Column
 
 NOTEBOOK = next(p for p in builtin_lessons() if p.stem == "notebook")
@@ -139,6 +140,17 @@ def stage_layout(window) -> list[float]:
     return [*shown, *window.splitter.sizes(), *column.sizes(), float(vb.height())]
 
 
+def plot_titles(window) -> list[tuple[str, str]]:
+    """Every plot title's text and type size, as drawn."""
+    out = []
+    for plot in window.plots():
+        scene = plot.scene() if hasattr(plot, "scene") else None
+        for item in scene.items() if scene is not None else []:
+            if isinstance(item, PlotTitle):
+                out.append((item.text, str(item.opts.get("size"))))
+    return sorted(out)
+
+
 def test_the_loss_axis_refits_at_every_lesson_step(qtbot, window):
     c = window.controller
     assert open_lesson(qtbot, c, NOTEBOOK, step=5)  # step 6: loss 2.3026
@@ -190,7 +202,7 @@ def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window
     QApplication.processEvents()
     window.fit_axes()
     before, scale = loss_top(window), c.view.scale
-    layout = stage_layout(window)
+    layout, titles = stage_layout(window), plot_titles(window)
     for _ in range(3):
         qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
     QApplication.processEvents()
@@ -208,5 +220,6 @@ def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window
     # Back at the first scale the stage is laid out as it was: the same plots, the same split,
     # the loss plot its full height (it kept half of it), so the refit axis is the same.
     assert stage_layout(window) == pytest.approx(layout, abs=2)
+    assert plot_titles(window) == titles  # at their size (a 3x title stayed on two plots)
     assert loss_top(window) == pytest.approx(before, rel=0.02)
     c.update_view(presentation=False)
