@@ -88,7 +88,10 @@ class BarLabels(_TextPool):
     ending at or above zero and below it); else it is left out (the hover tells)."""
 
     ROOM_MAX = 0.4
-    """The most of a view box's height the labels' room may take."""
+    """The most of a view box's height two-line labels' room may take (else ``compact``)."""
+    ROOM_LIMIT = 0.5
+    """The most one-line labels' room may take, above and below the bars together: beyond it
+    the bars keep the view and a label without room is left to the hover."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
@@ -153,14 +156,32 @@ class BarLabels(_TextPool):
         if compact != self.compact:
             self.compact = compact
             self._retext()
-        if sum(shares) > self.ROOM_MAX:  # a tiny view: the bars keep most of it
-            shares = [share * self.ROOM_MAX / sum(shares) for share in shares]
+        if sum(shares) > self.ROOM_LIMIT:  # a tiny view: the bars keep half of it
+            shares = [share * self.ROOM_LIMIT / sum(shares) for share in shares]
         # The view spans (1 + 2 padding) x of the asked range x = span + top + bottom; beyond a
         # labelled end it must leave ``share`` of the view: room + padding x >= share view.
         need = [max(0.0, share * (1 + 2 * padding) - padding) if share else 0.0 for share in shares]
         span = (hi - lo) or 1.0
         x = span / max(1e-6, 1 - sum(need))
         return lo - need[1] * x, hi + need[0] * x
+
+    def have_room(self) -> bool:
+        """Whether the view as it is leaves the labels their room beyond the bars' ends (a held
+        axis may not: the plot then fits again)."""
+        height = float(self._vb.height())
+        if height <= 0 or not self._entries:
+            return True
+        view_lo, view_hi = self._vb.viewRange()[1]
+        px = height / ((view_hi - view_lo) or 1.0)  # pixels per data unit
+        for above in (True, False):
+            ends = [e[1] for e in self._entries if (e[1] >= 0) == above]
+            if not ends:
+                continue
+            lines = 1 if self.compact else self._lines(above)
+            room = (view_hi - max(ends)) if above else (min(ends) - view_lo)
+            if room * px < min(self._label_px(lines), self.ROOM_LIMIT / 2 * height) - 0.5:
+                return False
+        return True
 
     def place(self, *_args: object) -> None:
         """Place every label; a value label that would overlap a role label (or an earlier

@@ -93,6 +93,7 @@ class GradientPlot(pg.PlotWidget):
         hi = max(0.0, float(self._heights.max()))
         # Room beyond the longest bars for their value labels (outside the bars, never on them).
         lo, hi = self.labels.fit_range(lo, hi)
+        force = force or not self.labels.have_room()  # a held axis, too tight for them
         kit.fit_axis(self._vb, 1, lo, hi, force=force, hold=self._frozen)
 
     def _refit(self, *_args: object) -> None:

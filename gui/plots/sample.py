@@ -363,6 +363,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         hi = max(0.0, float(heights.max()))
         # Room beyond the longest bars for their value labels (outside the bars, never on them).
         lo, hi = self.logit_labels.fit_range(lo, hi)
+        force = force or not self.logit_labels.have_room()  # a held axis, too tight for them
         kit.fit_axis(self._logit_vb, 1, lo, hi, force=force, hold=self._holding)
 
     def _fit_probability_range(self, *_args: object) -> None:
