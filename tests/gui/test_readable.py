@@ -295,3 +295,36 @@ def test_bar_labels_never_cover_a_bar_end_at_small_sizes(qtbot, window, size, st
     assert ticks
     assert max(ticks) <= 1.0
     c.lessons.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_on_stage_every_role_label_shows_through_the_lesson(qtbot, size):
+    """Stepping the lesson with PgDn on stage (axes held between steps): the true and predicted
+    classes' labels are on screen at every step — a held axis too tight for them fits again."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.stage.keep_size = True
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    c = w.controller
+    c.update_view(presentation=True)
+    assert c.lessons.open(NOTEBOOK, step=0)
+    w.stage.fit_to_window()
+    missing = []
+    for step in range(1, 13):
+        QApplication.processEvents()
+        sample, gradient = w.sample_plot, w.gradient_plot
+        charts = [("logits", sample.logit_labels), ("probabilities", sample.probability_labels)]
+        if gradient.isVisible():
+            charts.append(("gradient", gradient.labels))
+        for where, labels in charts:
+            for entry, item in zip(labels._entries, labels.items, strict=False):
+                if entry[3] is not None and not item.isVisible():
+                    missing.append(f"step {step} {where}: {entry[2]!r}")
+        assert c.view.lesson_step == step - 1
+        qtbot.keyClick(w, Qt.Key.Key_PageDown)
+    assert missing == []
+    c.lessons.close()
+    c.update_view(presentation=False)
+    w.document.mark_clean()
