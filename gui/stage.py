@@ -33,6 +33,9 @@ STAGE_TABLE_MAX = 0.6
 every column; a wider one keeps STAGE_SPLIT and shows its results first, with up to
 STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs)."""
 STAGE_RESULTS_MAX = 0.7
+CAPTION_SHARE = 0.3
+"""On stage the caption band takes at most this share of the window's height (its type shrinks
+to fit: at 3x on 1280 x 800 it took half and left the plots a strip)."""
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -94,6 +97,7 @@ class Stage(QObject):
                 )
         else:
             self.split_stage()
+        self._caption.set_max_height(round(CAPTION_SHARE * w.height()) if self.presenting else None)
         self.apply_plot_visibility()
 
     def rescaled(self) -> None:
@@ -154,6 +158,7 @@ class Stage(QObject):
                 w.showNormal()
             if sizes:
                 self._splitter.setSizes(sizes)
+        self._caption.set_max_height(round(CAPTION_SHARE * w.height()) if on else None)
         self.apply_plot_visibility()
         self.render_caption()
 

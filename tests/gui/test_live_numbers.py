@@ -207,6 +207,10 @@ def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window
         qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
     QApplication.processEvents()
     assert c.view.scale == 3.0
+    # At 3x on 1280 x 800 the caption band keeps to its share of the height (its type shrinks):
+    # it took half the window and left the plots a strip.
+    assert window.caption.height() <= 0.3 * window.height() + 1
+    assert window.caption.title_point_size() > 17.0 * scale  # still larger than before Ctrl +
     c.set_holding(True)  # within an animation the axis holds still
     c.set_options(temperature=0.5, merge_key="t")
     held = loss_top(window)
@@ -221,5 +225,6 @@ def test_axes_hold_within_the_sweep_and_refit_after_a_scale_change(qtbot, window
     # the loss plot its full height (it kept half of it), so the refit axis is the same.
     assert stage_layout(window) == pytest.approx(layout, abs=2)
     assert plot_titles(window) == titles  # at their size (a 3x title stayed on two plots)
+    assert window.caption.title_point_size() == pytest.approx(17.0 * scale)
     assert loss_top(window) == pytest.approx(before, rel=0.02)
     c.update_view(presentation=False)
