@@ -271,7 +271,7 @@ def test_bar_labels_never_cover_a_bar_end_at_small_sizes(qtbot, window, size, st
     value."""
     c = window.controller
     window.resize(*size)
-    assert c.lessons.open(NOTEBOOK, step=step - 1)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=step - 1)
     QApplication.processEvents()
     sample, gradient = window.sample_plot, window.gradient_plot
     charts = [
@@ -309,7 +309,7 @@ def test_on_stage_every_role_label_shows_through_the_lesson(qtbot, size):
     qtbot.waitExposed(w)
     c = w.controller
     c.update_view(presentation=True)
-    assert c.lessons.open(NOTEBOOK, step=0)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=0)
     w.stage.fit_to_window()
     missing = []
     for step in range(1, 13):
