@@ -15,6 +15,9 @@ MAX_TEXT_LINES = 7
 """The caption's text takes at most this many lines; the title at most two."""
 TITLE_PT, TEXT_PT, COUNTER_PT = 17.0, 14.0, 10.0
 """Point sizes at scale 1x (the desk's body text is 10 pt): the caption reads from afar."""
+FIT_FACTORS = (1.0, 0.9, 0.8, 0.7, 0.6)
+"""On stage, the caption's type shrinks by these steps (to 60 %) while it takes more than its
+share of the height (``set_max_height``)."""
 TINT_ALPHA = 40 / 255
 """The band's tint: the selection colour this opaque over the background."""
 
@@ -44,12 +47,53 @@ class CaptionBand(QFrame):
         layout.addLayout(top)
         layout.addWidget(self.text)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self._max_height: int | None = None
+        self._scale = theme.scale
+        self._factor = 1.0
         self.set_theme(theme)
 
     def set_caption(self, title: str, text: str, counter: str) -> None:
         self.title.setText(title)
         self.text.setText(text)
         self.counter.setText(counter)
+        self._fit()
+
+    def set_max_height(self, pixels: int | None) -> None:
+        """On stage: the band takes at most ``pixels`` (its type shrinks, to FIT_MIN of its
+        size, until its wrapped text fits), so that at 3x on 1280 x 800 the table and the
+        plots keep their room; None at the desk."""
+        self._max_height = pixels
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._max_height is None:
+            if self._factor != 1.0:
+                self._fonts(1.0)
+            return
+        width = self.width()
+        for factor in FIT_FACTORS:
+            self._fonts(factor)
+            layout = self.layout()
+            needed = layout.totalHeightForWidth(width) if layout is not None else 0
+            if needed <= self._max_height:
+                break
+
+    def _fonts(self, factor: float) -> None:
+        self._factor = factor
+        for label, size, bold in (
+            (self.title, TITLE_PT, True),
+            (self.text, TEXT_PT, False),
+            (self.counter, COUNTER_PT, False),
+        ):
+            font = QFont(label.font())
+            font.setPointSizeF(size * self._scale * factor)
+            font.setBold(bold)
+            label.setFont(font)
+        # At most a few lines tall: text set directly (not through a lesson, whose captions are
+        # bounded) is clipped rather than pushing the table and plots off the window.
+        line = self.text.fontMetrics().lineSpacing()
+        self.text.setMaximumHeight(MAX_TEXT_LINES * line + 4)
+        self.title.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
 
     def caption_text(self) -> str:
         return "\n".join(w.text() for w in (self.title, self.text, self.counter) if w.text())
@@ -58,20 +102,9 @@ class CaptionBand(QFrame):
         return self.title.font().pointSizeF()
 
     def set_theme(self, theme: Theme) -> None:
-        for label, size, bold in (
-            (self.title, TITLE_PT, True),
-            (self.text, TEXT_PT, False),
-            (self.counter, COUNTER_PT, False),
-        ):
-            font = QFont(label.font())
-            font.setPointSizeF(size * theme.scale)
-            font.setBold(bold)
-            label.setFont(font)
-        # At most a few lines tall: text set directly (not through a lesson, whose captions are
-        # bounded) is clipped rather than pushing the table and plots off the window.
-        line = self.text.fontMetrics().lineSpacing()
-        self.text.setMaximumHeight(MAX_TEXT_LINES * line + 4)
-        self.title.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
+        self._scale = theme.scale
+        self._fonts(1.0)
+        self._fit()
         palette = self.palette()
         tint = over(theme.selection, TINT_ALPHA, theme.background)  # opaque: what the eye sees
         palette.setColor(QPalette.ColorRole.Window, QColor(tint))

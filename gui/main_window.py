@@ -416,6 +416,7 @@ class MainWindow(QMainWindow):
             widget.setFont(font)
         if theme.scale != self._styled_scale:  # Ctrl +/−: labels and headroom change size
             self._styled_scale = theme.scale
+            self.stage.rescaled()
             self.fit_axes()
 
     def show_message(self, text: str) -> None:

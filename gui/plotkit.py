@@ -175,6 +175,7 @@ class PlotTitle(pg.LabelItem):
         super().__init__("", parent=plot)
         self.title = ""
         self._style: tuple[str, str, int] = ("", "", 0)
+        self._set: tuple[str, str, str] = ("", "", "")  # what setText was last given
         self.geometryChanged.connect(self.fit)
 
     def show_title(self, title: str, color: str, size_pt: int, height: int) -> None:
@@ -205,7 +206,10 @@ class PlotTitle(pg.LabelItem):
             text = QFontMetricsF(font).elidedText(
                 self.title, Qt.TextElideMode.ElideRight, max(width, 24)
             )
-            if text != self.text:
+            # The same text at another size (Ctrl − after Ctrl +) is set again: comparing the
+            # text alone left a 3x title on the plot back at 1.5x.
+            if (text, color, size) != self._set:
+                self._set = (text, color, size)
                 self.setText(text, color=color, size=size)
             if self.item.boundingRect().width() <= room or width <= 24:
                 break
@@ -415,6 +419,22 @@ class InteractiveViewBox(pg.ViewBox):
                     self._call("drag_move", pos)
                 return
         super().mouseDragEvent(ev, axis)
+
+
+class BoundedAxis(pg.AxisItem):
+    """A value axis whose ticks stop at ``top``: a probability's axis reaches past 1 only to
+    leave its bars' labels room, and shows no tick for a p that cannot be."""
+
+    def __init__(self, orientation: str, top: float) -> None:
+        super().__init__(orientation)
+        self._top = float(top)
+
+    def tickValues(self, minVal, maxVal, size):
+        limit = self._top + 1e-9
+        return [
+            (spacing, [v for v in values if v <= limit])
+            for spacing, values in super().tickValues(minVal, maxVal, size)
+        ]
 
 
 class CategoryAxis(pg.AxisItem):

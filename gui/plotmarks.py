@@ -9,11 +9,13 @@ or removed per update, and a plot that never shows 40 labels never makes them (a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFontMetricsF
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.contrast import TEXT_RATIO, contrast, text_on
@@ -77,10 +79,19 @@ classes do (with their role)."""
 
 class BarLabels(_TextPool):
     """A label at the end of a bar: its value and, for the true or predicted class, its role on
-    a second line; placed outside the bar when there is room in the view (over a halo, in the
-    role's text colour), else just inside it, with no halo to cover the bar's top and in black
-    or white, whichever reads on the bar (``bar_colours``: the fill of bars ending at or above
-    zero and below it)."""
+    a second line; placed outside the bar, in the room the plot's y range leaves for it
+    (:meth:`fit_range`, from the view box's height and the font's line height). Where that room
+    would take more than ``ROOM_MAX`` of the view, the labels are ``compact``: the value only
+    (the outline still says the role, the hover says all). A label that still finds no room
+    outside goes inside its bar only where it fits there whole, with no halo to cover the bar's
+    top and in black or white, whichever reads on the bar (``bar_colours``: the fill of bars
+    ending at or above zero and below it); else it is left out (the hover tells)."""
+
+    ROOM_MAX = 0.4
+    """The most of a view box's height two-line labels' room may take (else ``compact``)."""
+    ROOM_LIMIT = 0.5
+    """The most one-line labels' room may take, above and below the bars together: beyond it
+    the bars keep the view and a label without room is left to the hover."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
@@ -89,6 +100,8 @@ class BarLabels(_TextPool):
         """The bars labelled: a value label over another bar is left out (the hover tells)."""
         self._vb = plot.getViewBox()
         self._entries: list[tuple[float, float, str, str | None]] = []
+        self.compact = False
+        """The value only, no role line: a view too low for two lines (see fit_range)."""
         self._vb.sigRangeChanged.connect(self.place)
         self._vb.sigResized.connect(self.place)
 
@@ -96,9 +109,14 @@ class BarLabels(_TextPool):
         """entries: (x, bar end, text, colour or None for the foreground) per labelled bar."""
         self._entries = list(entries)[: self._size]
         self._grow(len(self._entries))
+        self._retext()
+
+    def _retext(self) -> None:
         for i, item in enumerate(self.items):
             if i < len(self._entries):
                 text, color = self._entries[i][2], self._entries[i][3]
+                if self.compact:
+                    text = text.split("\n")[0]
                 if item.toPlainText() != text:  # re-laying out a text costs more than the rest
                     item.setText(text)
                 if self._theme is not None:
@@ -106,6 +124,64 @@ class BarLabels(_TextPool):
                     if item.color != wanted:
                         item.setColor(wanted)
         self.place()
+
+    def _lines(self, above: bool) -> int:
+        """The most lines of a label beyond a bar's end above 0 (``above``) or below it."""
+        return max((e[2].count("\n") + 1 for e in self._entries if (e[1] >= 0) == above), default=0)
+
+    def _label_px(self, lines: int) -> float:
+        """The height in pixels of a label of ``lines`` lines, outline margin included: the
+        font's line spacing and the text item's padding."""
+        if lines == 0 or self._theme is None:
+            return 0.0
+        self._grow(1)
+        text = self.items[0].textItem
+        line = math.ceil(QFontMetricsF(text.font()).lineSpacing())  # a text lays out whole px
+        margin = self._theme.px(3) + CasedOutline.GAP  # a role's outline, outside its bar
+        return lines * line + 2 * text.document().documentMargin() + 3 + margin
+
+    def fit_range(self, lo: float, hi: float, padding: float = 0.1) -> tuple[float, float]:
+        """The y range to ask for (the view box pads it by ``padding`` on each side) so that
+        the labels fit beyond the ends of bars spanning [lo, hi]: above the bars ending over 0,
+        below those ending under it. Decides ``compact`` (one line) when the labels' room would
+        take more than ROOM_MAX of the view box's height."""
+        height = float(self._vb.height())
+        if height <= 0:
+            return lo, hi
+        lines = (self._lines(above=True), self._lines(above=False))
+        shares = [self._label_px(n) / height for n in lines]
+        compact = max(lines) > 1 and sum(shares) > self.ROOM_MAX
+        if compact:
+            shares = [self._label_px(min(n, 1)) / height for n in lines]
+        if compact != self.compact:
+            self.compact = compact
+            self._retext()
+        if sum(shares) > self.ROOM_LIMIT:  # a tiny view: the bars keep half of it
+            shares = [share * self.ROOM_LIMIT / sum(shares) for share in shares]
+        # The view spans (1 + 2 padding) x of the asked range x = span + top + bottom; beyond a
+        # labelled end it must leave ``share`` of the view: room + padding x >= share view.
+        need = [max(0.0, share * (1 + 2 * padding) - padding) if share else 0.0 for share in shares]
+        span = (hi - lo) or 1.0
+        x = span / max(1e-6, 1 - sum(need))
+        return lo - need[1] * x, hi + need[0] * x
+
+    def have_room(self) -> bool:
+        """Whether the view as it is leaves the labels their room beyond the bars' ends (a held
+        axis may not: the plot then fits again)."""
+        height = float(self._vb.height())
+        if height <= 0 or not self._entries:
+            return True
+        view_lo, view_hi = self._vb.viewRange()[1]
+        px = height / ((view_hi - view_lo) or 1.0)  # pixels per data unit
+        for above in (True, False):
+            ends = [e[1] for e in self._entries if (e[1] >= 0) == above]
+            if not ends:
+                continue
+            lines = 1 if self.compact else self._lines(above)
+            room = (view_hi - max(ends)) if above else (min(ends) - view_lo)
+            if room * px < min(self._label_px(lines), self.ROOM_LIMIT / 2 * height) - 0.5:
+                return False
+        return True
 
     def place(self, *_args: object) -> None:
         """Place every label; a value label that would overlap a role label (or an earlier
@@ -117,15 +193,23 @@ class BarLabels(_TextPool):
         for i in order:
             item = self.items[i]
             x, end, _text, color = self._entries[i]
-            margin = 0.0
+            margin_px = 0.0
             if color is not None and self._theme is not None:  # clear of its outline
-                margin = self._theme.px(3) + CasedOutline.GAP
-            outside = place_end_label(item, self._vb, x, end, margin)
+                margin_px = self._theme.px(3) + CasedOutline.GAP
+            outside = place_end_label(item, self._vb, x, end, margin_px)
+            if not outside and not self._fits_inside(item, end):
+                item.hide()  # no room beyond the bar nor in it: the hover tells
+                continue
             self._colour(item, outside, color, self.bar_colours[0 if end >= 0 else 1])
             item.show()
             item.updateTransform(force=True)
             rect = item.sceneBoundingRect()
             neighbours = self._other_bars_under(item, x)
+            # A role wider than its bar, over a longer neighbour: beyond that one's end.
+            beyond = neighbours and outside and color is not None
+            if beyond and self._beyond_neighbours(item, x, end, margin_px):
+                rect = item.sceneBoundingRect()
+                neighbours = self._other_bars_under(item, x)
             if neighbours and color is None:
                 item.hide()  # a value over a neighbour's bar: the hover tells it
                 continue
@@ -139,6 +223,11 @@ class BarLabels(_TextPool):
                     item.fill = pg.mkBrush(None)
                     item.setColor(pg.mkColor(ink))
                     item.update()
+            elif outside and self._other_bars_under(item, x, pad=0):
+                # Only its halo's edge reaches a neighbour's bar (a label wider than a narrow
+                # bar): the text itself sits on the background, a halo would notch the bar.
+                item.fill = pg.mkBrush(None)
+                item.update()
             if _clashes(rect, taken):
                 if self._entries[i][3] is None:
                     item.hide()  # a value: the hover tells it
@@ -155,13 +244,13 @@ class BarLabels(_TextPool):
             return float("inf")
         return float(bars.opts.get("width", 0.8)) / px
 
-    def _other_bars_under(self, item: pg.TextItem, x: float) -> list[str]:
-        """The fills of the bars other than its own that ``item`` lies over."""
+    def _other_bars_under(self, item: pg.TextItem, x: float, pad: int = 1) -> list[str]:
+        """The fills of the bars other than its own that ``item`` lies over: its text (``pad``
+        1, the box less its padding: a touch at the corner is no cover) or its whole box (0)."""
         bars = self.bars
         if bars is None or bars.opts.get("x") is None or not item.isVisible():
             return []
-        # The text's own box, less its padding: a touch at the corner is no cover.
-        inner = item.sceneBoundingRect().adjusted(4, 3, -4, -3)
+        inner = item.sceneBoundingRect().adjusted(4 * pad, 3 * pad, -4 * pad, -3 * pad)
         area = self._vb.mapSceneToView(inner).boundingRect()
         half = float(bars.opts.get("width", 0.8)) / 2
         bx = np.asarray(bars.opts["x"], dtype=np.float64)
@@ -179,15 +268,43 @@ class BarLabels(_TextPool):
         positive, negative = self.bar_colours
         return [positive if h >= 0 else negative for h in height[hit].tolist()]
 
+    def _beyond_neighbours(self, item: pg.TextItem, x: float, end: float, margin: float) -> bool:
+        """Move ``item`` past the ends of the other bars it lies over (on its side of 0), where
+        it stays in the view; False, and left where it was, where it would not."""
+        bars = self.bars
+        if bars is None or bars.opts.get("x") is None:
+            return False
+        area = self._vb.mapSceneToView(item.sceneBoundingRect()).boundingRect()
+        half = float(bars.opts.get("width", 0.8)) / 2
+        ends = [
+            float(height)
+            for bx, height in zip(bars.opts["x"], bars.opts["height"], strict=False)
+            if abs(float(bx) - x) >= 1e-9
+            and area.left() < bx + half
+            and area.right() > bx - half
+            and (float(height) >= 0) == (end >= 0)
+        ]
+        if not ends:
+            return False
+        far = max(ends) if end >= 0 else min(ends)
+        if place_end_label(item, self._vb, x, far, margin):
+            item.updateTransform(force=True)
+            return True
+        place_end_label(item, self._vb, x, end, margin)
+        item.updateTransform(force=True)
+        return False
+
+    def _fits_inside(self, item: pg.TextItem, end: float) -> bool:
+        """Whether the text (less its padding) lies whole inside its bar, from its end."""
+        rect = item.boundingRect()
+        pixel_h = self._vb.viewPixelSize()[1] or 0.0
+        length_px = abs(end) / pixel_h if pixel_h else float("inf")
+        return rect.width() - 8 <= self._bar_px() and rect.height() - 6 <= length_px
+
     def _colour(self, item: pg.TextItem, outside: bool, role: str | None, bar: str) -> None:
         if self._theme is None:
             return
         if outside:
-            wanted = pg.mkColor(role or self._theme.foreground)
-            fill = halo(self._theme)
-        elif item.boundingRect().width() - 8 > self._bar_px():
-            # Inside a bar narrower than the text: black or white would leave the bar; the
-            # role's colour over a halo reads wherever it lies.
             wanted = pg.mkColor(role or self._theme.foreground)
             fill = halo(self._theme)
         else:
@@ -215,11 +332,6 @@ class BarLabels(_TextPool):
 
     def texts(self) -> list[str]:
         return [item.toPlainText() for item in self.items if item.isVisible()]
-
-    def height_px(self) -> float:
-        """The tallest label's height in pixels (0 when none is shown)."""
-        shown = [item.boundingRect().height() for item in self.items[: len(self._entries)]]
-        return max(shown, default=0.0)
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme

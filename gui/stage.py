@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from softmax_lab.core.display import (
@@ -33,6 +33,9 @@ STAGE_TABLE_MAX = 0.6
 every column; a wider one keeps STAGE_SPLIT and shows its results first, with up to
 STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs)."""
 STAGE_RESULTS_MAX = 0.7
+CAPTION_SHARE = 0.3
+"""On stage the caption band takes at most this share of the window's height (its type shrinks
+to fit: at 3x on 1280 x 800 it took half and left the plots a strip)."""
 STAGE_SAMPLE_ROW = 1.6  # on stage, the selected sample's row height over another row's
 
 
@@ -94,7 +97,23 @@ class Stage(QObject):
                 )
         else:
             self.split_stage()
+        self._caption.set_max_height(round(CAPTION_SHARE * w.height()) if self.presenting else None)
         self.apply_plot_visibility()
+
+    def rescaled(self) -> None:
+        """A new scale (Ctrl +/−): on stage, the plots that fit, the split and the rows' heights
+        for it now, as going on stage at that scale would lay them out — before the axes refit,
+        which measures the plots. (The debounced fit came after that refit, and the rows'
+        heights were shared while the new type's sizes were still pending: back at 1.5x after
+        3x the loss plot kept half its height.)"""
+        if not self.presenting:
+            return
+        self._resize_timer.stop()
+        self._table.fit_now()  # the split follows the columns' widths at the new type size
+        self.fit_to_window()
+        # Hidden rows came back and the type changed size: settle the layouts, then share.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self._share_height()
 
     def _columns_resized(self, *_args: object) -> None:
         if self.presenting:
@@ -139,6 +158,7 @@ class Stage(QObject):
                 w.showNormal()
             if sizes:
                 self._splitter.setSizes(sizes)
+        self._caption.set_max_height(round(CAPTION_SHARE * w.height()) if on else None)
         self.apply_plot_visibility()
         self.render_caption()
 

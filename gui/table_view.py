@@ -522,6 +522,13 @@ class LogitsTableView(QTableView):
                     out.append((row, column, text))
         return out
 
+    def fit_now(self) -> None:
+        """Fit every visible column now rather than soon (a scale change: the stage splits
+        the width by what the columns need at the new type size)."""
+        self._fit_timer.stop()
+        self._fit_rows = None
+        self.fit_columns()
+
     def refit(self, *_args: object) -> None:
         """Measure every visible row soon (after a scroll, a resize, a new order or theme)."""
         self._fit_rows = None

@@ -55,6 +55,7 @@ class GradientPlot(pg.PlotWidget):
         plot.addItem(self.zero_line, ignoreBounds=True)
         self.hover = kit.Hover(self, [(self._vb, self.hover_text_at)])
         self._vb.sigResized.connect(self._place_labels)
+        self._vb.sigResized.connect(self._refit)
         self.set_theme(theme)
 
     def set_gradient(self, view: SampleView, class_names: list[str], model: str = "") -> None:
@@ -82,15 +83,23 @@ class GradientPlot(pg.PlotWidget):
         self.note.setVisible(bool(view.note))
         self._update_title()
         self._vb.setXRange(-0.6, self._shown.size - 0.4, padding=0)
+        self._place_labels()
         if self._heights.size:
             self._fit(force=not self._ranged)
             self._ranged = True
-        self._place_labels()
 
     def _fit(self, force: bool) -> None:
         lo = min(0.0, float(self._heights.min()))
         hi = max(0.0, float(self._heights.max()))
+        # Room beyond the longest bars for their value labels (outside the bars, never on them).
+        lo, hi = self.labels.fit_range(lo, hi)
+        force = force or not self.labels.have_room()  # a held axis, too tight for them
         kit.fit_axis(self._vb, 1, lo, hi, force=force, hold=self._frozen)
+
+    def _refit(self, *_args: object) -> None:
+        """A new height (a resize, a new scale): the labels' room in data units changed."""
+        if self._heights.size:
+            self._fit(force=True)
 
     def set_names(self, class_names: list[str]) -> None:
         self._names = list(class_names)

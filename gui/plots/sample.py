@@ -29,6 +29,8 @@ from softmax_lab.gui.theme import LIGHT, Theme
 if TYPE_CHECKING:
     from softmax_lab.core.models import SamplerMarks
 
+PROBABILITY_PADDING = 0.03
+
 
 class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     """Logits and probabilities of one sample, with its true and predicted class marked."""
@@ -65,12 +67,14 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         )
         self._prob_axis = kit.CategoryAxis("bottom")
         self.probability_plot: pg.PlotItem = self.addPlot(
-            row=1, col=1, axisItems={"bottom": self._prob_axis}
+            row=1, col=1, axisItems={"bottom": self._prob_axis, "left": kit.BoundedAxis("left", 1)}
         )
         self.probability_plot.setXLink(self.logit_plot)
         self._prob_vb: pg.ViewBox = self.probability_plot.getViewBox()
         self._prob_vb.setMouseEnabled(x=True, y=False)
-        self._prob_vb.setRange(yRange=(0.0, 1.0), padding=0.03, disableAutoRange=True)
+        self._prob_vb.setRange(
+            yRange=(0.0, 1.0), padding=PROBABILITY_PADDING, disableAutoRange=True
+        )
         self._logit_vb.disableAutoRange()
         for col, plot in enumerate((self.logit_plot, self.probability_plot)):
             plot.hideButtons()
@@ -98,6 +102,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self.logit_labels.bars = self.logit_bars
         self.probability_labels.bars = self.probability_bars
         self._logit_vb.sigResized.connect(lambda _vb: self._fit_logit_range(force=True))
+        self._prob_vb.sigResized.connect(self._fit_probability_range)
         # A live model's sampler: which bars it could draw, the cut, the token drawn.
         self.kept = KeptMarks(self.probability_plot, self.ci, (2, 0), theme)
 
@@ -146,6 +151,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         if self._drag_slot is None or self._shown.size == 0 or self._shown.max() >= n:
             self._shown = shown_classes(self._ranking())
         self._redraw()
+        self._fit_probability_range()
         if self._drag_slot is None:
             self._fit_logit_range(force=not self._ranged)
             self._ranged = True
@@ -355,12 +361,16 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         heights = np.concatenate([self._heights, self._heights_b])
         lo = min(0.0, float(heights.min()))
         hi = max(0.0, float(heights.max()))
-        # Room beyond the longest bars for their value labels.
-        share = min(0.4, (self.logit_labels.height_px() + 6) / max(1.0, self._logit_vb.height()))
-        span = (hi - lo) or 1.0
-        hi += span * share / (1 - share) if hi > 0 else 0.0
-        lo -= span * share / (1 - share) if lo < 0 else 0.0
+        # Room beyond the longest bars for their value labels (outside the bars, never on them).
+        lo, hi = self.logit_labels.fit_range(lo, hi)
+        force = force or not self.logit_labels.have_room()  # a held axis, too tight for them
         kit.fit_axis(self._logit_vb, 1, lo, hi, force=force, hold=self._holding)
+
+    def _fit_probability_range(self, *_args: object) -> None:
+        """0 to 1, and room above 1 for a label over a bar of p = 1 (its ticks stop at 1): the
+        same whatever the probabilities, so the axis holds still while T plays."""
+        _lo, top = self.probability_labels.fit_range(0.0, 1.0, padding=PROBABILITY_PADDING)
+        self._prob_vb.setYRange(0.0, top, padding=PROBABILITY_PADDING)
 
     def hold_axes(self, hold: bool) -> None:
         """While something animates or is stepped through, the logit axis only grows (shrinks
@@ -433,6 +443,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         for labels in (self.logit_labels, self.probability_labels):
             labels.apply_theme(theme)
         self._place_end_labels()
+        self._fit_probability_range()  # the labels' room at the new type size
         self.hover.apply_theme(theme)
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
         kit.set_bars(self.logit_bars, pens, brushes)

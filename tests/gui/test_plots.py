@@ -156,8 +156,13 @@ def test_sample_plot_bars_hold_the_data(qtbot):
     np.testing.assert_allclose(_heights(plot.probability_bars), PROBS)
     np.testing.assert_array_equal(plot.shown_classes(), np.arange(4))
     np.testing.assert_array_equal(plot.logit_bars.getData()[0], np.arange(4))
-    assert plot.probability_plot.getViewBox().viewRange()[1][0] == pytest.approx(-0.03)
-    assert plot.probability_plot.getViewBox().viewRange()[1][1] == pytest.approx(1.03)
+    # 0 to 1 on a fixed axis, with room above 1 for the labels of a bar of p = 1 (issue 22,
+    # item 16): the ticks stop at 1.
+    lo, hi = plot.probability_plot.getViewBox().viewRange()[1]
+    assert lo == pytest.approx(-0.03 * (hi - lo) / 1.06)
+    assert hi > 1.03
+    ticks = plot.probability_plot.getAxis("left").tickValues(lo, hi, 300)
+    assert max(v for _spacing, values in ticks for v in values) == pytest.approx(1.0)
 
 
 def test_sample_plot_updates_the_same_items(qtbot):

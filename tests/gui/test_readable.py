@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from softmax_lab.core import formatting as fmt
 from softmax_lab.core.contrast import MARK_RATIO, TEXT_RATIO, contrast, luminance, over
 from softmax_lab.core.lessons import builtin_lessons
 from softmax_lab.gui import MainWindow
@@ -221,8 +222,109 @@ def test_on_stage_no_bar_label_covers_a_bar(qtbot, step):
     problems += bar_label_problems(
         w, sample.probability_plot, sample.probability_labels, "probabilities"
     )
+    problems += cover_problems(sample.logit_plot, sample.logit_labels, "logits")
+    problems += cover_problems(sample.probability_plot, sample.probability_labels, "probabilities")
     if gradient.isVisible():
         problems += bar_label_problems(w, gradient.getPlotItem(), gradient.labels, "gradient")
+        problems += cover_problems(gradient.getPlotItem(), gradient.labels, "gradient")
+    # The true class's value and role are on screen (they were left out: no room above).
+    shown = " ".join(sample.probability_labels.texts())
+    assert "true" in shown
+    assert (
+        fmt.number(w.controller.sample_views().a.probabilities[sample.shown_classes()].max())
+        in shown
+    )
     assert problems == []
     w.controller.update_view(presentation=False)
+    w.document.mark_clean()
+
+
+def cover_problems(plot_item, labels, where: str) -> list[str]:
+    """A label is clear of every bar, or whole inside its own bar (no halo: see
+    bar_label_problems); one that lies partly over a bar hides its end (the 0.7054 bar read 0.38
+    high under a pale cap)."""
+    problems = []
+    bars = bar_rects(plot_item)
+    for item in labels.items:
+        if not item.isVisible():
+            continue
+        box = item.sceneBoundingRect()
+        text_box = box.adjusted(4, 3, -4, -3)
+        text = item.toPlainText().replace("\n", " ")
+        has_halo = item.fill.style() != Qt.BrushStyle.NoBrush
+        for bar, _fill in bars:
+            overlap = bar & text_box
+            if overlap.width() > 0 and overlap.height() > 0 and not bar.contains(text_box):
+                problems.append(f"{where}: {text!r} lies across a bar's edge")
+            halo = bar & box.adjusted(1, 1, -1, -1)
+            if has_halo and halo.width() > 0 and halo.height() > 0:
+                problems.append(f"{where}: {text!r}'s halo notches a bar")
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1366, 768)])
+@pytest.mark.parametrize("step", [1, 10])
+def test_bar_labels_never_cover_a_bar_end_at_small_sizes(qtbot, window, size, step):
+    """Issue 22 item 16: at 1366 x 768 and 1024 x 640 the labels found no room above the bars
+    and sat inside narrow bars over a pale halo. The y range leaves room for them (from the view
+    box's height and the font), one line — the value — when two do not fit; each bar keeps its
+    value."""
+    c = window.controller
+    window.resize(*size)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=step - 1)
+    QApplication.processEvents()
+    sample, gradient = window.sample_plot, window.gradient_plot
+    charts = [
+        (sample.logit_plot, sample.logit_labels, "logits"),
+        (sample.probability_plot, sample.probability_labels, "probabilities"),
+        (gradient.getPlotItem(), gradient.labels, "gradient"),
+    ]
+    problems = []
+    for plot_item, labels, where in charts:
+        problems += bar_label_problems(window, plot_item, labels, where)
+        problems += cover_problems(plot_item, labels, where)
+        shown = [item.toPlainText().split("\n")[0] for item in labels.items if item.isVisible()]
+        values = [entry[2].split("\n")[0] for entry in labels._entries]
+        assert shown == values, where  # three bars: every value is read on screen
+    assert problems == []
+    # The probability axis makes room above 1 but shows no tick past it.
+    axis = sample.probability_plot.getAxis("left")
+    top = sample.probability_plot.getViewBox().viewRange()[1][1]
+    assert top > 1.0
+    ticks = [v for _spacing, values in axis.tickValues(0.0, top, 200) for v in values]
+    assert ticks
+    assert max(ticks) <= 1.0
+    c.lessons.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_on_stage_every_role_label_shows_through_the_lesson(qtbot, size):
+    """Stepping the lesson with PgDn on stage (axes held between steps): the true and predicted
+    classes' labels are on screen at every step — a held axis too tight for them fits again."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.stage.keep_size = True
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    c = w.controller
+    c.update_view(presentation=True)
+    assert open_lesson(qtbot, c, NOTEBOOK, step=0)
+    w.stage.fit_to_window()
+    missing = []
+    for step in range(1, 13):
+        QApplication.processEvents()
+        sample, gradient = w.sample_plot, w.gradient_plot
+        charts = [("logits", sample.logit_labels), ("probabilities", sample.probability_labels)]
+        if gradient.isVisible():
+            charts.append(("gradient", gradient.labels))
+        for where, labels in charts:
+            for entry, item in zip(labels._entries, labels.items, strict=False):
+                if entry[3] is not None and not item.isVisible():
+                    missing.append(f"step {step} {where}: {entry[2]!r}")
+        assert c.view.lesson_step == step - 1
+        qtbot.keyClick(w, Qt.Key.Key_PageDown)
+    assert missing == []
+    c.lessons.close()
+    c.update_view(presentation=False)
     w.document.mark_clean()
