@@ -1,36 +1,267 @@
 """The one document the window edits: logits, targets, class names, options, the samples' inputs
 and, when two models are compared, the second model's logits — with undo.
 
-Every edit goes through a command on the undo history; after it the document re-evaluates through
-:func:`core.evaluate` and tells its listeners what changed. An edit that ``evaluate`` rejects
-(a label out of range, a negative weight) is rolled back and raises ``ValueError``: the previous
-state always stays. No Qt here: the window adapts the listener calls to signals.
+A :class:`Document` holds three parts: ``table``, the current :class:`~core.table.TableState` (a
+value: an edit that reshapes the table swaps in a new one, a cell edit writes into its arrays);
+``history``, the :class:`~core.history.History` of undo steps; and ``results``, the
+:class:`~core.evaluations.Evaluations` of the current table. Every edit goes through a command on
+the history; after it the document re-evaluates and tells its listeners what changed. An edit
+that ``evaluate`` rejects (a label out of range, a negative weight) is rolled back and raises
+``ValueError``: the previous state always stays. No Qt here: the window adapts the listener calls
+to signals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
 from softmax_lab.core import table
-from softmax_lab.core.document_state import DocumentState
+from softmax_lab.core.constants import class_name
 from softmax_lab.core.evaluation import Evaluation
-from softmax_lab.core.history import Change, Command
+from softmax_lab.core.evaluations import Evaluations, derived_evaluation
+from softmax_lab.core.history import Change, Command, History
 from softmax_lab.core.inputs import SampleInputs
 from softmax_lab.core.settings import Settings, check_settings
-from softmax_lab.core.table import one_hot
+from softmax_lab.core.table import TableState, one_hot
 
 __all__ = ["Change", "Command", "Document", "Settings"]
 
 MODELS = ("a", "b")
 
+T = TypeVar("T")
 
-class Document(DocumentState):
-    """The edits: cells, labels, soft targets, names, options, rows and classes, whole tables,
-    inputs and a second model, each one undo step (state and history: ``DocumentState``)."""
+
+class TableField(Generic[T]):
+    """A field of the document's current ``table``: read from it, and written by swapping in a
+    copy of the table with that field changed (the old table, which undo may hold, stays)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, document: None, owner: type) -> TableField[T]: ...
+    @overload
+    def __get__(self, document: Document, owner: type) -> T: ...
+    def __get__(self, document: Document | None, owner: type) -> T | TableField[T]:
+        if document is None:
+            return self
+        return getattr(document.table, self.name)
+
+    def __set__(self, document: Document, value: T) -> None:
+        document.table = replace(document.table, **{self.name: value})
+
+
+class Document:
+    """Logits (N, C), hard labels (N,), soft targets (N, C), class names, settings, inputs; the
+    edits are its methods, each one undo step.
+
+    ``soft_targets`` is None until probability targets are used: in class-index mode it would be
+    an (N, C) float64 array that nothing reads (400 MB for 50,000 x 1,000). Entering
+    probability mode starts it from the one-hot of the labels. ``logits_b`` is None unless a
+    second model is attached (:meth:`attach_model_b`); it shares the targets and the options.
+    """
+
+    logits: TableField[np.ndarray] = TableField()
+    labels: TableField[np.ndarray] = TableField()
+    soft_targets: TableField[np.ndarray | None] = TableField()
+    settings: TableField[Settings] = TableField()
+    inputs: TableField[SampleInputs] = TableField()
+    """What each sample is (images, texts, metadata); rows come and go with the table's."""
+    logits_b: TableField[np.ndarray | None] = TableField()
+    model_names: TableField[tuple[str, str]] = TableField()
+    has_labels: TableField[bool] = TableField()
+    """False for logits that came without labels (every label is the ignore index) until
+    labels are attached or typed."""
+    binary: TableField[bool] = TableField()
+    """The logits came as one score z per sample (a binary classifier's), held as [0, z]:
+    softmax gives [1 − σ(z), σ(z)] (see :mod:`core.binary`)."""
+    source: TableField[Any] = TableField()
+    """Where the logits came from (a step of a recorded run), or None; see ``TableState``."""
+
+    def __init__(
+        self,
+        logits: Any,
+        labels: Any = None,
+        class_names: Sequence[str] | None = None,
+        soft_targets: Any = None,
+        settings: Settings | None = None,
+        inputs: SampleInputs | None = None,
+        *,
+        has_labels: bool = True,
+        binary: bool = False,
+    ) -> None:
+        self.table: TableState = table.new_state(
+            logits, labels, class_names, soft_targets, settings, inputs, has_labels, binary=binary
+        )
+        self.history = History()
+        self.results = Evaluations(self.table)
+        self._listeners: list[Callable[[Change], None]] = []
+        self._names: tuple[tuple[str, ...], list[str]] = ((), [])
+        self.changed_rows: np.ndarray | None = None
+        self.context_provider: Callable[[], Any] | None = None
+        """Called once per new undo step; its answer is restored with the step (see Command)."""
+        self.restored_context: Any = None
+        """While listeners run after an undo or redo: the context of that step, else None."""
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def class_names(self) -> list[str]:
+        """The class names as a list (made once per change of names: do not write into it)."""
+        names = self.table.class_names
+        if self._names[0] is not names:
+            self._names = (names, list(names))
+        return self._names[1]
+
+    @class_names.setter
+    def class_names(self, names: Sequence[str]) -> None:
+        self.table = replace(self.table, class_names=tuple(names))
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.results.a
+
+    @property
+    def evaluation_b(self) -> Evaluation | None:
+        return self.results.b
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.logits.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.logits.shape[1])
+
+    def target(self) -> np.ndarray:
+        """What ``evaluate`` gets: labels (N,) or soft targets (N, C), by the target mode."""
+        return table.target(self.table)
+
+    def derived_evaluation(
+        self, current: Evaluation, settings: Settings | None = None
+    ) -> Evaluation | None:
+        """``current`` (an evaluation of this table) at ``settings`` (the document's by default)
+        without a pass, when only the smoothing or the reduction differ (see
+        :func:`core.evaluations.derived_evaluation`); else None."""
+        return derived_evaluation(current, self.table, settings)
+
+    def snapshot(self) -> tuple:
+        """A comparable copy of the whole state (for tests and the monkey test)."""
+        soft = None if self.soft_targets is None else self.soft_targets.copy()
+        b = None if self.logits_b is None else self.logits_b.copy()
+        return (
+            self.logits.copy(),
+            self.labels.copy(),
+            soft,
+            list(self.class_names),
+            self.settings,
+            b,
+            self.has_labels,
+        )
+
+    # --- listeners and history ------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Change], None]) -> None:
+        self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[Change], None]) -> None:
+        self._listeners.remove(callback)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo
+
+    @property
+    def undo_text(self) -> str:
+        return self.history.undo_text
+
+    @property
+    def redo_text(self) -> str:
+        return self.history.redo_text
+
+    @property
+    def is_modified(self) -> bool:
+        return self.history.is_modified
+
+    def mark_clean(self) -> None:
+        self.history.mark_clean()
+
+    def end_merge(self) -> None:
+        """Close the current merge (a drag ended): the next edit starts a new undo step."""
+        self.history.end_merge()
+
+    def undo(self) -> None:
+        command = self.history.step_back()
+        if command is not None:
+            command.undo()
+            self._after(command.change, command.rows, command.context)
+
+    def redo(self) -> None:
+        command = self.history.step_forward()
+        if command is not None:
+            command.redo()
+            self._after(command.change, command.rows, command.context)
+
+    def push(
+        self,
+        command: Command,
+        evaluation: Evaluation | None = None,
+        evaluation_b: Evaluation | None = None,
+    ) -> None:
+        """Apply ``command``; if the result does not evaluate, roll it back and raise.
+        ``evaluation`` / ``evaluation_b``: A's / B's results after it, when already computed."""
+        context = self.context_provider() if self.context_provider is not None else None
+        command.redo()
+        try:
+            if evaluation is None:
+                evaluation = self.results.after_a(self.table, command.change, command.rows)
+            if evaluation_b is None:
+                evaluation_b = self.results.after_b(self.table, command.change, command.rows)
+        except ValueError:
+            command.undo()
+            raise
+        except (ArithmeticError, RuntimeError, MemoryError, TypeError, IndexError) as exc:
+            # Whatever the evaluation raised, the table goes back to what it was: a refused
+            # table never stays half-applied (new logits under the old numbers).
+            command.undo()
+            raise ValueError(
+                f"the table cannot be evaluated ({type(exc).__name__}: {exc})"
+            ) from exc
+        self.history.record(command, context)
+        self.results.a, self.results.b = evaluation, evaluation_b
+        self._notify(command.change, command.rows)
+
+    def _after(self, change: Change, rows: np.ndarray | None, context: Any = None) -> None:
+        self.results.a, self.results.b = self.results.after(self.table, change, rows)
+        self.restored_context = context
+        try:
+            self._notify(change, rows)
+        finally:
+            self.restored_context = None
+
+    def _notify(self, change: Change, rows: np.ndarray | None = None) -> None:
+        # Listeners may read changed_rows: the samples whose logits alone changed (a cell edit,
+        # a drag), so a view can repaint those rows instead of everything.
+        self.changed_rows = rows if change in (Change.LOGITS, Change.LOGITS_B) else None
+        # Every listener hears the change even if one fails: a view that raised must not leave
+        # the others (the status bar's numbers) showing the previous table. The first error is
+        # raised once all have run.
+        failure: Exception | None = None
+        for callback in list(self._listeners):
+            try:
+                callback(change)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     # --- edits ----------------------------------------------------------------------------------
 
@@ -108,8 +339,8 @@ class Document(DocumentState):
         if not extra:
             self.set_logits(range(row, row + k), range(col, col + width), clipped, text=text)
             return ", ".join(notes)
-        before = self._state()
-        grown = self._new_rows(before, self.n_samples, np.zeros((extra, self.n_classes)), None)
+        before = self.table
+        grown = table.new_rows(before, self.n_samples, np.zeros((extra, self.n_classes)), None)
         logits = np.array(grown.logits)
         logits[row : row + k, col : col + width] = clipped
         after = replace(grown, logits=logits)
@@ -138,7 +369,7 @@ class Document(DocumentState):
         new = table.labels_array(labels)
         if new.shape != (self.n_samples,):
             raise ValueError(f"got {new.size:,} labels for {self.n_samples:,} samples")
-        before = self._state()
+        before = self.table
         self._replace(text, before, replace(before, labels=new, has_labels=True), Change.TARGETS)
 
     def set_soft_targets(
@@ -176,12 +407,14 @@ class Document(DocumentState):
         if name in self.class_names and self.class_names.index(name) != col:
             raise ValueError(f"there is already a class named {name!r}")
         old = self.class_names[col]
+        before = self.table.class_names
+        after = (*before[:col], name, *before[col + 1 :])
 
         def redo() -> None:
-            self.class_names[col] = name
+            self.class_names = after
 
         def undo() -> None:
-            self.class_names[col] = old
+            self.class_names = before
 
         self.push(Command(f"Rename class {old!r} to {name!r}", redo, undo, Change.NAMES))
 
@@ -193,13 +426,13 @@ class Document(DocumentState):
             raise ValueError(f"got {len(new):,} names for {self.n_classes:,} classes")
         if len(set(new)) != len(new):
             raise ValueError("class names must be unique")
-        old = list(self.class_names)
+        old = self.table.class_names
 
         def redo() -> None:
-            self.class_names = list(new)
+            self.class_names = new
 
         def undo() -> None:
-            self.class_names = list(old)
+            self.class_names = old
 
         self.push(Command(text, redo, undo, Change.NAMES))
 
@@ -271,16 +504,16 @@ class Document(DocumentState):
         block = np.atleast_2d(np.asarray(logits, dtype=np.float64))
         if block.shape[1] != self.n_classes:
             raise ValueError(f"new rows need {self.n_classes} logits, got {block.shape[1]}")
-        before = self._state()
+        before = self.table
         at = int(np.clip(at, 0, self.n_samples))
-        after = self._new_rows(before, at, block, labels, soft_targets, copies, logits_b)
+        after = table.new_rows(before, at, block, labels, soft_targets, copies, logits_b)
         self._replace(text, before, after, Change.STRUCTURE | Change.TARGETS)
 
     def remove_samples(self, rows: Sequence[int], *, text: str = "Remove samples") -> None:
         r = np.unique(table.index_array(rows, self.n_samples))
         if len(r) >= self.n_samples:
             raise ValueError("the table needs at least one sample")
-        before = self._state()
+        before = self.table
         self._replace(text, before, table.delete_rows(before, r), Change.STRUCTURE | Change.TARGETS)
 
     def duplicate_samples(self, rows: Sequence[int]) -> None:
@@ -316,7 +549,7 @@ class Document(DocumentState):
             if logits_b is None
             else np.broadcast_to(np.asarray(logits_b, dtype=np.float64), (n,)).copy()
         )
-        before = self._state()
+        before = self.table
         after = table.insert_class(before, at, name, column, column_b)
         self._replace(text, before, after, Change.STRUCTURE | Change.TARGETS)
 
@@ -324,7 +557,7 @@ class Document(DocumentState):
         c = np.unique(table.index_array(cols, self.n_classes))
         if len(c) >= self.n_classes:
             raise ValueError("the table needs at least one class")
-        before = self._state()
+        before = self.table
         self._replace(
             text, before, table.delete_classes(before, c), Change.STRUCTURE | Change.TARGETS
         )
@@ -372,7 +605,7 @@ class Document(DocumentState):
         n_new = table.logits_array(logits).shape[0]
         if inputs is None:
             inputs = self.inputs if n_new == self.n_samples else None
-        after = self._new_state(
+        after = table.new_state(
             logits,
             labels,
             class_names,
@@ -383,9 +616,9 @@ class Document(DocumentState):
             logits_b,
             model_names,
             binary=binary,
+            source=source,
         )
-        after = replace(after, source=source)
-        self._replace(text, self._state(), after, Change.ALL, evaluation, merge_key=merge_key)
+        self._replace(text, self.table, after, Change.ALL, evaluation, merge_key=merge_key)
 
     def replace_logits(
         self,
@@ -406,7 +639,7 @@ class Document(DocumentState):
                 f"the new logits are {array.shape[0]:,} x {array.shape[1]:,}; the table is "
                 f"{self.n_samples:,} x {self.n_classes:,}"
             )
-        before = self._state()
+        before = self.table
         box = {"after": replace(before, logits=array, source=source)}
 
         def merge(later: Command) -> bool:
@@ -428,7 +661,7 @@ class Document(DocumentState):
 
     def set_inputs(self, inputs: SampleInputs, *, text: str = "Attach inputs") -> None:
         """Attach images, texts or metadata to the current samples as one undo step."""
-        before = self._state()
+        before = self.table
         after = replace(before, inputs=table.check_inputs(inputs, self.n_samples))
         self._replace(text, before, after, Change.INPUTS)
 
@@ -448,9 +681,9 @@ class Document(DocumentState):
         """
         array = table.check_model_b(logits_b, self.logits.shape)
         names = (str(names[0]) or "A", str(names[1]) or "B")
-        before = self._state()
+        before = self.table
         after = replace(before, logits_b=array, model_names=names)
-        if evaluation_b is not None and not self._matches(evaluation_b):
+        if evaluation_b is not None and not self.results.matches(evaluation_b):
             evaluation_b = None
         self._replace(
             text or f"Compare with {names[1]}",
@@ -463,10 +696,61 @@ class Document(DocumentState):
     def detach_model_b(self) -> None:
         if self.logits_b is None:
             return
-        before = self._state()
+        before = self.table
         self._replace(
             f"Stop comparing with {self.model_names[1]}",
             before,
             replace(before, logits_b=None),
             Change.LOGITS_B,
         )
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _set_state(self, state: TableState) -> None:
+        self.table = state
+
+    def _replace(
+        self,
+        text: str,
+        before: TableState,
+        after: TableState,
+        change: Change,
+        evaluation: Evaluation | None = None,
+        evaluation_b: Evaluation | None = None,
+        merge_key: object = None,
+    ) -> None:
+        """One undo step from ``before`` to ``after``: the old arrays are kept by reference,
+        which costs nothing and restores them exactly whatever happened in between.
+        Consecutive replacements with one ``merge_key`` (a training loop's burst of tables) are
+        one step that undoes to before the first."""
+        box = {"after": after}
+
+        def merge(later: Command) -> bool:
+            box["after"] = later.payload
+            return True
+
+        self.push(
+            Command(
+                text,
+                lambda: self._set_state(box["after"]),
+                lambda: self._set_state(before),
+                change,
+                merge_key=merge_key,
+                merge=merge,
+                payload=after,
+            ),
+            evaluation=evaluation,
+            evaluation_b=evaluation_b,
+        )
+
+    def _ensure_writable(self, name: str) -> None:
+        # A memory-mapped file is read-only: copy it on the first edit, never before.
+        array = getattr(self, name)
+        if not array.flags.writeable:
+            setattr(self, name, np.array(array))
+
+    def _free_name(self) -> str:
+        i = self.n_classes
+        while class_name([], i) in self.class_names:
+            i += 1
+        return class_name([], i)

@@ -123,7 +123,80 @@ def check_model_b(logits_b: Any, shape: tuple[int, ...]) -> np.ndarray:
     return array
 
 
+def new_state(
+    logits: Any,
+    labels: Any = None,
+    class_names: Sequence[str] | None = None,
+    soft: Any = None,
+    settings: Any = None,
+    inputs: SampleInputs | None = None,
+    has_labels: bool = True,
+    logits_b: Any = None,
+    model_names: tuple[str, str] = ("A", "B"),
+    *,
+    binary: bool = False,
+    source: Any = None,
+) -> TableState:
+    """A checked new table (``ValueError`` names what is wrong). Probability targets start from
+    the one-hot of the labels when the settings ask for them and none are given."""
+    from softmax_lab.core.settings import Settings
+
+    settings = settings or Settings()
+    array, lab, names, soft_array = normalise(logits, labels, class_names, soft)
+    if settings.target_mode == "probability" and soft_array is None:
+        soft_array = one_hot(lab, array.shape[1], settings.ignore_index)
+    b = None if logits_b is None else check_model_b(logits_b, array.shape)
+    return TableState(
+        array,
+        lab,
+        tuple(names),
+        soft_array,
+        settings,
+        check_inputs(inputs, array.shape[0]),
+        b,
+        (model_names[0], model_names[1]),
+        bool(has_labels),
+        bool(binary),
+        source,
+    )
+
+
+def target(state: TableState) -> np.ndarray:
+    """What ``evaluate`` gets: labels (N,) or soft targets (N, C), by the target mode."""
+    if state.settings.target_mode == "probability" and state.soft_targets is not None:
+        return state.soft_targets
+    return state.labels
+
+
 # --- rows ------------------------------------------------------------------------------------
+
+
+def new_rows(
+    state: TableState,
+    at: int,
+    block: np.ndarray,
+    labels: Any,
+    soft: Any = None,
+    copies: SampleInputs | None = None,
+    block_b: Any = None,
+) -> TableState:
+    """``block``'s rows inserted before ``at`` with ``labels`` (None: 0), their probability
+    targets ``soft`` (None: the labels' one-hot, when the table has them) and inputs ``copies``
+    (None: blanks); model B gets ``block_b`` or A's rows."""
+    k = block.shape[0]
+    lab = (
+        np.zeros(k, dtype=np.int64)
+        if labels is None
+        else np.broadcast_to(labels_array(labels), (k,)).copy()
+    )
+    if state.soft_targets is None:
+        soft_block = None
+    elif soft is None:
+        soft_block = one_hot(lab, state.logits.shape[1], state.settings.ignore_index)
+    else:
+        soft_block = np.atleast_2d(np.asarray(soft, dtype=np.float64))
+    b = None if block_b is None else np.atleast_2d(np.asarray(block_b, dtype=np.float64))
+    return insert_rows(state, at, block, lab, soft_block, copies, b)
 
 
 def insert_rows(

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
-import softmax_lab.core.document_state as document_state
+import softmax_lab.core.evaluations as evaluations
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.document import Document, Settings
 from softmax_lab.core.parsing import parse_number
@@ -297,10 +297,8 @@ def test_workspaces_restore_sort_filter_and_selection(qtbot, window, tmp_path):
 
 def test_a_rename_restyles_and_a_selection_recomputes_nothing(window, monkeypatch):
     calls = []
-    real = document_state.evaluate
-    monkeypatch.setattr(
-        document_state, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
+    real = evaluations.evaluate
+    monkeypatch.setattr(evaluations, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
     drawn = []
     real_set = window.loss_plot.set_losses
     monkeypatch.setattr(
