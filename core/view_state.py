@@ -1,15 +1,18 @@
 """What the window shows besides the data: the selected sample, sort, filter, tabs, theme and scale.
 
-:class:`ViewState` is the one copy of these choices. It tells its listeners which fields changed,
-so a combo box and the table that both render ``sort`` can never disagree. The row order a sort
-and a filter give is ``core.row_order``'s. No Qt here.
+:class:`ViewState` is the one copy of these choices, one typed attribute per field. It tells its
+listeners which fields changed (``subscribe``: the set of names), and each field has its own
+event (``events.<field>``: the new value) so that a view subscribes to the field it renders; a
+combo box and the table that both render ``sort`` can never disagree. Events fire once per real
+change and never for a value set again. The row order a sort and a filter give is
+``core.row_order``'s. No Qt here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -38,6 +41,8 @@ __all__ = [
     "THEME_NAMES",
     "UNDO_CONTEXT",
     "VIEW_TABS",
+    "FieldEvent",
+    "FieldEvents",
     "Filter",
     "Sort",
     "TableColumn",
@@ -145,20 +150,104 @@ def _validate(values: ViewFields) -> None:
         raise ValueError("top-p must be in (0, 1]")
 
 
+# --- per-field events ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class FieldEvent:
+    """One field's event: its callbacks get the field's new value, once per real change."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._callbacks: list[Callable[[Any], None]] = []
+
+    def connect(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Call ``callback(value)`` after each change of the field; returns it (a decorator)."""
+        self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable[[Any], None]) -> None:
+        """Stop calling ``callback`` (one that is not connected is ignored)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, value: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(value)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+
+class FieldEvents:
+    """The events of a view state, one attribute per field (``events.scale.connect(f)``), or by
+    name (``events["scale"]``)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._events = {name: FieldEvent(name) for name in names}
+
+    def __getattr__(self, name: str) -> FieldEvent:
+        events = self.__dict__.get("_events", {})
+        if name in events:
+            return events[name]
+        raise AttributeError(f"no view field {name!r}")
+
+    def __getitem__(self, name: str) -> FieldEvent:
+        if name not in self._events:
+            raise KeyError(f"no view field {name!r}")
+        return self._events[name]
+
+
+class _Field(Generic[T]):
+    """A typed view-state field: read from the current values; set through ``update`` (checked,
+    and told to the listeners)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, state: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, state: ViewState, owner: type) -> T: ...
+    def __get__(self, state: ViewState | None, owner: type) -> T | _Field[T]:
+        if state is None:
+            return self
+        return getattr(state._values, self.name)
+
+    def __set__(self, state: ViewState, value: T) -> None:
+        state.update(**{self.name: value})
+
+
 class ViewState:
     """The evented view state: ``update(**changes)`` validates, applies and tells every listener
-    the set of fields that actually changed (nothing is sent when nothing changed)."""
+    the set of fields that actually changed (nothing is sent when nothing changed), and each
+    changed field's event its new value. A field may also be set alone (``state.scale = 2``)."""
+
+    selected: _Field[int] = _Field()
+    sort: _Field[Sort | None] = _Field()
+    filter: _Field[Filter] = _Field()
+    show_probabilities: _Field[bool] = _Field()
+    theme: _Field[str] = _Field()
+    scale: _Field[float] = _Field()
+    desk_factor: _Field[float] = _Field()
+    presentation: _Field[bool] = _Field()
+    plot_focus: _Field[int | None] = _Field()
+    view_tab: _Field[str] = _Field()
+    side_tab: _Field[str] = _Field()
+    side_panel: _Field[bool] = _Field()
+    preset_index: _Field[int] = _Field()
+    top_k: _Field[int] = _Field()
+    top_p: _Field[float] = _Field()
+    lesson: _Field[str] = _Field()
+    lesson_step: _Field[int] = _Field()
 
     def __init__(self, **values: Any) -> None:
         self._values = ViewFields(**values)
         _validate(self._values)
         self._listeners: list[Callable[[frozenset[str]], None]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("_values")
-        if values is not None and name in _FIELD_NAMES:
-            return getattr(values, name)
-        raise AttributeError(name)
+        self.events = FieldEvents(_FIELD_NAMES)
+        """Per-field events: ``events.<field>.connect(callback)``; see :class:`FieldEvent`."""
 
     @property
     def fields(self) -> ViewFields:
@@ -189,6 +278,12 @@ class ViewState:
         )
         if changed:
             self._values = new
+            # Each field's own event first (a bound widget shows its value), in the fields'
+            # order; then the listeners of the whole set. A callback that changes the state
+            # again is told in turn; each event carries the value current when it is sent.
+            for name in _FIELD_ORDER:
+                if name in changed:
+                    self.events[name].emit(getattr(self._values, name))
             for callback in list(self._listeners):
                 callback(changed)
         return changed
@@ -213,7 +308,9 @@ class ViewState:
         return out
 
 
-_FIELD_NAMES = frozenset(f.name for f in fields(ViewFields))
+_FIELD_ORDER = tuple(f.name for f in fields(ViewFields))
+_FIELD_NAMES = frozenset(_FIELD_ORDER)
+assert {name for name, v in vars(ViewState).items() if isinstance(v, _Field)} == _FIELD_NAMES
 
 
 def view_from_json(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,61 @@ def test_update_notifies_only_what_changed():
     assert view.theme == "dark"
 
 
+def test_a_field_event_fires_once_per_real_change_with_the_new_value():
+    view = ViewState()
+    scales, themes, order = [], [], []
+    view.events.scale.connect(scales.append)
+    view.events["theme"].connect(themes.append)
+    view.events.scale.connect(lambda v: order.append(("scale", v)))
+    view.subscribe(lambda names: order.append(("set", names)))
+    view.update(scale=2.0)
+    view.update(scale=2.0)  # a no-op: nothing fires
+    view.scale = 2.0  # set alone, still a no-op
+    view.update(theme="light", selected=0)  # both as they were
+    view.scale = 1.5
+    view.update(scale=1.5, theme="dark")
+    assert scales == [2.0, 1.5]
+    assert themes == ["dark"]
+    # The field's own event comes before the listeners of the whole set.
+    assert order[:2] == [("scale", 2.0), ("set", frozenset({"scale"}))]
+
+
+def test_a_field_event_sees_the_whole_update_applied_and_nested_changes_arrive():
+    view = ViewState()
+    seen = []
+
+    def on_presentation(on):
+        seen.append(("presentation", on, view.scale))  # the same update's scale is applied
+        view.update(side_panel=not on)
+
+    view.events.presentation.connect(on_presentation)
+    view.events.side_panel.connect(lambda v: seen.append(("side_panel", v)))
+    view.update(presentation=True, scale=2.0)
+    assert seen == [("presentation", True, 2.0), ("side_panel", False)]
+    assert view.side_panel is False
+
+
+def test_a_refused_set_fires_nothing_and_disconnect_stops_the_calls():
+    view = ViewState()
+    seen = []
+    view.events.top_p.connect(seen.append)
+    with pytest.raises(ValueError):
+        view.top_p = 0.0
+    with pytest.raises(ValueError):
+        view.update(top_p=0.5, theme="neon")  # one bad field refuses the whole update
+    assert view.top_p == 1.0
+    assert seen == []
+    view.top_p = 0.5
+    view.events.top_p.disconnect(seen.append)
+    view.events.top_p.disconnect(seen.append)  # twice: ignored
+    view.top_p = 0.25
+    assert seen == [0.5]
+    with pytest.raises(AttributeError):
+        view.events.nonsense  # noqa: B018
+    with pytest.raises(KeyError):
+        view.events["nonsense"]
+
+
 @pytest.mark.parametrize(
     "changes",
     [
