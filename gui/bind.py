@@ -14,6 +14,7 @@ the field's value and the widget's; ``to_widget`` may answer None for "show noth
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -103,10 +104,8 @@ class Binding:
             self._access.set(shown)
 
     def _on_user(self, *_args: Any) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # refused: the widget shows the state again
             self._write(self._from_widget(self._access.get()))
-        except ValueError:
-            pass  # refused: the widget shows the state again, below
         self.show(getattr(self.state, self.field))
 
     def unbind(self, *_args: Any) -> None:
