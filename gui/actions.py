@@ -12,6 +12,7 @@ from superqt.utils import signals_blocked
 
 from softmax_lab.core.display import PlotId
 from softmax_lab.core.view_state import ALL, SORT_CHOICES, Filter, Sort
+from softmax_lab.gui.bind import bind
 from softmax_lab.gui.help import AboutBox, ShortcutsSheet, versions
 from softmax_lab.gui.plots import PLOT_NAMES
 
@@ -63,7 +64,7 @@ class Actions(QObject):
             return True  # not claimed: the window's Next/Previous example shortcut runs
         return False
 
-    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    def _action(self, menu: QMenu, text: str, slot=None, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self._w)
         if shortcut is not None:
             if isinstance(shortcut, (list, tuple)):
@@ -71,8 +72,26 @@ class Actions(QObject):
             else:
                 action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        if slot is not None:
+            action.triggered.connect(slot)
         menu.addAction(action)
+        return action
+
+    def _toggle(
+        self, menu: QMenu, text: str, field: str, shortcut, tip: str = "", on=True, off=False
+    ) -> QAction:
+        """A checkable action bound to a view-state field: checked while it is ``on``."""
+        c = self._c
+        action = self._action(menu, text, None, shortcut, tip)
+        action.setCheckable(True)
+        bind(
+            action,
+            c.view,
+            field,
+            write=lambda value: c.update_view(**{field: value}),
+            to_widget=lambda value: value == on,
+            from_widget=lambda checked: on if checked else off,
+        )
         return action
 
     def _file_menu(self, menu: QMenu) -> None:
@@ -286,33 +305,21 @@ class Actions(QObject):
 
     def _view_menu(self, menu: QMenu) -> None:
         c = self._c
-        self.probabilities_action = self._action(
-            menu,
-            "Show &probabilities in the table",
-            lambda on: c.update_view(show_probabilities=bool(on)),
-            "Ctrl+P",
+        self.probabilities_action = self._toggle(
+            menu, "Show &probabilities in the table", "show_probabilities", "Ctrl+P"
         )
-        self.probabilities_action.setCheckable(True)
         menu.addSeparator()
-        self.presentation_action = self._action(
+        self.presentation_action = self._toggle(
             menu,
             "&Presentation mode",
-            lambda on: c.update_view(presentation=bool(on)),
+            "presentation",
             "F11",
             tip="Full screen, larger type, side panel hidden; PgUp/PgDn step presets",
         )
-        self.presentation_action.setCheckable(True)
-        self.side_panel_action = self._action(
-            menu, "Show side &panel", lambda on: c.update_view(side_panel=bool(on)), "Ctrl+H"
+        self.side_panel_action = self._toggle(menu, "Show side &panel", "side_panel", "Ctrl+H")
+        self.dark_action = self._toggle(
+            menu, "&Dark theme", "theme", "Ctrl+Shift+T", on="dark", off="light"
         )
-        self.side_panel_action.setCheckable(True)
-        self.dark_action = self._action(
-            menu,
-            "&Dark theme",
-            lambda on: c.update_view(theme="dark" if on else "light"),
-            "Ctrl+Shift+T",
-        )
-        self.dark_action.setCheckable(True)
         self._action(menu, "&Bigger", lambda: c.step_scale(1), QKeySequence.StandardKey.ZoomIn)
         self._action(menu, "&Smaller", lambda: c.step_scale(-1), QKeySequence.StandardKey.ZoomOut)
         self._action(menu, "Actual size", lambda: c.set_scale(1.0), "Ctrl+0")
@@ -342,8 +349,6 @@ class Actions(QObject):
                 f"Alt+{plot + 1}",
             )
         self._action(focus, "All plots", lambda: c.update_view(plot_focus=None), "Alt+0")
-        c.sigStyleChanged.connect(lambda _theme: self.render(frozenset({"theme"})))
-        self.render(frozenset({"show_probabilities", "presentation", "side_panel", "theme"}))
 
     def _run_menu(self, menu: QMenu) -> None:
         """A recorded run's steps (see gui.runs_session), shown while a run is open; without
@@ -402,11 +407,16 @@ class Actions(QObject):
         for i, (name, description) in enumerate(c.presets()):
             action = QAction(name, self._w, checkable=True)
             action.setStatusTip(description)
-            action.triggered.connect(lambda _=False, i=i: c.apply_preset(i))
             group.addAction(action)
             menu.addAction(action)
             self.preset_actions.append(action)
-        self.preset_actions[0].setChecked(True)
+            bind(  # checked while it is the view state's preset (the group unchecks the rest)
+                action,
+                c.view,
+                "preset_index",
+                write=lambda _checked, i=i: c.apply_preset(i),
+                to_widget=lambda index, i=i: True if index == i else None,
+            )
         menu.addSeparator()
         self._action(
             menu,
@@ -459,21 +469,6 @@ class Actions(QObject):
             self._c.lessons.open(path)
 
     # --- state -> actions -----------------------------------------------------------------------
-
-    def render(self, fields: frozenset[str]) -> None:
-        """Checkable actions show the view state they stand for."""
-        view = self._c.view
-        for action, on in (
-            (self.probabilities_action, view.show_probabilities),
-            (self.presentation_action, view.presentation),
-            (self.side_panel_action, view.side_panel),
-            (self.dark_action, view.theme == "dark"),
-        ):
-            with signals_blocked(action):
-                action.setChecked(bool(on))
-        if "preset_index" in fields:
-            with signals_blocked(self.preset_actions[view.preset_index]):
-                self.preset_actions[view.preset_index].setChecked(True)
 
     def _render_play(self) -> None:
         with signals_blocked(self.play_action):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from softmax_lab.core.display import PlotId
 from softmax_lab.gui.actions import Actions
+from softmax_lab.gui.bind import bind
 from softmax_lab.gui.caption import CaptionBand
 from softmax_lab.gui.compare_window import CompareUi
 from softmax_lab.gui.controller import Change, Controller
@@ -252,8 +253,13 @@ class MainWindow(QMainWindow):
         self.dataset_panel.sigConfusionCellClicked.connect(c.show_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(c.select)
         self.dataset_panel.sigFitTemperatureRequested.connect(c.temperature.fit)
-        self.view_tabs.currentChanged.connect(
-            lambda i: c.update_view(view_tab=self.view_tabs.names[i])
+        self._view_tab = bind(
+            self.view_tabs,
+            c.view,
+            "view_tab",
+            write=lambda tab: c.update_view(view_tab=tab),
+            to_widget=self.view_tabs.index_of,
+            from_widget=lambda i: self.view_tabs.names[i],
         )
         for tabs in (self.view_tabs, self.side_tabs):
             size_to_current_page(tabs)
@@ -372,8 +378,8 @@ class MainWindow(QMainWindow):
 
     def _render_view(self, fields: frozenset[str]) -> None:
         c, view = self.controller, self.controller.view
-        if "view_tab" in fields:
-            self.view_tabs.show_tab(view.view_tab)
+        if "view_tab" in fields:  # bound; shown again where the field stayed but a tab hid
+            self._view_tab.show(view.view_tab)
         self.side_tabs.render_view(fields)
         if fields & {"top_k", "top_p"}:
             self._render_sequence(rebuild=True)
@@ -393,7 +399,6 @@ class MainWindow(QMainWindow):
             self._hold_axes()
         if "preset_index" in fields:
             self.stage.render_caption()
-        self.menu_actions.render(fields)
         if "view_tab" in fields and view.view_tab == "dataset" and c.summary_ready:
             self._show_summary()
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
-from superqt.utils import signals_blocked
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import elide
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
 
 class SamplingPanel(QWidget):
     """Top-k and top-p controls over a bar chart of the top classes, kept vs dropped."""
-
-    sigLimitsChanged = Signal(int, float)  # top-k (0 = off), top-p (1 = off)
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,18 +72,7 @@ class SamplingPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, 1)
-        self.top_k.valueChanged.connect(self._on_limits)
-        self.top_p.valueChanged.connect(self._on_limits)
         self.set_theme(theme)
-
-    def _on_limits(self) -> None:
-        self.sigLimitsChanged.emit(int(self.top_k.value()), float(self.top_p.value()))
-
-    def set_limits(self, top_k: int, top_p: float) -> None:
-        """Show the view state's top-k and top-p (without echoing them back)."""
-        with signals_blocked(self.top_k), signals_blocked(self.top_p):
-            self.top_k.setValue(int(top_k))
-            self.top_p.setValue(float(top_p))
 
     def set_truncation(
         self, truncation: Truncation, class_names: list[str], temperature: float

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QTabWidget
-from superqt.utils import signals_blocked
 
 from softmax_lab.core.view_state import SIDE_TABS
+from softmax_lab.gui.bind import bind
 from softmax_lab.gui.controls import ControlsPanel
 from softmax_lab.gui.explain import FormulaPanel, ScratchPanel
 from softmax_lab.gui.sampling_view import SamplingPanel
@@ -45,8 +45,16 @@ class SidePanel(QTabWidget):
             strict=True,
         ):
             self.addTab(widget, name)
-        self.currentChanged.connect(lambda i: c.update_view(side_tab=SIDE_TABS[i]))
-        self.sampling_panel.sigLimitsChanged.connect(lambda k, p: c.update_view(top_k=k, top_p=p))
+        bind(
+            self,
+            c.view,
+            "side_tab",
+            write=lambda tab: c.update_view(side_tab=tab),
+            to_widget=SIDE_TABS.index,
+            from_widget=lambda i: SIDE_TABS[i],
+        )
+        bind(self.sampling_panel.top_k, c.view, "top_k", write=lambda k: c.update_view(top_k=k))
+        bind(self.sampling_panel.top_p, c.view, "top_p", write=lambda p: c.update_view(top_p=p))
 
     def set_theme(self, theme: Theme) -> None:
         for view in (self.formula_panel, self.scratch_panel, self.sampling_panel):
@@ -57,11 +65,8 @@ class SidePanel(QTabWidget):
             widget.setFont(font)
 
     def render_view(self, fields: frozenset[str]) -> None:
-        """The view state's side tab and whether the panel shows."""
+        """Whether the panel shows and its tabs' names (the side tab and top-k/p are bound)."""
         view = self._c.view
-        if "side_tab" in fields:
-            with signals_blocked(self):
-                self.setCurrentIndex(SIDE_TABS.index(view.side_tab))
         if "side_panel" in fields:
             self.setVisible(view.side_panel)
         if "presentation" in fields:  # large type on stage: every tab stays readable
@@ -83,7 +88,6 @@ class SidePanel(QTabWidget):
         elif current == "scratch":
             self.scratch_panel.set_comparison(c.comparison(), c.class_names)
         elif current == "sampling":
-            self.sampling_panel.set_limits(c.view.top_k, c.view.top_p)
             self.sampling_panel.set_truncation(
                 c.truncation(), c.class_names, c.document.settings.temperature
             )

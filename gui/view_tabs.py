@@ -1,5 +1,6 @@
 """The window's main tabs, each known by its name (one of ``core.view_state.VIEW_TABS``), so that
-parts add, show and hide theirs by name and the view state's ``view_tab`` picks one."""
+parts add, show and hide theirs by name and the view state's ``view_tab`` picks one (the window
+binds it, ``gui.bind``)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,9 @@ class ViewTabs(QTabWidget):
         with signals_blocked(self):
             self.setTabVisible(self.names.index(name), shown)
 
-    def show_tab(self, name: str) -> None:
-        """Make ``name`` current (the view state's ``view_tab``), telling no one."""
-        if name in self.names:
-            with signals_blocked(self):
-                self.setCurrentIndex(self.names.index(name))
+    def index_of(self, name: str) -> int | None:
+        """Where the tab ``name`` is, or None while it has not been added."""
+        return self.names.index(name) if name in self.names else None
 
 
 def size_to_current_page(tabs: QTabWidget) -> None:

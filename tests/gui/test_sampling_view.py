@@ -3,6 +3,7 @@ boxes write the view state that the window renders."""
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from softmax_lab.core.document import Document
 from softmax_lab.core.sampling import truncate
@@ -31,10 +32,7 @@ def test_no_truncation_keeps_everything(panel):
     assert "4 of 4 classes" in panel.summary.text()
 
 
-def test_boxes_ask_and_the_truncation_is_drawn(qtbot, panel):
-    with qtbot.waitSignal(panel.sigLimitsChanged) as blocker:
-        panel.top_k.setValue(2)
-    assert blocker.args == [2, 1.0]
+def test_the_truncation_is_drawn(panel):
     panel.set_truncation(truncate(P, 2), NAMES, 1.0)
     assert panel.kept_classes() == [1, 2]
     np.testing.assert_allclose(heights(panel.renormalized), truncate(P, 2).renormalized)
@@ -49,8 +47,16 @@ def test_in_the_window_the_boxes_drive_the_view_state(qtbot):
     window.controller.update_view(side_tab="sampling")
     window.show()
     panel = window.sampling_panel
-    panel.top_k.setValue(2)
+    panel.top_k.setFocus()
+    panel.top_k.selectAll()
+    qtbot.keyClicks(panel.top_k, "2")
     assert window.controller.view.top_k == 2
+    assert window.controller.view.top_p == 1.0
+    panel.top_p.setFocus()
+    qtbot.keyClick(panel.top_p, Qt.Key.Key_Down)  # 1.00 -> 0.95
+    assert window.controller.view.top_p == pytest.approx(0.95)
+    assert window.controller.view.top_k == 2
+    window.controller.update_view(top_p=1.0)
     assert panel.kept_classes() == [1, 2]
     window.controller.update_view(top_k=0, top_p=0.8)
     assert panel.top_k.value() == 0
