@@ -234,29 +234,37 @@ class Actions(QObject):
         group = QActionGroup(self._w)
         for text, sort in SORT_CHOICES:
             action = QAction(text, self._w, checkable=True)
-            action.triggered.connect(lambda _=False, s=sort: c.set_sort(s))
             group.addAction(action)
             sort_menu.addAction(action)
             self.sort_actions.append((action, sort))
-        self.compare_sorts = self._choices(sort_menu, group, c.compare.sorts_offered(), c.set_sort)
+        self.compare_sorts = self._choices(sort_menu, group, c.compare.sorts_offered())
         self.sort_actions += self.compare_sorts
         self.filter_actions: list[tuple[QAction, Filter]] = []
         show_menu = menu.addMenu("S&how")
         group = QActionGroup(self._w)
         for filt in (ALL, Filter("wrong"), Filter("non-finite")):
             action = QAction(filt.describe([]), self._w, checkable=True)
-            action.triggered.connect(lambda _=False, f=filt: c.set_filter(f))
             group.addAction(action)
             show_menu.addAction(action)
             self.filter_actions.append((action, filt))
         offered = [(filt.label, filt) for filt in c.compare.filters_offered()]
-        self.compare_filters = self._choices(show_menu, group, offered, c.set_filter)
+        self.compare_filters = self._choices(show_menu, group, offered)
         self.filter_actions += self.compare_filters
         c.sigCompareChanged.connect(self._render_compare)
         self._render_compare(c.comparing)
-        c.sigOrderChanged.connect(self._render_order)
-        c.sigLayoutChanged.connect(self._render_order)
-        self._render_order()
+        # Each action is checked while the view state's sort or filter is its own.
+        for field, actions, choose in (
+            ("sort", self.sort_actions, c.set_sort),
+            ("filter", self.filter_actions, c.set_filter),
+        ):
+            for action, value in actions:
+                bind(
+                    action,
+                    c.view,
+                    field,
+                    write=lambda _on, value=value, choose=choose: choose(value),
+                    to_widget=lambda current, value=value: current == value,
+                )
 
     def _compare_file_actions(self, menu: QMenu) -> None:
         """Comparing a second model: File › Compare with…, with itself temperature-scaled, stop."""
@@ -276,13 +284,12 @@ class Actions(QObject):
         )
         self.stop_compare_action = self._action(menu, "Stop comparing", session.stop)
 
-    def _choices(self, menu: QMenu, group: QActionGroup, choices, choose) -> list:
+    def _choices(self, menu: QMenu, group: QActionGroup, choices) -> list:
         """Checkable actions for compare mode's sorts or filters (shown while comparing)."""
         menu.addSeparator()
         out = []
         for text, value in choices:
             action = QAction(text, self._w, checkable=True)
-            action.triggered.connect(lambda _=False, v=value: choose(v))
             group.addAction(action)
             menu.addAction(action)
             out.append((action, value))
@@ -292,16 +299,6 @@ class Actions(QObject):
         self.stop_compare_action.setEnabled(active)
         for action, _ in (*self.compare_sorts, *self.compare_filters):
             action.setVisible(active)
-
-    def _render_order(self) -> None:
-        view = self._c.view
-        for actions, current in (
-            (self.sort_actions, view.sort),
-            (self.filter_actions, view.filter),
-        ):
-            for action, value in actions:
-                with signals_blocked(action):
-                    action.setChecked(value == current)
 
     def _view_menu(self, menu: QMenu) -> None:
         c = self._c
