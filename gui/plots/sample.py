@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PROBABILITY_PADDING = 0.03
 
 
-class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
+class SamplePlot(pg.GraphicsLayoutWidget):
     """Logits and probabilities of one sample, with its true and predicted class marked."""
 
     sigLogitDragged = Signal(int, float)  # real class index, new raw logit (y under the mouse)
@@ -91,7 +91,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         # fill and the outline, so the outline reads at 3:1 whatever the fill (WCAG marks).
         self.logit_casing = kit.CasedOutline(self.logit_plot)
         self.probability_casing = kit.CasedOutline(self.probability_plot)
-        self._init_model_b()  # model B's bars, empty unless two models are compared
+        self.b = ModelB(self.logit_plot, self.probability_plot, theme)
+        """Model B's bars, empty unless two models are compared."""
         self._logit_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.logit_plot.addItem(self._logit_zero, ignoreBounds=True)
         self.logit_marks = marks.MarkPool(self.logit_plot, MAX_BARS)
@@ -141,15 +142,12 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._true = view.true_class
         self._predicted = view.predicted
         self._heading = view.heading
-        self._model_names = (str(names[0]), str(names[1]))
-        self._logits_b = None if other is None else other.logits
-        self._probabilities_b = np.zeros(0) if other is None else other.probabilities
-        self._predicted_b = None if other is None else other.predicted
+        self.b.set(other, names)
         self.kept.set_marks(None if other is not None else marks)
         # Mid-drag the shown classes stay put: re-ranking would move the bar out from under the
         # mouse. The ranking is refreshed when the drag ends.
         if self._drag_slot is None or self._shown.size == 0 or self._shown.max() >= n:
-            self._shown = shown_classes(self._ranking())
+            self._shown = shown_classes(self.b.ranking(self._probabilities))
         self._redraw()
         self._fit_probability_range()
         if self._drag_slot is None:
@@ -158,7 +156,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
 
     def set_marks(self, marks: SamplerMarks | None) -> None:
         """The sampler's kept set changed (top-k / top-p moved): restyle the probability bars."""
-        self.kept.set_marks(None if self._logits_b is not None else marks)
+        self.kept.set_marks(None if self.b.active else marks)
         if self._shown.size == 0:
             return
         pens, brushes, prob_pens, prob_brushes = self._bar_styles()
@@ -191,8 +189,10 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         if slot is None:
             return None
         cls = int(self._shown[slot])
-        if self._logits_b is not None:
-            lines, roles = self._hover_b(cls)
+        if self.b.active:
+            lines, roles = self.b.hover(
+                cls, self._names, self._logits, self._probabilities, self._true, self._predicted
+            )
         else:
             lines = [
                 f"{self._names[cls]}  (class {cls})",
@@ -218,20 +218,20 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     def _redraw(self) -> None:
         shown = self._shown
         slots = np.arange(shown.size, dtype=np.float64)
-        comparing = self._logits_b is not None
+        b = self.b
+        comparing = b.logits is not None
         # Comparing, A's bar sits left of the class's slot and B's right of it.
         x = slots - OFFSET if comparing else slots
         width = BAR_B if comparing else 0.8
         logits = self._logits[shown]
-        if comparing:
-            assert self._logits_b is not None
+        if b.logits is not None:
             # One clamping scale for both models, so their off-scale bars line up.
-            both, bad = drawable_heights(np.concatenate([logits, self._logits_b[shown]]))
-            self._heights, self._heights_b = both[: shown.size], both[shown.size :]
-            self._clamped, self._clamped_b = bad[: shown.size], bad[shown.size :]
+            both, bad = drawable_heights(np.concatenate([logits, b.logits[shown]]))
+            self._heights, b.heights = both[: shown.size], both[shown.size :]
+            self._clamped, b.clamped = bad[: shown.size], bad[shown.size :]
         else:
             self._heights, self._clamped = drawable_heights(logits)
-            self._heights_b, self._clamped_b = np.zeros(0), np.zeros(0, dtype=bool)
+            b.heights, b.clamped = np.zeros(0), np.zeros(0, dtype=bool)
         probabilities = self._probabilities[shown]
         prob_bad = ~np.isfinite(probabilities)
         prob_heights = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
@@ -243,7 +243,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         self._case()
         self.logit_marks.show(marks.bar_marks(x, self._heights, logits, self._clamped))
         self.probability_marks.show(marks.bar_marks(x, prob_heights, probabilities, prob_bad))
-        self._redraw_b(slots + OFFSET)
+        b.redraw(slots + OFFSET, shown, self._true)
         self._update_axes()
         self._logit_vb.setXRange(-0.6, shown.size - 0.4, padding=0)
         self._update_titles()
@@ -252,7 +252,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
 
     def _bar_x(self) -> np.ndarray:
         slots = np.arange(self._shown.size, dtype=np.float64)
-        return slots - OFFSET if self._logits_b is not None else slots
+        return slots - OFFSET if self.b.active else slots
 
     def _update_axes(self) -> None:
         names = [self._names[int(c)] for c in self._shown]
@@ -302,7 +302,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
             suffix += f" · true #{self._true} not shown"
         kit.set_title(self.logit_plot, self._theme, f"Logits z{suffix}")
         prob_title = "Probabilities p = softmax(z / T)"
-        shown_p = self._ranking()[self._shown]
+        shown_p = self.b.ranking(self._probabilities)[self._shown]
         shown_p = shown_p[np.isfinite(shown_p)]
         if shown_p.size and shown_p.max() < 0.02:
             # On a fixed [0, 1] axis such bars are invisible; say why the plot looks empty.
@@ -315,6 +315,75 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
             size=f"{self._theme.px(11)}pt",
             bold=True,
         )
+
+    # ---- model B (comparing) ---------------------------------------------------------------
+
+    @property
+    def comparing(self) -> bool:
+        return self.b.active
+
+    @property
+    def logit_bars_b(self) -> pg.BarGraphItem:
+        return self.b.logit_bars
+
+    @property
+    def probability_bars_b(self) -> pg.BarGraphItem:
+        return self.b.probability_bars
+
+    @property
+    def logit_marks_b(self) -> marks.MarkPool:
+        return self.b.logit_marks
+
+    @property
+    def probability_marks_b(self) -> marks.MarkPool:
+        return self.b.probability_marks
+
+    def swatches(self, heading_html: str) -> str:
+        """The heading (HTML) with its model glyphs coloured as the bars are: ▮ in A's colour
+        (solid bars), ▨ in B's (hatched bars). The heading names the models after them."""
+        t = self._theme
+        return heading_html.replace("▮", f"<span style='color:{t.probability}'>▮</span>").replace(
+            "▨", f"<span style='color:{t.model_b}'>▨</span>"
+        )
+
+    def _end_label(self, role: str) -> tuple[str, int, tuple[float, ...]] | None:
+        """(text, class, x offsets of the bars it names) of one end label, or None. One model:
+        "true" and "pred" ("true = pred" when they agree). Two: "true", "pred A" and "pred B",
+        merged where they name the same class ("true = pred B", "pred A = pred B")."""
+        true, a = self._true, self._predicted
+        if not self.b.active:
+            same = true is not None and true == a
+            if role == "true" and true is not None:
+                return ("true = pred" if same else "true", true, (0.0,))
+            if role == "pred" and a is not None and not same:
+                return ("pred", a, (0.0,))
+            return None
+        b = self.b.predicted
+        owners = {"true": true, "pred": a, "pred_b": b}
+        cls = owners[role]
+        if cls is None:
+            return None
+        # The first role naming a class shows the merged label; the others stay hidden.
+        first = next(r for r in ("true", "pred", "pred_b") if owners[r] == cls)
+        if role != first:
+            return None
+        words = {"true": "true", "pred": "pred A", "pred_b": "pred B"}
+        named = [r for r in ("true", "pred", "pred_b") if owners[r] == cls]
+        offsets = {"true": (-OFFSET, OFFSET), "pred": (-OFFSET,), "pred_b": (OFFSET,)}
+        spots = tuple(sorted({o for r in named for o in offsets[r]}))
+        return (" = ".join(words[r] for r in named), cls, spots)
+
+    def _label_y(self, plot_key: str, slot: int, offsets: tuple[float, ...]) -> float:
+        """Where a label over these bars goes: the end of the longest of them."""
+        ends = []
+        for offset in offsets:
+            b = offset > 0
+            if plot_key == "logit":
+                ends.append(float((self.b.heights if b else self._heights)[slot]))
+            else:
+                p = float((self.b.probabilities if b else self._probabilities)[self._shown[slot]])
+                ends.append(float(np.clip(p, 0.0, 1.0)) if math.isfinite(p) else 0.0)
+        return max(ends, key=abs)
 
     def _place_end_labels(self) -> None:
         t = self._theme
@@ -358,7 +427,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
     def _fit_logit_range(self, *, force: bool) -> None:
         if self._heights.size == 0:
             return
-        heights = np.concatenate([self._heights, self._heights_b])
+        heights = np.concatenate([self._heights, self.b.heights])
         lo = min(0.0, float(heights.min()))
         hi = max(0.0, float(heights.max()))
         # Room beyond the longest bars for their value labels (outside the bars, never on them).
@@ -386,8 +455,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         if slot is None:
             return False
         # Comparing, the right half of a class's slot is model B's bar.
-        b = self._logits_b is not None and pos.x() > slot
-        height = float((self._heights_b if b else self._heights)[slot])
+        b = self.b.active and pos.x() > slot
+        height = float((self.b.heights if b else self._heights)[slot])
         tolerance = self._theme.px(10) * (self._logit_vb.viewPixelSize()[1] or 0.0)
         if not min(0.0, height) - tolerance <= pos.y() <= max(0.0, height) + tolerance:
             return False
@@ -406,8 +475,8 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         cls = int(self._shown[self._drag_slot])
         # Preview: the bar follows the mouse even before the owner publishes recomputed data.
         if self._drag_b:
-            self._heights_b[self._drag_slot] = value
-            self.logit_bars_b.setOpts(height=self._heights_b)
+            self.b.heights[self._drag_slot] = value
+            self.b.logit_bars.setOpts(height=self.b.heights)
         else:
             self._heights[self._drag_slot] = value
             self.logit_bars.setOpts(height=self._heights)
@@ -422,7 +491,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         cls = int(self._shown[self._drag_slot])
         self._drag_slot = None
         self._drag_b = False
-        self._shown = shown_classes(self._ranking())
+        self._shown = shown_classes(self.b.ranking(self._probabilities))
         self._redraw()
         self._fit_logit_range(force=True)
         self.sigDragFinished.emit(cls)
@@ -449,7 +518,7 @@ class SamplePlot(ModelB, pg.GraphicsLayoutWidget):
         kit.set_bars(self.logit_bars, pens, brushes)
         kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
         self._case()
-        self._restyle_b(theme)
+        self.b.restyle(theme, self._shown, self._true)
         self.kept.set_theme(theme)
         self.kept.place(self._shown, self._bar_x())
         self._update_titles()

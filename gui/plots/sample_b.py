@@ -1,14 +1,13 @@
-"""Model B on the selected-sample plot: a second model's bars beside the first's, their marks,
-the end labels that name both models' predictions, and the heading's colour swatches.
+"""Model B on the selected-sample plot: a second model's bars beside the first's, their marks and
+its numbers, owned by :class:`gui.plots.sample.SamplePlot` as ``plot.b``; the plot places them
+and the end labels that name both models' predictions.
 
-A part of :class:`gui.plots.sample.SamplePlot` (which mixes it in); kept in its own module so that
-the one-model plot reads as it did. Comparing, A's bar of a class sits left of the class's slot
-and B's right of it; B's bars are hatched in the model-B colour with a thin outline of it.
+Comparing, A's bar of a class sits left of the class's slot and B's right of it; B's bars are
+hatched in the model-B colour with a thin outline of it.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +21,7 @@ from softmax_lab.gui import plotkit as kit
 from softmax_lab.gui import plotmarks as marks
 
 if TYPE_CHECKING:
+    from softmax_lab.core.display import SampleView
     from softmax_lab.gui.theme import Theme
 
 OFFSET = 0.2
@@ -31,117 +31,117 @@ BAR_B = 0.38
 
 
 class ModelB:
-    """Model B's items and drawing; see the module docstring."""
+    """Model B's bars on the logit and probability plots, its marks and its numbers of the
+    shown sample (``logits`` None: not comparing, the bars are empty)."""
 
-    _theme: Theme
-    _names: list[str]
-    _logits: np.ndarray
-    _probabilities: np.ndarray
-    _true: int | None
-    _predicted: int | None
-    _shown: np.ndarray
-    _heights: np.ndarray
-    logit_plot: pg.PlotItem
-    probability_plot: pg.PlotItem
-
-    def _init_model_b(self) -> None:
-        # Model B (comparing): None, or its logits, probabilities and prediction.
-        self._logits_b: np.ndarray | None = None
-        self._probabilities_b = np.zeros(0)
-        self._predicted_b: int | None = None
-        self._heights_b = np.zeros(0)
-        self._clamped_b = np.zeros(0, dtype=bool)
-        self._model_names = ("A", "B")
-        self.logit_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
-        self.probability_bars_b = pg.BarGraphItem(x=[], height=[], width=BAR_B)
-        self.logit_plot.addItem(self.logit_bars_b)
-        self.probability_plot.addItem(self.probability_bars_b)
+    def __init__(self, logit_plot: pg.PlotItem, probability_plot: pg.PlotItem, theme: Theme):
+        self._theme = theme
+        self._plots = (logit_plot, probability_plot)
+        self.logits: np.ndarray | None = None
+        self.probabilities = np.zeros(0)
+        self.predicted: int | None = None
+        self.names = ("A", "B")
+        """What the legend and the hover call the two models."""
+        self.heights = np.zeros(0)
+        """The drawn heights of B's logit bars (the plot clamps both models' together)."""
+        self.clamped = np.zeros(0, dtype=bool)
+        self.logit_bars = pg.BarGraphItem(x=[], height=[], width=BAR_B)
+        self.probability_bars = pg.BarGraphItem(x=[], height=[], width=BAR_B)
+        logit_plot.addItem(self.logit_bars)
+        probability_plot.addItem(self.probability_bars)
         # B's marks (80 text items) are made once, the first time two models are compared: a
         # plot that never compares does not carry them.
-        self._marks_b: tuple[marks.MarkPool, marks.MarkPool] | None = None
+        self._marks: tuple[marks.MarkPool, marks.MarkPool] | None = None
 
     @property
-    def logit_marks_b(self) -> marks.MarkPool:
-        return self._b_marks()[0]
+    def active(self) -> bool:
+        return self.logits is not None
+
+    def set(self, other: SampleView | None, names: tuple[str, str]) -> None:
+        """B's view of the shown sample, or None when not comparing."""
+        self.names = (str(names[0]), str(names[1]))
+        self.logits = None if other is None else other.logits
+        self.probabilities = np.zeros(0) if other is None else other.probabilities
+        self.predicted = None if other is None else other.predicted
 
     @property
-    def probability_marks_b(self) -> marks.MarkPool:
-        return self._b_marks()[1]
+    def logit_marks(self) -> marks.MarkPool:
+        return self._pools()[0]
 
-    def _b_marks(self) -> tuple[marks.MarkPool, marks.MarkPool]:
-        if self._marks_b is None:
-            self._marks_b = (
-                marks.MarkPool(self.logit_plot, MAX_BARS),
-                marks.MarkPool(self.probability_plot, MAX_BARS),
+    @property
+    def probability_marks(self) -> marks.MarkPool:
+        return self._pools()[1]
+
+    def _pools(self) -> tuple[marks.MarkPool, marks.MarkPool]:
+        if self._marks is None:
+            self._marks = (
+                marks.MarkPool(self._plots[0], MAX_BARS),
+                marks.MarkPool(self._plots[1], MAX_BARS),
             )
-            for pool in self._marks_b:
+            for pool in self._marks:
                 pool.apply_theme(self._theme)
-        return self._marks_b
+        return self._marks
 
-    @property
-    def comparing(self) -> bool:
-        return self._logits_b is not None
-
-    def swatches(self, heading_html: str) -> str:
-        """The heading (HTML) with its model glyphs coloured as the bars are: ▮ in A's colour
-        (solid bars), ▨ in B's (hatched bars). The heading names the models after them."""
-        t = self._theme
-        return heading_html.replace("▮", f"<span style='color:{t.probability}'>▮</span>").replace(
-            "▨", f"<span style='color:{t.model_b}'>▨</span>"
-        )
-
-    def _ranking(self) -> np.ndarray:
-        """What picks the shown classes of a wide vocabulary: p, or the larger p of A and B."""
-        if self._logits_b is None:
-            return self._probabilities
-        a = np.where(np.isnan(self._probabilities), -np.inf, self._probabilities)
-        b = np.where(np.isnan(self._probabilities_b), -np.inf, self._probabilities_b)
+    def ranking(self, probabilities: np.ndarray) -> np.ndarray:
+        """What picks the shown classes of a wide vocabulary: A's ``probabilities``, or the
+        larger p of A and B."""
+        if self.logits is None:
+            return probabilities
+        a = np.where(np.isnan(probabilities), -np.inf, probabilities)
+        b = np.where(np.isnan(self.probabilities), -np.inf, self.probabilities)
         return np.maximum(a, b)
 
-    def _hover_b(self, cls: int) -> tuple[list[str], list[str]]:
-        """The hover lines and roles of a class while comparing: both models' numbers."""
-        assert self._logits_b is not None
-        a, b = self._model_names
+    def hover(
+        self,
+        cls: int,
+        class_names: list[str],
+        logits: np.ndarray,
+        probabilities: np.ndarray,
+        true: int | None,
+        predicted: int | None,
+    ) -> tuple[list[str], list[str]]:
+        """The hover lines and roles of a class while comparing: both models' numbers (A's are
+        ``logits``, ``probabilities`` and ``predicted``)."""
+        assert self.logits is not None
+        a, b = self.names
         lines = [
-            f"{self._names[cls]}  (class {cls})",
-            f"A ({a}): logit = {fmt.precise(self._logits[cls])}, "
-            f"p = {fmt.precise(self._probabilities[cls])}",
-            f"B ({b}): logit = {fmt.precise(self._logits_b[cls])}, "
-            f"p = {fmt.precise(self._probabilities_b[cls])}",
+            f"{class_names[cls]}  (class {cls})",
+            f"A ({a}): logit = {fmt.precise(logits[cls])}, p = {fmt.precise(probabilities[cls])}",
+            f"B ({b}): logit = {fmt.precise(self.logits[cls])}, "
+            f"p = {fmt.precise(self.probabilities[cls])}",
         ]
         roles = [
             r
             for r, c in (
-                ("true", self._true),
-                ("predicted by A", self._predicted),
-                ("predicted by B", self._predicted_b),
+                ("true", true),
+                ("predicted by A", predicted),
+                ("predicted by B", self.predicted),
             )
             if c == cls
         ]
         return lines, roles
 
-    def _redraw_b(self, x: np.ndarray) -> None:
-        """Model B's bars and marks (emptied when not comparing)."""
-        if self._logits_b is None:
-            for bars in (self.logit_bars_b, self.probability_bars_b):
+    def redraw(self, x: np.ndarray, shown: np.ndarray, true: int | None) -> None:
+        """B's bars and marks of the ``shown`` classes at ``x`` (emptied when not comparing)."""
+        if self.logits is None:
+            for bars in (self.logit_bars, self.probability_bars):
                 bars.setOpts(x=[], height=[])
-            for pool in self._marks_b or ():
+            for pool in self._marks or ():
                 pool.show([])
             return
-        shown = self._shown
-        logits = self._logits_b[shown]
-        probabilities = self._probabilities_b[shown]
+        logits = self.logits[shown]
+        probabilities = self.probabilities[shown]
         prob_bad = ~np.isfinite(probabilities)
         prob_heights = np.clip(np.where(prob_bad, 0.0, probabilities), 0.0, 1.0)
-        pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
-        kit.set_bars(self.logit_bars_b, pens, brushes, x=x, height=self._heights_b, width=BAR_B)
+        pens, brushes, prob_pens, prob_brushes = self._bar_styles(shown, true)
+        kit.set_bars(self.logit_bars, pens, brushes, x=x, height=self.heights, width=BAR_B)
         kit.set_bars(
-            self.probability_bars_b, prob_pens, prob_brushes, x=x, height=prob_heights, width=BAR_B
+            self.probability_bars, prob_pens, prob_brushes, x=x, height=prob_heights, width=BAR_B
         )
-        self.logit_marks_b.show(marks.bar_marks(x, self._heights_b, logits, self._clamped_b))
-        self.probability_marks_b.show(marks.bar_marks(x, prob_heights, probabilities, prob_bad))
+        self.logit_marks.show(marks.bar_marks(x, self.heights, logits, self.clamped))
+        self.probability_marks.show(marks.bar_marks(x, prob_heights, probabilities, prob_bad))
 
-    def _bar_styles_b(self) -> tuple[list, list, list, list]:
+    def _bar_styles(self, shown: np.ndarray, true: int | None) -> tuple[list, list, list, list]:
         """Model B's bars: the model-B colour, hatched, with a thin outline of it (so that the
         two models differ by pattern as well as colour); the true class outlined solid and B's
         prediction dashed, as for A; a clamped logit cross-hatched."""
@@ -152,59 +152,21 @@ class ModelB:
         brush = QBrush(kit.qcolor(t.model_b), Qt.BrushStyle.FDiagPattern)
         clamped = QBrush(kit.qcolor(t.model_b), Qt.BrushStyle.DiagCrossPattern)
         pens = []
-        for cls in self._shown:
-            if cls == self._true:
+        for cls in shown:
+            if cls == true:
                 pens.append(true_pen)
-            elif cls == self._predicted_b:
+            elif cls == self.predicted:
                 pens.append(pred_pen)
             else:
                 pens.append(outline)
-        brushes = [clamped if bad else brush for bad in self._clamped_b]
+        brushes = [clamped if bad else brush for bad in self.clamped]
         return pens, brushes, pens, [brush] * len(pens)
 
-    def _end_label(self, role: str) -> tuple[str, int, tuple[float, ...]] | None:
-        """(text, class, x offsets of the bars it names) of one end label, or None. One model:
-        "true" and "pred" ("true = pred" when they agree). Two: "true", "pred A" and "pred B",
-        merged where they name the same class ("true = pred B", "pred A = pred B")."""
-        true, a = self._true, self._predicted
-        if self._logits_b is None:
-            same = true is not None and true == a
-            if role == "true" and true is not None:
-                return ("true = pred" if same else "true", true, (0.0,))
-            if role == "pred" and a is not None and not same:
-                return ("pred", a, (0.0,))
-            return None
-        b = self._predicted_b
-        owners = {"true": true, "pred": a, "pred_b": b}
-        cls = owners[role]
-        if cls is None:
-            return None
-        # The first role naming a class shows the merged label; the others stay hidden.
-        first = next(r for r in ("true", "pred", "pred_b") if owners[r] == cls)
-        if role != first:
-            return None
-        words = {"true": "true", "pred": "pred A", "pred_b": "pred B"}
-        named = [r for r in ("true", "pred", "pred_b") if owners[r] == cls]
-        offsets = {"true": (-OFFSET, OFFSET), "pred": (-OFFSET,), "pred_b": (OFFSET,)}
-        spots = tuple(sorted({o for r in named for o in offsets[r]}))
-        return (" = ".join(words[r] for r in named), cls, spots)
-
-    def _label_y(self, plot_key: str, slot: int, offsets: tuple[float, ...]) -> float:
-        """Where a label over these bars goes: the end of the longest of them."""
-        ends = []
-        for offset in offsets:
-            b = offset > 0
-            if plot_key == "logit":
-                ends.append(float((self._heights_b if b else self._heights)[slot]))
-            else:
-                p = float((self._probabilities_b if b else self._probabilities)[self._shown[slot]])
-                ends.append(float(np.clip(p, 0.0, 1.0)) if math.isfinite(p) else 0.0)
-        return max(ends, key=abs)
-
-    def _restyle_b(self, theme: Theme) -> None:
-        for pool in self._marks_b or ():
+    def restyle(self, theme: Theme, shown: np.ndarray, true: int | None) -> None:
+        self._theme = theme
+        for pool in self._marks or ():
             pool.apply_theme(theme)
-        if self._logits_b is not None:
-            pens, brushes, prob_pens, prob_brushes = self._bar_styles_b()
-            kit.set_bars(self.logit_bars_b, pens, brushes)
-            kit.set_bars(self.probability_bars_b, prob_pens, prob_brushes)
+        if self.logits is not None:
+            pens, brushes, prob_pens, prob_brushes = self._bar_styles(shown, true)
+            kit.set_bars(self.logit_bars, pens, brushes)
+            kit.set_bars(self.probability_bars, prob_pens, prob_brushes)
