@@ -52,7 +52,8 @@ class TableField(Generic[T]):
         return getattr(document.table, self.name)
 
     def __set__(self, document: Document, value: T) -> None:
-        document.table = replace(document.table, **{self.name: value})
+        changes: dict[str, Any] = {self.name: value}
+        document.table = replace(document.table, **changes)
 
 
 class Document:

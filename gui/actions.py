@@ -3,7 +3,7 @@ to the window's files); checkable actions render the view state they stand for."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
@@ -93,6 +93,20 @@ class Actions(QObject):
             from_widget=lambda checked: on if checked else off,
         )
         return action
+
+    def _check_while(
+        self, action: QAction, field: str, value: Any, choose, *, uncheck: bool = True
+    ) -> None:
+        """Bind one of a group's checkable actions to a view-state field: checked while the
+        field is ``value`` (else unchecked, or left to the group), and ``choose(value)`` when
+        triggered."""
+        bind(
+            action,
+            self._c.view,
+            field,
+            write=lambda _on: choose(value),
+            to_widget=lambda current: current == value or (False if uncheck else None),
+        )
 
     def _file_menu(self, menu: QMenu) -> None:
         f, w = self._files, self._w
@@ -258,13 +272,7 @@ class Actions(QObject):
             ("filter", self.filter_actions, c.set_filter),
         ):
             for action, value in actions:
-                bind(
-                    action,
-                    c.view,
-                    field,
-                    write=lambda _on, value=value, choose=choose: choose(value),
-                    to_widget=lambda current, value=value: current == value,
-                )
+                self._check_while(action, field, value, choose)
 
     def _compare_file_actions(self, menu: QMenu) -> None:
         """Comparing a second model: File › Compare with…, with itself temperature-scaled, stop."""
@@ -407,13 +415,8 @@ class Actions(QObject):
             group.addAction(action)
             menu.addAction(action)
             self.preset_actions.append(action)
-            bind(  # checked while it is the view state's preset (the group unchecks the rest)
-                action,
-                c.view,
-                "preset_index",
-                write=lambda _checked, i=i: c.apply_preset(i),
-                to_widget=lambda index, i=i: True if index == i else None,
-            )
+            # Checked while it is the view state's preset (the group unchecks the rest).
+            self._check_while(action, "preset_index", i, c.apply_preset, uncheck=False)
         menu.addSeparator()
         self._action(
             menu,
