@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from softmax_lab.core.display import PlotId
 from softmax_lab.gui.actions import Actions
-from softmax_lab.gui.bind import bind
 from softmax_lab.gui.caption import CaptionBand
 from softmax_lab.gui.compare_window import CompareUi
 from softmax_lab.gui.controller import Change, Controller
@@ -253,14 +252,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.sigConfusionCellClicked.connect(c.show_confusion_cell)
         self.dataset_panel.sigSampleActivated.connect(c.select)
         self.dataset_panel.sigFitTemperatureRequested.connect(c.temperature.fit)
-        self._view_tab = bind(
-            self.view_tabs,
-            c.view,
-            "view_tab",
-            write=lambda tab: c.update_view(view_tab=tab),
-            to_widget=self.view_tabs.index_of,
-            from_widget=lambda i: self.view_tabs.names[i],
-        )
+        self._view_tab = self.view_tabs.bind(c.view, lambda tab: c.update_view(view_tab=tab))
         for tabs in (self.view_tabs, self.side_tabs):
             size_to_current_page(tabs)
         self._connect_sequences()

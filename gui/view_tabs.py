@@ -4,10 +4,17 @@ binds it, ``gui.bind``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QSizePolicy, QTabWidget, QWidget
 from superqt.utils import signals_blocked
 
 from softmax_lab.core.view_state import VIEW_TABS
+from softmax_lab.gui.bind import Binding, bind
+
+if TYPE_CHECKING:
+    from softmax_lab.core.view_state import ViewState
 
 
 class ViewTabs(QTabWidget):
@@ -35,6 +42,17 @@ class ViewTabs(QTabWidget):
     def index_of(self, name: str) -> int | None:
         """Where the tab ``name`` is, or None while it has not been added."""
         return self.names.index(name) if name in self.names else None
+
+    def bind(self, view: ViewState, write: Callable[[str], object]) -> Binding:
+        """Show the view state's ``view_tab`` and send the user's pick to ``write``."""
+        return bind(
+            self,
+            view,
+            "view_tab",
+            write=write,
+            to_widget=self.index_of,
+            from_widget=lambda i: self.names[i],
+        )
 
 
 def size_to_current_page(tabs: QTabWidget) -> None:
