@@ -12,7 +12,7 @@ newest request, if any, is started. The widgets show the requested settings mean
 A document change made meanwhile by anyone else restarts the job on the new data; an undo or
 redo cancels the request (the user stepped back through history). A change of only the smoothing
 (from a smoothed evaluation) or the reduction needs no pass: it is applied at once, in O(N)
-(``DocumentState.derived_evaluation``). After the release of a drag the last value's pass runs
+(``Document.derived_evaluation``). After the release of a drag the last value's pass runs
 at normal priority and is the first and only one computed: a stale pass is cancelled, the delay
 before the next pass is skipped, and a pass already computing the released value is kept.
 """

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import softmax_lab.core.document_state as document_state
+import softmax_lab.core.evaluations as evaluations
 from softmax_lab.core import evaluate
 from softmax_lab.core.document import Document
 
@@ -109,10 +109,8 @@ def test_the_document_changes_the_smoothing_without_a_pass(monkeypatch):
     doc = Document(logits, labels, [f"c{i}" for i in range(7)])
     doc.set_settings(label_smoothing=0.1)
     calls = []
-    real = document_state.evaluate
-    monkeypatch.setattr(
-        document_state, "evaluate", lambda *a, **k: calls.append(k) or real(*a, **k)
-    )
+    real = evaluations.evaluate
+    monkeypatch.setattr(evaluations, "evaluate", lambda *a, **k: calls.append(k) or real(*a, **k))
     for eps in (0.15, 0.2, 0.35):
         doc.set_settings(label_smoothing=eps, merge_key="smoothing")
     doc.end_merge()
