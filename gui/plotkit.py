@@ -332,7 +332,8 @@ class CasedOutline:
             return
         xs, hs, width, pens, out_px = self._data
         if not xs:
-            self.outlines.setOpts(x=[], height=[], width=width)
+            # every per-bar option goes: pyqtgraph keeps the last y0 and would add it to []
+            self.outlines.setOpts(x=[], y0=[], height=[], width=width, pens=None, brushes=None)
             return
         px_w, px_h = self._vb.viewPixelSize()
         dx, dy = out_px * (px_w or 0.0), out_px * (px_h or 0.0)
