@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 @dataclass(frozen=True, eq=False)
 class TableState:
     """One consistent table. Arrays may be shared with earlier states: never write into one that
-    a state holds unless the document owns it (see ``Document._ensure_writable``)."""
+    a state holds unless the document owns it (see ``core.steps.ensure_writable``)."""
 
     logits: np.ndarray
     labels: np.ndarray
@@ -40,6 +40,36 @@ class TableState:
     source: Any = None
     """Where model A's logits came from when that matters to the window (a step of a recorded
     run: ``core.runs.RunStep``), else None; undo restores it with the table."""
+
+
+class Holder(Protocol):
+    """What holds a table (a :class:`~core.document.Document`): its current state."""
+
+    table: TableState
+
+
+T = TypeVar("T")
+
+
+class TableField(Generic[T]):
+    """A field of a holder's current ``table``: read from it, and written by swapping in a copy
+    of the table with that field changed (the old table, which undo may hold, stays)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, holder: None, owner: type) -> TableField[T]: ...
+    @overload
+    def __get__(self, holder: Holder, owner: type) -> T: ...
+    def __get__(self, holder: Holder | None, owner: type) -> T | TableField[T]:
+        if holder is None:
+            return self
+        return getattr(holder.table, self.name)
+
+    def __set__(self, holder: Holder, value: T) -> None:
+        changes: dict[str, Any] = {self.name: value}
+        holder.table = replace(holder.table, **changes)
 
 
 def one_hot(labels: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
