@@ -9,6 +9,10 @@ the history; after it the document re-evaluates and tells its listeners what cha
 that ``evaluate`` rejects (a label out of range, a negative weight) is rolled back and raises
 ``ValueError``: the previous state always stays. No Qt here: the window adapts the listener calls
 to signals.
+
+What an edit does is not here: :mod:`core.edits` checks it and describes it as a pure function of
+the table, :mod:`core.steps` makes that description an undoable command; a method of the
+document is that pair, pushed onto the history.
 """
 
 from __future__ import annotations
@@ -326,18 +330,17 @@ class Document:
     ) -> None:
         """Insert rows before ``at``; their inputs are ``copies`` (a duplicate) or blanks, and
         model B's rows ``logits_b`` (a duplicate) or A's."""
-        self._swap(
-            edits.insert_samples(
-                self.table,
-                at,
-                logits,
-                labels,
-                soft_targets,
-                text=text,
-                copies=copies,
-                logits_b=logits_b,
-            )
+        edit = edits.insert_samples(
+            self.table,
+            at,
+            logits,
+            labels,
+            soft_targets,
+            text=text,
+            copies=copies,
+            logits_b=logits_b,
         )
+        self._swap(edit)
 
     def remove_samples(self, rows: Sequence[int], *, text: str = "Remove samples") -> None:
         self._swap(edits.remove_samples(self.table, rows, text=text))

@@ -41,6 +41,7 @@ __all__ = [
     "detach_model_b",
     "duplicate_class",
     "duplicate_samples",
+    "free_name",
     "insert_class",
     "insert_samples",
     "label_cells",

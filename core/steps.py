@@ -103,4 +103,5 @@ def ensure_writable(holder: Holder, name: str) -> None:
     """A memory-mapped file is read-only: its array is copied on the first edit, never before."""
     array = getattr(holder.table, name)
     if not array.flags.writeable:
-        holder.table = replace(holder.table, **{name: np.array(array)})
+        changes: dict[str, Any] = {name: np.array(array)}
+        holder.table = replace(holder.table, **changes)

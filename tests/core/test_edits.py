@@ -131,7 +131,8 @@ def test_logit_cells_describe_a_block_write_without_doing_it(model):
     cells = edits.logit_cells(s, [3, 1], [0, 2], [[1.0, 2.0], [3.0, 4.0]], model=model)
     assert_unchanged(s, before)
     name = "logits" if model == "a" else "logits_b"
-    assert cells.name == name and cells.rows.tolist() == [1, 3]
+    assert cells.name == name
+    assert cells.rows.tolist() == [1, 3]
     assert cells.change == (Change.LOGITS if model == "a" else Change.LOGITS_B)
     target = torch.from_numpy(getattr(s, name).copy())
     target[torch.tensor([[3], [1]]), torch.tensor([[0, 2]])] = torch.tensor(
@@ -196,7 +197,8 @@ def test_a_paste_grows_rows_and_clips_columns_like_slicing(shape, row, col, k, m
     expected = torch.from_numpy(s.logits)
     if r + k > n:
         expected = torch.cat([expected, torch.zeros(r + k - n, c, dtype=torch.float64)])
-        assert isinstance(edit, edits.Swap) and f"added {r + k - n} sample" in notes
+        assert isinstance(edit, edits.Swap)
+        assert f"added {r + k - n} sample" in notes
         result = edit.after.logits
         assert edit.after.labels[n:].tolist() == [0] * (r + k - n)
     else:
@@ -213,7 +215,8 @@ def test_a_paste_grows_rows_and_clips_columns_like_slicing(shape, row, col, k, m
 def test_entering_probability_mode_starts_from_torch_one_hot():
     s = state(4, 3, labels=np.array([2, IGNORE, 0, 1]))
     edit = edits.settings(s, target_mode="probability")
-    assert edit is not None and not edit.mergeable
+    assert edit is not None
+    assert not edit.mergeable
     assert edit.change == Change.SETTINGS | Change.TARGETS
     lab = torch.tensor([2, 0, 0, 1])
     expected = torch.nn.functional.one_hot(lab, 3).double()
@@ -222,7 +225,8 @@ def test_entering_probability_mode_starts_from_torch_one_hot():
     assert edit.old == {"settings": s.settings, "soft_targets": None}
     assert edits.settings(s, temperature=s.settings.temperature) is None  # nothing changes
     slider = edits.settings(s, temperature=0.5)
-    assert slider.mergeable and slider.new == {"settings": Settings(temperature=0.5)}
+    assert slider.mergeable
+    assert slider.new == {"settings": Settings(temperature=0.5)}
     assert slider.text == "Change temperature"
 
 
@@ -233,12 +237,14 @@ def test_rename_and_replace_describe_fields_and_swaps():
     assert rename.old == {"class_names": s.class_names}
     assert rename.text == f"Rename class {s.class_names[1]!r} to 'dog'"
     swap = edits.replace_logits(s, np.ones((2, 3), dtype=np.float32), text="Step 2", source="s2")
-    assert swap.merge_fields == ("logits", "source") and swap.after.source == "s2"
+    assert swap.merge_fields == ("logits", "source")
+    assert swap.after.source == "s2"
     assert swap.after.logits.dtype == np.float32  # kept as handed in (a memory map stays one)
     assert edits.detach_model_b(edits.detach_model_b(s).after) is None
     assert edits.attach_model_b(s, s.logits, ("", "")).after.model_names == ("A", "B")
     whole = edits.replace_all(s, np.zeros((2, 3)))
-    assert whole.change == Change.ALL and whole.after.logits_b is None
+    assert whole.change == Change.ALL
+    assert whole.after.logits_b is None
     assert whole.after.inputs is s.inputs  # same rows: the inputs stay
 
 

@@ -28,7 +28,8 @@ def test_a_swap_undoes_to_the_very_same_table_and_folds_only_its_fields():
     assert h.table is start
     first.redo()
     np.testing.assert_array_equal(h.table.logits, np.zeros((3, 3)))
-    assert h.table.source == "s" and h.table.labels is start.labels
+    assert h.table.source == "s"
+    assert h.table.labels is start.labels
 
 
 def test_a_cell_write_folds_a_drag_and_restores_the_first_before():
@@ -54,7 +55,8 @@ def test_a_label_write_sets_and_restores_has_labels():
     h.table = new_state(h.table.logits, h.table.labels, has_labels=False)
     command = steps.cells_command(h, edits.label_cells(h.table, [2], 0))
     command.redo()
-    assert h.table.has_labels and h.table.labels[2] == 0
+    assert h.table.has_labels
+    assert h.table.labels[2] == 0
     command.undo()
     assert not h.table.has_labels
 
@@ -66,7 +68,8 @@ def test_entering_probability_mode_is_never_folded():
     command.redo()
     assert h.table.soft_targets.shape == (3, 3)
     command.undo()
-    assert h.table.soft_targets is None and h.table.settings.target_mode == "index"
+    assert h.table.soft_targets is None
+    assert h.table.settings.target_mode == "index"
 
 
 def test_a_read_only_array_is_copied_once_before_a_write():
@@ -75,7 +78,8 @@ def test_a_read_only_array_is_copied_once_before_a_write():
     frozen.flags.writeable = False
     steps.ensure_writable(h, "logits")
     copy = h.table.logits
-    assert copy is not frozen and copy.flags.writeable
+    assert copy is not frozen
+    assert copy.flags.writeable
     np.testing.assert_array_equal(copy, frozen)
     steps.ensure_writable(h, "logits")
     assert h.table.logits is copy
