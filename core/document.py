@@ -130,17 +130,7 @@ class Document:
 
     def snapshot(self) -> tuple:
         """A comparable copy of the whole state (for tests and the monkey test)."""
-        soft = None if self.soft_targets is None else self.soft_targets.copy()
-        b = None if self.logits_b is None else self.logits_b.copy()
-        return (
-            self.logits.copy(),
-            self.labels.copy(),
-            soft,
-            list(self.class_names),
-            self.settings,
-            b,
-            self.has_labels,
-        )
+        return table.snapshot(self.table)
 
     # --- listeners and history ------------------------------------------------------------------
 

@@ -198,6 +198,23 @@ def target(state: TableState) -> np.ndarray:
     return state.labels
 
 
+def snapshot(state: TableState) -> tuple:
+    """A comparable copy of ``state``'s data: logits, labels, soft targets, class names (a
+    list), settings, model B's logits, ``has_labels``."""
+    soft = None if state.soft_targets is None else state.soft_targets.copy()
+    b = None if state.logits_b is None else state.logits_b.copy()
+    names = list(state.class_names)
+    return (
+        state.logits.copy(),
+        state.labels.copy(),
+        soft,
+        names,
+        state.settings,
+        b,
+        state.has_labels,
+    )
+
+
 # --- rows ------------------------------------------------------------------------------------
 
 
