@@ -50,10 +50,12 @@ def swap_command(holder: Holder, edit: Swap, merge_key: object = None) -> Comman
 
 def cells_command(holder: Holder, edit: Cells, merge_key: object = None) -> Command:
     """A block of cells written in place; a folded later write to the same cells (a drag) keeps
-    the first "before" and the latest "after". Call :func:`ensure_writable` first."""
+    the first "before" and the latest "after". A read-only array (a memory map) is copied first."""
     box = {"new": edit.new}
 
     def write(values: np.ndarray, fields: Any) -> None:
+        # Again on every redo: undo may have swapped back a table holding the read-only array.
+        ensure_writable(holder, edit.name)
         getattr(holder.table, edit.name)[edit.where] = values
         if fields:
             holder.table = replace(holder.table, **fields)

@@ -646,3 +646,24 @@ def test_replacements_with_one_merge_key_are_one_step_that_undoes_to_before_the_
         doc.undo()
         steps += 1
     assert steps == 3
+
+
+def test_a_cell_edit_redone_over_a_memory_mapped_table_copies_it_again(tmp_path):
+    """Undo past a swap brings back the table holding the read-only memory map; redoing the
+    cell edit then copies it again instead of raising (the history stays consistent)."""
+    path = tmp_path / "step.npy"
+    np.save(path, np.zeros((3, 3)))
+    doc = Document(np.ones((3, 3)))
+    doc.replace_logits(np.load(path, mmap_mode="r"), text="run step")
+    doc.set_logits([0], [0], 5.0)
+    doc.undo()
+    doc.undo()
+    doc.redo()
+    assert not doc.logits.flags.writeable  # the swap's own table again
+    doc.redo()
+    assert doc.logits[0, 0] == 5.0
+    assert doc.undo_text == "Edit logits"
+    doc.undo()
+    np.testing.assert_array_equal(doc.logits, np.zeros((3, 3)))
+    np.testing.assert_array_equal(np.load(path), np.zeros((3, 3)))  # the file is untouched
+    assert_evaluation_current(doc)
