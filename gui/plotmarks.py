@@ -91,7 +91,10 @@ class BarLabels(_TextPool):
     """The most of a view box's height two-line labels' room may take (else ``compact``)."""
     ROOM_LIMIT = 0.5
     """The most one-line labels' room may take, above and below the bars together: beyond it
-    the bars keep the view and a label without room is left to the hover."""
+    the bars keep the view and a value label without room is left to the hover. A side with a
+    role label keeps its whole room (up to ``ROLE_ROOM_MAX``): a role is never left out."""
+    ROLE_ROOM_MAX = 0.75
+    """The most the role labels' room may take of a view box's height (the bars keep the rest)."""
 
     def __init__(self, plot: pg.PlotItem, size: int) -> None:
         super().__init__(plot, size, 30)
@@ -151,13 +154,10 @@ class BarLabels(_TextPool):
         lines = (self._lines(above=True), self._lines(above=False))
         shares = [self._label_px(n) / height for n in lines]
         compact = max(lines) > 1 and sum(shares) > self.ROOM_MAX
-        if compact:
-            shares = [self._label_px(min(n, 1)) / height for n in lines]
         if compact != self.compact:
             self.compact = compact
             self._retext()
-        if sum(shares) > self.ROOM_LIMIT:  # a tiny view: the bars keep half of it
-            shares = [share * self.ROOM_LIMIT / sum(shares) for share in shares]
+        shares = self._shares(height)
         # The view spans (1 + 2 padding) x of the asked range x = span + top + bottom; beyond a
         # labelled end it must leave ``share`` of the view: room + padding x >= share view.
         need = [max(0.0, share * (1 + 2 * padding) - padding) if share else 0.0 for share in shares]
@@ -173,15 +173,43 @@ class BarLabels(_TextPool):
             return True
         view_lo, view_hi = self._vb.viewRange()[1]
         px = height / ((view_hi - view_lo) or 1.0)  # pixels per data unit
+        shares = self._shares(height)
         for above in (True, False):
             ends = [e[1] for e in self._entries if (e[1] >= 0) == above]
             if not ends:
                 continue
-            lines = 1 if self.compact else self._lines(above)
             room = (view_hi - max(ends)) if above else (min(ends) - view_lo)
-            if room * px < min(self._label_px(lines), self.ROOM_LIMIT / 2 * height) - 0.5:
+            if room * px < shares[0 if above else 1] * height - 0.5:
                 return False
         return True
+
+    def _shares(self, height: float) -> list[float]:
+        """The labels' room above and below the bars, each a share of the view box's
+        ``height``: a label's height (one line when ``compact``). Where they would take more
+        than ROOM_LIMIT (a low view), a side with a role label keeps its room (up to
+        ROLE_ROOM_MAX: the bars keep the rest) and the value labels' side gets what is left."""
+        lines = [self._lines(above=True), self._lines(above=False)]
+        if self.compact:
+            lines = [min(n, 1) for n in lines]
+        shares = [self._label_px(n) / height for n in lines]
+        if sum(shares) <= self.ROOM_LIMIT:
+            return shares
+        roles = [self._has_role(above=True), self._has_role(above=False)]
+        kept = sum(share for share, role in zip(shares, roles, strict=True) if role)
+        if kept > self.ROLE_ROOM_MAX:  # a tiny view: the bars keep a quarter of it
+            return [
+                share * self.ROLE_ROOM_MAX / kept if role else 0.0
+                for share, role in zip(shares, roles, strict=True)
+            ]
+        rest = sum(share for share, role in zip(shares, roles, strict=True) if not role)
+        left = max(0.0, self.ROOM_LIMIT - kept)
+        scale = min(1.0, left / rest) if rest else 0.0
+        return [share if role else share * scale for share, role in zip(shares, roles, strict=True)]
+
+    def _has_role(self, above: bool) -> bool:
+        """Whether a role label (the true or predicted class) lies beyond a bar's end above 0
+        (``above``) or below it."""
+        return any(e[3] is not None for e in self._entries if (e[1] >= 0) == above)
 
     def place(self, *_args: object) -> None:
         """Place every label; a value label that would overlap a role label (or an earlier
