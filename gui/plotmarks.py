@@ -92,7 +92,8 @@ class BarLabels(_TextPool):
     ROOM_LIMIT = 0.5
     """The most one-line labels' room may take, above and below the bars together: beyond it
     the bars keep the view and a value label without room is left to the hover. A side with a
-    role label keeps its whole room (up to ``ROLE_ROOM_MAX``): a role is never left out."""
+    role label keeps its whole room (up to ``ROLE_ROOM_MAX``): a role is not left out for room
+    given to the value labels."""
     ROLE_ROOM_MAX = 0.75
     """The most the role labels' room may take of a view box's height (the bars keep the rest)."""
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -911,3 +911,28 @@ def test_a_long_title_gives_way_in_a_narrow_plot_and_follows_a_resize(qtbot):
     assert item.layout.rowMaximumHeight(0) == LIGHT.px(26 * 1.5)
     plot.resize(1400, 160)
     qtbot.waitUntil(lambda: label.text == title)
+
+
+@pytest.mark.parametrize("width", [180, 420])
+@pytest.mark.parametrize("height", [150, 180, 210, 260, 380])
+def test_gradient_plot_low_view_keeps_the_true_class_label_whole_below_its_bar(
+    qtbot, width, height
+):
+    """A view too low for every label's room (the stage's gradient plot, 1920x1080, notebook
+    lesson step 12): the value labels give way, the true class's label keeps its room beyond
+    its bar — whole or compact (the value only), never left out."""
+    plot = _show(qtbot, GradientPlot(), width=width, height=height)
+    gradient = np.array([0.0307, 0.0756, -0.1063])
+    set_gradient(plot, gradient, list("abc"), true_class=2)
+    QApplication.processEvents()
+    labels, vb = plot.labels, plot.getPlotItem().getViewBox()
+    item = labels.items[2]
+    whole = labels._entries[2][2]
+    assert labels._entries[2][3] is not None  # the true class's label
+    assert whole.endswith("\ntrue")
+    assert item.isVisible()
+    assert item.toPlainText() in (whole, whole.split("\n")[0])
+    rect = item.sceneBoundingRect()
+    end = vb.mapViewToScene(QPointF(2.0, gradient[2])).y()
+    assert rect.top() >= end  # beyond the bar's end (scene y grows downwards), not on it
+    assert vb.sceneBoundingRect().contains(rect)  # whole, in the view
