@@ -107,6 +107,10 @@ class LessonSession(QObject):
     def _opened(self, path: str, step: int, lesson: Lesson) -> None:
         self.lesson, self.path = lesson, path
         self.go(min(max(0, step), len(lesson.steps) - 1))
+        # replaces "Opening the lesson …", which would otherwise stay its 8 s over the lesson
+        self._c.sigMessage.emit(
+            f"Opened the lesson “{lesson.title}”: {len(lesson.steps)} steps (PgDn / PgUp)"
+        )
         self._settle(True)
 
     def _open_failed(self, exc: BaseException) -> None:

@@ -54,6 +54,8 @@ def test_no_unsaved_mark_right_after_opening_a_file_or_a_lesson(qtbot, window, t
     teach = next(a for a in lessons.actions() if a.text() == "Teach: notebook")
     teach.trigger()  # the lesson is read in a job: wait for what the user waits for
     qtbot.waitUntil(lambda: window.controller.lessons.active)
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith("Opened the lesson") and "steps" in shown  # not "Opening …" still
     assert not window.isWindowModified()
     qtbot.keyClick(window, Qt.Key.Key_PageDown)  # the next step is the lesson's, not an edit
     assert window.controller.lessons.index == 1
