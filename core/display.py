@@ -466,6 +466,10 @@ logits and probabilities to 90 px, titled "L…" and "P…".)"""
 STAGE_TABLE_FLOOR = 0.2
 """The share of the stage's width the table keeps whatever the plots ask: below it, the plots
 the step does not need give way (see ``fit_stage_plots``)."""
+PLOT_ROW_EMS = 8.0
+"""On stage a plot row below the selected sample's keeps at least this many ems of the tick type
+in height (title, view box, axis labels): at 3x on 1920 x 1080 a lesson's three-line caption left
+the loss row ~230 px, its ticks and "mean =" label stacked on one another."""
 PLOT_ROWS: tuple[tuple[PlotId, ...], ...] = (
     (PlotId.SAMPLE,),
     (PlotId.LOSS, PlotId.GRADIENT),
@@ -488,11 +492,31 @@ def stage_plots_width(shown: set[PlotId] | frozenset[PlotId], scale: float) -> i
     return math.ceil(plot_columns(shown) * PLOT_COLUMN_EMS * PLOT_TICK_PX * scale)
 
 
-def fit_stage_plots(shown: set[PlotId], keep: set[PlotId], scale: float, width: int) -> set[PlotId]:
+def fit_stage_plots(
+    shown: set[PlotId],
+    keep: set[PlotId],
+    scale: float,
+    width: int,
+    height: int | None = None,
+    sample_row: float = 1.0,
+) -> set[PlotId]:
     """``shown`` less the plots that would leave the table under STAGE_TABLE_FLOOR of a
     ``width`` wide stage: the last ones not in ``keep`` (the step's plots) that narrow the
-    widest row go first, never the last plot. Rather fewer plots than all of them crushed."""
+    widest row go first, never the last plot; and less the rows (not the step's) that would
+    get under PLOT_ROW_EMS of a ``height`` tall plot column, the selected sample's row weighing
+    ``sample_row`` times another. Rather fewer plots than all of them crushed."""
     shown = set(shown)
+    if height is not None:
+        # Too short for every row: the rows the step does not need give way, last first.
+        while True:
+            rows = [row for row in PLOT_ROWS if shown & set(row)]
+            weights = sum(sample_row if PlotId.SAMPLE in row else 1.0 for row in rows)
+            if len(rows) < 2 or height / weights >= PLOT_ROW_EMS * PLOT_TICK_PX * scale:
+                break
+            spare = [row for row in rows if not shown & set(row) & keep]
+            if not spare:
+                break
+            shown -= set(spare[-1])
     room = width - STAGE_TABLE_FLOOR * width
     while len(shown) > 1 and stage_plots_width(shown, scale) > room:
         needed = shown & keep

@@ -116,8 +116,10 @@ class Stage(QObject):
         self._resize_timer.stop()
         self._table.fit_now()  # the split follows the columns' widths at the new type size
         self.fit_to_window()
-        # Hidden rows came back and the type changed size: settle the layouts, then share.
+        # Hidden rows came back and the type changed size: settle the layouts, then share
+        # (and show the rows that fit the plots' height at the new caption's size).
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self.apply_plot_visibility()
         self._share_height()
 
     def _columns_resized(self, *_args: object) -> None:
@@ -209,7 +211,9 @@ class Stage(QObject):
                 shown.add(needed)
             keep = set(needs) | ({focused} if focused is not None else set())
             total = sum(self._splitter.sizes()) or width
-            shown = fit_stage_plots(shown, keep, view.scale, total)
+            column = self._plot_rows[0].parentWidget()
+            tall = column.height() if column is not None and column.isVisible() else None
+            shown = fit_stage_plots(shown, keep, view.scale, total, tall, STAGE_SAMPLE_ROW)
         else:
             shown = set(PlotId)
         return shown

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softmax_lab.core import evaluate
-from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, PLOT_TICK_PX
 from softmax_lab.core.display import (
     DRAW_LIMIT,
     MAX_BARS,
     PLOT_COLUMN_EMS,
+    PLOT_ROW_EMS,
     STAGE_TABLE_FLOOR,
     TOP_K,
     PlotId,
@@ -249,3 +250,16 @@ def test_fewer_plots_rather_than_all_of_them_crushed():
     # Never no plot at all.
     assert fit_stage_plots({PlotId.SAMPLE}, set(), 3.0, 10) == {PlotId.SAMPLE}
     assert fit_stage_plots({PlotId.SAMPLE, PlotId.LOSS}, set(), 3.0, narrow) == {PlotId.LOSS}
+
+
+def test_on_a_short_stage_the_rows_the_step_does_not_need_give_way():
+    shown = {PlotId.SAMPLE, PlotId.LOSS}
+    em = PLOT_TICK_PX * 3.0
+    tall = round(2.6 * PLOT_ROW_EMS * em) + 1  # the sample's row weighs 1.6, the loss row 1
+    assert fit_stage_plots(shown, set(), 3.0, 4000, tall, 1.6) == shown
+    short = tall - 10
+    assert fit_stage_plots(shown, set(), 3.0, 4000, short, 1.6) == {PlotId.SAMPLE}
+    assert fit_stage_plots(shown, {PlotId.LOSS}, 3.0, 4000, short, 1.6) == {PlotId.LOSS}
+    both = {PlotId.SAMPLE, PlotId.LOSS}
+    assert fit_stage_plots(shown, both, 3.0, 4000, short, 1.6) == both  # the step needs both
+    assert fit_stage_plots(shown, set(), 3.0, 4000, None, 1.6) == shown  # no height known
