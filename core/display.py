@@ -513,10 +513,10 @@ def fit_stage_plots(
             weights = sum(sample_row if PlotId.SAMPLE in row else 1.0 for row in rows)
             if len(rows) < 2 or height / weights >= PLOT_ROW_EMS * PLOT_TICK_PX * scale:
                 break
-            spare = [row for row in rows if not shown & set(row) & keep]
-            if not spare:
+            spare_rows = [row for row in rows if not shown & set(row) & keep]
+            if not spare_rows:
                 break
-            shown -= set(spare[-1])
+            shown -= set(spare_rows[-1])
     room = width - STAGE_TABLE_FLOOR * width
     while len(shown) > 1 and stage_plots_width(shown, scale) > room:
         needed = shown & keep
