@@ -78,6 +78,10 @@ def elide(name: str, limit: int = NAME_CHARS) -> str:
 SCALES: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 """The presentation scales View › Larger / Smaller steps through (type, line widths, markers)."""
 
+PLOT_TICK_PX = 11
+"""The plots' tick type at 1x, in pixels (it grows with the scale): the em of the plots' layout
+rules (``core.display.stage_plots_width``)."""
+
 SCALE_RANGE = (SCALES[0], SCALES[-1])
 """The scales a user, a workspace or presentation mode may choose: 3x is the largest (a projector
 at 4K still fits the sample's bars and the loss)."""

@@ -14,7 +14,12 @@ from enum import IntEnum
 
 import numpy as np
 
-from softmax_lab.core.constants import HEATMAP_CLASSES, SCALE_RANGE, TABLE_CLASS_COLUMNS
+from softmax_lab.core.constants import (
+    HEATMAP_CLASSES,
+    PLOT_TICK_PX,
+    SCALE_RANGE,
+    TABLE_CLASS_COLUMNS,
+)
 from softmax_lab.core.evaluation import Evaluation
 
 MAX_BARS = 40
@@ -451,3 +456,75 @@ def presentation_plots(width: int, height: int, scale: float | None = None) -> t
     if width < 1024 or height < 640:
         return PRESENTATION_PLOTS["tiny"]
     return PRESENTATION_PLOTS["large" if width >= 1800 and height >= 1000 else "small"]
+
+
+PLOT_COLUMN_EMS = 16.0
+"""On stage a plot column (a value axis and its view box) keeps at least this many ems of the
+plots' tick type (PLOT_TICK_PX at the scale): the title's first word, the axis and two or three
+class labels. (At 3x on 1920 x 1080 a lesson's table took 64 % of the width and crushed the
+logits and probabilities to 90 px, titled "L…" and "P…".)"""
+STAGE_TABLE_FLOOR = 0.2
+"""The share of the stage's width the table keeps whatever the plots ask: below it, the plots
+the step does not need give way (see ``fit_stage_plots``)."""
+PLOT_ROW_EMS = 8.0
+"""On stage a plot row below the selected sample's keeps at least this many ems of the tick type
+in height (title, view box, axis labels): at 3x on 1920 x 1080 a lesson's three-line caption left
+the loss row ~230 px, its ticks and "mean =" label stacked on one another."""
+PLOT_ROWS: tuple[tuple[PlotId, ...], ...] = (
+    (PlotId.SAMPLE,),
+    (PlotId.LOSS, PlotId.GRADIENT),
+    (PlotId.HEATMAP, PlotId.CURVE),
+)
+"""The window's plot rows, each plot side by side with the others of its row."""
+
+
+def plot_columns(shown: set[PlotId] | frozenset[PlotId]) -> int:
+    """How many plot columns the widest row of ``shown`` puts side by side: the selected
+    sample's logits and probabilities are two."""
+    widths = [
+        sum(2 if plot is PlotId.SAMPLE else 1 for plot in row if plot in shown) for row in PLOT_ROWS
+    ]
+    return max(widths)
+
+
+def stage_plots_width(shown: set[PlotId] | frozenset[PlotId], scale: float) -> int:
+    """The least width (pixels) the ``shown`` plots keep on stage at ``scale``."""
+    return math.ceil(plot_columns(shown) * PLOT_COLUMN_EMS * PLOT_TICK_PX * scale)
+
+
+def fit_stage_plots(
+    shown: set[PlotId],
+    keep: set[PlotId],
+    scale: float,
+    width: int,
+    height: int | None = None,
+    sample_row: float = 1.0,
+) -> set[PlotId]:
+    """``shown`` less the plots that would leave the table under STAGE_TABLE_FLOOR of a
+    ``width`` wide stage: the last ones not in ``keep`` (the step's plots) that narrow the
+    widest row go first, never the last plot; and less the rows (not the step's) that would
+    get under PLOT_ROW_EMS of a ``height`` tall plot column, the selected sample's row weighing
+    ``sample_row`` times another. Rather fewer plots than all of them crushed."""
+    shown = set(shown)
+    if height is not None:
+        # Too short for every row: the rows the step does not need give way, last first.
+        while True:
+            rows = [row for row in PLOT_ROWS if shown & set(row)]
+            weights = sum(sample_row if PlotId.SAMPLE in row else 1.0 for row in rows)
+            if len(rows) < 2 or height / weights >= PLOT_ROW_EMS * PLOT_TICK_PX * scale:
+                break
+            spare_rows = [row for row in rows if not shown & set(row) & keep]
+            if not spare_rows:
+                break
+            shown -= set(spare_rows[-1])
+    room = width - STAGE_TABLE_FLOOR * width
+    while len(shown) > 1 and stage_plots_width(shown, scale) > room:
+        needed = shown & keep
+        least = plot_columns(needed) if needed else 1
+        if least >= plot_columns(shown):
+            break  # the step's own plots are as wide: dropping others would not help
+        # The plot whose leaving narrows the rows most (the selected sample's two columns),
+        # the last one of equals.
+        spare = sorted(shown - keep, key=lambda p: (plot_columns(shown - {p}), -p))
+        shown.discard(spare[0])
+    return shown

@@ -20,7 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QSizeF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from softmax_lab.core.constants import elide
+from softmax_lab.core.constants import PLOT_TICK_PX, elide
 from softmax_lab.core.display import nice_stride
 from softmax_lab.gui.theme import Theme
 
@@ -96,7 +96,7 @@ def style_plot(
     plot: pg.PlotItem, theme: Theme, x_label: str | None = None, y_label: str | None = None
 ) -> None:
     """Colours, fonts and grid of one PlotItem, all scaled by the theme."""
-    tick_font = scaled_font(theme, 11)
+    tick_font = scaled_font(theme, PLOT_TICK_PX)
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(theme.foreground, width=1))

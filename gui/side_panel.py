@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QStackedWidget, QTabWidget
 
 from softmax_lab.core.view_state import SIDE_TABS
 from softmax_lab.gui.bind import bind
@@ -55,6 +56,21 @@ class SidePanel(QTabWidget):
         )
         bind(self.sampling_panel.top_k, c.view, "top_k", write=lambda k: c.update_view(top_k=k))
         bind(self.sampling_panel.top_p, c.view, "top_p", write=lambda p: c.update_view(top_p=p))
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the shown tab allows. (A tab widget asks for its widest page's minimum:
+        at 3x the Options page held the table's side of a 1280 px stage at 600 px while the
+        Formula tab showed, and the plots were crushed.)"""
+        size = super().minimumSizeHint()
+        stack = self.findChild(QStackedWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        page = self.currentWidget()
+        if stack is None or page is None:
+            return size
+        tabs = self.tabBar().minimumSizeHint().width()
+        pages = stack.minimumSizeHint().width()
+        shown = page.minimumSizeHint().expandedTo(page.minimumSize()).width()
+        return QSize(size.width() - max(pages, tabs) + max(shown, tabs), size.height())
 
     def set_theme(self, theme: Theme) -> None:
         for view in (self.formula_panel, self.scratch_panel, self.sampling_panel):

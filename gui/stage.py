@@ -12,10 +12,13 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from softmax_lab.core.display import (
+    STAGE_TABLE_FLOOR,
     PlotId,
     desk_type_factor,
+    fit_stage_plots,
     presentation_plots,
     presentation_scale,
+    stage_plots_width,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +34,9 @@ STAGE_SPLIT = 0.36  # and on stage, where the plots matter most
 STAGE_TABLE_MAX = 0.6
 """On stage a table that fits in this share of the width (a lesson's 3 x 3) gets the width to show
 every column; a wider one keeps STAGE_SPLIT and shows its results first, with up to
-STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs)."""
+STAGE_RESULTS_MAX of the width for them (and the columns a lesson step needs) — in both cases
+only as far as the plots keep their least width (``core.display.stage_plots_width``: at 3x the
+table scrolls rather than crush the plots)."""
 STAGE_RESULTS_MAX = 0.7
 CAPTION_SHARE = 0.3
 """On stage the caption band takes at most this share of the window's height (its type shrinks
@@ -111,8 +116,10 @@ class Stage(QObject):
         self._resize_timer.stop()
         self._table.fit_now()  # the split follows the columns' widths at the new type size
         self.fit_to_window()
-        # Hidden rows came back and the type changed size: settle the layouts, then share.
+        # Hidden rows came back and the type changed size: settle the layouts, then share
+        # (and show the rows that fit the plots' height at the new caption's size).
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self.apply_plot_visibility()
         self._share_height()
 
     def _columns_resized(self, *_args: object) -> None:
@@ -121,7 +128,8 @@ class Stage(QObject):
 
     def split_stage(self) -> None:
         """On stage: the table's share of the width — all of its columns when they fit in
-        STAGE_TABLE_MAX of it, else STAGE_SPLIT (results first, see TableView.arrange_columns)."""
+        STAGE_TABLE_MAX of it, else STAGE_SPLIT (results first, see TableView.arrange_columns) —
+        less whatever the shown plots need to stay readable at this scale."""
         splitter, table = self._splitter, self._table
         total = sum(splitter.sizes()) or self._w.width()
         left = round(STAGE_SPLIT * total)
@@ -130,6 +138,8 @@ class Stage(QObject):
             needed, most = table.front_width(), STAGE_RESULTS_MAX  # results, needed columns
         if left < needed <= most * total:
             left = needed
+        plots = stage_plots_width(self._plots_shown(), self._c.view.scale)
+        left = max(round(STAGE_TABLE_FLOOR * total), min(left, total - plots))
         if splitter.sizes() and abs(splitter.sizes()[0] - left) > 1:
             splitter.setSizes([left, total - left])
 
@@ -175,30 +185,43 @@ class Stage(QObject):
         self._notice = notice
         self.apply_plot_visibility()
 
-    def apply_plot_visibility(self) -> None:
-        """One plot alone (Alt+1…5), or on stage the plots that fit (the lesson step's plot
-        always among them), or every plot at the desk."""
+    def _plots_shown(self) -> set[PlotId]:
+        """The plots to show: one alone (Alt+1…5); on stage those that fit the screen at its
+        scale, the step's own among them and the others giving way where they would leave the
+        plots too narrow; at the desk all."""
         view = self._c.view
         shown: set[PlotId]
         if view.plot_focus is not None:
             shown = {PlotId(view.plot_focus)}
         elif self.presenting:
             width, height = self._stage_size()
-            shown = set(presentation_plots(width, height, self._c.view.scale))
+            shown = set(presentation_plots(width, height, view.scale))
             focused = self._c.lessons.focused_plot()
+            needs = self._c.lessons.needed_plots()
             if focused is not None and focused not in shown:
                 # Only the plots that fit: on a small screen the step's plot takes the place of
                 # the last one rather than squeezing the sample's bars to a strip.
                 if len(shown) < 3:
                     shown.discard(max(shown))
                 shown.add(focused)
-            for needed in sorted(self._c.lessons.needed_plots() - shown):
-                spare = sorted(shown - self._c.lessons.needed_plots() - {focused})
+            for needed in sorted(needs - shown):
+                spare = sorted(shown - needs - {focused})
                 if len(shown) >= 3 and spare:
                     shown.discard(spare[-1])  # a plot the step does not need gives way
                 shown.add(needed)
+            keep = set(needs) | ({focused} if focused is not None else set())
+            total = sum(self._splitter.sizes()) or width
+            column = self._plot_rows[0].parentWidget()
+            tall = column.height() if column is not None and column.isVisible() else None
+            shown = fit_stage_plots(shown, keep, view.scale, total, tall, STAGE_SAMPLE_ROW)
         else:
             shown = set(PlotId)
+        return shown
+
+    def apply_plot_visibility(self) -> None:
+        """One plot alone (Alt+1…5), or on stage the plots that fit (the lesson step's plot
+        always among them), or every plot at the desk."""
+        shown = self._plots_shown()
         labelled = {plot for plot in shown if plot.needs_labels}
         if not self._c.document.has_labels:
             # Without labels the loss, the gradient and the loss curve give way to one notice.
@@ -213,6 +236,8 @@ class Stage(QObject):
         key = frozenset(shown)
         if key != self._shown:
             self._shown = key
+            if self.presenting:
+                self.split_stage()  # two plot columns need more width than one
             self._share_height()
 
     def _share_height(self) -> None:

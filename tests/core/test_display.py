@@ -8,12 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softmax_lab.core import evaluate
-from softmax_lab.core.constants import IGNORE_INDEX
+from softmax_lab.core.constants import IGNORE_INDEX, PLOT_TICK_PX
 from softmax_lab.core.display import (
     DRAW_LIMIT,
     MAX_BARS,
+    PLOT_COLUMN_EMS,
+    PLOT_ROW_EMS,
+    STAGE_TABLE_FLOOR,
     TOP_K,
+    PlotId,
     drawable_heights,
+    fit_stage_plots,
     heatmap_rows,
     loss_curve,
     loss_outline,
@@ -22,6 +27,7 @@ from softmax_lab.core.display import (
     sample_view,
     show_row_markers,
     shown_classes,
+    stage_plots_width,
     thin_points,
     top_k,
 )
@@ -220,3 +226,40 @@ def test_heatmap_columns_are_the_tokens_in_play_beyond_the_limit():
     np.testing.assert_array_equal(capped, np.arange(HEATMAP_CLASSES))  # targets first
     nothing = heatmap_columns(128_256, np.full(3, -100), np.zeros(3, bool), np.zeros(3, int))
     np.testing.assert_array_equal(nothing, [0])
+
+
+def test_on_stage_the_plots_keep_a_width_that_grows_with_the_scale_and_their_columns():
+    sample, loss, gradient = {PlotId.SAMPLE}, {PlotId.LOSS}, {PlotId.LOSS, PlotId.GRADIENT}
+    assert stage_plots_width(loss, 2.0) * 2 == stage_plots_width(sample, 2.0)  # two columns
+    assert stage_plots_width(gradient, 2.0) == stage_plots_width(sample, 2.0)
+    assert stage_plots_width(sample | loss, 3.0) == stage_plots_width(sample, 3.0)
+    assert stage_plots_width(sample, 3.0) == pytest.approx(1.5 * stage_plots_width(sample, 2.0), 1)
+    assert stage_plots_width(loss, 1.0) >= PLOT_COLUMN_EMS * 10  # ems of a 10+ px type
+
+
+def test_fewer_plots_rather_than_all_of_them_crushed():
+    everything = {PlotId.SAMPLE, PlotId.LOSS, PlotId.GRADIENT}
+    # Room enough: all stay.
+    assert fit_stage_plots(everything, set(), 1.0, 4000) == everything
+    # No room for two columns: the plots the step does not need go, the step's plot stays.
+    narrow = round(stage_plots_width({PlotId.LOSS}, 3.0) / (1 - STAGE_TABLE_FLOOR)) + 1
+    assert fit_stage_plots(everything, {PlotId.LOSS}, 3.0, narrow) == {PlotId.LOSS}
+    assert fit_stage_plots({PlotId.LOSS, PlotId.GRADIENT}, set(), 3.0, narrow) == {PlotId.LOSS}
+    # The step's own plot is two columns wide: dropping the others would not narrow anything.
+    assert fit_stage_plots(everything, {PlotId.SAMPLE}, 3.0, 100) == everything
+    # Never no plot at all.
+    assert fit_stage_plots({PlotId.SAMPLE}, set(), 3.0, 10) == {PlotId.SAMPLE}
+    assert fit_stage_plots({PlotId.SAMPLE, PlotId.LOSS}, set(), 3.0, narrow) == {PlotId.LOSS}
+
+
+def test_on_a_short_stage_the_rows_the_step_does_not_need_give_way():
+    shown = {PlotId.SAMPLE, PlotId.LOSS}
+    em = PLOT_TICK_PX * 3.0
+    tall = round(2.6 * PLOT_ROW_EMS * em) + 1  # the sample's row weighs 1.6, the loss row 1
+    assert fit_stage_plots(shown, set(), 3.0, 4000, tall, 1.6) == shown
+    short = tall - 10
+    assert fit_stage_plots(shown, set(), 3.0, 4000, short, 1.6) == {PlotId.SAMPLE}
+    assert fit_stage_plots(shown, {PlotId.LOSS}, 3.0, 4000, short, 1.6) == {PlotId.LOSS}
+    both = {PlotId.SAMPLE, PlotId.LOSS}
+    assert fit_stage_plots(shown, both, 3.0, 4000, short, 1.6) == both  # the step needs both
+    assert fit_stage_plots(shown, set(), 3.0, 4000, None, 1.6) == shown  # no height known

@@ -14,9 +14,11 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
 
+from softmax_lab.core.constants import PLOT_TICK_PX
 from softmax_lab.core.lessons import builtin_lessons, load_lesson, step_figures
 from softmax_lab.core.presets import PRESETS
 from softmax_lab.gui import MainWindow
+from softmax_lab.gui.plotkit import PlotTitle
 from softmax_lab.gui.table_model import Column
 
 IMAGES = Path(__file__).resolve().parent / "images"
@@ -493,5 +495,53 @@ def test_every_stage_scale_is_laid_out_and_going_back_restores_it(qtbot, width, 
     settle_stage(qtbot, window)
     assert c.view.scale == start
     assert layout_state(window) == before
+    c.lessons.close()
+    window.document.mark_clean()
+
+
+MIN_VIEW_EMS = 4.0
+"""On stage every plot's view box keeps at least this many ems of the plots' tick type (before:
+~2.8 at 3x on 1920 x 1080, step 5 — 94 px, titled "L…" and "P…"; 30 px at 2x on 1280 x 800)."""
+
+
+def plot_widths(window) -> list[tuple[str, float, str]]:
+    """(the plot's whole title, its view box's width, its title as drawn) of every shown plot."""
+    out = []
+    for plot in (p for p in window.plots() if p.isVisible() and hasattr(p, "scene")):
+        for item in plot.scene().items():
+            if isinstance(item, pg.PlotItem) and item.isVisible():
+                label = item.titleLabel
+                drawn = label.text if isinstance(label, PlotTitle) else ""
+                whole = label.title if isinstance(label, PlotTitle) else ""
+                out.append((whole, item.getViewBox().width(), drawn))
+    return out
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080)])
+def test_at_every_large_scale_the_plots_keep_a_readable_width(qtbot, width, height):
+    """Ctrl + on stage to 2x, 2.5x, 3x at lesson steps 1, 5 (a table wide with its targets and
+    the Formula tab) and 10: every shown plot keeps a view box of MIN_VIEW_EMS and a title
+    that says more than one letter; the table scrolls instead."""
+    path = next(p for p in builtin_lessons() if p.stem == "notebook")
+    window = open_window(qtbot, "presentation", width, height, theme="dark")
+    c = window.controller
+    assert open_lesson(qtbot, c, path)
+    problems: list[str] = []
+    for step in (0, 4, 9):
+        c.lessons.go(step)
+        settle_stage(qtbot, window)
+        for scale in (2.0, 2.5, 3.0):
+            c.set_scale(scale)
+            settle_stage(qtbot, window)
+            where = f"step {step + 1} at {scale}x"
+            least = MIN_VIEW_EMS * PLOT_TICK_PX * scale
+            shown = plot_widths(window)
+            assert shown, where
+            for whole, box, drawn in shown:
+                if box < least:
+                    problems.append(f"{where}: {whole!r} is {box:.0f} px wide (< {least:.0f})")
+                if whole and len(drawn.rstrip("…").strip()) < 2:
+                    problems.append(f"{where}: {whole!r} is titled {drawn!r}")
+    assert problems == []
     c.lessons.close()
     window.document.mark_clean()
