@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # Generated steps kept at once (each keeps a (V,) row of raw logits).
 MAX_GENERATE_STEPS = 4096
+ROWS_GROWN_BY = 32
+"""Room for this many more steps' rows whenever the generation's table buffer is grown."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,14 @@ class Generator:
         self._cache: Any = None
         self._next: torch.Tensor | None = None
         self.prompt_logits = self._prefill(self.prompt_ids)
+        # The table's rows (the prompt's but its last position, then one per step), grown in
+        # place: each table() is a read-only view of its first rows, so a step costs one row,
+        # not a copy of the whole (T, V) table, and the tables of earlier steps (the window's
+        # undo history) share its memory. Rows a table was handed are never written again:
+        # after Back the next step writes into a fresh copy.
+        self._rows = np.array(self.prompt_logits[: len(self.prompt_ids) - 1], dtype=np.float32)
+        self._used = self._rows.shape[0]
+        self._rows_shared = False
 
     @property
     def steps(self) -> int:
@@ -318,8 +328,21 @@ class Generator:
         self._drawn.append(token)
         self._raw.append(raw.cpu())
         self._kept.append(kept.cpu())
+        self._append_row(self._raw[-1].numpy())
         self._next = None
         return token
+
+    def _append_row(self, row: np.ndarray) -> None:
+        used = self._used
+        if self._rows_shared or used == self._rows.shape[0]:
+            room = len(self.prompt_ids) - 1 + MAX_GENERATE_STEPS
+            size = min(max(2 * used, used + ROWS_GROWN_BY), room)
+            grown = np.empty((size, row.shape[0]), np.float32)
+            grown[:used] = self._rows[:used]
+            self._rows = grown
+            self._rows_shared = False
+        self._rows[used] = row
+        self._used = used + 1
 
     def why(self, step: int = -1) -> TokenChoice:
         """:meth:`Generation.why` of a step drawn so far (without stacking every step's logits)."""
@@ -339,6 +362,8 @@ class Generator:
         self._random.set_state(self._states.pop())
         self._cache = None
         self._next = None
+        self._used -= 1
+        self._rows_shared = True  # a table handed out holds the row taken back
 
     def result(self) -> Generation:
         v = int(self.prompt_logits.shape[1])
@@ -353,5 +378,8 @@ class Generator:
         )
 
     def table(self) -> LoadedLogits:
-        """The prompt and what was drawn so far, as the window's language-model table."""
-        return self._model.generation_table(self.prompt_logits, self.result())
+        """The prompt and what was drawn so far, as the window's language-model table (what
+        :meth:`Model.generation_table` gives for :meth:`result`, without copying the rows)."""
+        rows = self._rows[: self._used].view()
+        ids = np.concatenate([self.prompt_ids, np.asarray(self._drawn, dtype=np.int64)])
+        return self._model.sequence_table(ids, rows, f"{self._model.name} · generated")

@@ -30,6 +30,7 @@ from softmax_lab.core.models.generation import (
     Generator,
 )
 from softmax_lab.core.sequences import SequenceEvaluation, evaluate_sequences
+from softmax_lab.core.tokens import token_names
 
 
 class Model:
@@ -60,6 +61,7 @@ class Model:
         self.processor = processor
         self.name = name
         self._class_names: list[str] | None = None
+        self._token_names: list[str] | None = None
 
     # -- construction -------------------------------------------------------------------------
 
@@ -119,6 +121,17 @@ class Model:
                     for i in range(self.n_classes)
                 ]
         return self._class_names
+
+    def token_names(self) -> list[str]:
+        """A causal LM's tokens as the table's class names (:func:`core.tokens.token_names` of
+        :attr:`class_names`: whitespace made visible, clashes given their id), worked out once:
+        every prompt and every Generate step's table shares them (50,257 names took ~20 ms a
+        step)."""
+        self._need("causal-lm")
+        if self._token_names is None:
+            names = self.class_names
+            self._token_names = token_names(names, len(names))
+        return list(self._token_names)
 
     def to(self, device: str = "cpu", dtype: str = "float32") -> str | None:
         """Move the weights (CPU, CUDA, MPS; float32/bfloat16/float16). Returns the reason when the
@@ -233,7 +246,7 @@ class Model:
         as class names."""
         self._need("causal-lm")
         ids = self.encode(text)
-        return self._sequence_table(ids, self.logits(text), f"{self.name} · prompt")
+        return self.sequence_table(ids, self.logits(text), f"{self.name} · prompt")
 
     def generation_table(self, prompt_logits: np.ndarray, generation: Generation) -> LoadedLogits:
         """Prompt and generated tokens as one sequence: the prompt's positions from its forward
@@ -243,9 +256,12 @@ class Model:
         if prompt_logits.shape[0] != n:
             raise ValueError(f"prompt logits have {prompt_logits.shape[0]} rows, prompt {n} tokens")
         logits = np.concatenate([prompt_logits[: n - 1], generation.logits]).astype(np.float32)
-        return self._sequence_table(generation.ids, logits, f"{self.name} · generated")
+        return self.sequence_table(generation.ids, logits, f"{self.name} · generated")
 
-    def _sequence_table(self, ids: np.ndarray, logits: np.ndarray, source: str) -> LoadedLogits:
+    def sequence_table(self, ids: np.ndarray, logits: np.ndarray, source: str) -> LoadedLogits:
+        """(T, V) next-token logits of the sequence ``ids`` as the window's language-model table:
+        row t's target is ``ids[t + 1]`` (none past the end), the tokens are the class names.
+        ``logits`` is kept by reference when it is C-contiguous float32 (made read-only)."""
         t, v = logits.shape
         if ids.shape[0] < t:
             raise ValueError("fewer ids than logit rows")
@@ -261,6 +277,7 @@ class Model:
             sequence_shape=(1, t),
             input_ids=np.asarray(ids[:t], dtype=np.int64)[None],
             attention_mask=np.ones((1, t), dtype=bool),
+            class_names=self.token_names() if v == self.n_classes else None,
             vocabulary=list(self.class_names[:v]),
         )
 

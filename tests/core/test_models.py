@@ -350,6 +350,42 @@ def test_step_back_step_draws_the_same_and_matches_generate(gpt2):
     assert table.logits.shape[0] == run.prompt_ids.shape[0] - 1 + 6
 
 
+def test_each_step_table_is_the_copying_table_and_never_changes_after(gpt2, monkeypatch):
+    """Generator.table() shares one growing buffer (no (T, V) copy a step): every table it
+    handed out keeps its rows through later steps, Backs and the buffer's growth, and equals
+    Model.generation_table of the run's result at that moment."""
+    from softmax_lab.core.models import generation
+
+    monkeypatch.setattr(generation, "ROWS_GROWN_BY", 2)  # grow (and copy) every few steps
+    run = gpt2.start_generation(PROMPT, temperature=1.3, seed=5)
+    handed: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def take() -> None:
+        table = run.table()
+        reference = gpt2.generation_table(run.prompt_logits, run.result())
+        np.testing.assert_array_equal(table.logits, reference.logits)
+        np.testing.assert_array_equal(table.targets, reference.targets)
+        assert table.class_names == reference.class_names
+        assert not table.logits.flags.writeable
+        handed.append((table.logits, table.logits.copy()))
+
+    for action in "ssbsssbbsssssbs":
+        run.step() if action == "s" else run.back()
+        take()
+    for shown, copy in handed:
+        np.testing.assert_array_equal(shown, copy)
+
+
+def test_token_names_are_worked_out_once_and_handed_as_copies(gpt2):
+    from softmax_lab.core.tokens import token_names
+
+    names = gpt2.token_names()
+    assert names == token_names(gpt2.class_names, gpt2.n_classes)
+    names[0] = "changed"
+    assert gpt2.token_names()[0] != "changed"
+    assert gpt2.prompt_table(PROMPT).class_names == gpt2.token_names()
+
+
 def test_why_this_token_rank_and_mass_above(gpt2):
     g = gpt2.generate(PROMPT, 4, temperature=2.0, seed=1)
     for step in range(4):
