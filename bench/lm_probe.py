@@ -131,7 +131,7 @@ def child_gui(path: str, tmp: str, figures: list[str], sizes: Any) -> dict:
 
     from bench import probe
     from softmax_lab.core.document import Document
-    from softmax_lab.core.evaluation import evaluate
+    from softmax_lab.core.evaluating import evaluate
     from softmax_lab.gui.controls import slider_to_temperature
 
     app = probe.start_app()

@@ -401,7 +401,7 @@ def _drag(app, window, name: str, moves: int) -> dict:
     value (what a step would stall for, were it computed on the GUI thread)."""
     from PySide6.QtCore import QTimer
 
-    from softmax_lab.core.evaluation import evaluate
+    from softmax_lab.core.evaluating import evaluate
     from softmax_lab.gui.controls import slider_to_temperature
 
     c = window.controller

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from softmax_lab.core.constants import IGNORE_INDEX, REDUCTIONS
     from softmax_lab.core.devices import DTYPES, available_devices, resolve_device, resolve_dtype
     from softmax_lab.core.dynamics import TrainingDynamics, cartography_region, training_dynamics
-    from softmax_lab.core.evaluation import Evaluation, Options, evaluate
+    from softmax_lab.core.evaluating import evaluate
+    from softmax_lab.core.evaluation import Evaluation, Options
     from softmax_lab.core.lessons import (
         Lesson,
         LessonError,
@@ -63,7 +64,7 @@ _WHERE = {
     "cartography_region": "dynamics",
     "compare": "compare",
     "cross_entropy_onehot": "scratch",
-    "evaluate": "evaluation",
+    "evaluate": "evaluating",
     "evaluate_like": "compare",
     "evaluate_sequences": "sequences",
     "load_labels": "loaders",

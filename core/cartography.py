@@ -30,7 +30,7 @@ from softmax_lab.core.dynamics import (
     TrainingDynamics,
     cartography_region,
 )
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.formatting import plural
 from softmax_lab.core.runs import Run
 from softmax_lab.core.view_state import TableColumn

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from softmax_lab.core.constants import block_rows
-from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.metrics import LOSS_BINS, Reliability, loss_bin_edges, reliability
 
 __all__ = [
@@ -42,7 +43,7 @@ OUTCOMES: tuple[str, ...] = ("fixed", "broken", "both right", "both wrong")
 """The four agreement cells as :attr:`Comparison.outcome` spells them ("" for ignored rows)."""
 
 ECE_BINS = 15
-# The KL pass is split over threads from this many row blocks on (as core.evaluation's passes).
+# The KL pass is split over threads from this many row blocks on (as core.evaluating's passes).
 PARALLEL_MIN_BLOCKS = 8
 
 _LIKE_OPTIONS = (

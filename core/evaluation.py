@@ -1,10 +1,13 @@
-"""Softmax, cross-entropy and predictions for a table of logits, with torch's exact semantics.
+"""The result of evaluating a table of logits: :class:`Evaluation` and the views derived from it.
 
-``evaluate`` is ``torch.nn.functional.cross_entropy(logits / T, target, ...)`` plus every
-per-sample statistic the views need, computed over row blocks so that a 50,000 x 1,000 table never
-materialises a full (N, C) temporary. Probabilities, log-probabilities and the gradient are (N, C)
-by nature and are computed on first access; so are the margin and the entropy, which cost a second
-pass over the table that only an export needs.
+An ``Evaluation`` holds the per-sample statistics of one pass over the table (losses, predictions,
+confidences, flags) and the aggregates :func:`assemble` makes of them in O(N). Probabilities,
+log-probabilities and the gradient are (N, C) by nature and are computed on first access; so are
+the margin and the entropy, which cost a second pass over the table that only an export needs.
+``with_rows`` and ``with_options`` redo only what an edit or an option change touches.
+
+The pass itself, :func:`~core.evaluating.evaluate`, lives in :mod:`core.evaluating` (which imports
+this module); ``from softmax_lab.core.evaluation import evaluate`` still works.
 """
 
 from __future__ import annotations
@@ -14,16 +17,17 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from softmax_lab.core import constants
 from softmax_lab.core.constants import IGNORE_INDEX
-from softmax_lab.core.devices import dtype_name, resolve_device, resolve_dtype
 from softmax_lab.core.kernels import margin_entropy, row_stats, scaled, smoothed_losses
 from softmax_lab.core.settings import check_settings
+
+if TYPE_CHECKING:
+    from softmax_lab.core.evaluating import evaluate as evaluate
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Options:
     label_smoothing: float = 0.0
 
 
-def _to_tensor(value: Any, what: str) -> torch.Tensor:
+def to_tensor(value: Any, what: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach()
     if isinstance(value, np.ndarray):
@@ -55,18 +59,6 @@ def _to_tensor(value: Any, what: str) -> torch.Tensor:
         # A read-only memmap is fine: nothing here writes into the caller's array.
         warnings.simplefilter("ignore", UserWarning)
         return torch.as_tensor(array)
-
-
-def _host(tensor: torch.Tensor) -> np.ndarray:
-    """A tensor as a numpy array to check, without copying a CPU tensor.
-
-    O(N) checks run in numpy: a torch op over 50,000 labels is split over torch's threads, and
-    on a busy machine waiting for the second thread costs milliseconds per op.
-    """
-    tensor = tensor.detach().cpu()
-    if tensor.dtype in (torch.float16, torch.bfloat16):
-        tensor = tensor.double()
-    return tensor.numpy()
 
 
 @dataclass(eq=False)
@@ -249,7 +241,7 @@ class Evaluation:
         The logits tensor is updated in place: this object must not be used afterwards.
         """
         index = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        new = _to_tensor(logits_rows, "logits").reshape(len(index), self.n_classes)
+        new = to_tensor(logits_rows, "logits").reshape(len(index), self.n_classes)
         idx = torch.as_tensor(index, device=self._x.device)
         x = self._x
         if self._x_readonly:
@@ -272,7 +264,7 @@ class Evaluation:
         arrays = {k: v.copy() for k, v in self._arrays.items()}
         for key, value in stats.items():
             arrays[key][index] = value
-        result = _assemble(
+        result = assemble(
             arrays,
             options=self.options,
             soft=self._soft is not None,
@@ -321,7 +313,7 @@ class Evaluation:
             return self
         target = self._soft if self._soft is not None else self._labels
         assert target is not None  # one of the two is always set
-        return _assemble(
+        return assemble(
             arrays,
             options=replace(self.options, label_smoothing=eps, reduction=reduction),
             soft=self._soft is not None,
@@ -465,163 +457,7 @@ class Evaluation:
         return a
 
 
-def evaluate(
-    logits: Any,
-    target: Any,
-    *,
-    temperature: float = 1.0,
-    weight: Any = None,
-    ignore_index: int = IGNORE_INDEX,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-    device: str | torch.device = "cpu",
-    dtype: str | torch.dtype = "float32",
-) -> Evaluation:
-    """Evaluate ``cross_entropy(logits / temperature, target, ...)`` and per-sample statistics.
-
-    ``target`` is (N,) class indices (rows equal to ``ignore_index`` are excluded) or (N, C)
-    class probabilities. Non-finite logits are data: ``-inf`` masks a class; a row with NaN or
-    only ``-inf`` gets NaN results and ``finite[i] == False``. Bad arguments raise ``ValueError``.
-    """
-    torch_dtype = resolve_dtype(dtype)
-    resolved = resolve_device(device)
-    checked = check_settings(
-        {
-            "reduction": reduction,
-            "temperature": temperature,
-            "label_smoothing": label_smoothing,
-            "ignore_index": ignore_index,
-        }
-    )
-    reduction, temperature = checked["reduction"], checked["temperature"]
-    label_smoothing, ignore_index = checked["label_smoothing"], checked["ignore_index"]
-
-    x = _to_tensor(logits, "logits")
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ValueError(f"logits must be 2-D (samples x classes), got shape {tuple(x.shape)}")
-    n, c = x.shape
-    if n == 0 or c == 0:
-        raise ValueError(f"logits table is empty (shape {n} x {c})")
-
-    t = _to_tensor(target, "target")
-    if t.ndim == 0:
-        t = t[None]
-    soft = t.ndim == 2
-    if soft:
-        if tuple(t.shape) != (n, c):
-            raise ValueError(
-                f"probability targets must have the logits' shape {(n, c)}, got {tuple(t.shape)}"
-            )
-        t = t.to(torch.float64 if torch_dtype == torch.float64 else torch.float32)
-        probabilities = _host(t)
-        if not np.isfinite(probabilities).all():
-            raise ValueError("probability targets must be finite")
-        negative = (probabilities < 0).any(1)
-        if negative.any():
-            row = int(np.flatnonzero(negative)[0])
-            raise ValueError(f"probability targets must be >= 0 (row {row} has a negative entry)")
-    elif t.ndim == 1:
-        if t.shape[0] != n:
-            raise ValueError(f"got {t.shape[0]} labels for {n} samples")
-        if t.is_floating_point():
-            values = _host(t)
-            if not (np.isfinite(values) & (values == np.round(values))).all():
-                raise ValueError("class labels must be whole numbers")
-        t = t.to(torch.int64)
-        labels = _host(t)
-        bad = ((labels < 0) | (labels >= c)) & (labels != ignore_index)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"label {int(labels[row])} at row {row} is out of range: classes "
-                f"are 0..{c - 1} (or {ignore_index} to ignore the row)"
-            )
-    else:
-        raise ValueError(
-            f"target must be (N,) labels or (N, C) probabilities, got shape {tuple(t.shape)}"
-        )
-
-    w = None
-    if weight is not None:
-        w = _to_tensor(weight, "weight").to(torch.float64).flatten()
-        if w.shape[0] != c:
-            raise ValueError(f"weight needs one value per class ({c}), got {w.shape[0]}")
-        if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
-            raise ValueError("class weights must be finite and >= 0")
-
-    options = Options(
-        temperature=temperature,
-        weight=None if w is None else w.numpy().copy(),
-        ignore_index=ignore_index,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-    )
-    readonly = isinstance(logits, np.ndarray) and not logits.flags.writeable
-    try:
-        return _run(
-            x, t, soft, w, options, torch_dtype, resolved.device, resolved.fallback, readonly
-        )
-    except torch.OutOfMemoryError as exc:
-        if resolved.device.type == "cpu":
-            raise
-        reason = f"{resolved.device}: out of device memory ({exc.__class__.__name__}); used cpu"
-        return _run(x, t, soft, w, options, torch_dtype, torch.device("cpu"), reason, readonly)
-
-
-def _run(
-    x: torch.Tensor,
-    t: torch.Tensor,
-    soft: bool,
-    w64: torch.Tensor | None,
-    options: Options,
-    dtype: torch.dtype,
-    device: torch.device,
-    fallback: str | None,
-    readonly: bool = False,
-) -> Evaluation:
-    n, c = x.shape
-    source = x
-    x = x.to(device=device, dtype=dtype)
-    # Still the caller's read-only memory only if ``to`` made no copy.
-    readonly = readonly and x.data_ptr() == source.data_ptr() and x.device == source.device
-    compute = torch.float64 if dtype == torch.float64 else torch.float32
-    t = t.to(device)
-    w = None if w64 is None else w64.to(device=device, dtype=compute)
-    block_rows = constants.block_rows(c, accelerator=device.type != "cpu")
-
-    arrays = row_stats(x, t, soft, w, options, block_rows)
-    if soft:
-        denominator = float(n)
-    else:
-        targets = arrays["targets"]
-        valid = targets != options.ignore_index
-        if w is None:
-            denominator = float(np.count_nonzero(valid))
-        else:
-            denominator = float(_host(w)[targets[valid]].sum())
-
-    return _assemble(
-        arrays,
-        options=options,
-        soft=soft,
-        denominator=denominator,
-        device=str(device),
-        fallback=fallback,
-        dtype=dtype_name(dtype),
-        x=x,
-        t=t,
-        w=w,
-        # On the CPU these share memory with the arrays, as the per-row updates expect.
-        max_=torch.as_tensor(arrays["max"], device=device),
-        log_sum=torch.as_tensor(arrays["log_sum"], device=device),
-        block_rows=block_rows,
-        readonly=readonly,
-    )
-
-
-def _assemble(
+def assemble(
     arrays: dict[str, np.ndarray],
     *,
     options: Options,
@@ -682,3 +518,13 @@ def _assemble(
         _block_rows=block_rows,
         _x_readonly=readonly,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``evaluate`` from its home, :mod:`core.evaluating`, on first use: that module imports this
+    one, so importing it here at import time would be a cycle."""
+    if name == "evaluate":
+        from softmax_lab.core.evaluating import evaluate
+
+        return evaluate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,8 @@ import numpy as np
 
 from softmax_lab.core import table
 from softmax_lab.core.changes import Change
-from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.settings import Settings
 from softmax_lab.core.table import TableState
 

@@ -3,8 +3,8 @@ logits in one fused pass over row blocks (numpy on the CPU, torch on accelerator
 second pass that margin and entropy need.
 
 Each row block is read from memory once; every pass over it finds it in cache. No (N, C)
-temporary is made. :mod:`core.evaluation` assembles the results; the tests compare both against
-torch.
+temporary is made. :mod:`core.evaluating` runs them and :mod:`core.evaluation` assembles the
+results; the tests compare both against torch.
 """
 
 from __future__ import annotations

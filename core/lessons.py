@@ -25,7 +25,7 @@ import numpy as np
 
 from softmax_lab.core.constants import MAX_INDEX
 from softmax_lab.core.document import Settings
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.explain import compare_softmaxes
 from softmax_lab.core.formatting import MISSING, big_int, number
 from softmax_lab.core.loaders import DataError

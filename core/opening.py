@@ -18,7 +18,8 @@ import numpy as np
 from softmax_lab.core.compare import evaluate_like
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.document import Settings
-from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError, LoadedLogits, load_logits
 from softmax_lab.core.runs import Run, load_run, run_not_started

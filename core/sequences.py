@@ -2,7 +2,7 @@
 
 ``evaluate_sequences`` turns a batch of sequences into the targets each position is scored on
 (causal next-token or aligned masked-LM labels) and hands the whole (B·T, V) table to
-:func:`core.evaluation.evaluate` as one flattened view: positions without a target become
+:func:`core.evaluating.evaluate` as one flattened view: positions without a target become
 ``IGNORE_INDEX`` rows. Nothing is gathered or copied, so a 2,048 x 128,256 float32 table costs
 its own memory plus O(B·T) numbers, and ``sv.evaluation`` is an ordinary :class:`Evaluation`
 whose row ``b * T + t`` is position (b, t).
@@ -22,7 +22,8 @@ import torch
 
 from softmax_lab.core.constants import IGNORE_INDEX, block_rows
 from softmax_lab.core.devices import resolve_dtype
-from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.kernels import parallel_threads
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 _HALF = (torch.float16, torch.bfloat16)
-# The rank pass is split over threads from this many row blocks on (as core.evaluation's passes).
+# The rank pass is split over threads from this many row blocks on (as core.evaluating's passes).
 PARALLEL_MIN_BLOCKS = 8
 
 
@@ -367,7 +368,7 @@ def _count_greater(
 
     Streamed over row blocks (one block copy and one boolean block at a time). On the CPU the
     comparisons run in numpy on as many threads as torch uses (numpy releases the GIL; torch's
-    intra-op threads stall on a busy machine, see core.evaluation), a bfloat16 block widened
+    intra-op threads stall on a busy machine, see core.evaluating), a bfloat16 block widened
     to float32 first (exact); tensors on an accelerator are compared there with torch.
     """
     out = np.empty(len(rows), dtype=np.int64)

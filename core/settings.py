@@ -102,7 +102,7 @@ def _index(name: str, value: Any) -> int:
 
 def check_settings(changes: Mapping[str, Any], n_classes: int | None = None) -> dict[str, Any]:
     """``changes`` (option name → value) checked and normalised: the one place an option's value
-    is validated — :func:`~core.evaluation.evaluate`, ``Document.set_settings``, lessons and
+    is validated — :func:`~core.evaluating.evaluate`, ``Document.set_settings``, lessons and
     workspaces all call it. ``n_classes`` checks the length of class weights. Raises
     ``ValueError`` naming the option."""
     unknown = set(changes) - {f.name for f in fields(Settings)}

@@ -30,7 +30,8 @@ from PySide6.QtCore import QObject, QTimer
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import BACKGROUND_SETTINGS_CELLS
-from softmax_lab.core.evaluation import Evaluation, evaluate
+from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.kernels import background_threads, cancel_scope, thread_limit
 from softmax_lab.gui.workers import Jobs, yielding
 

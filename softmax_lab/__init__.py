@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "RunWriter": "softmax_lab.core.runs",
-    "evaluate": "softmax_lab.core.evaluation",
+    "evaluate": "softmax_lab.core.evaluating",
     "load_labels": "softmax_lab.core.loaders",
     "load_logits": "softmax_lab.core.loaders",
     "load_model": "softmax_lab.core.models",

@@ -22,7 +22,7 @@ from softmax_lab.core.cartography import (
 )
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.dynamics import REGIONS, cartography_region, training_dynamics
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.runs import RunWriter, load_run
 

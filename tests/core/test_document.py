@@ -607,7 +607,7 @@ def test_set_class_names_is_one_undo_step_and_recomputes_nothing():
 
 
 def test_settings_with_an_evaluation_computed_elsewhere_use_it():
-    from softmax_lab.core.evaluation import evaluate
+    from softmax_lab.core.evaluating import evaluate
 
     logits, labels = [[1.0, 2.0, 0.5], [0.0, 0.0, 1.0]], [0, 2]
     doc = Document(logits, labels)

@@ -23,7 +23,7 @@ import softmax_lab.core.constants as constants
 import softmax_lab.core.dynamics as dynamics
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.dynamics import REGIONS, cartography_region, training_dynamics
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.runs import Run, RunWriter, load_run
 

@@ -336,7 +336,7 @@ def test_with_rows_equals_a_full_recompute(problem, data):
 
 
 def test_out_of_device_memory_falls_back_to_cpu_with_the_reason(monkeypatch):
-    import softmax_lab.core.evaluation as module
+    import softmax_lab.core.evaluating as module
     from softmax_lab.core.devices import ResolvedDevice
 
     real_run = module._run
@@ -418,3 +418,17 @@ def test_a_cancelled_scope_stops_a_streamed_pass_and_an_unset_one_changes_nothin
     np.testing.assert_array_equal(inside.losses, outside.losses)
     # the scope ends with its block: later passes in this thread are not cancelled
     assert np.isfinite(float(evaluate(logits, labels).loss))
+
+
+def test_evaluate_is_one_function_under_every_public_path():
+    """The pass lives in core.evaluating; the older and public import paths give that function."""
+    import softmax_lab
+    import softmax_lab.core
+    import softmax_lab.core.evaluating as home
+    from softmax_lab.core.evaluation import evaluate as from_evaluation
+
+    assert from_evaluation is home.evaluate
+    assert softmax_lab.core.evaluate is home.evaluate
+    assert softmax_lab.evaluate is home.evaluate
+    with pytest.raises(ImportError):
+        from softmax_lab.core.evaluation import no_such_name  # noqa: F401

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.document import Settings
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.loaders import DataError, load_logits
 from softmax_lab.core.opening import prepare_file
 from softmax_lab.core.sequences import evaluate_sequences

@@ -21,7 +21,7 @@ from sklearn.datasets import load_digits, load_iris  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import accuracy_score, log_loss  # noqa: E402
 
-from softmax_lab.core.evaluation import evaluate  # noqa: E402
+from softmax_lab.core.evaluating import evaluate  # noqa: E402
 from softmax_lab.core.loaders import DataError, load_logits  # noqa: E402
 
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

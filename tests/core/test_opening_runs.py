@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from softmax_lab.core.constants import IGNORE_INDEX
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.opening import NoStepYet, prepare_run, run_inputs
 from softmax_lab.core.runs import RunWriter, load_run

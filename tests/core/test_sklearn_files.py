@@ -36,7 +36,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.svm import SVC  # noqa: E402
 from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
-from softmax_lab.core.evaluation import evaluate  # noqa: E402
+from softmax_lab.core.evaluating import evaluate  # noqa: E402
 from softmax_lab.core.loaders import load_logits  # noqa: E402
 from softmax_lab.core.metrics import summarize  # noqa: E402
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softmax_lab.core.constants import IGNORE_INDEX, SURPRISAL_FULL_BITS
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.loaders.sequences import next_token_targets as loader_targets
 from softmax_lab.core.sequences import evaluate_sequences
 from softmax_lab.core.tokens import (

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from softmax_lab.core.compare import compare
 from softmax_lab.core.document import Document
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.gui.compare_session import FILTERS, LOGIT_B
 from softmax_lab.gui.controller import Controller
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.compare import compare, compare_dataset
 from softmax_lab.core.display import MAX_BARS, TOP_K, SampleView
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.gui.compare_bar import CompareBar
 from softmax_lab.gui.dataset.agreement import ComparisonView
 from softmax_lab.gui.plots import SamplePlot

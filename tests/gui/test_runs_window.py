@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QStyle, QStyleOptionSli
 from softmax_lab.core.cartography import samples_in_polygon
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.dynamics import training_dynamics
-from softmax_lab.core.evaluation import evaluate
+from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.runs import RunStep, RunWriter, load_run
 from softmax_lab.core.view_state import Filter, Sort
 from softmax_lab.gui import MainWindow
