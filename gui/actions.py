@@ -134,8 +134,8 @@ class Actions(QObject):
             "Ctrl+Alt+M",
             tip="A model folder (config.json + *.safetensors): type and watch its logits",
         )
-        f.recent_menu = menu.addMenu("Open &recent")
-        f.rebuild_recent_menu()
+        w.preferences.recent_menu = menu.addMenu("Open &recent")
+        w.preferences.rebuild_recent_menu()
         menu.addSeparator()
         self._compare_file_actions(menu)
         menu.addSeparator()

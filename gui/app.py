@@ -223,10 +223,10 @@ def run(argv: list[str]) -> int:
 
     interactive = not args.screenshot
     window = MainWindow(autosave=interactive, confirm_close=interactive)
-    window.files.remember = interactive  # a screenshot writes nothing but its PNG
+    window.preferences.remember = interactive  # a screenshot writes nothing but its PNG
     controller = window.controller
     if interactive:
-        window.files.restore_preferences()
+        window.preferences.restore_preferences()
         if not args.no_restore and not args.file:
             offer_recovery(window)
     if "--theme" in argv or args.scale:
@@ -279,7 +279,7 @@ def run(argv: list[str]) -> int:
     elif args.tab:
         controller.update_view(view_tab=args.tab)
     if size is None:
-        window.files.place_window()  # the user's last place, or most of this screen
+        window.preferences.place_window()  # the user's last place, or most of this screen
     else:
         window.resize(*size)
     window.stage.keep_size = bool(args.screenshot)

@@ -1,4 +1,4 @@
-"""Files: opening logits and workspaces, recent files, autosave, preferences and every export.
+"""Files: opening logits, runs and workspaces, saving workspaces, autosave and every export.
 
 :class:`Files` talks to the controller only (and shows its dialogs over the window it is given);
 reading and evaluating a file runs off the GUI thread through the controller's jobs.
@@ -13,15 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from softmax_lab.core.constants import SCALE_RANGE, default_class_names
+from softmax_lab.core.constants import default_class_names
 from softmax_lab.core.document import Settings
 from softmax_lab.core.exports import results_columns
 from softmax_lab.core.loaders import DataError, load_vocabulary, save_logits, save_results_csv
 from softmax_lab.core.opening import PreparedFile, prepare_file
 from softmax_lab.core.runs import MANIFEST, run_not_started
-from softmax_lab.core.screen import first_window_rect, fits
 from softmax_lab.core.tokens import token_names
 from softmax_lab.core.view_state import view_from_json
 from softmax_lab.core.workspace import (
@@ -32,11 +31,9 @@ from softmax_lab.core.workspace import (
     save_workspace,
 )
 from softmax_lab.gui.autosave import AutosaveSession, Orphan, is_autosave
-from softmax_lab.gui.bootstrap import settings
 from softmax_lab.gui.controller import Controller
 from softmax_lab.gui.plotkit import export_widget
 
-MAX_RECENT = 8
 AUTOSAVE_DELAY_MS = 500
 AUTOSAVE_MAX_CELLS = 50_000_000
 """Larger tables (200 MB of float32 and up) are not autosaved: see ``Files.write_autosave``."""
@@ -85,12 +82,12 @@ replaced by a newer opening)."""
 class Files(QObject):
     """File handling for one window. ``autosave`` and the close question are on in the app and
     off by default, so that tests and embedding code get no files written and no dialogs.
-    Each window with autosave has its own session file (gui.autosave), locked while it lives.
-    ``remember`` off (a --screenshot run) keeps the recent-files list as it is."""
+    Each window with autosave has its own session file (gui.autosave), locked while it lives."""
 
     sigFileLoaded = Signal(str)
     sigLoadFailed = Signal(str)
     sigTitleChanged = Signal(str)  # the file or workspace the window shows
+    sigOpened = Signal(str)  # a file, run or workspace the user opened (for the recent files)
 
     def __init__(self, controller: Controller, window: QWidget, *, autosave: bool = False) -> None:
         super().__init__(window)
@@ -98,12 +95,10 @@ class Files(QObject):
         self._window = window
         self._autosave = autosave
         self.session = AutosaveSession(state_dir()) if autosave else None
-        self.remember = True
         self.workspace_path: Path | None = None
         self.file_name = ""
         self.file_path = ""  # the open logits file (its folder is where file dialogs start)
         """The logits file the window shows (its name is model A's when comparing)."""
-        self.recent_menu: QMenu | None = None
         self._progress: QProgressDialog | None = None
         self._ask_probabilities = True
         self._autosave_skipped: object = None  # the table whose autosave was last skipped
@@ -226,7 +221,7 @@ class Files(QObject):
         ):
             self._failed(f"{name}: could not be used")
             return
-        self.remember_recent(prepared.path)
+        self.sigOpened.emit(str(prepared.path))
         self.workspace_path = None
         self.file_name = name
         self.file_path = str(prepared.path)
@@ -297,7 +292,7 @@ class Files(QObject):
 
     def _on_run_opened(self, path: str) -> None:
         self._close_progress()
-        self.remember_recent(path)
+        self.sigOpened.emit(path)
         self._c.document.mark_clean()  # the table is the run's: nothing to save yet
         self._c.sigHistoryChanged.emit()
         self.workspace_path = None
@@ -362,34 +357,6 @@ class Files(QObject):
         if path:
             self.load_file(path)
 
-    # --- recent files ---------------------------------------------------------------------------
-
-    def recent_files(self) -> list[str]:
-        value = settings().value("recentFiles", [])
-        if isinstance(value, str):  # QSettings returns a one-item list as its item
-            return [value]
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    def remember_recent(self, path: str) -> None:
-        if not self.remember:
-            return
-        path = str(Path(path).resolve())
-        recent = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
-        settings().setValue("recentFiles", recent)
-        self.rebuild_recent_menu()
-
-    def rebuild_recent_menu(self) -> None:
-        menu = self.recent_menu
-        if menu is None:
-            return
-        menu.clear()
-        recent = self.recent_files()
-        for path in recent:
-            action = menu.addAction(Path(path).name)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
-        menu.setEnabled(bool(recent))
-
     # --- workspaces and autosave ----------------------------------------------------------------
 
     def _workspace(self) -> Workspace:
@@ -440,7 +407,7 @@ class Files(QObject):
         self._c.update_view(**view)
         self.workspace_path = Path(path)
         if not is_autosave_path(path):
-            self.remember_recent(str(path))
+            self.sigOpened.emit(str(path))
             self._c.document.mark_clean()
             self._c.sigHistoryChanged.emit()
         self.sigTitleChanged.emit(name)
@@ -541,62 +508,7 @@ class Files(QObject):
             self._autosave_timer.stop()
             if self.session is not None:
                 self.session.release()
-            self.save_preferences()
         return True
-
-    # --- preferences ----------------------------------------------------------------------------
-
-    def save_preferences(self) -> None:
-        store = settings()
-        store.setValue("theme", self._c.view.theme)
-        store.setValue("scale", self._c.view.scale)
-        g = self._window.normalGeometry()  # the desk's place, also when closed on stage
-        store.setValue("window/rect", [g.x(), g.y(), g.width(), g.height()])
-        store.setValue("window/maximized", self._window.isMaximized())
-
-    def place_window(self) -> None:
-        """The first window: where the user left it if that still fits a screen (a laptop
-        without its monitor), else at most 90 % of the screen, centred (``core.screen``)."""
-        w, store = self._window, settings()
-        try:
-            stored = store.value("window/rect", [])
-            saved = [int(v) for v in stored] if isinstance(stored, (list, tuple)) else []
-        except (TypeError, ValueError):
-            saved = []
-        hint = w.minimumSizeHint()
-        minimum = (hint.width(), hint.height())
-        screens = QGuiApplication.screens()
-        home = w.screen() or QGuiApplication.primaryScreen()
-        for screen in [home, *screens]:
-            if screen is None:
-                continue
-            a = screen.availableGeometry()
-            available = (a.x(), a.y(), a.width(), a.height())
-            if len(saved) == 4 and fits(saved, available, minimum):
-                home = screen
-                break
-        if home is None:
-            return
-        a = home.availableGeometry()
-        x, y, width, height = first_window_rect(
-            (a.x(), a.y(), a.width(), a.height()), saved or None, minimum
-        )
-        w.setGeometry(x, y, width, height)
-        if str(store.value("window/maximized", "false")).lower() == "true" and saved:
-            w.setWindowState(w.windowState() | Qt.WindowState.WindowMaximized)
-
-    def restore_preferences(self) -> None:
-        store = settings()
-        theme = str(store.value("theme", self._c.view.theme))
-        stored = store.value("scale", 1.0)
-        try:
-            scale = float(stored) if isinstance(stored, (int, float, str)) else 1.0
-        except ValueError:
-            scale = 1.0
-        self._c.update_view(
-            theme=theme if theme in ("light", "dark") else "light",
-            scale=min(max(scale, SCALE_RANGE[0]), SCALE_RANGE[1]),
-        )
 
     # --- exports --------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from softmax_lab.gui.plots import (
     ProbabilityHeatmap,
     SamplePlot,
 )
+from softmax_lab.gui.preferences import Preferences
 from softmax_lab.gui.sequence_view import SequenceView
 from softmax_lab.gui.side_panel import SidePanel
 from softmax_lab.gui.stage import Stage
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
             self.controller.update_view(theme=theme.name, scale=theme.scale)
         self._confirm_close = confirm_close
         self.files = Files(self.controller, self, autosave=autosave)
+        self.preferences = Preferences(self.controller, self, self.files, save=autosave)
         self.setAcceptDrops(True)
         t = self.controller.theme
 
@@ -121,7 +123,7 @@ class MainWindow(QMainWindow):
         self._refresh_numbers(Change.ALL)
         self._render_view(frozenset({"view_tab", "side_tab", "side_panel", "plot_focus"}))
         self._render_history()
-        held = (self.plot_rows, self.table, self.dataset_panel, self.files.recent_menu)
+        held = (self.plot_rows, self.table, self.dataset_panel, self.preferences.recent_menu)
         self.inputs_ui = InputsUi(self.controller, self, *held)
         self.inputs_ui.start_folder = self.files.folder  # Open labels: beside the logits file
         self.inputs_ui.sigPlotsChanged.connect(self.stage.apply_plot_visibility)
@@ -441,6 +443,7 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_close(self._confirm_close):
             event.ignore()
             return
+        self.preferences.window_closed()
         super().closeEvent(event)
 
     def sizeHint(self) -> QSize:

@@ -22,7 +22,7 @@ VIEWER = textwrap.dedent(
     viewer = softmax_lab.view(np.eye(3), [0, 1, 2], show=False)
     print(json.dumps({
         "settings": QSettings().fileName(),
-        "recent": viewer.window.files.recent_files(),
+        "recent": viewer.window.preferences.recent_files(),
     }))
     viewer.close()
     """

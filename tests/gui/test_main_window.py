@@ -241,7 +241,7 @@ def test_load_a_file_and_a_failed_load_keeps_the_table(qtbot, window, tmp_path):
     assert "broken.npy" in blocker.args[0]
     np.testing.assert_array_equal(window.document.logits, before[0])
     assert "Not opened" in window.statusBar().currentMessage()
-    assert window.files.recent_files() == [str(path.resolve())]
+    assert window.preferences.recent_files() == [str(path.resolve())]
 
 
 def test_window_screenshot_has_content(window, tmp_path):

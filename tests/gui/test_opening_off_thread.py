@@ -147,7 +147,7 @@ def test_a_dropped_workspace_and_a_recent_one_are_read_in_a_job(
     assert sniffed == [False]
     assert window.document.n_samples == N
     window.controller.apply_preset(0)
-    (recent,) = [a for a in window.files.recent_menu.actions() if a.text() == "saved.json"]
+    (recent,) = [a for a in window.preferences.recent_menu.actions() if a.text() == "saved.json"]
     with qtbot.waitSignal(window.sigFileLoaded):
         recent.trigger()
     assert window.document.n_samples == N
