@@ -1,4 +1,4 @@
-"""GUI test fixtures: leak check, isolated QSettings, and real mouse drags on plots."""
+"""GUI test fixtures: leak check, isolated QSettings, real mouse drags on plots, a window."""
 
 import gc
 
@@ -7,6 +7,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
+
+from softmax_lab.gui import MainWindow
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -104,3 +106,17 @@ def viewers(qtbot):
     for v in made:
         v.close()
     QApplication.processEvents()
+
+
+@pytest.fixture
+def window(qtbot):
+    """An empty main window at 1280 x 800, shown and exposed. A test file that needs another
+    window (data, size, theme, teardown) defines its own ``window``, which wins over this one.
+    Marked clean afterwards (a default window asks nothing when it closes either way)."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.document.mark_clean()

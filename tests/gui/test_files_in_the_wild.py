@@ -26,17 +26,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.document.mark_clean()
-
-
 def click_tab(qtbot, window, title: str) -> None:
     bar = window.view_tabs.tabBar()
     index = next(i for i in range(bar.count()) if bar.tabText(i) == title)

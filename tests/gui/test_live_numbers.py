@@ -14,22 +14,10 @@ from softmax_lab.core import formatting as fmt
 from softmax_lab.core import save_logits
 from softmax_lab.core.lessons import builtin_lessons
 from softmax_lab.core.presets import PRESETS
-from softmax_lab.gui import MainWindow
 from softmax_lab.gui.plotkit import PlotTitle
 from softmax_lab.gui.table_model import Column
 
 NOTEBOOK = next(p for p in builtin_lessons() if p.stem == "notebook")
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.document.mark_clean()
 
 
 def preset_index(name: str) -> int:

@@ -20,16 +20,6 @@ from softmax_lab.gui import MainWindow
 WORDS = [" The", " cat", " sat", " on", " the", " mat", " 😀", "."]
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def open_file(qtbot, window, path):
     with qtbot.waitSignal(window.sigFileLoaded, timeout=30000):
         window.load_file(path)

@@ -19,7 +19,6 @@ from softmax_lab.core import formatting as fmt
 from softmax_lab.core.constants import SURPRISAL_FULL_BITS
 from softmax_lab.core.tokens import token_name
 from softmax_lab.core.view_state import Sort
-from softmax_lab.gui import MainWindow
 from softmax_lab.gui.sequence_view import MAX_ALPHA
 
 LN2 = math.log(2)
@@ -28,16 +27,6 @@ LN2 = math.log(2)
 @pytest.fixture(scope="module")
 def lm(tmp_path_factory):
     return make_lm_file(tmp_path_factory.mktemp("lm"))
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def open_file(qtbot, window, path):
