@@ -161,8 +161,25 @@ def _run(
     block_rows = constants.block_rows(c, accelerator=device.type != "cpu")
 
     arrays = row_stats(x, t, soft, w, options, block_rows)
+    return _finish(arrays, x, t, soft, w, options, device, fallback, dtype, block_rows, readonly)
+
+
+def _finish(
+    arrays: dict[str, np.ndarray],
+    x: torch.Tensor,
+    t: torch.Tensor,
+    soft: bool,
+    w: torch.Tensor | None,
+    options: Options,
+    device: torch.device,
+    fallback: str | None,
+    dtype: torch.dtype,
+    block_rows: int,
+    readonly: bool,
+) -> Evaluation:
+    """The evaluation of the whole table ``x`` from its per-row statistics ``arrays``."""
     if soft:
-        denominator = float(n)
+        denominator = float(x.shape[0])
     else:
         targets = arrays["targets"]
         valid = targets != options.ignore_index
@@ -187,4 +204,65 @@ def _run(
         log_sum=torch.as_tensor(arrays["log_sum"], device=device),
         block_rows=block_rows,
         readonly=readonly,
+    )
+
+
+def evaluate_appended(previous: Evaluation, logits: Any, target: Any, **options: Any) -> Evaluation:
+    """``evaluate(logits, target, **options)`` when the first ``previous.n_samples`` rows of
+    ``logits`` and ``target`` are the ones ``previous`` evaluated (a generation's table one
+    step on): only the rows after them go through the pass, the others' statistics are reused,
+    and the result is what ``evaluate`` gives. The caller vouches for the first rows (checking
+    them would cost the pass it saves). Where reuse would not be exact — probability targets,
+    other options, another device or dtype, no new rows — the whole table is evaluated."""
+    n = previous.n_samples
+    x = to_tensor(logits, "logits")
+    t = to_tensor(target, "target")
+    if (
+        x.ndim != 2
+        or t.ndim != 1
+        or x.shape[0] <= n
+        or t.shape[0] != x.shape[0]
+        or x.shape[1] != previous.n_classes
+    ):
+        return evaluate(logits, target, **options)
+    try:
+        tail = evaluate(x[n:], t[n:], **options)
+    except ValueError:
+        return evaluate(logits, target, **options)  # its message names the row in the table
+    kept = previous._labels
+    same = (
+        kept is not None
+        and tail._labels is not None
+        and tail.target_kind == previous.target_kind == "index"
+        and tail.device == previous.device == "cpu"
+        and tail.dtype == previous.dtype
+        and tail._arrays.keys() == previous._arrays.keys()
+        and tail.options.same_as(previous.options)
+    )
+    if not same:
+        return evaluate(logits, target, **options)
+    assert kept is not None
+    assert tail._labels is not None
+    arrays = {
+        key: np.concatenate([previous._arrays[key], tail._arrays[key]]) for key in tail._arrays
+    }
+    torch_dtype = resolve_dtype(previous.dtype)
+    whole = x.to(dtype=torch_dtype)
+    readonly = (
+        isinstance(logits, np.ndarray)
+        and not logits.flags.writeable
+        and whole.data_ptr() == x.data_ptr()
+    )
+    return _finish(
+        arrays,
+        whole,
+        torch.cat([kept, tail._labels]),
+        False,
+        previous._weight,
+        previous.options,
+        torch.device("cpu"),
+        previous.device_fallback,
+        torch_dtype,
+        constants.block_rows(int(x.shape[1]), accelerator=False),
+        readonly,
     )

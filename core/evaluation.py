@@ -40,6 +40,19 @@ class Options:
     reduction: str = "mean"
     label_smoothing: float = 0.0
 
+    def same_as(self, other: Options) -> bool:
+        """Whether ``other`` gives the same numbers (equal values, weights compared by value)."""
+        a, b = self.weight, other.weight
+        same_weight = (a is None and b is None) or (
+            a is not None and b is not None and np.array_equal(a, b)
+        )
+        return same_weight and (
+            self.temperature,
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
+        ) == (other.temperature, other.ignore_index, other.reduction, other.label_smoothing)
+
 
 def to_tensor(value: Any, what: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):

@@ -59,14 +59,8 @@ class Evaluations:
             or ev.device != mine.device
         ):
             return False
-        a, b = ev.options, mine.options
-        same_weight = (a.weight is None and b.weight is None) or (
-            a.weight is not None and b.weight is not None and np.array_equal(a.weight, b.weight)
-        )
         return (
-            same_weight
-            and (a.temperature, a.ignore_index, a.reduction, a.label_smoothing)
-            == (b.temperature, b.ignore_index, b.reduction, b.label_smoothing)
+            ev.options.same_as(mine.options)
             and np.array_equal(ev.targets, mine.targets)
             and np.array_equal(ev.valid, mine.valid)
         )

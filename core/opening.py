@@ -18,7 +18,7 @@ import numpy as np
 from softmax_lab.core.compare import evaluate_like
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.document import Settings
-from softmax_lab.core.evaluating import evaluate
+from softmax_lab.core.evaluating import evaluate, evaluate_appended
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.inputs import NO_INPUTS, SampleInputs
 from softmax_lab.core.loaders import DataError, LoadedLogits, load_logits
@@ -55,9 +55,15 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
     return prepare_loaded(path, data, settings)
 
 
-def prepare_loaded(path: str, data: LoadedLogits, settings: Settings) -> PreparedFile:
+def prepare_loaded(
+    path: str, data: LoadedLogits, settings: Settings, *, known: Evaluation | None = None
+) -> PreparedFile:
     """Evaluate logits that are already read (a file's, or a live model's) as :func:`prepare_file`
-    does. Raises ``DataError``."""
+    does. Raises ``DataError``.
+
+    ``known``: an evaluation of the first rows of these logits and targets at these settings
+    (a generation's previous step): only the rows after them are evaluated
+    (:func:`core.evaluating.evaluate_appended`)."""
     notices = list(data.notices)
     logits = copy_on_write(data.logits)
     if logits is not data.logits:
@@ -74,7 +80,10 @@ def prepare_loaded(path: str, data: LoadedLogits, settings: Settings) -> Prepare
     settings = replace(settings, weight=None, target_mode="index")
     n = int(logits.shape[0])
     try:
-        evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
+        if known is None:
+            evaluation = evaluate(logits, labels, **settings.evaluate_kwargs())
+        else:
+            evaluation = evaluate_appended(known, logits, labels, **settings.evaluate_kwargs())
     except ValueError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
     metadata = dict(data.metadata)

@@ -132,6 +132,7 @@ class Controller(Derived, QObject):
             sampler=lambda: sampler_of(self.document.settings, self.view),
             apply=self.open_prepared,
             labels_of=lambda: labels_by_text(self.document),
+            shown=lambda: self.document.evaluation,
             parent=self,
         )
         """A live model: prompts, classified lines, generation (gui.model_session)."""

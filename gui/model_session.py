@@ -32,6 +32,7 @@ from softmax_lab.core.opening import PreparedFile, prepare_loaded
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
+    from softmax_lab.core.evaluation import Evaluation
     from softmax_lab.core.settings import Settings
     from softmax_lab.core.view_state import ViewState
     from softmax_lab.gui.workers import Jobs
@@ -75,6 +76,7 @@ class ModelSession(QObject):
         sampler: Callable[[], Sampler],
         apply: Callable[[PreparedFile, str], bool],
         labels_of: Callable[[], dict[str, int]],
+        shown: Callable[[], Evaluation],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -83,6 +85,10 @@ class ModelSession(QObject):
         self._sampler = sampler
         self._apply = apply
         self._labels_of = labels_of
+        self._shown = shown
+        # The generator, its step count and the evaluation the last Step put in the document:
+        # while the document still shows it, the next Step evaluates only its new row.
+        self._stepped: tuple[Generator, int, Evaluation] | None = None
         self.model: Model | None = None
         self.text = ""
         self._generator: Generator | None = None
@@ -260,9 +266,20 @@ class ModelSession(QObject):
             self.text,
             self._sampler(),
             self._settings(),
+            self._known(),
             done=self._on_stepped,
             failed=lambda exc: self._failed("could not draw a token", exc),
         )
+
+    def _known(self) -> Evaluation | None:
+        """The document's evaluation if it is still the one of the generator's table as it is
+        now (no edit, undo or settings change since the last Step): the next table extends it."""
+        if self._stepped is None:
+            return None
+        generator, steps, evaluation = self._stepped
+        if generator is not self._generator or steps != generator.steps:
+            return None
+        return evaluation if self._shown() is evaluation else None
 
     def back(self) -> None:
         generator = self._generator
@@ -294,7 +311,8 @@ class ModelSession(QObject):
         self._stepping = False
         generator, prepared, token = result
         self._generator = generator
-        self._apply(prepared, f"Generate: {token!r}")
+        applied = self._apply(prepared, f"Generate: {token!r}")
+        self._stepped = (generator, generator.steps, prepared.evaluation) if applied else None
         self.sigGenerationChanged.emit(generator.steps, self.playing)
         self.sigWhy.emit(why_text(generator, token))
         self.sigRan.emit()
@@ -437,7 +455,12 @@ def _images_work(
 
 
 def _step_work(
-    model: Model, generator: Generator | None, text: str, sampler: Sampler, settings: Settings
+    model: Model,
+    generator: Generator | None,
+    text: str,
+    sampler: Sampler,
+    settings: Settings,
+    known: Evaluation | None = None,
 ) -> tuple[Generator, PreparedFile, str]:
     if generator is None:
         generator = model.start_generation(
@@ -448,5 +471,5 @@ def _step_work(
         generator.top_k = sampler.top_k
         generator.top_p = sampler.top_p
     token = generator.step()
-    prepared = prepare_loaded(model.name, generator.table(), settings)
+    prepared = prepare_loaded(model.name, generator.table(), settings, known=known)
     return generator, prepared, model.token_texts([token])[0]

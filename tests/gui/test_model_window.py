@@ -102,6 +102,49 @@ def test_step_play_back_through_a_generation(qtbot, window, gpt2_path):
     assert panel.play_button.text() == "Play"
 
 
+def test_a_step_evaluates_only_its_new_row_while_the_table_is_untouched(
+    qtbot, window, gpt2_path, monkeypatch
+):
+    """Step clicked three times: the second and third pass over one row (the row drawn), and
+    the numbers shown are core.evaluate's of the whole table; after a cell edit (the table is
+    no longer the generator's) the next Step evaluates the whole table again."""
+    from softmax_lab.core import evaluating
+
+    rows_passed: list[int] = []
+    real = evaluating.row_stats
+
+    def counting(x, *args, **kwargs):
+        rows_passed.append(int(x.shape[0]))
+        return real(x, *args, **kwargs)
+
+    monkeypatch.setattr(evaluating, "row_stats", counting)
+    session = _open(qtbot, window, gpt2_path)
+    panel = window.model_ui.panel
+    with qtbot.waitSignal(session.sigRan, timeout=60_000):
+        qtbot.keyClicks(panel.editor, PROMPT)
+
+    def step() -> list[int]:
+        rows_passed.clear()
+        with qtbot.waitSignal(session.sigRan, timeout=60_000):
+            qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+        passed = list(rows_passed)
+        document = window.document
+        whole = evaluating.evaluate(
+            document.logits, document.target(), **document.settings.evaluate_kwargs()
+        )
+        np.testing.assert_array_equal(document.evaluation.losses, whole.losses)
+        np.testing.assert_array_equal(document.evaluation.predictions, whole.predictions)
+        assert document.evaluation.loss == whole.loss
+        return passed
+
+    n = window.document.n_samples
+    assert step() == [n]  # the first step: prompt + one row, all new
+    assert step() == [1]
+    assert step() == [1]
+    assert window.controller.edit_logit(0, 0, "3.5")  # the user edits the generated table
+    assert step() == [window.document.n_samples]
+
+
 def _type_top_k(qtbot, window, k):
     """Type k into the Top-k/p tab's top-k box, as a user does (select all, type, Enter)."""
     window.side_tabs.setCurrentIndex(window.side_tabs.indexOf(window.sampling_panel))
