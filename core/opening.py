@@ -52,6 +52,11 @@ def prepare_file(path: str, settings: Settings, as_probabilities: bool) -> Prepa
     data = load_logits(path)
     if as_probabilities and data.looks_like_probabilities:
         data = data.as_log_probabilities()
+    logits = copy_on_write(data.logits)
+    if logits is not data.logits:
+        # Here, not only in prepare_loaded: while this frame held the read-only map, the pass
+        # touched every page through both mappings and RSS counted the file twice.
+        data = replace(data, logits=logits)
     return prepare_loaded(path, data, settings)
 
 
