@@ -33,7 +33,7 @@ from softmax_lab.core.constants import BACKGROUND_SETTINGS_CELLS
 from softmax_lab.core.evaluating import evaluate
 from softmax_lab.core.evaluation import Evaluation
 from softmax_lab.core.kernels import background_threads, cancel_scope, thread_limit
-from softmax_lab.gui.workers import Jobs, yielding
+from softmax_lab.gui.workers import Jobs, raise_priority, yielding
 
 if TYPE_CHECKING:
     from softmax_lab.core.document import Document
@@ -76,6 +76,7 @@ class BackgroundSettings:
         self._end_merge = False
         self._before: Settings | None = None  # the options when the recomputing began
         self._cancel: threading.Event | None = None  # the running pass's
+        self._pass_thread: int | None = None  # the thread of a running pass ranked below the GUI
         self._next = QTimer(parent, singleShot=True, interval=NEXT_PASS_DELAY_MS)
         self._next.timeout.connect(self._start_next)
 
@@ -144,13 +145,23 @@ class BackgroundSettings:
             return  # the running pass is the last value's
         if self._next.isActive():
             self._next.stop()
-        elif self._running is not None and follows_from(self._running[0], self._wanted[0]):
+        elif (
+            self._running is not None
+            and follows_from(self._running[0], self._wanted[0])
+            and self._raised()
+        ):
             return  # the last value follows from the running pass's result in O(N): kept
         elif self._cancel is not None:
             self._cancel.set()
             self._jobs.cancel("settings")  # its result or error is dropped
         self._running = None
         self._start()
+
+    def _raised(self) -> bool:
+        """A running pass the window now waits for runs at normal priority (False: it is stuck
+        below every other process on the machine, and is better started again at normal one)."""
+        thread = self._pass_thread
+        return thread is None or raise_priority(thread)
 
     def document_changed(self, context: Any) -> None:
         """Called by the controller first thing after every document change."""
@@ -189,17 +200,26 @@ class BackgroundSettings:
         threads = max(1, os.cpu_count() or 1) if self._end_merge else background_threads()
         cancel = self._cancel = threading.Event()
 
+        niced = not self._end_merge
+
         def work() -> Evaluation:
-            # Thread-local: set in the thread.
-            with thread_limit(threads), cancel_scope(cancel):
-                return evaluate(logits, target, **kwargs)
+            me = threading.get_native_id()
+            if niced:  # in yielding's thread: the release may raise it back (see _hurry)
+                self._pass_thread = me
+            try:
+                # Thread-local: set in the thread.
+                with thread_limit(threads), cancel_scope(cancel):
+                    return evaluate(logits, target, **kwargs)
+            finally:
+                if self._pass_thread == me:
+                    self._pass_thread = None
 
         # During a drag a pass runs in a thread the OS ranks below the GUI thread (nice +10), so
         # the window follows the mouse. After the release the window only waits for this pass:
         # it runs at normal priority. (With several threads the pass's blocks run in the shared
         # pool, at normal priority anyway; a one-thread pass ran niced, behind every other
         # process on a busy machine.)
-        runner = (lambda fn: fn()) if self._end_merge else (lambda fn: yielding(fn))
+        runner = (lambda fn: yielding(fn)) if niced else (lambda fn: fn())
         self._jobs.start("settings", runner, work, done=self._done, failed=self._failed)
 
     def _done(self, evaluation: Evaluation) -> None:

@@ -144,3 +144,17 @@ def yielding(work: Callable[..., Any], *args: Any) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def raise_priority(thread_id: int) -> bool:
+    """Run a thread that :func:`yielding` ranked below the GUI thread at the process's own
+    priority again (``thread_id``: its ``threading.get_native_id()``): once a drag is released
+    the window waits for that pass, and on a busy machine a nice +10 thread barely runs. False
+    where the OS refuses (Linux lets only a privileged process lower a nice value) or cannot."""
+    if not hasattr(os, "setpriority"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, 0))
+    except OSError:
+        return False
+    return True

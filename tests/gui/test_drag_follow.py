@@ -42,7 +42,12 @@ class Gate:
         if len(logits) == 1:  # the check of a request, on one row, on the GUI thread
             return self.real(logits, target, **kwargs)
         cancel = getattr(kernels._limit, "cancel", None)
-        record = {"T": kwargs["temperature"], "eps": kwargs["label_smoothing"], "cancel": cancel}
+        record = {
+            "T": kwargs["temperature"],
+            "eps": kwargs["label_smoothing"],
+            "cancel": cancel,
+            "thread": threading.get_native_id(),
+        }
         with self.lock:
             self.passes.append(record)
             self.events.append(("pass", kwargs["temperature"], kwargs["label_smoothing"]))
@@ -219,7 +224,7 @@ def test_no_pass_waits_in_a_queue_ahead_of_the_released_value(
 
 
 def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
-    qtbot, window, gate, events
+    qtbot, window, gate, events, monkeypatch
 ):
     """The first smoothing step needs a pass; the values after it differ from it only in the
     smoothing, so at the release that pass is kept (not cancelled and started again) and the
@@ -233,9 +238,12 @@ def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
     wanted = round(spin.value(), 4)
     first = gate.passes[0]["eps"]
     assert 0 < first < wanted
+    raised: list[int] = []
+    monkeypatch.setattr(settings_jobs, "raise_priority", lambda t: raised.append(t) or True)
     events.append(("release",))
     qtbot.keyClick(spin, Qt.Key.Key_Return)  # editingFinished: the end of the run
     assert not gate.passes[0]["cancel"].is_set()
+    assert raised == [gate.passes[0]["thread"]]  # the kept pass runs at normal priority now
     settle(qtbot, window, gate)
     assert len(gate.passes) == 1
     assert after_release(events) == [("applied", 1.0, wanted)]
@@ -244,6 +252,31 @@ def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
     assert shown_loss(window, 5) == fmt.number(smoothed)
     window.document.undo()
     assert window.document.settings.label_smoothing == 0.0
+
+
+def test_a_kept_pass_that_cannot_be_raised_is_started_again_at_normal_priority(
+    qtbot, window, gate, events, monkeypatch
+):
+    """Where the OS will not raise the running pass's priority (an unprivileged process), the
+    window does not wait for a thread that runs below every other process on the machine: the
+    pass is cancelled and the released value computed at once, at normal priority, and only its
+    result is shown."""
+    spin = window.controls.smoothing
+    spin.setFocus()
+    for k in range(MOVES):
+        qtbot.keyClick(spin, Qt.Key.Key_Up)
+        if k == 0:
+            qtbot.waitUntil(lambda: len(gate.passes) == 1)
+    wanted = round(spin.value(), 4)
+    monkeypatch.setattr(settings_jobs, "raise_priority", lambda _thread: False)
+    events.append(("release",))
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert gate.passes[0]["cancel"].is_set()
+    qtbot.waitUntil(lambda: len(gate.passes) == 2)
+    assert gate.passes[1]["eps"] == pytest.approx(wanted)
+    settle(qtbot, window, gate)
+    assert after_release(events) == [("pass", 1.0, wanted), ("applied", 1.0, wanted)]
+    assert shown_loss(window, 5) == fmt.number(torch_loss(window, 5, 1.0, wanted))
 
 
 def test_a_t_and_smoothing_change_meanwhile_is_a_new_pass(qtbot, window, gate, events):

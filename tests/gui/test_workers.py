@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from softmax_lab.gui.workers import BACKGROUND_NICE, yielding
+from softmax_lab.gui.workers import BACKGROUND_NICE, raise_priority, yielding
 
 
 def test_yielding_returns_the_result_from_a_lower_priority_thread():
@@ -25,6 +25,32 @@ def test_yielding_returns_the_result_from_a_lower_priority_thread():
     # the caller's own priority is untouched
     if hasattr(os, "getpriority"):
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="threads are reniced on Linux only")
+def test_raise_priority_puts_a_yielding_thread_back_at_the_process_priority():
+    """A drag's pass is kept at the release only if it can run at normal priority again: the
+    thread yielding ranked lower is raised to the process's own nice value, or False says the
+    OS refused (and nothing changed)."""
+    started, release = threading.Event(), threading.Event()
+    box: dict = {}
+
+    def work():
+        box["thread"] = threading.get_native_id()
+        started.set()
+        release.wait(30)
+        return os.getpriority(os.PRIO_PROCESS, box["thread"])
+
+    runner = threading.Thread(target=lambda: box.setdefault("nice", yielding(work)))
+    runner.start()
+    assert started.wait(30)
+    before = os.getpriority(os.PRIO_PROCESS, box["thread"])
+    raised = raise_priority(box["thread"])
+    release.set()
+    runner.join(30)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert before >= mine
+    assert box["nice"] == (mine if raised else before)
 
 
 def test_yielding_hands_errors_to_the_caller():
