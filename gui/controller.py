@@ -86,6 +86,7 @@ class Controller(Derived, QObject):
         self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self.refresh_summary)
         self._drag_serial = 0
+        self._theme: tuple[tuple[str, float], Theme] | None = None
         self._styled = self.theme  # the theme last announced by sigStyleChanged
         self._animating = False
         self._quietly = False  # view changes the document handler announces itself
@@ -141,8 +142,12 @@ class Controller(Derived, QObject):
 
     @property
     def theme(self) -> Theme:
-        """The one theme every widget draws with, at ``ViewState.type_scale``."""
-        return THEMES[self.view.theme].scaled(self.view.type_scale)
+        """The one theme every widget draws with, at ``ViewState.type_scale`` (made once per
+        theme and scale: the table asks for it for every cell it paints)."""
+        key = (self.view.theme, self.view.type_scale)
+        if self._theme is None or self._theme[0] != key:
+            self._theme = (key, THEMES[key[0]].scaled(key[1]))
+        return self._theme[1]
 
     @property
     def order(self) -> np.ndarray | None:

@@ -79,3 +79,23 @@ def test_scales_are_defined_once():
         ViewState(desk_factor=SCALE_RANGE[1] + 1)
     assert ViewState(scale=2.0, desk_factor=1.5).type_scale == 3.0
     assert ViewState(scale=2.0, desk_factor=1.5, presentation=True).type_scale == 2.0
+
+
+def test_the_theme_is_made_once_per_theme_and_scale(qtbot):
+    """The table asks for the theme for every cell it paints: the controller hands the same one
+    until the theme or the scale changes, and then the new one."""
+    window = desk_window(qtbot, 1280, 800)
+    c = window.controller
+    light = c.theme
+    assert c.theme is light
+    c.update_view(theme="dark")
+    dark = c.theme
+    assert dark.name == "dark"
+    assert c.theme is dark
+    scale = c.view.scale
+    c.update_view(scale=2 * scale)
+    assert c.theme.scale == c.view.type_scale
+    assert c.theme.scale != dark.scale
+    assert c.theme.name == "dark"
+    c.update_view(theme="light", scale=scale)
+    assert c.theme == light
