@@ -7,8 +7,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
-
-from softmax_lab.gui import MainWindow
+from windows import shown_window
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -113,10 +112,6 @@ def window(qtbot):
     """An empty main window at 1280 x 800, shown and exposed. A test file that needs another
     window (data, size, theme, teardown) defines its own ``window``, which wins over this one.
     Marked clean afterwards (a default window asks nothing when it closes either way)."""
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     yield w
     w.document.mark_clean()

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from cell_editing import type_into_cell
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
+from windows import shown_window
 
 from softmax_lab.core.document import Document
 from softmax_lab.core.parsing import parse_number
@@ -39,11 +40,7 @@ def make_models(seed: int = 0):
 @pytest.fixture
 def window(qtbot):
     a, _, labels = make_models()
-    w = MainWindow(Document(a, labels, [f"c{i}" for i in range(C)]))
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, Document(a, labels, [f"c{i}" for i in range(C)]))
     yield w
     w.document.mark_clean()
 

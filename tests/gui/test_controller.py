@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
+from windows import shown_window
 
 import softmax_lab.core.evaluations as evaluations
 from softmax_lab.core import formatting as fmt
@@ -26,11 +27,7 @@ def window(qtbot):
     labels = rng.integers(0, c, n)
     logits = rng.normal(0, 2, (n, c))
     logits[np.arange(n), labels] += 1.5
-    w = MainWindow(Document(logits, labels, [f"c{i}" for i in range(c)]))
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, Document(logits, labels, [f"c{i}" for i in range(c)]))
     yield w
     w.document.mark_clean()
 
@@ -208,11 +205,9 @@ HOSTILE = np.array(
 @pytest.mark.parametrize("probabilities", [False, True])
 def test_no_number_cell_is_cut_short_at_1280x800(qtbot, probabilities):
     labels = [0, 1, 2, 3]
-    window = MainWindow(Document(HOSTILE, labels, ["cat", "dog", "a long class name", "e", "f"]))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(
+        qtbot, Document(HOSTILE, labels, ["cat", "dog", "a long class name", "e", "f"])
+    )
     window.controller.update_view(show_probabilities=probabilities)
     QApplication.processEvents()
     window.table.fit_columns()

@@ -13,12 +13,12 @@ import torch.nn.functional as F
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
+from windows import shown_window
 
 import softmax_lab.gui.settings_jobs as settings_jobs
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core import kernels
 from softmax_lab.core.document import Change
-from softmax_lab.gui import MainWindow
 from softmax_lab.gui.controls import slider_to_temperature
 from softmax_lab.gui.table_model import Column
 
@@ -58,11 +58,7 @@ class Gate:
 
 @pytest.fixture
 def window(qtbot, monkeypatch):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     rng = np.random.default_rng(5)
     logits = rng.normal(0, 2, (N, C)).astype(np.float32)
     labels = rng.integers(0, C, N)
@@ -223,19 +219,25 @@ def test_no_pass_waits_in_a_queue_ahead_of_the_released_value(
     assert window.document.settings.temperature == released
 
 
-def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
-    qtbot, window, gate, events, monkeypatch
-):
-    """The first smoothing step needs a pass; the values after it differ from it only in the
-    smoothing, so at the release that pass is kept (not cancelled and started again) and the
-    last value is derived from its result: one pass in all, one result shown."""
+def smoothing_run(qtbot, window, gate):
+    """Up pressed MOVES times in the smoothing box, the first step's pass started (and held at
+    the gate); returns the box and the value it shows."""
     spin = window.controls.smoothing
     spin.setFocus()
     for k in range(MOVES):
         qtbot.keyClick(spin, Qt.Key.Key_Up)
         if k == 0:
             qtbot.waitUntil(lambda: len(gate.passes) == 1)
-    wanted = round(spin.value(), 4)
+    return spin, round(spin.value(), 4)
+
+
+def test_a_smoothing_run_keeps_the_running_pass_and_lands_on_the_last_value(
+    qtbot, window, gate, events, monkeypatch
+):
+    """The first smoothing step needs a pass; the values after it differ from it only in the
+    smoothing, so at the release that pass is kept (not cancelled and started again) and the
+    last value is derived from its result: one pass in all, one result shown."""
+    spin, wanted = smoothing_run(qtbot, window, gate)
     first = gate.passes[0]["eps"]
     assert 0 < first < wanted
     raised: list[int] = []
@@ -261,13 +263,7 @@ def test_a_kept_pass_that_cannot_be_raised_is_started_again_at_normal_priority(
     window does not wait for a thread that runs below every other process on the machine: the
     pass is cancelled and the released value computed at once, at normal priority, and only its
     result is shown."""
-    spin = window.controls.smoothing
-    spin.setFocus()
-    for k in range(MOVES):
-        qtbot.keyClick(spin, Qt.Key.Key_Up)
-        if k == 0:
-            qtbot.waitUntil(lambda: len(gate.passes) == 1)
-    wanted = round(spin.value(), 4)
+    spin, wanted = smoothing_run(qtbot, window, gate)
     monkeypatch.setattr(settings_jobs, "raise_priority", lambda _thread: False)
     events.append(("release",))
     qtbot.keyClick(spin, Qt.Key.Key_Return)

@@ -13,6 +13,7 @@ import pytest
 from cell_editing import type_into_cell
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
+from windows import shown_window
 
 from softmax_lab.core import contrast
 from softmax_lab.core.document import Document
@@ -55,11 +56,7 @@ class Painted(QObject):
 
 
 def _window(qtbot, document=None) -> MainWindow:
-    w = MainWindow(document)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, document)
     return w
 
 

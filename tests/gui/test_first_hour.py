@@ -5,20 +5,16 @@ import pytest
 from lesson_opening import open_lesson
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
+from windows import shown_window
 
 from softmax_lab.core import formatting as fmt
 from softmax_lab.core.lessons import builtin_lessons
-from softmax_lab.gui import MainWindow
 from softmax_lab.gui import plotkit as kit
 
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     w.activateWindow()  # the window's shortcuts answer once it is the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     yield w

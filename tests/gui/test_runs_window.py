@@ -15,6 +15,7 @@ from cell_editing import type_into_cell
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QPushButton, QStyle, QStyleOptionSlider
+from windows import shown_window
 
 from softmax_lab.core.cartography import samples_in_polygon
 from softmax_lab.core.constants import IGNORE_INDEX
@@ -63,11 +64,7 @@ def write_run(folder: Path, steps=range(STEPS), images=True, labels=True) -> Pat
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     yield w
     w.controller.runs.set_playing(False)
 

@@ -7,18 +7,14 @@ import torch
 import torch.nn.functional as F
 from cell_editing import type_into_cell
 from PySide6.QtCore import Qt
+from windows import shown_window
 
 from softmax_lab.core.document import Document
-from softmax_lab.gui import MainWindow
 from softmax_lab.gui.table_model import Column
 
 
 def make_window(qtbot, logits, labels):
-    w = MainWindow(Document(logits, labels, [f"c{i}" for i in range(logits.shape[1])]))
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, Document(logits, labels, [f"c{i}" for i in range(logits.shape[1])]))
     return w
 
 
