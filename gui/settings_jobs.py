@@ -154,6 +154,10 @@ class BackgroundSettings:
         elif self._cancel is not None:
             self._cancel.set()
             self._jobs.cancel("settings")  # its result or error is dropped
+            if self._pass_thread is not None:
+                # Let it reach its next row block's check and stop: at nice +10 on a busy
+                # machine it crept on beside the last value's pass for tens of ms.
+                raise_priority(self._pass_thread)
         self._running = None
         self._start()
 

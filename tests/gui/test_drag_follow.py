@@ -166,14 +166,18 @@ def torch_loss(window, row: int, temperature: float, smoothing: float = 0.0) -> 
 
 
 def test_a_stale_pass_is_cancelled_at_the_release_and_the_released_value_goes_first(
-    qtbot, window, gate, events
+    qtbot, window, gate, events, monkeypatch
 ):
     doc = window.document
+    raised: list[int] = []
+    monkeypatch.setattr(settings_jobs, "raise_priority", lambda t: raised.append(t) or True)
     released = drag_slider(qtbot, window, gate, MOVES)
     # At the release the first move's pass (stale) is cancelled and the released value's pass
     # starts at once: nothing computes the values in between.
     qtbot.waitUntil(lambda: len(gate.passes) == 2)
     assert gate.passes[0]["cancel"].is_set()
+    # the cancelled pass ran below the GUI: raised, it reaches its check and stops at once
+    assert raised == [gate.passes[0]["thread"]]
     assert not gate.passes[1]["cancel"].is_set()
     settle(qtbot, window, gate)
     assert after_release(events) == [("pass", released, 0.0), ("applied", released, 0.0)]
