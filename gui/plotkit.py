@@ -360,13 +360,21 @@ def place_end_label(
     margin = margin_px * pixel_h
     if y_end >= 0:
         outside = y_end + needed <= view_hi
-        label.setAnchor((0.5, 1 if outside else 0))
-        label.setPos(x, y_end + margin if outside else y_end)
+        _anchor_at(label, (0.5, 1 if outside else 0), x, y_end + margin if outside else y_end)
     else:
         outside = y_end - needed >= view_lo
-        label.setAnchor((0.5, 0 if outside else 1))
-        label.setPos(x, y_end - margin if outside else y_end)
+        _anchor_at(label, (0.5, 0 if outside else 1), x, y_end - margin if outside else y_end)
     return outside
+
+
+def _anchor_at(label: pg.TextItem, anchor: tuple[float, float], x: float, y: float) -> None:
+    """``setAnchor`` and ``setPos``, each only when it changes something: an edit re-places
+    every bar label, and most stay where they were (each call re-laid out the item)."""
+    if label.anchor != pg.Point(anchor):
+        label.setAnchor(anchor)
+    position = label.pos()
+    if position.x() != x or position.y() != y:
+        label.setPos(x, y)
 
 
 # --- view boxes and axes -------------------------------------------------------------------------

@@ -55,11 +55,6 @@ class Painted(QObject):
         return all(v in self.seen for v in self.viewports if v.isVisible())
 
 
-def _window(qtbot, document=None) -> MainWindow:
-    w = shown_window(qtbot, document)
-    return w
-
-
 def _viewports(w: MainWindow) -> list:
     plots = (w.sample_plot, w.loss_plot, w.heatmap, w.curve_plot, w.gradient_plot, w.table)
     return [p.viewport() for p in plots]
@@ -84,7 +79,7 @@ def edited(qtbot, monkeypatch):
     it; the counters cover that edit."""
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 2.0, size=(16, 10)).round(2)
-    w = _window(qtbot, Document(logits, rng.integers(0, 10, 16)))
+    w = shown_window(qtbot, Document(logits, rng.integers(0, 10, 16)))
     painted = Painted(_viewports(w))
     events = Events()
 
@@ -125,6 +120,22 @@ def test_a_value_edit_sets_each_curve_once(edited):
     assert len(counts["reference"]) == (0 if w.curve_plot.y_top() == top else 1)
 
 
+def test_bar_labels_that_stay_put_are_not_placed_again(edited, monkeypatch):
+    """An edit re-places every bar label; one whose anchor and place do not change is left
+    alone (each setAnchor / setPos re-laid the item out): placing again with nothing moved
+    calls neither, and every label stays where it was."""
+    w, _edit, _events, _counts = edited
+    marks = (w.sample_plot.logit_labels, w.sample_plot.probability_labels)
+    before = [(item.pos(), pg.Point(item.anchor)) for m in marks for item in m.items]
+    anchors = _count_calls(monkeypatch, pg.TextItem, "setAnchor")
+    moves = _count_calls(monkeypatch, pg.TextItem, "setPos")
+    for m in marks:
+        m.place()
+    assert anchors == []
+    assert moves == []
+    assert [(item.pos(), pg.Point(item.anchor)) for m in marks for item in m.items] == before
+
+
 def test_a_value_edit_computes_no_contrast_afresh(edited):
     _w, edit, _events, _counts = edited
     before = contrast.legible.cache_info().misses
@@ -142,7 +153,7 @@ def test_reopening_a_file_resizes_no_column(qtbot, tmp_path):
         logits=rng.normal(0, 2, (2_000, 40)).astype(np.float32),
         labels=rng.integers(0, 40, 2_000),
     )
-    w = _window(qtbot)
+    w = shown_window(qtbot)
     painted = Painted([w.table.viewport()])
     header = w.table.horizontalHeader()
     for attempt in range(2):
