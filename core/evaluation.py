@@ -246,6 +246,12 @@ class Evaluation:
 
         return self._blockwise(rows, block_gradient)
 
+    def detached(self) -> Evaluation:
+        """This evaluation with per-sample arrays of its own, for another thread to read (a
+        Generate step extends it off the GUI thread): :meth:`with_rows` on this one patches
+        its row maxima and log-sums in place, and those share memory with its arrays."""
+        return replace(self, _arrays={key: value.copy() for key, value in self._arrays.items()})
+
     def with_rows(self, rows: Sequence[int] | np.ndarray, logits_rows: Any) -> Evaluation:
         """This evaluation with the logits of ``rows`` replaced: only those rows are recomputed.
 

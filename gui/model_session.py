@@ -279,7 +279,8 @@ class ModelSession(QObject):
         generator, steps, evaluation = self._stepped
         if generator is not self._generator or steps != generator.steps:
             return None
-        return evaluation if self._shown() is evaluation else None
+        # Detached: the Step's worker reads it while an edit meanwhile may patch it in place.
+        return evaluation.detached() if self._shown() is evaluation else None
 
     def back(self) -> None:
         generator = self._generator

@@ -113,3 +113,19 @@ def test_a_read_only_table_stays_shared_and_is_flagged():
     edited = got.with_rows([0], np.array([[9.0, 0.0, 0.0]], np.float32))
     assert logits[0, 0] != 9.0
     assert edited.predictions[0] == 0
+
+
+def test_a_detached_evaluation_is_not_touched_by_an_edit_of_the_original():
+    """A Step's worker extends a detached copy of the document's evaluation: a cell edit made
+    meanwhile (with_rows, which patches the row maxima in place) does not reach it."""
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 3, (6, 5)).astype(np.float32)
+    logits.flags.writeable = False  # as a generation's table is: the edit copies it
+    labels = rng.integers(0, 5, 6)
+    previous = evaluate(logits[:5], labels[:5])
+    detached = previous.detached()
+    kept_max = previous._arrays["max"].copy()
+    previous.with_rows([1], np.full((1, 5), 40.0, np.float32))  # an edit, in place
+    assert not np.array_equal(previous._arrays["max"], kept_max)  # the hazard is real
+    np.testing.assert_array_equal(detached._arrays["max"], kept_max)
+    assert_same(evaluate_appended(detached, logits, labels), evaluate(logits, labels))
