@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -25,7 +26,7 @@ def format_number(value: float) -> str:
     return fmt.number(value)
 
 
-def class_label(class_names: list[str], index: int) -> str:
+def class_label(class_names: Sequence[str], index: int) -> str:
     return elide(class_name(class_names, index))
 
 
@@ -155,7 +156,7 @@ class FormulaPanel(_RichPanel):
         super().__init__(parent)
         self._explanation: SampleExplanation | None = None
         self._binary: BinaryIdentity | None = None
-        self._class_names: list[str] = []
+        self._class_names: Sequence[str] = ()
         self._highlight = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -166,14 +167,14 @@ class FormulaPanel(_RichPanel):
     def set_explanation(
         self,
         expl: SampleExplanation | None,
-        class_names: list[str],
+        class_names: Sequence[str],
         binary: BinaryIdentity | None = None,
     ) -> None:
         """Show ``expl`` (None clears the panel); ``binary``: the table holds one score z per
         sample as [0, z], and the panel also writes out p = σ(z/T) (``core.binary``)."""
         self._explanation = expl
         self._binary = binary
-        self._class_names = list(class_names)
+        self._class_names = class_names  # read, never written (no O(V) copy a click)
         self._render()
 
     def set_highlight(self, highlight: str) -> None:
@@ -444,7 +445,7 @@ class ScratchPanel(_RichPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._comparison: SoftmaxComparison | None = None
-        self._class_names: list[str] = []
+        self._class_names: Sequence[str] = ()
         self._warning_shown = False
         self._title = QLabel("<b>From scratch vs torch</b>", self)
         self._banner = QLabel(self)
@@ -459,10 +460,10 @@ class ScratchPanel(_RichPanel):
         self._apply_style()
         self._render()
 
-    def set_comparison(self, cmp: SoftmaxComparison | None, class_names: list[str]) -> None:
+    def set_comparison(self, cmp: SoftmaxComparison | None, class_names: Sequence[str]) -> None:
         """Show ``cmp`` (None clears the panel)."""
         self._comparison = cmp
-        self._class_names = list(class_names)
+        self._class_names = class_names  # read, never written (no O(V) copy a click)
         self._render()
 
     def warning_visible(self) -> bool:

@@ -113,9 +113,19 @@ class TokenText(QWidget):
         self.update()
 
     def set_selected_row(self, row: int) -> None:
+        """Outline the chip of ``row``: only the chips whose outline changed are repainted."""
         chip = -1 if self._text is None else self._text.chip_of_row(row)
-        self._selected = -1 if chip is None else chip
-        self.update()
+        before, self._selected = self._selected, -1 if chip is None else chip
+        if before != self._selected:
+            self._update_chip(before)
+            self._update_chip(self._selected)
+
+    def _update_chip(self, i: int) -> None:
+        """Repaint chip ``i`` with the room its outline's pen takes beyond it."""
+        if 0 <= i < len(self._chips):
+            margin = math.ceil(2.0 * self._theme.scale) + 1
+            rect = self._chips[i].rect.toAlignedRect()
+            self.update(rect.adjusted(-margin, -margin, margin, margin))
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -260,15 +270,16 @@ class TokenText(QWidget):
     def mouseMoveEvent(self, event) -> None:
         chip = self.chip_at(event.position().toPoint())
         if chip != self._hovered:
-            self._hovered = chip
-            self.update()
+            before, self._hovered = self._hovered, chip
+            self._update_chip(before)
+            self._update_chip(chip)
             self.sigChipHovered.emit(self._row(chip))
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event) -> None:
         if self._hovered != -1:
-            self._hovered = -1
-            self.update()
+            before, self._hovered = self._hovered, -1
+            self._update_chip(before)
             self.sigChipHovered.emit(-1)
         super().leaveEvent(event)
 
@@ -425,10 +436,17 @@ class SequenceView(QWidget):
         # The sequences table may shrink (its columns stretch); the candidates keep their room.
         self.sequences.setMinimumWidth(200)
         self.sequences.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
-        self.details.setMinimumWidth(240)
+        # The candidates change with every click: in a scroll area their new text is laid out
+        # there, not up through the splitters and tabs (a label's new size hint re-lays out and
+        # repaints every widget around it, the sequences table included).
+        self.details_scroll = QScrollArea()
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setWidget(self.details)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setMinimumWidth(240)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.sequences)
-        bottom.addWidget(self.details)
+        bottom.addWidget(self.details_scroll)
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
         bottom.setSizes([420, 300])

@@ -86,12 +86,17 @@ ANSWERED_ROLES = frozenset(
 )
 
 
+BASE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+EDITABLE_FLAGS = BASE_FLAGS | Qt.ItemFlag.ItemIsEditable
+
+
 class LogitsTableModel(QAbstractTableModel):
     """Rows are samples in the controller's order; see the module docstring for the columns."""
 
     def __init__(self, controller: Controller, parent=None) -> None:
         super().__init__(parent)
         self._c = controller
+        self._plan: tuple[object, object, tuple[tuple[Column, int], ...]] | None = None
         self._columns = self.columnCount()
         controller.sigLayoutChanged.connect(self._reset)
         controller.sigOrderChanged.connect(self._reset)
@@ -125,6 +130,22 @@ class LogitsTableModel(QAbstractTableModel):
 
     def column_kind(self, column: int) -> tuple[Column, int]:
         """(kind, class index or 0) of a model column."""
+        kinds = self._kinds()
+        if 0 <= column < len(kinds):
+            return kinds[column]
+        return self._kind_of(column)
+
+    def _kinds(self) -> tuple[tuple[Column, int], ...]:
+        """Every column's kind, worked out once per table state and set of extra columns (Qt
+        asks a cell's kind several times per paint: its data for each role, its flags)."""
+        table, extras = self._c.document.table, self._c.table_columns()
+        plan = self._plan
+        if plan is None or plan[0] is not table or plan[1] is not extras:
+            count = self._column_count(len(extras))
+            plan = self._plan = (table, extras, tuple(map(self._kind_of, range(count))))
+        return plan[2]
+
+    def _kind_of(self, column: int) -> tuple[Column, int]:
         c = self.class_columns
         if column < c:
             return Column.CLASS, column
@@ -180,10 +201,11 @@ class LogitsTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else self._c.row_count()
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid():
-            return 0
+        return 0 if parent.isValid() else len(self._kinds())
+
+    def _column_count(self, extras: int) -> int:
         c = self.class_columns
-        return c + (c if self._soft else 1) + len(RESULT_COLUMNS) + len(self._c.table_columns())
+        return c + (c if self._soft else 1) + len(RESULT_COLUMNS) + extras
 
     def sample_at(self, row: int) -> int:
         return self._c.sample_at(row)
@@ -230,7 +252,7 @@ class LogitsTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        base = BASE_FLAGS
         if not index.isValid():
             return base
         kind, cls = self.column_kind(index.column())
@@ -240,7 +262,7 @@ class LogitsTableModel(QAbstractTableModel):
         )
         if kind is Column.EXTRA:
             editable = self._c.table_columns()[cls].editable
-        return base | Qt.ItemFlag.ItemIsEditable if editable else base
+        return EDITABLE_FLAGS if editable else base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role not in ANSWERED_ROLES:

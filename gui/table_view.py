@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -268,22 +269,31 @@ class LogitsTableView(QTableView):
             if scroll == "order":
                 self.scrollToTop()
             return
-        index = self._make_current(row)
-        # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a lesson
-        # step) must not scroll the result columns away.
-        left = self.horizontalScrollBar().value()
-        self.scrollTo(index)
-        self.horizontalScrollBar().setValue(left)
+        self._make_current(row, into_view=True)
 
-    def _make_current(self, row: int) -> QModelIndex:
+    def _make_current(self, row: int, *, into_view: bool = False) -> QModelIndex:
+        """Make ``row`` current and selected, without the selection model's signals (the view
+        would echo the row back to the controller); ``into_view``: scroll its row into view.
+        The view hears of no change, so the cells that changed are repainted here: the ones
+        selected before and the old and new current cell, not every visible cell (a scroll
+        repaints only the rows it brings in)."""
         model = self.table_model()
-        column = max(0, self.currentIndex().column())
-        index = model.index(row, min(column, model.columnCount() - 1))
-        with signals_blocked(self.selectionModel()):
-            self.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            )
-        self.viewport().update()
+        selection = self.selectionModel()
+        before, old = QItemSelection(selection.selection()), self.currentIndex()
+        index = model.index(row, min(max(0, old.column()), model.columnCount() - 1))
+        with signals_blocked(selection):
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if into_view:
+            # Bring the row into view, not the column: a sample chosen elsewhere (a plot, a
+            # lesson step) must not scroll the result columns away.
+            left = self.horizontalScrollBar().value()
+            self.scrollTo(index)
+            self.horizontalScrollBar().setValue(left)
+        region = self.visualRegionForSelection(before)
+        for changed in (old, index):
+            if changed.isValid():
+                region = region.united(self.visualRect(changed))
+        self.viewport().update(region)
         return index
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
