@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
@@ -117,6 +118,21 @@ class _RichPanel(QWidget):
     def _render(self) -> None:
         raise NotImplementedError
 
+    def _set_html(self, text: str) -> None:
+        """``setHtml``, laid out once: the document empties before it fills, so a vertical
+        scroll bar would go and come back in between and the new text be laid out twice, at
+        two widths. The bar is held while the text is swapped; then it shows only if the new
+        text needs it, as it would have."""
+        browser = self._browser
+        if not browser.verticalScrollBar().isVisible():
+            browser.setHtml(text)
+            return
+        browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        try:
+            browser.setHtml(text)
+        finally:
+            browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
     # --- small HTML helpers ----------------------------------------------------------------------
 
     def _cell(self, value: float, *, bold: bool = False) -> str:
@@ -203,7 +219,7 @@ class FormulaPanel(_RichPanel):
         }
         lit = self.highlighted_section()
         parts = [self._lit(html_, key == lit) for key, html_ in sections.items()]
-        self._browser.setHtml("".join(parts))
+        self._set_html("".join(parts))
         self.scroll_to_highlight()
 
     def scroll_to_highlight(self) -> None:
@@ -502,7 +518,7 @@ class ScratchPanel(_RichPanel):
             )
             return
         self._render_banner(cmp)
-        self._browser.setHtml(self._table_html(cmp) + self._verdicts_html(cmp))
+        self._set_html(self._table_html(cmp) + self._verdicts_html(cmp))
 
     def _render_banner(self, cmp: SoftmaxComparison) -> None:
         theme = self._theme

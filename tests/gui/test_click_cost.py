@@ -39,13 +39,14 @@ def opened(qtbot, lm):
 
 class Paints(QObject):
     """The region each watched widget was asked to paint since ``reset``, and the layout
-    requests each received."""
+    requests and resizes each received."""
 
     def __init__(self, widgets) -> None:
         super().__init__()
         self.widgets = list(widgets)
         self.regions: dict = {}
         self.layouts: dict = {}
+        self.resizes: dict = {}
         for widget in self.widgets:
             widget.installEventFilter(self)
 
@@ -54,11 +55,14 @@ class Paints(QObject):
             self.regions[obj] = self.regions.get(obj, QRegion()).united(event.region())
         elif event.type() == QEvent.Type.LayoutRequest:
             self.layouts[obj] = self.layouts.get(obj, 0) + 1
+        elif event.type() == QEvent.Type.Resize:
+            self.resizes[obj] = self.resizes.get(obj, 0) + 1
         return False
 
     def reset(self) -> None:
         self.regions.clear()
         self.layouts.clear()
+        self.resizes.clear()
 
 
 def _settle() -> None:
@@ -162,3 +166,22 @@ def test_a_table_repaint_works_out_no_theme_and_no_column_kinds(qtbot, opened, m
     assert sum(v is not None for v in shown) >= len(cells)
     assert themes == []
     assert kinds == []
+
+
+def test_the_formula_of_a_clicked_position_is_laid_out_once(qtbot, opened):
+    """Its text is swapped without the scroll bar going and coming back: no resize of the text's
+    viewport (each one lays the whole formula out again)."""
+    tokens = opened.sequence_view.tokens
+    browser = opened.formula_panel._browser
+    _click_chip(tokens, 3)
+    _settle()
+    assert browser.verticalScrollBar().isVisible()  # the formula is taller than its panel
+    paints = Paints([browser.viewport()])
+    _click_chip(tokens, 4)
+    qtbot.waitUntil(lambda: browser.viewport() in paints.regions)
+    _settle()
+
+    assert opened.selected_sample == 3
+    assert "Sample 3" in opened.formula_panel.text()
+    assert browser.verticalScrollBar().isVisible()
+    assert paints.resizes == {}
