@@ -72,23 +72,34 @@ def select_classes(
     so a 256,000-class vocabulary costs one pass.
     """
     score = np.asarray(score, dtype=np.float64)
-    candidates = np.arange(score.shape[0]) if among is None else np.flatnonzero(among)
-    key = score[candidates]
-    key = np.where(np.isnan(key), -np.inf, key)
+    # Every class a candidate (the usual case): no index of the vocabulary is built and no copy
+    # of the scores made unless they hold NaN; the same classes and sums as through ``among``.
+    everything = among is None
+    candidates = None if everything else np.flatnonzero(among)
+    key = score if candidates is None else score[candidates]
+    nan = np.isnan(key)
+    if nan.any():
+        key = np.where(nan, -np.inf, key)
+    n = len(key)
     k = max(0, int(k))
-    if len(candidates) <= k:
-        chosen = np.arange(len(candidates))
+    if n <= k:
+        chosen = np.arange(n)
+    elif k == 0:
+        chosen = np.empty(0, dtype=np.int64)
     else:
-        threshold = np.partition(key, len(key) - k)[len(key) - k]
+        threshold = np.partition(key, n - k)[n - k]
         above = np.flatnonzero(key > threshold)
         # Ties at the boundary (a NaN row ties everywhere) are broken by class order, not at random.
         ties = np.flatnonzero(key == threshold)[: k - len(above)]
         chosen = np.concatenate([above, ties])
     # Positions (within candidates, which are sorted) of the classes that must stay in.
     forced = np.array([int(i) for i in include], dtype=np.int64)
-    spot = np.searchsorted(candidates, forced)
-    hit = spot < len(candidates)
-    hit[hit] = candidates[spot[hit]] == forced[hit]
+    if candidates is None:
+        spot, hit = forced, (forced >= 0) & (forced < n)
+    else:
+        spot = np.searchsorted(candidates, forced)
+        hit = spot < n
+        hit[hit] = candidates[spot[hit]] == forced[hit]
     forced_pos = sorted(set(spot[hit].tolist()))
     if not set(forced_pos) <= set(chosen.tolist()):
         # Make room for the forced classes by dropping the lowest-scoring of the others.
@@ -98,11 +109,13 @@ def select_classes(
     chosen = np.sort(chosen)
     chosen = chosen[np.argsort(-key[chosen], kind="stable")]
     values = score if total_of is None else np.asarray(total_of, dtype=np.float64)
-    hidden = np.ones(len(candidates), dtype=bool)
+    hidden = np.ones(n, dtype=bool)
     hidden[chosen] = False
     with np.errstate(all="ignore"):
-        hidden_total = float(np.sum(values[candidates[hidden]]))
-    return ClassSelection(candidates[chosen].astype(np.int64), int(hidden.sum()), hidden_total)
+        left_out = values[hidden] if candidates is None else values[candidates[hidden]]
+        hidden_total = float(np.sum(left_out))
+    shown = chosen if candidates is None else candidates[chosen]
+    return ClassSelection(shown.astype(np.int64), int(hidden.sum()), hidden_total)
 
 
 def _input_problem(z: np.ndarray) -> str | None:

@@ -280,6 +280,30 @@ def test_select_classes_keeps_the_top_and_the_forced():
     assert (nothing.indices.tolist(), nothing.n_hidden) == ([], 0)
 
 
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(1, 40),
+        elements=st.one_of(st.floats(-5, 5), st.just(math.nan), st.sampled_from([0.0, 1.0])),
+    ),
+    st.integers(0, 12),
+    st.lists(st.integers(-3, 45), max_size=3),
+)
+def test_select_classes_over_every_class_is_the_same_as_over_a_mask_of_all(score, k, include):
+    """Every class a candidate (no ``among``: the Formula tab's top classes of a vocabulary)
+    takes a path that indexes nothing; it must choose and sum exactly as the masked one."""
+    fast = select_classes(score, k, include=include)
+    masked = select_classes(score, k, include=include, among=np.ones(score.size, dtype=bool))
+    assert fast.indices.tolist() == masked.indices.tolist()
+    assert fast.n_hidden == masked.n_hidden
+    assert fast.hidden_total == masked.hidden_total or (
+        math.isnan(fast.hidden_total) and math.isnan(masked.hidden_total)
+    )
+    if not include:  # the top k by a stable full sort: highest first, ties by class, NaN last
+        key = np.where(np.isnan(score), -np.inf, score)
+        assert fast.indices.tolist() == np.argsort(-key, kind="stable")[:k].tolist()
+
+
 def test_wide_vocabulary_is_selected_without_a_full_table():
     rng = np.random.default_rng(0)
     c = 256_000
