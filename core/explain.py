@@ -215,10 +215,13 @@ def _round_and_divide(
         scaled_t = x / temperature if temperature != 1.0 else x
         return x.double().numpy(), scaled_t.double().numpy()
     np_dtype = NUMPY_DTYPES[dtype]
-    values = np.asarray(row).astype(np_dtype)
+    values = np.asarray(row, dtype=np_dtype)  # only read: no copy when it is one already
+    z = values.astype(np.float64)
+    if temperature == 1.0:
+        return z, z  # z/1 is z: one array for both (the explanation freezes them)
     with np.errstate(all="ignore"):
-        scaled = values / np_dtype(temperature) if temperature != 1.0 else values
-    return values.astype(np.float64), scaled.astype(np.float64)
+        scaled = values / np_dtype(temperature)
+    return z, scaled.astype(np.float64)
 
 
 def explain_sample(ev: Evaluation, logits_row: np.ndarray, index: int) -> SampleExplanation:
@@ -269,7 +272,8 @@ def explain_sample(ev: Evaluation, logits_row: np.ndarray, index: int) -> Sample
         sample_weight = 0.0
         if not ignored:
             true_class = label
-            q += eps / c
+            if eps:
+                q += eps / c
             q[label] += 1 - eps
             sample_weight = 1.0 if options.weight is None else float(options.weight[label])
     weight = None if options.weight is None else np.asarray(options.weight, dtype=np.float64)
@@ -299,7 +303,7 @@ def explain_sample(ev: Evaluation, logits_row: np.ndarray, index: int) -> Sample
         target_kind=ev.target_kind,
         true_class=true_class,
         label=label,
-        target_row=_frozen(q),
+        target_row=_frozen(q, copy=ev.target_kind == "probability"),  # else q was made here
         label_smoothing=eps,
         weight=None if weight is None else _frozen(weight),
         sample_weight=sample_weight,
@@ -326,6 +330,12 @@ def _sample_notes(
     target_kind: str,
 ) -> tuple[str, ...]:
     notes: list[str] = []
+    if np.isfinite(z).all() and (scaled is z or np.isfinite(scaled).all()):
+        # The usual row (one pass, not eight over a vocabulary): nothing is NaN, infinite or
+        # masked, so only an underflowed target can be worth a word.
+        if not ignored and math.isinf(loss):
+            notes.append("p underflows to 0 for a class the target needs → −log 0 = ∞")
+        return tuple(notes)
     problem = _input_problem(z)
     if problem is None and (np.isinf(scaled) & np.isfinite(z)).any():
         problem = "z/T overflows the number format (|z/T| = ∞)"
