@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from softmax_lab.core.changes import Change
+    from softmax_lab.core.row_order import TableColumn
     from softmax_lab.gui.controller import Controller
 
 Index = QModelIndex | QPersistentModelIndex
@@ -96,7 +97,7 @@ class LogitsTableModel(QAbstractTableModel):
     def __init__(self, controller: Controller, parent=None) -> None:
         super().__init__(parent)
         self._c = controller
-        self._plan: tuple[object, object, tuple[tuple[Column, int], ...]] | None = None
+        self._plan: tuple[object, list[TableColumn], tuple[tuple[Column, int], ...]] | None = None
         self._columns = self.columnCount()
         controller.sigLayoutChanged.connect(self._reset)
         controller.sigOrderChanged.connect(self._reset)
@@ -269,9 +270,10 @@ class LogitsTableModel(QAbstractTableModel):
             return None  # Qt asks ~8 roles per cell per paint; most have no answer here
         row = self.sample_at(index.row())
         kind, cls = self.column_kind(index.column())
-        doc = self._c.document
         if kind is Column.EXTRA:
-            return self._extra_data(row, cls, role)
+            assert self._plan is not None  # column_kind made it
+            return self._extra_data(row, self._plan[1][cls], role)
+        doc = self._c.document
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if kind in (Column.LABEL, Column.PREDICTION, Column.MARK):
                 return int(Qt.AlignmentFlag.AlignCenter)
@@ -377,8 +379,7 @@ class LogitsTableModel(QAbstractTableModel):
             return "this table has no labels: File › Open labels… attaches them"
         return None
 
-    def _extra_data(self, row: int, index: int, role: int):
-        column = self._c.table_columns()[index]
+    def _extra_data(self, row: int, column: TableColumn, role: int):
         value = column.values[row]
         if column.kind == "image":
             if role == Qt.ItemDataRole.DecorationRole:

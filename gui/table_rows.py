@@ -129,14 +129,14 @@ class TableRows:
         return False
 
     def columns(self) -> list[TableColumn]:
-        """Every provider's columns that fit the table (one value per sample)."""
+        """Every provider's columns that fit the table (one value per sample). Asked for every
+        table cell painted: the cached list, nothing built per call."""
+        return self._cached("columns", self._collect_columns)
 
-        def collect() -> list[TableColumn]:
-            columns = [c for provider in self._providers for c in provider()]
-            n = self._document.n_samples
-            return [c for c in columns if len(c.values) == n]
-
-        return self._cached("columns", collect)
+    def _collect_columns(self) -> list[TableColumn]:
+        columns = [c for provider in self._providers for c in provider()]
+        n = self._document.n_samples
+        return [c for c in columns if len(c.values) == n]
 
     def _input_columns(self) -> list[TableColumn]:
         inputs = self._document.inputs
