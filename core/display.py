@@ -51,10 +51,15 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
     A partition, not a full sort: a 256,000-class vocabulary costs one pass.
     """
-    ranked = np.where(np.isnan(scores), -np.inf, np.asarray(scores, dtype=np.float64))
+    ranked = np.asarray(scores, dtype=np.float64)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    nan = np.isnan(ranked)
+    if nan.any():  # else no copy of a vocabulary-wide row
+        ranked = np.where(nan, -np.inf, ranked)
     n = ranked.size
     if n > k:
-        candidates = np.argpartition(-ranked, k - 1)[:k]
+        candidates = np.argpartition(ranked, n - k)[n - k :]
         # Scores equal to the k-th may sit outside the partition; widen so ties break by index.
         kth = ranked[candidates].min()
         # Only the k lowest-index ties can win (ties go to the lower index): a row whose

@@ -190,6 +190,23 @@ def test_layout_rules_per_screen():
     assert presentation_plots(1920, 1080) == (0, 1, 2)
 
 
+@given(
+    st.lists(
+        st.one_of(st.floats(-3, 3), st.just(math.nan), st.sampled_from([0.0, 1.0, -math.inf])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 45),
+)
+def test_top_k_is_the_head_of_a_stable_full_sort(values, k):
+    """Largest first, ties by lower index, NaN last: what a stable sort of the whole row gives
+    (top_k partitions instead, and copies the row only when it holds NaN)."""
+    scores = np.array(values)
+    key = np.where(np.isnan(scores), -np.inf, scores)
+    expected = np.argsort(-key, kind="stable")[:k]
+    np.testing.assert_array_equal(top_k(scores, min(k, scores.size)), expected)
+
+
 def test_top_k_of_a_row_of_ties_takes_the_lowest_indices():
     from softmax_lab.core.display import top_k
 
