@@ -268,8 +268,19 @@ class LogitsTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role not in ANSWERED_ROLES:
             return None  # Qt asks ~8 roles per cell per paint; most have no answer here
-        row = self.sample_at(index.row())
-        kind, cls = self.column_kind(index.column())
+        return self._cell(index.row(), index.column(), role)
+
+    def display_text(self, row: int, column: int):
+        """What the cell at (``row``, ``column``) shows, as ``data`` gives it, without making
+        a QModelIndex (the view measures every visible cell after each scroll); None outside
+        the table."""
+        if not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+            return None
+        return self._cell(row, column, Qt.ItemDataRole.DisplayRole)
+
+    def _cell(self, table_row: int, column: int, role: int):
+        row = self.sample_at(table_row)
+        kind, cls = self.column_kind(column)
         if kind is Column.EXTRA:
             assert self._plan is not None  # column_kind made it
             return self._extra_data(row, self._plan[1][cls], role)

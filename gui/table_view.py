@@ -375,7 +375,7 @@ class LogitsTableView(QTableView):
                 continue  # texts may be elided (a tooltip shows them); numbers may not
             needed = self._format_width(column, metrics)
             for row in rows:
-                text = model.index(row, column).data()
+                text = model.display_text(row, column)
                 if text:
                     needed = max(needed, metrics.horizontalAdvance(str(text)))
             # The header is read whole too (elided past the name limit, its tooltip has all).
@@ -425,7 +425,7 @@ class LogitsTableView(QTableView):
         header = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
         needed = header_metrics.horizontalAdvance(header) + 16
         for row in rows:
-            text = elide(str(model.index(row, column).data() or ""))
+            text = elide(str(model.display_text(row, column) or ""))
             needed = max(needed, metrics.horizontalAdvance(text) + CELL_PADDING)
         if needed > self.columnWidth(column) or self._fit_rows_all:
             changed = needed != self.columnWidth(column)
