@@ -74,8 +74,7 @@ def select_classes(
     score = np.asarray(score, dtype=np.float64)
     # Every class a candidate (the usual case): no index of the vocabulary is built and no copy
     # of the scores made unless they hold NaN; the same classes and sums as through ``among``.
-    everything = among is None
-    candidates = None if everything else np.flatnonzero(among)
+    candidates = None if among is None else np.flatnonzero(among)
     key = score if candidates is None else score[candidates]
     nan = np.isnan(key)
     if nan.any():
