@@ -1,5 +1,6 @@
 """A recorded training run in the window: which step the table shows, following a live run,
-playing through steps, and the run's training dynamics (data map, trajectory, table columns).
+playing through steps. The run's training dynamics (data map, trajectory, table columns) are
+computed by the :class:`~gui.run_dynamics.RunDynamics` it owns (``runs.analysis``).
 
 :class:`RunsSession` is owned by the controller (``controller.runs``) and, like it, calls into
 ``core`` and knows no widget: the training tab and the step bar render what it publishes and
@@ -21,32 +22,22 @@ How steps relate to undo and edits:
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from softmax_lab.core import formatting as fmt
-from softmax_lab.core.cartography import (
-    DataMap,
-    Trajectory,
-    data_map,
-    dynamics_columns,
-    sample_trajectory,
-    samples_in_box,
-    samples_in_polygon,
-)
+from softmax_lab.core.cartography import DataMap, Trajectory
 from softmax_lab.core.constants import IGNORE_INDEX
 from softmax_lab.core.document import Change
-from softmax_lab.core.dynamics import TrainingDynamics, training_dynamics
+from softmax_lab.core.dynamics import TrainingDynamics
 from softmax_lab.core.loaders import DataError
 from softmax_lab.core.opening import NoStepYet, PreparedRun, copy_on_write, prepare_run, run_inputs
 from softmax_lab.core.runs import MANIFEST, Run, RunStep, load_run
-from softmax_lab.core.view_state import Filter, TableColumn
+from softmax_lab.gui.run_dynamics import RunDynamics
 
 if TYPE_CHECKING:
     from softmax_lab.gui.controller import Controller
@@ -57,18 +48,12 @@ PLAY_MS = 250
 """One step per this many milliseconds while playing."""
 HOLD_MS = 900
 """Axes stay still this long after the last single step, so that a walk through steps is seen."""
-DYNAMICS_DELAY_MS = 250
-"""Changes of T or labels within this pause start one recomputation, not one each."""
 LIVE_S = 10.0
 """A run whose last step arrived less than this long ago is called live."""
 POLL_JOB, WAIT_JOB = "run poll", "run wait"
 """The Jobs kinds that read a live run's manifest off the GUI thread."""
 STEP_MERGE = "run steps"
 """The merge key of every step move: consecutive moves are one undo step."""
-
-
-class _Stale(Exception):
-    """Raised inside a dynamics job that a newer one replaced: stop reading the run."""
 
 
 class RunsSession(QObject):
@@ -92,16 +77,9 @@ class RunsSession(QObject):
         self._c = controller
         self.run: Run | None = None
         self.step: int | None = None
-        self.dynamics: TrainingDynamics | None = None
-        self.map: DataMap | None = None
-        self.trajectory: Trajectory | None = None
         self.follow = True
         self.last_arrival: float | None = None
         self._edited: dict[tuple[Run, int], np.ndarray] = {}
-        self._dynamics_key: tuple | None = None
-        self._dynamics_pending = False
-        self._dynamics_restart = False
-        self._trajectory_key: tuple | None = None
         self._problems_shown = 0
         self._scrubbing = False
         self._holding = False
@@ -115,13 +93,10 @@ class RunsSession(QObject):
         self._play.timeout.connect(self._play_step)
         self._hold = QTimer(self, singleShot=True, interval=HOLD_MS)
         self._hold.timeout.connect(self._release_axes)
-        self._dynamics_timer = QTimer(self, singleShot=True, interval=DYNAMICS_DELAY_MS)
-        self._dynamics_timer.timeout.connect(self._start_dynamics)
-        controller.sigSelectionChanged.connect(lambda _sample: self._refresh_trajectory())
-        controller.jobs.sigBusy.connect(self._on_busy)
-        # Held weakly: the controller's list makes no reference cycle through its child.
-        columns = weakref.WeakMethod(self._columns)
-        controller.add_column_provider(lambda: (columns() or list)())
+        self.analysis = RunDynamics(controller, self)  # dynamics, data map, trajectory
+        self.analysis.sigChanged.connect(self.sigDynamicsChanged)
+        self.analysis.sigBusy.connect(self.sigDynamicsBusy)
+        self.analysis.sigTrajectoryChanged.connect(self.sigTrajectoryChanged)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -138,6 +113,18 @@ class RunsSession(QObject):
             return self.run.steps.index(self.step)
         except ValueError:
             return -1
+
+    @property
+    def dynamics(self) -> TrainingDynamics | None:
+        return self.analysis.dynamics
+
+    @property
+    def map(self) -> DataMap | None:
+        return self.analysis.map
+
+    @property
+    def trajectory(self) -> Trajectory | None:
+        return self.analysis.trajectory
 
     @property
     def playing(self) -> bool:
@@ -274,7 +261,7 @@ class RunsSession(QObject):
         if run is not None and step is not None and edited:
             self._edited[(run, step)] = doc.logits  # an edit stays with its step
         if run is not None and change & (Change.TARGETS | Change.SETTINGS | Change.STRUCTURE):
-            if self._dynamics_inputs() != self._dynamics_key:
+            if self.analysis.stale():
                 self._pending.add("dynamics")
             self._pending.add("trajectory")
 
@@ -283,8 +270,8 @@ class RunsSession(QObject):
         pending, self._pending = self._pending, set()
         if "run" in pending:
             if self.run is not None:
-                self._schedule_dynamics(restart=True, now=True)
-                self._refresh_trajectory()
+                self.analysis.schedule(restart=True, now=True)
+                self.analysis.refresh_trajectory()
             self.sigRunChanged.emit()
             self.sigDynamicsChanged.emit()
             self.sigTrajectoryChanged.emit()
@@ -292,16 +279,14 @@ class RunsSession(QObject):
             self.sigStepChanged.emit()
         if "run" not in pending and self.run is not None:
             if "dynamics" in pending:
-                self._schedule_dynamics(restart=True)
+                self.analysis.schedule(restart=True)
             if "trajectory" in pending:
-                self._refresh_trajectory()
+                self.analysis.refresh_trajectory()
 
     def _set_run(self, run: Run | None) -> None:
         self.set_playing(False)
         self.run = run
-        self.dynamics = self.map = self.trajectory = None
-        self._dynamics_key = self._trajectory_key = None
-        self._c.jobs.cancel("dynamics")
+        self.analysis.reset(run)
         self._c.jobs.cancel(POLL_JOB)
         if run is None:
             self._poll.stop()
@@ -342,8 +327,8 @@ class RunsSession(QObject):
         self.sigStepsChanged.emit()
         if self.follow and not self._scrubbing and not self.playing:
             self.go_to(run.steps[-1])
-        self._schedule_dynamics()
-        self._refresh_trajectory()
+        self.analysis.schedule()
+        self.analysis.refresh_trajectory()
         return new
 
     def set_follow(self, on: bool) -> None:
@@ -480,164 +465,6 @@ class RunsSession(QObject):
         self._leave_follow(index + 1, len(steps))
         if not self.go_to(steps[index + 1], text="Play steps"):
             self.set_playing(False)
-
-    # --- dynamics -------------------------------------------------------------------------------
-
-    def _labels(self) -> np.ndarray | None:
-        """The labels the dynamics use: the table's (edits included) when it has labels and the
-        run's rows, else the run's."""
-        doc, run = self._c.document, self.run
-        if run is None:
-            return None
-        if doc.n_samples == run.n_samples and doc.has_labels:
-            labels = np.asarray(doc.labels, dtype=np.int64)
-            ignore = doc.settings.ignore_index
-            if ignore != IGNORE_INDEX:
-                labels = np.where(labels == ignore, IGNORE_INDEX, labels)
-            return labels
-        return run.labels
-
-    def _dynamics_inputs(self) -> tuple | None:
-        run = self.run
-        labels = self._labels()
-        if run is None or labels is None or not run.steps:
-            return None
-        temperature = float(self._c.document.settings.temperature)
-        return (id(run), len(run.steps), temperature, hash(labels.tobytes()))
-
-    def _schedule_dynamics(self, *, restart: bool = False, now: bool = False) -> None:
-        if restart:
-            self._dynamics_pending = False
-            self._c.jobs.cancel("dynamics")
-        if now:
-            self._start_dynamics(force=restart)
-        else:
-            self._dynamics_restart = restart or self._dynamics_restart
-            self._dynamics_timer.start()
-
-    def _start_dynamics(self, force: bool = False) -> None:
-        restart = force or self._dynamics_restart
-        self._dynamics_restart = False
-        self._dynamics_timer.stop()
-        key = self._dynamics_inputs()
-        run, labels = self.run, self._labels()
-        if key is None or run is None or labels is None:
-            if run is not None and run.steps and labels is None:
-                self._c.sigMessage.emit(
-                    "The run has no labels: its data map and dynamics need them (set labels)"
-                )
-            return
-        if key == self._dynamics_key:
-            return
-        if self._c.jobs.busy("dynamics") and not restart:
-            self._dynamics_pending = True  # one pass at a time while steps keep arriving
-            return
-        temperature = key[2]
-        generation: dict[str, int] = {}
-        jobs = self._c.jobs
-
-        def progress(_done: int, _total: int) -> None:
-            if "g" in generation and not jobs.is_current("dynamics", generation["g"]):
-                raise _Stale
-
-        def work() -> tuple[tuple, TrainingDynamics, DataMap]:
-            # training_dynamics reads a snapshot of the steps: a live run may grow meanwhile.
-            dynamics = training_dynamics(
-                run, temperature=temperature, labels=labels, progress=progress
-            )
-            return (*key[:1], dynamics.n_steps, *key[2:]), dynamics, data_map(dynamics)
-
-        generation["g"] = jobs.start(
-            "dynamics", work, done=self._on_dynamics, failed=self._on_dynamics_failed
-        )
-
-    def _on_dynamics(self, result: tuple[tuple, TrainingDynamics, DataMap]) -> None:
-        key, dynamics, geometry = result
-        if self.run is None or key[0] != id(self.run):
-            return
-        self.dynamics, self.map, self._dynamics_key = dynamics, geometry, key
-        self._c.refresh_columns()
-        self.sigDynamicsChanged.emit()
-        if self._dynamics_pending or self._dynamics_inputs() != key:
-            self._dynamics_pending = False
-            self._schedule_dynamics()
-
-    def _on_dynamics_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, _Stale):
-            return
-        self._c.sigMessage.emit(f"Could not compute the run's dynamics: {exc}")
-
-    def _on_busy(self, kind: str, busy: bool) -> None:
-        if kind == "dynamics":
-            self.sigDynamicsBusy.emit(busy)
-            if not busy and self._dynamics_pending:
-                self._dynamics_pending = False
-                self._schedule_dynamics()
-
-    def _columns(self) -> list[TableColumn]:
-        d, m = self.dynamics, self.map
-        if d is None or m is None or self.run is None or d.n_samples != self._c.document.n_samples:
-            return []
-        return dynamics_columns(d, m)
-
-    # --- selections on the data map -------------------------------------------------------------
-
-    def select_on_map(self, shape: Sequence[Any], mode: str) -> int:
-        """Show in the table the samples inside a lasso (``shape``: (K, 2) vertices) or a box
-        (two corners) drawn on the data map; returns how many. None inside: nothing changes."""
-        m = self.map
-        if m is None:
-            return 0
-        if mode == "box":
-            a, b = shape[0], shape[-1]
-            chosen = samples_in_box(m.variability, m.confidence, a, b)
-        else:
-            chosen = samples_in_polygon(m.variability, m.confidence, shape)
-        if chosen.size == 0:
-            self._c.sigMessage.emit(f"No sample inside the {mode}: the table is unchanged")
-            return 0
-        region = m.region_of(chosen) or "data map"
-        self._c.set_filter(Filter("samples", chosen, label=f"{region} ({mode})"))
-        self._c.sigMessage.emit(
-            f"Table: {fmt.plural(chosen.size, 'sample')} inside the {mode} on the data map"
-        )
-        if self._c.row_of(self._c.selected) is None:
-            self._c.select(int(chosen[0]))
-        return int(chosen.size)
-
-    def show_region(self, region: str) -> None:
-        """Show the samples of one region of the data map in the table."""
-        if self.map is not None:
-            self._c.set_filter(Filter("column", ("region", region), label=f"{region} (region)"))
-            if self._c.row_count() and self._c.row_of(self._c.selected) is None:
-                self._c.select(self._c.sample_at(0))  # the selection follows into the table
-
-    # --- trajectory -----------------------------------------------------------------------------
-
-    def _refresh_trajectory(self) -> None:
-        run = self.run
-        doc = self._c.document
-        sample = self._c.selected
-        if run is None or not run.steps or not 0 <= sample < run.n_samples:
-            if self.trajectory is not None:
-                self.trajectory, self._trajectory_key = None, None
-                self.sigTrajectoryChanged.emit()
-            return
-        labels = self._labels()
-        label = IGNORE_INDEX if labels is None else int(labels[sample])
-        s = doc.settings
-        key = (id(run), len(run.steps), sample, label, s.temperature, s.dtype)
-        if key == self._trajectory_key:
-            return
-        try:
-            trajectory = sample_trajectory(
-                run, sample, label=label, temperature=s.temperature, dtype=s.dtype
-            )
-        except (ValueError, DataError, KeyError) as exc:
-            self._c.sigMessage.emit(f"No trajectory for sample {sample}: {exc}")
-            trajectory = None
-        self.trajectory, self._trajectory_key = trajectory, key
-        self.sigTrajectoryChanged.emit()
 
 
 def _has_steps(path: str) -> bool:

@@ -503,9 +503,9 @@ def install_training(c: Controller, tabs: ViewTabs) -> tuple[TrainingPanel, Step
     bar.sigScrub.connect(on_scrub)
     bar.sigPlay.connect(runs.set_playing)
     bar.sigFollow.connect(runs.set_follow)
-    panel.sigRegionChosen.connect(runs.show_region)
+    panel.sigRegionChosen.connect(runs.analysis.show_region)
     panel.sigSampleClicked.connect(c.select)
-    panel.sigShapeSelected.connect(runs.select_on_map)
+    panel.sigShapeSelected.connect(runs.analysis.select_on_map)
     panel.sigStepClicked.connect(
         lambda step: runs.go_to_index(runs.steps.index(step)) if step in runs.steps else None
     )

@@ -9,11 +9,12 @@ IPython it turns on the Qt event loop (``%gui qt``) so that the window stays liv
 kernel stays usable. Data is checked and copied in the caller's thread
 (:func:`core.viewer_data.prepare_view_data`), so bad input raises ``ValueError`` before any
 window exists. ``set_data`` and every setter may be called from any thread (a training loop):
-the call is queued to the GUI thread, and the window never touches Qt off its thread. A flood
-of calls cannot freeze the window: each kind of call (``set_data``, ``selected``, ``close``)
-collapses to its latest while it waits, the queue is drained for at most ``DRAIN_BUDGET_S`` per
-event-loop turn (the window paints and its timers run between turns), and a burst of
-``set_data`` calls is one undo step until the calls pause for ``BURST_PAUSE_MS``.
+the call is queued to the GUI thread (:class:`gui.call_queue.CallQueue`), and the window never
+touches Qt off its thread. A flood of calls cannot freeze the window: each kind of call
+(``set_data``, ``selected``, ``close``) collapses to its latest while it waits, the queue is
+drained for at most ``call_queue.DRAIN_BUDGET_S`` per event-loop turn (the window paints and its
+timers run between turns), and a burst of ``set_data`` calls is one undo step until the calls
+pause for ``BURST_PAUSE_MS``.
 """
 
 from __future__ import annotations
@@ -23,18 +24,14 @@ import inspect
 import os
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import replace
-from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from softmax_lab.core.constants import default_class_names
@@ -49,6 +46,7 @@ from softmax_lab.core.viewer_data import (
     prepare_view_data,
 )
 from softmax_lab.gui.bootstrap import application
+from softmax_lab.gui.call_queue import CallQueue, on_gui_thread
 from softmax_lab.gui.main_window import MainWindow
 from softmax_lab.gui.qimages import to_rgba
 
@@ -57,13 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Viewer", "ViewerEvents", "run", "view"]
 
-GUI_CALL_TIMEOUT_S = 30.0
-"""How long a call from another thread that needs an answer (``screenshot``) waits for the GUI
-thread; it needs an event loop running there (``run()``, or IPython's ``%gui qt``)."""
-
-DRAIN_BUDGET_S = 0.05
-"""How long one event-loop turn applies queued calls before the window gets to paint (at least
-one call is applied per turn)."""
 BURST_PAUSE_MS = 1000
 """``set_data`` calls closer together than this are one undo step (a training loop's burst)."""
 
@@ -71,11 +62,6 @@ _viewers: list[Viewer] = []
 """Open viewers: a window must outlive the expression that made it (``softmax_lab.view(x)`` as
 a notebook cell's last line keeps no reference)."""
 _app_ref: list[QApplication] = []
-
-
-def _on_gui_thread() -> bool:
-    app = QCoreApplication.instance()
-    return app is not None and QThread.currentThread() == app.thread()
 
 
 def _ipython_shell() -> Any:
@@ -118,31 +104,12 @@ def _application() -> QApplication:
 def _shut_down() -> None:
     """Close every window before the interpreter tears Qt down (widgets left to garbage
     collection at exit can outlive the QApplication and crash in C++)."""
-    if not _on_gui_thread():
+    if not on_gui_thread():
         return
     for viewer in list(_viewers):
         viewer._close_now()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
-
-
-class _Bridge(QObject):
-    """Lives on the GUI thread; a wake-up emitted from any thread is queued to it. ``again``
-    drains the rest on a later turn, after the event loop has painted and run its timers."""
-
-    sigWake = Signal()
-
-    def __init__(self, drain: Callable[[], None], end_burst: Callable[[], None]) -> None:
-        super().__init__()
-        self._drain = drain
-        self.sigWake.connect(self.drain)
-        self.again = QTimer(self, singleShot=True, interval=1)
-        self.again.timeout.connect(self.drain)
-        self.pause = QTimer(self, singleShot=True, interval=BURST_PAUSE_MS)
-        self.pause.timeout.connect(end_burst)
-
-    def drain(self) -> None:
-        self._drain()
 
 
 class ViewerEvents(QObject):
@@ -184,18 +151,13 @@ class Viewer:
         """``data`` None: an empty window (``view_model`` fills it), opened with ``title`` and
         ``show``; otherwise those come with ``data``."""
         _application()
-        if not _on_gui_thread():
+        if not on_gui_thread():
             raise RuntimeError("softmax_lab.view must be called from the GUI (main) thread")
-        self._lock = threading.Lock()
-        self._pending: dict[object, tuple[str, Any]] = {}
-        """Calls waiting for the GUI thread, oldest first: one per kind (the latest), each
-        ``call`` (an answer someone waits for) on its own."""
-        self._calls = count()
-        self._woken = False  # a wake-up is on its way to the GUI thread
+        self._queue = CallQueue(self._apply)  # calls from other threads, applied on the GUI's
         self._burst: object | None = None  # the merge key of the current set_data burst
-        self.stats = {"applied": 0, "data": 0, "turns": 0}
-        """What the GUI thread did: calls applied, tables swapped in, drain turns."""
-        self._bridge = _Bridge(self._drain_turn, self._end_burst)
+        self._pause = QTimer(singleShot=True, interval=BURST_PAUSE_MS)
+        self._pause.timeout.connect(self._end_burst)  # the calls paused: the burst ends
+        self._applied = self._tables = 0
         document = build_document(data) if data is not None else None
         self._window: MainWindow | None = MainWindow(document)
         self._window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -213,6 +175,11 @@ class Viewer:
         if show:
             self._window.show()
             self._window.raise_()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """What the GUI thread did: calls applied, tables swapped in, drain turns."""
+        return {"applied": self._applied, "data": self._tables, "turns": self._queue.turns}
 
     def __repr__(self) -> str:
         if self._window is None:
@@ -263,7 +230,7 @@ class Viewer:
         n = self.window.document.n_samples
         if not 0 <= int(sample) < n:
             raise ValueError(f"sample {int(sample)} is not in 0..{n - 1}")
-        self._submit("select", int(sample))
+        self._queue.submit("select", int(sample))
 
     # --- changing it (from any thread) ----------------------------------------------------------
 
@@ -298,7 +265,7 @@ class Viewer:
         data = prepare_view_data(
             logits, labels, current_shape=(int(shape[0]), int(shape[1])), **keywords
         )
-        self._submit("data", (data, keywords.get("compare") is not None))
+        self._queue.submit("data", (data, keywords.get("compare") is not None))
 
     def screenshot(
         self, path: str | os.PathLike[str] | None = None, size: tuple[int, int] | None = None
@@ -333,59 +300,14 @@ class Viewer:
             if width < 200 or height < 150 or width > 10_000 or height > 10_000:
                 raise ValueError(f"size must be at least 200 × 150 pixels, got {size!r}")
             size = (width, height)
-        return self._call_on_gui(lambda: self._grab(path, size))
+        return self._queue.call(lambda: self._grab(path, size))
 
     def close(self) -> None:
         """Close the window (from any thread)."""
         if self._window is not None:
-            self._submit("close", None)
+            self._queue.submit("close", None)
 
     # --- the GUI thread -------------------------------------------------------------------------
-
-    def _submit(self, kind: str, payload: Any) -> None:
-        if _on_gui_thread():
-            self._drain()  # calls queued earlier from other threads go first
-            self._apply(kind, payload)
-            return
-        with self._lock:
-            # Not yet shown: only the latest of a kind matters, in the place of the latest call.
-            key: object = (kind, next(self._calls)) if kind == "call" else kind
-            self._pending.pop(key, None)
-            self._pending[key] = (kind, payload)
-            if self._woken:
-                return
-            self._woken = True
-        self._bridge.sigWake.emit()
-
-    def _take(self) -> tuple[str, Any] | None:
-        with self._lock:
-            if not self._pending:
-                self._woken = False
-                return None
-            return self._pending.pop(next(iter(self._pending)))
-
-    def _drain(self) -> None:
-        """Everything queued, now (before a call made on the GUI thread)."""
-        while (item := self._take()) is not None:
-            self._apply(*item)
-
-    def _drain_turn(self) -> None:
-        """One event-loop turn's share of the queue: calls until ``DRAIN_BUDGET_S`` is spent,
-        the rest on a later turn, so that the window paints and its timers run between."""
-        self.stats["turns"] += 1
-        deadline = time.monotonic() + DRAIN_BUDGET_S
-        try:
-            while (item := self._take()) is not None:
-                self._apply(*item)
-                if time.monotonic() >= deadline:
-                    break
-        finally:  # whatever ended the turn (the budget, an error), the rest is not forgotten
-            with self._lock:
-                more = bool(self._pending)
-                if not more:
-                    self._woken = False  # the next call wakes the GUI thread again
-            if more:
-                self._bridge.again.start()
 
     def _end_burst(self) -> None:
         self._burst = None
@@ -395,9 +317,9 @@ class Viewer:
             if kind == "call":  # the window closed: whoever waits hears so at once
                 payload[1].set_exception(RuntimeError("this viewer's window is closed"))
             return
-        self.stats["applied"] += 1
+        self._applied += 1
         if kind == "data":
-            self.stats["data"] += 1
+            self._tables += 1
             self._apply_data(*payload)
         elif kind == "select":
             if payload < self._window.document.n_samples:
@@ -431,7 +353,7 @@ class Viewer:
             settings = replace(settings, weight=doc.settings.weight)  # same classes, same weights
         if self._burst is None:
             self._burst = object()
-        self._bridge.pause.start()  # the burst ends when the calls pause
+        self._pause.start()  # the burst ends when the calls pause
         replaced = c.replace_document(
             data.logits,
             data.labels,
@@ -459,20 +381,6 @@ class Viewer:
     def _set_title(self, title: str | None) -> None:
         if title is not None and self._window is not None:
             self._window.setWindowTitle(f"{title}[*] — Softmax Lab")
-
-    def _call_on_gui(self, fn: Callable[[], Any]) -> Any:
-        if _on_gui_thread():
-            self._drain()
-            return fn()
-        future: Future = Future()
-        self._submit("call", (fn, future))
-        try:
-            return future.result(timeout=GUI_CALL_TIMEOUT_S)
-        except TimeoutError:
-            raise RuntimeError(
-                "the GUI thread did not answer: is its event loop running "
-                "(softmax_lab.run(), or %gui qt in IPython)?"
-            ) from None
 
     def _grab(self, path: Any, size: tuple[int, int] | None) -> np.ndarray:
         window = self.window

@@ -1,4 +1,4 @@
-"""The viewer under a training loop's flood of calls from other threads (gui.viewer's queue):
+"""The viewer under a training loop's flood of calls from other threads (gui.call_queue):
 each kind of call collapses to its latest, a burst of set_data is one undo step per pause, the
 queue is drained a budget per event-loop turn, and long texts show in linear time."""
 
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from softmax_lab.gui import call_queue
 from softmax_lab.gui import viewer as viewer_module
 
 rng = np.random.default_rng(1)
@@ -59,12 +60,13 @@ def test_interleaved_calls_are_one_undo_step_per_pause_and_timers_run_between_dr
     monkeypatch.setattr(viewer_module, "BURST_PAUSE_MS", 60_000)  # no pause inside the flood
     v = viewers(X, Y)
     events: list[str] = []
-    turn = v._drain_turn
-    monkeypatch.setattr(v, "_drain_turn", lambda: (events.append("drain"), turn())[1])
-    v._bridge.sigWake.disconnect()
-    v._bridge.sigWake.connect(v._drain_turn)
-    v._bridge.again.timeout.disconnect()
-    v._bridge.again.timeout.connect(v._drain_turn)
+    queue = v._queue
+    turn = queue.drain_turn
+    monkeypatch.setattr(queue, "drain_turn", lambda: (events.append("drain"), turn())[1])
+    queue.sigWake.disconnect()
+    queue.sigWake.connect(queue.drain_turn)
+    queue.again.timeout.disconnect()
+    queue.again.timeout.connect(queue.drain_turn)
     ticker = QTimer(interval=0)
     ticked = threading.Event()
 
@@ -111,7 +113,7 @@ def test_a_pause_ends_the_burst(qtbot, viewers, monkeypatch):
     v = viewers(X, Y)
     for k in range(5):
         v.set_data(X + k, Y)
-    with qtbot.waitSignal(v._bridge.pause.timeout):
+    with qtbot.waitSignal(v._pause.timeout):
         pass
     for k in range(5):
         v.set_data(X - k, Y)
@@ -119,11 +121,11 @@ def test_a_pause_ends_the_burst(qtbot, viewers, monkeypatch):
 
 
 def test_a_queue_drained_one_call_per_turn_lets_timers_run_between(qtbot, viewers, monkeypatch):
-    monkeypatch.setattr(viewer_module, "DRAIN_BUDGET_S", 0.0)  # every turn: one call, then yield
+    monkeypatch.setattr(call_queue, "DRAIN_BUDGET_S", 0.0)  # every turn: one call, then yield
     v = viewers(X, Y)
     events: list[str] = []
-    apply = v._apply
-    monkeypatch.setattr(v, "_apply", lambda kind, p: (events.append(kind), apply(kind, p))[1])
+    apply = v._queue._apply
+    monkeypatch.setattr(v._queue, "_apply", lambda k, p: (events.append(k), apply(k, p))[1])
     ticker = QTimer(interval=0)
     ticker.timeout.connect(lambda: events.append("tick"))
     worker = threading.Thread(target=lambda: (v.set_data(X * 3, Y), setattr(v, "selected", 5)))
@@ -141,7 +143,7 @@ def test_a_turn_that_spends_its_budget_on_the_last_call_still_wakes_for_the_next
 ):
     """Found by the two-window monkey: a turn that ended on its budget with the queue empty left
     the queue marked "awake", and the next call from a thread was never applied."""
-    monkeypatch.setattr(viewer_module, "DRAIN_BUDGET_S", 0.0)
+    monkeypatch.setattr(call_queue, "DRAIN_BUDGET_S", 0.0)
     v = viewers(X, Y)
     for k in (2.0, 3.0, 4.0):
         worker = threading.Thread(target=v.set_data, args=(X * k, Y))
