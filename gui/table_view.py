@@ -1,5 +1,6 @@
-"""The table view: the label editor, copy/paste of blocks, renaming classes from the header, and
-columns that always fit their numbers. It renders the controller's selection, sort and order."""
+"""The table view: copy/paste of blocks, renaming classes from the header, and columns that
+always fit their numbers (labels are picked in :mod:`gui.label_editor`). It renders the
+controller's selection, sort and order."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -19,11 +19,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFontMetrics, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHeaderView,
     QInputDialog,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QWidget,
 )
@@ -31,7 +28,8 @@ from superqt.utils import signals_blocked
 
 from softmax_lab.core.constants import elide
 from softmax_lab.core.parsing import format_block, parse_block
-from softmax_lab.gui.table_model import IGNORE_TEXT, RESULT_COLUMNS, Column, LogitsTableModel
+from softmax_lab.gui.label_editor import LabelDelegate
+from softmax_lab.gui.table_model import RESULT_COLUMNS, Column, LogitsTableModel
 from softmax_lab.gui.theme import Theme
 from softmax_lab.gui.thumbnails import ThumbnailDelegate
 
@@ -51,44 +49,6 @@ LOSS_TEXTS = ("###.####", "#.###e−##")
 
 NAME_COLUMNS = (Column.LABEL, Column.PREDICTION, Column.MARK)
 """Columns of names and marks, as wide as their texts (see ``_fit_name_column``)."""
-
-
-class LabelDelegate(QStyledItemDelegate):
-    """A list of the class names plus "ignore", as wide as the longest name, that opens at once
-    and jumps to a class as its name is typed."""
-
-    def createEditor(
-        self,
-        parent: QWidget,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> QWidget:
-        model = index.model()
-        assert isinstance(model, LogitsTableModel)  # the delegate of this view's model only
-        combo = QComboBox(parent)
-        combo.addItems([*model.controller.class_names, IGNORE_TEXT])
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        metrics = QFontMetrics(combo.font())
-        widest = max(metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
-        combo.view().setMinimumWidth(widest + 48)
-        # Commit as soon as a choice is made: one click to open, one to pick.
-        combo.activated.connect(lambda _=None, c=combo: self.commitData.emit(c))
-        QTimer.singleShot(0, combo.showPopup)
-        return combo
-
-    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
-        assert isinstance(editor, QComboBox)  # made by createEditor
-        text = index.data(Qt.ItemDataRole.EditRole)
-        editor.setCurrentIndex(max(0, editor.findText(text)))
-
-    def setModelData(
-        self,
-        editor: QWidget,
-        model: QAbstractItemModel,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        assert isinstance(editor, QComboBox)  # made by createEditor
-        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
 
 class LogitsTableView(QTableView):
